@@ -1,0 +1,1 @@
+"""Reading and writing files: MIDI, audio, charts and exports. MIDI ticks never leave here."""

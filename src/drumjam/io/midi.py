@@ -1,0 +1,402 @@
+"""MIDI takes and charts in and out (mido).
+
+Ticks are converted to seconds once, here, using every tempo change of the file; the beat map
+of a file has one beat per time-signature beat (a quarter note in 4/4 and 3/4, an eighth note
+in 6/8) and a downbeat at every bar line. Writing a take or chart with the beat map it was read
+with reproduces the same times exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import mido
+import numpy as np
+
+from drumjam.errors import MidiFileError
+from drumjam.model import BeatMap, Chart, Hit, KitMap, Note, Take, Voice, get_kit_map
+from drumjam.model.beatmap import MAX_TEMPO_BPM, MIN_TEMPO_BPM
+from drumjam.model.voices import VoiceGroup, voice_group
+
+DRUM_CHANNEL = 9  # MIDI channel 10, counted from 0
+DEFAULT_PPQ = 480
+MAX_MIDI_BYTES = 32 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class MidiNoteEvent:
+    """A note-on read from a file, in seconds."""
+
+    time_s: float
+    channel: int
+    note: int
+    velocity: int
+    duration_s: float
+    cc4: int | None
+
+
+@dataclass(frozen=True)
+class MidiContents:
+    """Everything drumjam uses from a MIDI file.
+
+    Attributes
+    ----------
+    notes : list of MidiNoteEvent
+        Every note-on of every channel, in time order.
+    beatmap : BeatMap
+        Beats and bars from the file's tempo and time-signature events.
+    track_names : dict of int to str
+        Name of the track that carries each channel, where named.
+    """
+
+    path: str
+    notes: list[MidiNoteEvent]
+    beatmap: BeatMap
+
+    def channels(self) -> list[int]:
+        """Channels that carry notes."""
+        return sorted({n.channel for n in self.notes})
+
+
+def _open_midi(path: str | Path) -> mido.MidiFile:
+    p = Path(path)
+    if not p.exists():
+        raise MidiFileError(p, "no such file", "check the path")
+    if p.is_dir():
+        raise MidiFileError(p, "is a folder, not a MIDI file")
+    size = p.stat().st_size
+    if size == 0:
+        raise MidiFileError(p, "empty file", "export the take again from your kit or DAW")
+    if size > MAX_MIDI_BYTES:
+        raise MidiFileError(p, f"{size / 1e6:.0f} MB is too large for a MIDI take", "split the file")
+    try:
+        midi = mido.MidiFile(p)
+    except EOFError:
+        raise MidiFileError(p, "truncated MIDI file (it ends in the middle of a track)",
+                            "export it again") from None
+    except (OSError, ValueError, KeyError, IndexError, TypeError) as exc:
+        head = p.read_bytes()[:4]
+        if head != b"MThd":
+            raise MidiFileError(p, "not a MIDI file (no MThd header)",
+                                "give a Standard MIDI File, .mid") from None
+        raise MidiFileError(p, f"corrupt MIDI file ({exc})", "export it again") from None
+    if midi.type == 2:
+        raise MidiFileError(p, "MIDI type 2 (independent sequences) is not supported",
+                            "save it as type 0 or 1")
+    if midi.ticks_per_beat <= 0:
+        raise MidiFileError(p, f"invalid resolution {midi.ticks_per_beat} ticks per beat")
+    return midi
+
+
+class _TempoMap:
+    """Ticks -> seconds for a list of tempo changes, computed the same way on every read."""
+
+    def __init__(self, changes: list[tuple[int, int]], ppq: int) -> None:
+        self.ppq = ppq
+        ticks = [0]
+        tempos = [500000]
+        for tick, tempo in changes:
+            if tick == ticks[-1]:
+                tempos[-1] = tempo
+            else:
+                ticks.append(tick)
+                tempos.append(tempo)
+        self.ticks = np.asarray(ticks, dtype=np.int64)
+        self.tempos = np.asarray(tempos, dtype=np.float64)
+        seg_s = np.diff(self.ticks) * self.tempos[:-1] / (1e6 * ppq)
+        self.start_s = np.concatenate([[0.0], np.cumsum(seg_s)])
+
+    def seconds(self, ticks: np.ndarray | int) -> np.ndarray:
+        t = np.asarray(ticks, dtype=np.int64)
+        i = np.searchsorted(self.ticks, t, side="right") - 1
+        return self.start_s[i] + (t - self.ticks[i]) * self.tempos[i] / (1e6 * self.ppq)
+
+
+def read_midi(path: str | Path) -> MidiContents:
+    """Read every note and the beat map of a MIDI file (type 0 or 1).
+
+    Parameters
+    ----------
+    path : str or Path
+        A Standard MIDI File.
+
+    Returns
+    -------
+    MidiContents
+
+    Raises
+    ------
+    MidiFileError
+        If the file is missing, empty, not MIDI, truncated, or has an absurd tempo.
+    """
+    midi = _open_midi(path)
+    ppq = midi.ticks_per_beat
+    tick = 0
+    tempo_changes: list[tuple[int, int]] = []
+    signatures: list[tuple[int, int, int]] = []
+    raw: list[tuple[int, int, int, int]] = []  # tick, channel, note, velocity
+    cc4: dict[int, int] = {}
+    cc4_at_note: list[int | None] = []
+    note_off_ticks: list[int | None] = []
+    open_notes: dict[tuple[int, int], int] = {}
+    try:
+        merged = mido.merge_tracks(midi.tracks)
+    except (TypeError, ValueError) as exc:
+        raise MidiFileError(path, f"corrupt MIDI tracks ({exc})", "export it again") from None
+    for msg in merged:
+        tick += msg.time
+        if msg.type == "set_tempo":
+            bpm = mido.tempo2bpm(msg.tempo) if msg.tempo > 0 else float("inf")
+            if not MIN_TEMPO_BPM <= bpm <= MAX_TEMPO_BPM:
+                raise MidiFileError(
+                    path, f"absurd tempo {bpm:.1f} BPM at tick {tick}",
+                    f"fix the tempo to {MIN_TEMPO_BPM:.0f}-{MAX_TEMPO_BPM:.0f} BPM in your DAW")
+            tempo_changes.append((tick, msg.tempo))
+        elif msg.type == "time_signature":
+            signatures.append((tick, msg.numerator, msg.denominator))
+        elif msg.type == "control_change" and msg.control == 4:
+            cc4[msg.channel] = msg.value
+        elif msg.type == "note_on" and msg.velocity > 0:
+            open_notes[(msg.channel, msg.note)] = len(raw)
+            raw.append((tick, msg.channel, msg.note, msg.velocity))
+            cc4_at_note.append(cc4.get(msg.channel))
+            note_off_ticks.append(None)
+        elif msg.type in ("note_off", "note_on"):
+            idx = open_notes.pop((msg.channel, msg.note), None)
+            if idx is not None:
+                note_off_ticks[idx] = tick
+    tempo_map = _TempoMap(tempo_changes, ppq)
+    # the beat map covers whole bars up to the last note (or the end of a file without notes)
+    last_tick = max(raw[-1][0] if raw else tick, 1)
+    beatmap = _beatmap_from_midi(tempo_map, signatures, ppq, last_tick)
+    if raw:
+        ticks = np.array([r[0] for r in raw], dtype=np.int64)
+        times = tempo_map.seconds(ticks)
+        end_ticks = np.array([t if t is not None else r[0] for t, r in zip(note_off_ticks, raw)])
+        ends = tempo_map.seconds(end_ticks)
+    else:
+        times = ends = np.zeros(0)
+    notes = [
+        MidiNoteEvent(float(t), ch, note, vel, float(e - t), cc)
+        for (_, ch, note, vel), t, e, cc in zip(raw, times, ends, cc4_at_note)
+    ]
+    return MidiContents(str(path), notes, beatmap)
+
+
+def _beatmap_from_midi(
+    tempo_map: _TempoMap, signatures: list[tuple[int, int, int]], ppq: int, last_tick: int
+) -> BeatMap:
+    sigs = sorted(signatures or [(0, 4, 4)])
+    if sigs[0][0] > 0:
+        sigs.insert(0, (0, sigs[0][1], sigs[0][2]))
+    beat_ticks: list[int] = []
+    downbeat_ticks: list[int] = []
+    lengths: dict[tuple[int, int], int] = {}
+    for i, (start, num, den) in enumerate(sigs):
+        step = max(1, ppq * 4 // den)
+        bar = step * num
+        if i + 1 < len(sigs):
+            stop = sigs[i + 1][0]
+        else:  # the last segment runs to the end of the bar holding the last event
+            stop = start + max(1, -(-(last_tick + 1 - start) // bar)) * bar + 1
+        lengths[(num, den)] = lengths.get((num, den), 0) + stop - start
+        for t in range(start, stop, step):
+            if (t - start) % bar == 0:
+                downbeat_ticks.append(t)
+            beat_ticks.append(t)
+    meter, unit = max(lengths, key=lengths.__getitem__)
+    beats = tempo_map.seconds(np.asarray(beat_ticks))
+    downbeats = tempo_map.seconds(np.asarray(downbeat_ticks))
+    return BeatMap(beats, downbeats, meter=meter, beat_unit=unit)
+
+
+def drum_notes(
+    contents: MidiContents, kit_map: KitMap | str | None = None, channel: int | None = None
+) -> list[tuple[MidiNoteEvent, Voice]]:
+    """The drum notes of a file with their voices.
+
+    Parameters
+    ----------
+    contents : MidiContents
+        A file read by :func:`read_midi`.
+    kit_map : KitMap or str, optional
+        How notes map to voices (default: Roland TD, a superset of General MIDI drum notes).
+    channel : int, optional
+        MIDI channel 1-16 of the drums. Default: channel 10 if it has notes, otherwise the one
+        channel whose notes all map to drum voices.
+
+    Raises
+    ------
+    MidiFileError
+        If no drum notes are found.
+    """
+    kit = get_kit_map(kit_map)
+    chans = contents.channels()
+    if channel is not None:
+        if not 1 <= channel <= 16:
+            raise MidiFileError(contents.path, f"channel {channel} does not exist", "use 1-16")
+        ch = channel - 1
+    elif DRUM_CHANNEL in chans:
+        ch = DRUM_CHANNEL
+    else:
+        candidates = [c for c in chans
+                      if all(kit.voice_of(n.note) for n in contents.notes if n.channel == c)]
+        if len(candidates) != 1:
+            listed = ", ".join(str(c + 1) for c in chans) or "none"
+            raise MidiFileError(
+                contents.path,
+                f"no drum notes on channel 10 (channels with notes: {listed})",
+                "choose the drum channel with --channel N")
+        ch = candidates[0]
+    out = []
+    for n in contents.notes:
+        if n.channel != ch:
+            continue
+        voice = kit.voice_of(n.note)
+        if voice is None:
+            continue
+        if kit.open_threshold is not None and voice == Voice.HIHAT_CLOSED and n.cc4 is not None:
+            if kit.openness(n.cc4) >= kit.open_threshold:
+                voice = Voice.HIHAT_OPEN
+        out.append((n, voice))
+    if not out:
+        raise MidiFileError(
+            contents.path, f"no drum notes on channel {ch + 1} that the {kit.name} kit map knows",
+            "choose another --channel or --kit")
+    return out
+
+
+def _openness(kit: KitMap, event: MidiNoteEvent, voice: Voice) -> float | None:
+    if event.cc4 is None or voice_group(voice) != VoiceGroup.HIHAT:
+        return None
+    return round(kit.openness(event.cc4), 4)
+
+
+def read_take(
+    path: str | Path,
+    kit_map: KitMap | str | None = None,
+    channel: int | None = None,
+    player: str | None = None,
+) -> Take:
+    """Read a played take from a MIDI file.
+
+    Parameters
+    ----------
+    path : str or Path
+        The MIDI file.
+    kit_map : KitMap or str, optional
+        Note map of the kit that recorded it (see :func:`drumjam.model.get_kit_map`).
+    channel : int, optional
+        Drum channel 1-16 (found automatically by default).
+    player : str, optional
+        Name of the player (default: the file name).
+
+    Returns
+    -------
+    Take
+        The hits, with the file's beat map.
+    """
+    contents = read_midi(path)
+    kit = get_kit_map(kit_map)
+    hits = tuple(
+        Hit(n.time_s, v, n.velocity, _openness(kit, n, v))
+        for n, v in drum_notes(contents, kit, channel)
+    )
+    return Take(hits, player=player or Path(path).stem, beatmap=contents.beatmap)
+
+
+def read_chart(
+    path: str | Path, kit_map: KitMap | str | None = None, channel: int | None = None
+) -> Chart:
+    """Read the drum notes of a MIDI file as a chart, on the file's beat map."""
+    contents = read_midi(path)
+    notes = tuple(Note(n.time_s, v, n.velocity) for n, v in drum_notes(contents, kit_map, channel))
+    return Chart(notes, contents.beatmap, title=Path(path).stem)
+
+
+def write_midi(
+    path: str | Path,
+    events: Take | Chart | Sequence[Hit | Note],
+    beatmap: BeatMap | None = None,
+    kit_map: KitMap | str | None = None,
+    ppq: int = DEFAULT_PPQ,
+) -> Path:
+    """Write hits or notes to a type-0 MIDI file on channel 10.
+
+    Parameters
+    ----------
+    path : str or Path
+        Where to write.
+    events : Take, Chart or sequence of Hit/Note
+        What to write.
+    beatmap : BeatMap, optional
+        Tempo and bars to write (default: the take's or chart's own, else 120 BPM 4/4).
+    kit_map : KitMap or str, optional
+        Which note number each voice gets (default: General MIDI numbers).
+    ppq : int
+        Ticks per quarter note.
+
+    Returns
+    -------
+    Path
+        The written file.
+    """
+    if isinstance(events, (Take, Chart)):
+        beatmap = beatmap or events.beatmap
+        items: Iterable[Hit | Note] = events.events
+    else:
+        items = events
+    items = sorted(items, key=lambda e: e.time_s)
+    kit = get_kit_map(kit_map) if kit_map is not None else None
+    end_s = items[-1].time_s if items else 1.0
+    if beatmap is None:
+        beatmap = BeatMap.constant(120.0, end_s + 2.0)
+    ticks_per_beat = ppq * 4 // beatmap.beat_unit
+    origin_beats = float(beatmap.to_beats(0.0))
+
+    def ticks_of(times_s: np.ndarray) -> np.ndarray:
+        return np.rint((beatmap.to_beats(times_s) - origin_beats) * ticks_per_beat).astype(np.int64)
+
+    track = mido.MidiTrack()
+    abs_msgs: list[tuple[int, int, mido.Message | mido.MetaMessage]] = []
+    abs_msgs.append((0, 0, mido.MetaMessage("time_signature", numerator=beatmap.meter,
+                                            denominator=beatmap.beat_unit)))
+    # one tempo per beat interval, written only where it changes
+    beat_ticks = ticks_of(beatmap.beats_s)
+    periods = np.diff(beatmap.beats_s)
+    quarter_factor = beatmap.beat_unit / 4.0
+    tempos = np.rint(periods * 1e6 * quarter_factor).astype(np.int64)
+    seg_ticks = np.concatenate([[0], beat_ticks[1:-1]])
+    seg_tempos = tempos
+    last = None
+    for t, tempo in zip(seg_ticks, seg_tempos):
+        if tempo != last:
+            abs_msgs.append((int(t), 1, mido.MetaMessage("set_tempo", tempo=int(tempo))))
+            last = tempo
+    if items:
+        note_ticks = ticks_of(np.array([e.time_s for e in items]))
+        gate = max(1, ppq // 8)
+        for e, t in zip(items, note_ticks):
+            number = kit.note_of(e.voice) if kit else get_kit_map("gm").note_of(e.voice)
+            vel = max(1, e.velocity)
+            abs_msgs.append((int(t), 3, mido.Message("note_on", channel=DRUM_CHANNEL, note=number, velocity=vel)))
+            abs_msgs.append((int(t) + gate, 2, mido.Message("note_off", channel=DRUM_CHANNEL, note=number, velocity=0)))
+            openness = getattr(e, "hihat_openness", None)
+            if openness is not None and kit is not None and kit.hihat_cc is not None:
+                value = int(round(abs(kit.hihat_cc_closed_value - openness * 127)))
+                abs_msgs.append((int(t), 2, mido.Message("control_change", channel=DRUM_CHANNEL,
+                                                          control=kit.hihat_cc, value=value)))
+    abs_msgs.sort(key=lambda m: (m[0], m[1]))
+    now = 0
+    for tick, _, msg in abs_msgs:
+        track.append(msg.copy(time=tick - now))
+        now = tick
+    track.append(mido.MetaMessage("end_of_track", time=0))
+    midi = mido.MidiFile(type=0, ticks_per_beat=ppq)
+    midi.tracks.append(track)
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    midi.save(out)
+    return out

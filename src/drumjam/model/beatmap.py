@@ -1,0 +1,309 @@
+"""BeatMap: where the beats and bars of a song are, in seconds.
+
+A beat map is a strictly increasing array of beat times plus the downbeats and the metre.
+Tempo may change anywhere: between two beats time is linear, so seconds <-> beats is a
+piecewise-linear map, extrapolated beyond both ends with the nearest beat period.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from drumjam.errors import InputError
+
+MIN_TEMPO_BPM = 20.0
+MAX_TEMPO_BPM = 400.0
+MAX_DURATION_S = 6 * 3600.0
+
+#: Grid subdivisions understood by :meth:`BeatMap.grid`, per beat of a 4/4 bar (so 16 means
+#: sixteenth notes, 12 eighth-note triplets, 24 sixteenth-note triplets).
+SUBDIVISIONS = (1, 2, 4, 8, 12, 16, 24, 32)
+
+
+def validate_times_s(times_s: Any, name: str = "times") -> np.ndarray:
+    """Check an array of event times in seconds and return it as float64.
+
+    Parameters
+    ----------
+    times_s : array_like
+        Event times in seconds.
+    name : str
+        What the times are, for the error message.
+
+    Returns
+    -------
+    numpy.ndarray
+        One-dimensional float64 array.
+
+    Raises
+    ------
+    InputError
+        If the times are not one-dimensional, not finite, negative, or so large that they are
+        probably milliseconds or samples rather than seconds.
+    """
+    arr = np.asarray(times_s, dtype=np.float64)
+    if arr.ndim != 1:
+        raise InputError(f"{name} must be a 1-D array of seconds, got shape {arr.shape}")
+    if arr.size and not np.all(np.isfinite(arr)):
+        raise InputError(f"{name} contain NaN or infinity; give finite times in seconds")
+    if arr.size and arr.min() < 0:
+        raise InputError(f"{name} contain a negative time ({arr.min():.3f} s); times start at 0")
+    if arr.size and arr.max() > MAX_DURATION_S:
+        raise InputError(
+            f"{name} reach {arr.max():.0f} s, more than {MAX_DURATION_S / 3600:.0f} hours: "
+            "did you supply milliseconds or samples instead of seconds?"
+        )
+    return arr
+
+
+@dataclass(frozen=True, eq=False)
+class BeatMap:
+    """Beats, downbeats and metre of a piece of music.
+
+    Parameters
+    ----------
+    beats_s : numpy.ndarray
+        Beat times in seconds, strictly increasing, at least two.
+    downbeats_s : numpy.ndarray
+        Times of the first beat of each bar (each one a beat time).
+    meter : int
+        Beats per bar (the most common one where the metre changes).
+    beat_unit : int
+        Note value of one beat (4 = quarter note, 8 = eighth note).
+    confidence : float or None
+        How sure the analysis that made this map is, from 0 to 1 (None for maps read from
+        MIDI or built by hand, which are exact).
+    """
+
+    beats_s: np.ndarray
+    downbeats_s: np.ndarray
+    meter: int = 4
+    beat_unit: int = 4
+    confidence: float | None = None
+    _beat_index: np.ndarray = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        beats = validate_times_s(self.beats_s, "beat times")
+        if beats.size < 2:
+            raise InputError("a beat map needs at least two beats")
+        periods = np.diff(beats)
+        if np.any(periods <= 0):
+            i = int(np.argmax(periods <= 0))
+            raise InputError(f"beat times must increase; beat {i + 1} at {beats[i + 1]:.3f} s does not")
+        tempo = 60.0 / periods
+        if tempo.max() > MAX_TEMPO_BPM or tempo.min() < MIN_TEMPO_BPM:
+            bad = tempo.max() if tempo.max() > MAX_TEMPO_BPM else tempo.min()
+            raise InputError(
+                f"absurd tempo {bad:.1f} BPM; drumjam handles {MIN_TEMPO_BPM:.0f}-"
+                f"{MAX_TEMPO_BPM:.0f} BPM (check the tempo or the beat times)"
+            )
+        if not 1 <= int(self.meter) <= 32:
+            raise InputError(f"meter must be 1-32 beats per bar, got {self.meter}")
+        if self.beat_unit not in (1, 2, 4, 8, 16, 32):
+            raise InputError(f"beat unit must be a power of two up to 32, got {self.beat_unit}")
+        downbeats = validate_times_s(self.downbeats_s, "downbeat times")
+        beats.setflags(write=False)
+        downbeats = np.sort(downbeats)
+        downbeats.setflags(write=False)
+        object.__setattr__(self, "beats_s", beats)
+        object.__setattr__(self, "downbeats_s", downbeats)
+        object.__setattr__(self, "meter", int(self.meter))
+        object.__setattr__(self, "_beat_index", np.arange(beats.size, dtype=np.float64))
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def constant(
+        cls,
+        tempo_bpm: float,
+        duration_s: float,
+        meter: int = 4,
+        start_s: float = 0.0,
+        beat_unit: int = 4,
+    ) -> BeatMap:
+        """A beat map at one tempo from ``start_s`` until at least ``duration_s``.
+
+        Parameters
+        ----------
+        tempo_bpm : float
+            Beats per minute.
+        duration_s : float
+            The map covers ``[start_s, duration_s]``, rounded up to whole bars.
+        meter : int
+            Beats per bar; the first beat is a downbeat.
+        start_s : float
+            Time of the first beat.
+        beat_unit : int
+            Note value of the beat.
+        """
+        if not MIN_TEMPO_BPM <= tempo_bpm <= MAX_TEMPO_BPM:
+            raise InputError(
+                f"absurd tempo {tempo_bpm} BPM; use {MIN_TEMPO_BPM:.0f}-{MAX_TEMPO_BPM:.0f} BPM"
+            )
+        period = 60.0 / tempo_bpm
+        n_bars = max(1, int(np.ceil((duration_s - start_s) / (period * meter) - 1e-9)))
+        beats = start_s + period * np.arange(n_bars * meter + 1)
+        return cls(beats, beats[::meter], meter=meter, beat_unit=beat_unit)
+
+    @classmethod
+    def from_beats(
+        cls,
+        beats_s: Any,
+        meter: int = 4,
+        first_downbeat_index: int = 0,
+        beat_unit: int = 4,
+        confidence: float | None = None,
+    ) -> BeatMap:
+        """A beat map from beat times, with a downbeat every ``meter`` beats."""
+        beats = validate_times_s(beats_s, "beat times")
+        downbeats = beats[first_downbeat_index % max(meter, 1) :: meter]
+        return cls(beats, downbeats, meter=meter, beat_unit=beat_unit, confidence=confidence)
+
+    # ------------------------------------------------------------------ conversion
+    def to_beats(self, times_s: Any) -> np.ndarray:
+        """Convert times in seconds to positions in beats (beat 0 is the first beat)."""
+        t = np.asarray(times_s, dtype=np.float64)
+        b = self.beats_s
+        pos = np.interp(t, b, self._beat_index)
+        first_period = b[1] - b[0]
+        last_period = b[-1] - b[-2]
+        pos = np.where(t < b[0], (t - b[0]) / first_period, pos)
+        pos = np.where(t > b[-1], b.size - 1 + (t - b[-1]) / last_period, pos)
+        return pos
+
+    def to_seconds(self, beats: Any) -> np.ndarray:
+        """Convert positions in beats to times in seconds (inverse of :meth:`to_beats`)."""
+        x = np.asarray(beats, dtype=np.float64)
+        b = self.beats_s
+        t = np.interp(x, self._beat_index, b)
+        t = np.where(x < 0, b[0] + x * (b[1] - b[0]), t)
+        t = np.where(x > b.size - 1, b[-1] + (x - (b.size - 1)) * (b[-1] - b[-2]), t)
+        return t
+
+    def period_s_at(self, times_s: Any) -> np.ndarray:
+        """Beat period (seconds per beat) in force at each time."""
+        t = np.asarray(times_s, dtype=np.float64)
+        periods = np.diff(self.beats_s)
+        idx = np.clip(np.searchsorted(self.beats_s, t, side="right") - 1, 0, periods.size - 1)
+        return periods[idx]
+
+    # ------------------------------------------------------------------ tempo and bars
+    @property
+    def tempo_bpm(self) -> float:
+        """The representative tempo: beats per minute from the median beat period."""
+        return float(60.0 / np.median(np.diff(self.beats_s)))
+
+    def tempo_curve(self) -> tuple[np.ndarray, np.ndarray]:
+        """Local tempo: (time of each beat interval's start in s, tempo in BPM)."""
+        return self.beats_s[:-1].copy(), 60.0 / np.diff(self.beats_s)
+
+    @property
+    def start_s(self) -> float:
+        """Time of the first beat."""
+        return float(self.beats_s[0])
+
+    @property
+    def end_s(self) -> float:
+        """Time of the last beat."""
+        return float(self.beats_s[-1])
+
+    def bar_index(self, times_s: Any) -> np.ndarray:
+        """Bar number (0 = first bar; -1 before the first downbeat) of each time.
+
+        Times up to a sixteenth note before a downbeat count in the new bar, so an early hit on
+        "one" is counted with its bar.
+        """
+        t = np.asarray(times_s, dtype=np.float64)
+        if self.downbeats_s.size == 0:
+            return np.floor(self.to_beats(t + 0.25 * self.period_s_at(t)) / self.meter).astype(int)
+        slack = 0.25 * self.period_s_at(t)
+        return np.searchsorted(self.downbeats_s, t + slack, side="right").astype(int) - 1
+
+    def grid(self, subdivision: int, start_s: float | None = None, end_s: float | None = None) -> np.ndarray:
+        """Times of every grid position at a subdivision of the bar.
+
+        Parameters
+        ----------
+        subdivision : int
+            Positions per whole note as in "16th notes": 4 (quarters), 8, 16, 32, or
+            12 / 24 for eighth / sixteenth triplets.
+        start_s, end_s : float, optional
+            Limits of the grid (default: first and last beat).
+        """
+        if subdivision not in SUBDIVISIONS:
+            raise InputError(
+                f"grid subdivision {subdivision} is not one of {', '.join(map(str, SUBDIVISIONS))}"
+            )
+        steps_per_beat = subdivision / self.beat_unit
+        if steps_per_beat < 1:
+            raise InputError(
+                f"grid subdivision {subdivision} is coarser than the beat (1/{self.beat_unit})"
+            )
+        lo = self.to_beats(self.start_s if start_s is None else start_s)
+        hi = self.to_beats(self.end_s if end_s is None else end_s)
+        step = 1.0 / steps_per_beat
+        positions = np.arange(np.ceil(lo / step - 1e-9), np.floor(hi / step + 1e-9) + 1) * step
+        return self.to_seconds(positions)
+
+    # ------------------------------------------------------------------ transformations
+    def scaled(self, speed: float) -> BeatMap:
+        """The same map played at ``speed`` times the tempo (0.5 = half speed)."""
+        if not 0.1 <= speed <= 4.0:
+            raise InputError(f"speed {speed} is out of range; use 0.1-4.0 (1.0 = original)")
+        return BeatMap(
+            self.beats_s / speed,
+            self.downbeats_s / speed,
+            meter=self.meter,
+            beat_unit=self.beat_unit,
+            confidence=self.confidence,
+        )
+
+    def shifted(self, offset_s: float) -> BeatMap:
+        """The same map moved later by ``offset_s`` seconds."""
+        return BeatMap(
+            self.beats_s + offset_s,
+            self.downbeats_s + offset_s,
+            meter=self.meter,
+            beat_unit=self.beat_unit,
+            confidence=self.confidence,
+        )
+
+    # ------------------------------------------------------------------ serialisation
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dictionary (times in seconds)."""
+        return {
+            "tempo_bpm": round(self.tempo_bpm, 3),
+            "beats": [round(float(x), 6) for x in self.beats_s],
+            "downbeats": [round(float(x), 6) for x in self.downbeats_s],
+            "meter": self.meter,
+            "beat_unit": self.beat_unit,
+            "confidence": self.confidence,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> BeatMap:
+        """Inverse of :meth:`to_dict`."""
+        try:
+            return cls(
+                np.asarray(data["beats"], dtype=float),
+                np.asarray(data.get("downbeats", []), dtype=float),
+                meter=int(data.get("meter", 4)),
+                beat_unit=int(data.get("beat_unit", 4)),
+                confidence=data.get("confidence"),
+            )
+        except (KeyError, TypeError) as exc:
+            raise InputError(f"not a beat map: missing or malformed field {exc}") from exc
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, BeatMap):
+            return NotImplemented
+        return (
+            np.array_equal(self.beats_s, other.beats_s)
+            and np.array_equal(self.downbeats_s, other.downbeats_s)
+            and self.meter == other.meter
+            and self.beat_unit == other.beat_unit
+        )
+
+    __hash__ = None  # type: ignore[assignment]

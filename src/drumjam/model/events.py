@@ -1,0 +1,192 @@
+"""Hits a player plays (Take) and notes a player should play (Chart)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from drumjam.errors import InputError
+from drumjam.model.beatmap import BeatMap, validate_times_s
+from drumjam.model.voices import Voice, VoiceGroup, parse_voice, voice_group
+
+
+def _check_velocity(velocity: int) -> int:
+    v = int(velocity)
+    if not 0 <= v <= 127:
+        raise InputError(f"velocity {velocity} is outside 0-127")
+    return v
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One stroke played by a player.
+
+    Parameters
+    ----------
+    time_s : float
+        When it sounded, in seconds on the session clock.
+    voice : Voice
+        What was struck.
+    velocity : int
+        MIDI velocity 1-127 (how hard).
+    hihat_openness : float or None
+        Hi-hat pedal openness from 0 (closed) to 1 (fully open), where the kit reports it.
+    """
+
+    time_s: float
+    voice: Voice
+    velocity: int = 100
+    hihat_openness: float | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "voice", parse_voice(self.voice))
+        object.__setattr__(self, "velocity", _check_velocity(self.velocity))
+        object.__setattr__(self, "time_s", float(self.time_s))
+
+    @property
+    def group(self) -> VoiceGroup:
+        """The voice group scoring compares."""
+        return voice_group(self.voice)
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    """One stroke a chart asks for: the same fields as a :class:`Hit`."""
+
+    time_s: float
+    voice: Voice
+    velocity: int = 100
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "voice", parse_voice(self.voice))
+        object.__setattr__(self, "velocity", _check_velocity(self.velocity))
+        object.__setattr__(self, "time_s", float(self.time_s))
+
+    @property
+    def group(self) -> VoiceGroup:
+        """The voice group scoring compares."""
+        return voice_group(self.voice)
+
+
+class _EventSequence:
+    """Shared array views over a time-sorted tuple of hits or notes."""
+
+    events: tuple
+
+    def times_s(self) -> np.ndarray:
+        """Event times in seconds."""
+        return np.fromiter((e.time_s for e in self.events), dtype=np.float64, count=len(self.events))
+
+    def velocities(self) -> np.ndarray:
+        """MIDI velocities."""
+        return np.fromiter((e.velocity for e in self.events), dtype=np.int16, count=len(self.events))
+
+    def voices(self) -> list[Voice]:
+        """Voice of each event."""
+        return [e.voice for e in self.events]
+
+    def groups(self) -> list[VoiceGroup]:
+        """Voice group of each event."""
+        return [voice_group(e.voice) for e in self.events]
+
+    def __len__(self) -> int:
+        return len(self.events)
+
+    @property
+    def duration_s(self) -> float:
+        """Time of the last event (0 when empty)."""
+        return self.events[-1].time_s if self.events else 0.0
+
+
+def _sorted_events(events: Iterable, kind: str) -> tuple:
+    items = tuple(sorted(events, key=lambda e: e.time_s))
+    validate_times_s([e.time_s for e in items], f"{kind} times")
+    return items
+
+
+@dataclass(frozen=True)
+class Take(_EventSequence):
+    """What one player played: hits in time order.
+
+    Parameters
+    ----------
+    hits : sequence of Hit
+        Sorted by time on construction.
+    player : str
+        The player's name.
+    beatmap : BeatMap or None
+        The tempo map the take was recorded against (the click, the song), where known.
+    """
+
+    hits: tuple[Hit, ...]
+    player: str = "player"
+    beatmap: BeatMap | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "hits", _sorted_events(self.hits, "hit"))
+
+    @property
+    def events(self) -> tuple[Hit, ...]:  # type: ignore[override]
+        return self.hits
+
+    def with_player(self, player: str) -> Take:
+        """The same take under another name."""
+        return replace(self, player=player)
+
+    def shifted(self, offset_s: float) -> Take:
+        """Every hit moved by ``offset_s`` (e.g. to remove a measured latency)."""
+        return replace(self, hits=tuple(replace(h, time_s=h.time_s + offset_s) for h in self.hits))
+
+
+@dataclass(frozen=True)
+class Chart(_EventSequence):
+    """What should be played: notes in time order on a beat map.
+
+    Parameters
+    ----------
+    notes : sequence of Note
+        Sorted by time on construction.
+    beatmap : BeatMap
+        Beats, bars and tempo of the music the chart belongs to.
+    title : str
+        Name of the song or groove.
+    """
+
+    notes: tuple[Note, ...]
+    beatmap: BeatMap
+    title: str = ""
+    extra: dict = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "notes", _sorted_events(self.notes, "note"))
+
+    @property
+    def events(self) -> tuple[Note, ...]:  # type: ignore[override]
+        return self.notes
+
+    def notes_beats(self) -> np.ndarray:
+        """Position of each note in beats on the chart's beat map."""
+        return self.beatmap.to_beats(self.times_s())
+
+    def scaled(self, speed: float) -> Chart:
+        """The chart played at ``speed`` times its tempo (0.5 = half speed)."""
+        bm = self.beatmap.scaled(speed)
+        notes = tuple(replace(n, time_s=n.time_s / speed) for n in self.notes)
+        return replace(self, notes=notes, beatmap=bm)
+
+    def section(self, first_bar: int, last_bar: int) -> Chart:
+        """The notes of bars ``first_bar``..``last_bar`` (0-based, inclusive), times unchanged."""
+        bars = self.beatmap.bar_index(self.times_s())
+        keep = [n for n, b in zip(self.notes, bars) if first_bar <= b <= last_bar]
+        return replace(self, notes=tuple(keep))
+
+    @classmethod
+    def from_grid(
+        cls, beatmap: BeatMap, subdivision: int, voices: Sequence[Voice | str], title: str = ""
+    ) -> Chart:
+        """A chart with a note of each voice at every grid position (a metronome chart)."""
+        times = beatmap.grid(subdivision)
+        notes = [Note(t, parse_voice(v)) for t in times for v in voices]
+        return cls(tuple(notes), beatmap, title=title or f"grid 1/{subdivision}")
