@@ -1,0 +1,1 @@
+"""Song analysis: audio -> beat map (beats, downbeats, tempo), onsets."""

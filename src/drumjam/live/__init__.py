@@ -1,0 +1,1 @@
+"""Live input: hit streams from kits and browsers, scored as they arrive."""

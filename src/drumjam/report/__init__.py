@@ -1,0 +1,1 @@
+"""People-facing reports: HTML with plots, keepsake cards."""

@@ -1,0 +1,1 @@
+"""Scoring: matching hits to targets, judgments, timing statistics, duet synchrony."""

@@ -1,0 +1,1 @@
+"""A jam session over time: players, clock, calibration, recording."""

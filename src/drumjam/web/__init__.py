@@ -1,0 +1,1 @@
+"""The jam app: FastAPI server and browser client."""
