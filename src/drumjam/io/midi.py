@@ -400,3 +400,39 @@ def write_midi(
     out.parent.mkdir(parents=True, exist_ok=True)
     midi.save(out)
     return out
+
+
+def write_backing_midi(path: str | Path, out_path: str | Path, drum_channel: int = DRUM_CHANNEL) -> bool:
+    """Copy a MIDI file without its drum notes (the backing of a play-along song).
+
+    Parameters
+    ----------
+    path : str or Path
+        The source file.
+    out_path : str or Path
+        Where to write the copy.
+    drum_channel : int
+        Channel (0-based) whose notes are removed; default channel 10.
+
+    Returns
+    -------
+    bool
+        True if any note on another channel remains.
+    """
+    midi = _open_midi(path)
+    kept_notes = False
+    for track in midi.tracks:
+        carried = 0
+        kept: list[mido.Message | mido.MetaMessage] = []
+        for msg in track:
+            if msg.type in ("note_on", "note_off") and msg.channel == drum_channel:
+                carried += msg.time
+                continue
+            kept_notes |= msg.type == "note_on" and msg.velocity > 0
+            kept.append(msg.copy(time=msg.time + carried))
+            carried = 0
+        track[:] = kept
+    out = Path(out_path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    midi.save(out)
+    return kept_notes

@@ -1,0 +1,216 @@
+"""A live jam session: one or two players playing a chart (or a grid) at the same time.
+
+Every hit arrives with its time on the practice timeline as the player's device heard it;
+the session removes the player's calibrated latency, records the hit, and scores it at once
+with the player's :class:`drumjam.scoring.LiveScorer`. :meth:`LiveSession.finish` returns the
+final scores, which equal offline scoring of the recorded takes.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from drumjam.errors import InputError
+from drumjam.model import BeatMap, Chart, Hit, Take
+from drumjam.scoring import HitResult, Judgment, LiveScorer, ScoringConfig, TakeScore, analyse_duet
+
+MAX_PLAYERS = 2
+MAX_NAME_CHARS = 40
+MAX_LATENCY_MS = 500.0
+MAX_HITS_PER_PLAYER = 20000
+_ON_TIME = (Judgment.PERFECT, Judgment.GREAT, Judgment.GOOD)
+
+
+def clean_name(name: Any, default: str) -> str:
+    """A player's name as given, trimmed to 40 characters without control characters.
+
+    Names are kept verbatim otherwise (``<b>`` stays ``<b>``): whoever shows them must treat
+    them as text.
+    """
+    text = "".join(ch for ch in str(name if name is not None else "") if ch.isprintable()).strip()
+    return text[:MAX_NAME_CHARS] or default
+
+
+@dataclass(frozen=True)
+class Player:
+    """A player of a session.
+
+    Parameters
+    ----------
+    name : str
+        Shown as text everywhere.
+    latency_ms : float
+        Measured input + output latency of the player's setup; subtracted from each hit time.
+    """
+
+    name: str
+    latency_ms: float = 0.0
+
+    def __post_init__(self) -> None:
+        latency = float(self.latency_ms)
+        if not -MAX_LATENCY_MS <= latency <= MAX_LATENCY_MS:
+            raise InputError(
+                f"latency {self.latency_ms} ms for {self.name!r} is out of range; "
+                f"calibrate again (expected -{MAX_LATENCY_MS:.0f}..{MAX_LATENCY_MS:.0f} ms)")
+        object.__setattr__(self, "latency_ms", latency)
+
+
+@dataclass
+class _Running:
+    hits: int = 0
+    on_time: int = 0
+    abs_offset_ms: float = 0.0
+
+    def add(self, result: HitResult) -> None:
+        self.hits += 1
+        if result.judgment in _ON_TIME and result.offset_ms is not None:
+            self.on_time += 1
+            self.abs_offset_ms += abs(result.offset_ms)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "hits": self.hits,
+            "accuracy_pct": round(100.0 * self.on_time / self.hits, 1) if self.hits else None,
+            "mean_abs_offset_ms": round(self.abs_offset_ms / self.on_time, 1) if self.on_time else None,
+        }
+
+
+@dataclass
+class SessionResult:
+    """What a finished session produced: takes, scores and (for two players) the duet."""
+
+    players: list[Player]
+    takes: list[Take]
+    scores: list[TakeScore]
+    duet: Any | None
+    summary: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready results: per player the score with every hit, and the duet analysis."""
+        players = []
+        for player, score in zip(self.players, self.scores):
+            players.append({
+                "name": player.name,
+                "latency_ms": player.latency_ms,
+                "score": score.to_dict(with_hits=True),
+                "missed": list(score.missed),
+            })
+        return {
+            "players": players,
+            "duet": self.duet.to_dict() if self.duet is not None else None,
+            "summary": self.summary,
+        }
+
+
+@dataclass
+class LiveSession:
+    """Players, their calibration, a live scorer each, and the hits they played.
+
+    Parameters
+    ----------
+    players : list of Player
+        One or two players.
+    beatmap : BeatMap
+        Beats of the practice timeline.
+    chart : Chart or None
+        The notes to play on the practice timeline; None to score against ``grid``.
+    grid : int
+        Grid subdivision used without a chart.
+    config : ScoringConfig
+        Timing windows.
+    """
+
+    players: list[Player]
+    beatmap: BeatMap
+    chart: Chart | None = None
+    grid: int = 16
+    config: ScoringConfig = field(default_factory=ScoringConfig)
+
+    def __post_init__(self) -> None:
+        if not 1 <= len(self.players) <= MAX_PLAYERS:
+            raise InputError(f"a session has 1 or {MAX_PLAYERS} players, got {len(self.players)}")
+        self._lock = threading.Lock()
+        self._scorers = [self._new_scorer() for _ in self.players]
+        self._hits: list[list[Hit]] = [[] for _ in self.players]
+        self._running = [_Running() for _ in self.players]
+        self.finished: SessionResult | None = None
+
+    def _new_scorer(self) -> LiveScorer:
+        if self.chart is not None:
+            return LiveScorer(self.chart, config=self.config)
+        return LiveScorer(grid=self.grid, beatmap=self.beatmap, config=self.config)
+
+    def add_hit(self, player: int, hit: Hit) -> HitResult:
+        """Record and score one hit.
+
+        Parameters
+        ----------
+        player : int
+            Index of the player (0 or 1).
+        hit : Hit
+            The hit as heard on the player's device, in practice-timeline seconds; the
+            player's latency is removed before scoring.
+
+        Returns
+        -------
+        HitResult
+            The immediate verdict (times already calibrated).
+        """
+        if self.finished is not None:
+            raise InputError("this session has finished; start a new one to play again")
+        if not isinstance(player, int) or not 0 <= player < len(self.players):
+            raise InputError(f"player {player!r} does not exist; use 0-{len(self.players) - 1}")
+        latency_s = self.players[player].latency_ms / 1000.0
+        corrected = Hit(max(0.0, hit.time_s - latency_s), hit.voice, hit.velocity, hit.hihat_openness)
+        with self._lock:
+            hits = self._hits[player]
+            if len(hits) >= MAX_HITS_PER_PLAYER:
+                raise InputError(f"more than {MAX_HITS_PER_PLAYER} hits from one player")
+            if hits and corrected.time_s < hits[-1].time_s:
+                raise InputError(
+                    f"hit at {corrected.time_s:.3f} s arrived after one at {hits[-1].time_s:.3f} s; "
+                    "hits must be sent in time order")
+            result = self._scorers[player].add(corrected)
+            hits.append(corrected)
+            self._running[player].add(result)
+        return result
+
+    def running(self, player: int) -> dict[str, Any]:
+        """Hits so far, share judged on time (%), mean absolute offset (ms)."""
+        return self._running[player].to_dict()
+
+    def takes(self) -> list[Take]:
+        """The calibrated hits of each player as takes on the practice beat map."""
+        return [Take(tuple(h), player=p.name, beatmap=self.beatmap)
+                for p, h in zip(self.players, self._hits)]
+
+    def finish(self) -> SessionResult:
+        """Close the session: final scores of each player and, for two, the duet analysis."""
+        with self._lock:
+            if self.finished is not None:
+                return self.finished
+            takes = self.takes()
+            scores = [scorer.finish() for scorer in self._scorers]
+            duet = None
+            summary = _solo_summary(scores[0])
+            if len(takes) == 2:
+                duet = analyse_duet(takes[0], takes[1], self.chart, grid=None if self.chart else self.grid,
+                                    beatmap=self.beatmap, config=self.config)
+                summary = duet.summary
+            self.finished = SessionResult(list(self.players), takes, scores, duet, summary)
+        return self.finished
+
+
+def _solo_summary(score: TakeScore) -> str:
+    d = score.to_dict()
+    mean = d.get("mean_offset_ms")
+    if not d.get("matched"):
+        return f"{score.player} played no hit that matched the chart."
+    if abs(mean) < 5:
+        lean = f"right on the beat on average ({mean:+.0f} ms)"
+    else:
+        lean = f"on average {abs(mean):.0f} ms {'behind' if mean > 0 else 'ahead of'} the beat"
+    return (f"{score.player} matched {d['matched']} notes, missed {d['missed']}, "
+            f"{d['extra']} extra; {lean}.")
