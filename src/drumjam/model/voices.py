@@ -29,11 +29,16 @@ class Voice(StrEnum):
 
 
 class VoiceGroup(StrEnum):
-    """What a player is expected to hit; any voice of a group may match a note of the group."""
+    """What a player is expected to hit; any voice of a group may match a note of the group.
+
+    The hi-hat pedal is a group of its own: it is played by a foot, often together with a hand
+    on the hi-hat.
+    """
 
     KICK = "kick"
     SNARE = "snare"
     HIHAT = "hihat"
+    HIHAT_PEDAL = "hihat_pedal"
     TOM_HIGH = "tom_high"
     TOM_MID = "tom_mid"
     TOM_FLOOR = "tom_floor"
@@ -49,7 +54,7 @@ VOICE_GROUP: dict[Voice, VoiceGroup] = {
     Voice.SIDE_STICK: VoiceGroup.SNARE,
     Voice.HIHAT_CLOSED: VoiceGroup.HIHAT,
     Voice.HIHAT_OPEN: VoiceGroup.HIHAT,
-    Voice.HIHAT_PEDAL: VoiceGroup.HIHAT,
+    Voice.HIHAT_PEDAL: VoiceGroup.HIHAT_PEDAL,
     Voice.TOM_HIGH: VoiceGroup.TOM_HIGH,
     Voice.TOM_MID: VoiceGroup.TOM_MID,
     Voice.TOM_FLOOR: VoiceGroup.TOM_FLOOR,
