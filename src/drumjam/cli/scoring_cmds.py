@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -59,17 +60,18 @@ def _fmt(x: float | None, signed: bool = True) -> str:
 
 def score_table(score: TakeScore) -> Table:
     """A Rich table of a score's per-voice figures."""
-    table = Table(title=f"{score.player}  (ms; + late, - early)", title_justify="left",
-                  padding=(0, 1), collapse_padding=True)
-    for col in ("voice", "hit", "miss", "extra", "mean", "SD", "|med|", "drift/bar", "acc%",
-                "accent", "ghost"):
-        table.add_column(col, justify="left" if col == "voice" else "right", no_wrap=True)
+    table = Table(title=f"{score.player}: ms (+ late, - early), drift in ms/bar, score in %,"
+                  " accents/ghost notes", title_justify="left", box=box.SIMPLE_HEAD, padding=(0, 1))
+    for col in ("voice", "hits", "miss", "extra", "mean", "SD", "|med|", "drift", "score",
+                "acc/gh"):
+        table.add_column(col, justify="left" if col == "voice" else "right", no_wrap=True,
+                         min_width=12 if col == "voice" else max(len(col), 5))
     rows = [("all", score.overall)] + sorted(score.voices.items())
     for name, s in rows:
         table.add_row(name.replace("_", " "), str(s.matched), str(s.missed), str(s.extra),
                       _fmt(s.mean_offset_ms), _fmt(s.sd_offset_ms, False),
                       _fmt(s.median_abs_offset_ms, False), _fmt(s.drift_ms_per_bar),
-                      f"{s.accuracy_pct:.0f}", str(s.accents), str(s.ghost_notes))
+                      f"{s.accuracy_pct:.0f}", f"{s.accents}/{s.ghost_notes}")
     return table
 
 
