@@ -1,0 +1,377 @@
+"""Rooms for remote duets: two players in two places on one shared clock.
+
+A room holds only what the duet needs: the song, the players' names and their hits. The
+creator gets a join code (unguessable, from :mod:`secrets`) to hand to the partner; each
+player gets a private token that proves who sends a hit. Hits arrive stamped on the shared
+(server) clock, carry a per-player sequence number and are kept once, so a client may resend
+everything it has not seen acknowledged after a reconnection. Each player's calibration (and
+the delay they chose for their own backing track) is removed before scoring, and scoring is
+:class:`drumjam.session.live.LiveSession`'s: the same as for two players on one machine.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+from drumjam.errors import InputError
+from drumjam.model import Hit, parse_voice
+from drumjam.scoring import HitResult, ScoringConfig
+from drumjam.session.live import MAX_HITS_PER_PLAYER, MAX_LATENCY_MS, LiveSession, Player, clean_name
+from drumjam.songs import Song
+
+SEATS = ("A", "B")
+#: Count-in between the start command and the song's first beat, in seconds.
+LEAD_IN_S = 3.0
+#: Time after the song's end before the room ends (late hits, buffered hits of a rejoin).
+TAIL_S = 2.0
+#: How long the result of an ended room stays readable.
+RESULT_TTL_S = 15 * 60.0
+#: A room nobody starts is forgotten after this long.
+IDLE_TTL_S = 2 * 3600.0
+#: Hits played this long before the song's start are count-in taps, not part of the take.
+EARLY_LIMIT_S = 0.5
+
+
+class RoomError(InputError):
+    """A room request that cannot be honoured."""
+
+
+class RoomNotFoundError(RoomError):
+    """No room answers to this code or token (also said for ended, forgotten rooms)."""
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+@dataclass
+class Seat:
+    """One player's place in a room.
+
+    Attributes
+    ----------
+    letter : str
+        ``"A"`` (the creator) or ``"B"``.
+    name : str
+        Shown as text.
+    token : str
+        Secret that authenticates the player's connection.
+    calibration_ms : float
+        The player's measured latency (input + output), removed from every hit.
+    track_delay_ms : float
+        How late the player chose to hear their own backing track, removed as well.
+    """
+
+    letter: str
+    name: str
+    token: str = field(repr=False)
+    calibration_ms: float = 0.0
+    track_delay_ms: float = 0.0
+    connected: bool = False
+    ever_connected: bool = False
+    hits: dict[int, Hit | None] = field(default_factory=dict, repr=False)
+
+    def public(self) -> dict[str, Any]:
+        """What the partner may see of this seat."""
+        return {"seat": self.letter, "name": self.name, "connected": self.connected,
+                "hits": len(self.hits)}
+
+
+@dataclass(frozen=True)
+class HitAck:
+    """The server's answer to one hit.
+
+    Attributes
+    ----------
+    seq : int
+        The hit's sequence number.
+    duplicate : bool
+        True if this sequence number had been received before (nothing changed).
+    result : HitResult or None
+        The provisional verdict; None for duplicates and for taps before the song.
+    """
+
+    seq: int
+    duplicate: bool
+    result: HitResult | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        out: dict[str, Any] = {"type": "ack", "seq": self.seq, "duplicate": self.duplicate}
+        if self.result is not None:
+            out["judgment"] = self.result.judgment.value
+            out["offset_ms"] = None if self.result.offset_ms is None else round(self.result.offset_ms, 2)
+        return out
+
+
+def _check_ms(value: Any, what: str) -> float:
+    try:
+        ms = float(value)
+    except (TypeError, ValueError):
+        raise RoomError(f"{what} {value!r} is not a number of milliseconds") from None
+    if not math.isfinite(ms) or not -MAX_LATENCY_MS <= ms <= MAX_LATENCY_MS:
+        raise RoomError(f"{what} {value} ms is out of range; use -{MAX_LATENCY_MS:.0f}..{MAX_LATENCY_MS:.0f} ms")
+    return ms
+
+
+class Room:
+    """A duet room: a song, up to two seats, their hits, and the shared timeline.
+
+    Parameters
+    ----------
+    song : Song
+        What is played.
+    host_name : str
+        Name of the creator (seat A).
+    created_s : float
+        Server time of creation.
+    config : ScoringConfig
+        Timing windows for scoring.
+    """
+
+    def __init__(self, song: Song, host_name: str, created_s: float,
+                 config: ScoringConfig | None = None) -> None:
+        self.song = song
+        self.config = config or ScoringConfig()
+        self.code = secrets.token_urlsafe(12)
+        self.created_s = created_s
+        self.seats: list[Seat] = [Seat("A", clean_name(host_name, "Player A"), secrets.token_urlsafe(24))]
+        self.start_s: float | None = None
+        self.result: dict[str, Any] | None = None
+        self.ended_s: float | None = None
+        self._live: LiveSession | None = None
+
+    # ------------------------------------------------------------------ seats
+    def join(self, name: str) -> Seat:
+        """Take seat B.
+
+        Raises
+        ------
+        RoomError
+            If both seats are taken or the room has started.
+        """
+        if len(self.seats) >= len(SEATS):
+            raise RoomError("this room already has two players; ask for a new room")
+        if self.start_s is not None:
+            raise RoomError("this room's song has already started; ask for a new room")
+        seat = Seat("B", clean_name(name, "Player B"), secrets.token_urlsafe(24))
+        self.seats.append(seat)
+        return seat
+
+    def seat_for(self, token: str) -> Seat | None:
+        """The seat whose token this is, compared in constant time."""
+        found = None
+        for seat in self.seats:
+            if secrets.compare_digest(_digest(seat.token), _digest(str(token))):
+                found = seat
+        return found
+
+    def partner_of(self, seat: Seat) -> Seat | None:
+        """The other seat, if taken."""
+        return next((s for s in self.seats if s is not seat), None)
+
+    def configure(self, seat: Seat, calibration_ms: Any = None, track_delay_ms: Any = None) -> None:
+        """Set a player's calibration and own-track delay (only before the song starts)."""
+        if self.start_s is not None:
+            raise RoomError("calibration is fixed once the song has started")
+        if calibration_ms is not None:
+            seat.calibration_ms = _check_ms(calibration_ms, "calibration")
+        if track_delay_ms is not None:
+            seat.track_delay_ms = _check_ms(track_delay_ms, "backing-track delay")
+
+    def set_connected(self, seat: Seat, connected: bool) -> None:
+        """Record that a player's connection opened or closed."""
+        seat.connected = connected
+        seat.ever_connected = seat.ever_connected or connected
+
+    # ------------------------------------------------------------------ timeline
+    @property
+    def state(self) -> str:
+        """``"waiting"``, ``"started"`` or ``"ended"``."""
+        if self.result is not None:
+            return "ended"
+        return "waiting" if self.start_s is None else "started"
+
+    @property
+    def song_length_s(self) -> float:
+        """From the song's start to its last note or beat."""
+        chart_end = self.song.chart.duration_s if self.song.chart is not None else 0.0
+        return max(chart_end, self.song.beatmap.end_s)
+
+    @property
+    def end_s(self) -> float | None:
+        """Server time at which the room ends (song end plus a short tail), once started."""
+        return None if self.start_s is None else self.start_s + self.song_length_s + TAIL_S
+
+    def start(self, now_s: float, lead_in_s: float = LEAD_IN_S) -> float:
+        """Fix the song's start on the shared clock, ``lead_in_s`` from now; returns it.
+
+        Starting twice returns the first start.
+        """
+        if self.result is not None:
+            raise RoomError("this room has ended; ask for a new room")
+        if self.start_s is None:
+            self.start_s = now_s + lead_in_s
+            players = [Player(s.name, s.calibration_ms + s.track_delay_ms) for s in self.seats]
+            self._live = self._session(players)
+        return self.start_s
+
+    def _session(self, players: list[Player]) -> LiveSession:
+        song = self.song
+        return LiveSession(players, song.beatmap, chart=song.chart, grid=song.grid, config=self.config)
+
+    # ------------------------------------------------------------------ hits
+    def add_hit(self, seat: Seat, seq: Any, time_server_s: Any, voice: Any, velocity: Any = 100) -> HitAck:
+        """Record one hit once.
+
+        Parameters
+        ----------
+        seat : Seat
+            Who played it.
+        seq : int
+            The player's sequence number of the hit (0, 1, 2, ...).
+        time_server_s : float
+            When it was played, on the shared clock, before calibration.
+        voice : str
+            What was struck.
+        velocity : int
+            How hard (1-127).
+
+        Returns
+        -------
+        HitAck
+        """
+        if self.result is not None:
+            raise RoomError("this room has ended; the hit came too late")
+        if self.start_s is None or self._live is None:
+            raise RoomError("the song has not started; hits are taken once it starts")
+        if not isinstance(seq, int) or isinstance(seq, bool) or not 0 <= seq < MAX_HITS_PER_PLAYER:
+            raise RoomError(f"hit sequence number {seq!r} must be an integer 0-{MAX_HITS_PER_PLAYER - 1}")
+        if seq in seat.hits:
+            return HitAck(seq, True, None)
+        try:
+            t = float(time_server_s)
+        except (TypeError, ValueError):
+            raise RoomError(f"hit time {time_server_s!r} is not a number of seconds") from None
+        if not math.isfinite(t):
+            raise RoomError(f"hit time {time_server_s!r} is not finite")
+        song_time_s = t - self.start_s
+        if song_time_s < -EARLY_LIMIT_S or song_time_s > self.song_length_s + TAIL_S:
+            seat.hits[seq] = None  # seen, but outside the song
+            return HitAck(seq, False, None)
+        hit = Hit(max(0.0, song_time_s), parse_voice(voice), velocity)
+        seat.hits[seq] = hit
+        index = self.seats.index(seat)
+        try:
+            result = self._live.add_hit(index, hit)
+        except InputError:
+            result = None  # out of time order after a resend: kept, scored at the end
+        return HitAck(seq, False, result)
+
+    def takes_hits(self, seat: Seat) -> list[Hit]:
+        """The hits of a seat within the song, in time order."""
+        return sorted((h for h in seat.hits.values() if h is not None), key=lambda h: h.time_s)
+
+    # ------------------------------------------------------------------ ending
+    def finish(self, now_s: float) -> dict[str, Any]:
+        """End the room and score it.
+
+        A seat that is not connected at the end (it left and never came back) or that played
+        nothing is left out: the other player gets a single-player result.
+
+        Returns
+        -------
+        dict
+            ``{"mode": "duet" | "single" | "empty", "song", "players", "duet", "summary",
+            "absent"}``.
+        """
+        if self.result is not None:
+            return self.result
+        present = [s for s in self.seats if s.connected and self.takes_hits(s)]
+        absent = [s.name for s in self.seats if s not in present]
+        if self.start_s is None or not present:
+            self.result = {"mode": "empty", "song": self.song.title, "players": [], "duet": None,
+                           "summary": "nobody played a hit", "absent": absent}
+        else:
+            players = [Player(s.name, s.calibration_ms + s.track_delay_ms) for s in present]
+            session = self._session(players)
+            for index, seat in enumerate(present):
+                for hit in self.takes_hits(seat):
+                    session.add_hit(index, hit)
+            outcome = session.finish().to_dict()
+            for seat, player in zip(present, outcome["players"]):
+                player["seat"] = seat.letter
+            self.result = {"mode": "duet" if len(present) == 2 else "single",
+                           "song": self.song.title, "absent": absent, **outcome}
+        self.ended_s = now_s
+        self._live = None
+        return self.result
+
+    def summary(self) -> dict[str, Any]:
+        """What a code holder may see: song, names, state, start time. No hits."""
+        return {
+            "song": {"id": self.song.id, "title": self.song.title,
+                     "length_s": round(self.song_length_s, 3)},
+            "players": [s.public() for s in self.seats],
+            "state": self.state,
+            "start_ms": None if self.start_s is None else self.start_s * 1e3,
+        }
+
+
+class RoomRegistry:
+    """All open rooms, found by join code; forgets rooms that ended or idled.
+
+    Parameters
+    ----------
+    max_rooms : int
+        Open rooms allowed at once.
+    """
+
+    def __init__(self, max_rooms: int = 1000) -> None:
+        self.max_rooms = max_rooms
+        self._rooms: dict[str, Room] = {}
+
+    def create(self, song: Song, host_name: str, now_s: float) -> Room:
+        """Open a room for ``song`` with its creator in seat A."""
+        self.sweep(now_s)
+        if len(self._rooms) >= self.max_rooms:
+            raise RoomError(f"{self.max_rooms} rooms are open; try again in a few minutes")
+        room = Room(song, host_name, now_s)
+        self._rooms[_digest(room.code)] = room
+        return room
+
+    def get(self, code: str) -> Room:
+        """The room with this join code.
+
+        Raises
+        ------
+        RoomNotFoundError
+            For a wrong code and for a forgotten room alike.
+        """
+        room = self._rooms.get(_digest(str(code)))
+        if room is None:
+            raise RoomNotFoundError("no room has this join code; check the code or ask for a new one")
+        return room
+
+    def remove(self, room: Room) -> None:
+        """Forget a room (its hits and its result)."""
+        self._rooms.pop(_digest(room.code), None)
+
+    def sweep(self, now_s: float) -> None:
+        """Forget rooms whose result has been kept long enough, and rooms left idle."""
+        for key, room in list(self._rooms.items()):
+            ended = room.ended_s is not None and now_s - room.ended_s > RESULT_TTL_S
+            idle = room.start_s is None and now_s - room.created_s > IDLE_TTL_S
+            if ended or idle:
+                del self._rooms[key]
+
+    def __len__(self) -> int:
+        return len(self._rooms)
+
+    def rooms(self) -> list[Room]:
+        """Every open room."""
+        return list(self._rooms.values())

@@ -1,0 +1,189 @@
+"""Rooms: join codes, hits kept once, calibration removed, duet and single-player results."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from drumjam.io.midi import read_chart
+from drumjam.model import Chart
+from drumjam.session.rooms import Room, RoomError, RoomNotFoundError, RoomRegistry
+from drumjam.songs import Song
+
+GROOVE = "groove-midi/drummer1/eval_session/2_funk-groove2_105_beat_4-4.mid"
+
+
+def shared_data() -> Path:
+    return Path(__file__).parents[2] / "shared" / "data"
+
+
+def groove_song(bars: int = 4) -> Song:
+    """The first bars of a real groove, without flams (notes of one voice group under 60 ms
+    apart), so that a player 12 ms late still matches every note unambiguously."""
+    full = read_chart(shared_data() / GROOVE)
+    chart = full.section(0, bars - 1)
+    last_s: dict = {}
+    notes = []
+    for note in chart.notes:
+        if note.time_s - last_s.get(note.group, -1.0) > 0.060:
+            notes.append(note)
+            last_s[note.group] = note.time_s
+    chart = Chart(tuple(notes), chart.beatmap, title="funk groove 2")
+    return Song(id="funk2", title="Funk groove 2", beatmap=chart.beatmap, chart=chart, grid=16,
+                audio_path=Path("unused.ogg"))
+
+
+def play(room: Room, seat, chart: Chart, shift_s, latency_s: float = 0.0):
+    """Send every note of the chart as a hit, ``shift_s`` late (a number or one per note),
+    stamped on the server clock."""
+    shifts = np.broadcast_to(np.asarray(shift_s, dtype=float), (len(chart),))
+    timed = sorted(((room.start_s + n.time_s + d + latency_s, n) for n, d in zip(chart.notes, shifts)),
+                   key=lambda pair: pair[0])
+    return [room.add_hit(seat, i, t, n.voice, n.velocity) for i, (t, n) in enumerate(timed)]
+
+
+@pytest.fixture(scope="module")
+def song():
+    return groove_song()
+
+
+def test_codes_are_unguessable_and_only_the_code_finds_the_room(song):
+    reg = RoomRegistry()
+    rooms = [reg.create(song, f"host{i}", 0.0) for i in range(50)]
+    codes = {r.code for r in rooms}
+    assert len(codes) == 50 and all(len(c) >= 16 for c in codes)
+    assert reg.get(rooms[7].code) is rooms[7]
+    with pytest.raises(RoomNotFoundError):
+        reg.get(rooms[7].code[:-1] + ("A" if rooms[7].code[-1] != "A" else "B"))
+    with pytest.raises(RoomNotFoundError):
+        reg.get("")
+
+
+def test_third_player_and_late_joiner_are_refused(song):
+    room = Room(song, "Ana", 0.0)
+    room.join("Bo")
+    with pytest.raises(RoomError, match="two players"):
+        room.join("Cy")
+    room2 = Room(song, "Ana", 0.0)
+    room2.start(1.0)
+    with pytest.raises(RoomError, match="started"):
+        room2.join("Bo")
+
+
+def test_tokens_identify_seats(song):
+    room = Room(song, "Ana", 0.0)
+    b = room.join("Bo")
+    assert room.seat_for(b.token) is b
+    assert room.seat_for(room.seats[0].token) is room.seats[0]
+    assert room.seat_for(b.token + "x") is None
+    assert room.seat_for(room.code) is None
+
+
+def test_duet_asynchrony_and_calibration_on_the_shared_timeline(song):
+    room = Room(song, "Ana", 100.0)
+    a, b = room.seats[0], room.join("Bo")
+    # Bo's kit is 25 ms slow (calibrated) and plays 12 ms behind Ana
+    room.configure(b, calibration_ms=25.0)
+    for s in (a, b):
+        room.set_connected(s, True)
+    room.start(now_s=101.0)
+    assert room.start_s == pytest.approx(104.0)
+    rng = np.random.default_rng(3)
+    jitter_a = rng.normal(0.0, 0.004, len(song.chart))
+    jitter_b = rng.normal(0.012, 0.004, len(song.chart))
+    play(room, a, song.chart, jitter_a)
+    acks = play(room, b, song.chart, jitter_b, latency_s=0.025)
+    assert all(not ack.duplicate for ack in acks)
+    # provisional verdicts already have Bo's 25 ms removed
+    late_ms = [ack.result.offset_ms for ack in acks if ack.result.offset_ms is not None]
+    assert np.median(late_ms) == pytest.approx(12.0, abs=1.5)
+    result = room.finish(now_s=200.0)
+    assert result["mode"] == "duet"
+    expected_ms = 1e3 * float(np.mean(jitter_a - jitter_b))
+    assert result["duet"]["sync"]["mean_async_ms"] == pytest.approx(expected_ms, abs=0.01)
+    assert [p["seat"] for p in result["players"]] == ["A", "B"]
+    assert result["players"][1]["score"]["matched"] == len(song.chart)
+    assert result["players"][1]["score"]["mean_offset_ms"] == pytest.approx(1e3 * jitter_b.mean(), abs=0.01)
+    assert room.state == "ended"
+    with pytest.raises(RoomError, match="ended"):
+        room.add_hit(a, 10_000, room.start_s + 1.0, "snare")
+
+
+def test_resent_hits_are_kept_once(song):
+    room = Room(song, "Ana", 0.0)
+    a = room.seats[0]
+    room.set_connected(a, True)
+    room.start(0.0)
+    notes = song.chart.notes
+    half = len(notes) // 2
+    first = [room.add_hit(a, i, room.start_s + n.time_s, n.voice) for i, n in enumerate(notes[:half])]
+    # reconnect: the client did not see the last 5 acks and sends them again with the rest
+    again = [room.add_hit(a, i, room.start_s + notes[i].time_s, notes[i].voice)
+             for i in range(half - 5, len(notes))]
+    assert not any(x.duplicate for x in first)
+    assert [x.duplicate for x in again[:5]] == [True] * 5
+    assert not any(x.duplicate for x in again[5:])
+    assert len(room.takes_hits(a)) == len(notes)
+    result = room.finish(1000.0)
+    assert result["mode"] == "single"
+    assert result["players"][0]["score"]["matched"] == len(notes)
+    assert result["players"][0]["score"]["extra"] == 0
+
+
+def test_partner_who_never_comes_back_leaves_a_single_result(song):
+    room = Room(song, "Ana", 0.0)
+    a, b = room.seats[0], room.join("Bo")
+    room.set_connected(a, True)
+    room.set_connected(b, True)
+    room.start(0.0)
+    play(room, a, song.chart, 0.004)
+    # Bo plays the first bar, then the connection drops for good
+    bar_end = song.chart.beatmap.downbeats_s[1]
+    first_bar = Chart(tuple(n for n in song.chart.notes if n.time_s < bar_end), song.chart.beatmap)
+    play(room, b, first_bar, 0.0)
+    room.set_connected(b, False)
+    result = room.finish(100.0)
+    assert result["mode"] == "single"
+    assert result["absent"] == ["Bo"]
+    (ana,) = result["players"]
+    assert ana["name"] == "Ana" and ana["score"]["matched"] == len(song.chart)
+    assert ana["score"]["mean_offset_ms"] == pytest.approx(4.0, abs=1e-3)
+
+
+def test_hits_outside_the_song_and_bad_values(song):
+    room = Room(song, "Ana", 0.0)
+    a = room.seats[0]
+    with pytest.raises(RoomError, match="not started"):
+        room.add_hit(a, 0, 1.0, "snare")
+    room.start(0.0)
+    count_in = room.add_hit(a, 0, room.start_s - 2.0, "hihat_closed")
+    assert count_in.result is None and not count_in.duplicate
+    assert room.takes_hits(a) == []
+    for bad_seq in (-1, 1.5, "3", True):
+        with pytest.raises(RoomError, match="sequence"):
+            room.add_hit(a, bad_seq, room.start_s, "snare")
+    with pytest.raises(RoomError, match="not finite"):
+        room.add_hit(a, 5, float("nan"), "snare")
+    with pytest.raises(RoomError, match="fixed once"):
+        room.configure(a, calibration_ms=10)
+    fresh = Room(song, "Ana", 0.0)
+    with pytest.raises(RoomError, match="out of range"):
+        fresh.configure(fresh.seats[0], calibration_ms=5000)
+
+
+def test_registry_forgets_ended_and_idle_rooms(song):
+    reg = RoomRegistry(max_rooms=2)
+    r1 = reg.create(song, "a", 0.0)
+    reg.create(song, "b", 0.0)
+    with pytest.raises(RoomError, match="rooms are open"):
+        reg.create(song, "c", 1.0)
+    r1.set_connected(r1.seats[0], True)
+    r1.start(1.0)
+    assert r1.finish(10.0)["mode"] == "empty"
+    reg.sweep(10.0 + 60)
+    assert reg.get(r1.code) is r1  # the result stays readable for a while
+    reg.sweep(10.0 + 16 * 60)
+    with pytest.raises(RoomNotFoundError):
+        reg.get(r1.code)
+    reg.sweep(3 * 3600.0)
+    assert len(reg) == 0
