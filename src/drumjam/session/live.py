@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from drumjam.errors import InputError
-from drumjam.model import BeatMap, Chart, Hit, Take
+from drumjam.model import BeatMap, Chart, Hit, Take, voice_group
 from drumjam.scoring import HitResult, Judgment, LiveScorer, ScoringConfig, TakeScore, analyse_duet
 
 MAX_PLAYERS = 2
@@ -132,15 +132,17 @@ class LiveSession:
         if not 1 <= len(self.players) <= MAX_PLAYERS:
             raise InputError(f"a session has 1 or {MAX_PLAYERS} players, got {len(self.players)}")
         self._lock = threading.Lock()
-        self._scorers = [self._new_scorer() for _ in self.players]
+        self._scorers = [self._new_scorer(p.name) for p in self.players]
         self._hits: list[list[Hit]] = [[] for _ in self.players]
         self._running = [_Running() for _ in self.players]
+        self._matched: list[dict[tuple[str, float], float]] = [{} for _ in self.players]
+        self._async_ms: list[float] = []
         self.finished: SessionResult | None = None
 
-    def _new_scorer(self) -> LiveScorer:
+    def _new_scorer(self, name: str) -> LiveScorer:
         if self.chart is not None:
-            return LiveScorer(self.chart, config=self.config)
-        return LiveScorer(grid=self.grid, beatmap=self.beatmap, config=self.config)
+            return LiveScorer(self.chart, config=self.config, player=name)
+        return LiveScorer(grid=self.grid, beatmap=self.beatmap, config=self.config, player=name)
 
     def add_hit(self, player: int, hit: Hit) -> HitResult:
         """Record and score one hit.
@@ -168,18 +170,39 @@ class LiveSession:
             hits = self._hits[player]
             if len(hits) >= MAX_HITS_PER_PLAYER:
                 raise InputError(f"more than {MAX_HITS_PER_PLAYER} hits from one player")
-            if hits and corrected.time_s < hits[-1].time_s:
-                raise InputError(
-                    f"hit at {corrected.time_s:.3f} s arrived after one at {hits[-1].time_s:.3f} s; "
-                    "hits must be sent in time order")
             result = self._scorers[player].add(corrected)
             hits.append(corrected)
             self._running[player].add(result)
+            self._pair(player, result)
         return result
 
     def running(self, player: int) -> dict[str, Any]:
         """Hits so far, share judged on time (%), mean absolute offset (ms)."""
         return self._running[player].to_dict()
+
+    def _pair(self, player: int, result: HitResult) -> None:
+        if len(self.players) != 2 or result.target_time_s is None:
+            return
+        key = (voice_group(result.voice).value, round(result.target_time_s, 6))
+        self._matched[player][key] = result.time_s
+        other = self._matched[1 - player].get(key)
+        if other is not None:
+            a, b = (other, result.time_s) if player == 1 else (result.time_s, other)
+            self._async_ms.append(1000.0 * (b - a))
+
+    def duet_running(self) -> dict[str, Any] | None:
+        """For two players: notes both have hit so far, mean asynchrony (ms, positive = the
+        second player later) and the share within 20 ms (%). The final figures come from the
+        duet analysis at :meth:`finish`."""
+        if len(self.players) != 2:
+            return None
+        n = len(self._async_ms)
+        return {
+            "pairs": n,
+            "mean_async_ms": round(sum(self._async_ms) / n, 1) if n else None,
+            "within_20ms_pct": round(100.0 * sum(abs(a) <= 20 for a in self._async_ms) / n, 1)
+            if n else None,
+        }
 
     def takes(self) -> list[Take]:
         """The calibrated hits of each player as takes on the practice beat map."""
@@ -187,19 +210,36 @@ class LiveSession:
                 for p, h in zip(self.players, self._hits)]
 
     def finish(self) -> SessionResult:
-        """Close the session: final scores of each player and, for two, the duet analysis."""
+        """Close the session: final scores of each player and, for two, the duet analysis.
+
+        A player who played nothing is left out of the result (a duet with a silent partner
+        is a solo).
+
+        Raises
+        ------
+        InputError
+            If nobody played a hit.
+        """
         with self._lock:
             if self.finished is not None:
                 return self.finished
-            takes = self.takes()
-            scores = [scorer.finish() for scorer in self._scorers]
+            played = [i for i, hits in enumerate(self._hits) if hits]
+            if not played:
+                raise InputError("nobody played a hit, so there is nothing to score or save")
+            players = [self.players[i] for i in played]
+            takes = [self.takes()[i] for i in played]
+            scores = [self._scorers[i].finish() for i in played]
             duet = None
-            summary = _solo_summary(scores[0])
+            summary = " ".join(_solo_summary(s) for s in scores)
             if len(takes) == 2:
-                duet = analyse_duet(takes[0], takes[1], self.chart, grid=None if self.chart else self.grid,
+                duet = analyse_duet(takes[0], takes[1], self.chart,
+                                    grid=None if self.chart else self.grid,
                                     beatmap=self.beatmap, config=self.config)
                 summary = duet.summary
-            self.finished = SessionResult(list(self.players), takes, scores, duet, summary)
+            silent = [p.name for i, p in enumerate(self.players) if i not in played]
+            if silent:
+                summary += f" {', '.join(silent)} played no hits."
+            self.finished = SessionResult(players, takes, scores, duet, summary)
         return self.finished
 
 

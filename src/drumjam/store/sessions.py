@@ -20,6 +20,10 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+class SessionNotFoundError(InputError):
+    """No saved session has the id asked for."""
+
+
 class SavedSession(Base):
     """One finished jam session: song, players, takes and results."""
 
@@ -32,6 +36,7 @@ class SavedSession(Base):
     players: Mapped[list] = mapped_column(JSON)
     practice: Mapped[dict] = mapped_column(JSON)
     beatmap: Mapped[dict] = mapped_column(JSON)
+    chart: Mapped[dict] = mapped_column(JSON)
     takes: Mapped[list] = mapped_column(JSON)
     results: Mapped[dict] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
@@ -49,7 +54,8 @@ class SavedSession(Base):
             "summary": self.results.get("summary", ""),
         }
         if full:
-            out.update(beatmap=self.beatmap, takes=self.takes, results=self.results)
+            out.update(beatmap=self.beatmap, chart=self.chart, takes=self.takes,
+                       results=self.results)
         return out
 
 
@@ -71,6 +77,7 @@ def save_session(
     players: list[dict[str, Any]],
     practice: dict[str, Any],
     beatmap: dict[str, Any],
+    chart: dict[str, Any],
     takes: list[list[dict[str, Any]]],
     results: dict[str, Any],
     url: str | None = None,
@@ -78,7 +85,7 @@ def save_session(
     """Store a finished session and return its new id."""
     with session_scope(url) as db:
         row = SavedSession(song_id=song_id, song_title=song_title, players=players,
-                           practice=practice, beatmap=beatmap, takes=takes, results=results)
+                           practice=practice, beatmap=beatmap, chart=chart, takes=takes, results=results)
         db.add(row)
         db.flush()
         return int(row.id)
@@ -105,7 +112,7 @@ def get_session(session_id: int, url: str | None = None) -> dict[str, Any]:
     with session_scope(url) as db:
         row = db.get(SavedSession, int(session_id))
         if row is None:
-            raise InputError(f"no saved session {session_id}; see the history for the ids")
+            raise SessionNotFoundError(f"no saved session {session_id}; see the history for the ids")
         return row.to_dict()
 
 

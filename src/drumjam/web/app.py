@@ -1,0 +1,74 @@
+"""The jam app: ``create_app()`` builds the FastAPI application (API, WebSocket, browser client)."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from drumjam.errors import DrumjamError
+from drumjam.paths import db_url as default_db_url
+from drumjam.paths import home_dir
+from drumjam.songs import SongNotFoundError
+from drumjam.store.sessions import SessionNotFoundError
+from drumjam.web import calibration_routes, history_routes, session_routes, song_routes, ws_routes
+from drumjam.web.state import JamState
+
+STATIC_DIR = Path(__file__).parent / "static"
+DEFAULT_MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+
+#: Routers of the app; optional ones are included when their module exists.
+ROUTERS = (song_routes, session_routes, ws_routes, calibration_routes, history_routes)
+OPTIONAL_ROUTERS = ("drumjam.web.lesson_routes", "drumjam.web.room_routes")
+
+
+def create_app(
+    db_url: str | None = None,
+    home: str | Path | None = None,
+    max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
+) -> FastAPI:
+    """Build the jam app.
+
+    Parameters
+    ----------
+    db_url : str, optional
+        Database of the session history (default: ``$DRUMJAM_DB_URL``, else SQLite in
+        ``home``).
+    home : str or Path, optional
+        Folder for added songs and caches (default: ``$DRUMJAM_HOME``).
+    max_upload_bytes : int
+        Largest song file accepted (default 50 MB).
+
+    Returns
+    -------
+    fastapi.FastAPI
+    """
+    home_path = Path(home) if home is not None else home_dir()
+    home_path.mkdir(parents=True, exist_ok=True)
+    if db_url is None:
+        db_url = default_db_url() if home is None else f"sqlite:///{home_path / 'drumjam.sqlite3'}"
+    app = FastAPI(title="drumjam", description="Play along and duet on drums in the browser.")
+    app.state.jam = JamState(home_path, db_url, max_upload_bytes)
+    app.state.db_url = db_url
+    app.state.home = home_path
+
+    @app.exception_handler(DrumjamError)
+    async def _person_error(_request: Request, exc: DrumjamError) -> JSONResponse:
+        missing = isinstance(exc, (SongNotFoundError, SessionNotFoundError))
+        return JSONResponse({"detail": str(exc)}, status_code=404 if missing else 400)
+
+    for module in ROUTERS:
+        app.include_router(module.router)
+    for name in OPTIONAL_ROUTERS:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        app.include_router(module.router)
+    app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="static")
+    return app

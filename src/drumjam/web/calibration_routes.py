@@ -1,0 +1,39 @@
+"""Latency calibration: a player taps along to a click; the median offset is their latency."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, Field
+
+from drumjam.session.calibration import measure_latency
+from drumjam.session.live import clean_name
+from drumjam.store.sessions import get_calibration, save_calibration
+from drumjam.web.state import JamState, get_state
+
+router = APIRouter(prefix="/api", tags=["calibration"])
+
+
+class CalibrationIn(BaseModel):
+    """Click times and tap times, both in seconds on the browser's audio clock."""
+
+    name: str = Field("", max_length=200)
+    clicks_s: list[float] = Field(..., min_length=4, max_length=256)
+    taps_s: list[float] = Field(..., max_length=512)
+
+
+@router.post("/calibration")
+def calibrate(body: CalibrationIn, state: JamState = Depends(get_state)) -> dict[str, Any]:
+    """Measure and store a player's latency."""
+    name = clean_name(body.name, "Player 1")
+    measured = measure_latency(body.clicks_s, body.taps_s)
+    save_calibration(name, measured.latency_ms, measured.matched, url=state.db_url)
+    return {"name": name, **measured.to_dict()}
+
+
+@router.get("/calibration/{name}")
+def stored_calibration(name: str, state: JamState = Depends(get_state)) -> dict[str, Any]:
+    """A player's stored latency (``latency_ms`` is null if they never calibrated)."""
+    name = clean_name(name, "Player 1")
+    return {"name": name, "latency_ms": get_calibration(name, url=state.db_url)}

@@ -1,0 +1,83 @@
+"""The keepsake card: a PNG to share after a session (song, names, date, figures, timeline)."""
+
+from __future__ import annotations
+
+import textwrap
+from datetime import datetime
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from matplotlib.figure import Figure
+
+COLOURS = ("#e4572e", "#17bebb")
+WIDTH_PX, HEIGHT_PX, DPI = 1200, 630, 100
+
+
+def _fmt(value: Any, unit: str = "", signed: bool = False) -> str:
+    if value is None:
+        return "–"
+    return f"{value:+.0f}{unit}" if signed else f"{value:.0f}{unit}"
+
+
+def _headline(score: dict[str, Any]) -> str:
+    matched, missed = score.get("matched", 0), score.get("missed", 0)
+    due = matched + missed
+    hit_pct = f"{100 * matched / due:.0f}% of notes" if due else f"{matched} hits"
+    return (f"{hit_pct}   mean {_fmt(score.get('mean_offset_ms'), ' ms', signed=True)}   "
+            f"spread {_fmt(score.get('sd_offset_ms'), ' ms')}")
+
+
+def write_card(saved: dict[str, Any], path: str | Path | BinaryIO) -> None:
+    """Draw the keepsake card of a saved session.
+
+    Parameters
+    ----------
+    saved : dict
+        A saved session (:func:`drumjam.store.sessions.get_session`).
+    path : str, Path or binary file
+        Where to write the PNG (1200 x 630 px).
+    """
+    results = saved["results"]
+    players = results["players"]
+    fig = Figure(figsize=(WIDTH_PX / DPI, HEIGHT_PX / DPI), dpi=DPI, facecolor="#14161c")
+    text = dict(color="white", parse_math=False, transform=fig.transFigure)
+    fig.text(0.04, 0.90, "drumjam", fontsize=16, color="#f6ae2d", parse_math=False,
+             fontweight="bold", transform=fig.transFigure)
+    fig.text(0.04, 0.80, saved["song_title"], fontsize=26, fontweight="bold", **text)
+    names = " & ".join(p["name"] for p in players)
+    when = datetime.fromisoformat(saved["created_at"]).strftime("%d %B %Y")
+    fig.text(0.04, 0.72, f"{names} · {when}", fontsize=15, **text)
+    y = 0.62
+    for colour, p in zip(COLOURS, players):
+        fig.text(0.04, y, p["name"], fontsize=13, color=colour, fontweight="bold",
+                 parse_math=False, transform=fig.transFigure)
+        fig.text(0.04, y - 0.05, _headline(p["score"]), fontsize=12, **text)
+        y -= 0.13
+    duet = (results.get("duet") or {}).get("sync")
+    if duet:
+        fig.text(0.04, y, "Together", fontsize=13, color="#f6ae2d", fontweight="bold",
+                 parse_math=False, transform=fig.transFigure)
+        within = duet.get("within_20ms")
+        within_txt = "–" if within is None else f"{100 * within:.0f}%"
+        fig.text(0.04, y - 0.05, f"apart {_fmt(duet.get('mean_async_ms'), ' ms', signed=True)} on "
+                 f"average, {within_txt} of notes within 20 ms", fontsize=12, **text)
+    summary = textwrap.fill(results.get("summary", ""), width=150, max_lines=2, placeholder=" …")
+    fig.text(0.04, 0.04, summary, fontsize=10.5, color="#c8c8c8", parse_math=False,
+             transform=fig.transFigure)
+    ax = fig.add_axes((0.56, 0.2, 0.4, 0.62), facecolor="#1d2029")
+    for colour, p in zip(COLOURS, players):
+        hits = [h for h in p["score"].get("hits", []) if h.get("offset_ms") is not None]
+        ax.scatter([h["time_s"] for h in hits], [h["offset_ms"] for h in hits], s=9, color=colour,
+                   alpha=0.8, label=p["name"].replace("$", r"\$"))
+    ax.axhspan(-20, 20, color="white", alpha=0.08)
+    ax.axhline(0, color="white", lw=0.8, alpha=0.6)
+    ax.set_xlabel("time (s)", color="white")
+    ax.set_ylabel("early  ←  offset (ms)  →  late", color="white")
+    ax.tick_params(colors="white")
+    for spine in ax.spines.values():
+        spine.set_color("#555")
+    legend = ax.legend(loc="best", facecolor="#1d2029", edgecolor="#555", fontsize=9)
+    for t in legend.get_texts():
+        t.set_color("white")
+    ax.set_title("timeline", color="white", fontsize=11)
+    fig.savefig(path, dpi=DPI, facecolor=fig.get_facecolor(), format="png")

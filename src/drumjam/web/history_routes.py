@@ -1,0 +1,82 @@
+"""History of saved sessions, their results and downloads (MIDI, JSON, HTML report, card)."""
+
+from __future__ import annotations
+
+import io
+import re
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Depends, HTTPException
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+
+from drumjam.io.midi import write_midi
+from drumjam.store.sessions import get_session, list_sessions
+from drumjam.web.card import write_card
+from drumjam.web.results import rebuild, write_report
+from drumjam.web.state import JamState, get_state
+
+router = APIRouter(prefix="/api/history", tags=["history"])
+
+
+def _filename(saved: dict[str, Any], suffix: str) -> str:
+    stem = re.sub(r"[^A-Za-z0-9]+", "-", saved["song_title"]).strip("-").lower() or "session"
+    return f"drumjam-{saved['id']}-{stem}{suffix}"
+
+
+def _attachment(name: str) -> dict[str, str]:
+    return {"Content-Disposition": f'attachment; filename="{name}"'}
+
+
+@router.get("")
+def history(limit: int = 100, offset: int = 0, state: JamState = Depends(get_state)) -> list[dict[str, Any]]:
+    """Saved sessions, newest first."""
+    return list_sessions(limit, offset, url=state.db_url)
+
+
+@router.get("/{session_id}")
+def saved_session(session_id: int, state: JamState = Depends(get_state)) -> dict[str, Any]:
+    """Everything about one saved session."""
+    return get_session(session_id, url=state.db_url)
+
+
+@router.get("/{session_id}/results.json")
+def results_json(session_id: int, state: JamState = Depends(get_state)) -> JSONResponse:
+    """The session as a JSON download."""
+    saved = get_session(session_id, url=state.db_url)
+    return JSONResponse(saved, headers=_attachment(_filename(saved, ".json")))
+
+
+@router.get("/{session_id}/take/{player}.mid")
+def take_midi(session_id: int, player: int, state: JamState = Depends(get_state)) -> Response:
+    """One player's take as a General MIDI drum file on the session's beat map."""
+    saved = get_session(session_id, url=state.db_url)
+    rebuilt = rebuild(saved)
+    if not 0 <= player < len(rebuilt.takes):
+        raise HTTPException(404, f"session {session_id} has players 0-{len(rebuilt.takes) - 1}")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = write_midi(Path(tmp) / "take.mid", rebuilt.takes[player], rebuilt.beatmap)
+        data = path.read_bytes()
+    return Response(data, media_type="audio/midi",
+                    headers=_attachment(_filename(saved, f"-player{player + 1}.mid")))
+
+
+@router.get("/{session_id}/report.html", response_class=HTMLResponse)
+def report(session_id: int, download: bool = False, state: JamState = Depends(get_state)) -> HTMLResponse:
+    """The core HTML report (plots, per-voice table, summary)."""
+    saved = get_session(session_id, url=state.db_url)
+    with tempfile.TemporaryDirectory() as tmp:
+        html = write_report(saved, Path(tmp) / "report.html").read_text(encoding="utf-8")
+    headers = _attachment(_filename(saved, ".html")) if download else None
+    return HTMLResponse(html, headers=headers)
+
+
+@router.get("/{session_id}/card.png")
+def card(session_id: int, download: bool = False, state: JamState = Depends(get_state)) -> Response:
+    """The keepsake card (PNG, 1200 x 630)."""
+    saved = get_session(session_id, url=state.db_url)
+    buf = io.BytesIO()
+    write_card(saved, buf)
+    headers = _attachment(_filename(saved, ".png")) if download else None
+    return Response(buf.getvalue(), media_type="image/png", headers=headers)

@@ -1,0 +1,59 @@
+"""Saved sessions back into takes and scores: for downloads, the HTML report and the card."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from drumjam.model import BeatMap, Chart, Hit, Note, Take
+from drumjam.scoring import TakeScore, analyse_duet, score_take
+
+
+@dataclass(frozen=True)
+class Rebuilt:
+    """A saved session's takes and targets, ready to score offline."""
+
+    takes: list[Take]
+    chart: Chart | None
+    beatmap: BeatMap
+    grid: int | None
+
+
+def rebuild(saved: dict[str, Any]) -> Rebuilt:
+    """Takes, chart (or grid) and beat map of a saved session."""
+    beatmap = BeatMap.from_dict(saved["beatmap"])
+    notes = saved["chart"].get("notes")
+    chart = None
+    if notes is not None:
+        chart = Chart(tuple(Note(n["time_s"], n["voice"], n["velocity"]) for n in notes), beatmap,
+                      title=saved["song_title"])
+    takes = [
+        Take(tuple(Hit(h["time_s"], h["voice"], h["velocity"], h.get("hihat_openness")) for h in hits),
+             player=p["name"], beatmap=beatmap)
+        for p, hits in zip(saved["players"], saved["takes"])
+    ]
+    return Rebuilt(takes, chart, beatmap, saved["chart"].get("grid"))
+
+
+def rescore(rebuilt: Rebuilt) -> tuple[list[TakeScore], Any | None]:
+    """Offline scores of each take and, for two players, the duet analysis."""
+    grid = None if rebuilt.chart is not None else rebuilt.grid
+    scores = [score_take(t, rebuilt.chart, grid=grid, beatmap=rebuilt.beatmap) for t in rebuilt.takes]
+    duet = None
+    if len(rebuilt.takes) == 2:
+        duet = analyse_duet(rebuilt.takes[0], rebuilt.takes[1], rebuilt.chart, grid=grid,
+                            beatmap=rebuilt.beatmap)
+    return scores, duet
+
+
+def write_report(saved: dict[str, Any], path: Path) -> Path:
+    """The core HTML report of a saved session (duet report for two players)."""
+    from drumjam.report import write_duet_report, write_take_report
+
+    scores, duet = rescore(rebuild(saved))
+    if duet is not None:
+        write_duet_report(duet, path)
+    else:
+        write_take_report(scores[0], path)
+    return path

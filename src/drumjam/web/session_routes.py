@@ -1,0 +1,70 @@
+"""Starting a live session: song, players with their latencies, speed and loop."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, Field
+
+from drumjam.session.live import LiveSession, Player, clean_name
+from drumjam.session.practice import Practice, plan_practice
+from drumjam.songs import validate_speed
+from drumjam.store.sessions import get_calibration
+from drumjam.web.state import JamState, LiveEntry, get_state
+
+router = APIRouter(prefix="/api", tags=["sessions"])
+
+
+class PlayerIn(BaseModel):
+    """A player joining a session; without ``latency_ms`` their stored calibration is used."""
+
+    name: str = Field("", max_length=200)
+    latency_ms: float | None = None
+
+
+class LoopIn(BaseModel):
+    """Bars to loop (0-based, inclusive) and how often."""
+
+    first_bar: int
+    last_bar: int
+    repeats: int = 4
+
+
+class SessionIn(BaseModel):
+    """What to play and how."""
+
+    song_id: str
+    players: list[PlayerIn] = Field(..., min_length=1, max_length=2)
+    speed: float = 1.0
+    loop: LoopIn | None = None
+
+
+@router.post("/sessions", status_code=201)
+def start_session(body: SessionIn, state: JamState = Depends(get_state)) -> dict[str, Any]:
+    """Create a live session; hits then go over ``/ws/sessions/{live_id}``."""
+    song = state.library.get(body.song_id)
+    practice = Practice(
+        speed=validate_speed(body.speed),
+        loop_bars=None if body.loop is None else (body.loop.first_bar, body.loop.last_bar),
+        repeats=4 if body.loop is None else body.loop.repeats,
+    )
+    plan = plan_practice(song.chart, song.beatmap, practice)
+    players = []
+    for i, p in enumerate(body.players):
+        name = clean_name(p.name, f"Player {i + 1}")
+        latency = p.latency_ms
+        if latency is None:
+            latency = get_calibration(name, url=state.db_url) or 0.0
+        players.append(Player(name, latency))
+    session = LiveSession(players, plan.beatmap, plan.chart, grid=song.grid)
+    live_id = state.add_live(LiveEntry(song, practice, plan, session))
+    return {
+        "live_id": live_id,
+        "song": song.to_dict(),
+        "players": [{"name": p.name, "latency_ms": p.latency_ms} for p in players],
+        "speed": practice.speed,
+        "plan": plan.to_dict(),
+        "audio_url": f"/api/songs/{song.id}/audio?speed={practice.speed}",
+        "websocket": f"/ws/sessions/{live_id}",
+    }

@@ -1,0 +1,72 @@
+"""Songs: the library, backing audio at any practice speed, uploads, and the kit maps."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse
+
+from drumjam.model import BUILTIN_KIT_MAPS, Voice, voice_group
+from drumjam.songs import validate_speed
+from drumjam.web.state import JamState, get_state
+
+router = APIRouter(prefix="/api", tags=["songs"])
+CHUNK_BYTES = 1024 * 1024
+
+
+@router.get("/songs")
+def list_songs(state: JamState = Depends(get_state)) -> list[dict[str, Any]]:
+    """Every song: built-in first, then added ones."""
+    return [s.to_dict() for s in state.library.list()]
+
+
+@router.get("/songs/{song_id}")
+def get_song(song_id: str, state: JamState = Depends(get_state)) -> dict[str, Any]:
+    """One song's summary."""
+    return state.library.get(song_id).to_dict()
+
+
+@router.get("/songs/{song_id}/audio")
+def song_audio(song_id: str, speed: float = 1.0, state: JamState = Depends(get_state)) -> FileResponse:
+    """The backing track at ``speed`` (0.5-1.5) with its pitch kept."""
+    song = state.library.get(song_id)
+    path = state.library.audio_at_speed(song, validate_speed(speed))
+    media = {".ogg": "audio/ogg", ".wav": "audio/wav", ".flac": "audio/flac", ".mp3": "audio/mpeg"}
+    return FileResponse(path, media_type=media.get(path.suffix.lower(), "application/octet-stream"))
+
+
+@router.post("/songs", status_code=201)
+async def upload_song(
+    request: Request,
+    file: UploadFile = File(...),
+    title: str | None = Form(None),
+    state: JamState = Depends(get_state),
+) -> dict[str, Any]:
+    """Add a song from an audio file (beat map by analysis) or a MIDI file (drums = chart)."""
+    limit = state.max_upload_bytes
+    too_big = HTTPException(
+        413, f"{file.filename}: the file is larger than {limit / 1e6:.0f} MB; "
+             "upload a shorter or compressed file (OGG, MP3)")
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit + 64 * 1024:
+        raise too_big
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := await file.read(CHUNK_BYTES):
+        size += len(chunk)
+        if size > limit:
+            raise too_big
+        chunks.append(chunk)
+    song = await run_in_threadpool(state.library.add, file.filename or "upload", b"".join(chunks), title)
+    return song.to_dict()
+
+
+@router.get("/kitmaps")
+def kit_maps() -> dict[str, Any]:
+    """The built-in kit maps (MIDI note -> voice) and each voice's group."""
+    return {
+        "kitmaps": {key: kit.to_dict() for key, kit in BUILTIN_KIT_MAPS.items()},
+        "voice_groups": {v.value: voice_group(v).value for v in Voice},
+    }
