@@ -1,0 +1,470 @@
+"""A teacher's groove as a pattern: the repeating bars, quantised, with dynamics and feel.
+
+:func:`extract_pattern` reads a take against its beat map, removes the drummer's overall lead
+or lag, chooses the grid (straight 16ths, triplets or swung eighths with the measured swing
+ratio), snaps every hit to it, and finds the one-, two- or four-bar pattern that the bars
+repeat. Bars that differ too much from the pattern (fills) are left out of it and reported.
+Each pattern note keeps the teacher's velocity (accent, normal or ghost) and microtiming
+(its median offset from the grid in ms: the "feel").
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any, Sequence
+
+import numpy as np
+
+from drumjam.errors import InputError
+from drumjam.lesson.grid import STEPS_PER_BEAT, GridKind, choose_grid, played_beat, snap
+from drumjam.model import BeatMap, Chart, Note, Take, Voice, VoiceGroup, voice_group
+
+#: Pattern lengths tried, in bars.
+PATTERN_LENGTHS_BARS = (1, 2, 4)
+#: A bar whose notes agree with the pattern's by less than this F-measure is a fill.
+FILL_THRESHOLD = 0.7
+#: A longer pattern is chosen only if it fits the bars better by more than this.
+LONGER_PATTERN_GAIN = 0.05
+#: A note softer than this fraction of its voice's loud notes is a ghost note.
+GHOST_FRACTION = 0.55
+#: A note at least this fraction of its voice's loud notes, and above its median, is an accent.
+ACCENT_FRACTION = 0.9
+#: Voice groups that keep time (where the swing is measured).
+TIMEKEEPERS = (VoiceGroup.HIHAT, VoiceGroup.RIDE)
+
+
+@dataclass(frozen=True)
+class PatternNote:
+    """One note of a pattern.
+
+    Parameters
+    ----------
+    beat : Fraction
+        Written position in beats from the start of the pattern.
+    voice : Voice
+        What to play.
+    velocity : int
+        The teacher's median velocity.
+    dynamic : str
+        ``"accent"``, ``"normal"`` or ``"ghost"``.
+    feel_ms : float
+        The teacher's median offset from the grid (positive = behind the beat).
+    """
+
+    beat: Fraction
+    voice: Voice
+    velocity: int = 100
+    dynamic: str = "normal"
+    feel_ms: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (the beat as a ``"n/d"`` string, exact)."""
+        return {
+            "beat": f"{self.beat.numerator}/{self.beat.denominator}",
+            "voice": self.voice.value,
+            "velocity": self.velocity,
+            "dynamic": self.dynamic,
+            "feel_ms": round(self.feel_ms, 2),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PatternNote:
+        """Inverse of :meth:`to_dict`."""
+        return cls(
+            Fraction(data["beat"]),
+            Voice(data["voice"]),
+            int(data.get("velocity", 100)),
+            str(data.get("dynamic", "normal")),
+            float(data.get("feel_ms", 0.0)),
+        )
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """A groove to learn: notes on a grid over a whole number of bars.
+
+    Parameters
+    ----------
+    notes : tuple of PatternNote
+        Sorted by position.
+    bars : int
+        Length of the pattern in bars.
+    meter : int
+        Beats per bar.
+    grid : GridKind
+        The grid the notes are written on.
+    swing_ratio : float
+        Measured long-to-short ratio of the off-beat eighths (1.0 = straight, 2.0 = triplet
+        shuffle); swung eighths are played with it.
+    tempo_bpm : float
+        The teacher's tempo, the target of the tempo trainer.
+    source_bars : tuple of int
+        Bars of the teacher's take (0-based) that the pattern was taken from.
+    fill_bars : tuple of int
+        Bars of the take left out as fills or variations.
+    consistency : float
+        Mean agreement (F-measure) of the source bars with the pattern, 0-1.
+    beat_unit : int
+        Note value of the beat (4 = quarter note).
+    start_bar : int
+        A bar of the take where the pattern starts (the take's bar ``start_bar + k * bars``
+        is the pattern's first bar).
+    """
+
+    notes: tuple[PatternNote, ...]
+    bars: int
+    meter: int = 4
+    grid: GridKind = GridKind.SIXTEENTHS
+    swing_ratio: float = 1.0
+    tempo_bpm: float = 120.0
+    source_bars: tuple[int, ...] = ()
+    fill_bars: tuple[int, ...] = ()
+    consistency: float = 1.0
+    beat_unit: int = 4
+    start_bar: int = 0
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.bars < 1:
+            raise InputError(f"a pattern needs at least one bar, got {self.bars}")
+        object.__setattr__(self, "notes", tuple(sorted(self.notes, key=lambda n: (n.beat, n.voice))))
+        object.__setattr__(self, "grid", GridKind(self.grid))
+
+    @property
+    def length_beats(self) -> int:
+        """Length of one loop in beats."""
+        return self.bars * self.meter
+
+    def played_beats(self) -> np.ndarray:
+        """Played position of each note in beats (swung off-beats moved)."""
+        return np.array([played_beat(n.beat, self.grid, self.swing_ratio) for n in self.notes])
+
+    def feel_by_voice_ms(self) -> dict[str, float]:
+        """The teacher's mean offset from the grid for each voice group, in ms."""
+        by_group: dict[str, list[float]] = defaultdict(list)
+        for n in self.notes:
+            by_group[voice_group(n.voice).value].append(n.feel_ms)
+        return {g: round(float(np.mean(v)), 1) for g, v in sorted(by_group.items())}
+
+    def notes_per_voice(self) -> dict[str, int]:
+        """How many notes each voice has in one loop."""
+        return dict(sorted(Counter(n.voice.value for n in self.notes).items()))
+
+    def beatmap(self, tempo_bpm: float, loops: int = 1, start_s: float = 0.0) -> BeatMap:
+        """A constant-tempo beat map covering ``loops`` loops from ``start_s``."""
+        period_s = 60.0 / tempo_bpm
+        return BeatMap.constant(
+            tempo_bpm, start_s + loops * self.length_beats * period_s, self.meter, start_s,
+            self.beat_unit,
+        )
+
+    def to_chart(
+        self, tempo_bpm: float | None = None, loops: int = 1, start_s: float = 0.0,
+        with_feel: bool = False,
+    ) -> Chart:
+        """The pattern looped ``loops`` times as a chart to play or score against.
+
+        Parameters
+        ----------
+        tempo_bpm : float, optional
+            Tempo (default: the teacher's).
+        loops : int
+            How many times the pattern repeats.
+        start_s : float
+            Time of the first beat (the first click).
+        with_feel : bool
+            Place each note at the teacher's microtiming instead of on the grid.
+        """
+        tempo = float(tempo_bpm or self.tempo_bpm)
+        times = self.note_times_s(tempo, loops, start_s, with_feel)
+        notes = [Note(float(t), n.voice, n.velocity)
+                 for row in times for n, t in zip(self.notes, row)]
+        return Chart(tuple(notes), self.beatmap(tempo, loops, start_s),
+                     title=f"pattern x{loops} at {tempo:.0f} BPM")
+
+    def note_times_s(
+        self, tempo_bpm: float, loops: int = 1, start_s: float = 0.0, with_feel: bool = False
+    ) -> np.ndarray:
+        """Time of every note in every loop: an array of shape (loops, notes)."""
+        if loops < 1:
+            raise InputError(f"loops must be at least 1, got {loops}")
+        bm = self.beatmap(tempo_bpm, loops, start_s)
+        beats = self.played_beats()[None, :] + self.length_beats * np.arange(loops)[:, None]
+        times = bm.to_seconds(beats).reshape(loops, len(self.notes))
+        if with_feel:
+            times = np.maximum(0.0, times + np.array([n.feel_ms for n in self.notes]) / 1000.0)
+        return times
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "bars": self.bars,
+            "meter": self.meter,
+            "beat_unit": self.beat_unit,
+            "grid": self.grid.value,
+            "swing_ratio": round(self.swing_ratio, 3),
+            "tempo_bpm": round(self.tempo_bpm, 3),
+            "source_bars": list(self.source_bars),
+            "fill_bars": list(self.fill_bars),
+            "consistency": round(self.consistency, 4),
+            "start_bar": self.start_bar,
+            "notes_per_voice": self.notes_per_voice(),
+            "feel_ms": self.feel_by_voice_ms(),
+            "notes": [n.to_dict() for n in self.notes],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Pattern:
+        """Inverse of :meth:`to_dict`."""
+        try:
+            return cls(
+                notes=tuple(PatternNote.from_dict(n) for n in data["notes"]),
+                bars=int(data["bars"]),
+                meter=int(data.get("meter", 4)),
+                grid=GridKind(data.get("grid", "16th")),
+                swing_ratio=float(data.get("swing_ratio", 1.0)),
+                tempo_bpm=float(data.get("tempo_bpm", 120.0)),
+                source_bars=tuple(data.get("source_bars", ())),
+                fill_bars=tuple(data.get("fill_bars", ())),
+                consistency=float(data.get("consistency", 1.0)),
+                beat_unit=int(data.get("beat_unit", 4)),
+                start_bar=int(data.get("start_bar", 0)),
+            )
+        except (KeyError, ValueError, TypeError) as exc:
+            raise InputError(f"not a lesson pattern: missing or malformed field {exc}") from exc
+
+
+# ---------------------------------------------------------------------------- extraction
+@dataclass(frozen=True)
+class _QuantisedHit:
+    bar: int
+    step: int  # grid step within the bar
+    group: VoiceGroup
+    voice: Voice
+    velocity: int
+    offset_ms: float
+
+
+def _f_measure(a: set, b: set) -> float:
+    if not a and not b:
+        return 1.0
+    return 2.0 * len(a & b) / (len(a) + len(b))
+
+
+def _consensus(bar_sets: Sequence[set]) -> set:
+    """Keys present in more than half of the bars."""
+    counts = Counter(k for s in bar_sets for k in s)
+    return {k for k, c in counts.items() if c * 2 > len(bar_sets)}
+
+
+def _fit_length(
+    bar_keys: dict[int, set], bars: list[int], length: int
+) -> tuple[float, int, dict[int, set], list[int]]:
+    """Best phase for a pattern of ``length`` bars: (score, phase, consensus per phase, fills)."""
+    best: tuple[float, int, dict[int, set], list[int]] | None = None
+    for phase in range(length):
+        groups: dict[int, list[int]] = defaultdict(list)
+        for b in bars:
+            groups[(b - bars[0] - phase) % length].append(b)
+        cons = {p: _consensus([bar_keys[b] for b in members]) for p, members in groups.items()}
+        fills = [b for p, members in groups.items() for b in members
+                 if _f_measure(bar_keys[b], cons[p]) < FILL_THRESHOLD]
+        kept = {p: [b for b in members if b not in fills] for p, members in groups.items()}
+        for p, members in groups.items():
+            if not kept[p]:  # every bar differs: no groove to set fills against
+                kept[p] = members
+                fills = [b for b in fills if b not in members]
+        cons = {p: _consensus([bar_keys[b] for b in members]) for p, members in kept.items()}
+        scores = [_f_measure(bar_keys[b], cons[(b - bars[0] - phase) % length])
+                  for b in bars if b not in fills]
+        score = float(np.mean(scores)) if scores else 0.0
+        if best is None or score > best[0]:
+            best = (score, phase, cons, sorted(fills))
+    assert best is not None
+    return best
+
+
+def _dynamics(velocities: dict[VoiceGroup, list[int]]) -> dict[VoiceGroup, tuple[float, float]]:
+    """Loud reference (90th percentile) and median velocity of each voice group."""
+    return {g: (float(np.percentile(v, 90)), float(np.median(v))) for g, v in velocities.items()}
+
+
+def _dynamic_of(velocity: float, loud: float, median: float) -> str:
+    if velocity < GHOST_FRACTION * loud:
+        return "ghost"
+    if velocity >= ACCENT_FRACTION * loud and velocity > median * 1.1:
+        return "accent"
+    return "normal"
+
+
+def extract_pattern(
+    take: Take,
+    beatmap: BeatMap | None = None,
+    bars: tuple[int, int] | None = None,
+    lengths_bars: Sequence[int] = PATTERN_LENGTHS_BARS,
+) -> Pattern:
+    """Find the repeating pattern of a teacher's take.
+
+    Parameters
+    ----------
+    take : Take
+        The teacher's groove.
+    beatmap : BeatMap, optional
+        Beats and bars it was played to (default: the take's own).
+    bars : (int, int), optional
+        First and last bar (0-based, inclusive) chosen by the teacher: the pattern is exactly
+        those bars. By default the whole take is searched for a repeating pattern.
+    lengths_bars : sequence of int
+        Pattern lengths to try, in bars; the shortest one that fits about as well as the
+        best (within ``LONGER_PATTERN_GAIN``) is chosen.
+
+    Returns
+    -------
+    Pattern
+    """
+    bm = beatmap or take.beatmap
+    if bm is None:
+        raise InputError(
+            "the take has no beat map; give the tempo (e.g. --tempo 100) or a MIDI file with one"
+        )
+    if len(take) == 0:
+        raise InputError("the take has no hits; record a groove first")
+    times = take.times_s()
+    beats = bm.to_beats(times)
+    first_down = float(bm.to_beats(bm.downbeats_s[0])) if bm.downbeats_s.size else 0.0
+    rel = beats - first_down
+    # the drummer's overall lead or lag, from the hits near the beats
+    near = np.abs(rel - np.round(rel)) < 0.15
+    phase = float(np.median(rel[near] - np.round(rel[near]))) if near.any() else 0.0
+    rel = rel - phase
+    groups = take.groups()
+    timekeeping = np.array([g in TIMEKEEPERS for g in groups])
+    bar_of = np.floor((rel + 1e-9) / bm.meter).astype(int)
+    if bars is not None:
+        first, last = bars
+        n_bars_take = int(bar_of.max()) + 1
+        if not 0 <= first <= last < n_bars_take:
+            raise InputError(
+                f"bars {first + 1}-{last + 1} are outside the take, which has bars 1-{n_bars_take}"
+            )
+    kind, ratio = choose_grid(rel, rel[timekeeping])
+    steps, played = snap(rel, kind, ratio)
+    per_beat = STEPS_PER_BEAT[kind]
+    per_bar = per_beat * bm.meter
+    period_s = bm.period_s_at(times)
+    offsets_ms = (rel + phase - played) * period_s * 1000.0
+
+    hits: list[_QuantisedHit] = []
+    for i, h in enumerate(take.hits):
+        bar, step = divmod(int(steps[i]), per_bar)
+        if bar < 0:
+            continue
+        hits.append(_QuantisedHit(bar, step, groups[i], h.voice, h.velocity, float(offsets_ms[i])))
+    if not hits:
+        raise InputError("no hit of the take falls in a bar of its beat map")
+    bar_keys: dict[int, set] = defaultdict(set)
+    for q in hits:
+        bar_keys[q.bar].add((q.step, q.group))
+    all_bars = list(range(min(bar_keys), max(bar_keys) + 1))
+    for b in all_bars:
+        bar_keys.setdefault(b, set())
+
+    if bars is not None:
+        chosen_bars = list(range(bars[0], bars[1] + 1))
+        length, phase_bars, fills = len(chosen_bars), 0, []
+        cons = {p: bar_keys[b] for p, b in enumerate(chosen_bars)}
+        score = 1.0
+    else:
+        # drop a trailing bar holding only the final downbeat (how takes often end)
+        if len(all_bars) > 1 and all(k[0] == 0 for k in bar_keys[all_bars[-1]]):
+            all_bars = all_bars[:-1]
+        chosen_bars = all_bars
+        fits = {}
+        for length in lengths_bars:
+            if length == 1 or len(chosen_bars) >= 2 * length:
+                fits[length] = _fit_length(bar_keys, chosen_bars, length)
+        best_score = max(f[0] for f in fits.values())
+        length = min(n for n, f in fits.items() if f[0] >= best_score - LONGER_PATTERN_GAIN)
+        score, phase_bars, cons, fills = fits[length]
+
+    used = [b for b in chosen_bars if b not in fills]
+    loud = _dynamics({g: [q.velocity for q in hits if q.group == g and q.bar in used]
+                      for g in {q.group for q in hits if q.bar in used}})
+    members: dict[tuple[int, int, VoiceGroup], list[_QuantisedHit]] = defaultdict(list)
+    for q in hits:
+        if q.bar not in used:
+            continue
+        p = (q.bar - chosen_bars[0] - phase_bars) % length
+        if (q.step, q.group) in cons[p]:
+            members[(p, q.step, q.group)].append(q)
+    notes = []
+    for (p, step, group), qs in members.items():
+        voice = Counter(q.voice for q in qs).most_common(1)[0][0]
+        velocity = float(np.median([q.velocity for q in qs]))
+        notes.append(PatternNote(
+            beat=Fraction(p * per_bar + step, per_beat),
+            voice=voice,
+            velocity=int(round(velocity)),
+            dynamic=_dynamic_of(velocity, *loud[group]),
+            feel_ms=float(np.median([q.offset_ms for q in qs])),
+        ))
+    start_bar = chosen_bars[0] + phase_bars
+    return Pattern(
+        notes=tuple(notes),
+        bars=length,
+        meter=bm.meter,
+        grid=kind,
+        swing_ratio=ratio,
+        tempo_bpm=round(bm.tempo_bpm, 3),
+        source_bars=tuple(used),
+        fill_bars=tuple(fills),
+        consistency=round(score, 4),
+        beat_unit=bm.beat_unit,
+        start_bar=start_bar,
+        extra={"phase_ms": phase * 60000.0 / bm.tempo_bpm},
+    )
+
+
+def excerpt(take: Take, first_bar: int, n_bars: int) -> Take:
+    """The hits of bars ``first_bar .. first_bar + n_bars - 1`` (0-based), times unchanged.
+
+    A hit up to a sixteenth note before a bar line counts in the bar that follows.
+    """
+    if take.beatmap is None:
+        raise InputError("the take has no beat map, so it has no bars")
+    bars = take.beatmap.bar_index(take.times_s())
+    keep = [h for h, b in zip(take.hits, bars) if first_bar <= b < first_bar + n_bars]
+    return Take(tuple(keep), player=take.player, beatmap=take.beatmap)
+
+
+def pattern_match(pattern: Pattern, bar_notes: dict[int, set[tuple[Fraction, VoiceGroup]]]) -> float:
+    """Share of a groove's notes that the looped pattern contains.
+
+    Parameters
+    ----------
+    pattern : Pattern
+        The pattern, with the bar numbering of the take it came from.
+    bar_notes : dict
+        Bar number -> set of (written position in the bar in beats, voice group) of the notes
+        played in that bar, rounded to the pattern's grid. Bars the pattern marks as fills are
+        left out.
+
+    Returns
+    -------
+    float
+        Matched notes / all notes (1.0 when there are none).
+    """
+    loop: dict[int, set] = defaultdict(set)
+    for n in pattern.notes:
+        bar, pos = divmod(n.beat, pattern.meter)
+        loop[int(bar)].add((pos, voice_group(n.voice)))
+    total = matched = 0
+    for bar, keys in bar_notes.items():
+        if bar in pattern.fill_bars:
+            continue
+        expected = loop[(bar - pattern.start_bar) % pattern.bars]
+        total += len(keys)
+        matched += len(keys & expected)
+    return matched / total if total else 1.0
