@@ -1,1 +1,110 @@
-"""Song analysis: audio -> beat map (beats, downbeats, tempo), onsets."""
+"""Song analysis: audio -> beat map (beats, downbeats, metre, tempo), onsets, click tracks.
+
+>>> from drumjam.analysis import analyse_audio
+>>> beatmap = analyse_audio("song.mp3")          # doctest: +SKIP
+>>> beatmap.tempo_bpm, beatmap.meter, beatmap.confidence   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from drumjam.analysis import beat_this_backend, cache
+from drumjam.analysis.click import mix_click, render_click
+from drumjam.analysis.features import onset_envelope
+from drumjam.analysis.onsets import detect_onsets
+from drumjam.analysis.tracker import confidence, track_beatmap
+from drumjam.errors import InputError
+from drumjam.io.audio import MAX_AUDIO_DURATION_S, SILENCE_PEAK, load_audio
+from drumjam.model import BeatMap
+
+BACKENDS = ("drumjam", "beat_this")
+
+__all__ = ["BACKENDS", "analyse_audio", "detect_onsets", "mix_click", "render_click"]
+
+
+def _samples_in(samples: np.ndarray, sr: int | None) -> tuple[np.ndarray, int]:
+    if sr is None:
+        raise InputError("give the sample rate `sr` with raw samples")
+    y = np.asarray(samples, dtype=np.float32)
+    if y.ndim == 2:
+        y = y.mean(axis=1)
+    if y.ndim != 1 or y.size == 0:
+        raise InputError(f"samples must be 1-D or (frames, channels), got shape {np.shape(samples)}")
+    if not np.all(np.isfinite(y)):
+        raise InputError("samples hold NaN or infinity")
+    if y.size / sr > MAX_AUDIO_DURATION_S:
+        raise InputError(f"{y.size / sr / 60:.0f} minutes of audio is too long to analyse")
+    if float(np.max(np.abs(y))) < SILENCE_PEAK:
+        raise InputError("the audio is silent: nothing to analyse")
+    return y, int(sr)
+
+
+def analyse_audio(
+    path_or_samples: str | Path | np.ndarray,
+    sr: int | None = None,
+    *,
+    backend: str = "drumjam",
+    use_cache: bool = True,
+    meter: int | None = None,
+    checkpoint: str = beat_this_backend.DEFAULT_CHECKPOINT,
+) -> BeatMap:
+    """Find the beats, downbeats, metre and tempo of a song.
+
+    Parameters
+    ----------
+    path_or_samples : str, Path or numpy.ndarray
+        An audio file (WAV, FLAC, OGG, MP3) or mono/stereo float samples.
+    sr : int, optional
+        Sample rate of the samples (required for samples, ignored for files).
+    backend : {"drumjam", "beat_this"}
+        The built-in tracker, or Beat This! (optional extra, see
+        :mod:`drumjam.analysis.beat_this_backend`).
+    use_cache : bool
+        Reuse and store the result by the audio's content hash.
+    meter : int, optional
+        Beats per bar, if known (drumjam backend); estimated otherwise.
+    checkpoint : str
+        Beat This! checkpoint name or path (beat_this backend).
+
+    Returns
+    -------
+    BeatMap
+        With ``confidence`` set (0-1).
+
+    Raises
+    ------
+    AudioFileError
+        For a missing, unreadable, empty, silent or too long file (nothing is cached).
+    InputError
+        For bad samples or options.
+    """
+    if backend not in BACKENDS:
+        raise InputError(f"unknown analysis backend '{backend}'; use one of {', '.join(BACKENDS)}")
+    if meter is not None and not 2 <= int(meter) <= 12:
+        raise InputError(f"meter {meter} is out of range; give 2-12 beats per bar")
+    if backend == "beat_this":
+        beat_this_backend.require()
+    if isinstance(path_or_samples, (str, Path)):
+        samples, rate = load_audio(path_or_samples)
+        digest = cache.file_digest(path_or_samples)
+    else:
+        samples, rate = _samples_in(path_or_samples, sr)
+        digest = cache.samples_digest(samples, rate)
+    options = f"meter={meter}" if backend == "drumjam" else f"checkpoint={checkpoint}"
+    key = cache.cache_key(digest, backend, options)
+    if use_cache:
+        hit = cache.load(key)
+        if hit is not None:
+            return hit
+    if backend == "drumjam":
+        beatmap = track_beatmap(samples, rate, meter=meter)
+    else:
+        beats, downbeats, found_meter = beat_this_backend.track_beatmap(samples, rate, checkpoint)
+        conf = confidence(onset_envelope(samples, rate), beats) if beats.size >= 2 else 0.0
+        beatmap = beat_this_backend.to_beatmap(beats, downbeats, meter or found_meter, round(conf, 3))
+    if use_cache:
+        cache.store(key, beatmap)
+    return beatmap

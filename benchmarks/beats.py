@@ -1,0 +1,216 @@
+"""Beat and downbeat tracking accuracy and speed on every file of ../shared/data/beats.
+
+Run from the repository root::
+
+    python benchmarks/beats.py            # prints a table, writes benchmarks/results/beats.{md,json}
+
+Trackers: drumjam (always), librosa's ``beat_track`` (always), and, where installed,
+madmom's RNN + DBN beat and downbeat processors and essentia's ``BeatTrackerMultiFeature``.
+Scores are mir_eval's: F-measure at +-70 ms (the field's standard) and at +-20 ms, CMLt,
+AMLt, and the F-measure of downbeats at +-70 ms. CPU seconds are process time (all threads)
+per minute of audio, file decoding included, after one warm-up call of each tracker.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import platform
+import time
+from pathlib import Path
+from typing import Callable
+
+import mir_eval
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data" / "beats"
+RESULTS = ROOT / "benchmarks" / "results"
+
+Tracker = Callable[[Path], tuple[np.ndarray, np.ndarray | None]]
+
+
+def read_annotation(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
+    """Beat times and, where the file gives bar positions, downbeat times."""
+    beats, positions = [], []
+    for line in path.read_text().splitlines():
+        fields = line.split()
+        if not fields or line.startswith("#"):
+            continue
+        beats.append(float(fields[0]))
+        positions.append(int(float(fields[1])) if len(fields) > 1 else None)
+    b = np.array(beats)
+    if any(p is None for p in positions):
+        return b, None
+    return b, b[np.array(positions) == 1]
+
+
+def drumjam_tracker(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
+    from drumjam.analysis import analyse_audio
+
+    bm = analyse_audio(path, use_cache=False)
+    return bm.beats_s, bm.downbeats_s
+
+
+def librosa_tracker(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
+    import librosa
+
+    y, sr = librosa.load(path, sr=22050, mono=True)
+    _, beats = librosa.beat.beat_track(y=y, sr=sr, units="time")
+    return np.asarray(beats), None
+
+
+def madmom_tracker(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
+    from madmom.features.downbeats import DBNDownBeatTrackingProcessor, RNNDownBeatProcessor
+
+    act = RNNDownBeatProcessor()(str(path))
+    out = DBNDownBeatTrackingProcessor(beats_per_bar=[3, 4], fps=100)(act)
+    return out[:, 0], out[out[:, 1] == 1, 0]
+
+
+def madmom_beats_tracker(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
+    from madmom.features.beats import DBNBeatTrackingProcessor, RNNBeatProcessor
+
+    act = RNNBeatProcessor()(str(path))
+    return DBNBeatTrackingProcessor(fps=100)(act), None
+
+
+def essentia_tracker(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
+    import essentia.standard as es
+
+    audio = es.MonoLoader(filename=str(path), sampleRate=44100)()
+    beats, _ = es.BeatTrackerMultiFeature()(audio)
+    return np.asarray(beats, dtype=float), None
+
+
+def available_trackers() -> dict[str, Tracker]:
+    """drumjam and librosa always; madmom and essentia where they import."""
+    trackers: dict[str, Tracker] = {"drumjam": drumjam_tracker, "librosa beat_track": librosa_tracker}
+    try:
+        import madmom  # noqa: F401
+
+        trackers["madmom RNN+DBN (beats)"] = madmom_beats_tracker
+        trackers["madmom RNN+DBN (downbeats)"] = madmom_tracker
+    except Exception:  # madmom 0.16 fails at import on Python 3.11 in several ways
+        pass
+    if importlib.util.find_spec("essentia") is not None:
+        trackers["essentia MultiFeature"] = essentia_tracker
+    return trackers
+
+
+def score(ref: np.ndarray, est: np.ndarray) -> dict[str, float]:
+    """mir_eval beat scores, the first 5 s of both kept (the dataset annotations start early)."""
+    ref_t = mir_eval.beat.trim_beats(ref, min_beat_time=0.0)
+    est_t = mir_eval.beat.trim_beats(np.asarray(est, dtype=float), min_beat_time=0.0)
+    cmlc, cmlt, amlc, amlt = mir_eval.beat.continuity(ref_t, est_t)
+    return {
+        "f70": mir_eval.beat.f_measure(ref_t, est_t, f_measure_threshold=0.07),
+        "f20": mir_eval.beat.f_measure(ref_t, est_t, f_measure_threshold=0.02),
+        "cmlt": cmlt,
+        "amlt": amlt,
+    }
+
+
+def duration_s(path: Path) -> float:
+    import soundfile as sf
+
+    info = sf.info(str(path))
+    return info.frames / info.samplerate
+
+
+def run(trackers: dict[str, Tracker], files: list[Path]) -> dict:
+    """Score every tracker on every file; returns per-file and mean figures."""
+    warm = files[0]
+    for fn in trackers.values():
+        fn(warm)
+    per_file: dict[str, dict[str, dict[str, float]]] = {name: {} for name in trackers}
+    totals = {name: {"cpu_s": 0.0, "audio_s": 0.0} for name in trackers}
+    for audio in files:
+        ref_beats, ref_down = read_annotation(audio.with_suffix(".beats"))
+        dur = duration_s(audio)
+        for name, fn in trackers.items():
+            t0 = time.process_time()
+            beats, downbeats = fn(audio)
+            cpu = time.process_time() - t0
+            s = score(ref_beats, beats)
+            if ref_down is not None and downbeats is not None and ref_down.size >= 2:
+                s["down_f70"] = mir_eval.beat.f_measure(ref_down, np.asarray(downbeats, float), 0.07)
+            s["cpu_s_per_min"] = cpu / dur * 60.0
+            per_file[name][audio.name] = s
+            totals[name]["cpu_s"] += cpu
+            totals[name]["audio_s"] += dur
+    means = {}
+    for name, rows in per_file.items():
+        m = {k: float(np.mean([r[k] for r in rows.values()])) for k in ("f70", "f20", "cmlt", "amlt")}
+        downs = [r["down_f70"] for r in rows.values() if "down_f70" in r]
+        m["down_f70"] = float(np.mean(downs)) if downs else None
+        m["cpu_s_per_min"] = totals[name]["cpu_s"] / totals[name]["audio_s"] * 60.0
+        means[name] = m
+    return {"files": [f.name for f in files], "mean": means, "per_file": per_file}
+
+
+def table(result: dict) -> str:
+    """A Markdown table of the mean figures."""
+    lines = [
+        "| tracker | F ±70 ms | F ±20 ms | CMLt | AMLt | downbeat F | CPU s / min audio |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, m in result["mean"].items():
+        down = "–" if m["down_f70"] is None else f"{m['down_f70']:.3f}"
+        lines.append(
+            f"| {name} | {m['f70']:.3f} | {m['f20']:.3f} | {m['cmlt']:.3f} | {m['amlt']:.3f} "
+            f"| {down} | {m['cpu_s_per_min']:.2f} |"
+        )
+    return "\n".join(lines)
+
+
+def per_file_table(result: dict, metric: str) -> str:
+    """One row per file, one column per tracker, for one metric."""
+    names = list(result["per_file"])
+    lines = ["| file | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+    for f in result["files"]:
+        cells = [f"{result['per_file'][n][f].get(metric, float('nan')):.3f}" for n in names]
+        lines.append(f"| {f} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", nargs="*", help="tracker names to run (default: all installed)")
+    parser.add_argument("--no-write", action="store_true", help="print only, do not write results")
+    args = parser.parse_args()
+    trackers = available_trackers()
+    if args.only:
+        trackers = {k: v for k, v in trackers.items() if any(o in k for o in args.only)}
+    files = sorted(p for p in DATA.iterdir() if p.suffix in (".wav", ".flac"))
+    result = run(trackers, files)
+    text = table(result)
+    print(text)
+    print()
+    print(per_file_table(result, "f70"))
+    if not args.no_write:
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        result["machine"] = {"python": platform.python_version(), "processor": platform.machine()}
+        (RESULTS / "beats.json").write_text(json.dumps(result, indent=1))
+        md = [
+            "# Beat tracking on ../shared/data/beats",
+            "",
+            "Made by `python benchmarks/beats.py` (means over the files; CPU s per minute of audio).",
+            "",
+            text,
+            "",
+            "## F-measure ±70 ms per file",
+            "",
+            per_file_table(result, "f70"),
+            "",
+            "## F-measure ±20 ms per file",
+            "",
+            per_file_table(result, "f20"),
+            "",
+        ]
+        (RESULTS / "beats.md").write_text("\n".join(md))
+
+
+if __name__ == "__main__":
+    main()

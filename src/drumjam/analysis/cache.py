@@ -1,0 +1,74 @@
+"""A song is analysed once: beat maps stored by the audio's content hash.
+
+The key is a SHA-256 of the file's bytes (or of the samples and rate), the backend, its
+options and :data:`ANALYSIS_VERSION`, so a change of the tracker never serves stale maps.
+Entries are JSON files in ``drumjam.paths.cache_dir("beatmaps")``, written atomically.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from drumjam.model import BeatMap
+from drumjam.paths import cache_dir
+
+ANALYSIS_VERSION = "1"
+CHUNK_BYTES = 1 << 20
+
+
+def file_digest(path: str | Path) -> str:
+    """SHA-256 hex digest of a file's bytes."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(CHUNK_BYTES), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def samples_digest(samples: np.ndarray, sr: int) -> str:
+    """SHA-256 hex digest of float32 samples and their rate."""
+    h = hashlib.sha256(np.ascontiguousarray(samples, dtype=np.float32).tobytes())
+    h.update(f"|{int(sr)}".encode())
+    return h.hexdigest()
+
+
+def cache_key(content_digest: str, backend: str, options: str = "") -> str:
+    """The cache key of one analysis of one piece of audio."""
+    text = f"{content_digest}|{backend}|{options}|v{ANALYSIS_VERSION}"
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def cache_path(key: str) -> Path:
+    """Where the beat map of ``key`` lives."""
+    return cache_dir("beatmaps") / f"{key}.json"
+
+
+def load(key: str) -> BeatMap | None:
+    """The cached beat map of ``key``, or None (also for an unreadable entry)."""
+    path = cache_path(key)
+    if not path.is_file():
+        return None
+    try:
+        return BeatMap.from_dict(json.loads(path.read_text()))
+    except (ValueError, OSError):
+        return None
+
+
+def store(key: str, beatmap: BeatMap) -> Path:
+    """Store a beat map under ``key`` (atomic: a reader sees the old entry or the new one)."""
+    path = cache_path(key)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            json.dump(beatmap.to_dict(), fh)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path

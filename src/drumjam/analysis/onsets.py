@@ -1,0 +1,53 @@
+"""Onset detection: the times at which notes and hits start."""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.signal
+
+from drumjam.analysis.features import Envelope, onset_envelope
+
+MIN_GAP_S = 0.03
+
+
+def peaks_s(env: Envelope, threshold: float = 0.12, min_gap_s: float = MIN_GAP_S) -> np.ndarray:
+    """Onset times: peaks of the onset envelope, sub-frame by parabolic interpolation.
+
+    Parameters
+    ----------
+    env : Envelope
+        The onset envelope.
+    threshold : float
+        Smallest peak height, relative to the envelope's 0-1 scale.
+    min_gap_s : float
+        Smallest time between two onsets.
+    """
+    x = env.onset
+    distance = max(1, int(round(min_gap_s * env.fps)))
+    idx, _ = scipy.signal.find_peaks(x, height=threshold, distance=distance)
+    idx = idx[(idx > 0) & (idx < x.size - 1)]
+    a, b, c = x[idx - 1], x[idx], x[idx + 1]
+    den = a - 2 * b + c
+    delta = np.where(den < 0, 0.5 * (a - c) / np.where(den < 0, den, -1.0), 0.0)
+    times = env.frame_times_s(idx + np.clip(delta, -0.5, 0.5))
+    return times[times >= 0]
+
+
+def detect_onsets(samples: np.ndarray, sr: int, threshold: float = 0.12) -> np.ndarray:
+    """Onset times in seconds of mono audio.
+
+    Parameters
+    ----------
+    samples : numpy.ndarray
+        Mono float samples.
+    sr : int
+        Sample rate.
+    threshold : float
+        Peak height (0-1 scale of the onset envelope) below which nothing counts.
+
+    Returns
+    -------
+    numpy.ndarray
+        Increasing onset times in seconds.
+    """
+    return peaks_s(onset_envelope(samples, sr), threshold)

@@ -1,0 +1,54 @@
+"""The drumjam beat tracker: audio samples -> BeatMap."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from drumjam.analysis import beats as beats_mod
+from drumjam.analysis.downbeats import downbeats
+from drumjam.analysis.features import Envelope, onset_envelope
+from drumjam.analysis.tempo import tempo_curve
+from drumjam.errors import InputError
+from drumjam.model import BeatMap
+
+
+def confidence(env: Envelope, beats_s: np.ndarray) -> float:
+    """How strongly onsets sit on the beats rather than between them (0-1)."""
+    frames = np.clip(np.round(env.frames_of(beats_s)).astype(int), 0, env.onset.size - 1)
+    mids = np.clip(np.round(env.frames_of((beats_s[:-1] + beats_s[1:]) / 2)).astype(int), 0,
+                   env.onset.size - 1)
+    half = max(1, int(round(0.02 * env.fps)))
+    on = np.array([env.onset[max(0, f - half):f + half + 1].max() for f in frames])
+    mean_all = float(env.onset.mean()) + 1e-9
+    ratio = float(on.mean()) / mean_all
+    off = float(np.mean([env.onset[max(0, f - half):f + half + 1].max() for f in mids]))
+    contrast = (on.mean() - off) / (on.mean() + off + 1e-9)
+    return float(np.clip(0.5 * (1.0 - 1.0 / max(ratio, 1.0)) + 0.5 * max(contrast, 0.0), 0.0, 1.0))
+
+
+def track_beatmap(samples: np.ndarray, sr: int, meter: int | None = None) -> BeatMap:
+    """Beats, downbeats, metre and confidence of mono audio.
+
+    Parameters
+    ----------
+    samples : numpy.ndarray
+        Mono float samples.
+    sr : int
+        Their sample rate.
+    meter : int, optional
+        Beats per bar if known; estimated otherwise.
+    """
+    env = onset_envelope(samples, sr)
+    t_blocks, bpm = tempo_curve(env)
+    frames = beats_mod.track(env, t_blocks, bpm)
+    if frames.size < 2:
+        raise InputError("found no beat in the audio: is there any rhythm in it?")
+    refined = env.frame_times_s(beats_mod.refine(env, frames))
+    refined = np.maximum.accumulate(np.maximum(refined, 0.0))
+    keep = np.concatenate([[True], np.diff(refined) > 0.1])
+    refined = refined[keep]
+    gridded, _ = beats_mod.fit_grid(refined)
+    gridded = gridded[gridded >= 0]
+    m, first, _ = downbeats(env, gridded, meter)
+    conf = confidence(env, gridded)
+    return BeatMap.from_beats(gridded, meter=m, first_downbeat_index=first, confidence=round(conf, 3))
