@@ -101,7 +101,9 @@ class _EventSequence:
 
 
 def _sorted_events(events: Iterable, kind: str) -> tuple:
-    items = tuple(sorted(events, key=lambda e: e.time_s))
+    """Events in a canonical order: by time, then voice, then velocity (so any arrival order of
+    the same events gives the same sequence)."""
+    items = tuple(sorted(events, key=lambda e: (e.time_s, e.voice.value, e.velocity)))
     validate_times_s([e.time_s for e in items], f"{kind} times")
     return items
 

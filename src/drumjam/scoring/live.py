@@ -183,7 +183,8 @@ class LiveScorer:
 
             return assemble_score(take, targets, match_take(take, targets, self.config), self.config)
         lookup = {(str(k), float(t)): i for i, (k, t) in enumerate(zip(targets.keys, targets.times_s))}
-        order = np.argsort(np.array([h.time_s for h in self._hits]), kind="stable")
+        order = sorted(range(len(self._hits)), key=lambda i: (
+            self._hits[i].time_s, self._hits[i].voice.value, self._hits[i].velocity))
         matched = np.full(len(order), -1, dtype=np.int64)
         for sorted_pos, arrival in enumerate(order):
             final = self._final.get(int(arrival))

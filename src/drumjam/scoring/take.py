@@ -183,7 +183,7 @@ def assemble_score(
     hit_targets = set(matched[ok].tolist())
     missed = [] if targets.is_grid else [i for i in range(len(targets)) if i not in hit_targets]
     bm = targets.beatmap
-    bars = bm.to_beats(np.where(ok, target_t, times)) / bm.meter
+    bars = bm.bar_index(np.where(ok, target_t, times)).astype(float)
     chart_vel = np.where(ok, targets.velocities[np.maximum(matched, 0)], 0)
     judgments = np.array([r.judgment for r in results], dtype=object)
 
