@@ -157,3 +157,27 @@ def fit_grid(beats_s: np.ndarray) -> tuple[np.ndarray, list[Segment]]:
             out[a:b] = start + period * np.arange(b - a)
     order_ok = np.all(np.diff(out) > 0)
     return (out if order_ok else beats_s.copy()), segments
+
+
+def tempo_sections(
+    beats_s: np.ndarray, min_change: float = 0.03, min_beats: int = 8
+) -> list[tuple[float, float]]:
+    """Where the tempo really changes: ``(start_s, tempo_bpm)`` of each steady section.
+
+    Segments of :func:`segment` shorter than ``min_beats`` are ignored and neighbours whose
+    tempi differ by less than ``min_change`` (relative) are merged, so one steady song gives
+    one section.
+    """
+    if beats_s.size < 2:
+        return []
+    if beats_s.size < min_beats:
+        return [(float(beats_s[0]), float(60.0 / np.median(np.diff(beats_s))))]
+    sections: list[tuple[float, float]] = []
+    for a, b in segment(beats_s):
+        if b - a < min_beats:
+            continue
+        bpm = 60.0 / robust_line(beats_s[a:b])[1]
+        if sections and abs(bpm / sections[-1][1] - 1.0) < min_change:
+            continue
+        sections.append((float(beats_s[a]), float(bpm)))
+    return sections

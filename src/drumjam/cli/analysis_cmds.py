@@ -1,0 +1,97 @@
+"""``drumjam analyze`` and ``drumjam click``: beat maps and click tracks of songs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Optional
+
+import numpy as np
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from drumjam.analysis import BACKENDS, analyse_audio, mix_click
+from drumjam.analysis.beats import tempo_sections
+from drumjam.errors import InputError
+from drumjam.io.audio import load_audio, write_audio
+from drumjam.model import BeatMap
+
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+BackendOpt = Annotated[str, typer.Option("--backend", help=f"Tracker: {', '.join(BACKENDS)}.")]
+MeterOpt = Annotated[Optional[int], typer.Option("--meter", help="Beats per bar, if known.")]
+NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Analyse again; do not use the cache.")]
+
+
+def _analyse(song: Path, backend: str, meter: int | None, no_cache: bool) -> BeatMap:
+    if backend not in BACKENDS:
+        raise InputError(f"unknown backend '{backend}'; use one of {', '.join(BACKENDS)}")
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                  console=err_console, transient=True,
+                  disable=not err_console.is_terminal) as progress:
+        progress.add_task(f"Analysing {song.name} ({backend})", total=None)
+        return analyse_audio(song, backend=backend, use_cache=not no_cache, meter=meter)
+
+
+def beatmap_json(beatmap: BeatMap) -> dict:
+    """The JSON printed by ``drumjam analyze --json`` (seconds; tempo curve per section)."""
+    data = beatmap.to_dict()
+    sections = tempo_sections(beatmap.beats_s)
+    data["tempo_sections"] = [{"start_s": round(t, 4), "tempo_bpm": round(b, 3)} for t, b in sections]
+    return data
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``analyze`` and ``click`` to the app."""
+
+    @app.command("analyze")
+    def analyze(
+        song: Annotated[Path, typer.Argument(help="Audio file: WAV, FLAC, OGG or MP3.")],
+        as_json: Annotated[bool, typer.Option("--json", help="Print the beat map as JSON.")] = False,
+        out: Annotated[Optional[Path], typer.Option("--out", help="Write the beat map JSON here.")] = None,
+        backend: BackendOpt = "drumjam",
+        meter: MeterOpt = None,
+        no_cache: NoCacheOpt = False,
+    ) -> None:
+        """Find the tempo, beats, downbeats and metre of a song."""
+        beatmap = _analyse(song, backend, meter, no_cache)
+        data = beatmap_json(beatmap)
+        if out is not None:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(json.dumps(data, indent=1))
+        if as_json:
+            print(json.dumps(data))
+            return
+        console.print(f"[bold]{song.name}[/bold]")
+        console.print(f"  tempo       {beatmap.tempo_bpm:.1f} BPM")
+        if len(data["tempo_sections"]) > 1:
+            for s in data["tempo_sections"]:
+                console.print(f"    from {s['start_s']:7.2f} s  {s['tempo_bpm']:.1f} BPM")
+        console.print(f"  metre       {beatmap.meter}/{beatmap.beat_unit}")
+        console.print(f"  beats       {beatmap.beats_s.size} ({beatmap.start_s:.2f}-{beatmap.end_s:.2f} s)")
+        console.print(f"  downbeats   {beatmap.downbeats_s.size}, first at {beatmap.downbeats_s[0]:.3f} s"
+                      if beatmap.downbeats_s.size else "  downbeats   none")
+        console.print(f"  confidence  {beatmap.confidence:.2f}")
+        if out is not None:
+            console.print(f"  written to  {out}")
+
+    @app.command("click")
+    def click(
+        song: Annotated[Path, typer.Argument(help="Audio file: WAV, FLAC, OGG or MP3.")],
+        out: Annotated[Path, typer.Option("--out", help="Where to write the song with the click.")],
+        click_db: Annotated[float, typer.Option("--click-db", help="Click level vs the song's peak, dB.")] = -6.0,
+        backend: BackendOpt = "drumjam",
+        meter: MeterOpt = None,
+        no_cache: NoCacheOpt = False,
+    ) -> None:
+        """Write the song with a click on every beat (accented downbeats)."""
+        if not -60.0 <= click_db <= 12.0:
+            raise InputError(f"--click-db {click_db} is out of range; use -60 to 12 dB")
+        beatmap = _analyse(song, backend, meter, no_cache)
+        samples, sr = load_audio(song, mono=False)
+        mix = mix_click(samples, sr, beatmap, click_gain_db=click_db)
+        write_audio(out, mix, sr)
+        console.print(f"{out}: {beatmap.beats_s.size} clicks at {beatmap.tempo_bpm:.1f} BPM, "
+                      f"{beatmap.meter} beats per bar, {np.asarray(mix).shape[0] / sr:.1f} s")
