@@ -1,36 +1,11 @@
 """Rooms: join codes, hits kept once, calibration removed, duet and single-player results."""
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-from drumjam.io.midi import read_chart
 from drumjam.model import Chart
 from drumjam.session.rooms import Room, RoomError, RoomNotFoundError, RoomRegistry
-from drumjam.songs import Song
-
-GROOVE = "groove-midi/drummer1/eval_session/2_funk-groove2_105_beat_4-4.mid"
-
-
-def shared_data() -> Path:
-    return Path(__file__).parents[2] / "shared" / "data"
-
-
-def groove_song(bars: int = 4) -> Song:
-    """The first bars of a real groove, without flams (notes of one voice group under 60 ms
-    apart), so that a player 12 ms late still matches every note unambiguously."""
-    full = read_chart(shared_data() / GROOVE)
-    chart = full.section(0, bars - 1)
-    last_s: dict = {}
-    notes = []
-    for note in chart.notes:
-        if note.time_s - last_s.get(note.group, -1.0) > 0.060:
-            notes.append(note)
-            last_s[note.group] = note.time_s
-    chart = Chart(tuple(notes), chart.beatmap, title="funk groove 2")
-    return Song(id="funk2", title="Funk groove 2", beatmap=chart.beatmap, chart=chart, grid=16,
-                audio_path=Path("unused.ogg"))
+from room_support import groove_song
 
 
 def play(room: Room, seat, chart: Chart, shift_s, latency_s: float = 0.0):

@@ -1,0 +1,297 @@
+"""Remote duet rooms over HTTP and one WebSocket per player.
+
+HTTP: ``POST /api/rooms`` opens a room for a song (the creator gets seat A, a join code and a
+private token), ``POST /api/rooms/join`` takes seat B with the code, ``GET /api/rooms/{code}``
+shows the room to code holders, ``GET /api/rooms/{code}/result?token=`` gives its result.
+
+WebSocket ``/api/rooms/ws?code=&token=`` carries JSON messages, all times in milliseconds on
+the server clock:
+
+- ``ping {t0}`` -> ``pong {t0, t1, t2}`` (NTP-style clock sync, see :mod:`drumjam.session.clock`)
+- ``settings {calibration_ms, track_delay_ms}`` before the start
+- ``start`` -> everyone gets ``start {start_ms}``: the song's first beat on the server clock
+- ``hit {seq, t_ms, voice, velocity}`` -> ``ack {seq, duplicate, judgment, offset_ms}``, and the
+  partner gets ``partner_hit {voice, velocity, t_ms}`` at once, to sound it and show the delay
+- the server sends ``partner {status}`` when the partner comes or goes and ``end {result}``
+  when the room ends, then closes the connection.
+
+Nothing of a room is sent to anyone without its code (HTTP) or a player's token (WebSocket).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any, Callable
+
+from fastapi import APIRouter, Depends, HTTPException, Request, WebSocket, WebSocketDisconnect
+from pydantic import BaseModel, Field
+
+from drumjam.errors import DrumjamError
+from drumjam.session.rooms import LEAD_IN_S, Room, RoomError, RoomNotFoundError, RoomRegistry, Seat
+from drumjam.songs import Song
+
+router = APIRouter(prefix="/api/rooms", tags=["rooms"])
+
+#: How long a room waits at the song's end for a player whose connection dropped.
+REJOIN_GRACE_S = 10.0
+#: Close code for a WebSocket without a valid code and token (private-use range).
+CLOSE_NOT_ALLOWED = 4403
+MAX_MESSAGE_CHARS = 4096
+
+
+class RoomService:
+    """The rooms of one app, their open connections and their end timers.
+
+    Parameters
+    ----------
+    clock_s : callable
+        The server clock in seconds (default :func:`time.monotonic`).
+    songs : callable, optional
+        ``song_id -> Song``; default: the jam app's song library.
+    lead_in_s : float
+        Count-in between the start command and the song's first beat.
+    rejoin_grace_s : float
+        Wait at the song's end for a dropped player.
+    max_rooms : int
+        Rooms open at once.
+    """
+
+    def __init__(self, clock_s: Callable[[], float] = time.monotonic,
+                 songs: Callable[[str], Song] | None = None, lead_in_s: float = LEAD_IN_S,
+                 rejoin_grace_s: float = REJOIN_GRACE_S, max_rooms: int = 1000) -> None:
+        self.clock_s = clock_s
+        self.songs = songs
+        self.lead_in_s = lead_in_s
+        self.rejoin_grace_s = rejoin_grace_s
+        self.registry = RoomRegistry(max_rooms=max_rooms)
+        self.sockets: dict[int, dict[str, WebSocket]] = {}
+        self.tasks: dict[int, asyncio.Task] = {}
+
+    def now_ms(self) -> float:
+        """The server clock in milliseconds."""
+        return self.clock_s() * 1e3
+
+    async def send(self, room: Room, letter: str, message: dict[str, Any]) -> None:
+        """Send to one seat if it is connected (a failing socket is dropped)."""
+        ws = self.sockets.get(id(room), {}).get(letter)
+        if ws is None:
+            return
+        try:
+            await ws.send_text(json.dumps(message))
+        except (RuntimeError, WebSocketDisconnect, OSError):
+            self.sockets.get(id(room), {}).pop(letter, None)
+
+    async def broadcast(self, room: Room, message: dict[str, Any]) -> None:
+        """Send to every connected seat of the room."""
+        for letter in list(self.sockets.get(id(room), {})):
+            await self.send(room, letter, message)
+
+    def start(self, room: Room) -> float:
+        """Start the room's song (idempotent) and arm its end; returns the start in ms."""
+        start_s = room.start(self.clock_s(), self.lead_in_s)
+        if id(room) not in self.tasks:
+            self.tasks[id(room)] = asyncio.create_task(self._end_when_over(room))
+        return start_s * 1e3
+
+    async def _end_when_over(self, room: Room) -> None:
+        try:
+            await asyncio.sleep(max(0.0, room.end_s - self.clock_s()))
+            deadline = self.clock_s() + self.rejoin_grace_s
+            while (any(s.ever_connected and not s.connected for s in room.seats)
+                   and self.clock_s() < deadline):
+                await asyncio.sleep(0.1)
+            await self.end(room)
+        finally:
+            self.tasks.pop(id(room), None)
+
+    async def end(self, room: Room) -> dict[str, Any]:
+        """Finish the room: score it, send the result to whoever is there, close them."""
+        result = room.finish(self.clock_s())
+        await self.broadcast(room, {"type": "end", "result": result})
+        for ws in list(self.sockets.pop(id(room), {}).values()):
+            try:
+                await ws.close(code=1000)
+            except RuntimeError:
+                pass
+        return result
+
+
+def get_rooms(request: Request) -> RoomService:
+    """FastAPI dependency: the app's :class:`RoomService` (made on first use)."""
+    return _service(request.app)
+
+
+def _service(app: Any) -> RoomService:
+    service = getattr(app.state, "rooms", None)
+    if service is None:
+        service = RoomService()
+        app.state.rooms = service
+    return service
+
+
+def _song(request: Request, service: RoomService, song_id: str) -> Song:
+    if service.songs is not None:
+        return service.songs(song_id)
+    return request.app.state.jam.library.get(song_id)
+
+
+class CreateRoom(BaseModel):
+    song_id: str = Field(max_length=64)
+    name: str = Field(default="", max_length=200)
+
+
+class JoinRoom(BaseModel):
+    code: str = Field(max_length=64)
+    name: str = Field(default="", max_length=200)
+
+
+def _room_or_404(service: RoomService, code: str) -> Room:
+    try:
+        return service.registry.get(code)
+    except RoomNotFoundError as exc:
+        raise HTTPException(404, str(exc)) from None
+
+
+def _seat_reply(room: Room, seat: Seat) -> dict[str, Any]:
+    return {"code": room.code, "token": seat.token, "seat": seat.letter,
+            "join_url": f"/room/#code={room.code}", "room": room.summary()}
+
+
+@router.post("", status_code=201)
+def create_room(body: CreateRoom, request: Request,
+                service: RoomService = Depends(get_rooms)) -> dict[str, Any]:
+    """Open a room for a song; the creator takes seat A."""
+    song = _song(request, service, body.song_id)
+    try:
+        room = service.registry.create(song, body.name, service.clock_s())
+    except RoomError as exc:
+        raise HTTPException(503, str(exc)) from None
+    return _seat_reply(room, room.seats[0])
+
+
+@router.post("/join")
+def join_room(body: JoinRoom, service: RoomService = Depends(get_rooms)) -> dict[str, Any]:
+    """Take seat B of the room with this join code."""
+    room = _room_or_404(service, body.code)
+    try:
+        seat = room.join(body.name)
+    except RoomError as exc:
+        raise HTTPException(409, str(exc)) from None
+    return _seat_reply(room, seat)
+
+
+@router.get("/{code}")
+def show_room(code: str, service: RoomService = Depends(get_rooms)) -> dict[str, Any]:
+    """Song, names and state of a room (for holders of its code)."""
+    return _room_or_404(service, code).summary()
+
+
+@router.get("/{code}/result")
+def room_result(code: str, token: str = "", service: RoomService = Depends(get_rooms)) -> dict[str, Any]:
+    """The scores of an ended room (for its players)."""
+    room = _room_or_404(service, code)
+    if room.seat_for(token) is None:
+        raise HTTPException(404, "no room has this join code and player token")
+    if room.result is None:
+        raise HTTPException(409, "the room has not ended yet")
+    return room.result
+
+
+def _welcome(service: RoomService, room: Room, seat: Seat) -> dict[str, Any]:
+    song = room.song
+    return {
+        "type": "welcome",
+        "seat": seat.letter,
+        "room": room.summary(),
+        "server_ms": service.now_ms(),
+        "received_seqs": sorted(seat.hits),
+        "settings": {"calibration_ms": seat.calibration_ms, "track_delay_ms": seat.track_delay_ms},
+        "song": {"id": song.id, "title": song.title, "audio_url": f"/api/songs/{song.id}/audio",
+                 "beats_s": [round(float(b), 6) for b in song.beatmap.beats_s]},
+    }
+
+
+async def _handle(service: RoomService, room: Room, seat: Seat, msg: dict[str, Any],
+                  received_ms: float) -> dict[str, Any] | None:
+    kind = msg.get("type")
+    if kind == "ping":
+        return {"type": "pong", "t0": msg.get("t0"), "t1": received_ms, "t2": service.now_ms()}
+    if kind == "hit":
+        t_ms = msg.get("t_ms")
+        if not isinstance(t_ms, (int, float)):
+            raise RoomError(f"hit time t_ms {t_ms!r} is not a number of milliseconds")
+        ack = room.add_hit(seat, msg.get("seq"), t_ms / 1e3, msg.get("voice"), msg.get("velocity", 100))
+        partner = room.partner_of(seat)
+        if not ack.duplicate and partner is not None:
+            await service.send(room, partner.letter, {
+                "type": "partner_hit", "voice": str(msg.get("voice")),
+                "velocity": int(msg.get("velocity", 100)), "t_ms": t_ms})
+        return ack.to_dict()
+    if kind == "settings":
+        room.configure(seat, msg.get("calibration_ms"), msg.get("track_delay_ms"))
+        return {"type": "settings", "calibration_ms": seat.calibration_ms,
+                "track_delay_ms": seat.track_delay_ms}
+    if kind == "start":
+        start_ms = service.start(room)
+        await service.broadcast(room, {"type": "start", "start_ms": start_ms,
+                                       "room": room.summary()})
+        return None
+    raise RoomError(f"unknown message type {kind!r}; use ping, hit, settings or start")
+
+
+@router.websocket("/ws")
+async def room_socket(websocket: WebSocket, code: str = "", token: str = "") -> None:
+    """One player's connection to their room."""
+    service = _service(websocket.app)
+    try:
+        room = service.registry.get(code)
+        seat = room.seat_for(token) if room.result is None else None
+    except RoomNotFoundError:
+        seat = None
+    if seat is None:
+        await websocket.close(code=CLOSE_NOT_ALLOWED)
+        return
+    await websocket.accept()
+    seats = service.sockets.setdefault(id(room), {})
+    old = seats.get(seat.letter)
+    seats[seat.letter] = websocket
+    if old is not None:
+        try:
+            await old.close(code=1000)
+        except RuntimeError:
+            pass
+    room.set_connected(seat, True)
+    await service.send(room, seat.letter, _welcome(service, room, seat))
+    await _tell_partner(service, room, seat, "connected")
+    try:
+        while True:
+            text = await websocket.receive_text()
+            received_ms = service.now_ms()
+            try:
+                if len(text) > MAX_MESSAGE_CHARS:
+                    raise RoomError(f"message of {len(text)} characters is too long")
+                msg = json.loads(text)
+                if not isinstance(msg, dict):
+                    raise RoomError("each message must be a JSON object")
+                reply = await _handle(service, room, seat, msg, received_ms)
+            except (DrumjamError, ValueError) as exc:
+                reply = {"type": "error", "detail": str(exc)}
+            if reply is not None:
+                await websocket.send_text(json.dumps(reply))
+    except (WebSocketDisconnect, RuntimeError):
+        pass  # the player left, or the room ended and closed the connection
+    finally:
+        if service.sockets.get(id(room), {}).get(seat.letter) is websocket:
+            del service.sockets[id(room)][seat.letter]
+            room.set_connected(seat, False)
+            if room.result is None:
+                await _tell_partner(service, room, seat, "disconnected")
+
+
+async def _tell_partner(service: RoomService, room: Room, seat: Seat, status: str) -> None:
+    partner = room.partner_of(seat)
+    if partner is not None:
+        await service.send(room, partner.letter, {"type": "partner", "status": status,
+                                                  "room": room.summary()})

@@ -1,0 +1,138 @@
+"""The room HTTP API and WebSocket protocol on a bare FastAPI app."""
+
+import time
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
+
+from drumjam.web import room_routes
+from drumjam.web.room_routes import RoomService
+from room_support import groove_song
+
+
+@pytest.fixture(scope="module")
+def song():
+    return groove_song(bars=1)
+
+
+@pytest.fixture()
+def app(song):
+    app = FastAPI()
+    app.include_router(room_routes.router)
+    songs = {song.id: song}
+    app.state.rooms = RoomService(songs=songs.__getitem__, lead_in_s=0.3, rejoin_grace_s=1.0)
+    return app
+
+
+def open_room(client: TestClient, song_id: str = "funk2"):
+    host = client.post("/api/rooms", json={"song_id": song_id, "name": "Ana"})
+    assert host.status_code == 201
+    guest = client.post("/api/rooms/join", json={"code": host.json()["code"], "name": "Bo"})
+    assert guest.status_code == 200
+    return host.json(), guest.json()
+
+
+def ws_url(seat: dict) -> str:
+    return f"/api/rooms/ws?code={seat['code']}&token={seat['token']}"
+
+
+def receive_until(ws, kind: str, limit: int = 50) -> dict:
+    for _ in range(limit):
+        msg = ws.receive_json()
+        if msg["type"] == kind:
+            return msg
+    raise AssertionError(f"no {kind} message")
+
+
+def test_wrong_codes_and_tokens_are_refused(app):
+    with TestClient(app) as client:
+        host, guest = open_room(client)
+        assert client.post("/api/rooms/join", json={"code": "not-the-code", "name": "X"}).status_code == 404
+        assert client.get("/api/rooms/not-the-code").status_code == 404
+        third = client.post("/api/rooms/join", json={"code": host["code"], "name": "Cy"})
+        assert third.status_code == 409
+        shown = client.get(f"/api/rooms/{host['code']}").json()
+        assert [p["name"] for p in shown["players"]] == ["Ana", "Bo"]
+        assert "token" not in str(shown) and guest["token"] not in str(shown)
+        for url in (f"/api/rooms/ws?code={host['code']}&token=wrong",
+                    f"/api/rooms/ws?code=wrong&token={host['token']}",
+                    "/api/rooms/ws"):
+            with pytest.raises(WebSocketDisconnect) as info:
+                with client.websocket_connect(url) as ws:
+                    ws.receive_json()
+            assert info.value.code == room_routes.CLOSE_NOT_ALLOWED
+        assert client.get(f"/api/rooms/{host['code']}/result?token=wrong").status_code == 404
+
+
+def test_clock_ping_relay_resend_and_end(app, song):
+    service: RoomService = app.state.rooms
+    with TestClient(app) as client:
+        host, guest = open_room(client)
+        with client.websocket_connect(ws_url(host)) as wa:
+            welcome = wa.receive_json()
+            assert welcome["type"] == "welcome" and welcome["seat"] == "A"
+            assert welcome["received_seqs"] == []
+            # a ping round trip brackets the server clock
+            t0 = time.monotonic() * 1e3
+            wa.send_json({"type": "ping", "t0": t0})
+            pong = receive_until(wa, "pong")
+            t3 = time.monotonic() * 1e3
+            assert pong["t0"] == t0 and t0 <= pong["t1"] <= pong["t2"] <= t3
+            wa.send_json({"type": "settings", "calibration_ms": 20})
+            assert receive_until(wa, "settings")["calibration_ms"] == 20
+            with client.websocket_connect(ws_url(guest)) as wb:
+                assert wb.receive_json()["seat"] == "B"
+                assert receive_until(wa, "partner")["status"] == "connected"
+                wa.send_json({"type": "start"})
+                start_ms = receive_until(wa, "start")["start_ms"]
+                assert receive_until(wb, "start")["start_ms"] == start_ms
+                notes = song.chart.notes
+                half = len(notes) // 2
+                # A: every note 20 ms late on the clock (its calibration); B: 7 ms late
+                for i, n in enumerate(notes[:half]):
+                    wa.send_json({"type": "hit", "seq": i, "t_ms": start_ms + n.time_s * 1e3 + 20,
+                                  "voice": n.voice, "velocity": 90})
+                    ack = receive_until(wa, "ack")
+                    assert ack["seq"] == i and not ack["duplicate"]
+                    relayed = receive_until(wb, "partner_hit")
+                    assert relayed["voice"] == n.voice and relayed["velocity"] == 90
+                for i, n in enumerate(notes):
+                    wb.send_json({"type": "hit", "seq": i, "t_ms": start_ms + n.time_s * 1e3 + 7,
+                                  "voice": n.voice})
+                    assert receive_until(wb, "ack")["offset_ms"] == pytest.approx(7.0, abs=0.01)
+            # A reconnects and resends from 3 hits before where it was
+            wa.close()
+        with client.websocket_connect(ws_url(host)) as wa:
+            welcome = receive_until(wa, "welcome")
+            assert welcome["received_seqs"] == list(range(half))
+            dup = 0
+            for i in range(half - 3, len(notes)):
+                n = notes[i]
+                wa.send_json({"type": "hit", "seq": i, "t_ms": start_ms + n.time_s * 1e3 + 20,
+                              "voice": n.voice})
+                dup += receive_until(wa, "ack")["duplicate"]
+            assert dup == 3
+            # B is gone: at the end A gets a single-player result, then the room closes
+            end = receive_until(wa, "end", limit=500)
+            result = end["result"]
+            assert result["mode"] == "single" and result["absent"] == ["Bo"]
+            assert result["players"][0]["score"]["matched"] == len(notes)
+            assert result["players"][0]["score"]["mean_offset_ms"] == pytest.approx(0.0, abs=0.01)
+        assert client.get(f"/api/rooms/{host['code']}/result?token={host['token']}").json() == result
+        assert len(service.registry) == 1
+
+
+def test_bad_messages_get_an_error_not_a_crash(app):
+    with TestClient(app) as client:
+        host, _ = open_room(client)
+        with client.websocket_connect(ws_url(host)) as wa:
+            wa.receive_json()
+            for bad in ("not json", "[1, 2]", '{"type": "dance"}',
+                        '{"type": "hit", "seq": 0, "t_ms": 1000, "voice": "snare"}',
+                        '{"type": "settings", "calibration_ms": "soon"}'):
+                wa.send_text(bad)
+                assert wa.receive_json()["type"] == "error"
+            wa.send_json({"type": "ping", "t0": 1.0})
+            assert wa.receive_json()["type"] == "pong"
