@@ -6,6 +6,7 @@ before :func:`get_engine` creates their tables.
 
 from __future__ import annotations
 
+import threading
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -21,6 +22,7 @@ class Base(DeclarativeBase):
 
 
 _engines: dict[str, Engine] = {}
+_create_lock = threading.Lock()  # concurrent CREATE TABLE on one SQLite file would race
 
 
 def get_engine(url: str | None = None) -> Engine:
@@ -40,7 +42,8 @@ def get_engine(url: str | None = None) -> Engine:
                 cur.execute("PRAGMA foreign_keys=ON")
                 cur.close()
         _engines[url] = engine
-    Base.metadata.create_all(engine)
+    with _create_lock:
+        Base.metadata.create_all(engine)
     return engine
 
 

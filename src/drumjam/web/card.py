@@ -20,10 +20,7 @@ def _fmt(value: Any, unit: str = "", signed: bool = False) -> str:
 
 
 def _headline(score: dict[str, Any]) -> str:
-    matched, missed = score.get("matched", 0), score.get("missed", 0)
-    due = matched + missed
-    hit_pct = f"{100 * matched / due:.0f}% of notes" if due else f"{matched} hits"
-    return (f"{hit_pct}   mean {_fmt(score.get('mean_offset_ms'), ' ms', signed=True)}   "
+    return (f"accuracy {_fmt(score.get('accuracy_pct'), '%')}   mean {_fmt(score.get('mean_offset_ms'), ' ms', signed=True)}   "
             f"spread {_fmt(score.get('sd_offset_ms'), ' ms')}")
 
 

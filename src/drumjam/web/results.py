@@ -53,7 +53,7 @@ def write_report(saved: dict[str, Any], path: Path) -> Path:
 
     scores, duet = rescore(rebuild(saved))
     if duet is not None:
-        write_duet_report(duet, path)
+        write_duet_report(duet, path, title=saved["song_title"])
     else:
-        write_take_report(scores[0], path)
+        write_take_report(scores[0], path, title=saved["song_title"])
     return path

@@ -1,0 +1,382 @@
+// The play page: choose a song and players, practise, play, and see every hit judged live.
+
+import { api, el, fmt } from "./api.js";
+import { AudioEngine } from "./engine.js";
+import { KeyMap, MidiInputs, PAD_VOICES, buildPads, keyLabel, listenKeyboard } from "./inputs.js";
+import { LaneView } from "./lanes.js";
+
+const $ = (sel) => document.querySelector(sel);
+const MAX_MARKS = 12;
+const CALIBRATION_CLICKS = 16;
+const CALIBRATION_PERIOD_S = 0.6;
+
+const engine = new AudioEngine();
+const keymap = new KeyMap();
+const state = {
+  mode: "idle", // idle | playing | calibrating | finishing
+  songs: [], kitmaps: {}, groupOf: {},
+  live: null, ws: null, seq: 0, lanes: [], plan: null,
+  calibration: null, remap: null,
+};
+
+function showMessage(text, kind = "error") {
+  const box = $("#message");
+  box.textContent = text;
+  box.className = `message ${kind}`;
+  box.hidden = !text;
+}
+
+function twoPlayers() {
+  return $("#two-players").checked;
+}
+
+function playerCount() {
+  return twoPlayers() ? 2 : 1;
+}
+
+// ---------------------------------------------------------------- songs
+async function loadSongs(selectId) {
+  state.songs = await api("/api/songs");
+  const select = $("#song");
+  select.replaceChildren();
+  for (const s of state.songs) {
+    select.append(el("option", s.title, { value: s.id }));
+  }
+  if (selectId) select.value = selectId;
+  showSongInfo();
+}
+
+function showSongInfo() {
+  const song = state.songs.find((s) => s.id === $("#song").value);
+  if (!song) return;
+  const meter = `${song.meter}/4`;
+  $("#song-info").textContent = `${Math.round(song.tempo_bpm)} BPM · ${meter} · ${song.feel} · `
+    + `${song.bars} bars${song.has_chart ? "" : " · played on the grid"}`;
+  $("#loop-last").max = song.bars;
+  $("#loop-first").max = song.bars;
+}
+
+async function uploadSong(ev) {
+  ev.preventDefault();
+  const file = $("#upload-file").files[0];
+  if (!file) { showMessage("Choose an audio or MIDI file first."); return; }
+  const form = new FormData();
+  form.append("file", file);
+  showMessage(`Adding ${file.name}…`, "info");
+  try {
+    const song = await api("/api/songs", { method: "POST", body: form });
+    await loadSongs(song.id);
+    showMessage(`Added “${song.title}”.`, "info");
+  } catch (err) {
+    showMessage(`Could not add ${file.name}: ${err.message}`);
+  }
+}
+
+// ---------------------------------------------------------------- players
+function playerSetup(i) {
+  const box = document.querySelector(`fieldset.player[data-player="${i}"]`);
+  return {
+    name: box.querySelector(".name").value,
+    latency_ms: Number(box.querySelector(".latency").value) || 0,
+  };
+}
+
+async function loadCalibration(i) {
+  const name = document.querySelector(`#name-${i}`).value.trim();
+  if (!name) return;
+  try {
+    const stored = await api(`/api/calibration/${encodeURIComponent(name)}`);
+    if (stored.latency_ms !== null) document.querySelector(`#latency-${i}`).value = Math.round(stored.latency_ms);
+  } catch (_) { /* keep the field */ }
+}
+
+function refreshPlayerBlocks() {
+  const two = twoPlayers();
+  document.querySelector('.lane-block[data-player="1"]').hidden = !two;
+  document.querySelector('fieldset.player[data-player="1"]').classList.toggle("off", !two);
+  for (let i = 0; i < 2; i++) {
+    document.querySelector(`#player-name-${i}`).textContent = document.querySelector(`#name-${i}`).value;
+  }
+}
+
+// ---------------------------------------------------------------- hits
+function onHit(hit) {
+  if (state.mode === "calibrating") {
+    if (hit.player !== state.calibration.player) return;
+    const t = engine.songTimeAt(hit.timeStamp);
+    if (t !== null) state.calibration.taps.push(t);
+    return;
+  }
+  if (state.mode !== "playing" || hit.player >= playerCount()) return;
+  const t = engine.songTimeAt(hit.timeStamp);
+  if (t === null) return;
+  if (t < 0) { addMarkText(hit.player, `${hit.voice.replace("_", " ")} before the song started`, "extra"); return; }
+  const msg = { type: "hit", seq: ++state.seq, player: hit.player, time_s: t, voice: hit.voice,
+    velocity: hit.velocity, openness: hit.openness };
+  if (state.ws && state.ws.readyState === WebSocket.OPEN) state.ws.send(JSON.stringify(msg));
+}
+
+function addMarkText(player, text, judgment, attrs = {}) {
+  const list = document.querySelector(`#marks-${player}`);
+  const item = el("li", text, { class: `mark ${judgment}`, "data-judgment": judgment, ...attrs });
+  list.prepend(item);
+  while (list.children.length > MAX_MARKS) list.lastChild.remove();
+}
+
+function onJudgment(msg) {
+  const lane = state.lanes[msg.player];
+  if (lane) lane.addMark(msg);
+  const voice = msg.voice.replace("_", " ");
+  if (msg.offset_ms === null) {
+    addMarkText(msg.player, `${voice} · extra`, "extra", { "data-offset-ms": "" });
+  } else {
+    const side = msg.offset_ms > 0 ? "late" : msg.offset_ms < 0 ? "early" : "on time";
+    addMarkText(msg.player, `${voice} ${fmt(msg.offset_ms, " ms", true)} ${side} · ${msg.judgment}`,
+      msg.judgment, { "data-offset-ms": String(msg.offset_ms) });
+  }
+  const r = msg.running;
+  document.querySelector(`#running-${msg.player}`).textContent =
+    `accuracy ${fmt(r.accuracy_pct, " %")} · mean |offset| ${fmt(r.mean_abs_offset_ms, " ms")} · ${r.hits} hits`;
+  if (msg.duet && msg.duet.pairs) {
+    $("#duet-live").textContent = `together: ${fmt(msg.duet.mean_async_ms, " ms", true)} apart on average, `
+      + `${fmt(msg.duet.within_20ms_pct, " %")} within 20 ms`;
+  }
+}
+
+// ---------------------------------------------------------------- a run
+function practiceBody() {
+  const body = {
+    song_id: $("#song").value,
+    players: [...Array(playerCount()).keys()].map(playerSetup),
+    speed: Number($("#speed").value) / 100,
+  };
+  if ($("#loop").checked) {
+    body.loop = { first_bar: Number($("#loop-first").value) - 1, last_bar: Number($("#loop-last").value) - 1,
+      repeats: Number($("#loop-repeats").value) };
+  }
+  return body;
+}
+
+function openSocket(path) {
+  return new Promise((resolve, reject) => {
+    const proto = location.protocol === "https:" ? "wss" : "ws";
+    const ws = new WebSocket(`${proto}://${location.host}${path}`);
+    ws.onopen = () => resolve(ws);
+    ws.onerror = () => reject(new Error("could not connect to the server"));
+    ws.onmessage = (ev) => {
+      const msg = JSON.parse(ev.data);
+      if (msg.type === "judgment") onJudgment(msg);
+      else if (msg.type === "result") onResult(msg);
+      else if (msg.type === "error") onServerError(msg);
+    };
+    ws.onclose = () => {
+      if (state.mode === "playing" && state.ws === ws) {
+        showMessage("The connection to the server was lost; press Restart to play again.");
+        stopRun();
+      }
+    };
+  });
+}
+
+async function start() {
+  if (state.mode === "playing" || state.mode === "calibrating") return;
+  document.activeElement && document.activeElement.blur();
+  showMessage("");
+  await engine.resume();
+  let live;
+  try {
+    live = await api("/api/sessions", { method: "POST", json: practiceBody() });
+  } catch (err) {
+    showMessage(`Could not start: ${err.message}`);
+    return;
+  }
+  let buffer = null;
+  try {
+    buffer = await engine.load(live.audio_url);
+  } catch (err) {
+    showMessage(`${err.message}; playing with the click only.`, "info");
+  }
+  try {
+    state.ws = await openSocket(live.websocket);
+  } catch (err) {
+    showMessage(err.message);
+    return;
+  }
+  state.live = live;
+  state.plan = live.plan;
+  state.seq = 0;
+  live.players.forEach((p, i) => {
+    document.querySelector(`#player-name-${i}`).textContent = p.name;
+    document.querySelector(`#marks-${i}`).replaceChildren();
+    document.querySelector(`#running-${i}`).textContent = "";
+  });
+  $("#duet-live").textContent = "";
+  state.lanes = live.players.map((_, i) => new LaneView(document.querySelector(`#lanes-${i}`),
+    { notes: live.plan.notes, beatmap: live.plan.beatmap, groupOf: state.groupOf }));
+  engine.start({ buffer, plan: live.plan, countInBars: Number($("#count-in").value), click: $("#click").checked });
+  setMode("playing");
+}
+
+function setMode(mode) {
+  state.mode = mode;
+  $("#state").textContent = mode === "idle" ? "ready" : mode;
+  $("#start").disabled = mode !== "idle";
+  $("#restart").disabled = mode === "idle" || mode === "calibrating";
+  $("#stop").disabled = mode !== "playing";
+  document.body.dataset.mode = mode;
+}
+
+function stopRun() {
+  engine.stop();
+  if (state.ws && state.ws.readyState === WebSocket.OPEN && state.mode !== "finishing") state.ws.close();
+  state.ws = null;
+  setMode("idle");
+}
+
+async function restart() {
+  stopRun();
+  await start();
+}
+
+function finish() {
+  if (state.mode !== "playing") return;
+  setMode("finishing");
+  engine.stop();
+  if (!state.ws || state.ws.readyState !== WebSocket.OPEN) { setMode("idle"); return; }
+  state.ws.send(JSON.stringify({ type: "finish" }));
+}
+
+function onResult(msg) {
+  setMode("idle");
+  state.ws = null;
+  location.href = `/results.html?id=${encodeURIComponent(msg.session_id)}`;
+}
+
+function onServerError(msg) {
+  if (state.mode === "finishing") {
+    showMessage(`Nothing was saved: ${msg.message}`);
+    stopRun();
+  } else {
+    showMessage(msg.message);
+  }
+}
+
+// ---------------------------------------------------------------- calibration
+async function calibrate(player) {
+  if (state.mode !== "idle") return;
+  document.activeElement && document.activeElement.blur();
+  await engine.resume();
+  const clicks = engine.startClicks(CALIBRATION_CLICKS, CALIBRATION_PERIOD_S);
+  state.calibration = { player, clicks, taps: [], end: clicks[clicks.length - 1] + 0.8 };
+  setMode("calibrating");
+  $("#calibration-status").textContent = `${playerSetup(player).name}: tap any of your drums along with `
+    + `the ${CALIBRATION_CLICKS} clicks…`;
+}
+
+async function endCalibration() {
+  const { player, clicks, taps } = state.calibration;
+  state.calibration = null;
+  engine.stop();
+  setMode("idle");
+  try {
+    const result = await api("/api/calibration", { method: "POST",
+      json: { name: playerSetup(player).name, clicks_s: clicks, taps_s: taps } });
+    document.querySelector(`#latency-${player}`).value = Math.round(result.latency_ms);
+    $("#calibration-status").textContent = `${result.name}: latency ${fmt(result.latency_ms, " ms")} `
+      + `(spread ${fmt(result.spread_ms, " ms")}, ${result.matched} of ${result.taps} taps); stored.`;
+    $("#calibration-status").dataset.latencyMs = String(result.latency_ms);
+  } catch (err) {
+    $("#calibration-status").textContent = "";
+    showMessage(`Calibration failed: ${err.message}`);
+  }
+}
+
+// ---------------------------------------------------------------- frame loop
+function frame() {
+  const now = engine.songTimeNow();
+  if (state.mode === "playing" && now !== null) {
+    $("#clock").textContent = `${now.toFixed(1)} s`;
+    state.lanes.forEach((lane) => lane.draw(now));
+    if (now > state.plan.duration_s + 1.0) finish();
+  } else if (state.mode === "calibrating" && now !== null && now > state.calibration.end) {
+    endCalibration();
+  }
+  requestAnimationFrame(frame);
+}
+
+// ---------------------------------------------------------------- keys and MIDI
+function renderKeyTable() {
+  const body = $("#key-table tbody");
+  body.replaceChildren();
+  for (const voice of PAD_VOICES) {
+    const row = el("tr");
+    row.append(el("td", voice.replace("_", " ")));
+    for (let p = 0; p < 2; p++) {
+      const code = keymap.keyOf(p, voice);
+      const cell = el("td");
+      cell.append(el("kbd", code ? keyLabel(code) : "–", { "data-code": code || "" }), " ");
+      const change = el("button", "change", { type: "button" });
+      change.addEventListener("click", () => {
+        change.textContent = "press a key…";
+        state.remap = { player: p, voice, done: renderKeyTable };
+      });
+      cell.append(change);
+      row.append(cell);
+    }
+    body.append(row);
+  }
+}
+
+async function setupMidi(midi) {
+  const problem = await midi.init();
+  $("#midi-status").textContent = problem || `${midi.devices().length} MIDI input(s) found`;
+  document.querySelectorAll("fieldset.player").forEach((box) => {
+    const i = Number(box.dataset.player);
+    const device = box.querySelector(".midi-device");
+    const kit = box.querySelector(".kit-map");
+    for (const d of midi.devices()) device.append(el("option", d.name, { value: d.id }));
+    for (const [key, map] of Object.entries(state.kitmaps)) kit.append(el("option", map.name, { value: key }));
+    kit.value = "roland";
+    const update = () => midi.set(i, device.value, state.kitmaps[kit.value]);
+    device.addEventListener("change", update);
+    kit.addEventListener("change", update);
+    update();
+  });
+}
+
+// ---------------------------------------------------------------- start up
+async function main() {
+  const kits = await api("/api/kitmaps");
+  state.kitmaps = kits.kitmaps;
+  state.groupOf = kits.voice_groups;
+  await loadSongs(new URLSearchParams(location.search).get("song"));
+  $("#song").addEventListener("change", showSongInfo);
+  $("#upload").addEventListener("submit", uploadSong);
+  $("#two-players").addEventListener("change", refreshPlayerBlocks);
+  for (let i = 0; i < 2; i++) {
+    const name = document.querySelector(`#name-${i}`);
+    name.addEventListener("input", refreshPlayerBlocks);
+    name.addEventListener("change", () => loadCalibration(i));
+    document.querySelector(`#calibrate-${i}`).addEventListener("click", () => calibrate(i));
+    buildPads(document.querySelector(`#pads-${i}`), i, onHit, state.groupOf);
+    loadCalibration(i);
+  }
+  $("#speed").addEventListener("input", () => { $("#speed-out").textContent = `${$("#speed").value} %`; });
+  $("#click").addEventListener("change", () => engine.setClick($("#click").checked));
+  $("#start").addEventListener("click", start);
+  $("#restart").addEventListener("click", restart);
+  $("#stop").addEventListener("click", finish);
+  $("#keys-reset").addEventListener("click", () => { keymap.reset(); renderKeyTable(); });
+  listenKeyboard(keymap, onHit, state);
+  renderKeyTable();
+  refreshPlayerBlocks();
+  setMode("idle");
+  setupMidi(new MidiInputs(onHit));
+  requestAnimationFrame(frame);
+  document.body.dataset.ready = "1";
+}
+
+// Test hook: fix the song clock so scripted key presses land at known song times.
+window.drumjam = { engine, state, setSongTime: (t) => engine.setManualTime(t) };
+
+main().catch((err) => showMessage(`drumjam could not start: ${err.message}`));
