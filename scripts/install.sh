@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 want_test=0
 [[ "${1:-}" == "--test" ]] && want_test=1
 
-apt_packages=(fluidsynth avldrums.lv2-soundfont fluid-soundfont-gm libsndfile1)
+apt_packages=(fluidsynth avldrums.lv2-soundfont fluid-soundfont-gm libsndfile1 libcairo2 fonts-dejavu-core)
 if [[ $want_test == 1 ]]; then
   apt_packages+=(chromium chromium-driver fonts-dejavu-core)
 fi

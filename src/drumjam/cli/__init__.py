@@ -25,9 +25,9 @@ err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def _register_all() -> None:
-    from drumjam.cli import analysis_cmds, scoring_cmds, web_cmds
+    from drumjam.cli import analysis_cmds, lesson_cmds, scoring_cmds, web_cmds
 
-    for module in (scoring_cmds, web_cmds, analysis_cmds):
+    for module in (scoring_cmds, web_cmds, analysis_cmds, lesson_cmds):
         module.register(app)
 
 

@@ -1,0 +1,164 @@
+"""``drumjam lesson``: turn a teacher's take into a lesson, practise it, follow progress."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+from drumjam.errors import InputError
+from drumjam.io.midi import read_take
+from drumjam.lesson import extract_pattern, pattern_musicxml, render_pattern_files
+from drumjam.store import lessons as store
+
+console = Console(highlight=False)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+KitOpt = Annotated[Optional[str], typer.Option("--kit", help="Kit map: gm, roland, alesis, yamaha or a JSON file.")]
+StudentOpt = Annotated[str, typer.Option("--student", help="The student's name.")]
+
+lesson_app = typer.Typer(help="Lessons: a teacher's groove, a tempo trainer, progress.",
+                         no_args_is_help=True)
+
+
+def parse_bars(text: str) -> tuple[int, int]:
+    """``"1-2"`` or ``"3"`` (1-based, inclusive) as 0-based (first, last)."""
+    parts = text.replace(" ", "").split("-")
+    try:
+        first, last = (int(parts[0]), int(parts[-1])) if len(parts) <= 2 else (0, -1)
+    except ValueError:
+        first, last = 0, -1
+    if not 1 <= first <= last:
+        raise InputError(f"--bars {text!r} is not a bar range; write e.g. 1-2 or 3 (bars count from 1)")
+    return first - 1, last - 1
+
+
+def _emit(data: Any, as_json: bool) -> bool:
+    if as_json:
+        typer.echo(json.dumps(data, indent=2))
+    return as_json
+
+
+@lesson_app.command("create")
+def create(
+    take_path: Annotated[Path, typer.Argument(metavar="TAKE.mid", help="The teacher's take (MIDI).")],
+    name: Annotated[str, typer.Option("--name", help="Name of the new lesson.")],
+    bars: Annotated[Optional[str], typer.Option("--bars", help="Bars to teach, e.g. 1-2 (default: the repeating pattern is found).")] = None,
+    kit: KitOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Make a lesson from a teacher's take: pattern, grid, swing, dynamics and feel."""
+    take = read_take(take_path, kit)
+    pattern = extract_pattern(take, bars=parse_bars(bars) if bars else None)
+    info = store.create_lesson(name, pattern, source=take_path.name)
+    data = {**info, "pattern": pattern.to_dict()}
+    if _emit(data, as_json):
+        return
+    console.print(f"lesson [bold]{info['name']}[/bold]: {pattern.bars} bar(s) of {pattern.meter}/"
+                  f"{pattern.beat_unit} at {pattern.tempo_bpm:.0f} BPM, grid {pattern.grid.value}, "
+                  f"swing ratio {pattern.swing_ratio:.2f}")
+    bars_text = ", ".join(str(b + 1) for b in pattern.source_bars)
+    console.print(f"taken from bars {bars_text}" + (
+        f"; left out as fills: {', '.join(str(b + 1) for b in pattern.fill_bars)}"
+        if pattern.fill_bars else ""))
+    table = Table(box=box.SIMPLE_HEAD, title="notes per loop and the teacher's feel")
+    for col in ("voice", "notes", "accents", "ghosts"):
+        table.add_column(col)
+    for voice, count in pattern.notes_per_voice().items():
+        dyn = [n.dynamic for n in pattern.notes if n.voice.value == voice]
+        table.add_row(voice, str(count), str(dyn.count("accent")), str(dyn.count("ghost")))
+    console.print(table)
+    feel = ", ".join(f"{v} {ms:+.0f} ms" for v, ms in pattern.feel_by_voice_ms().items())
+    console.print(f"feel (+ behind the beat): {feel}")
+
+
+@lesson_app.command("export")
+def export(
+    name: Annotated[str, typer.Argument(help="The lesson.")],
+    musicxml: Annotated[Optional[Path], typer.Option("--musicxml", help="Write the notation as MusicXML here.")] = None,
+    svg: Annotated[Optional[Path], typer.Option("--svg", help="Write the engraved notation as SVG here.")] = None,
+    png: Annotated[Optional[Path], typer.Option("--png", help="Write the engraved notation as PNG here.")] = None,
+) -> None:
+    """Write a lesson's pattern as drum notation."""
+    if not (musicxml or svg or png):
+        raise InputError("say what to write: --musicxml FILE, --svg FILE and/or --png FILE")
+    pattern, _, info = store.load_lesson(name)
+    if musicxml:
+        musicxml.parent.mkdir(parents=True, exist_ok=True)
+        musicxml.write_text(pattern_musicxml(pattern, info["name"]), encoding="utf-8")
+        console.print(f"wrote {musicxml}")
+    for path in render_pattern_files(pattern, info["name"], svg, png):
+        console.print(f"wrote {path}")
+
+
+@lesson_app.command("practise")
+def practise(
+    name: Annotated[str, typer.Argument(help="The lesson.")],
+    attempt: Annotated[Path, typer.Argument(metavar="ATTEMPT.mid", help="The student's attempt (MIDI), played to the click.")],
+    student: StudentOpt,
+    tempo: Annotated[Optional[float], typer.Option("--tempo", help="Tempo it was played at, BPM (default: the trainer's current tempo).")] = None,
+    kit: KitOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Score an attempt; the tempo trainer says pass or fail and sets the next tempo."""
+    take = read_take(attempt, kit, player=student)
+    result = store.practise(name, student, take, tempo_bpm=tempo)
+    if _emit(result, as_json):
+        return
+    verdict = "[green]passed[/green]" if result["passed"] else "[red]not yet[/red]"
+    console.print(f"{result['student']} at {result['tempo_bpm']:.0f} BPM: {verdict} "
+                  f"({result['loops']} loop(s): {result['played_pct']:.0f} % played, "
+                  f"{result['on_time_pct']:.0f} % on time)")
+    for line in result["feedback"]:
+        console.print(f"  - {line}")
+    change = {"up": "faster", "down": "slower", "same": "same tempo", "mastered": "mastered!"}
+    console.print(f"next: {result['next_tempo_bpm']:.0f} BPM ({change[result['change']]})")
+
+
+@lesson_app.command("progress")
+def progress(
+    name: Annotated[str, typer.Argument(help="The lesson.")],
+    student: StudentOpt,
+    as_json: JsonOpt = False,
+) -> None:
+    """A student's tempo, passes and attempts on a lesson."""
+    data = store.progress(name, student)
+    if _emit(data, as_json):
+        return
+    console.print(f"{data['student']} on {data['lesson']}: {data['tempo_bpm']:.0f} of "
+                  f"{data['target_bpm']:.0f} BPM ({data['tempo_pct_of_target']:.0f} %), "
+                  f"{data['passes']} of {data['attempts']} attempts passed"
+                  + (", mastered" if data["mastered"] else ""))
+    table = Table(box=box.SIMPLE_HEAD)
+    for col in ("#", "at", "BPM", "passed", "played %", "on time %", "next BPM"):
+        table.add_column(col)
+    for h in data["history"]:
+        table.add_row(str(h["attempt"]), h["at"], f"{h['tempo_bpm']:.0f}",
+                      "yes" if h["passed"] else "no", f"{h['played_pct']:.0f}",
+                      f"{h['on_time_pct']:.0f}", f"{h['next_tempo_bpm']:.0f}")
+    console.print(table)
+
+
+@lesson_app.command("list")
+def list_(as_json: JsonOpt = False) -> None:
+    """Every lesson."""
+    rows = store.list_lessons()
+    if _emit(rows, as_json):
+        return
+    table = Table(box=box.SIMPLE_HEAD)
+    for col in ("name", "bars", "grid", "swing", "BPM", "notes", "from"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r["name"], str(r["bars"]), r["grid"], f"{r['swing_ratio']:.2f}",
+                      f"{r['tempo_bpm']:.0f}", str(r["notes"]), r["source"])
+    console.print(table if rows else "no lessons yet: drumjam lesson create TAKE.mid --name NAME")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``drumjam lesson ...`` to the app."""
+    app.add_typer(lesson_app, name="lesson")
