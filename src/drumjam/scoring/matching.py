@@ -127,24 +127,24 @@ def match_times(hits_s: np.ndarray, targets_s: np.ndarray, windows: Windows) -> 
         return out
     lo, hi = candidate_ranges(hits_s, windows)
     starts = component_breaks(lo, hi)
+    bounds = np.flatnonzero(starts)
     comp = np.cumsum(starts) - 1
-    comp_lo = np.minimum.reduceat(lo, np.flatnonzero(starts))
-    comp_hi = np.maximum.reduceat(hi, np.flatnonzero(starts))
-    width = comp_hi - comp_lo
-    has_cands = hi > lo
+    width = np.maximum.reduceat(hi, bounds) - np.minimum.reduceat(lo, bounds)
     # bulk case: the component has exactly one target -> the nearest of its hits takes it
-    single = (width == 1)[comp] & has_cands
+    single = (width == 1)[comp]
     if single.any():
         idx = np.flatnonzero(single)
         dist = np.abs(hits_s[idx] - targets_s[lo[idx]])
-        order = np.lexsort((dist, comp[idx]))
-        first = np.ones(order.size, dtype=bool)
-        first[1:] = comp[idx][order][1:] != comp[idx][order][:-1]
-        winners = idx[order[first]]
+        c = comp[idx]
+        c_start = np.flatnonzero(np.concatenate(([True], c[1:] != c[:-1])))
+        best = np.minimum.reduceat(dist, c_start)
+        is_best = dist == np.repeat(best, np.diff(np.append(c_start, idx.size)))
+        first = np.flatnonzero(is_best)
+        first = first[np.concatenate(([True], c[first][1:] != c[first][:-1]))]
+        winners = idx[first]
         out[winners] = lo[winners]
     multi = np.flatnonzero(width > 1)
     if multi.size:
-        bounds = np.flatnonzero(starts)
         ends = np.append(bounds[1:], n)
         for c in multi:
             a, b = bounds[c], ends[c]

@@ -8,7 +8,9 @@ import numpy as np
 
 from drumjam.errors import ChartError, InputError
 from drumjam.model import BeatMap, Chart, Take
-from drumjam.model.voices import voice_group
+from drumjam.model.voices import VOICE_GROUP, voice_group
+
+_GROUP_NAME = {voice: group.value for voice, group in VOICE_GROUP.items()}
 
 
 @dataclass(frozen=True, eq=False)
@@ -55,7 +57,7 @@ def hit_keys(take: Take, strict_voices: bool) -> np.ndarray:
     """Matching key of each hit of a take."""
     if strict_voices:
         return np.array([h.voice.value for h in take.hits], dtype=object)
-    return np.array([voice_group(h.voice).value for h in take.hits], dtype=object)
+    return np.array([_GROUP_NAME[h.voice] for h in take.hits], dtype=object)
 
 
 def chart_targets(chart: Chart, strict_voices: bool = False) -> TargetSet:
