@@ -33,9 +33,10 @@ def timeline_png(scores: list[TakeScore]) -> bytes:
         off = np.array([h.offset_ms for h in score.hits if h.offset_ms is not None])
         ax.scatter(t, off, s=9, alpha=0.7, color=colour, label=score.player)
         extra = [h.time_s for h in score.hits if h.offset_ms is None]
-        if extra:
-            ax.scatter(extra, np.full(len(extra), ax.get_ylim()[1] if off.size else 0), marker="x",
-                       s=14, color=colour, alpha=0.6)
+        if extra:  # hits that matched no note, drawn along the top edge
+            top = float(np.max(np.abs(off))) + 10 if off.size else 50.0
+            ax.scatter(extra, np.full(len(extra), top), marker="x", s=16, color=colour, alpha=0.8,
+                       label=f"{score.player}: extra hits")
     ax.set_xlabel("time (s)")
     ax.set_ylabel("offset (ms)  late ↑  early ↓")
     ax.set_title("Every hit against the grid")

@@ -35,17 +35,20 @@ def _img(png: bytes, alt: str) -> str:
     return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
 
 
-def _fmt(value: object) -> str:
+_SIGNED = {"mean_offset_ms", "drift_ms_per_bar"}
+
+
+def _fmt(value: object, signed: bool = True) -> str:
     if value is None:
         return "–"
     if isinstance(value, float):
-        return f"{value:+.1f}" if abs(value) < 1000 else f"{value:.0f}"
+        return f"{value:+.1f}" if signed else f"{value:.1f}"
     return html.escape(str(value))
 
 
 def _row(label: str, stats: TimingStats) -> str:
     d = stats.to_dict()
-    cells = "".join(f"<td>{_fmt(d[key])}</td>" for key, _ in _COLUMNS)
+    cells = "".join(f"<td>{_fmt(d[key], key in _SIGNED)}</td>" for key, _ in _COLUMNS)
     return f"<tr><td>{html.escape(label)}</td>{cells}</tr>"
 
 
@@ -74,7 +77,7 @@ def take_report_html(score: TakeScore, title: str = "") -> str:
         f"<h1>{html.escape(title or score.player)}</h1><p class='sub'>{name}</p>"
         f"<div><span class='k'><b>{o.accuracy_pct:.0f}%</b>accuracy</span>"
         f"<span class='k'><b>{_fmt(o.mean_offset_ms)} ms</b>mean offset</span>"
-        f"<span class='k'><b>{_fmt(o.sd_offset_ms)} ms</b>spread (SD)</span></div>"
+        f"<span class='k'><b>{_fmt(o.sd_offset_ms, False)} ms</b>spread (SD)</span></div>"
         + _img(timeline_png([score]), "offsets over time")
         + _img(voice_offsets_png([score]), "offsets per voice")
         + "<h2>Per voice</h2>" + voice_table(score)
