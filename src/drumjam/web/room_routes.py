@@ -9,6 +9,8 @@ the server clock:
 
 - ``ping {t0}`` -> ``pong {t0, t1, t2}`` (NTP-style clock sync, see :mod:`drumjam.session.clock`)
 - ``settings {calibration_ms, track_delay_ms}`` before the start
+- ``status {rtt_ms}`` -> the partner gets ``partner_status {rtt_ms}`` (to judge the delay
+  between the two players before any hit)
 - ``start`` -> everyone gets ``start {start_ms}``: the song's first beat on the server clock
 - ``hit {seq, t_ms, voice, velocity}`` -> ``ack {seq, duplicate, judgment, offset_ms}``, and the
   partner gets ``partner_hit {voice, velocity, t_ms}`` at once, to sound it and show the delay
@@ -233,12 +235,18 @@ async def _handle(service: RoomService, room: Room, seat: Seat, msg: dict[str, A
         room.configure(seat, msg.get("calibration_ms"), msg.get("track_delay_ms"))
         return {"type": "settings", "calibration_ms": seat.calibration_ms,
                 "track_delay_ms": seat.track_delay_ms}
+    if kind == "status":
+        rtt_ms = msg.get("rtt_ms")
+        partner = room.partner_of(seat)
+        if isinstance(rtt_ms, (int, float)) and partner is not None:
+            await service.send(room, partner.letter, {"type": "partner_status", "rtt_ms": float(rtt_ms)})
+        return None
     if kind == "start":
         start_ms = service.start(room)
         await service.broadcast(room, {"type": "start", "start_ms": start_ms,
                                        "room": room.summary()})
         return None
-    raise RoomError(f"unknown message type {kind!r}; use ping, hit, settings or start")
+    raise RoomError(f"unknown message type {kind!r}; use ping, hit, settings, status or start")
 
 
 @router.websocket("/ws")

@@ -1,0 +1,179 @@
+// A player's connection to a duet room: clock sync, the shared start, hits with sequence
+// numbers that survive a dropped connection, and the partner's hits as they arrive.
+//
+// Every time here is in ms. "local" is performance.timeOrigin + performance.now(); "server" is
+// the room's shared clock. A hit is sent with its server time; the server removes the player's
+// calibration and backing-track delay and scores it.
+
+import { ClockSync, localNowMs } from "./clock.js";
+
+export const PING_BURST = 16;
+export const PING_BURST_MS = 100;
+export const PING_EVERY_MS = 500;
+export const RECONNECT_MS = 500;
+export const STATUS_EVERY_MS = 3000;
+
+export class RoomClient {
+  /**
+   * @param {object} opts
+   * @param {string} opts.code join code
+   * @param {string} opts.token this player's token
+   * @param {(event: object) => void} opts.onEvent called with every server message and with
+   *   {type: "clock"}, {type: "connection", open}, {type: "song_start"}
+   */
+  constructor({ code, token, onEvent = () => {} }) {
+    this.code = code;
+    this.token = token;
+    this.onEvent = onEvent;
+    this.clock = new ClockSync();
+    this.ws = null;
+    this.nextSeq = 0;
+    this.unacked = new Map();
+    this.acks = new Map();
+    this.startMs = null;
+    this.startLocalMs = null;
+    this.songStartedLocalMs = null;
+    this.partnerRttMs = null;
+    this.partnerDelays = [];
+    this.settings = { calibration_ms: 0, track_delay_ms: 0 };
+    this.result = null;
+    this.ended = false;
+    this.opens = 0;
+    this.timers = [];
+    this.welcome = null;
+  }
+
+  connect() {
+    const proto = location.protocol === "https:" ? "wss" : "ws";
+    const params = new URLSearchParams({ code: this.code, token: this.token });
+    const ws = new WebSocket(`${proto}://${location.host}/api/rooms/ws?${params}`);
+    this.ws = ws;
+    ws.onmessage = (ev) => this.receive(ev.data, localNowMs());
+    ws.onopen = () => {
+      this.opens += 1;
+      this.onEvent({ type: "connection", open: true });
+      this.pingBurst();
+    };
+    ws.onclose = (ev) => {
+      if (this.ws === ws) this.ws = null;
+      this.onEvent({ type: "connection", open: false, code: ev.code });
+      if (!this.ended && ev.code !== 4403) setTimeout(() => this.connect(), RECONNECT_MS);
+    };
+    if (!this.timers.length) {
+      this.timers.push(setInterval(() => this.ping(), PING_EVERY_MS));
+      this.timers.push(setInterval(() => this.sendStatus(), STATUS_EVERY_MS));
+    }
+  }
+
+  get open() {
+    return this.ws !== null && this.ws.readyState === WebSocket.OPEN;
+  }
+
+  send(message) {
+    if (!this.open) return false;
+    this.ws.send(JSON.stringify(message));
+    return true;
+  }
+
+  ping() {
+    this.send({ type: "ping", t0: localNowMs() });
+  }
+
+  pingBurst() {
+    for (let i = 0; i < PING_BURST; i++) setTimeout(() => this.ping(), i * PING_BURST_MS);
+  }
+
+  sendStatus() {
+    if (this.clock.ready) this.send({ type: "status", rtt_ms: this.clock.est.rttMs });
+  }
+
+  receive(text, arrivedLocalMs) {
+    const msg = JSON.parse(text);
+    switch (msg.type) {
+      case "pong":
+        this.clock.add(msg.t0, msg.t1, msg.t2, arrivedLocalMs);
+        this.onEvent({ type: "clock", estimate: this.clock.est, quality: this.clock.quality });
+        return;
+      case "welcome":
+        this.welcome = msg;
+        this.settings = msg.settings;
+        for (const seq of msg.received_seqs) this.unacked.delete(seq);
+        this.nextSeq = Math.max(this.nextSeq, ...msg.received_seqs.map((s) => s + 1), 0);
+        for (const seq of [...this.unacked.keys()].sort((a, b) => a - b)) this.send(this.unacked.get(seq));
+        if (msg.room.start_ms !== null) this.songStart(msg.room.start_ms);
+        break;
+      case "ack":
+        this.unacked.delete(msg.seq);
+        this.acks.set(msg.seq, msg);
+        break;
+      case "start":
+        this.songStart(msg.start_ms);
+        break;
+      case "partner_hit":
+        if (this.clock.ready) {
+          this.partnerDelays.push(this.clock.toServer(arrivedLocalMs) - msg.t_ms);
+          if (this.partnerDelays.length > 32) this.partnerDelays.shift();
+        }
+        break;
+      case "partner_status":
+        this.partnerRttMs = msg.rtt_ms;
+        break;
+      case "settings":
+        this.settings = { calibration_ms: msg.calibration_ms, track_delay_ms: msg.track_delay_ms };
+        break;
+      case "end":
+        this.result = msg.result;
+        this.ended = true;
+        for (const t of this.timers) clearInterval(t);
+        break;
+      default:
+        break;
+    }
+    this.onEvent(msg);
+  }
+
+  /** The song's start on the local clock; backing track heard `track_delay_ms` later. */
+  songStart(startMs) {
+    if (this.startMs !== null) return;
+    this.startMs = startMs;
+    this.startLocalMs = this.clock.toLocal(startMs);
+    this.onEvent({ type: "song_start", startMs, startLocalMs: this.startLocalMs,
+                   heardLocalMs: this.startLocalMs + this.settings.track_delay_ms });
+  }
+
+  /** One's own hit, played at local time `localMs` (an input event's timestamp). */
+  hit(voice, velocity, localMs) {
+    if (!this.clock.ready || this.ended) return null;
+    const message = { type: "hit", seq: this.nextSeq++, t_ms: this.clock.toServer(localMs), voice, velocity };
+    this.unacked.set(message.seq, message);
+    this.send(message);
+    return message;
+  }
+
+  /** Schedule hits [{local_ms, voice, velocity}] to be played at those local times. */
+  scriptHits(hits) {
+    for (const h of hits) {
+      setTimeout(() => this.hit(h.voice, h.velocity ?? 100, h.local_ms), Math.max(0, h.local_ms - localNowMs()));
+    }
+    return hits.length;
+  }
+
+  configure(settings) {
+    this.send({ type: "settings", ...settings });
+  }
+
+  start() {
+    this.send({ type: "start" });
+  }
+
+  /** Expected one-way delay of the partner's hits: half of each player's round trip. */
+  expectedPartnerDelayMs() {
+    if (!this.clock.ready || this.partnerRttMs === null) return null;
+    return (this.clock.est.rttMs + this.partnerRttMs) / 2;
+  }
+
+  meanPartnerDelayMs() {
+    if (!this.partnerDelays.length) return null;
+    return this.partnerDelays.reduce((a, b) => a + b, 0) / this.partnerDelays.length;
+  }
+}
