@@ -19,13 +19,12 @@ from pathlib import Path
 
 import mido
 import numpy as np
-import soundfile as sf
 
 from drumjam.io.midi import read_take, write_midi
 from drumjam.io.render import render_midi
 from drumjam.model import BeatMap, Take
 from drumjam.scoring import quantize_take
-from drumjam.songs import builtin_dir, builtin_specs
+from drumjam.songs import builtin_dir, builtin_specs, write_ogg
 
 PPQ = 480
 NOTE_NAMES = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
@@ -137,7 +136,7 @@ def build_song(spec: dict, data_dir: Path, out_dir: Path) -> None:
     samples, sr = render_midi(backing_mid, soundfont="gm", sample_rate=44100)
     samples = np.asarray(samples, dtype=np.float32)
     peak = float(np.max(np.abs(samples))) or 1.0
-    sf.write(song_dir / "backing.ogg", samples * (0.7 / peak), sr, format="OGG", subtype="VORBIS")
+    write_ogg(song_dir / "backing.ogg", samples * (0.7 / peak), sr)
     print(f"{spec['id']}: {len(notes)} notes, {n_bars} bars at {bm.tempo_bpm:.0f} BPM, "
           f"{samples.shape[0] / sr:.1f} s of backing")
 

@@ -87,6 +87,22 @@ class Song:
         }
 
 
+OGG_BLOCK_FRAMES = 16384
+
+
+def write_ogg(path: Path, samples: np.ndarray, sample_rate: int) -> None:
+    """Write float samples ``(frames,)`` or ``(frames, channels)`` as OGG/Vorbis.
+
+    Written in blocks: libvorbis allocates its work buffer on the stack, and one large write
+    overflows a worker thread's stack (python-soundfile issues 233 and 396).
+    """
+    data = np.asarray(samples, dtype=np.float32)
+    channels = 1 if data.ndim == 1 else data.shape[1]
+    with sf.SoundFile(path, "w", sample_rate, channels, format="OGG", subtype="VORBIS") as out:
+        for start in range(0, data.shape[0], OGG_BLOCK_FRAMES):
+            out.write(data[start:start + OGG_BLOCK_FRAMES])
+
+
 def builtin_dir() -> Path:
     """Folder of the built-in songs inside the package."""
     return Path(str(resources.files("drumjam") / "data" / "songs"))
@@ -185,7 +201,7 @@ class SongLibrary:
         samples, sr = sf.read(song.audio_path, dtype="float32", always_2d=True)
         stretched = pedalboard.time_stretch(samples.T.copy(), sr, stretch_factor=speed)
         tmp = out.with_suffix(".tmp.ogg")
-        sf.write(tmp, stretched.T, sr, format="OGG", subtype="VORBIS")
+        write_ogg(tmp, stretched.T, sr)
         tmp.replace(out)
         return out
 
@@ -216,10 +232,13 @@ class SongLibrary:
             source = work / f"source{suffix}"
             source.write_bytes(data)
             title = (title or Path(name).stem).strip()[:80] or "untitled"
-            if suffix in MIDI_SUFFIXES:
-                meta = _prepare_midi_song(source, work, title)
-            else:
-                meta = _prepare_audio_song(source, work, title, name)
+            try:
+                if suffix in MIDI_SUFFIXES:
+                    meta = _prepare_midi_song(source, work, title)
+                else:
+                    meta = _prepare_audio_song(source, work, title, name)
+            except FileFormatError as exc:  # name the upload, not the temporary copy
+                raise FileFormatError(name, exc.problem, exc.fix) from exc
             meta["id"] = song_id
             (work / "song.json").write_text(json.dumps(meta), encoding="utf-8")
             folder.parent.mkdir(parents=True, exist_ok=True)
@@ -261,7 +280,7 @@ def _prepare_midi_song(source: Path, work: Path, title: str) -> dict[str, Any]:
         samples, sr = render_midi(backing_mid, sample_rate=44100)
     else:
         samples, sr = np.zeros(int(end_s * 44100), dtype=np.float32), 44100
-    sf.write(audio, np.asarray(samples, dtype=np.float32), sr, format="OGG", subtype="VORBIS")
+    write_ogg(audio, samples, sr)
     return {"title": title, "kind": "midi", "audio": audio.name, "grid": 16,
             "chart": "source" + source.suffix.lower(), "source_name": source.name}
 

@@ -165,7 +165,11 @@ class LiveSession:
         if not isinstance(player, int) or not 0 <= player < len(self.players):
             raise InputError(f"player {player!r} does not exist; use 0-{len(self.players) - 1}")
         latency_s = self.players[player].latency_ms / 1000.0
-        corrected = Hit(max(0.0, hit.time_s - latency_s), hit.voice, hit.velocity, hit.hihat_openness)
+        if hit.time_s - latency_s < 0:
+            raise InputError(
+                f"hit at {hit.time_s:.3f} s (latency {latency_s * 1000:.0f} ms) is before the session "
+                "started; it is not scored")
+        corrected = Hit(hit.time_s - latency_s, hit.voice, hit.velocity, hit.hihat_openness)
         with self._lock:
             hits = self._hits[player]
             if len(hits) >= MAX_HITS_PER_PLAYER:

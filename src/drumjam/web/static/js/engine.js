@@ -1,6 +1,6 @@
 // Audio playback, click and the audio clock that every hit is timestamped on.
 //
-// Song time 0 is the moment the backing track's practice range starts to sound. A hit's time
+// Song time 0 is the start of the practice timeline, one bar before the music. A hit's time
 // is the audio-clock time being heard when the key, pad or MIDI note arrived (from
 // AudioContext.getOutputTimestamp), minus the song start. Tests may fix the song time with
 // `setManualTime(t)` so scripted key presses land at known song times.
@@ -75,18 +75,22 @@ export class AudioEngine {
   }
 
   /**
-   * Start a practice run.
-   * plan: {beatmap: {beats, downbeats, meter}, audio_start_s, audio_end_s, looped, duration_s}
+   * Start a practice run. The timeline starts `plan.lead_in_s` (one bar) before the music;
+   * the count-in clicks the bars before the music starts.
+   * plan: {beatmap: {beats, downbeats, meter}, lead_in_s, audio_start_s, audio_end_s, looped,
+   *        duration_s}
    */
   start({ buffer, plan, countInBars = 1, click = true }) {
     this.stop();
     const beats = plan.beatmap.beats;
     const downbeats = new Set(plan.beatmap.downbeats.map((t) => t.toFixed(6)));
     const period = beats.length > 1 ? beats[1] - beats[0] : 0.5;
-    const countIn = countInBars * plan.beatmap.meter;
-    this.songStart = this.ctx.currentTime + 0.15 + countIn * period;
+    const meter = plan.beatmap.meter;
+    const countIn = countInBars * meter;
+    const musicAt = plan.lead_in_s;
+    this.songStart = this.ctx.currentTime + 0.15 + Math.max(0, countIn * period - musicAt);
     for (let k = countIn; k >= 1; k--) {
-      this.click(this.songStart - k * period, (countIn - k) % plan.beatmap.meter === 0, this.ctx.destination);
+      this.click(this.songStart + musicAt - k * period, (countIn - k) % meter === 0, this.ctx.destination);
     }
     this.setClick(click);
     for (const t of beats) {
@@ -102,7 +106,7 @@ export class AudioEngine {
         src.loopStart = plan.audio_start_s;
         src.loopEnd = plan.audio_end_s;
       }
-      src.start(this.songStart, plan.audio_start_s);
+      src.start(this.songStart + musicAt, plan.audio_start_s);
       src.stop(this.songStart + plan.duration_s + (plan.looped ? 0 : 2));
       this.nodes.push(src);
     }

@@ -1,0 +1,133 @@
+"""Live sessions, practice plans, calibration and saved sessions (no server)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sqlalchemy.exc import IntegrityError
+
+from drumjam.errors import InputError
+from drumjam.io.midi import read_take
+from drumjam.model import BeatMap, Chart, Hit, Note
+from drumjam.scoring import analyse_duet, score_take
+from drumjam.session.calibration import measure_latency
+from drumjam.session.live import LiveSession, Player, clean_name
+from drumjam.session.practice import Practice, plan_practice
+from drumjam.songs import SongLibrary
+from drumjam.store.sessions import get_session, list_sessions, save_session
+
+EVAL = "drummer1/eval_session/1_funk-groove1_138_beat_4-4.mid"
+EVAL_B = "drummer5/eval_session/1_funk-groove1_138_beat_4-4.mid"
+
+
+def _chart(groove_midi, path=EVAL):
+    take = read_take(groove_midi / path)
+    from drumjam.scoring import quantize_take
+
+    return take, quantize_take(take, take.beatmap, 16)
+
+
+def test_live_session_equals_offline_scoring_of_recorded_takes(groove_midi):
+    """Two real drummers' takes fed hit by hit give the offline scores and duet exactly."""
+    take_a, chart = _chart(groove_midi)
+    take_b = read_take(groove_midi / EVAL_B)
+    session = LiveSession([Player("A", 12.0), Player("B", -7.0)], chart.beatmap, chart)
+    merged = sorted([(h.time_s + 0.012, 0, h) for h in take_a.hits]
+                    + [(h.time_s - 0.007, 1, h) for h in take_b.hits], key=lambda x: x[0])
+    for t, player, h in merged:
+        session.add_hit(player, Hit(t, h.voice, h.velocity, h.hihat_openness))
+    result = session.finish()
+    recorded = session.takes()
+    # latency removed: the recorded takes are the original hits
+    assert np.allclose(recorded[0].times_s(), take_a.times_s(), atol=1e-9)
+    assert np.allclose(recorded[1].times_s(), take_b.times_s(), atol=1e-9)
+    for live, take in zip(result.scores, recorded):
+        assert live.to_dict(with_hits=True) == score_take(take, chart).to_dict(with_hits=True)
+    offline_duet = analyse_duet(recorded[0], recorded[1], chart)
+    assert result.duet.to_dict() == offline_duet.to_dict()
+    assert result.summary == offline_duet.summary
+
+
+def test_live_session_on_grid_and_running_figures():
+    bm = BeatMap.constant(120, 8)
+    session = LiveSession([Player("solo", 30.0)], bm, None, grid=8)
+    first = session.add_hit(0, Hit(0.5 + 0.030 + 0.010, "snare"))
+    assert first.offset_ms == pytest.approx(10.0)
+    session.add_hit(0, Hit(1.0 + 0.030 - 0.020, "kick"))
+    running = session.running(0)
+    assert running["hits"] == 2 and running["mean_abs_offset_ms"] == pytest.approx(15.0)
+    result = session.finish()
+    assert result.scores[0].to_dict()["mode"] == "grid"
+    assert "solo" in result.summary
+    with pytest.raises(InputError, match="finished"):
+        session.add_hit(0, Hit(2.0, "kick"))
+
+
+def test_silent_partner_leaves_a_solo_result_and_nobody_is_an_error():
+    bm = BeatMap.constant(100, 6)
+    chart = Chart.from_grid(bm, 4, ["kick"])
+    session = LiveSession([Player("A"), Player("B")], bm, chart)
+    session.add_hit(0, Hit(0.61, "kick"))
+    result = session.finish()
+    assert [p.name for p in result.players] == ["A"] and result.duet is None
+    assert "B played no hits" in result.summary
+    with pytest.raises(InputError, match="nobody played"):
+        LiveSession([Player("A")], bm, chart).finish()
+
+
+def test_player_checks():
+    assert clean_name("  <b>Ann</b>\x07 ", "x") == "<b>Ann</b>"
+    assert clean_name("", "Player 2") == "Player 2"
+    assert len(clean_name("n" * 300, "x")) == 40
+    with pytest.raises(InputError, match="latency"):
+        Player("A", 900)
+    with pytest.raises(InputError, match="player 5"):
+        LiveSession([Player("A")], BeatMap.constant(100, 4)).add_hit(5, Hit(0.1, "kick"))
+
+
+def test_practice_speed_and_loop(tmp_path):
+    song = SongLibrary(tmp_path).get("slow-funk")
+    bar_s = 4 * 60 / 80
+    slow = plan_practice(song.chart, song.beatmap, Practice(speed=0.5))
+    assert slow.lead_in_s == pytest.approx(2 * bar_s)  # one bar at half speed
+    assert slow.chart.times_s() == pytest.approx(song.chart.times_s() * 2 + 2 * bar_s)
+    assert slow.beatmap.tempo_bpm == pytest.approx(40.0)
+    assert slow.beatmap.start_s == pytest.approx(2 * bar_s)
+    loop = plan_practice(song.chart, song.beatmap, Practice(speed=1.0, loop_bars=(2, 3), repeats=3))
+    assert loop.lead_in_s == pytest.approx(bar_s)
+    assert loop.audio_start_s == pytest.approx(2 * bar_s) and loop.audio_end_s == pytest.approx(4 * bar_s)
+    assert loop.duration_s == pytest.approx(bar_s + 3 * 2 * bar_s)
+    times = song.chart.times_s()
+    section = times[(times >= 2 * bar_s - 1e-6) & (times < 4 * bar_s - 1e-6)]
+    assert section.size > 10 and len(loop.chart) == 3 * section.size
+    third_pass = loop.chart.times_s()[2 * section.size:]
+    assert third_pass == pytest.approx(bar_s + section - 2 * bar_s + 2 * 2 * bar_s)
+    assert loop.beatmap.downbeats_s.size == 3 * 2 + 1
+    with pytest.raises(InputError, match="last bar"):
+        plan_practice(song.chart, song.beatmap, Practice(loop_bars=(6, 8)))
+    with pytest.raises(InputError, match="range"):
+        Practice(loop_bars=(3, 1))
+
+
+def test_measure_latency_finds_the_offset_despite_stray_taps():
+    clicks = np.arange(16) * 0.6
+    rng = np.random.default_rng(3)
+    taps = clicks[2:] + 0.047 + rng.normal(0, 0.004, 14)
+    taps = np.concatenate([taps, [0.33, 5.01]])  # two stray taps
+    measured = measure_latency(clicks, taps)
+    assert measured.latency_ms == pytest.approx(47.0, abs=3.0)
+    assert measured.matched >= 14
+    with pytest.raises(InputError, match="taps"):
+        measure_latency(clicks, [0.05, 0.65])
+
+
+def test_saving_never_loses_an_earlier_session(tmp_path):
+    url = f"sqlite:///{tmp_path / 'h.sqlite3'}"
+    common = dict(song_id="s", practice={}, beatmap={}, chart={}, takes=[[]], url=url)
+    first = save_session(song_title="first", players=[{"name": "A"}], results={"summary": "one"}, **common)
+    with pytest.raises(IntegrityError):
+        save_session(song_title=None, players=[{"name": "B"}], results={"summary": "x"}, **common)
+    second = save_session(song_title="second", players=[{"name": "C"}], results={"summary": "two"}, **common)
+    assert second > first
+    assert [s["song_title"] for s in list_sessions(url=url)] == ["second", "first"]
+    assert get_session(first, url=url)["results"] == {"summary": "one"}
