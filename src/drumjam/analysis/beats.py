@@ -21,7 +21,7 @@ import numpy as np
 from drumjam.analysis.features import HOP, Envelope
 
 REFINE_WINDOW_S = 0.035
-TIGHTNESS = 120.0
+TIGHTNESS = 400.0
 #: Timing spread of the onsets around a click grid (human microtiming), seconds.
 GRID_SIGMA_S = 0.015
 #: Cost of one more tempo segment, in units of squared residual / sigma^2.

@@ -3,7 +3,9 @@
 Bars repeat: the spectrum of each beat resembles the spectrum one bar later more than one
 beat or a half bar later, so the lag of greatest self-similarity among 3 and 4 beats gives the
 metre. The downbeat phase is the one whose beats carry the most low-band onset energy (kick
-drum, bass notes) and the largest change of spectrum (new chord, crash cymbal).
+drum, bass notes) for their overall strength (snare backbeats are loud but not low) and the
+largest change of spectrum (new chord, crash cymbal); without a low band (a click track) it is
+the loudest beat.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from drumjam.analysis.features import Envelope
 
 METERS = (3, 4)
 PEAK_WINDOW_S = 0.04
+LOW_SHARE_MIN = 0.15
 
 
 def _zscore(x: np.ndarray) -> np.ndarray:
@@ -63,7 +66,13 @@ def downbeat_phase(env: Envelope, beats_s: np.ndarray, spectra: np.ndarray, mete
         # change at beat i: distance between the spectra of the intervals before and after it
         change[1:-1] = 1.0 - np.sum(spectra[:-1] * spectra[1:], axis=1)
     change = _zscore(change)
-    evidence = low + change
+    strength = _zscore(_peak_at(env.onset, env, beats_s))
+    if env.low_share < LOW_SHARE_MIN:
+        # no kick or bass to go by (a click track, a hand clap): the accented beat is the loud one
+        evidence = strength + 0.5 * change
+    else:
+        # kick and bass on "one", snare backbeats loud on the other beats
+        evidence = low - strength + 0.5 * change
     scores = [evidence[p::meter].mean() if evidence[p::meter].size else -np.inf for p in range(meter)]
     return int(np.argmax(scores))
 
