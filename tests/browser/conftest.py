@@ -15,6 +15,7 @@ from typing import Iterator
 import pytest
 
 CHROMIUM = Path("/usr/bin/chromium")
+MAX_UPLOAD_BYTES = 5_000_000  # small, so the oversized-upload test stays quick
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--no-first-run", "--autoplay-policy=no-user-gesture-required",
@@ -37,7 +38,8 @@ def jam_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
     home = tmp_path_factory.mktemp("jam-home")
     port = _free_port()
-    config = uvicorn.Config(create_app(home=home), host="127.0.0.1", port=port, log_level="warning")
+    app = create_app(home=home, max_upload_bytes=MAX_UPLOAD_BYTES)
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

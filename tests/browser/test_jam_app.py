@@ -1,0 +1,179 @@
+"""The jam app in Chromium: scripted key presses at known offsets from the chart.
+
+The page's test hook ``drumjam.setSongTime(t)`` fixes the audio clock, so each real key press
+(Playwright's keyboard) lands at a known time on the practice timeline.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+# default keys by voice group (see the App section of the README)
+KEYS = [
+    {"kick": "KeyZ", "snare": "KeyX", "hihat": "KeyC", "hihat_pedal": "KeyF", "tom_high": "KeyA",
+     "tom_mid": "KeyS", "tom_floor": "KeyD", "crash": "KeyQ", "ride": "KeyW"},
+    {"kick": "KeyM", "snare": "Comma", "hihat": "Period", "hihat_pedal": "Semicolon",
+     "tom_high": "KeyJ", "tom_mid": "KeyK", "tom_floor": "KeyL", "crash": "KeyU", "ride": "KeyI"},
+]
+
+
+@pytest.fixture()
+def page(chromium, jam_server):
+    context = chromium.new_context(viewport={"width": 1280, "height": 1000})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(jam_server + "/")
+    page.wait_for_selector("body[data-ready='1']")
+    yield page
+    context.close()
+    assert not errors, errors
+
+
+def _setup(page, song, names):
+    page.select_option("#song", song)
+    page.fill("#name-0", names[0])
+    if len(names) == 2:
+        page.check("#two-players")
+        page.fill("#name-1", names[1])
+    for i in range(len(names)):
+        page.fill(f"#latency-{i}", "0")
+
+
+def _start(page):
+    page.click("#start")
+    page.wait_for_selector("body[data-mode='playing']")
+    return page.evaluate("drumjam.state.plan.notes"), page.evaluate("drumjam.state.groupOf")
+
+
+def _press(page, player, voice, group_of, time_s):
+    page.evaluate(f"drumjam.setSongTime({time_s!r})")
+    page.keyboard.press(KEYS[player][group_of[voice]])
+
+
+def _marks(page, player):
+    return page.eval_on_selector_all(
+        f"#marks-{player} li", "els => els.map(e => [e.dataset.offsetMs, e.dataset.judgment, e.textContent])")
+
+
+def _finish(page):
+    page.click("#stop")
+    page.wait_for_url("**/results.html?id=*")
+    page.wait_for_selector("body[data-ready='1']")
+
+
+def _cell(page, player, field):
+    return float(page.get_attribute(f"#players-table tr[data-player='{player}'] td[data-field='{field}']",
+                                    "data-value"))
+
+
+def test_solo_live_marks_and_results_show_sign_and_size(page):
+    _setup(page, "rock-shuffle", ["Solo"])
+    notes, group_of = _start(page)
+    offsets_ms = [30.0 if i % 2 == 0 else -20.0 for i in range(12)]
+    for i, (note, off) in enumerate(zip(notes, offsets_ms)):
+        _press(page, 0, note["voice"], group_of, note["time_s"] + off / 1000)
+        page.wait_for_function(f"document.querySelectorAll('#marks-0 li').length >= {min(i + 1, 12)}"
+                               f" && drumjam.state.lanes[0].marks.length === {i + 1}")
+        newest = _marks(page, 0)[0]
+        assert float(newest[0]) == pytest.approx(off, abs=2.0)
+        assert ("late" if off > 0 else "early") in newest[2]
+    running = page.inner_text("#running-0")
+    assert "12 hits" in running
+    _finish(page)
+    assert _cell(page, 0, "matched") == 12
+    assert _cell(page, 0, "mean_offset_ms") == pytest.approx(5.0, abs=2.0)
+    assert _cell(page, 0, "median_abs_offset_ms") == pytest.approx(25.0, abs=6.0)
+    assert page.inner_text("#summary")
+    assert page.locator("#downloads a").count() == 4
+    card = page.request.get(page.evaluate("document.querySelector('#card').src"))
+    assert card.ok and card.headers["content-type"] == "image/png"
+
+
+def test_duet_on_one_keyboard(page):
+    _setup(page, "slow-funk", ["Ann", "Bob"])
+    notes, group_of = _start(page)
+    for note in notes[:16]:
+        _press(page, 0, note["voice"], group_of, note["time_s"] + 0.020)
+        _press(page, 1, note["voice"], group_of, note["time_s"] - 0.012)
+    page.wait_for_function("drumjam.state.lanes[0].marks.length === 16 && drumjam.state.lanes[1].marks.length === 16")
+    assert all(float(m[0]) == pytest.approx(20, abs=1.5) for m in _marks(page, 0))
+    assert all(float(m[0]) == pytest.approx(-12, abs=1.5) for m in _marks(page, 1))
+    assert "-32 ms apart" in page.inner_text("#duet-live")
+    _finish(page)
+    assert _cell(page, 0, "mean_offset_ms") == pytest.approx(20, abs=1.5)
+    assert _cell(page, 1, "mean_offset_ms") == pytest.approx(-12, abs=1.5)
+    mean_async = float(page.get_attribute("#duet-figures", "data-mean-async-ms"))
+    assert mean_async == pytest.approx(32, abs=1.5)  # A - B: Ann is later
+    assert page.locator(".voice-table").count() == 2
+
+
+def test_calibration_shifts_scores_by_the_measured_offset(page):
+    _setup(page, "fast-rock", ["Cal"])
+    page.click("#calibrate-0")
+    page.wait_for_selector("body[data-mode='calibrating']")
+    clicks = page.evaluate("drumjam.state.calibration.clicks")
+    for i, t in enumerate(clicks):
+        page.evaluate(f"drumjam.setSongTime({t + 0.045 + (0.002 if i % 2 else -0.002)!r})")
+        page.keyboard.press("KeyX")
+    page.evaluate(f"drumjam.setSongTime({clicks[-1] + 2.0!r})")
+    page.wait_for_selector("#calibration-status[data-latency-ms]")
+    latency = float(page.get_attribute("#calibration-status", "data-latency-ms"))
+    assert latency == pytest.approx(45, abs=2.5)
+    assert float(page.input_value("#latency-0")) == pytest.approx(45, abs=3)
+    notes, group_of = _start(page)
+    for note in notes[:10]:
+        _press(page, 0, note["voice"], group_of, note["time_s"] + 0.045)
+    page.wait_for_function("drumjam.state.lanes[0].marks.length === 10")
+    assert all(abs(float(m[0])) < 4 for m in _marks(page, 0))
+    _finish(page)
+    assert abs(_cell(page, 0, "mean_offset_ms")) < 3
+
+
+def test_history_lists_sessions_and_names_stay_text(page, jam_server):
+    name = "<img src=x onerror=alert(1)>Zoe"
+    _setup(page, "chacarera", [name])
+    notes, group_of = _start(page)
+    for note in notes[:6]:
+        _press(page, 0, note["voice"], group_of, note["time_s"] + 0.010)
+    page.wait_for_function("drumjam.state.lanes[0].marks.length === 6")
+    assert page.inner_text("#player-name-0") == name
+    _finish(page)
+    assert page.inner_text("#players-table tr[data-player='0'] .player-name") == name
+    assert page.locator("#players-table img").count() == 0
+    page.goto(jam_server + "/history.html")
+    page.wait_for_selector("#history tbody tr")
+    first = page.locator("#history tbody tr").first
+    assert first.locator(".players").inner_text() == name
+    assert "Chacarera" in first.inner_text()
+    assert page.locator("#history tbody img").count() == 0
+
+
+def test_bad_input_in_the_browser_keeps_everything(page, jam_server, tmp_path):
+    before = page.request.get(jam_server + "/api/history").json()
+    text_file = tmp_path / "notes.txt"
+    text_file.write_text("not music")
+    page.set_input_files("#upload-file", str(text_file))
+    page.click("#upload button[type=submit]")
+    page.wait_for_selector("#message:has-text('neither an audio file nor a MIDI file')")
+    fake = tmp_path / "fake.mp3"
+    fake.write_bytes(b"ID3" + b"\x00" * 2000)
+    page.set_input_files("#upload-file", str(fake))
+    page.click("#upload button[type=submit]")
+    page.wait_for_selector("#message:has-text('fake.mp3')")
+    big = tmp_path / "big.ogg"
+    big.write_bytes(b"\x00" * 6_000_000)
+    page.set_input_files("#upload-file", str(big))
+    page.click("#upload button[type=submit]")
+    page.wait_for_selector("#message:has-text('larger than 5 MB')")
+    page.goto(jam_server + "/results.html?id=99999")
+    page.wait_for_selector("#message:has-text('no saved session 99999')")
+    status = page.evaluate("""async () => (await fetch('/api/sessions', {method: 'POST',
+        headers: {'Content-Type': 'application/json'},
+        body: JSON.stringify({song_id: 'no-such-song', players: [{name: 'x'}]})})).status""")
+    assert status == 404
+    after = page.request.get(jam_server + "/api/history").json()
+    assert after == before
+    assert len(page.request.get(jam_server + "/api/songs").json()) == 5
