@@ -141,12 +141,16 @@ def read_midi(path: str | Path) -> MidiContents:
     cc4_at_note: list[int | None] = []
     note_off_ticks: list[int | None] = []
     open_notes: dict[tuple[int, int], int] = {}
-    try:
-        merged = mido.merge_tracks(midi.tracks)
-    except (TypeError, ValueError) as exc:
-        raise MidiFileError(path, f"corrupt MIDI tracks ({exc})", "export it again") from None
-    for msg in merged:
-        tick += msg.time
+    # all tracks on one timeline by absolute tick; the sort is stable, so events at the same
+    # tick keep track order as in mido.merge_tracks (which copies every message, slowly)
+    timeline: list[tuple[int, mido.Message]] = []
+    for track in midi.tracks:
+        now = 0
+        for msg in track:
+            now += msg.time
+            timeline.append((now, msg))
+    timeline.sort(key=lambda item: item[0])
+    for tick, msg in timeline:
         if msg.type == "set_tempo":
             bpm = mido.tempo2bpm(msg.tempo) if msg.tempo > 0 else float("inf")
             if not MIN_TEMPO_BPM <= bpm <= MAX_TEMPO_BPM:
