@@ -48,9 +48,10 @@ def main() -> None:
         t0 = time.perf_counter()
         pattern = extract_pattern(take)
         elapsed_ms = (time.perf_counter() - t0) * 1000
-        ref = quantised_bars(path, pattern.grid.value, 0, args.bars)
-        match = pattern_match(pattern, ref)
         direct = swing_ratio_direct(path, 0, args.bars)
+        ref = quantised_bars(path, pattern.grid.value, 0, args.bars,
+                             swing_ratio=direct if np.isfinite(direct) else pattern.swing_ratio)
+        match = pattern_match(pattern, ref)
         results.append((row["style"], pattern.grid.value, pattern.bars, match,
                         len(pattern.fill_bars), pattern.swing_ratio, direct, elapsed_ms))
     table = Table(title=f"lesson patterns on {len(results)} Groove MIDI excerpts of {args.bars} bars")

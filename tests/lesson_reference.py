@@ -42,14 +42,25 @@ def note_onsets(path: Path) -> tuple[np.ndarray, list[VoiceGroup], int]:
 
 
 def quantised_bars(
-    path: Path, grid: str, first_bar: int, n_bars: int, meter: int = 4
+    path: Path, grid: str, first_bar: int, n_bars: int, meter: int = 4,
+    swing_ratio: float = 1.0,
 ) -> dict[int, set[tuple[Fraction, VoiceGroup]]]:
-    """The file's notes in bars ``first_bar ..`` rounded to the written grid: bar -> keys."""
+    """The file's notes in bars ``first_bar ..`` rounded to the written grid: bar -> keys.
+
+    On the ``swing8`` grid a note goes to the nearest of the beat, the swung off-beat (at
+    ``swing_ratio / (1 + swing_ratio)`` of the beat) and the next beat, and is written on the
+    beat or the straight off-beat.
+    """
     positions, groups, _ = note_onsets(path)
     steps = WRITTEN_STEPS[grid]
     bars: dict[int, set] = {b: set() for b in range(first_bar, first_bar + n_bars)}
+    swung = np.array([0.0, swing_ratio / (1.0 + swing_ratio), 1.0])
     for pos, group in zip(positions, groups):
-        q = Fraction(int(round(pos * steps)), steps)
+        if grid == "swing8":
+            k = int(np.floor(pos))
+            q = k + Fraction(int(np.argmin(np.abs(pos - k - swung))), 2)
+        else:
+            q = Fraction(int(round(pos * steps)), steps)
         bar = int(q // meter)
         if bar in bars:
             bars[bar].add((q - bar * meter, group))
@@ -59,19 +70,21 @@ def quantised_bars(
 def swing_ratio_direct(path: Path, first_bar: int = 0, n_bars: int | None = None) -> float:
     """Long-to-short ratio of the time-keeper's eighths, from onset pairs within each beat.
 
-    For every beat where the hi-hat (or ride, whichever plays more) has a note on the beat
+    For every beat where the hi-hat (or the ride, whichever plays more in those bars) has a note on the beat
     and one between the beats, the ratio is (off-beat - on-beat) / (next beat - off-beat),
     all in beats as the drummer played them; the median over the beats is returned (NaN when
     no beat has such a pair).
     """
     positions, groups, _ = note_onsets(path)
-    counts = Counter(g for g in groups if g in (VoiceGroup.HIHAT, VoiceGroup.RIDE))
+    lo = first_bar * 4
+    hi = np.inf if n_bars is None else (first_bar + n_bars) * 4
+    inside = (positions >= lo - 0.2) & (positions < hi + 0.2)
+    counts = Counter(g for g, keep in zip(groups, inside)
+                     if keep and g in (VoiceGroup.HIHAT, VoiceGroup.RIDE))
     if not counts:
         return float("nan")
     keeper = counts.most_common(1)[0][0]
     pos = np.array([p for p, g in zip(positions, groups) if g == keeper])
-    lo = first_bar * 4
-    hi = np.inf if n_bars is None else (first_bar + n_bars) * 4
     ratios = []
     for k in range(int(lo), int(min(hi, pos.max() + 1))):
         on = pos[np.abs(pos - k) < 0.2]

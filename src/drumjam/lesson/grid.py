@@ -17,9 +17,7 @@ from drumjam.errors import InputError
 #: A swing ratio below this counts as straight (1.2:1 is the lightest swing drummers name).
 MIN_SWING_RATIO = 1.2
 #: Off-beat window (fraction of the beat) in which swung or straight eighths are looked for.
-OFFBEAT_WINDOW = (0.42, 0.80)
-#: The same window on a straight 16th grid, which stops short of the fourth sixteenth.
-STRAIGHT_OFFBEAT_WINDOW = (0.42, 0.62)
+OFFBEAT_WINDOW = (0.42, 0.85)
 
 
 class GridKind(StrEnum):
@@ -96,16 +94,14 @@ def played_beat(written: Fraction | float, kind: GridKind, swing_ratio: float = 
     return value
 
 
-def measure_swing_ratio(
-    fractions: np.ndarray, window: tuple[float, float] = OFFBEAT_WINDOW
-) -> float | None:
+def measure_swing_ratio(fractions: np.ndarray) -> float | None:
     """The swing ratio from the positions (fractions of a beat) of off-beat eighths.
 
     The median position ``p`` of the notes in the off-beat window gives ``p / (1 - p)``: 1.0 is
     straight, 2.0 the triplet shuffle. ``None`` when no note falls in the window.
     """
     frac = np.asarray(fractions, dtype=np.float64)
-    inside = frac[(frac > window[0]) & (frac < window[1])]
+    inside = frac[(frac > OFFBEAT_WINDOW[0]) & (frac < OFFBEAT_WINDOW[1])]
     if inside.size == 0:
         return None
     p = float(np.median(inside))
@@ -131,6 +127,27 @@ def chance_residual_beats(kind: GridKind, swing_ratio: float = 1.0) -> float:
     return float(np.sum(np.diff(points) ** 2) / 4.0)
 
 
+def swing_ratio_of_pairs(beats: np.ndarray, min_pairs: int = 4) -> float | None:
+    """The swing ratio of a time-keeping voice from its eighth-note pairs.
+
+    For every beat ``k`` where the voice has a note on the beat (within 0.2 beat), one in the
+    off-beat window and one on beat ``k + 1``, the long-to-short ratio is
+    ``(off - on) / (next - off)``; the median over those beats is returned, or None when fewer
+    than ``min_pairs`` beats have such a pair.
+    """
+    pos = np.sort(np.asarray(beats, dtype=np.float64))
+    if pos.size < 3:
+        return None
+    ratios = []
+    for k in np.unique(np.round(pos)):
+        on = pos[np.abs(pos - k) < 0.2]
+        nxt = pos[np.abs(pos - (k + 1)) < 0.2]
+        off = pos[(pos > k + OFFBEAT_WINDOW[0]) & (pos < k + OFFBEAT_WINDOW[1])]
+        if on.size and nxt.size and off.size:
+            ratios.append((off[0] - on[0]) / (nxt[0] - off[0]))
+    return float(np.median(ratios)) if len(ratios) >= min_pairs else None
+
+
 def choose_grid(beats: np.ndarray, timekeeping_beats: np.ndarray) -> tuple[GridKind, float]:
     """Pick the grid that fits a performance best and measure its swing.
 
@@ -148,10 +165,12 @@ def choose_grid(beats: np.ndarray, timekeeping_beats: np.ndarray) -> tuple[GridK
         fraction of what chance would leave (:func:`chance_residual_beats`); a simpler grid
         wins near-ties (within 10 %), in the order 16ths, swung eighths, triplets.
     swing_ratio : float
-        The measured ratio of long to short eighth (about 1.0 when straight).
+        Long-to-short ratio of the time-keeper's eighths (:func:`swing_ratio_of_pairs`, else
+        from the median off-beat position); about 1.0 when straight.
     """
     source = timekeeping_beats if np.asarray(timekeeping_beats).size else beats
-    ratio = measure_swing_ratio(np.mod(source, 1.0)) or 1.0
+    ratio = swing_ratio_of_pairs(source) or measure_swing_ratio(np.mod(source, 1.0)) or 1.0
+    ratio = float(np.clip(ratio, 0.5, 4.0))
     kinds = [GridKind.SIXTEENTHS, GridKind.TRIPLETS]
     if ratio >= MIN_SWING_RATIO:
         kinds.append(GridKind.SWUNG_EIGHTHS)
@@ -159,6 +178,4 @@ def choose_grid(beats: np.ndarray, timekeeping_beats: np.ndarray) -> tuple[GridK
     best = min(fit.values())
     chosen = next(k for k in (GridKind.SIXTEENTHS, GridKind.SWUNG_EIGHTHS, GridKind.TRIPLETS)
                   if k in fit and fit[k] <= best * 1.1 + 1e-9)
-    if chosen is GridKind.SIXTEENTHS:
-        ratio = measure_swing_ratio(np.mod(source, 1.0), STRAIGHT_OFFBEAT_WINDOW) or 1.0
-    return chosen, round(float(ratio), 3)
+    return chosen, round(ratio, 3)

@@ -31,7 +31,7 @@ LONGER_PATTERN_GAIN = 0.05
 GHOST_FRACTION = 0.55
 #: A note at least this fraction of its voice's loud notes, and above its median, is an accent.
 ACCENT_FRACTION = 0.9
-#: Voice groups that keep time (where the swing is measured).
+#: Voice groups that keep time (the swing is measured on whichever plays more).
 TIMEKEEPERS = (VoiceGroup.HIHAT, VoiceGroup.RIDE)
 
 
@@ -340,7 +340,9 @@ def extract_pattern(
     phase = float(np.median(rel[near] - np.round(rel[near]))) if near.any() else 0.0
     rel = rel - phase
     groups = take.groups()
-    timekeeping = np.array([g in TIMEKEEPERS for g in groups])
+    keeper_counts = Counter(g for g in groups if g in TIMEKEEPERS)
+    keeper = keeper_counts.most_common(1)[0][0] if keeper_counts else None
+    timekeeping = np.array([g == keeper for g in groups])
     bar_of = np.floor((rel + 1e-9) / bm.meter).astype(int)
     if bars is not None:
         first, last = bars
