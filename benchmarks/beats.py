@@ -100,7 +100,7 @@ def available_trackers() -> dict[str, Tracker]:
 
 
 def score(ref: np.ndarray, est: np.ndarray) -> dict[str, float]:
-    """mir_eval beat scores, the first 5 s of both kept (the dataset annotations start early)."""
+    """mir_eval beat scores, nothing trimmed (mir_eval would drop the first 5 s of these short files)."""
     ref_t = mir_eval.beat.trim_beats(ref, min_beat_time=0.0)
     est_t = mir_eval.beat.trim_beats(np.asarray(est, dtype=float), min_beat_time=0.0)
     cmlc, cmlt, amlc, amlt = mir_eval.beat.continuity(ref_t, est_t)

@@ -6,7 +6,10 @@ Samples are float32 in [-1, 1]. Mono audio is a 1-D array; multichannel audio is
 
 from __future__ import annotations
 
+import contextlib
+import os
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import soundfile as sf
@@ -22,6 +25,23 @@ MIN_SAMPLE_RATE = 4000
 MAX_SAMPLE_RATE = 384000
 
 _FIX_FORMAT = "give a WAV, FLAC, OGG or MP3 file, or convert it with e.g. `ffmpeg -i FILE out.wav`"
+
+
+@contextlib.contextmanager
+def _quiet_decoder() -> Iterator[None]:
+    """Silence what C decoders (libmpg123) print straight to file descriptor 2."""
+    try:
+        saved = os.dup(2)
+    except OSError:
+        yield
+        return
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def _check_rate(sample_rate: int, name: str = "sample rate") -> int:
@@ -74,7 +94,8 @@ def load_audio(
     if sample_rate is not None:
         sample_rate = _check_rate(sample_rate)
     try:
-        info = sf.info(str(p))
+        with _quiet_decoder():
+            info = sf.info(str(p))
     except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
         raise AudioFileError(p, f"not a readable audio file ({exc})", _FIX_FORMAT) from exc
     duration_s = info.frames / info.samplerate if info.samplerate else 0.0
@@ -85,7 +106,8 @@ def load_audio(
             "cut out the song you want to play along to",
         )
     try:
-        data, sr = sf.read(str(p), dtype="float32", always_2d=True)
+        with _quiet_decoder():
+            data, sr = sf.read(str(p), dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError) as exc:
         raise AudioFileError(p, f"could not decode the audio ({exc})", _FIX_FORMAT) from exc
     if data.shape[0] == 0:
