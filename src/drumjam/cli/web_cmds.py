@@ -23,4 +23,6 @@ def register(app: typer.Typer) -> None:
         if not 1 <= port <= 65535:
             raise InputError(f"port {port} does not exist; use 1-65535")
         typer.echo(f"drumjam jam app on http://{host}:{port}/  (Ctrl+C to stop)")
-        uvicorn.run(create_app(), host=host, port=port, log_level="warning", ws_ping_interval=20)
+        # hits are tiny JSON messages: compressing them costs more time than it saves
+        uvicorn.run(create_app(), host=host, port=port, log_level="warning", ws_ping_interval=20,
+                    ws_per_message_deflate=False)

@@ -1,0 +1,119 @@
+"""Hit-to-judgment round trip of the jam app's WebSocket on loopback.
+
+Starts ``drumjam.web.app:create_app`` with uvicorn in a separate process on a free 127.0.0.1
+port (its own temporary DRUMJAM_HOME), then measures, from send to the judgment's arrival:
+
+1. one session sending its hits one after the other;
+2. 50 sessions at once, each sending a hit every 20 ms (a busy drummer's 16th notes at
+   190 BPM) at its own phase, 2,500 hits a second in all.
+
+Prints a table of p50 / p99 / max in ms. Loopback only, bounded in hits and time.
+
+    python benchmarks/ws_latency.py [--hits 400] [--sessions 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+import httpx
+import numpy as np
+import websockets
+
+SONG = "fast-rock"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(port: int, home: str) -> subprocess.Popen:
+    env = dict(os.environ, DRUMJAM_HOME=home)
+    env.pop("DRUMJAM_DB_URL", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "--factory", "drumjam.web.app:create_app",
+         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
+         "--ws-per-message-deflate", "false"],
+        env=env)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/api/songs", timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    proc.terminate()
+    raise RuntimeError("the jam app did not start")
+
+
+async def one_session(base: str, n_hits: int, interval_s: float, phase_s: float = 0.0) -> list[float]:
+    """Round trips (ms) of one session's hits, the first sent ``phase_s`` after joining."""
+    async with httpx.AsyncClient(base_url=base) as http:
+        live = (await http.post("/api/sessions", json={"song_id": SONG, "players": [{"name": "bench"}]})).json()
+    notes = live["plan"]["notes"]
+    rtts = []
+    async with websockets.connect(base.replace("http", "ws") + live["websocket"], compression=None) as ws:
+        await asyncio.sleep(phase_s)
+        for i in range(n_hits):
+            note = notes[i % len(notes)]
+            t = note["time_s"] + (i // len(notes)) * live["plan"]["duration_s"] + 0.005
+            msg = json.dumps({"type": "hit", "seq": i, "player": 0, "time_s": t, "voice": note["voice"]})
+            sent = time.perf_counter()
+            await ws.send(msg)
+            reply = json.loads(await ws.recv())
+            rtts.append((time.perf_counter() - sent) * 1000.0)
+            if reply.get("type") != "judgment":
+                raise RuntimeError(f"unexpected reply {reply}")
+            if interval_s:
+                await asyncio.sleep(max(0.0, interval_s - (time.perf_counter() - sent)))
+    return rtts
+
+
+async def many_sessions(base: str, sessions: int, n_hits: int, interval_s: float) -> list[float]:
+    # players are not in step with each other: each session starts at its own phase
+    phases = np.random.default_rng(0).uniform(0, interval_s, sessions)
+    results = await asyncio.gather(*(one_session(base, n_hits, interval_s, p) for p in phases))
+    return [x for r in results for x in r]
+
+
+def row(name: str, rtts: list[float]) -> str:
+    a = np.asarray(rtts)
+    return (f"| {name} | {a.size} | {np.percentile(a, 50):.2f} | {np.percentile(a, 99):.2f} | "
+            f"{a.max():.2f} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--hits", type=int, default=400, help="hits per session")
+    parser.add_argument("--sessions", type=int, default=50, help="simultaneous sessions")
+    args = parser.parse_args()
+    port = free_port()
+    with tempfile.TemporaryDirectory() as home:
+        proc = start_server(port, home)
+        try:
+            base = f"http://127.0.0.1:{port}"
+            asyncio.run(one_session(base, 50, 0.0))  # warm-up
+            single = asyncio.run(one_session(base, args.hits, 0.0))
+            crowd = asyncio.run(many_sessions(base, args.sessions, args.hits // 2, 0.020))
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+    print("Hit-to-judgment round trip over WebSocket on loopback (ms)")
+    print("| load | hits | p50 | p99 | max |")
+    print("|---|---|---|---|---|")
+    print(row("1 session, back to back", single))
+    print(row(f"{args.sessions} sessions, a hit every 20 ms each", crowd))
+
+
+if __name__ == "__main__":
+    main()
