@@ -13,7 +13,7 @@ from rich.table import Table
 
 from drumjam.errors import InputError
 from drumjam.io.midi import read_take
-from drumjam.lesson import extract_pattern, pattern_musicxml, render_pattern_files
+from drumjam.lesson import extract_pattern, parse_bars, pattern_musicxml, render_pattern_files
 from drumjam.store import lessons as store
 
 console = Console(highlight=False)
@@ -24,18 +24,6 @@ StudentOpt = Annotated[str, typer.Option("--student", help="The student's name."
 
 lesson_app = typer.Typer(help="Lessons: a teacher's groove, a tempo trainer, progress.",
                          no_args_is_help=True)
-
-
-def parse_bars(text: str) -> tuple[int, int]:
-    """``"1-2"`` or ``"3"`` (1-based, inclusive) as 0-based (first, last)."""
-    parts = text.replace(" ", "").split("-")
-    try:
-        first, last = (int(parts[0]), int(parts[-1])) if len(parts) <= 2 else (0, -1)
-    except ValueError:
-        first, last = 0, -1
-    if not 1 <= first <= last:
-        raise InputError(f"--bars {text!r} is not a bar range; write e.g. 1-2 or 3 (bars count from 1)")
-    return first - 1, last - 1
 
 
 def _emit(data: Any, as_json: bool) -> bool:
@@ -54,7 +42,7 @@ def create(
 ) -> None:
     """Make a lesson from a teacher's take: pattern, grid, swing, dynamics and feel."""
     take = read_take(take_path, kit)
-    pattern = extract_pattern(take, bars=parse_bars(bars) if bars else None)
+    pattern = extract_pattern(take, bars=parse_bars(bars))
     info = store.create_lesson(name, pattern, source=take_path.name)
     data = {**info, "pattern": pattern.to_dict()}
     if _emit(data, as_json):

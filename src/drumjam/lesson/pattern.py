@@ -429,6 +429,21 @@ def extract_pattern(
     )
 
 
+def parse_bars(text: str | None) -> tuple[int, int] | None:
+    """A bar range as a teacher writes it, ``"1-2"`` or ``"3"`` (from 1, inclusive), as 0-based
+    (first, last); None for an empty text."""
+    if text is None or not text.strip():
+        return None
+    parts = text.replace(" ", "").split("-")
+    try:
+        first, last = (int(parts[0]), int(parts[-1])) if len(parts) <= 2 else (0, -1)
+    except ValueError:
+        first, last = 0, -1
+    if not 1 <= first <= last:
+        raise InputError(f"bars {text!r} is not a bar range; write e.g. 1-2 or 3 (bars count from 1)")
+    return first - 1, last - 1
+
+
 def excerpt(take: Take, first_bar: int, n_bars: int) -> Take:
     """The hits of bars ``first_bar .. first_bar + n_bars - 1`` (0-based), times unchanged.
 

@@ -1,0 +1,154 @@
+"""Lessons in the jam app: create from a recorded or uploaded take, notation, practice, progress.
+
+The page lives in ``static/lessons/`` (served at ``/lessons/``); this router is its API.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any, Optional
+
+from fastapi import APIRouter, Depends, File, Form, HTTPException, UploadFile
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from drumjam.errors import InputError
+from drumjam.io.midi import read_take
+from drumjam.lesson import extract_pattern, parse_bars, pattern_musicxml, pattern_svg
+from drumjam.model import BeatMap, Hit, Take
+from drumjam.store import lessons as store
+from drumjam.web.state import JamState, get_state
+
+router = APIRouter(prefix="/api/lessons", tags=["lessons"])
+
+MAX_HITS = 20000
+
+
+class HitIn(BaseModel):
+    """A hit as the browser records it: seconds from the first beat of the click."""
+
+    time_s: float
+    voice: str
+    velocity: int = 100
+
+
+class RecordedTake(BaseModel):
+    """A teacher's take recorded in the app against a click."""
+
+    name: str
+    tempo_bpm: float = Field(gt=0)
+    meter: int = 4
+    bars: Optional[str] = None
+    hits: list[HitIn]
+
+
+class Attempt(BaseModel):
+    """A student's attempt recorded in the app against the trainer's click."""
+
+    student: str
+    tempo_bpm: Optional[float] = None
+    hits: list[HitIn]
+
+
+def _take(hits: list[HitIn], player: str, beatmap: BeatMap | None = None) -> Take:
+    if len(hits) > MAX_HITS:
+        raise InputError(f"{len(hits)} hits are too many for one take (at most {MAX_HITS})")
+    # hits the browser caught during the count-in (before the first beat) are dropped
+    return Take(tuple(Hit(h.time_s, h.voice, h.velocity) for h in hits if h.time_s >= 0.0),
+                player=player, beatmap=beatmap)
+
+
+def _not_found(exc: store.LessonNotFoundError) -> HTTPException:
+    return HTTPException(status_code=404, detail=str(exc))
+
+
+@router.get("")
+def lessons(state: JamState = Depends(get_state)) -> list[dict[str, Any]]:
+    """Every lesson."""
+    return store.list_lessons(url=state.db_url)
+
+
+@router.post("")
+def create_from_recording(take: RecordedTake, state: JamState = Depends(get_state)) -> dict[str, Any]:
+    """Make a lesson from a take recorded in the app at ``tempo_bpm`` (first beat at 0 s)."""
+    if not take.hits:
+        raise InputError("the recording has no hits; play the groove along with the click")
+    last_s = max(h.time_s for h in take.hits)
+    beatmap = BeatMap.constant(take.tempo_bpm, last_s + 60.0 / take.tempo_bpm, meter=take.meter)
+    pattern = extract_pattern(_take(take.hits, "teacher", beatmap), bars=parse_bars(take.bars))
+    info = store.create_lesson(take.name, pattern, source="recorded in the app", url=state.db_url)
+    return {**info, "pattern": pattern.to_dict()}
+
+
+@router.post("/upload")
+async def create_from_midi(
+    file: UploadFile = File(...),
+    name: str = Form(...),
+    bars: Optional[str] = Form(None),
+    state: JamState = Depends(get_state),
+) -> dict[str, Any]:
+    """Make a lesson from an uploaded MIDI take."""
+    data = await file.read(state.max_upload_bytes + 1)
+    if len(data) > state.max_upload_bytes:
+        raise InputError(f"{file.filename}: larger than {state.max_upload_bytes // 2**20} MB")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / (Path(file.filename or "take.mid").name or "take.mid")
+        path.write_bytes(data)
+        pattern = extract_pattern(read_take(path), bars=parse_bars(bars))
+    info = store.create_lesson(name, pattern, source=file.filename or "upload", url=state.db_url)
+    return {**info, "pattern": pattern.to_dict()}
+
+
+@router.get("/{name}")
+def lesson(name: str, state: JamState = Depends(get_state)) -> dict[str, Any]:
+    """A lesson's summary, pattern and trainer settings."""
+    try:
+        pattern, trainer, info = store.load_lesson(name, url=state.db_url)
+    except store.LessonNotFoundError as exc:
+        raise _not_found(exc) from exc
+    return {**info, "pattern": pattern.to_dict(), "trainer": trainer.to_dict()}
+
+
+@router.get("/{name}/notation.svg")
+def notation_svg(name: str, state: JamState = Depends(get_state)) -> Response:
+    """The pattern engraved as SVG."""
+    try:
+        pattern, _, info = store.load_lesson(name, url=state.db_url)
+    except store.LessonNotFoundError as exc:
+        raise _not_found(exc) from exc
+    return Response(pattern_svg(pattern, info["name"]), media_type="image/svg+xml")
+
+
+@router.get("/{name}/notation.musicxml")
+def notation_musicxml(name: str, state: JamState = Depends(get_state)) -> Response:
+    """The pattern as a MusicXML download."""
+    try:
+        pattern, _, info = store.load_lesson(name, url=state.db_url)
+    except store.LessonNotFoundError as exc:
+        raise _not_found(exc) from exc
+    filename = "".join(c if c.isalnum() else "-" for c in info["name"]) + ".musicxml"
+    return Response(pattern_musicxml(pattern, info["name"]),
+                    media_type="application/vnd.recordare.musicxml+xml",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@router.get("/{name}/progress")
+def progress(name: str, student: str, state: JamState = Depends(get_state)) -> dict[str, Any]:
+    """A student's tempo, passes and attempt history on the lesson."""
+    try:
+        return store.progress(name, student, url=state.db_url)
+    except store.LessonNotFoundError as exc:
+        raise _not_found(exc) from exc
+
+
+@router.post("/{name}/attempts")
+def attempt(name: str, body: Attempt, state: JamState = Depends(get_state)) -> dict[str, Any]:
+    """Score an attempt recorded in the app; the trainer's verdict and next tempo."""
+    if not body.hits:
+        raise InputError("the attempt has no hits; play the pattern along with the click")
+    try:
+        return store.practise(name, body.student, _take(body.hits, body.student),
+                              tempo_bpm=body.tempo_bpm, url=state.db_url)
+    except store.LessonNotFoundError as exc:
+        raise _not_found(exc) from exc

@@ -1,0 +1,217 @@
+// Lessons page: record a teacher's groove against a click, show its notation, let a student
+// practise it with the tempo trainer and follow their progress. Hit times are seconds from the
+// first beat after a one-bar count-in, measured with performance.now() (event timeStamps).
+
+const KEYS = { KeyZ: "kick", KeyX: "snare", KeyC: "hihat_closed", KeyV: "hihat_open",
+  KeyF: "hihat_pedal", KeyA: "tom_high", KeyS: "tom_mid", KeyD: "tom_floor", KeyQ: "crash",
+  KeyW: "ride" };
+const PADS = ["crash", "ride", "hihat_open", "hihat_closed", "hihat_pedal", "tom_high", "tom_mid",
+  "tom_floor", "snare", "kick"];
+const $ = (id) => document.getElementById(id);
+
+let recording = null; // {startMs, hits, endMs}
+let audio = null;
+
+function message(text, info = false) {
+  const box = $("message");
+  box.textContent = text;
+  box.className = info ? "message info" : "message";
+  box.hidden = !text;
+}
+
+async function api(path, options = {}) {
+  const response = await fetch(path, options);
+  const body = response.headers.get("content-type")?.includes("json") ? await response.json()
+    : await response.text();
+  if (!response.ok) throw new Error(body.detail ? (typeof body.detail === "string" ? body.detail
+    : JSON.stringify(body.detail)) : String(body));
+  return body;
+}
+
+function click(atMs, accent) {
+  if (!audio) return;
+  const when = audio.currentTime + Math.max(0, (atMs - performance.now()) / 1000);
+  const osc = audio.createOscillator();
+  const gain = audio.createGain();
+  osc.frequency.value = accent ? 1500 : 1000;
+  gain.gain.setValueAtTime(0.3, when);
+  gain.gain.exponentialRampToValueAtTime(0.001, when + 0.05);
+  osc.connect(gain).connect(audio.destination);
+  osc.start(when);
+  osc.stop(when + 0.06);
+}
+
+/** Record `bars` bars at `tempo` after a one-bar count-in; resolves with the hits. */
+function record(tempo, bars, meter, statusEl) {
+  try { audio = audio || new AudioContext(); } catch (_) { audio = null; }
+  const beatMs = 60000 / tempo;
+  const startMs = performance.now() + meter * beatMs + 100;
+  const endMs = startMs + bars * meter * beatMs;
+  for (let b = -meter; b < bars * meter; b++) click(startMs + b * beatMs, b % meter === 0);
+  recording = { startMs, endMs, hits: [] };
+  statusEl.textContent = "count-in…";
+  statusEl.classList.add("recording");
+  return new Promise((resolve) => {
+    const tick = () => {
+      const now = performance.now();
+      if (now < startMs) statusEl.textContent = "count-in…";
+      else statusEl.textContent = `recording bar ${Math.min(bars, 1 + Math.floor((now - startMs) / (meter * beatMs)))} of ${bars}`;
+      if (now >= endMs + beatMs / 2) {
+        const hits = recording.hits;
+        recording = null;
+        statusEl.classList.remove("recording");
+        statusEl.textContent = `${hits.length} hits recorded`;
+        resolve(hits);
+      } else {
+        setTimeout(tick, 50);
+      }
+    };
+    tick();
+  });
+}
+
+function onHit(voice, timeStamp) {
+  if (!recording) return;
+  const t = (timeStamp - recording.startMs) / 1000;
+  if (t < -0.25) return; // count-in
+  recording.hits.push({ time_s: Math.max(0, t), voice, velocity: 100 });
+}
+
+document.addEventListener("keydown", (ev) => {
+  if (ev.repeat || ev.ctrlKey || ev.metaKey || ev.altKey || ev.target.tagName === "INPUT") return;
+  const voice = KEYS[ev.code];
+  if (voice) { onHit(voice, ev.timeStamp); ev.preventDefault(); }
+});
+
+function buildPads() {
+  for (const voice of PADS) {
+    const pad = document.createElement("button");
+    pad.type = "button";
+    pad.className = "pad";
+    pad.textContent = voice.replace("_", " ");
+    pad.addEventListener("pointerdown", (ev) => onHit(voice, ev.timeStamp));
+    $("pads").append(pad);
+  }
+}
+
+async function loadLessons(select) {
+  const lessons = await api("/api/lessons");
+  const box = $("lesson");
+  box.innerHTML = "";
+  for (const l of lessons) box.append(new Option(`${l.name} (${l.bars} bar, ${Math.round(l.tempo_bpm)} BPM)`, l.name));
+  if (select) box.value = select;
+  await showLesson();
+}
+
+async function showLesson() {
+  const name = $("lesson").value;
+  $("musicxml-link").hidden = !name;
+  if (!name) { $("notation").textContent = "No lessons yet."; return; }
+  const lesson = await api(`/api/lessons/${encodeURIComponent(name)}`);
+  const p = lesson.pattern;
+  const swing = p.grid === "swing8" ? `, swing ${p.swing_ratio.toFixed(2)}:1` : "";
+  $("lesson-info").textContent = `${p.bars} bar(s), grid ${p.grid}${swing}, target ${Math.round(p.tempo_bpm)} BPM, ${lesson.notes} notes`;
+  $("notation").innerHTML = await api(`/api/lessons/${encodeURIComponent(name)}/notation.svg`);
+  $("musicxml-link").href = `/api/lessons/${encodeURIComponent(name)}/notation.musicxml`;
+  await showProgress();
+}
+
+async function showProgress() {
+  const name = $("lesson").value;
+  const student = $("student").value.trim();
+  if (!name || !student) return;
+  const p = await api(`/api/lessons/${encodeURIComponent(name)}/progress?student=${encodeURIComponent(student)}`);
+  $("tempo-now").textContent = Math.round(p.tempo_bpm);
+  $("progress-summary").textContent = `${p.student}: ${Math.round(p.tempo_bpm)} of ${Math.round(p.target_bpm)} BPM (${Math.round(p.tempo_pct_of_target)} %), ${p.passes} of ${p.attempts} attempts passed${p.mastered ? " — mastered!" : ""}`;
+  const body = $("progress").querySelector("tbody");
+  body.innerHTML = "";
+  for (const h of p.history) {
+    const row = body.insertRow();
+    for (const v of [h.attempt, Math.round(h.tempo_bpm), h.passed ? "yes" : "no",
+      Math.round(h.played_pct), Math.round(h.on_time_pct), Math.round(h.next_tempo_bpm)]) {
+      row.insertCell().textContent = v;
+    }
+  }
+  return p;
+}
+
+async function teach() {
+  message("");
+  const tempo = Number($("teach-tempo").value);
+  const bars = Number($("teach-bars").value);
+  $("record").disabled = true;
+  try {
+    const hits = await record(tempo, bars, 4, $("record-status"));
+    const lesson = await api("/api/lessons", {
+      method: "POST", headers: { "content-type": "application/json" },
+      body: JSON.stringify({ name: $("lesson-name").value, tempo_bpm: tempo, meter: 4,
+        bars: $("teach-pick").value || null, hits }),
+    });
+    message(`Lesson “${lesson.name}” made: ${lesson.pattern.bars} bar(s), grid ${lesson.pattern.grid}.`, true);
+    await loadLessons(lesson.name);
+  } catch (err) {
+    message(err.message);
+  } finally {
+    $("record").disabled = false;
+  }
+}
+
+async function upload(ev) {
+  ev.preventDefault();
+  message("");
+  const file = $("upload-file").files[0];
+  if (!file) { message("Choose a MIDI file first."); return; }
+  const form = new FormData();
+  form.append("file", file);
+  form.append("name", $("lesson-name").value);
+  if ($("teach-pick").value) form.append("bars", $("teach-pick").value);
+  try {
+    const lesson = await api("/api/lessons/upload", { method: "POST", body: form });
+    message(`Lesson “${lesson.name}” made from ${file.name}.`, true);
+    await loadLessons(lesson.name);
+  } catch (err) {
+    message(err.message);
+  }
+}
+
+async function practise() {
+  message("");
+  const name = $("lesson").value;
+  const student = $("student").value.trim();
+  if (!name) { message("Make or choose a lesson first."); return; }
+  $("practise").disabled = true;
+  try {
+    const progress = await showProgress();
+    const lesson = await api(`/api/lessons/${encodeURIComponent(name)}`);
+    const bars = lesson.pattern.bars * Number($("loops").value);
+    const hits = await record(progress.tempo_bpm, bars, lesson.pattern.meter, $("practise-status"));
+    const result = await api(`/api/lessons/${encodeURIComponent(name)}/attempts`, {
+      method: "POST", headers: { "content-type": "application/json" },
+      body: JSON.stringify({ student, tempo_bpm: progress.tempo_bpm, hits }),
+    });
+    const verdict = $("verdict");
+    verdict.hidden = false;
+    verdict.className = `verdict ${result.passed ? "pass" : "fail"}`;
+    verdict.textContent = `${result.passed ? "Passed" : "Not yet"} at ${Math.round(result.tempo_bpm)} BPM — next: ${Math.round(result.next_tempo_bpm)} BPM`;
+    const list = $("feedback");
+    list.innerHTML = "";
+    for (const line of result.feedback) {
+      const item = document.createElement("li");
+      item.textContent = line;
+      list.append(item);
+    }
+    await showProgress();
+  } catch (err) {
+    message(err.message);
+  } finally {
+    $("practise").disabled = false;
+  }
+}
+
+buildPads();
+$("record").addEventListener("click", teach);
+$("upload").addEventListener("submit", upload);
+$("practise").addEventListener("click", practise);
+$("lesson").addEventListener("change", () => showLesson().catch((e) => message(e.message)));
+$("student").addEventListener("change", () => showProgress().catch((e) => message(e.message)));
+loadLessons().catch((err) => message(err.message));
