@@ -81,7 +81,7 @@ def backing_midi(spec: dict, tempo_bpm: float, meter: int, path: Path) -> None:
     key_octave = 36 if NOTE_NAMES[spec["key"][0]] < 5 else 24
 
     def add(beat: float, length: float, channel: int, note: int, velocity: int) -> None:
-        start, stop = int(round(beat * PPQ)), int(round((beat + length) * PPQ))
+        start, stop = round(beat * PPQ), round((beat + length) * PPQ)
         events.append((start, 1, mido.Message("note_on", channel=channel, note=note, velocity=velocity)))
         events.append((stop, 0, mido.Message("note_off", channel=channel, note=note, velocity=0)))
 

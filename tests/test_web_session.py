@@ -8,12 +8,12 @@ from sqlalchemy.exc import IntegrityError
 
 from drumjam.errors import InputError
 from drumjam.io.midi import read_take
-from drumjam.model import BeatMap, Chart, Hit, Note
+from drumjam.model import BeatMap, Chart, Hit, Note, Take
 from drumjam.scoring import analyse_duet, score_take
 from drumjam.session.calibration import measure_latency
 from drumjam.session.live import LiveSession, Player, clean_name
 from drumjam.session.practice import Practice, plan_practice
-from drumjam.songs import SongLibrary
+from drumjam.songs import SongLibrary, builtin_dir, builtin_specs
 from drumjam.store.sessions import get_session, list_sessions, save_session
 
 EVAL = "drummer1/eval_session/1_funk-groove1_138_beat_4-4.mid"
@@ -123,7 +123,7 @@ def test_measure_latency_finds_the_offset_despite_stray_taps():
 
 def test_saving_never_loses_an_earlier_session(tmp_path):
     url = f"sqlite:///{tmp_path / 'h.sqlite3'}"
-    common = dict(song_id="s", practice={}, beatmap={}, chart={}, takes=[[]], url=url)
+    common = {"song_id": "s", "practice": {}, "beatmap": {}, "chart": {}, "takes": [[]], "url": url}
     first = save_session(song_title="first", players=[{"name": "A"}], results={"summary": "one"}, **common)
     with pytest.raises(IntegrityError):
         save_session(song_title=None, players=[{"name": "B"}], results={"summary": "x"}, **common)
@@ -131,3 +131,26 @@ def test_saving_never_loses_an_earlier_session(tmp_path):
     assert second > first
     assert [s["song_title"] for s in list_sessions(url=url)] == ["second", "first"]
     assert get_session(first, url=url)["results"] == {"summary": "one"}
+
+
+def test_builtin_charts_sit_on_their_grid_and_credit_unchanged_grooves(tmp_path, groove_midi):
+    library = SongLibrary(tmp_path)
+    for spec in builtin_specs():
+        song = library.get(spec["id"])
+        grid = song.beatmap.grid(spec["grid"])
+        distance = np.abs(song.chart.times_s()[:, None] - grid[None, :]).min(axis=1)
+        assert distance.max() < 1e-3, spec["id"]
+        assert song.chart.duration_s < song.beatmap.end_s
+        source = groove_midi / spec["groove"]
+        copied = builtin_dir() / "grooves" / source.name
+        assert copied.read_bytes() == source.read_bytes()
+        # the chart is the groove: most of the drummer's hits in those bars land on a chart note
+        take = read_take(source)
+        start = take.beatmap.downbeats_s[spec["first_bar"]]
+        end = take.beatmap.downbeats_s[spec["first_bar"] + spec["bars"]]
+        hits = [Hit(h.time_s - start + 0.2, h.voice, h.velocity) for h in take.hits
+                if start <= h.time_s < end - 0.05]
+        chart = Chart(tuple(Note(n.time_s + 0.2, n.voice, n.velocity) for n in song.chart.notes),
+                      song.beatmap.shifted(0.2))
+        score = score_take(Take(tuple(hits), beatmap=chart.beatmap), chart).to_dict()
+        assert score["matched"] >= 0.9 * len(hits), spec["id"]

@@ -193,7 +193,7 @@ class SongLibrary:
             return song.audio_path
         cache = self.user_dir / "cache" / "stretched"
         cache.mkdir(parents=True, exist_ok=True)
-        out = cache / f"{song.id}-{int(round(speed * 100))}.ogg"
+        out = cache / f"{song.id}-{round(speed * 100)}.ogg"
         if out.is_file():
             return out
         import pedalboard

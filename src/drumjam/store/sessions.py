@@ -6,8 +6,8 @@ never overwrite or lose an earlier one.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, ClassVar
 
 from sqlalchemy import JSON, DateTime, Float, Integer, String, select
 from sqlalchemy.orm import Mapped, mapped_column
@@ -17,7 +17,7 @@ from drumjam.store.db import Base, session_scope
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class SessionNotFoundError(InputError):
@@ -28,7 +28,7 @@ class SavedSession(Base):
     """One finished jam session: song, players, takes and results."""
 
     __tablename__ = "jam_sessions"
-    __table_args__ = {"sqlite_autoincrement": True}
+    __table_args__: ClassVar[dict[str, bool]] = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     song_id: Mapped[str] = mapped_column(String(64))
@@ -49,7 +49,7 @@ class SavedSession(Base):
             "song_title": self.song_title,
             "players": self.players,
             "practice": self.practice,
-            "created_at": self.created_at.replace(tzinfo=self.created_at.tzinfo or timezone.utc)
+            "created_at": self.created_at.replace(tzinfo=self.created_at.tzinfo or UTC)
             .isoformat(timespec="seconds"),
             "summary": self.results.get("summary", ""),
         }

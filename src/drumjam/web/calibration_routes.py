@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from drumjam.session.calibration import measure_latency
 from drumjam.session.live import clean_name
 from drumjam.store.sessions import get_calibration, save_calibration
-from drumjam.web.state import JamState, get_state
+from drumjam.web.state import JamStateDep
 
 router = APIRouter(prefix="/api", tags=["calibration"])
 
@@ -24,7 +24,7 @@ class CalibrationIn(BaseModel):
 
 
 @router.post("/calibration")
-def calibrate(body: CalibrationIn, state: JamState = Depends(get_state)) -> dict[str, Any]:
+def calibrate(state: JamStateDep, body: CalibrationIn) -> dict[str, Any]:
     """Measure and store a player's latency."""
     name = clean_name(body.name, "Player 1")
     measured = measure_latency(body.clicks_s, body.taps_s)
@@ -33,7 +33,7 @@ def calibrate(body: CalibrationIn, state: JamState = Depends(get_state)) -> dict
 
 
 @router.get("/calibration/{name}")
-def stored_calibration(name: str, state: JamState = Depends(get_state)) -> dict[str, Any]:
+def stored_calibration(state: JamStateDep, name: str) -> dict[str, Any]:
     """A player's stored latency (``latency_ms`` is null if they never calibrated)."""
     name = clean_name(name, "Player 1")
     return {"name": name, "latency_ms": get_calibration(name, url=state.db_url)}

@@ -37,7 +37,7 @@ def write_card(saved: dict[str, Any], path: str | Path | BinaryIO) -> None:
     results = saved["results"]
     players = results["players"]
     fig = Figure(figsize=(WIDTH_PX / DPI, HEIGHT_PX / DPI), dpi=DPI, facecolor="#14161c")
-    text = dict(color="white", parse_math=False, transform=fig.transFigure)
+    text = {"color": "white", "parse_math": False, "transform": fig.transFigure}
     fig.text(0.04, 0.90, "drumjam", fontsize=16, color="#f6ae2d", parse_math=False,
              fontweight="bold", transform=fig.transFigure)
     fig.text(0.04, 0.80, saved["song_title"], fontsize=26, fontweight="bold", **text)

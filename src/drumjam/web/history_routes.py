@@ -8,14 +8,14 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, HTTPException
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from drumjam.io.midi import write_midi
 from drumjam.store.sessions import get_session, list_sessions
 from drumjam.web.card import write_card
 from drumjam.web.results import rebuild, write_report
-from drumjam.web.state import JamState, get_state
+from drumjam.web.state import JamStateDep
 
 router = APIRouter(prefix="/api/history", tags=["history"])
 
@@ -30,26 +30,26 @@ def _attachment(name: str) -> dict[str, str]:
 
 
 @router.get("")
-def history(limit: int = 100, offset: int = 0, state: JamState = Depends(get_state)) -> list[dict[str, Any]]:
+def history(state: JamStateDep, limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
     """Saved sessions, newest first."""
     return list_sessions(limit, offset, url=state.db_url)
 
 
 @router.get("/{session_id}")
-def saved_session(session_id: int, state: JamState = Depends(get_state)) -> dict[str, Any]:
+def saved_session(state: JamStateDep, session_id: int) -> dict[str, Any]:
     """Everything about one saved session."""
     return get_session(session_id, url=state.db_url)
 
 
 @router.get("/{session_id}/results.json")
-def results_json(session_id: int, state: JamState = Depends(get_state)) -> JSONResponse:
+def results_json(state: JamStateDep, session_id: int) -> JSONResponse:
     """The session as a JSON download."""
     saved = get_session(session_id, url=state.db_url)
     return JSONResponse(saved, headers=_attachment(_filename(saved, ".json")))
 
 
 @router.get("/{session_id}/take/{player}.mid")
-def take_midi(session_id: int, player: int, state: JamState = Depends(get_state)) -> Response:
+def take_midi(state: JamStateDep, session_id: int, player: int) -> Response:
     """One player's take as a General MIDI drum file on the session's beat map."""
     saved = get_session(session_id, url=state.db_url)
     rebuilt = rebuild(saved)
@@ -63,7 +63,7 @@ def take_midi(session_id: int, player: int, state: JamState = Depends(get_state)
 
 
 @router.get("/{session_id}/report.html", response_class=HTMLResponse)
-def report(session_id: int, download: bool = False, state: JamState = Depends(get_state)) -> HTMLResponse:
+def report(state: JamStateDep, session_id: int, download: bool = False) -> HTMLResponse:
     """The core HTML report (plots, per-voice table, summary)."""
     saved = get_session(session_id, url=state.db_url)
     with tempfile.TemporaryDirectory() as tmp:
@@ -73,7 +73,7 @@ def report(session_id: int, download: bool = False, state: JamState = Depends(ge
 
 
 @router.get("/{session_id}/card.png")
-def card(session_id: int, download: bool = False, state: JamState = Depends(get_state)) -> Response:
+def card(state: JamStateDep, session_id: int, download: bool = False) -> Response:
     """The keepsake card (PNG, 1200 x 630)."""
     saved = get_session(session_id, url=state.db_url)
     buf = io.BytesIO()

@@ -28,6 +28,7 @@ import time
 from typing import Any, Callable
 
 from fastapi import APIRouter, Depends, HTTPException, Request, WebSocket, WebSocketDisconnect
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from drumjam.errors import DrumjamError
@@ -162,10 +163,10 @@ def _seat_reply(room: Room, seat: Seat) -> dict[str, Any]:
 
 
 @router.post("", status_code=201)
-def create_room(body: CreateRoom, request: Request,
-                service: RoomService = Depends(get_rooms)) -> dict[str, Any]:
+async def create_room(body: CreateRoom, request: Request,
+                      service: RoomService = Depends(get_rooms)) -> dict[str, Any]:
     """Open a room for a song; the creator takes seat A."""
-    song = _song(request, service, body.song_id)
+    song = await run_in_threadpool(_song, request, service, body.song_id)
     try:
         room = service.registry.create(song, body.name, service.clock_s())
     except RoomError as exc:
@@ -174,7 +175,7 @@ def create_room(body: CreateRoom, request: Request,
 
 
 @router.post("/join")
-def join_room(body: JoinRoom, service: RoomService = Depends(get_rooms)) -> dict[str, Any]:
+async def join_room(body: JoinRoom, service: RoomService = Depends(get_rooms)) -> dict[str, Any]:
     """Take seat B of the room with this join code."""
     room = _room_or_404(service, body.code)
     try:
@@ -185,13 +186,13 @@ def join_room(body: JoinRoom, service: RoomService = Depends(get_rooms)) -> dict
 
 
 @router.get("/{code}")
-def show_room(code: str, service: RoomService = Depends(get_rooms)) -> dict[str, Any]:
+async def show_room(code: str, service: RoomService = Depends(get_rooms)) -> dict[str, Any]:
     """Song, names and state of a room (for holders of its code)."""
     return _room_or_404(service, code).summary()
 
 
 @router.get("/{code}/result")
-def room_result(code: str, token: str = "", service: RoomService = Depends(get_rooms)) -> dict[str, Any]:
+async def room_result(code: str, token: str = "", service: RoomService = Depends(get_rooms)) -> dict[str, Any]:
     """The scores of an ended room (for its players)."""
     room = _room_or_404(service, code)
     if room.seat_for(token) is None:
@@ -258,10 +259,11 @@ async def room_socket(websocket: WebSocket, code: str = "", token: str = "") -> 
         seat = room.seat_for(token) if room.result is None else None
     except RoomNotFoundError:
         seat = None
-    if seat is None:
-        await websocket.close(code=CLOSE_NOT_ALLOWED)
-        return
     await websocket.accept()
+    if seat is None:
+        # accepted only to say why (a browser sees no close code on a refused handshake)
+        await websocket.close(code=CLOSE_NOT_ALLOWED, reason="no room for this code and token")
+        return
     seats = service.sockets.setdefault(id(room), {})
     old = seats.get(seat.letter)
     seats[seat.letter] = websocket

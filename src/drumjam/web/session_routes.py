@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from drumjam.session.live import LiveSession, Player, clean_name
 from drumjam.session.practice import Practice, plan_practice
 from drumjam.songs import validate_speed
 from drumjam.store.sessions import get_calibration
-from drumjam.web.state import JamState, LiveEntry, get_state
+from drumjam.web.state import JamStateDep, LiveEntry
 
 router = APIRouter(prefix="/api", tags=["sessions"])
 
@@ -41,7 +41,7 @@ class SessionIn(BaseModel):
 
 
 @router.post("/sessions", status_code=201)
-def start_session(body: SessionIn, state: JamState = Depends(get_state)) -> dict[str, Any]:
+def start_session(state: JamStateDep, body: SessionIn) -> dict[str, Any]:
     """Create a live session; hits then go over ``/ws/sessions/{live_id}``."""
     song = state.library.get(body.song_id)
     practice = Practice(

@@ -2,34 +2,34 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
+from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 
 from drumjam.model import BUILTIN_KIT_MAPS, Voice, voice_group
 from drumjam.songs import validate_speed
-from drumjam.web.state import JamState, get_state
+from drumjam.web.state import JamStateDep
 
 router = APIRouter(prefix="/api", tags=["songs"])
 CHUNK_BYTES = 1024 * 1024
 
 
 @router.get("/songs")
-def list_songs(state: JamState = Depends(get_state)) -> list[dict[str, Any]]:
+def list_songs(state: JamStateDep) -> list[dict[str, Any]]:
     """Every song: built-in first, then added ones."""
     return [s.to_dict() for s in state.library.list()]
 
 
 @router.get("/songs/{song_id}")
-def get_song(song_id: str, state: JamState = Depends(get_state)) -> dict[str, Any]:
+def get_song(state: JamStateDep, song_id: str) -> dict[str, Any]:
     """One song's summary."""
     return state.library.get(song_id).to_dict()
 
 
 @router.get("/songs/{song_id}/audio")
-def song_audio(song_id: str, speed: float = 1.0, state: JamState = Depends(get_state)) -> FileResponse:
+def song_audio(state: JamStateDep, song_id: str, speed: float = 1.0) -> FileResponse:
     """The backing track at ``speed`` (0.5-1.5) with its pitch kept."""
     song = state.library.get(song_id)
     path = state.library.audio_at_speed(song, validate_speed(speed))
@@ -40,9 +40,9 @@ def song_audio(song_id: str, speed: float = 1.0, state: JamState = Depends(get_s
 @router.post("/songs", status_code=201)
 async def upload_song(
     request: Request,
-    file: UploadFile = File(...),
-    title: str | None = Form(None),
-    state: JamState = Depends(get_state),
+    state: JamStateDep,
+    file: Annotated[UploadFile, File()],
+    title: Annotated[str | None, Form()] = None,
 ) -> dict[str, Any]:
     """Add a song from an audio file (beat map by analysis) or a MIDI file (drums = chart)."""
     limit = state.max_upload_bytes

@@ -7,8 +7,9 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Depends, Request
 
 from drumjam.errors import InputError
 from drumjam.session.live import LiveSession
@@ -74,3 +75,7 @@ class JamState:
 def get_state(request: Request) -> JamState:
     """FastAPI dependency: the app's :class:`JamState`."""
     return request.app.state.jam
+
+
+#: A route parameter annotated with this receives the app's :class:`JamState`.
+JamStateDep = Annotated[JamState, Depends(get_state)]
