@@ -49,6 +49,7 @@ function record(tempo, bars, meter, statusEl) {
   const endMs = startMs + bars * meter * beatMs;
   for (let b = -meter; b < bars * meter; b++) click(startMs + b * beatMs, b % meter === 0);
   recording = { startMs, endMs, hits: [] };
+  statusEl.dataset.startMs = String(startMs); // the first beat, on the performance.now() clock
   statusEl.textContent = "count-in…";
   statusEl.classList.add("recording");
   return new Promise((resolve) => {

@@ -1,0 +1,70 @@
+"""Lessons in the browser: record a teacher's groove, see its notation, practise two loops, see
+progress. Hits are keyboard events the page receives at the times a drummer would play them."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+# one bar of rock: hi-hat eighths (C), kick on 1 and 3 (Z), snare on 2 and 4 (X); beats, key
+ROCK_BAR = [(b / 2, "KeyC") for b in range(8)] + [(0, "KeyZ"), (2, "KeyZ"), (1, "KeyX"), (3, "KeyX")]
+
+PLAY = """([statusId, beats, tempo]) => new Promise((resolve) => {
+  const status = document.getElementById(statusId);
+  const wait = () => {
+    if (!status.dataset.startMs) { setTimeout(wait, 10); return; }
+    const start = Number(status.dataset.startMs);
+    const beatMs = 60000 / tempo;
+    for (const [beat, code] of beats) {
+      setTimeout(() => document.dispatchEvent(new KeyboardEvent("keydown", { code })),
+                 start + beat * beatMs - performance.now());
+    }
+    resolve(start);
+  };
+  wait();
+})"""
+
+
+def test_create_a_lesson_from_a_recorded_take_practise_and_see_progress(jam_server, chromium):
+    page = chromium.new_page()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{jam_server}/lessons/")
+    page.fill("#lesson-name", "rock basics")
+    page.fill("#teach-tempo", "120")
+    page.fill("#teach-bars", "2")
+    page.evaluate("document.getElementById('record-status').dataset.startMs = ''")
+    page.click("#record")
+    page.evaluate(PLAY, ["record-status", [[bar * 4 + b, c] for bar in range(2) for b, c in ROCK_BAR], 120])
+    page.wait_for_selector("#notation svg", timeout=20000)
+    assert "rock basics" in page.text_content("#message")
+    assert "grid 16th" in page.text_content("#lesson-info")
+    # the engraved bar: 8 hi-hats, 2 kicks, 2 snares
+    assert page.locator("#notation svg g.notehead").count() == 12
+    assert page.text_content("#tempo-now") == "72"  # 60 % of 120 BPM
+
+    page.fill("#student", "sam")
+    page.fill("#loops", "1")
+    page.dispatch_event("#student", "change")
+    tempos = []
+    for attempt in (1, 2):
+        tempo = float(page.text_content("#tempo-now"))
+        tempos.append(tempo)
+        page.evaluate("document.getElementById('practise-status').dataset.startMs = ''")
+        page.click("#practise")
+        page.evaluate(PLAY, ["practise-status", [[b, c] for b, c in ROCK_BAR], tempo])
+        page.wait_for_function(f"document.querySelectorAll('#progress tbody tr').length === {attempt}",
+                               timeout=30000)
+    rows = page.locator("#progress tbody tr")
+    assert rows.count() == 2
+    first, second = [[c.strip() for c in rows.nth(i).locator("td").all_text_contents()] for i in (0, 1)]
+    assert first[1] == "72"
+    assert second[1] == first[5]  # the second loop was played at the tempo the first one set
+    assert page.locator("#verdict").is_visible()
+    summary = page.text_content("#progress-summary")
+    assert summary.startswith("sam:") and "of 2 attempts passed" in summary
+    if first[2] == "yes":
+        assert int(first[5]) > 72
+    assert not errors
+    page.close()
