@@ -87,8 +87,8 @@ def swing_ratio_direct(path: Path, first_bar: int = 0, n_bars: int | None = None
     pos = np.array([p for p, g in zip(positions, groups) if g == keeper])
     ratios = []
     for k in range(int(lo), int(min(hi, pos.max() + 1))):
-        on = pos[np.abs(pos - k) < 0.2]
-        nxt = pos[np.abs(pos - (k + 1)) < 0.2]
+        on = pos[np.abs(pos - k) < 0.15]
+        nxt = pos[np.abs(pos - (k + 1)) < 0.15]
         off = pos[(pos > k + 0.4) & (pos < k + 0.85)]
         if on.size and nxt.size and off.size:
             ratios.append((off[0] - on[0]) / (nxt[0] - off[0]))

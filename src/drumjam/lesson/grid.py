@@ -130,7 +130,7 @@ def chance_residual_beats(kind: GridKind, swing_ratio: float = 1.0) -> float:
 def swing_ratio_of_pairs(beats: np.ndarray, min_pairs: int = 4) -> float | None:
     """The swing ratio of a time-keeping voice from its eighth-note pairs.
 
-    For every beat ``k`` where the voice has a note on the beat (within 0.2 beat), one in the
+    For every beat ``k`` where the voice has a note on the beat (within 0.15 beat), one in the
     off-beat window and one on beat ``k + 1``, the long-to-short ratio is
     ``(off - on) / (next - off)``; the median over those beats is returned, or None when fewer
     than ``min_pairs`` beats have such a pair.
@@ -140,8 +140,8 @@ def swing_ratio_of_pairs(beats: np.ndarray, min_pairs: int = 4) -> float | None:
         return None
     ratios = []
     for k in np.unique(np.round(pos)):
-        on = pos[np.abs(pos - k) < 0.2]
-        nxt = pos[np.abs(pos - (k + 1)) < 0.2]
+        on = pos[np.abs(pos - k) < 0.15]
+        nxt = pos[np.abs(pos - (k + 1)) < 0.15]
         off = pos[(pos > k + OFFBEAT_WINDOW[0]) & (pos < k + OFFBEAT_WINDOW[1])]
         if on.size and nxt.size and off.size:
             ratios.append((off[0] - on[0]) / (nxt[0] - off[0]))

@@ -1,0 +1,107 @@
+"""``drumjam lesson``: create, list, export, practise, progress, as a teacher and student use it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from drumjam.cli import main
+from drumjam.io.midi import write_midi
+from drumjam.io.musicxml import read_musicxml
+from drumjam.lesson import Pattern
+from drumjam.model import Chart, Note
+from lesson_reference import GROOVES
+
+SOUL = GROOVES / "drummer1/eval_session/3_soul-groove3_86_beat_4-4.mid"
+SHUFFLE = GROOVES / "drummer1/session1/51_rock-shuffle_125_beat_4-4.mid"
+
+
+def cli(*args: str) -> None:
+    """Run the command line in this process; it ends with SystemExit(0) on success."""
+    with pytest.raises(SystemExit) as stop:
+        main(list(args))
+    assert stop.value.code == 0
+
+
+def run_json(capsys, *args: str):
+    capsys.readouterr()
+    cli(*args, "--json")
+    return json.loads(capsys.readouterr().out)
+
+
+def attempt_file(path, pattern: Pattern, tempo_bpm: float, keep: float, seed: int, loops: int = 2):
+    """A student's MIDI attempt: the pattern at ``tempo_bpm`` with 6 ms timing spread, each
+    note played with probability ``keep``."""
+    rng = np.random.default_rng(seed)
+    chart = pattern.to_chart(tempo_bpm, loops)
+    notes = [Note(max(0.0, n.time_s + rng.normal(0, 0.006)), n.voice, n.velocity)
+             for n in chart.notes if rng.random() < keep]
+    return write_midi(path, Chart(tuple(notes), chart.beatmap))
+
+
+def test_teacher_and_student_on_the_command_line(tmp_path, capsys):
+    created = run_json(capsys, "lesson", "create", str(SOUL), "--name", "soul groove")
+    pattern = Pattern.from_dict(created["pattern"])
+    assert created["name"] == "soul groove" and created["grid"] == "16th" and created["bars"] == 1
+    assert created["notes_per_voice"] == {"hihat_closed": 16, "kick": 5, "snare": 5, "snare_rim": 2}
+    picked = run_json(capsys, "lesson", "create", str(SHUFFLE), "--name", "shuffle", "--bars", "25-26")
+    assert picked["bars"] == 2 and picked["grid"] == "swing8" and picked["swing_ratio"] > 2
+    assert picked["pattern"]["source_bars"] == [24, 25]
+    assert [row["name"] for row in run_json(capsys, "lesson", "list")] == ["shuffle", "soul groove"]
+
+    xml = tmp_path / "soul.musicxml"
+    cli("lesson", "export", "soul groove", "--musicxml", str(xml), "--png", str(tmp_path / "s.png"))
+    assert len(read_musicxml(xml)) == len(pattern.notes)
+    assert (tmp_path / "s.png").stat().st_size > 1000
+
+    start_bpm = round(0.6 * pattern.tempo_bpm, 1)
+    good = attempt_file(tmp_path / "good.mid", pattern, start_bpm, keep=1.0, seed=1)
+    result = run_json(capsys, "lesson", "practise", "soul groove", str(good), "--student", "kim")
+    assert result["passed"] is True and result["tempo_bpm"] == start_bpm
+    assert result["next_tempo_bpm"] > start_bpm and isinstance(result["feedback"], list)
+    faster = result["next_tempo_bpm"]
+    for seed in (2, 3):  # half the notes left out, twice: the trainer slows down
+        poor = attempt_file(tmp_path / f"poor{seed}.mid", pattern, faster, keep=0.5, seed=seed)
+        result = run_json(capsys, "lesson", "practise", "soul groove", str(poor), "--student", "kim")
+        assert result["passed"] is False
+        assert any("of the notes" in line for line in result["feedback"])
+    assert result["next_tempo_bpm"] < faster
+    forced = attempt_file(tmp_path / "forced.mid", pattern, 80.0, keep=1.0, seed=4)
+    result = run_json(capsys, "lesson", "practise", "soul groove", str(forced), "--student", "kim",
+                      "--tempo", "80")
+    assert result["tempo_bpm"] == 80.0 and result["passed"] is True
+
+    progress = run_json(capsys, "lesson", "progress", "soul groove", "--student", "kim")
+    assert progress["attempts"] == 4 and progress["passes"] == 2
+    assert [h["passed"] for h in progress["history"]] == [True, False, False, True]
+    assert progress["tempo_bpm"] == result["next_tempo_bpm"]
+    capsys.readouterr()
+    cli("lesson", "progress", "soul groove", "--student", "kim")
+    assert "2 of 4 attempts passed" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (["lesson", "practise", "nothing", str(SOUL), "--student", "kim"], "no lesson named 'nothing'"),
+    (["lesson", "create", str(SOUL), "--name", "x", "--bars", "3-1"], "not a bar range"),
+    (["lesson", "create", str(SOUL), "--name", "x", "--bars", "90-91"], "outside the take"),
+    (["lesson", "create", str(SOUL), "--name", "bad/name"], "not usable"),
+    (["lesson", "export", "nothing"], "--musicxml"),
+])
+def test_mistakes_end_in_one_line_and_exit_code_2(args, expected):
+    done = subprocess.run([sys.executable, "-m", "drumjam", *args], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 2
+    assert expected in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in done.stderr
+
+
+def test_lesson_names_are_unique(capsys):
+    cli("lesson", "create", str(SOUL), "--name", "once")
+    with pytest.raises(SystemExit) as stop:
+        main(["lesson", "create", str(SOUL), "--name", "once"])
+    assert stop.value.code == 2
+    assert "exists already" in capsys.readouterr().err
