@@ -108,7 +108,9 @@ def main() -> None:
         finally:
             proc.terminate()
             proc.wait(timeout=10)
-    print("Hit-to-judgment round trip over WebSocket on loopback (ms)")
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"Hit-to-judgment round trip over WebSocket on loopback (ms); "
+          f"{os.cpu_count()} cores, load average {load} (server and clients share them)")
     print("| load | hits | p50 | p99 | max |")
     print("|---|---|---|---|---|")
     print(row("1 session, back to back", single))

@@ -97,7 +97,7 @@ def test_live_hits_are_judged_with_sign_and_magnitude_and_saved(client):
     bob = [j for j in judgments if j["player"] == 1]
     assert all(20 < j["offset_ms"] < 30 for j in ann)
     assert all(-20 < j["offset_ms"] < -10 for j in bob)
-    assert ann[-1]["running"]["hits"] == 40 and bob[-1]["duet"]["mean_async_ms"] == pytest.approx(-40, abs=3)
+    assert ann[-1]["running"]["hits"] == 40 and bob[-1]["duet"]["mean_async_ms"] == pytest.approx(40, abs=3)
     assert result["type"] == "result"
     saved = client.get(f"/api/history/{result['session_id']}").json()
     players = saved["results"]["players"]

@@ -101,7 +101,7 @@ def test_duet_on_one_keyboard(page):
     page.wait_for_function("drumjam.state.lanes[0].marks.length === 16 && drumjam.state.lanes[1].marks.length === 16")
     assert all(float(m[0]) == pytest.approx(20, abs=1.5) for m in _marks(page, 0))
     assert all(float(m[0]) == pytest.approx(-12, abs=1.5) for m in _marks(page, 1))
-    assert "-32 ms apart" in page.inner_text("#duet-live")
+    assert "Ann − Bob +32 ms on average" in page.inner_text("#duet-live")
     _finish(page)
     assert _cell(page, 0, "mean_offset_ms") == pytest.approx(20, abs=1.5)
     assert _cell(page, 1, "mean_offset_ms") == pytest.approx(-12, abs=1.5)

@@ -192,12 +192,12 @@ class LiveSession:
         other = self._matched[1 - player].get(key)
         if other is not None:
             a, b = (other, result.time_s) if player == 1 else (result.time_s, other)
-            self._async_ms.append(1000.0 * (b - a))
+            self._async_ms.append(1000.0 * (a - b))
 
     def duet_running(self) -> dict[str, Any] | None:
-        """For two players: notes both have hit so far, mean asynchrony (ms, positive = the
-        second player later) and the share within 20 ms (%). The final figures come from the
-        duet analysis at :meth:`finish`."""
+        """For two players: notes both have hit so far, mean asynchrony A - B (ms, positive =
+        the first player later, as in :class:`drumjam.scoring.DuetResult`) and the share within
+        20 ms (%). The final figures come from the duet analysis at :meth:`finish`."""
         if len(self.players) != 2:
             return None
         n = len(self._async_ms)

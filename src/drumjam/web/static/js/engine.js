@@ -88,7 +88,9 @@ export class AudioEngine {
     const meter = plan.beatmap.meter;
     const countIn = countInBars * meter;
     const musicAt = plan.lead_in_s;
-    this.songStart = this.ctx.currentTime + 0.15 + Math.max(0, countIn * period - musicAt);
+    // the music starts after the count-in; without one it starts right away (the lead-in bar
+    // of the timeline then lies in the past)
+    this.songStart = this.ctx.currentTime + 0.15 + countIn * period - musicAt;
     for (let k = countIn; k >= 1; k--) {
       this.click(this.songStart + musicAt - k * period, (countIn - k) % meter === 0, this.ctx.destination);
     }

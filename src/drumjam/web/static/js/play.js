@@ -138,8 +138,9 @@ function onJudgment(msg) {
   document.querySelector(`#running-${msg.player}`).textContent =
     `accuracy ${fmt(r.accuracy_pct, " %")} · mean |offset| ${fmt(r.mean_abs_offset_ms, " ms")} · ${r.hits} hits`;
   if (msg.duet && msg.duet.pairs) {
-    $("#duet-live").textContent = `together: ${fmt(msg.duet.mean_async_ms, " ms", true)} apart on average, `
-      + `${fmt(msg.duet.within_20ms_pct, " %")} within 20 ms`;
+    const [a, b] = state.live.players.map((p) => p.name);
+    $("#duet-live").textContent = `together: ${a} − ${b} ${fmt(msg.duet.mean_async_ms, " ms", true)} `
+      + `on average, ${fmt(msg.duet.within_20ms_pct, " %")} within 20 ms`;
   }
 }
 
