@@ -7,8 +7,9 @@
 3. Songs played to a click keep one tempo per section: the beat sequence is cut into the
    fewest segments that each fit a straight line (beat time = start + index x period), by
    dynamic programming with a per-segment penalty, so a real tempo change starts a new segment
-   instead of being smoothed over. Segments long and regular enough are replaced by their fitted
-   grid, which averages the microtiming of every hit and places each beat to a few ms.
+   instead of being smoothed over. Segments long and regular enough, whose residuals scatter
+   rather than drift, are replaced by their fitted grid, which averages the microtiming of
+   every hit and places each beat to a few ms.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import numpy as np
 
 from drumjam.analysis.features import HOP, Envelope
 
-REFINE_WINDOW_S = 0.035
+REFINE_WINDOW_S = 0.012
 TIGHTNESS = 400.0
 #: Timing spread of the onsets around a click grid (human microtiming), seconds.
 GRID_SIGMA_S = 0.015
@@ -29,6 +30,8 @@ SEGMENT_PENALTY = 40.0
 MIN_GRID_BEATS = 12
 #: A segment is grid-fitted only if its robust RMS residual is below this.
 MAX_GRID_RMS_S = 0.022
+#: ... and if its residuals do not drift (lag-1 autocorrelation below this).
+MAX_RESIDUAL_CORRELATION = 0.5
 
 
 @dataclass(frozen=True)
@@ -119,6 +122,18 @@ def segment(beats_s: np.ndarray, min_beats: int = 4) -> list[tuple[int, int]]:
     return cuts[::-1]
 
 
+def residual_correlation(t: np.ndarray, start_s: float, period_s: float) -> float:
+    """Lag-1 autocorrelation of the residuals of a line fit.
+
+    Near 0 when beats scatter independently around a steady grid (a drummer's microtiming
+    around a click), near 1 when the tempo drifts (a band without a click).
+    """
+    r = t - (start_s + period_s * np.arange(t.size))
+    r = r - r.mean()
+    den = float(np.sum(r * r))
+    return float(np.sum(r[:-1] * r[1:]) / den) if den > 0 else 0.0
+
+
 def robust_line(t: np.ndarray) -> tuple[float, float, float]:
     """Line fit (start, period, rms) of times over their index, ignoring outliers."""
     i = np.arange(t.size, dtype=np.float64)
@@ -153,7 +168,8 @@ def fit_grid(beats_s: np.ndarray) -> tuple[np.ndarray, list[Segment]]:
     for a, b in segment(beats_s):
         start, period, rms = robust_line(beats_s[a:b])
         segments.append(Segment(a, b - 1, start, period, rms))
-        if b - a >= MIN_GRID_BEATS and rms <= MAX_GRID_RMS_S:
+        steady = residual_correlation(beats_s[a:b], start, period) < MAX_RESIDUAL_CORRELATION
+        if b - a >= MIN_GRID_BEATS and rms <= MAX_GRID_RMS_S and steady:
             out[a:b] = start + period * np.arange(b - a)
     order_ok = np.all(np.diff(out) > 0)
     return (out if order_ok else beats_s.copy()), segments

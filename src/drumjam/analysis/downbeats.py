@@ -1,8 +1,8 @@
 """Metre and downbeats from beat-synchronous features.
 
 Bars repeat: the spectrum of each beat resembles the spectrum one bar later more than one
-beat or a half bar later, so the lag of greatest self-similarity among 3 and 4 beats gives the
-metre. The downbeat phase is the one whose beats carry the most low-band onset energy (kick
+beat or a half bar later, so the lag (3 or 4 beats, and twice that) whose self-similarity
+stands out most above its neighbouring lags gives the metre. The downbeat phase is the one whose beats carry the most low-band onset energy (kick
 drum, bass notes) for their overall strength (snare backbeats are loud but not low) and the
 largest change of spectrum (new chord, crash cymbal); without a low band (a click track) it is
 the loudest beat.
@@ -25,12 +25,16 @@ def _zscore(x: np.ndarray) -> np.ndarray:
 
 
 def beat_spectra(env: Envelope, beats_s: np.ndarray) -> np.ndarray:
-    """Mean log-mel spectrum of each beat interval, ``(beats - 1, n_mels)``, unit norm."""
+    """Mean log-mel spectrum of each beat interval less the song's mean, unit norm.
+
+    Returns an array of shape ``(beats - 1, n_mels)``.
+    """
     frames = np.clip(np.round(env.frames_of(beats_s)).astype(int), 0, env.mel_db.shape[1] - 1)
     spectra = np.stack([
         env.mel_db[:, a:max(b, a + 1)].mean(axis=1) for a, b in zip(frames[:-1], frames[1:])
     ])
-    spectra = spectra - spectra.mean(axis=1, keepdims=True)
+    # what changes from beat to beat, not the song's overall timbre
+    spectra = spectra - spectra.mean(axis=0, keepdims=True)
     norm = np.linalg.norm(spectra, axis=1, keepdims=True)
     return spectra / np.maximum(norm, 1e-9)
 
@@ -49,11 +53,16 @@ def lag_similarity(spectra: np.ndarray, lag: int) -> float:
 
 
 def estimate_meter(spectra: np.ndarray) -> tuple[int, float]:
-    """Beats per bar (3 or 4) and how clearly it won (0-1)."""
-    sims = {lag: lag_similarity(spectra, lag) for lag in (2, 3, 4, 6, 8)}
-    score3 = sims[3] + 0.5 * sims[6]
-    score4 = sims[4] + 0.5 * sims[8]
-    meter = 3 if score3 > score4 and sims[3] > sims[2] else 4
+    """Beats per bar (3 or 4) and how clearly it won (0-1).
+
+    Similarity falls slowly with the lag as the music evolves, so each lag is scored by how
+    far it stands above its two neighbours; a metre scores its bar and its two-bar lags.
+    """
+    sims = {lag: lag_similarity(spectra, lag) for lag in range(1, 10)}
+    peak = {lag: sims[lag] - 0.5 * (sims[lag - 1] + sims[lag + 1]) for lag in range(2, 9)}
+    score3 = peak[3] + peak[6]
+    score4 = peak[4] + peak[8]
+    meter = 3 if score3 > score4 else 4
     margin = abs(score3 - score4) / max(abs(score3) + abs(score4), 1e-9)
     return meter, float(np.clip(margin, 0.0, 1.0))
 
