@@ -200,7 +200,7 @@ class SongLibrary:
 
         samples, sr = sf.read(song.audio_path, dtype="float32", always_2d=True)
         stretched = pedalboard.time_stretch(samples.T.copy(), sr, stretch_factor=speed)
-        tmp = out.with_suffix(".tmp.ogg")
+        tmp = out.with_name(f"{out.stem}.{secrets.token_hex(4)}.tmp.ogg")  # no clash between requests
         write_ogg(tmp, stretched.T, sr)
         tmp.replace(out)
         return out

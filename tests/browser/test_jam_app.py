@@ -177,3 +177,24 @@ def test_bad_input_in_the_browser_keeps_everything(page, jam_server, tmp_path):
     after = page.request.get(jam_server + "/api/history").json()
     assert after == before
     assert len(page.request.get(jam_server + "/api/songs").json()) == 5
+
+
+def test_real_audio_clock_plays_the_slowed_backing(page):
+    """Without the test hook: the backing (stretched to 70 % on the server) decodes and plays,
+    and the song clock follows the audio clock."""
+    page.select_option("#song", "chacarera")
+    page.eval_on_selector("#speed", "e => { e.value = 70; e.dispatchEvent(new Event('input')); }")
+    assert page.inner_text("#speed-out") == "70 %"
+    page.click("#start")
+    page.wait_for_selector("body[data-mode='playing']", timeout=60_000)
+    assert page.evaluate("drumjam.engine.buffers.size") == 1
+    assert page.is_hidden("#message")
+    plan = page.evaluate("drumjam.state.plan")
+    assert plan["beatmap"]["tempo_bpm"] == pytest.approx(157 * 0.7, rel=1e-3)
+    first = page.evaluate("drumjam.engine.songTimeNow()")
+    page.wait_for_timeout(800)
+    second = page.evaluate("drumjam.engine.songTimeNow()")
+    assert second - first == pytest.approx(0.8, abs=0.25)
+    page.click("#restart")
+    page.wait_for_selector("body[data-mode='playing']")
+    assert page.evaluate("drumjam.engine.songTimeNow()") < second

@@ -192,8 +192,11 @@ async function start() {
     return;
   }
   let buffer = null;
+  showMessage(live.speed === 1 ? "Loading the backing track…"
+    : `Preparing the backing track at ${Math.round(live.speed * 100)} %…`, "info");
   try {
     buffer = await engine.load(live.audio_url);
+    showMessage("");
   } catch (err) {
     showMessage(`${err.message}; playing with the click only.`, "info");
   }
