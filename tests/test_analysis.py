@@ -160,7 +160,7 @@ def test_beat_this_loads_a_small_checkpoint(tmp_path: Path) -> None:
     pytest.importorskip("beat_this")
     from beat_this.model.beat_tracker import BeatThis
 
-    hparams = {"transformer_dim": 32, "n_layers": 1, "head_dim": 16, "stem_dim": 8}
+    hparams = {"transformer_dim": 32, "n_layers": 1, "head_dim": 16, "stem_dim": 16}
     model = BeatThis(**hparams)
     ckpt = tmp_path / "tiny.ckpt"
     torch.save({"hyper_parameters": hparams,
