@@ -154,3 +154,16 @@ def test_builtin_charts_sit_on_their_grid_and_credit_unchanged_grooves(tmp_path,
                       song.beatmap.shifted(0.2))
         score = score_take(Take(tuple(hits), beatmap=chart.beatmap), chart).to_dict()
         assert score["matched"] >= 0.9 * len(hits), spec["id"]
+
+
+def test_perfectly_steady_duet_is_still_saved_with_both_scores(tmp_path):
+    """Constant offsets make the core's phase-correction fit singular; the session keeps both
+    players' scores instead of failing."""
+    song = SongLibrary(tmp_path).get("slow-funk")
+    session = LiveSession([Player("A"), Player("B")], song.beatmap, song.chart)
+    for note in song.chart.notes[:40]:
+        session.add_hit(0, Hit(note.time_s + 0.012, note.voice))
+        session.add_hit(1, Hit(note.time_s, note.voice))
+    result = session.finish()
+    assert [s.to_dict()["mean_offset_ms"] for s in result.scores] == [pytest.approx(12.0), pytest.approx(0.0)]
+    assert result.summary

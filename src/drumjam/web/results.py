@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from drumjam.model import BeatMap, Chart, Hit, Note, Take
-from drumjam.scoring import TakeScore, analyse_duet, score_take
+from drumjam.scoring import DuetResult, TakeScore, score_take
+from drumjam.session.live import duet_or_none
 
 
 @dataclass(frozen=True)
@@ -36,24 +38,27 @@ def rebuild(saved: dict[str, Any]) -> Rebuilt:
     return Rebuilt(takes, chart, beatmap, saved["chart"].get("grid"))
 
 
-def rescore(rebuilt: Rebuilt) -> tuple[list[TakeScore], Any | None]:
+def rescore(rebuilt: Rebuilt) -> tuple[list[TakeScore], DuetResult | None]:
     """Offline scores of each take and, for two players, the duet analysis."""
     grid = None if rebuilt.chart is not None else rebuilt.grid
     scores = [score_take(t, rebuilt.chart, grid=grid, beatmap=rebuilt.beatmap) for t in rebuilt.takes]
     duet = None
     if len(rebuilt.takes) == 2:
-        duet = analyse_duet(rebuilt.takes[0], rebuilt.takes[1], rebuilt.chart, grid=grid,
+        duet = duet_or_none(rebuilt.takes[0], rebuilt.takes[1], rebuilt.chart, grid=grid,
                             beatmap=rebuilt.beatmap)
     return scores, duet
 
 
 def write_report(saved: dict[str, Any], path: Path) -> Path:
     """The core HTML report of a saved session (duet report for two players)."""
-    from drumjam.report import write_duet_report, write_take_report
+    from drumjam.report import take_report_html, voice_table, write_duet_report
 
     scores, duet = rescore(rebuild(saved))
     if duet is not None:
-        write_duet_report(duet, path, title=saved["song_title"])
-    else:
-        write_take_report(scores[0], path, title=saved["song_title"])
+        return write_duet_report(duet, path, title=saved["song_title"])
+    page = take_report_html(scores[0], title=saved["song_title"])
+    for other in scores[1:]:  # a duet the core could not fit: the partner's table below
+        extra = f"<h2>{html.escape(other.player)}</h2>{voice_table(other)}"
+        page = page.replace("</body>", extra + "</body>", 1)
+    path.write_text(page, encoding="utf-8")
     return path
