@@ -34,16 +34,17 @@ PLAYER_KEYS = (
 FEEL_MS = ((6.0, 9.0), (-14.0, 13.0))  # mean and SD of each player's offsets
 
 
-def serve(home: Path) -> tuple[uvicorn.Server, str]:
+def serve(home: Path) -> tuple[uvicorn.Server, threading.Thread, str]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     server = uvicorn.Server(uvicorn.Config(create_app(home=home), host="127.0.0.1", port=port,
                                            log_level="warning"))
-    threading.Thread(target=server.run, daemon=True).start()
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
     while not server.started:
         time.sleep(0.05)
-    return server, f"http://127.0.0.1:{port}"
+    return server, thread, f"http://127.0.0.1:{port}"
 
 
 def main() -> None:
@@ -53,7 +54,7 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(7)
     with tempfile.TemporaryDirectory() as home:
-        server, url = serve(Path(home))
+        server, thread, url = serve(Path(home))
         try:
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
@@ -86,6 +87,7 @@ def main() -> None:
                 browser.close()
         finally:
             server.should_exit = True
+            thread.join(timeout=10)
     print(f"wrote {args.out / 'play.png'} and {args.out / 'results.png'}")
 
 

@@ -81,7 +81,7 @@ def test_solo_live_marks_and_results_show_sign_and_size(page):
         assert float(newest[0]) == pytest.approx(off, abs=2.0)
         assert ("late" if off > 0 else "early") in newest[2]
     running = page.inner_text("#running-0")
-    assert "12 hits" in running
+    assert "of 12 hits on a note" in running
     _finish(page)
     assert _cell(page, 0, "matched") == 12
     assert _cell(page, 0, "mean_offset_ms") == pytest.approx(5.0, abs=2.0)

@@ -82,7 +82,7 @@ class _Running:
     def to_dict(self) -> dict[str, Any]:
         return {
             "hits": self.hits,
-            "accuracy_pct": round(100.0 * self.on_time / self.hits, 1) if self.hits else None,
+            "on_time_pct": round(100.0 * self.on_time / self.hits, 1) if self.hits else None,
             "mean_abs_offset_ms": round(self.abs_offset_ms / self.on_time, 1) if self.on_time else None,
         }
 
@@ -191,7 +191,8 @@ class LiveSession:
         return result
 
     def running(self, player: int) -> dict[str, Any]:
-        """Hits so far, share judged on time (%), mean absolute offset (ms)."""
+        """Hits so far, share of them matched to a note (perfect, great or good; %), and their
+        mean absolute offset (ms)."""
         return self._running[player].to_dict()
 
     def _pair(self, player: int, result: HitResult) -> None:

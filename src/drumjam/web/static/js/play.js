@@ -136,7 +136,7 @@ function onJudgment(msg) {
   }
   const r = msg.running;
   document.querySelector(`#running-${msg.player}`).textContent =
-    `accuracy ${fmt(r.accuracy_pct, " %")} · mean |offset| ${fmt(r.mean_abs_offset_ms, " ms")} · ${r.hits} hits`;
+    `${fmt(r.on_time_pct, " %")} of ${r.hits} hits on a note · mean |offset| ${fmt(r.mean_abs_offset_ms, " ms")}`;
   if (msg.duet && msg.duet.pairs) {
     const [a, b] = state.live.players.map((p) => p.name);
     $("#duet-live").textContent = `together: ${a} − ${b} ${fmt(msg.duet.mean_async_ms, " ms", true)} `
