@@ -198,3 +198,33 @@ def test_real_audio_clock_plays_the_slowed_backing(page):
     page.click("#restart")
     page.wait_for_selector("body[data-mode='playing']")
     assert page.evaluate("drumjam.engine.songTimeNow()") < second
+
+
+def test_midi_kit_and_remapped_keys(page):
+    """A kit's MIDI messages (as Web MIDI delivers them) and a remapped key become hits."""
+    _setup(page, "slow-funk", ["Kit", "Keys"])
+    row = page.locator("#key-table tbody tr", has_text="snare").first
+    row.locator("button").nth(1).click()  # player 2's snare
+    page.keyboard.press("KeyB")
+    assert row.locator("kbd").nth(1).inner_text() == "B"
+    notes, group_of = _start(page)
+    page.evaluate("drumjam.midi.set(0, 'kit-1', drumjam.state.kitmaps.roland)")
+    hihat = next(n for n in notes if group_of[n["voice"]] == "hihat")
+    snare = next(n for n in notes if group_of[n["voice"]] == "snare")
+    page.evaluate(f"drumjam.setSongTime({hihat['time_s'] + 0.008!r})")
+    page.evaluate("drumjam.midi.message('kit-1', {data: [0xB9, 4, 27], timeStamp: performance.now()})")
+    page.evaluate("drumjam.midi.message('kit-1', {data: [0x99, 42, 64], timeStamp: performance.now()})")
+    page.evaluate(f"drumjam.setSongTime({snare['time_s'] - 0.011!r})")
+    page.evaluate("drumjam.midi.message('kit-1', {data: [0x99, 38, 117], timeStamp: performance.now()})")
+    page.keyboard.press("KeyB")
+    page.wait_for_function("drumjam.state.lanes[0].marks.length === 2 && drumjam.state.lanes[1].marks.length === 1")
+    assert [float(m[0]) for m in _marks(page, 0)] == [pytest.approx(-11, abs=1), pytest.approx(8, abs=1)]
+    assert float(_marks(page, 1)[0][0]) == pytest.approx(-11, abs=1)
+    _finish(page)
+    session_id = page.url.split("id=")[1]
+    saved = page.request.get(f"{page.url.split('/results')[0]}/api/history/{session_id}").json()
+    kit_take = saved["takes"][0]
+    assert [h["voice"] for h in kit_take] == ["hihat_closed", "snare"]
+    assert [h["velocity"] for h in kit_take] == [64, 117]
+    assert kit_take[0]["hihat_openness"] == pytest.approx(100 / 127, abs=1e-3)
+    assert saved["takes"][1][0]["voice"] == "snare"

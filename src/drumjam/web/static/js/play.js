@@ -12,6 +12,7 @@ const CALIBRATION_PERIOD_S = 0.6;
 
 const engine = new AudioEngine();
 const keymap = new KeyMap();
+const midi = new MidiInputs(onHit);
 const state = {
   mode: "idle", // idle | playing | calibrating | finishing
   songs: [], kitmaps: {}, groupOf: {},
@@ -375,12 +376,12 @@ async function main() {
   renderKeyTable();
   refreshPlayerBlocks();
   setMode("idle");
-  setupMidi(new MidiInputs(onHit));
+  setupMidi(midi);
   requestAnimationFrame(frame);
   document.body.dataset.ready = "1";
 }
 
 // Test hook: fix the song clock so scripted key presses land at known song times.
-window.drumjam = { engine, state, setSongTime: (t) => engine.setManualTime(t) };
+window.drumjam = { engine, state, midi, keymap, setSongTime: (t) => engine.setManualTime(t) };
 
 main().catch((err) => showMessage(`drumjam could not start: ${err.message}`));
