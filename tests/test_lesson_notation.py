@@ -106,3 +106,15 @@ def test_svg_engraves_every_bar_and_note(name, first_bar):
     svg = pattern_svg(pattern)
     assert len(re.findall(r'class="measure"', svg)) == pattern.bars
     assert len(re.findall(r'class="notehead', svg)) == len(pattern.notes)
+
+
+def test_engraving_works_from_any_thread():
+    # the web app engraves on its worker threads; verovio's fonts belong to one thread
+    from concurrent.futures import ThreadPoolExecutor
+
+    pattern = lesson_pattern(*GROOVES_FOR_NOTATION[0])
+    here = pattern_svg(pattern)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        there = list(pool.map(lambda _: pattern_svg(pattern), range(3)))
+    for svg in [here, *there]:
+        assert len(re.findall(r'class="notehead', svg)) == len(pattern.notes)

@@ -35,6 +35,7 @@ def test_recorded_take_becomes_a_lesson_a_student_practises(client):
     assert made.json()["pattern"]["notes_per_voice"] == {"hihat_closed": 8, "kick": 2, "snare": 2}
     assert [row["name"] for row in client.get("/api/lessons").json()] == ["rock"]
     svg = client.get("/api/lessons/rock/notation.svg")
+    assert svg.status_code == 200, svg.text
     assert svg.headers["content-type"].startswith("image/svg+xml") and svg.text.count('class="notehead') == 12
 
     first = client.get("/api/lessons/rock/progress", params={"student": "ada"}).json()

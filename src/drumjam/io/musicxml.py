@@ -9,6 +9,7 @@ voice 2. Accents get an accent mark, ghost notes parenthesised noteheads.
 from __future__ import annotations
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -223,6 +224,11 @@ def read_musicxml(path: str | Path) -> list[DrumNote]:
     return sorted(out, key=lambda d: (d.beat, d.voice.value))
 
 
+#: verovio loads its fonts for the first thread that uses it and fails on any other, so every
+#: engraving runs on this one thread (which also keeps verovio from running twice at once).
+_ENGRAVER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="verovio")
+
+
 def render_svg(musicxml: str, scale_pct: int = 40, max_width_px: int = 2400) -> str:
     """Engrave MusicXML text as SVG with verovio (first page, fitted to the music).
 
@@ -235,6 +241,10 @@ def render_svg(musicxml: str, scale_pct: int = 40, max_width_px: int = 2400) -> 
     max_width_px : int
         Longest system before the music wraps to a new line.
     """
+    return _ENGRAVER.submit(_engrave, musicxml, scale_pct, max_width_px).result()
+
+
+def _engrave(musicxml: str, scale_pct: int, max_width_px: int) -> str:
     import verovio
 
     tk = verovio.toolkit()

@@ -11,7 +11,7 @@ Each pattern note keeps the teacher's velocity (accent, normal or ghost) and mic
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Sequence
 
@@ -124,7 +124,6 @@ class Pattern:
     consistency: float = 1.0
     beat_unit: int = 4
     start_bar: int = 0
-    extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
         if self.bars < 1:
@@ -299,6 +298,47 @@ def _dynamic_of(velocity: float, loud: float, median: float) -> str:
     return "normal"
 
 
+def _quantise(take: Take, bm: BeatMap) -> tuple[list[_QuantisedHit], GridKind, float]:
+    """Every hit on the grid that fits the take, bar by bar from the first downbeat."""
+    times = take.times_s()
+    first_down = float(bm.to_beats(bm.downbeats_s[0])) if bm.downbeats_s.size else 0.0
+    rel = bm.to_beats(times) - first_down
+    # the drummer's overall lead or lag, from the hits near the beats
+    near = np.abs(rel - np.round(rel)) < 0.15
+    phase = float(np.median(rel[near] - np.round(rel[near]))) if near.any() else 0.0
+    groups = take.groups()
+    keeper_counts = Counter(g for g in groups if g in TIMEKEEPERS)
+    keeper = keeper_counts.most_common(1)[0][0] if keeper_counts else None
+    timekeeping = np.array([g == keeper for g in groups])
+    kind, ratio = choose_grid(rel - phase, (rel - phase)[timekeeping])
+    steps, played = snap(rel - phase, kind, ratio)
+    offsets_ms = (rel - played) * bm.period_s_at(times) * 1000.0
+    per_bar = STEPS_PER_BEAT[kind] * bm.meter
+    hits = []
+    for h, step, group, offset in zip(take.hits, steps, groups, offsets_ms):
+        bar, step_in_bar = divmod(int(step), per_bar)
+        if bar >= 0:
+            hits.append(_QuantisedHit(bar, step_in_bar, group, h.voice, h.velocity, float(offset)))
+    if not hits:
+        raise InputError("no hit of the take falls in a bar of its beat map")
+    return hits, kind, ratio
+
+
+def _find_loop(
+    bar_keys: dict[int, set], lengths_bars: Sequence[int]
+) -> tuple[list[int], int, tuple[float, int, dict[int, set], list[int]]]:
+    """The bars searched and the best (length, fit) of a repeating pattern among them."""
+    bars = sorted(bar_keys)
+    # drop a trailing bar holding only the final downbeat (how takes often end)
+    if len(bars) > 1 and all(k[0] == 0 for k in bar_keys[bars[-1]]):
+        bars = bars[:-1]
+    fits = {n: _fit_length(bar_keys, bars, n) for n in lengths_bars
+            if n == 1 or len(bars) >= 2 * n}
+    best_score = max(f[0] for f in fits.values())
+    length = min(n for n, f in fits.items() if f[0] >= best_score - LONGER_PATTERN_GAIN)
+    return bars, length, fits[length]
+
+
 def extract_pattern(
     take: Take,
     beatmap: BeatMap | None = None,
@@ -331,88 +371,30 @@ def extract_pattern(
         )
     if len(take) == 0:
         raise InputError("the take has no hits; record a groove first")
-    times = take.times_s()
-    beats = bm.to_beats(times)
-    first_down = float(bm.to_beats(bm.downbeats_s[0])) if bm.downbeats_s.size else 0.0
-    rel = beats - first_down
-    # the drummer's overall lead or lag, from the hits near the beats
-    near = np.abs(rel - np.round(rel)) < 0.15
-    phase = float(np.median(rel[near] - np.round(rel[near]))) if near.any() else 0.0
-    rel = rel - phase
-    groups = take.groups()
-    keeper_counts = Counter(g for g in groups if g in TIMEKEEPERS)
-    keeper = keeper_counts.most_common(1)[0][0] if keeper_counts else None
-    timekeeping = np.array([g == keeper for g in groups])
-    bar_of = np.floor((rel + 1e-9) / bm.meter).astype(int)
-    if bars is not None:
-        first, last = bars
-        n_bars_take = int(bar_of.max()) + 1
-        if not 0 <= first <= last < n_bars_take:
-            raise InputError(
-                f"bars {first + 1}-{last + 1} are outside the take, which has bars 1-{n_bars_take}"
-            )
-    kind, ratio = choose_grid(rel, rel[timekeeping])
-    steps, played = snap(rel, kind, ratio)
-    per_beat = STEPS_PER_BEAT[kind]
-    per_bar = per_beat * bm.meter
-    period_s = bm.period_s_at(times)
-    offsets_ms = (rel + phase - played) * period_s * 1000.0
-
-    hits: list[_QuantisedHit] = []
-    for i, h in enumerate(take.hits):
-        bar, step = divmod(int(steps[i]), per_bar)
-        if bar < 0:
-            continue
-        hits.append(_QuantisedHit(bar, step, groups[i], h.voice, h.velocity, float(offsets_ms[i])))
-    if not hits:
-        raise InputError("no hit of the take falls in a bar of its beat map")
+    hits, kind, ratio = _quantise(take, bm)
     bar_keys: dict[int, set] = defaultdict(set)
     for q in hits:
         bar_keys[q.bar].add((q.step, q.group))
-    all_bars = list(range(min(bar_keys), max(bar_keys) + 1))
-    for b in all_bars:
+    for b in range(min(bar_keys), max(bar_keys) + 1):
         bar_keys.setdefault(b, set())
 
     if bars is not None:
-        chosen_bars = list(range(bars[0], bars[1] + 1))
-        length, phase_bars, fills = len(chosen_bars), 0, []
+        first, last = bars
+        if not 0 <= first <= last <= max(bar_keys):
+            raise InputError(
+                f"bars {first + 1}-{last + 1} are outside the take, which has bars "
+                f"1-{max(bar_keys) + 1}"
+            )
+        chosen_bars = list(range(first, last + 1))
+        length, phase_bars, fills, score = len(chosen_bars), 0, [], 1.0
         cons = {p: bar_keys[b] for p, b in enumerate(chosen_bars)}
-        score = 1.0
     else:
-        # drop a trailing bar holding only the final downbeat (how takes often end)
-        if len(all_bars) > 1 and all(k[0] == 0 for k in bar_keys[all_bars[-1]]):
-            all_bars = all_bars[:-1]
-        chosen_bars = all_bars
-        fits = {}
-        for length in lengths_bars:
-            if length == 1 or len(chosen_bars) >= 2 * length:
-                fits[length] = _fit_length(bar_keys, chosen_bars, length)
-        best_score = max(f[0] for f in fits.values())
-        length = min(n for n, f in fits.items() if f[0] >= best_score - LONGER_PATTERN_GAIN)
-        score, phase_bars, cons, fills = fits[length]
+        chosen_bars, length, (score, phase_bars, cons, fills) = _find_loop(bar_keys, lengths_bars)
 
     used = [b for b in chosen_bars if b not in fills]
-    loud = _dynamics({g: [q.velocity for q in hits if q.group == g and q.bar in used]
-                      for g in {q.group for q in hits if q.bar in used}})
-    members: dict[tuple[int, int, VoiceGroup], list[_QuantisedHit]] = defaultdict(list)
-    for q in hits:
-        if q.bar not in used:
-            continue
-        p = (q.bar - chosen_bars[0] - phase_bars) % length
-        if (q.step, q.group) in cons[p]:
-            members[(p, q.step, q.group)].append(q)
-    notes = []
-    for (p, step, group), qs in members.items():
-        voice = Counter(q.voice for q in qs).most_common(1)[0][0]
-        velocity = float(np.median([q.velocity for q in qs]))
-        notes.append(PatternNote(
-            beat=Fraction(p * per_bar + step, per_beat),
-            voice=voice,
-            velocity=int(round(velocity)),
-            dynamic=_dynamic_of(velocity, *loud[group]),
-            feel_ms=float(np.median([q.offset_ms for q in qs])),
-        ))
-    start_bar = chosen_bars[0] + phase_bars
+    per_beat = STEPS_PER_BEAT[kind]
+    notes = _pattern_notes([q for q in hits if q.bar in used], cons, chosen_bars[0] + phase_bars,
+                           length, per_beat, per_beat * bm.meter)
     return Pattern(
         notes=tuple(notes),
         bars=length,
@@ -424,9 +406,32 @@ def extract_pattern(
         fill_bars=tuple(fills),
         consistency=round(score, 4),
         beat_unit=bm.beat_unit,
-        start_bar=start_bar,
-        extra={"phase_ms": phase * 60000.0 / bm.tempo_bpm},
+        start_bar=chosen_bars[0] + phase_bars,
     )
+
+
+def _pattern_notes(
+    hits: list[_QuantisedHit], cons: dict[int, set], start_bar: int, length: int, per_beat: int,
+    per_bar: int,
+) -> list[PatternNote]:
+    """The notes of the loop from the hits of its bars that agree with it."""
+    loud = _dynamics({g: [q.velocity for q in hits if q.group == g] for g in {q.group for q in hits}})
+    members: dict[tuple[int, int, VoiceGroup], list[_QuantisedHit]] = defaultdict(list)
+    for q in hits:
+        p = (q.bar - start_bar) % length
+        if (q.step, q.group) in cons[p]:
+            members[(p, q.step, q.group)].append(q)
+    notes = []
+    for (p, step, group), qs in members.items():
+        velocity = float(np.median([q.velocity for q in qs]))
+        notes.append(PatternNote(
+            beat=Fraction(p * per_bar + step, per_beat),
+            voice=Counter(q.voice for q in qs).most_common(1)[0][0],
+            velocity=int(round(velocity)),
+            dynamic=_dynamic_of(velocity, *loud[group]),
+            feel_ms=float(np.median([q.offset_ms for q in qs])),
+        ))
+    return notes
 
 
 def parse_bars(text: str | None) -> tuple[int, int] | None:
