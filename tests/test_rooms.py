@@ -57,8 +57,10 @@ def test_tokens_identify_seats(song):
 def test_duet_asynchrony_and_calibration_on_the_shared_timeline(song):
     room = Room(song, "Ana", 100.0)
     a, b = room.seats[0], room.join("Bo")
-    # Bo's kit is 25 ms slow (calibrated) and plays 12 ms behind Ana
+    # Bo's kit is 25 ms slow (calibrated) and Bo plays 12 ms behind Ana
     room.configure(b, calibration_ms=25.0)
+    # Ana hears her backing track 8 ms late to meet Bo in the middle, so she plays 8 ms later
+    room.configure(a, track_delay_ms=8.0)
     for s in (a, b):
         room.set_connected(s, True)
     room.start(now_s=101.0)
@@ -66,7 +68,7 @@ def test_duet_asynchrony_and_calibration_on_the_shared_timeline(song):
     rng = np.random.default_rng(3)
     jitter_a = rng.normal(0.0, 0.004, len(song.chart))
     jitter_b = rng.normal(0.012, 0.004, len(song.chart))
-    play(room, a, song.chart, jitter_a)
+    play(room, a, song.chart, jitter_a, latency_s=0.008)
     acks = play(room, b, song.chart, jitter_b, latency_s=0.025)
     assert all(not ack.duplicate for ack in acks)
     # provisional verdicts already have Bo's 25 ms removed

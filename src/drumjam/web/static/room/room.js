@@ -57,7 +57,9 @@ export class RoomClient {
     ws.onclose = (ev) => {
       if (this.ws === ws) this.ws = null;
       this.onEvent({ type: "connection", open: false, code: ev.code });
-      if (!this.ended && ev.code !== 4403) setTimeout(() => this.connect(), RECONNECT_MS);
+      if (this.ended) return;
+      if (ev.code === 4403) this.fetchResult();
+      else setTimeout(() => this.connect(), RECONNECT_MS);
     };
     if (!this.timers.length) {
       this.timers.push(setInterval(() => this.ping(), PING_EVERY_MS));
@@ -130,6 +132,14 @@ export class RoomClient {
         break;
     }
     this.onEvent(msg);
+  }
+
+  /** After the room ended while this player was away: its result, if it is still kept. */
+  async fetchResult() {
+    const params = new URLSearchParams({ token: this.token });
+    const response = await fetch(`/api/rooms/${encodeURIComponent(this.code)}/result?${params}`);
+    if (response.ok) this.receive(JSON.stringify({ type: "end", result: await response.json() }), localNowMs());
+    else this.onEvent({ type: "error", detail: "this room is closed; open a new one" });
   }
 
   /** The song's start on the local clock; backing track heard `track_delay_ms` later. */
