@@ -24,10 +24,10 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from lesson_reference import GROOVES, quantised_bars, swing_ratio_direct  # noqa: E402
+from lesson_reference import GROOVES, quantised_bars, swing_ratio_direct
 
-from drumjam.io.midi import read_take  # noqa: E402
-from drumjam.lesson.pattern import excerpt, extract_pattern, pattern_match  # noqa: E402
+from drumjam.io.midi import read_take
+from drumjam.lesson.pattern import excerpt, extract_pattern, pattern_match
 
 
 def main() -> None:
@@ -35,8 +35,9 @@ def main() -> None:
     parser.add_argument("--bars", type=int, default=8)
     parser.add_argument("--limit", type=int, default=0)
     args = parser.parse_args()
-    rows = [r for r in csv.DictReader(open(GROOVES / "info.csv"))
-            if r["beat_type"] == "beat" and r["time_signature"] == "4-4"]
+    with open(GROOVES / "info.csv", newline="") as f:
+        rows = [r for r in csv.DictReader(f)
+                if r["beat_type"] == "beat" and r["time_signature"] == "4-4"]
     if args.limit:
         rows = rows[: args.limit]
     results = []

@@ -60,7 +60,7 @@ def quantised_bars(
             k = int(np.floor(pos))
             q = k + Fraction(int(np.argmin(np.abs(pos - k - swung))), 2)
         else:
-            q = Fraction(int(round(pos * steps)), steps)
+            q = Fraction(round(pos * steps), steps)
         bar = int(q // meter)
         if bar in bars:
             bars[bar].add((q - bar * meter, group))

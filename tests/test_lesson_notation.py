@@ -7,6 +7,7 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+from lesson_reference import GROOVES
 from music21 import clef, converter, note, percussion
 from PIL import Image
 
@@ -21,7 +22,6 @@ from drumjam.lesson import (
     render_pattern_files,
 )
 from drumjam.lesson.notation import drum_notes
-from lesson_reference import GROOVES
 
 GROOVES_FOR_NOTATION = [
     ("drummer1/eval_session/3_soul-groove3_86_beat_4-4.mid", 0),  # straight 16ths, ghosts

@@ -6,13 +6,13 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+from lesson_reference import GROOVES, quantised_bars, swing_ratio_direct
 
 from drumjam.errors import InputError
 from drumjam.io.midi import read_take
 from drumjam.lesson import GridKind, Pattern, excerpt, extract_pattern, pattern_match
 from drumjam.lesson.grid import swing_position
 from drumjam.model import BeatMap, Hit, Take, Voice, voice_group
-from lesson_reference import GROOVES, quantised_bars, swing_ratio_direct
 
 # (file, first bar of the teacher's 8-bar excerpt, expected grid)
 STRAIGHT = [
@@ -94,7 +94,7 @@ def test_fills_are_not_mistaken_for_the_pattern(name, first_bar, fill):
     with_fill = extract_pattern(_splice_fill(groove, fill, fill_bar))
     assert fill_bar in with_fill.fill_bars
     assert fill_bar not in with_fill.source_bars
-    keys = lambda p: {(n.beat, voice_group(n.voice)) for n in p.notes}  # noqa: E731
+    keys = lambda p: {(n.beat, voice_group(n.voice)) for n in p.notes}
     assert keys(with_fill) == keys(clean)
 
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from itertools import pairwise
 
 import numpy as np
 import pytest
+from lesson_reference import GROOVES
 
 from drumjam.errors import InputError
 from drumjam.io.midi import read_take
@@ -22,7 +24,6 @@ from drumjam.lesson import (
 )
 from drumjam.lesson.grid import GridKind
 from drumjam.model import Hit, Take, Voice
-from lesson_reference import GROOVES
 
 SOUL = "drummer1/eval_session/3_soul-groove3_86_beat_4-4.mid"
 
@@ -67,7 +68,7 @@ def test_tempo_goes_up_for_a_steady_student(pattern):
     assert decisions[0].tempo_bpm == pytest.approx(0.6 * pattern.tempo_bpm, abs=0.1)
     assert all(d.passed and d.change == "up" for d in decisions)
     tempos = [d.tempo_bpm for d in decisions] + [decisions[-1].next_tempo_bpm]
-    assert all(b > a for a, b in zip(tempos, tempos[1:]))
+    assert all(b > a for a, b in pairwise(tempos))
 
 
 def test_tempo_goes_down_for_a_struggling_student(pattern):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
+from lesson_reference import GROOVES
 
 from drumjam.io.musicxml import read_musicxml
 from drumjam.web.app import create_app
-from lesson_reference import GROOVES
 
 SOUL = GROOVES / "drummer1/eval_session/3_soul-groove3_86_beat_4-4.mid"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 from rich import box
@@ -19,7 +19,7 @@ from drumjam.store import lessons as store
 console = Console(highlight=False)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
-KitOpt = Annotated[Optional[str], typer.Option("--kit", help="Kit map: gm, roland, alesis, yamaha or a JSON file.")]
+KitOpt = Annotated[str | None, typer.Option("--kit", help="Kit map: gm, roland, alesis, yamaha or a JSON file.")]
 StudentOpt = Annotated[str, typer.Option("--student", help="The student's name.")]
 
 lesson_app = typer.Typer(help="Lessons: a teacher's groove, a tempo trainer, progress.",
@@ -36,7 +36,7 @@ def _emit(data: Any, as_json: bool) -> bool:
 def create(
     take_path: Annotated[Path, typer.Argument(metavar="TAKE.mid", help="The teacher's take (MIDI).")],
     name: Annotated[str, typer.Option("--name", help="Name of the new lesson.")],
-    bars: Annotated[Optional[str], typer.Option("--bars", help="Bars to teach, e.g. 1-2 (default: the repeating pattern is found).")] = None,
+    bars: Annotated[str | None, typer.Option("--bars", help="Bars to teach, e.g. 1-2 (default: the repeating pattern is found).")] = None,
     kit: KitOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -68,9 +68,9 @@ def create(
 @lesson_app.command("export")
 def export(
     name: Annotated[str, typer.Argument(help="The lesson.")],
-    musicxml: Annotated[Optional[Path], typer.Option("--musicxml", help="Write the notation as MusicXML here.")] = None,
-    svg: Annotated[Optional[Path], typer.Option("--svg", help="Write the engraved notation as SVG here.")] = None,
-    png: Annotated[Optional[Path], typer.Option("--png", help="Write the engraved notation as PNG here.")] = None,
+    musicxml: Annotated[Path | None, typer.Option("--musicxml", help="Write the notation as MusicXML here.")] = None,
+    svg: Annotated[Path | None, typer.Option("--svg", help="Write the engraved notation as SVG here.")] = None,
+    png: Annotated[Path | None, typer.Option("--png", help="Write the engraved notation as PNG here.")] = None,
 ) -> None:
     """Write a lesson's pattern as drum notation."""
     if not (musicxml or svg or png):
@@ -89,7 +89,7 @@ def practise(
     name: Annotated[str, typer.Argument(help="The lesson.")],
     attempt: Annotated[Path, typer.Argument(metavar="ATTEMPT.mid", help="The student's attempt (MIDI), played to the click.")],
     student: StudentOpt,
-    tempo: Annotated[Optional[float], typer.Option("--tempo", help="Tempo it was played at, BPM (default: the trainer's current tempo).")] = None,
+    tempo: Annotated[float | None, typer.Option("--tempo", help="Tempo it was played at, BPM (default: the trainer's current tempo).")] = None,
     kit: KitOpt = None,
     as_json: JsonOpt = False,
 ) -> None:

@@ -9,11 +9,11 @@ voice 2. Accents get an accent mark, ghost notes parenthesised noteheads.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Iterable
 
 from drumjam.errors import FileFormatError, InputError
 from drumjam.model import Voice
@@ -135,7 +135,8 @@ def to_score(
     -------
     music21.stream.Score
     """
-    from music21 import clef, expressions, instrument, metadata, meter as m21meter, stream, tempo
+    from music21 import clef, expressions, instrument, metadata, stream, tempo
+    from music21 import meter as m21meter
 
     if bars < 1:
         raise InputError(f"need at least one bar of notation, got {bars}")

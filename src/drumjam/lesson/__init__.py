@@ -23,8 +23,25 @@ from drumjam.lesson.trainer import (
 )
 
 __all__ = [
-    "AttemptResult", "Decision", "GridKind", "PassCriteria", "Pattern", "PatternNote", "Remark",
-    "TrainerConfig", "TrainerState", "choose_grid", "decide", "evaluate_attempt", "excerpt",
-    "extract_pattern", "parse_bars", "pattern_match", "pattern_musicxml", "pattern_svg", "position_name", "start",
+    "AttemptResult",
+    "Decision",
+    "GridKind",
+    "PassCriteria",
+    "Pattern",
+    "PatternNote",
+    "Remark",
+    "TrainerConfig",
+    "TrainerState",
+    "choose_grid",
+    "decide",
+    "evaluate_attempt",
+    "excerpt",
+    "extract_pattern",
+    "parse_bars",
+    "pattern_match",
+    "pattern_musicxml",
+    "pattern_svg",
+    "position_name",
     "render_pattern_files",
+    "start",
 ]

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from fractions import Fraction
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -76,8 +77,7 @@ class Remark:
 
 def _where(voice: str, position: str, bar: int, bars: int) -> str:
     name = VOICE_NAMES.get(voice, voice)
-    place = f"on {position}" if position[0].isdigit() else f"on {position}"
-    return f"{name} {place}" + (f" (bar {bar})" if bars > 1 else "")
+    return f"{name} on {position}" + (f" (bar {bar})" if bars > 1 else "")
 
 
 def remarks(

@@ -11,9 +11,10 @@ Each pattern note keeps the teacher's velocity (accent, normal or ghost) and mic
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -427,7 +428,7 @@ def _pattern_notes(
         notes.append(PatternNote(
             beat=Fraction(p * per_bar + step, per_beat),
             voice=Counter(q.voice for q in qs).most_common(1)[0][0],
-            velocity=int(round(velocity)),
+            velocity=round(velocity),
             dynamic=_dynamic_of(velocity, *loud[group]),
             feel_ms=float(np.median([q.offset_ms for q in qs])),
         ))

@@ -8,7 +8,7 @@ tempo trainer's state, updated by every attempt.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, select
@@ -24,11 +24,11 @@ _NAME = re.compile(r"^[\w][\w .'-]{0,63}$")
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _iso(at: datetime) -> str:
-    return at.replace(tzinfo=at.tzinfo or timezone.utc).isoformat(timespec="seconds")
+    return at.replace(tzinfo=at.tzinfo or UTC).isoformat(timespec="seconds")
 
 
 class LessonNotFoundError(InputError):

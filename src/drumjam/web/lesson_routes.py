@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, UploadFile
 from fastapi.responses import Response
@@ -39,7 +39,7 @@ class RecordedTake(BaseModel):
     name: str
     tempo_bpm: float = Field(gt=0)
     meter: int = 4
-    bars: Optional[str] = None
+    bars: str | None = None
     hits: list[HitIn]
 
 
@@ -47,7 +47,7 @@ class Attempt(BaseModel):
     """A student's attempt recorded in the app against the trainer's click."""
 
     student: str
-    tempo_bpm: Optional[float] = None
+    tempo_bpm: float | None = None
     hits: list[HitIn]
 
 
@@ -85,7 +85,7 @@ def create_from_recording(take: RecordedTake, state: JamState = Depends(get_stat
 async def create_from_midi(
     file: UploadFile = File(...),
     name: str = Form(...),
-    bars: Optional[str] = Form(None),
+    bars: str | None = Form(None),
     state: JamState = Depends(get_state),
 ) -> dict[str, Any]:
     """Make a lesson from an uploaded MIDI take."""
