@@ -58,7 +58,7 @@ def write_card(saved: dict[str, Any], path: str | Path | BinaryIO) -> None:
         within_txt = "–" if within is None else f"{100 * within:.0f}%"
         fig.text(0.04, y - 0.05, f"apart {_fmt(duet.get('mean_async_ms'), ' ms', signed=True)} on "
                  f"average, {within_txt} of notes within 20 ms", fontsize=12, **text)
-    summary = textwrap.fill(results.get("summary", ""), width=150, max_lines=2, placeholder=" …")
+    summary = textwrap.fill(results.get("summary", ""), width=135, max_lines=3, placeholder=" …")
     fig.text(0.04, 0.04, summary, fontsize=10.5, color="#c8c8c8", parse_math=False,
              transform=fig.transFigure)
     ax = fig.add_axes((0.56, 0.2, 0.4, 0.62), facecolor="#1d2029")
