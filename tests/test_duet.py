@@ -138,3 +138,15 @@ def test_asynchrony_sign_and_sentence() -> None:
     assert "Mina played 12 ms behind Joon" in duet.summary
     assert len(duet.per_bar) == 25
     assert all(bar.pairs == 8 and abs(bar.mean_async_ms - 12) < 4 for bar in duet.per_bar)
+
+
+def test_machine_perfect_takes_still_give_a_duet() -> None:
+    bm = BeatMap.constant(120.0, 60.0)
+    grid = bm.grid(8)[:100]
+    ahead = Take(tuple(Hit(t + 0.010, "snare") for t in grid), "A", bm)
+    exact = Take(tuple(Hit(t, "snare") for t in grid), "B", bm)
+    duet = analyse_duet(ahead, exact, grid=8)
+    assert duet.mean_async_ms == pytest.approx(10.0)
+    assert duet.alpha == (None, None) and duet.leader is None
+    assert "A played 10 ms behind B" in duet.summary
+    assert duet.to_dict()["sync"]["alpha"] == [None, None]

@@ -163,6 +163,11 @@ def _leader(a: PhaseCorrection, b: PhaseCorrection) -> str | None:
     return "A" if a.alpha < b.alpha else "B"
 
 
+def _pct(gain: float) -> str:
+    """A gain as a whole percentage, without a negative zero."""
+    return f"{round(100 * gain) + 0:d}%"
+
+
 def _summary(name_a: str, name_b: str, mean_ms: float | None, within: float,
              phase: tuple[PhaseCorrection, PhaseCorrection] | None, leader: str | None) -> str:
     if mean_ms is None:
@@ -174,7 +179,7 @@ def _summary(name_a: str, name_b: str, mean_ms: float | None, within: float,
         lag = f"{later} played {abs(mean_ms):.0f} ms behind {earlier} on average"
     together = f"{100 * within:.0f}% of your shared notes landed within 20 ms of each other"
     if phase is None:
-        follow = "play longer together to see who follows whom"
+        follow = "play longer together, with the feel of real hands, to see who follows whom"
     else:
         a, b = phase[0].alpha, phase[1].alpha
         if not (_adjusts(phase[0]) or _adjusts(phase[1])):
@@ -184,8 +189,8 @@ def _summary(name_a: str, name_b: str, mean_ms: float | None, within: float,
         else:
             lead, follower = (name_a, name_b) if leader == "A" else (name_b, name_a)
             gain_l, gain_f = (a, b) if leader == "A" else (b, a)
-            follow = (f"{lead} led and {follower} followed, correcting {gain_f:.0%} of each gap "
-                      f"against {lead}'s {gain_l:.0%}")
+            follow = (f"{lead} led and {follower} followed, correcting {_pct(gain_f)} of each gap "
+                      f"against {lead}'s {_pct(gain_l)}")
     return f"{lag}; {together}; {follow}."
 
 
@@ -239,8 +244,11 @@ def analyse_duet(
     phase = None
     leader = None
     if beat_t.size >= MIN_EVENTS:
-        phase = (phase_correction(beat_a, beat_b, beat_t), phase_correction(beat_b, beat_a, beat_t))
-        leader = _leader(*phase)
+        fit_a = phase_correction(beat_a, beat_b, beat_t)
+        fit_b = phase_correction(beat_b, beat_a, beat_t)
+        if fit_a is not None and fit_b is not None:
+            phase = (fit_a, fit_b)
+            leader = _leader(*phase)
     mean_ms = float(async_ms.mean()) if async_ms.size else None
     sd_ms = float(async_ms.std(ddof=1)) if async_ms.size > 1 else None
     within = float(np.mean(np.abs(async_ms) <= TOGETHER_MS)) if async_ms.size else 0.0

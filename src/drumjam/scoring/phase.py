@@ -23,6 +23,7 @@ from scipy.linalg import solveh_banded
 from drumjam.errors import InputError
 
 MIN_EVENTS = 12
+_RESOLUTION_S = 1e-6  # asynchronies that vary less than this carry no timing information
 
 
 @dataclass(frozen=True)
@@ -113,7 +114,7 @@ def bgls(
 
 def phase_correction(
     own_s: np.ndarray, partner_s: np.ndarray, target_s: np.ndarray, with_music: bool = True
-) -> PhaseCorrection:
+) -> PhaseCorrection | None:
     """Estimate a player's correction gain towards a partner.
 
     Parameters
@@ -130,7 +131,10 @@ def phase_correction(
 
     Returns
     -------
-    PhaseCorrection
+    PhaseCorrection or None
+        None when the onsets say nothing about correction: the asynchrony never varies (e.g.
+        two machine-perfect takes). When the partner sits exactly on the music, the two
+        cannot be told apart and only the correction towards the partner is fitted.
     """
     own = np.asarray(own_s, dtype=float)
     partner = np.asarray(partner_s, dtype=float)
@@ -142,9 +146,17 @@ def phase_correction(
     async_s = own - partner
     y = np.diff(own) - np.diff(target)
     cols = [async_s[:-1]]
+    if np.ptp(cols[0]) < _RESOLUTION_S:
+        return None
+    music = (own - target)[:-1]
+    x_both = np.column_stack([cols[0], music]) - np.mean([cols[0], music], axis=1)
+    with_music = with_music and np.linalg.matrix_rank(x_both, tol=_RESOLUTION_S) == 2
     if with_music:
-        cols.append((own - target)[:-1])
-    coef, coef_cov, sigma_t, sigma_m = bgls(y, np.column_stack(cols))
+        cols.append(music)
+    try:
+        coef, coef_cov, sigma_t, sigma_m = bgls(y, np.column_stack(cols))
+    except np.linalg.LinAlgError:
+        return None
     return PhaseCorrection(
         alpha=float(-coef[0]),
         alpha_se=float(np.sqrt(coef_cov[0, 0])),
