@@ -167,3 +167,11 @@ def test_perfectly_steady_duet_is_still_saved_with_both_scores(tmp_path):
     result = session.finish()
     assert [s.to_dict()["mean_offset_ms"] for s in result.scores] == [pytest.approx(12.0), pytest.approx(0.0)]
     assert result.summary
+
+
+def test_a_damaged_added_song_does_not_hide_the_library(tmp_path):
+    broken = tmp_path / "songs" / "abc123"
+    broken.mkdir(parents=True)
+    (broken / "song.json").write_text("{not json")
+    songs = SongLibrary(tmp_path).list()
+    assert len(songs) == len(builtin_specs()) and all(s.builtin for s in songs)

@@ -139,13 +139,20 @@ class SongLibrary:
 
     # ------------------------------------------------------------------ reading
     def list(self) -> list[Song]:
-        """Every song: built-in ones first, then added ones, newest last."""
-        ids = [spec["id"] for spec in builtin_specs()]
+        """Every song: built-in ones first, then added ones, newest last.
+
+        An added song whose files were damaged or removed by hand is left out, so one broken
+        folder never hides the others.
+        """
+        songs = [self.get(spec["id"]) for spec in builtin_specs()]
         songs_dir = self.user_dir / "songs"
         if songs_dir.is_dir():
-            added = sorted(songs_dir.glob("*/song.json"), key=lambda p: p.stat().st_mtime)
-            ids += [p.parent.name for p in added]
-        return [self.get(i) for i in ids]
+            for meta in sorted(songs_dir.glob("*/song.json"), key=lambda p: p.stat().st_mtime):
+                try:
+                    songs.append(self.get(meta.parent.name))
+                except (DrumjamError, OSError, KeyError, ValueError):
+                    continue
+        return songs
 
     def get(self, song_id: str) -> Song:
         """The song with this id.
