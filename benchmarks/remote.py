@@ -39,9 +39,9 @@ from websockets.asyncio.client import connect
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
-from netem_proxy import DelayProxy  # noqa: E402
+from netem_proxy import DelayProxy
 
-from drumjam.session.clock import ClockSync  # noqa: E402
+from drumjam.session.clock import ClockSync
 
 SERVER_AHEAD_S = 1000.25
 LEAD_IN_S = 3.0

@@ -94,7 +94,7 @@ class DelayProxy:
         if self._loop is not None:
             self._loop.call_soon_threadsafe(self._drop_all)
 
-    def __enter__(self) -> DelayProxy:
+    def __enter__(self) -> DelayProxy:  # noqa: PYI034 (a subclass would start the same way)
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -112,7 +112,7 @@ class DelayProxy:
         ready.set()
         try:
             await asyncio.wait_for(self._stopped.wait(), timeout=self.lifetime_s)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
         server.close()
         self._drop_all()

@@ -35,7 +35,7 @@ def simulate(
         if stall_every and i % stall_every == stall_every - 1:
             down += 0.2
         t0 = t
-        server = lambda local: local + offset_s + drift * local  # noqa: E731
+        server = lambda local: local + offset_s + drift * local
         t1 = server(t0 + up)
         t2 = t1 + 0.0004  # the server's own handling time
         t3 = t0 + up + 0.0004 / (1 + drift) + down

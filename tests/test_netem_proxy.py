@@ -6,7 +6,6 @@ import threading
 import time
 
 import pytest
-
 from netem_proxy import DelayProxy
 
 
@@ -63,14 +62,14 @@ def test_stalls_hold_some_chunks(echo_port):
 
 
 def test_burst_keeps_order(echo_port):
-    with DelayProxy(echo_port, delay_s=0.01, jitter_s=0.009, seed=3) as proxy:
-        with socket.create_connection(("127.0.0.1", proxy.port)) as s:
-            payload = b"".join(f"{i:05d}".encode() for i in range(2000))
-            for i in range(0, len(payload), 50):
-                s.sendall(payload[i:i + 50])
-            got = b""
-            while len(got) < len(payload):
-                got += s.recv(65536)
+    payload = b"".join(f"{i:05d}".encode() for i in range(2000))
+    with DelayProxy(echo_port, delay_s=0.01, jitter_s=0.009, seed=3) as proxy, \
+            socket.create_connection(("127.0.0.1", proxy.port)) as s:
+        for i in range(0, len(payload), 50):
+            s.sendall(payload[i:i + 50])
+        got = b""
+        while len(got) < len(payload):
+            got += s.recv(65536)
     assert got == payload
 
 

@@ -2,10 +2,10 @@
 
 import numpy as np
 import pytest
+from room_support import groove_song
 
 from drumjam.model import Chart
 from drumjam.session.rooms import Room, RoomError, RoomNotFoundError, RoomRegistry
-from room_support import groove_song
 
 
 def play(room: Room, seat, chart: Chart, shift_s, latency_s: float = 0.0):

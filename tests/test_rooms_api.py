@@ -5,11 +5,11 @@ import time
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from room_support import groove_song
 from starlette.websockets import WebSocketDisconnect
 
 from drumjam.web import room_routes
 from drumjam.web.room_routes import RoomService
-from room_support import groove_song
 
 
 @pytest.fixture(scope="module")
@@ -59,9 +59,8 @@ def test_wrong_codes_and_tokens_are_refused(app):
         for url in (f"/api/rooms/ws?code={host['code']}&token=wrong",
                     f"/api/rooms/ws?code=wrong&token={host['token']}",
                     "/api/rooms/ws"):
-            with pytest.raises(WebSocketDisconnect) as info:
-                with client.websocket_connect(url) as ws:
-                    ws.receive_json()
+            with pytest.raises(WebSocketDisconnect) as info, client.websocket_connect(url) as ws:
+                ws.receive_json()
             assert info.value.code == room_routes.CLOSE_NOT_ALLOWED
         assert client.get(f"/api/rooms/{host['code']}/result?token=wrong").status_code == 404
 

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
-from netem_proxy import DelayProxy  # noqa: E402
+from netem_proxy import DelayProxy
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -137,7 +137,7 @@ def test_remote_duet_through_delaying_links(server, browser):
 
             # one clock: after some seconds of pings both know the server clock within 1 ms
             for page in (a, b):
-                wait_for(page, "drumjamRoom.client.clock.ready && drumjamRoom.client.clock.est.samples >= 30", 30)
+                wait_for(page, "drumjamRoom.client.clock.ready && drumjamRoom.client.clock.est.samples >= 64", 30)
             offsets = {}
             for name, page in (("A", a), ("B", b)):
                 offsets[name] = true_offset_ms(page)
@@ -191,6 +191,8 @@ def test_remote_duet_through_delaying_links(server, browser):
                 assert player["score"]["matched"] == len(notes)  # no hit lost, none doubled
                 assert player["score"]["extra"] == 0
             assert b.evaluate("drumjamRoom.client.unacked.size") == 0
+            room = service.registry.get(code)
+            assert [len(room.takes_hits(seat)) for seat in room.seats] == [len(notes), len(notes)]
             sync = result["duet"]["sync"]
             assert sync["pairs"] == len(notes)
             assert abs(sync["mean_async_ms"] - (-ASYNC_MS)) < 2.0, sync["mean_async_ms"]

@@ -20,7 +20,13 @@ from typing import Any
 from drumjam.errors import InputError
 from drumjam.model import Hit, parse_voice
 from drumjam.scoring import HitResult, ScoringConfig
-from drumjam.session.live import MAX_HITS_PER_PLAYER, MAX_LATENCY_MS, LiveSession, Player, clean_name
+from drumjam.session.live import (
+    MAX_HITS_PER_PLAYER,
+    MAX_LATENCY_MS,
+    LiveSession,
+    Player,
+    clean_name,
+)
 from drumjam.songs import Song
 
 SEATS = ("A", "B")

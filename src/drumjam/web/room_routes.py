@@ -25,7 +25,8 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request, WebSocket, WebSocketDisconnect
 from fastapi.concurrency import run_in_threadpool
@@ -134,6 +135,9 @@ def _service(app: Any) -> RoomService:
     return service
 
 
+Rooms = Annotated[RoomService, Depends(get_rooms)]
+
+
 def _song(request: Request, service: RoomService, song_id: str) -> Song:
     if service.songs is not None:
         return service.songs(song_id)
@@ -164,7 +168,7 @@ def _seat_reply(room: Room, seat: Seat) -> dict[str, Any]:
 
 @router.post("", status_code=201)
 async def create_room(body: CreateRoom, request: Request,
-                      service: RoomService = Depends(get_rooms)) -> dict[str, Any]:
+                      service: Rooms) -> dict[str, Any]:
     """Open a room for a song; the creator takes seat A."""
     song = await run_in_threadpool(_song, request, service, body.song_id)
     try:
@@ -175,7 +179,7 @@ async def create_room(body: CreateRoom, request: Request,
 
 
 @router.post("/join")
-async def join_room(body: JoinRoom, service: RoomService = Depends(get_rooms)) -> dict[str, Any]:
+async def join_room(body: JoinRoom, service: Rooms) -> dict[str, Any]:
     """Take seat B of the room with this join code."""
     room = _room_or_404(service, body.code)
     try:
@@ -186,13 +190,13 @@ async def join_room(body: JoinRoom, service: RoomService = Depends(get_rooms)) -
 
 
 @router.get("/{code}")
-async def show_room(code: str, service: RoomService = Depends(get_rooms)) -> dict[str, Any]:
+async def show_room(code: str, service: Rooms) -> dict[str, Any]:
     """Song, names and state of a room (for holders of its code)."""
     return _room_or_404(service, code).summary()
 
 
 @router.get("/{code}/result")
-async def room_result(code: str, token: str = "", service: RoomService = Depends(get_rooms)) -> dict[str, Any]:
+async def room_result(code: str, service: Rooms, token: str = "") -> dict[str, Any]:
     """The scores of an ended room (for its players)."""
     room = _room_or_404(service, code)
     if room.seat_for(token) is None:

@@ -9,7 +9,9 @@ import { ClockSync, localNowMs } from "./clock.js";
 
 export const PING_BURST = 16;
 export const PING_BURST_MS = 100;
-export const PING_EVERY_MS = 500;
+export const PING_FAST_MS = 200; // until the clock has FAST_UNTIL samples
+export const FAST_UNTIL = 64;
+export const PING_EVERY_MS = 1000;
 export const RECONNECT_MS = 500;
 export const STATUS_EVERY_MS = 3000;
 
@@ -62,8 +64,8 @@ export class RoomClient {
       else setTimeout(() => this.connect(), RECONNECT_MS);
     };
     if (!this.timers.length) {
-      this.timers.push(setInterval(() => this.ping(), PING_EVERY_MS));
       this.timers.push(setInterval(() => this.sendStatus(), STATUS_EVERY_MS));
+      this.pingLoop();
     }
   }
 
@@ -79,6 +81,13 @@ export class RoomClient {
 
   ping() {
     this.send({ type: "ping", t0: localNowMs() });
+  }
+
+  pingLoop() {
+    if (this.ended) return;
+    this.ping();
+    const samples = this.clock.ready ? this.clock.est.samples : 0;
+    setTimeout(() => this.pingLoop(), samples < FAST_UNTIL ? PING_FAST_MS : PING_EVERY_MS);
   }
 
   pingBurst() {
