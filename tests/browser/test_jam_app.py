@@ -228,3 +228,21 @@ def test_midi_kit_and_remapped_keys(page):
     assert [h["velocity"] for h in kit_take] == [64, 117]
     assert kit_take[0]["hihat_openness"] == pytest.approx(100 / 127, abs=1e-3)
     assert saved["takes"][1][0]["voice"] == "snare"
+
+
+def test_touch_pads_on_a_phone(chromium, jam_server):
+    context = chromium.new_context(viewport={"width": 412, "height": 900}, has_touch=True, is_mobile=True)
+    page = context.new_page()
+    try:
+        page.goto(jam_server + "/")
+        page.wait_for_selector("body[data-ready='1']")
+        page.select_option("#song", "slow-blues-shuffle")
+        notes, group_of = _start(page)
+        kick = next(n for n in notes if group_of[n["voice"]] == "kick")
+        page.evaluate(f"drumjam.setSongTime({kick['time_s'] - 0.020!r})")
+        page.locator("#pads-0 .pad[data-voice='kick']").tap()
+        page.wait_for_function("drumjam.state.lanes[0].marks.length === 1")
+        offset, judgment, text = _marks(page, 0)[0]
+        assert float(offset) == pytest.approx(-20, abs=1) and "early" in text and judgment == "great"
+    finally:
+        context.close()
