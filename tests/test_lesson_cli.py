@@ -48,9 +48,17 @@ def test_teacher_and_student_on_the_command_line(tmp_path, capsys):
     pattern = Pattern.from_dict(created["pattern"])
     assert created["name"] == "soul groove" and created["grid"] == "16th" and created["bars"] == 1
     assert created["notes_per_voice"] == {"hihat_closed": 16, "kick": 5, "snare": 5, "snare_rim": 2}
-    picked = run_json(capsys, "lesson", "create", str(SHUFFLE), "--name", "shuffle", "--bars", "25-26")
+    assert created["trainer"]["start_fraction"] == 0.6
+    assert created["trainer"]["criteria"] == {"min_played_pct": 90.0, "on_time_ms": 30.0,
+                                              "min_on_time_pct": 80.0, "max_extra_pct": 10.0,
+                                              "max_mean_offset_ms": 25.0}
+    picked = run_json(capsys, "lesson", "create", str(SHUFFLE), "--name", "shuffle", "--bars", "25-26",
+                      "--start-pct", "50", "--pass-on-time-ms", "45", "--feel")
     assert picked["bars"] == 2 and picked["grid"] == "swing8" and picked["swing_ratio"] > 2
     assert picked["pattern"]["source_bars"] == [24, 25]
+    assert picked["trainer"]["with_feel"] is True and picked["trainer"]["criteria"]["on_time_ms"] == 45
+    shuffle_start = run_json(capsys, "lesson", "progress", "shuffle", "--student", "kim")["tempo_bpm"]
+    assert shuffle_start == round(0.5 * picked["tempo_bpm"], 1)
     assert [row["name"] for row in run_json(capsys, "lesson", "list")] == ["shuffle", "soul groove"]
 
     xml = tmp_path / "soul.musicxml"

@@ -73,6 +73,9 @@ def test_mistakes_get_clear_answers(client):
     assert bad_voice.status_code == 400 and "unknown drum voice" in bad_voice.json()["detail"]
     empty = client.post("/api/lessons", json={"name": "x", "tempo_bpm": 100, "hits": []})
     assert empty.status_code == 400 and "no hits" in empty.json()["detail"]
+    bad_trainer = client.post("/api/lessons", json={"name": "z", "tempo_bpm": 100, "hits": rock_bars(100, 2),
+                                                    "trainer": {"start_fraction": 3}})
+    assert bad_trainer.status_code == 400 and "start_fraction" in bad_trainer.json()["detail"]
     client.post("/api/lessons", json={"name": "x", "tempo_bpm": 100, "hits": rock_bars(100, 2)})
     again = client.post("/api/lessons", json={"name": "x", "tempo_bpm": 100, "hits": rock_bars(100, 2)})
     assert again.status_code == 400 and "exists already" in again.json()["detail"]

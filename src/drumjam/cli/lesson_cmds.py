@@ -13,7 +13,14 @@ from rich.table import Table
 
 from drumjam.errors import InputError
 from drumjam.io.midi import read_take
-from drumjam.lesson import extract_pattern, parse_bars, pattern_musicxml, render_pattern_files
+from drumjam.lesson import (
+    PassCriteria,
+    TrainerConfig,
+    extract_pattern,
+    parse_bars,
+    pattern_musicxml,
+    render_pattern_files,
+)
 from drumjam.store import lessons as store
 
 console = Console(highlight=False)
@@ -21,6 +28,9 @@ console = Console(highlight=False)
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
 KitOpt = Annotated[str | None, typer.Option("--kit", help="Kit map: gm, roland, alesis, yamaha or a JSON file.")]
 StudentOpt = Annotated[str, typer.Option("--student", help="The student's name.")]
+
+_TRAINER = TrainerConfig()
+_PASS = PassCriteria()
 
 lesson_app = typer.Typer(help="Lessons: a teacher's groove, a tempo trainer, progress.",
                          no_args_is_help=True)
@@ -38,12 +48,29 @@ def create(
     name: Annotated[str, typer.Option("--name", help="Name of the new lesson.")],
     bars: Annotated[str | None, typer.Option("--bars", help="Bars to teach, e.g. 1-2 (default: the repeating pattern is found).")] = None,
     kit: KitOpt = None,
+    start_pct: Annotated[float, typer.Option("--start-pct", help="First tempo, % of the teacher's.")] = 100 * _TRAINER.start_fraction,
+    step_pct: Annotated[float, typer.Option("--step-pct", help="Tempo step up and down, % of the teacher's.")] = _TRAINER.step_up_pct,
+    fails: Annotated[int, typer.Option("--fails-before-down", help="Failed attempts in a row before the tempo drops.")] = _TRAINER.failures_before_down,
+    played_pct: Annotated[float, typer.Option("--pass-played-pct", help="To pass: % of the notes played.")] = _PASS.min_played_pct,
+    on_time_ms: Annotated[float, typer.Option("--pass-on-time-ms", help="To pass: a note is on time within this many ms.")] = _PASS.on_time_ms,
+    on_time_pct: Annotated[float, typer.Option("--pass-on-time-pct", help="To pass: % of the notes on time.")] = _PASS.min_on_time_pct,
+    extra_pct: Annotated[float, typer.Option("--pass-extra-pct", help="To pass: extra hits at most this % of the notes.")] = _PASS.max_extra_pct,
+    offset_ms: Annotated[float, typer.Option("--pass-offset-ms", help="To pass: mean offset (rushing or dragging) at most this many ms.")] = _PASS.max_mean_offset_ms,
+    feel: Annotated[bool, typer.Option("--feel", help="Score against the teacher's microtiming instead of the grid.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Make a lesson from a teacher's take: pattern, grid, swing, dynamics and feel."""
+    trainer = TrainerConfig(
+        start_fraction=start_pct / 100.0, step_up_pct=step_pct, step_down_pct=step_pct,
+        failures_before_down=fails, min_fraction=min(_TRAINER.min_fraction, start_pct / 100.0),
+        with_feel=feel,
+        criteria=PassCriteria(min_played_pct=played_pct, on_time_ms=on_time_ms,
+                              min_on_time_pct=on_time_pct, max_extra_pct=extra_pct,
+                              max_mean_offset_ms=offset_ms),
+    )
     take = read_take(take_path, kit)
     pattern = extract_pattern(take, bars=parse_bars(bars))
-    info = store.create_lesson(name, pattern, source=take_path.name)
+    info = store.create_lesson(name, pattern, trainer=trainer, source=take_path.name)
     data = {**info, "pattern": pattern.to_dict()}
     if _emit(data, as_json):
         return
@@ -61,8 +88,13 @@ def create(
         dyn = [n.dynamic for n in pattern.notes if n.voice.value == voice]
         table.add_row(voice, str(count), str(dyn.count("accent")), str(dyn.count("ghost")))
     console.print(table)
-    feel = ", ".join(f"{v} {ms:+.0f} ms" for v, ms in pattern.feel_by_voice_ms().items())
-    console.print(f"feel (+ behind the beat): {feel}")
+    feel_text = ", ".join(f"{v} {ms:+.0f} ms" for v, ms in pattern.feel_by_voice_ms().items())
+    console.print(f"feel (+ behind the beat): {feel_text}")
+    c = trainer.criteria
+    console.print(f"trainer: start at {trainer.start_fraction:.0%}, steps of {trainer.step_up_pct:g} %; "
+                  f"a pass needs {c.min_played_pct:g} % of the notes played, {c.min_on_time_pct:g} % "
+                  f"within {c.on_time_ms:g} ms, at most {c.max_extra_pct:g} % extra hits and a mean "
+                  f"offset within {c.max_mean_offset_ms:g} ms")
 
 
 @lesson_app.command("export")

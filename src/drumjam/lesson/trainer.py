@@ -81,9 +81,8 @@ class TrainerConfig:
     def from_dict(cls, data: dict[str, Any]) -> TrainerConfig:
         """Inverse of :meth:`to_dict` (missing fields take their defaults)."""
         data = dict(data)
-        criteria = PassCriteria(**data.pop("criteria", {}))
         try:
-            return cls(criteria=criteria, **data)
+            return cls(criteria=PassCriteria(**data.pop("criteria", {})), **data)
         except TypeError as exc:
             raise InputError(f"unknown trainer setting: {exc}") from exc
 

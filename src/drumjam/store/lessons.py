@@ -130,6 +130,7 @@ def lesson_info(row: LessonRow) -> dict[str, Any]:
         "notes_per_voice": p.get("notes_per_voice", {}),
         "source": row.source,
         "created_at": _iso(row.created_at),
+        "trainer": row.trainer,
     }
 
 

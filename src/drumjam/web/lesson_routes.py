@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 
 from drumjam.errors import InputError
 from drumjam.io.midi import read_take
-from drumjam.lesson import extract_pattern, parse_bars, pattern_musicxml, pattern_svg
+from drumjam.lesson import TrainerConfig, extract_pattern, parse_bars, pattern_musicxml, pattern_svg
 from drumjam.model import BeatMap, Hit, Take
 from drumjam.store import lessons as store
 from drumjam.web.state import JamState, get_state
@@ -41,6 +41,7 @@ class RecordedTake(BaseModel):
     meter: int = 4
     bars: str | None = None
     hits: list[HitIn]
+    trainer: dict[str, Any] = Field(default_factory=dict)
 
 
 class Attempt(BaseModel):
@@ -77,7 +78,8 @@ def create_from_recording(take: RecordedTake, state: JamState = Depends(get_stat
     last_s = max(h.time_s for h in take.hits)
     beatmap = BeatMap.constant(take.tempo_bpm, last_s + 60.0 / take.tempo_bpm, meter=take.meter)
     pattern = extract_pattern(_take(take.hits, "teacher", beatmap), bars=parse_bars(take.bars))
-    info = store.create_lesson(take.name, pattern, source="recorded in the app", url=state.db_url)
+    info = store.create_lesson(take.name, pattern, trainer=TrainerConfig.from_dict(take.trainer),
+                               source="recorded in the app", url=state.db_url)
     return {**info, "pattern": pattern.to_dict()}
 
 
