@@ -1,6 +1,7 @@
 // The play page: choose a song and players, practise, play, and see every hit judged live.
 
 import { api, el, fmt } from "./api.js";
+import { playDrum } from "./drums.js";
 import { AudioEngine } from "./engine.js";
 import { KeyMap, MidiInputs, PAD_VOICES, buildPads, keyLabel, listenKeyboard } from "./inputs.js";
 import { LaneView } from "./lanes.js";
@@ -102,6 +103,7 @@ function refreshPlayerBlocks() {
 
 // ---------------------------------------------------------------- hits
 function onHit(hit) {
+  if (hit.source !== "midi") playDrum(engine.ctx, engine.ctx.destination, hit.voice, hit.velocity);
   if (state.mode === "calibrating") {
     if (hit.player !== state.calibration.player) return;
     const t = engine.songTimeAt(hit.timeStamp);
