@@ -166,3 +166,29 @@ def test_position_names():
     assert position_name(F(15, 4), GridKind.SIXTEENTHS) == "the 'a' of 4"
     assert position_name(F(7, 3), GridKind.TRIPLETS) == "the 'trip' of 3"
     assert position_name(F(8, 3), GridKind.TRIPLETS) == "the 'let' of 3"
+
+
+def test_feedback_on_ghost_notes_and_accents(pattern):
+    ghost = next(n for n in pattern.notes if n.dynamic == "ghost")
+    accent = next(n for n in pattern.notes if n.dynamic == "accent" and n.voice == Voice.HIHAT_CLOSED)
+    times = pattern.note_times_s(70.0, loops=2)
+
+    def take(ghost_velocity: int, accent_velocity: int) -> Take:
+        hits = []
+        for row in times:
+            for note, t in zip(pattern.notes, row):
+                v = {ghost: ghost_velocity, accent: accent_velocity}.get(note, note.velocity)
+                hits.append(Hit(t, note.voice, v))
+        return Take(tuple(hits))
+
+    like_teacher = evaluate_attempt(pattern, take(ghost.velocity, accent.velocity), 70.0)
+    assert not [r for r in like_teacher.remarks if r.kind == "dynamics"]
+    flat = evaluate_attempt(pattern, take(127, 20), 70.0)
+    messages = [r.message for r in flat.remarks if r.kind == "dynamics"]
+    ghost_at = position_name(ghost.beat % 4, pattern.grid)
+    accent_at = position_name(accent.beat % 4, pattern.grid)
+    assert f"snare on {ghost_at} is a ghost note: play it softer" in messages
+    assert f"hi-hat on {accent_at} is accented: play it louder" in messages
+    # a keyboard sends one velocity for everything: no remarks on dynamics then
+    keyboard = Take(tuple(Hit(t, n.voice, 100) for row in times for n, t in zip(pattern.notes, row)))
+    assert not [r for r in evaluate_attempt(pattern, keyboard, 70.0).remarks if r.kind == "dynamics"]

@@ -16,6 +16,10 @@ from drumjam.model import voice_group
 
 #: A position whose mean offset is at least this far off (ms) gets a remark.
 DEFAULT_REMARK_MS = 10.0
+#: A ghost note played at this fraction of the player's loud notes of the voice is too loud.
+GHOST_TOO_LOUD = 0.75
+#: Velocities of a voice that span less than this carry no dynamics (a computer keyboard).
+MIN_VELOCITY_RANGE = 20
 
 VOICE_NAMES = {
     "kick": "kick", "snare": "snare", "hihat": "hi-hat", "hihat_pedal": "hi-hat pedal",
@@ -60,6 +64,8 @@ class Remark:
         Notes played and not played at this position.
     message : str
         The remark in words.
+    kind : str
+        ``"missed"``, ``"timing"`` or ``"dynamics"``.
     """
 
     voice: str
@@ -69,6 +75,7 @@ class Remark:
     played: int
     missed: int
     message: str
+    kind: str = "timing"
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -80,10 +87,21 @@ def _where(voice: str, position: str, bar: int, bars: int) -> str:
     return f"{name} on {position}" + (f" (bar {bar})" if bars > 1 else "")
 
 
+def _loudness(velocities: Sequence[float]) -> tuple[float, float] | None:
+    """(loud, median) velocity of a voice when the player varies it at all, else None.
+
+    A keyboard sends one velocity for every hit: then there is nothing to say on dynamics.
+    """
+    if len(velocities) < 2 or max(velocities) - min(velocities) < MIN_VELOCITY_RANGE:
+        return None
+    return float(np.percentile(velocities, 90)), float(np.median(velocities))
+
+
 def remarks(
     pattern: Pattern,
     note_offsets_ms: Sequence[Sequence[float | None]],
     remark_ms: float = DEFAULT_REMARK_MS,
+    note_velocities: Sequence[Sequence[int | None]] | None = None,
 ) -> list[Remark]:
     """Remarks on an attempt, worst first.
 
@@ -96,34 +114,57 @@ def remarks(
         (None where it was not played).
     remark_ms : float
         Offsets smaller than this (in absolute value) are not remarked on.
+    note_velocities : sequence of sequences, optional
+        The velocity of those hits (None where not played), for remarks on dynamics.
 
     Returns
     -------
     list of Remark
-        Positions played too early or late (mean over the loops) or missed in half the loops
-        or more; notes of one voice group at one position are taken together.
+        Positions missed in half the loops or more, played too early or late (mean over the
+        loops), and ghost notes played loud or accents played soft; notes of one voice group
+        at one position are taken together.
     """
-    cells: dict[tuple[str, int, Fraction], list[float | None]] = defaultdict(list)
-    for note, offsets in zip(pattern.notes, note_offsets_ms):
+    velocities = note_velocities or [[None] * len(o) for o in note_offsets_ms]
+    cells: dict[tuple[str, int, Fraction], dict[str, list]] = defaultdict(
+        lambda: {"offsets": [], "velocities": [], "dynamics": set()})
+    by_voice: dict[str, list[int]] = defaultdict(list)
+    for note, offsets, vels in zip(pattern.notes, note_offsets_ms, velocities):
         bar, beat_in_bar = divmod(note.beat, pattern.meter)
-        cells[(voice_group(note.voice).value, int(bar), beat_in_bar)].extend(offsets)
+        group = voice_group(note.voice).value
+        cell = cells[(group, int(bar), beat_in_bar)]
+        cell["offsets"].extend(offsets)
+        cell["velocities"].extend(v for v in vels if v is not None)
+        cell["dynamics"].add(note.dynamic)
+        by_voice[group].extend(v for v in vels if v is not None)
+    loudness = {g: _loudness(v) for g, v in by_voice.items()}
     out: list[tuple[float, Remark]] = []
-    for (voice, bar, beat_in_bar), offsets in cells.items():
+    for (voice, bar, beat_in_bar), cell in cells.items():
+        offsets = cell["offsets"]
         played = [o for o in offsets if o is not None]
         missed = len(offsets) - len(played)
         mean = float(np.mean(played)) if played else None
-        where = _where(voice, position_name(beat_in_bar, pattern.grid), bar + 1, pattern.bars)
+        position = position_name(beat_in_bar, pattern.grid)
+        where = _where(voice, position, bar + 1, pattern.bars)
+
+        def add(severity: float, message: str, kind: str) -> None:
+            out.append((severity, Remark(voice, bar + 1, position,
+                                         None if mean is None else round(mean, 1), len(played),
+                                         missed, message, kind)))
+
         if missed * 2 >= len(offsets) and missed:
-            message = f"{where} was missed {missed} of {len(offsets)} times"
-            severity = 1000.0 + missed
+            add(1000.0 + missed, f"{where} was missed {missed} of {len(offsets)} times", "missed")
         elif mean is not None and abs(mean) >= remark_ms:
-            message = f"{where} is {abs(mean):.0f} ms {'late' if mean > 0 else 'early'}"
-            severity = abs(mean)
-        else:
+            add(abs(mean), f"{where} is {abs(mean):.0f} ms {'late' if mean > 0 else 'early'}",
+                "timing")
+        level = loudness.get(voice)
+        if level is None or not cell["velocities"]:
             continue
-        out.append((severity, Remark(voice, bar + 1, position_name(beat_in_bar, pattern.grid),
-                                     None if mean is None else round(mean, 1), len(played),
-                                     missed, message)))
+        loud, median = level
+        played_velocity = float(np.median(cell["velocities"]))
+        if cell["dynamics"] == {"ghost"} and played_velocity >= GHOST_TOO_LOUD * loud:
+            add(remark_ms / 2, f"{where} is a ghost note: play it softer", "dynamics")
+        elif "accent" in cell["dynamics"] and played_velocity <= median:
+            add(remark_ms / 2, f"{where} is accented: play it louder", "dynamics")
     out.sort(key=lambda item: -item[0])
     return [r for _, r in out]
 

@@ -295,10 +295,12 @@ def evaluate_attempt(
     score = score_take(take, chart, config=scoring)
     index_of = _pattern_index(pattern, chart, loops, tempo_bpm, start_s, config.with_feel)
     offsets: list[list[float | None]] = [[None] * loops for _ in pattern.notes]
+    velocities: list[list[int | None]] = [[None] * loops for _ in pattern.notes]
     for h in score.hits:
         if h.target_index is not None and h.judgment is not Judgment.EXTRA:
             note_i, loop = index_of[h.target_index]
             offsets[note_i][loop] = h.offset_ms
+            velocities[note_i][loop] = h.velocity
     crit = config.criteria
     n_notes = len(chart)
     played = [o for row in offsets for o in row if o is not None]
@@ -329,7 +331,7 @@ def evaluate_attempt(
         extra_pct=extra_pct,
         mean_offset_ms=mean,
         reasons=reasons,
-        remarks=remarks(pattern, offsets, remark_ms),
+        remarks=remarks(pattern, offsets, remark_ms, velocities),
         summary=voice_summary(pattern, offsets, remark_ms),
         score=score,
     )
