@@ -109,6 +109,7 @@ export class MidiInputs {
     this.access = null;
     this.choice = [{ device: "", kit: null }, { device: "", kit: null }];
     this.openness = new Map(); // device id -> last openness 0..1
+    this.onDevices = null; // called with the device list when a kit is plugged in or out
   }
 
   async init() {
@@ -119,6 +120,10 @@ export class MidiInputs {
       return `MIDI access was refused (${err.message || err})`;
     }
     this.access.inputs.forEach((input) => this.watch(input));
+    this.access.onstatechange = (ev) => {
+      if (ev.port.type === "input" && ev.port.state === "connected") this.watch(ev.port);
+      if (this.onDevices) this.onDevices(this.devices());
+    };
     return null;
   }
 

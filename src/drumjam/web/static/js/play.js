@@ -334,14 +334,26 @@ function renderKeyTable() {
   }
 }
 
+function listDevices(devices) {
+  $("#midi-status").textContent = `${devices.length} MIDI input(s) found`;
+  document.querySelectorAll("fieldset.player .midi-device").forEach((select) => {
+    const chosen = select.value;
+    select.replaceChildren(el("option", "none", { value: "" }));
+    for (const d of devices) select.append(el("option", d.name, { value: d.id }));
+    select.value = devices.some((d) => d.id === chosen) ? chosen : "";
+    if (select.value !== chosen) select.dispatchEvent(new Event("change"));
+  });
+}
+
 async function setupMidi(midi) {
   const problem = await midi.init();
-  $("#midi-status").textContent = problem || `${midi.devices().length} MIDI input(s) found`;
+  if (problem) $("#midi-status").textContent = problem;
+  else listDevices(midi.devices());
+  midi.onDevices = listDevices;
   document.querySelectorAll("fieldset.player").forEach((box) => {
     const i = Number(box.dataset.player);
     const device = box.querySelector(".midi-device");
     const kit = box.querySelector(".kit-map");
-    for (const d of midi.devices()) device.append(el("option", d.name, { value: d.id }));
     for (const [key, map] of Object.entries(state.kitmaps)) kit.append(el("option", map.name, { value: key }));
     kit.value = "roland";
     const update = () => midi.set(i, device.value, state.kitmaps[kit.value]);
