@@ -30,8 +30,12 @@ SEGMENT_PENALTY = 40.0
 MIN_GRID_BEATS = 12
 #: A segment is grid-fitted only if its robust RMS residual is below this.
 MAX_GRID_RMS_S = 0.022
-#: ... and if its residuals do not drift (lag-1 autocorrelation below this).
-MAX_RESIDUAL_CORRELATION = 0.5
+#: ... and if its residuals scatter rather than drift (see :func:`drift_ratio`).
+MAX_DRIFT_RATIO = 2.5
+#: Share of a run's beats that must lie on its grid (the rest slipped off it).
+MIN_INLIER_SHARE = 0.6
+SLIP_TOLERANCE_S = 0.035
+MERGE_PERIOD_TOLERANCE = 0.01
 
 
 @dataclass(frozen=True)
@@ -122,16 +126,21 @@ def segment(beats_s: np.ndarray, min_beats: int = 4) -> list[tuple[int, int]]:
     return cuts[::-1]
 
 
-def residual_correlation(t: np.ndarray, start_s: float, period_s: float) -> float:
-    """Lag-1 autocorrelation of the residuals of a line fit.
+def drift_ratio(resid_s: np.ndarray) -> float:
+    """How much the residuals of a grid fit wander: long-lag over short-lag variogram.
 
-    Near 0 when beats scatter independently around a steady grid (a drummer's microtiming
-    around a click), near 1 when the tempo drifts (a band without a click).
+    Beats around a click scatter and come back (a drummer rushes a bar and settles): the
+    mean squared change of the residual over many beats is about that over two beats, a ratio
+    near 1. A band without a click drifts away from any straight grid, and the ratio grows
+    with the lag (a random walk: about 8 for 16 beats against 2).
     """
-    r = t - (start_s + period_s * np.arange(t.size))
-    r = r - r.mean()
-    den = float(np.sum(r * r))
-    return float(np.sum(r[:-1] * r[1:]) / den) if den > 0 else 0.0
+    n = resid_s.size
+    long_lag = min(16, max(4, n // 3))
+    if n <= long_lag + 2:
+        return 0.0
+    short = float(np.mean((resid_s[2:] - resid_s[:-2]) ** 2))
+    long = float(np.mean((resid_s[long_lag:] - resid_s[:-long_lag]) ** 2))
+    return long / short if short > 0 else 0.0
 
 
 def robust_line(t: np.ndarray) -> tuple[float, float, float]:
@@ -151,27 +160,85 @@ def robust_line(t: np.ndarray) -> tuple[float, float, float]:
     return float(start), float(period), rms
 
 
+def grid_fit(t: np.ndarray, period_s: float) -> tuple[float, float, np.ndarray, np.ndarray]:
+    """Fit ``t = start + period * k`` with integer beat numbers ``k`` found along the way.
+
+    Unlike :func:`robust_line`, beats need not be consecutive: a tracker that slipped half a
+    beat for a bar leaves those beats off the grid (outliers) without bending it.
+
+    Returns
+    -------
+    start_s, period_s : float
+    k : numpy.ndarray
+        Beat number of each time on the grid.
+    inlier : numpy.ndarray
+        Which times lie on the grid (within 10 % of a beat and 35 ms).
+    """
+    start, period = float(t[0]), float(period_s)
+    inlier = np.ones(t.size, dtype=bool)
+    k = np.zeros(t.size)
+    for _ in range(4):
+        k = np.round((t - start) / period)
+        resid = t - (start + period * k)
+        inlier = np.abs(resid) <= min(0.1 * period, SLIP_TOLERANCE_S)
+        if inlier.sum() < 3 or np.unique(k[inlier]).size < 3:
+            break
+        period, start = np.polyfit(k[inlier], t[inlier], 1)
+    return float(start), float(period), k, inlier
+
+
+def _anchored_runs(beats_s: np.ndarray, cuts: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Join runs of long segments on one grid, with whatever short segments lie between."""
+    runs: list[tuple[int, int]] = []
+    for a, b in cuts:
+        if b - a < MIN_GRID_BEATS:
+            continue
+        if runs:
+            pa, pb = runs[-1]
+            s0, p0, _ = robust_line(beats_s[pa:pb])
+            s1, p1, _ = robust_line(beats_s[a:b])
+            steps = np.round((s1 - s0) / p0)
+            if abs(p1 / p0 - 1.0) < MERGE_PERIOD_TOLERANCE and abs(s0 + steps * p0 - s1) < 0.1 * p0:
+                runs[-1] = (pa, b)
+                continue
+        runs.append((a, b))
+    return runs
+
+
 def fit_grid(beats_s: np.ndarray) -> tuple[np.ndarray, list[Segment]]:
-    """Replace regular runs of beats by their fitted grid.
+    """Replace steady runs of beats by their fitted grid.
 
     Returns
     -------
     beats_s : numpy.ndarray
-        The beats, gridded where a segment is long and regular enough.
+        The beats, gridded where a run is long and steady enough (slipped beats put back on
+        the grid, missing ones filled in).
     segments : list of Segment
-        Every segment found (gridded or not), in order.
+        The steady runs found (gridded or not), in order.
     """
-    out = beats_s.copy()
-    segments = []
+    segments: list[Segment] = []
     if beats_s.size < MIN_GRID_BEATS:
-        return out, segments
-    for a, b in segment(beats_s):
-        start, period, rms = robust_line(beats_s[a:b])
-        segments.append(Segment(a, b - 1, start, period, rms))
-        steady = residual_correlation(beats_s[a:b], start, period) < MAX_RESIDUAL_CORRELATION
-        if b - a >= MIN_GRID_BEATS and rms <= MAX_GRID_RMS_S and steady:
-            out[a:b] = start + period * np.arange(b - a)
-    order_ok = np.all(np.diff(out) > 0)
+        return beats_s.copy(), segments
+    pieces: list[np.ndarray] = []
+    done = 0
+    for a, b in _anchored_runs(beats_s, segment(beats_s)):
+        t = beats_s[a:b]
+        start, period, k, inlier = grid_fit(t, float(np.median(np.diff(t))))
+        resid = t[inlier] - (start + period * k[inlier])
+        rms = float(np.sqrt(np.mean(resid**2))) if resid.size else np.inf
+        segments.append(Segment(a, b - 1, start + period * k.min(), period, rms))
+        steady = (inlier.mean() >= MIN_INLIER_SHARE and rms <= MAX_GRID_RMS_S
+                  and drift_ratio(resid) < MAX_DRIFT_RATIO)
+        pieces.append(beats_s[done:a])
+        if steady:
+            ks = np.arange(k[inlier].min(), k[inlier].max() + 1)
+            pieces.append(start + period * ks)
+        else:
+            pieces.append(t)
+        done = b
+    pieces.append(beats_s[done:])
+    out = np.concatenate(pieces)
+    order_ok = np.all(np.diff(out) > 0.25 * np.median(np.diff(beats_s)))
     return (out if order_ok else beats_s.copy()), segments
 
 
