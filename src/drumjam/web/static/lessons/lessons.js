@@ -1,6 +1,9 @@
 // Lessons page: record a teacher's groove against a click, show its notation, let a student
 // practise it with the tempo trainer and follow their progress. Hit times are seconds from the
 // first beat after a one-bar count-in, measured with performance.now() (event timeStamps).
+// An electronic kit plays in over Web MIDI with its velocities (the app's MidiInputs).
+
+import { MidiInputs } from "/js/inputs.js";
 
 const KEYS = { KeyZ: "kick", KeyX: "snare", KeyC: "hihat_closed", KeyV: "hihat_open",
   KeyF: "hihat_pedal", KeyA: "tom_high", KeyS: "tom_mid", KeyD: "tom_floor", KeyQ: "crash",
@@ -71,11 +74,35 @@ function record(tempo, bars, meter, statusEl) {
   });
 }
 
-function onHit(voice, timeStamp) {
+function onHit(voice, timeStamp, velocity = 100) {
   if (!recording) return;
   const t = (timeStamp - recording.startMs) / 1000;
   if (t < -0.25) return; // count-in
-  recording.hits.push({ time_s: Math.max(0, t), voice, velocity: 100 });
+  recording.hits.push({ time_s: Math.max(0, t), voice, velocity });
+}
+
+const midi = new MidiInputs((hit) => onHit(hit.voice, hit.timeStamp, hit.velocity));
+
+async function setUpMidi() {
+  const { kitmaps } = await api("/api/kitmaps");
+  const kit = $("kit-map");
+  for (const [key, map] of Object.entries(kitmaps)) kit.append(new Option(map.name, key));
+  kit.value = "roland";
+  const device = $("midi-device");
+  const update = () => midi.set(0, device.value, kitmaps[kit.value]);
+  const list = (devices) => {
+    const keep = device.value;
+    device.replaceChildren(new Option("none (keyboard and pads)", ""));
+    for (const d of devices) device.append(new Option(d.name, d.id));
+    device.value = devices.some((d) => d.id === keep) ? keep : "";
+    update();
+  };
+  const problem = await midi.init();
+  $("midi-status").textContent = problem || "";
+  midi.onDevices = list;
+  list(midi.devices());
+  device.addEventListener("change", update);
+  kit.addEventListener("change", update);
 }
 
 document.addEventListener("keydown", (ev) => {
@@ -210,6 +237,7 @@ async function practise() {
 }
 
 buildPads();
+setUpMidi().catch((err) => { $("midi-status").textContent = err.message; });
 $("record").addEventListener("click", teach);
 $("upload").addEventListener("submit", upload);
 $("practise").addEventListener("click", practise);
