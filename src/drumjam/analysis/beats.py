@@ -7,9 +7,12 @@
 3. Songs played to a click keep one tempo per section: the beat sequence is cut into the
    fewest segments that each fit a straight line (beat time = start + index x period), by
    dynamic programming with a per-segment penalty, so a real tempo change starts a new segment
-   instead of being smoothed over. Segments long and regular enough, whose residuals scatter
-   rather than drift, are replaced by their fitted grid, which averages the microtiming of
-   every hit and places each beat to a few ms.
+   instead of being smoothed over. Neighbouring long segments on one grid are joined again
+   with whatever short pieces lie between them (where the tracker slipped off the beat). Each
+   run is fitted as ``start + period * k`` with integer beat numbers ``k``, so slipped beats
+   are outliers rather than bends; runs whose beats scatter around the grid rather than drift
+   from it are replaced by the grid, which puts slipped and missing beats back and, averaging
+   the microtiming of every hit, places each beat to a few ms.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ GRID_SIGMA_S = 0.015
 #: Cost of one more tempo segment, in units of squared residual / sigma^2.
 SEGMENT_PENALTY = 40.0
 MIN_GRID_BEATS = 12
-#: A segment is grid-fitted only if its robust RMS residual is below this.
+#: A run is replaced by its grid only if its RMS residual is below this...
 MAX_GRID_RMS_S = 0.022
 #: ... and if its residuals scatter rather than drift (see :func:`drift_ratio`).
 MAX_DRIFT_RATIO = 2.5
