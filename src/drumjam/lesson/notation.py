@@ -23,9 +23,9 @@ def pattern_musicxml(pattern: Pattern, title: str = "") -> str:
     )
 
 
-def pattern_svg(pattern: Pattern, title: str = "") -> str:
-    """The pattern engraved as SVG."""
-    return render_svg(pattern_musicxml(pattern, title))
+def pattern_svg(pattern: Pattern, title: str = "", scale_pct: int = 40) -> str:
+    """The pattern engraved as SVG (``scale_pct``: engraving size, verovio's scale)."""
+    return render_svg(pattern_musicxml(pattern, title), scale_pct=scale_pct)
 
 
 def render_pattern_files(

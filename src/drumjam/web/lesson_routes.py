@@ -23,6 +23,8 @@ from drumjam.web.state import JamState, get_state
 router = APIRouter(prefix="/api/lessons", tags=["lessons"])
 
 MAX_HITS = 20000
+#: Engraving size of the notation shown in the page (verovio's scale, %).
+SVG_SCALE_PCT = 70
 
 
 class HitIn(BaseModel):
@@ -119,7 +121,8 @@ def notation_svg(name: str, state: JamState = Depends(get_state)) -> Response:
         pattern, _, info = store.load_lesson(name, url=state.db_url)
     except store.LessonNotFoundError as exc:
         raise _not_found(exc) from exc
-    return Response(pattern_svg(pattern, info["name"]), media_type="image/svg+xml")
+    return Response(pattern_svg(pattern, info["name"], scale_pct=SVG_SCALE_PCT),
+                    media_type="image/svg+xml")
 
 
 @router.get("/{name}/notation.musicxml")
