@@ -147,6 +147,7 @@ class Room:
         self.created_s = created_s
         self.seats: list[Seat] = [Seat("A", clean_name(host_name, "Player A"), secrets.token_urlsafe(24))]
         self.start_s: float | None = None
+        self.closed = False
         self.result: dict[str, Any] | None = None
         self.ended_s: float | None = None
         self._live: LiveSession | None = None
@@ -218,7 +219,7 @@ class Room:
 
         Starting twice returns the first start.
         """
-        if self.result is not None:
+        if self.closed:
             raise RoomError("this room has ended; ask for a new room")
         if self.start_s is None:
             self.start_s = now_s + lead_in_s
@@ -251,7 +252,7 @@ class Room:
         -------
         HitAck
         """
-        if self.result is not None:
+        if self.closed:
             raise RoomError("this room has ended; the hit came too late")
         if self.start_s is None or self._live is None:
             raise RoomError("the song has not started; hits are taken once it starts")
@@ -283,6 +284,10 @@ class Room:
         return sorted((h for h in seat.hits.values() if h is not None), key=lambda h: h.time_s)
 
     # ------------------------------------------------------------------ ending
+    def close(self) -> None:
+        """Take no more hits (the room is about to be scored)."""
+        self.closed = True
+
     def finish(self, now_s: float) -> dict[str, Any]:
         """End the room and score it.
 
@@ -297,6 +302,7 @@ class Room:
         """
         if self.result is not None:
             return self.result
+        self.closed = True
         present = [s for s in self.seats if s.connected and self.takes_hits(s)]
         absent = [s.name for s in self.seats if s not in present]
         if self.start_s is None or not present:

@@ -23,6 +23,7 @@ Nothing of a room is sent to anyone without its code (HTTP) or a player's token 
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import time
 from collections.abc import Callable
@@ -40,6 +41,9 @@ router = APIRouter(prefix="/api/rooms", tags=["rooms"])
 
 #: How long a room waits at the song's end for a player whose connection dropped.
 REJOIN_GRACE_S = 10.0
+#: While a song plays, objects older than this are moved out of the garbage collector's
+#: sight, so that a full collection (hundreds of ms with 100 rooms of hits) never stalls hits.
+GC_FREEZE_EVERY_S = 1.0
 #: Close code for a WebSocket without a valid code and token (private-use range).
 CLOSE_NOT_ALLOWED = 4403
 MAX_MESSAGE_CHARS = 4096
@@ -72,6 +76,7 @@ class RoomService:
         self.registry = RoomRegistry(max_rooms=max_rooms)
         self.sockets: dict[int, dict[str, WebSocket]] = {}
         self.tasks: dict[int, asyncio.Task] = {}
+        self._gc_pacer: asyncio.Task | None = None
 
     def now_ms(self) -> float:
         """The server clock in milliseconds."""
@@ -97,7 +102,18 @@ class RoomService:
         start_s = room.start(self.clock_s(), self.lead_in_s)
         if id(room) not in self.tasks:
             self.tasks[id(room)] = asyncio.create_task(self._end_when_over(room))
+        if self._gc_pacer is None or self._gc_pacer.done():
+            self._gc_pacer = asyncio.create_task(self._pace_gc())
         return start_s * 1e3
+
+    async def _pace_gc(self) -> None:
+        """Keep full garbage collections short while any song plays; back to normal after."""
+        try:
+            while self.tasks:
+                gc.freeze()
+                await asyncio.sleep(GC_FREEZE_EVERY_S)
+        finally:
+            gc.unfreeze()
 
     async def _end_when_over(self, room: Room) -> None:
         try:
@@ -111,8 +127,12 @@ class RoomService:
             self.tasks.pop(id(room), None)
 
     async def end(self, room: Room) -> dict[str, Any]:
-        """Finish the room: score it, send the result to whoever is there, close them."""
-        result = room.finish(self.clock_s())
+        """Finish the room: score it, send the result to whoever is there, close them.
+
+        Scoring runs in a worker thread so that other rooms' hits are not held up.
+        """
+        room.close()
+        result = await asyncio.to_thread(room.finish, self.clock_s())
         await self.broadcast(room, {"type": "end", "result": result})
         for ws in list(self.sockets.pop(id(room), {}).values()):
             try:
