@@ -10,7 +10,7 @@ want_test=0
 
 apt_packages=(fluidsynth avldrums.lv2-soundfont fluid-soundfont-gm libsndfile1 libcairo2 fonts-dejavu-core)
 if [[ $want_test == 1 ]]; then
-  apt_packages+=(chromium chromium-driver fonts-dejavu-core)
+  apt_packages+=(chromium chromium-driver fonts-dejavu-core nodejs)
 fi
 
 missing=()
