@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 import httpx
 import numpy as np
@@ -88,10 +89,16 @@ async def many_sessions(base: str, sessions: int, n_hits: int, interval_s: float
     return [x for r in results for x in r]
 
 
-def row(name: str, rtts: list[float]) -> str:
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def row(name: str, rtts: list[float], server_cpu_s: float) -> str:
     a = np.asarray(rtts)
     return (f"| {name} | {a.size} | {np.percentile(a, 50):.2f} | {np.percentile(a, 99):.2f} | "
-            f"{a.max():.2f} |")
+            f"{a.max():.2f} | {1e6 * server_cpu_s / a.size:.0f} |")
 
 
 def main() -> None:
@@ -105,18 +112,21 @@ def main() -> None:
         try:
             base = f"http://127.0.0.1:{port}"
             uvloop.run(one_session(base, 50, 0.0))  # warm-up
+            cpu0 = cpu_s(proc.pid)
             single = uvloop.run(one_session(base, args.hits, 0.0))
+            cpu1 = cpu_s(proc.pid)
             crowd = uvloop.run(many_sessions(base, args.sessions, args.hits // 2, 0.020))
+            cpu2 = cpu_s(proc.pid)
         finally:
             proc.terminate()
             proc.wait(timeout=10)
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"Hit-to-judgment round trip over WebSocket on loopback (ms); "
           f"{os.cpu_count()} cores, load average {load} (server and clients share them)")
-    print("| load | hits | p50 | p99 | max |")
-    print("|---|---|---|---|---|")
-    print(row("1 session, back to back", single))
-    print(row(f"{args.sessions} sessions, a hit every 20 ms each", crowd))
+    print("| load | hits | p50 | p99 | max | server CPU µs per hit |")
+    print("|---|---|---|---|---|---|")
+    print(row("1 session, back to back", single, cpu1 - cpu0))
+    print(row(f"{args.sessions} sessions, a hit every 20 ms each", crowd, cpu2 - cpu1))
 
 
 if __name__ == "__main__":
