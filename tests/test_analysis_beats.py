@@ -92,3 +92,21 @@ def test_tempo_change_is_found_not_smoothed(groove_midi: Path) -> None:
     assert [round(bpm) for _, bpm in sections] == [102, 84]
     change_s = truth.beats_s[beats_per_part]
     assert abs(sections[1][0] - change_s) <= 60 / 102 + TOLERANCE_S
+
+
+def test_a_break_in_the_song_keeps_the_grid() -> None:
+    truth = BeatMap.constant(120.0, 30.0, start_s=0.5)
+    y = render_click(truth, 30.0, 44100)
+    y[int(12.2 * 44100):int(18.2 * 44100)] = 0.0  # six seconds of silence: a break
+    found = analyse_audio(y, 44100, use_cache=False)
+    assert_beats_match(found, truth, 0.5, 12.0)
+    assert_beats_match(found, truth, 18.5, 29.5)
+    # the beat map runs on through the break at the song's tempo
+    assert np.max(np.diff(found.beats_s)) < 1.5 * 0.5
+
+
+def test_regular_beats() -> None:
+    from drumjam.analysis.tracker import regular
+
+    beats = np.array([-0.2, 0.5, 1.0, 1.05, 1.5, 2.0, 3.5, 4.0])
+    np.testing.assert_allclose(regular(beats), [0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0])

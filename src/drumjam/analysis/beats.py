@@ -35,6 +35,8 @@ MIN_GRID_BEATS = 12
 MAX_GRID_RMS_S = 0.022
 #: ... and if its residuals scatter rather than drift (see :func:`drift_ratio`).
 MAX_DRIFT_RATIO = 2.5
+#: Beats this close to their grid are gridded whatever their residuals do.
+TIGHT_RMS_S = 0.006
 #: Share of a run's beats that must lie on its grid (the rest slipped off it).
 MIN_INLIER_SHARE = 0.6
 SLIP_TOLERANCE_S = 0.035
@@ -230,8 +232,8 @@ def fit_grid(beats_s: np.ndarray) -> tuple[np.ndarray, list[Segment]]:
         resid = t[inlier] - (start + period * k[inlier])
         rms = float(np.sqrt(np.mean(resid**2))) if resid.size else np.inf
         segments.append(Segment(a, b - 1, start + period * k.min(), period, rms))
-        steady = (inlier.mean() >= MIN_INLIER_SHARE and rms <= MAX_GRID_RMS_S
-                  and drift_ratio(resid) < MAX_DRIFT_RATIO)
+        steady = inlier.mean() >= MIN_INLIER_SHARE and (
+            rms <= TIGHT_RMS_S or (rms <= MAX_GRID_RMS_S and drift_ratio(resid) < MAX_DRIFT_RATIO))
         pieces.append(beats_s[done:a])
         if steady:
             ks = np.arange(k[inlier].min(), k[inlier].max() + 1)

@@ -10,6 +10,29 @@ from drumjam.analysis.features import Envelope, onset_envelope
 from drumjam.analysis.tempo import tempo_curve
 from drumjam.errors import InputError
 from drumjam.model import BeatMap
+from drumjam.model.beatmap import MAX_TEMPO_BPM
+
+
+def regular(beats_s: np.ndarray) -> np.ndarray:
+    """Beats a beat map can hold: none before 0 s, none closer than the fastest tempo allows,
+    and gaps (a pause, a fermata, a break the tracker skipped) filled at the local tempo."""
+    min_gap_s = 60.0 / MAX_TEMPO_BPM * 1.05
+    out: list[float] = []
+    for t in beats_s[beats_s >= 0]:
+        if not out or t - out[-1] >= min_gap_s:
+            out.append(float(t))
+    b = np.asarray(out)
+    if b.size < 3:
+        return b
+    period = float(np.median(np.diff(b)))
+    filled = [b[:1]]
+    for prev, nxt in zip(b[:-1], b[1:]):
+        n = int(round((nxt - prev) / period))
+        if n >= 2 and (nxt - prev) / n >= min_gap_s:
+            filled.append(np.linspace(prev, nxt, n + 1)[1:])
+        else:
+            filled.append(np.array([nxt]))
+    return np.concatenate(filled)
 
 
 def confidence(env: Envelope, beats_s: np.ndarray) -> float:
@@ -44,11 +67,10 @@ def track_beatmap(samples: np.ndarray, sr: int, meter: int | None = None) -> Bea
     if frames.size < 2:
         raise InputError("found no beat in the audio: is there any rhythm in it?")
     refined = env.frame_times_s(beats_mod.refine(env, frames))
-    refined = np.maximum.accumulate(np.maximum(refined, 0.0))
-    keep = np.concatenate([[True], np.diff(refined) > 0.1])
-    refined = refined[keep]
-    gridded, _ = beats_mod.fit_grid(refined)
-    gridded = gridded[gridded >= 0]
+    gridded, _ = beats_mod.fit_grid(regular(refined))
+    gridded = regular(gridded)
+    if gridded.size < 2:
+        raise InputError("found no beat in the audio: is there any rhythm in it?")
     m, first, _ = downbeats(env, gridded, meter)
     conf = confidence(env, gridded)
     return BeatMap.from_beats(gridded, meter=m, first_downbeat_index=first, confidence=round(conf, 3))
