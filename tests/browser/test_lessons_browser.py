@@ -10,10 +10,13 @@ pytestmark = pytest.mark.browser
 # one bar of rock: hi-hat eighths (C), kick on 1 and 3 (Z), snare on 2 and 4 (X); beats, key
 ROCK_BAR = [(b / 2, "KeyC") for b in range(8)] + [(0, "KeyZ"), (2, "KeyZ"), (1, "KeyX"), (3, "KeyX")]
 
-PLAY = """([statusId, beats, tempo]) => new Promise((resolve) => {
+PLAY = """([statusId, beats, tempo, previousStart]) => new Promise((resolve) => {
   const status = document.getElementById(statusId);
   const wait = () => {
-    if (!status.dataset.startMs) { setTimeout(wait, 10); return; }
+    if (!status.dataset.startMs || Number(status.dataset.startMs) === previousStart) {
+      setTimeout(wait, 10);
+      return;
+    }
     const start = Number(status.dataset.startMs);
     const beatMs = 60000 / tempo;
     for (const [beat, code] of beats) {
@@ -36,7 +39,8 @@ def test_create_a_lesson_from_a_recorded_take_practise_and_see_progress(jam_serv
     page.fill("#teach-bars", "2")
     page.evaluate("document.getElementById('record-status').dataset.startMs = ''")
     page.click("#record")
-    page.evaluate(PLAY, ["record-status", [[bar * 4 + b, c] for bar in range(2) for b, c in ROCK_BAR], 120])
+    page.evaluate(PLAY, ["record-status", [[bar * 4 + b, c] for bar in range(2) for b, c in ROCK_BAR],
+                         120, None])
     page.wait_for_selector("#notation svg", timeout=20000)
     assert "rock basics" in page.text_content("#message")
     assert "grid 16th" in page.text_content("#lesson-info")
@@ -53,7 +57,7 @@ def test_create_a_lesson_from_a_recorded_take_practise_and_see_progress(jam_serv
         tempos.append(tempo)
         page.evaluate("document.getElementById('practise-status').dataset.startMs = ''")
         page.click("#practise")
-        page.evaluate(PLAY, ["practise-status", [[b, c] for b, c in ROCK_BAR], tempo])
+        page.evaluate(PLAY, ["practise-status", [[b, c] for b, c in ROCK_BAR], tempo, None])
         page.wait_for_function(f"document.querySelectorAll('#progress tbody tr').length === {attempt}",
                                timeout=30000)
     rows = page.locator("#progress tbody tr")
@@ -67,4 +71,40 @@ def test_create_a_lesson_from_a_recorded_take_practise_and_see_progress(jam_serv
     if first[2] == "yes":
         assert int(first[5]) > 72
     assert not errors
+    page.close()
+
+
+def test_keep_going_loops_until_stopped(jam_server, chromium):
+    page = chromium.new_page()
+    page.goto(f"{jam_server}/lessons/")
+    page.fill("#lesson-name", "keep going")
+    page.fill("#teach-tempo", "150")
+    page.fill("#teach-bars", "2")
+    page.evaluate("document.getElementById('record-status').dataset.startMs = ''")
+    page.click("#record")
+    page.evaluate(PLAY, ["record-status", [[bar * 4 + b, c] for bar in range(2) for b, c in ROCK_BAR],
+                         150, None])
+    page.wait_for_function("document.getElementById('lesson').value === 'keep going'", timeout=20000)
+    page.fill("#student", "lee")
+    page.fill("#loops", "1")
+    page.dispatch_event("#student", "change")
+    page.wait_for_function("document.getElementById('tempo-now').textContent === '90'")
+    page.check("#auto")
+    page.evaluate("document.getElementById('practise-status').dataset.startMs = ''")
+    page.click("#practise")
+    assert page.locator("#stop").is_visible()
+    start = None
+    for attempt in (1, 2, 3):
+        tempo = float(page.text_content("#tempo-now"))
+        start = page.evaluate(PLAY, ["practise-status", [[b, c] for b, c in ROCK_BAR], tempo, start])
+        if attempt == 3:
+            page.click("#stop")  # the attempt under way still counts
+        page.wait_for_function(f"document.querySelectorAll('#progress tbody tr').length === {attempt}",
+                               timeout=30000)
+    page.wait_for_function("!document.getElementById('practise').disabled", timeout=30000)
+    rows = page.locator("#progress tbody tr")
+    assert rows.count() == 3 and page.locator("#stop").is_hidden()
+    cells = [[c.strip() for c in rows.nth(i).locator("td").all_text_contents()] for i in range(3)]
+    # each attempt started at the tempo the one before it set
+    assert cells[1][1] == cells[0][5] and cells[2][1] == cells[1][5]
     page.close()

@@ -202,36 +202,53 @@ async function upload(ev) {
   }
 }
 
+let keepGoing = false;
+
+/** One attempt: record the loops at the trainer's tempo, score them, show the verdict. */
+async function attemptOnce(name, student) {
+  const progress = await showProgress();
+  const lesson = await api(`/api/lessons/${encodeURIComponent(name)}`);
+  const bars = lesson.pattern.bars * Number($("loops").value);
+  const hits = await record(progress.tempo_bpm, bars, lesson.pattern.meter, $("practise-status"));
+  const result = await api(`/api/lessons/${encodeURIComponent(name)}/attempts`, {
+    method: "POST", headers: { "content-type": "application/json" },
+    body: JSON.stringify({ student, tempo_bpm: progress.tempo_bpm, hits }),
+  });
+  const verdict = $("verdict");
+  verdict.hidden = false;
+  verdict.className = `verdict ${result.passed ? "pass" : "fail"}`;
+  verdict.textContent = result.change === "mastered"
+    ? `Mastered at ${Math.round(result.tempo_bpm)} BPM!`
+    : `${result.passed ? "Passed" : "Not yet"} at ${Math.round(result.tempo_bpm)} BPM — next: ${Math.round(result.next_tempo_bpm)} BPM`;
+  const list = $("feedback");
+  list.innerHTML = "";
+  for (const line of result.feedback) {
+    const item = document.createElement("li");
+    item.textContent = line;
+    list.append(item);
+  }
+  await showProgress();
+  return result;
+}
+
 async function practise() {
   message("");
   const name = $("lesson").value;
   const student = $("student").value.trim();
   if (!name) { message("Make or choose a lesson first."); return; }
   $("practise").disabled = true;
+  keepGoing = $("auto").checked;
+  $("stop").hidden = !keepGoing;
   try {
-    const progress = await showProgress();
-    const lesson = await api(`/api/lessons/${encodeURIComponent(name)}`);
-    const bars = lesson.pattern.bars * Number($("loops").value);
-    const hits = await record(progress.tempo_bpm, bars, lesson.pattern.meter, $("practise-status"));
-    const result = await api(`/api/lessons/${encodeURIComponent(name)}/attempts`, {
-      method: "POST", headers: { "content-type": "application/json" },
-      body: JSON.stringify({ student, tempo_bpm: progress.tempo_bpm, hits }),
-    });
-    const verdict = $("verdict");
-    verdict.hidden = false;
-    verdict.className = `verdict ${result.passed ? "pass" : "fail"}`;
-    verdict.textContent = `${result.passed ? "Passed" : "Not yet"} at ${Math.round(result.tempo_bpm)} BPM — next: ${Math.round(result.next_tempo_bpm)} BPM`;
-    const list = $("feedback");
-    list.innerHTML = "";
-    for (const line of result.feedback) {
-      const item = document.createElement("li");
-      item.textContent = line;
-      list.append(item);
-    }
-    await showProgress();
+    let result;
+    do {
+      result = await attemptOnce(name, student);
+    } while (keepGoing && result.change !== "mastered");
   } catch (err) {
     message(err.message);
   } finally {
+    keepGoing = false;
+    $("stop").hidden = true;
     $("practise").disabled = false;
   }
 }
@@ -241,6 +258,7 @@ setUpMidi().catch((err) => { $("midi-status").textContent = err.message; });
 $("record").addEventListener("click", teach);
 $("upload").addEventListener("submit", upload);
 $("practise").addEventListener("click", practise);
+$("stop").addEventListener("click", () => { keepGoing = false; $("stop").hidden = true; });
 $("lesson").addEventListener("change", () => showLesson().catch((e) => message(e.message)));
 $("student").addEventListener("change", () => showProgress().catch((e) => message(e.message)));
 loadLessons().catch((err) => message(err.message));
