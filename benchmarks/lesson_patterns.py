@@ -36,8 +36,11 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=0)
     args = parser.parse_args()
     with open(GROOVES / "info.csv", newline="") as f:
-        rows = [r for r in csv.DictReader(f)
-                if r["beat_type"] == "beat" and r["time_signature"] == "4-4"]
+        rows = [
+            r
+            for r in csv.DictReader(f)
+            if r["beat_type"] == "beat" and r["time_signature"] == "4-4"
+        ]
     if args.limit:
         rows = rows[: args.limit]
     results = []
@@ -50,14 +53,38 @@ def main() -> None:
         pattern = extract_pattern(take)
         elapsed_ms = (time.perf_counter() - t0) * 1000
         direct = swing_ratio_direct(path, 0, args.bars)
-        ref = quantised_bars(path, pattern.grid.value, 0, args.bars,
-                             swing_ratio=direct if np.isfinite(direct) else pattern.swing_ratio)
+        ref = quantised_bars(
+            path,
+            pattern.grid.value,
+            0,
+            args.bars,
+            swing_ratio=direct if np.isfinite(direct) else pattern.swing_ratio,
+        )
         match = pattern_match(pattern, ref)
-        results.append((row["style"], pattern.grid.value, pattern.bars, match,
-                        len(pattern.fill_bars), pattern.swing_ratio, direct, elapsed_ms))
-    table = Table(title=f"lesson patterns on {len(results)} Groove MIDI excerpts of {args.bars} bars")
-    for col in ("grid", "files", "match median %", "files >= 95 %", "fill bars / file",
-                "swing |err| median", "ms / take"):
+        results.append(
+            (
+                row["style"],
+                pattern.grid.value,
+                pattern.bars,
+                match,
+                len(pattern.fill_bars),
+                pattern.swing_ratio,
+                direct,
+                elapsed_ms,
+            )
+        )
+    table = Table(
+        title=f"lesson patterns on {len(results)} Groove MIDI excerpts of {args.bars} bars"
+    )
+    for col in (
+        "grid",
+        "files",
+        "match median %",
+        "files >= 95 %",
+        "fill bars / file",
+        "swing |err| median",
+        "ms / take",
+    ):
         table.add_column(col)
     for grid in ("16th", "swing8", "triplet", "all"):
         sel = [r for r in results if grid in ("all", r[1])]
@@ -65,9 +92,15 @@ def main() -> None:
             continue
         match = np.array([r[3] for r in sel]) * 100
         err = np.abs([r[5] - r[6] for r in sel if np.isfinite(r[6])])
-        table.add_row(grid, str(len(sel)), f"{np.median(match):.1f}",
-                      f"{np.mean(match >= 95) * 100:.0f} %", f"{np.mean([r[4] for r in sel]):.2f}",
-                      f"{np.median(err):.3f}" if err.size else "-", f"{np.mean([r[7] for r in sel]):.1f}")
+        table.add_row(
+            grid,
+            str(len(sel)),
+            f"{np.median(match):.1f}",
+            f"{np.mean(match >= 95) * 100:.0f} %",
+            f"{np.mean([r[4] for r in sel]):.2f}",
+            f"{np.median(err):.3f}" if err.size else "-",
+            f"{np.mean([r[7] for r in sel]):.1f}",
+        )
     Console().print(table)
 
 

@@ -42,7 +42,11 @@ def note_onsets(path: Path) -> tuple[np.ndarray, list[VoiceGroup], int]:
 
 
 def quantised_bars(
-    path: Path, grid: str, first_bar: int, n_bars: int, meter: int = 4,
+    path: Path,
+    grid: str,
+    first_bar: int,
+    n_bars: int,
+    meter: int = 4,
     swing_ratio: float = 1.0,
 ) -> dict[int, set[tuple[Fraction, VoiceGroup]]]:
     """The file's notes in bars ``first_bar ..`` rounded to the written grid: bar -> keys.
@@ -70,17 +74,18 @@ def quantised_bars(
 def swing_ratio_direct(path: Path, first_bar: int = 0, n_bars: int | None = None) -> float:
     """Long-to-short ratio of the time-keeper's eighths, from onset pairs within each beat.
 
-    For every beat where the hi-hat (or the ride, whichever plays more in those bars) has a note on the beat
-    and one between the beats, the ratio is (off-beat - on-beat) / (next beat - off-beat),
-    all in beats as the drummer played them; the median over the beats is returned (NaN when
-    no beat has such a pair).
+    For every beat where the hi-hat (or the ride, whichever plays more in those bars) has a
+    note on the beat and one between the beats, the ratio is (off-beat - on-beat) / (next
+    beat - off-beat), all in beats as the drummer played them; the median over the beats is
+    returned (NaN when no beat has such a pair).
     """
     positions, groups, _ = note_onsets(path)
     lo = first_bar * 4
     hi = np.inf if n_bars is None else (first_bar + n_bars) * 4
     inside = (positions >= lo - 0.2) & (positions < hi + 0.2)
-    counts = Counter(g for g, keep in zip(groups, inside)
-                     if keep and g in (VoiceGroup.HIHAT, VoiceGroup.RIDE))
+    counts = Counter(
+        g for g, keep in zip(groups, inside) if keep and g in (VoiceGroup.HIHAT, VoiceGroup.RIDE)
+    )
     if not counts:
         return float("nan")
     keeper = counts.most_common(1)[0][0]

@@ -38,8 +38,11 @@ def attempt_file(path, pattern: Pattern, tempo_bpm: float, keep: float, seed: in
     note played with probability ``keep``."""
     rng = np.random.default_rng(seed)
     chart = pattern.to_chart(tempo_bpm, loops)
-    notes = [Note(max(0.0, n.time_s + rng.normal(0, 0.006)), n.voice, n.velocity)
-             for n in chart.notes if rng.random() < keep]
+    notes = [
+        Note(max(0.0, n.time_s + rng.normal(0, 0.006)), n.voice, n.velocity)
+        for n in chart.notes
+        if rng.random() < keep
+    ]
     return write_midi(path, Chart(tuple(notes), chart.beatmap))
 
 
@@ -49,15 +52,36 @@ def test_teacher_and_student_on_the_command_line(tmp_path, capsys):
     assert created["name"] == "soul groove" and created["grid"] == "16th" and created["bars"] == 1
     assert created["notes_per_voice"] == {"hihat_closed": 16, "kick": 5, "snare": 5, "snare_rim": 2}
     assert created["trainer"]["start_fraction"] == 0.6
-    assert created["trainer"]["criteria"] == {"min_played_pct": 90.0, "on_time_ms": 30.0,
-                                              "min_on_time_pct": 80.0, "max_extra_pct": 10.0,
-                                              "max_mean_offset_ms": 25.0}
-    picked = run_json(capsys, "lesson", "create", str(SHUFFLE), "--name", "shuffle", "--bars", "25-26",
-                      "--start-pct", "50", "--pass-on-time-ms", "45", "--feel")
+    assert created["trainer"]["criteria"] == {
+        "min_played_pct": 90.0,
+        "on_time_ms": 30.0,
+        "min_on_time_pct": 80.0,
+        "max_extra_pct": 10.0,
+        "max_mean_offset_ms": 25.0,
+    }
+    picked = run_json(
+        capsys,
+        "lesson",
+        "create",
+        str(SHUFFLE),
+        "--name",
+        "shuffle",
+        "--bars",
+        "25-26",
+        "--start-pct",
+        "50",
+        "--pass-on-time-ms",
+        "45",
+        "--feel",
+    )
     assert picked["bars"] == 2 and picked["grid"] == "swing8" and picked["swing_ratio"] > 2
     assert picked["pattern"]["source_bars"] == [24, 25]
-    assert picked["trainer"]["with_feel"] is True and picked["trainer"]["criteria"]["on_time_ms"] == 45
-    shuffle_start = run_json(capsys, "lesson", "progress", "shuffle", "--student", "kim")["tempo_bpm"]
+    assert (
+        picked["trainer"]["with_feel"] is True and picked["trainer"]["criteria"]["on_time_ms"] == 45
+    )
+    shuffle_start = run_json(capsys, "lesson", "progress", "shuffle", "--student", "kim")[
+        "tempo_bpm"
+    ]
     assert shuffle_start == round(0.5 * picked["tempo_bpm"], 1)
     assert [row["name"] for row in run_json(capsys, "lesson", "list")] == ["shuffle", "soul groove"]
 
@@ -74,13 +98,24 @@ def test_teacher_and_student_on_the_command_line(tmp_path, capsys):
     faster = result["next_tempo_bpm"]
     for seed in (2, 3):  # half the notes left out, twice: the trainer slows down
         poor = attempt_file(tmp_path / f"poor{seed}.mid", pattern, faster, keep=0.5, seed=seed)
-        result = run_json(capsys, "lesson", "practise", "soul groove", str(poor), "--student", "kim")
+        result = run_json(
+            capsys, "lesson", "practise", "soul groove", str(poor), "--student", "kim"
+        )
         assert result["passed"] is False
         assert any("of the notes" in line for line in result["feedback"])
     assert result["next_tempo_bpm"] < faster
     forced = attempt_file(tmp_path / "forced.mid", pattern, 80.0, keep=1.0, seed=4)
-    result = run_json(capsys, "lesson", "practise", "soul groove", str(forced), "--student", "kim",
-                      "--tempo", "80")
+    result = run_json(
+        capsys,
+        "lesson",
+        "practise",
+        "soul groove",
+        str(forced),
+        "--student",
+        "kim",
+        "--tempo",
+        "80",
+    )
     assert result["tempo_bpm"] == 80.0 and result["passed"] is True
 
     progress = run_json(capsys, "lesson", "progress", "soul groove", "--student", "kim")
@@ -92,16 +127,27 @@ def test_teacher_and_student_on_the_command_line(tmp_path, capsys):
     assert "2 of 4 attempts passed" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize(("args", "expected"), [
-    (["lesson", "practise", "nothing", str(SOUL), "--student", "kim"], "no lesson named 'nothing'"),
-    (["lesson", "create", str(SOUL), "--name", "x", "--bars", "3-1"], "not a bar range"),
-    (["lesson", "create", str(SOUL), "--name", "x", "--bars", "90-91"], "outside the take"),
-    (["lesson", "create", str(SOUL), "--name", "bad/name"], "not usable"),
-    (["lesson", "export", "nothing"], "--musicxml"),
-])
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (
+            ["lesson", "practise", "nothing", str(SOUL), "--student", "kim"],
+            "no lesson named 'nothing'",
+        ),
+        (["lesson", "create", str(SOUL), "--name", "x", "--bars", "3-1"], "not a bar range"),
+        (["lesson", "create", str(SOUL), "--name", "x", "--bars", "90-91"], "outside the take"),
+        (["lesson", "create", str(SOUL), "--name", "bad/name"], "not usable"),
+        (["lesson", "export", "nothing"], "--musicxml"),
+    ],
+)
 def test_mistakes_end_in_one_line_and_exit_code_2(args, expected):
-    done = subprocess.run([sys.executable, "-m", "drumjam", *args], capture_output=True, text=True,
-                          timeout=120, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "drumjam", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 2
     assert expected in done.stderr and len(done.stderr.strip().splitlines()) == 1
     assert "Traceback" not in done.stderr

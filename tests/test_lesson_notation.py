@@ -48,16 +48,22 @@ def test_musicxml_opens_in_music21_and_round_trips_the_notes(tmp_path, name, fir
     for m in measures:
         for v in m.voices:
             assert v.duration.quarterLength == pytest.approx(4.0)
-    unpitched = [u for el in score.recurse().notes for u in
-                 (el.notes if isinstance(el, percussion.PercussionChord) else [el])]
+    unpitched = [
+        u
+        for el in score.recurse().notes
+        for u in (el.notes if isinstance(el, percussion.PercussionChord) else [el])
+    ]
     assert all(isinstance(u, note.Unpitched) for u in unpitched)
     assert len(unpitched) == len(pattern.notes)
-    cymbal_heads = {u.notehead for u in unpitched if u.displayStep in "GAF" and u.displayOctave == 5}
+    cymbal_heads = {
+        u.notehead for u in unpitched if u.displayStep in "GAF" and u.displayOctave == 5
+    }
     assert cymbal_heads <= {"x", "circle-x", "diamond"}
     back = read_musicxml(path)
     expected = sorted(drum_notes(pattern), key=lambda d: (d.beat, d.voice.value))
     assert [(d.beat, d.voice) for d in back] == [(d.beat, d.voice) for d in expected]
     assert [d.dynamic == "ghost" for d in back] == [d.dynamic == "ghost" for d in expected]
+
     # an accent is marked on the stroke (the hands' or the feet's chord) that holds it
     def accented_strokes(notes):
         return {(d.beat, d.voice in FEET) for d in notes if d.dynamic == "accent"}
@@ -68,9 +74,14 @@ def test_musicxml_opens_in_music21_and_round_trips_the_notes(tmp_path, name, fir
 def test_known_notes_land_on_standard_positions(tmp_path):
     from drumjam.model import Voice
 
-    notes = [DrumNote(Fraction(0), Voice.KICK), DrumNote(Fraction(1), Voice.SNARE, "accent"),
-             DrumNote(Fraction(1, 3), Voice.SNARE, "ghost"), DrumNote(Fraction(5, 2), Voice.HIHAT_OPEN),
-             DrumNote(Fraction(4), Voice.CRASH), DrumNote(Fraction(23, 4), Voice.HIHAT_PEDAL)]
+    notes = [
+        DrumNote(Fraction(0), Voice.KICK),
+        DrumNote(Fraction(1), Voice.SNARE, "accent"),
+        DrumNote(Fraction(1, 3), Voice.SNARE, "ghost"),
+        DrumNote(Fraction(5, 2), Voice.HIHAT_OPEN),
+        DrumNote(Fraction(4), Voice.CRASH),
+        DrumNote(Fraction(23, 4), Voice.HIHAT_PEDAL),
+    ]
     path = write_musicxml(tmp_path / "known.musicxml", notes, bars=2, title="known")
     text = path.read_text()
     assert "<display-step>F</display-step>" in text and "<display-octave>4</display-octave>" in text
@@ -85,8 +96,9 @@ def test_known_notes_land_on_standard_positions(tmp_path):
 
 def test_rendering_is_an_image_with_note_heads(tmp_path):
     pattern = lesson_pattern(*GROOVES_FOR_NOTATION[0])
-    svg_path, png_path = render_pattern_files(pattern, "soul", tmp_path / "p.svg",
-                                              tmp_path / "p.png", width_px=1000)
+    svg_path, png_path = render_pattern_files(
+        pattern, "soul", tmp_path / "p.svg", tmp_path / "p.png", width_px=1000
+    )
     svg = svg_path.read_text()
     assert svg.startswith("<svg") or "<svg" in svg[:200]
     # verovio draws one notehead group per note
@@ -97,7 +109,7 @@ def test_rendering_is_an_image_with_note_heads(tmp_path):
     assert 0.01 < ink.mean() < 0.3
     # the music is spread over the width, not a blank page with a title
     columns = ink.any(axis=0)
-    assert columns[int(0.2 * columns.size):int(0.9 * columns.size)].mean() > 0.5
+    assert columns[int(0.2 * columns.size) : int(0.9 * columns.size)].mean() > 0.5
 
 
 @pytest.mark.parametrize(("name", "first_bar"), GROOVES_FOR_NOTATION)

@@ -54,14 +54,17 @@ def test_swing_ratio_matches_the_one_computed_from_the_ticks(name, first_bar, gr
 
 
 def test_ghost_notes_and_accents_of_the_purdie_shuffle_are_kept():
-    pattern = extract_pattern(teacher_take("drummer1/session1/239_funk-purdieshuffle_130_beat_4-4.mid", 24))
+    pattern = extract_pattern(
+        teacher_take("drummer1/session1/239_funk-purdieshuffle_130_beat_4-4.mid", 24)
+    )
     snares = {n.beat % 1: n.dynamic for n in pattern.notes if voice_group(n.voice) == "snare"}
     # the ghost notes sit on the middle triplet; the half-time backbeat on 3 is loud
     assert snares.get(Fraction(1, 3)) == "ghost"
     backbeats = [n for n in pattern.notes if voice_group(n.voice) == "snare" and n.beat == 2]
     assert backbeats and all(n.dynamic != "ghost" for n in backbeats)
     assert max(n.velocity for n in backbeats) > 2 * min(
-        n.velocity for n in pattern.notes if n.dynamic == "ghost")
+        n.velocity for n in pattern.notes if n.dynamic == "ghost"
+    )
 
 
 def _splice_fill(groove: Take, fill_name: str, bar: int) -> Take:
@@ -73,35 +76,55 @@ def _splice_fill(groove: Take, fill_name: str, bar: int) -> Take:
     fill_beats = fill.beatmap.to_beats(fill.times_s())
     fill_bar = np.bincount(np.floor(fill_beats / 4).astype(int)).argmax()
     start_beat = bm.to_beats(bm.downbeats_s[bar])
-    new = [Hit(float(bm.to_seconds(start_beat + b - 4 * fill_bar)), h.voice, h.velocity)
-           for h, b in zip(fill.hits, fill_beats) if 0 <= b - 4 * fill_bar < 3.9]
+    new = [
+        Hit(float(bm.to_seconds(start_beat + b - 4 * fill_bar)), h.voice, h.velocity)
+        for h, b in zip(fill.hits, fill_beats)
+        if 0 <= b - 4 * fill_bar < 3.9
+    ]
     assert len(new) >= 8
     return Take(tuple(kept + new), player=groove.player, beatmap=bm)
 
 
-@pytest.mark.parametrize(("name", "first_bar", "fill"), [
-    ("drummer1/eval_session/3_soul-groove3_86_beat_4-4.mid", 0, "drummer1/session1/105_funk_95_fill_4-4.mid"),
-    ("drummer1/session1/239_funk-purdieshuffle_130_beat_4-4.mid", 24,
-     "drummer1/session1/246_funk-purdieshuffle_130_fill_4-4.mid"),
-])
+@pytest.mark.parametrize(
+    ("name", "first_bar", "fill"),
+    [
+        (
+            "drummer1/eval_session/3_soul-groove3_86_beat_4-4.mid",
+            0,
+            "drummer1/session1/105_funk_95_fill_4-4.mid",
+        ),
+        (
+            "drummer1/session1/239_funk-purdieshuffle_130_beat_4-4.mid",
+            24,
+            "drummer1/session1/246_funk-purdieshuffle_130_fill_4-4.mid",
+        ),
+    ],
+)
 def test_fills_are_not_mistaken_for_the_pattern(name, first_bar, fill):
     groove = teacher_take(name, first_bar)
     fill_bar = first_bar + 4
     # the same groove with that bar left silent: the pattern a fill must not change
     bars = groove.beatmap.bar_index(groove.times_s())
-    clean = extract_pattern(Take(tuple(h for h, b in zip(groove.hits, bars) if b != fill_bar),
-                                 beatmap=groove.beatmap))
+    clean = extract_pattern(
+        Take(tuple(h for h, b in zip(groove.hits, bars) if b != fill_bar), beatmap=groove.beatmap)
+    )
     with_fill = extract_pattern(_splice_fill(groove, fill, fill_bar))
     assert fill_bar in with_fill.fill_bars
     assert fill_bar not in with_fill.source_bars
-    keys = lambda p: {(n.beat, voice_group(n.voice)) for n in p.notes}
+    def keys(p):
+        return {(n.beat, voice_group(n.voice)) for n in p.notes}
+
     assert keys(with_fill) == keys(clean)
 
 
 # ------------------------------------------------------------------ known answers
 def synthetic_take(
-    bars: list[list[tuple[float, Voice, int]]], tempo_bpm: float = 100.0, swing_ratio: float = 1.0,
-    offsets_ms: dict[Voice, float] | None = None, jitter_ms: float = 0.0, seed: int = 0,
+    bars: list[list[tuple[float, Voice, int]]],
+    tempo_bpm: float = 100.0,
+    swing_ratio: float = 1.0,
+    offsets_ms: dict[Voice, float] | None = None,
+    jitter_ms: float = 0.0,
+    seed: int = 0,
 ) -> Take:
     """A take from bars of (beat in bar, voice, velocity), swung and shifted as asked."""
     rng = np.random.default_rng(seed)
@@ -117,14 +140,20 @@ def synthetic_take(
     return Take(tuple(hits), beatmap=bm)
 
 
-ROCK = ([(b / 2, Voice.HIHAT_CLOSED, 120 if b % 2 == 0 else 80) for b in range(8)]
-        + [(0, Voice.KICK, 100), (2, Voice.KICK, 100), (2.5, Voice.KICK, 90),
-           (1, Voice.SNARE, 110), (3, Voice.SNARE, 110), (3.75, Voice.SNARE, 35)])
+ROCK = [(b / 2, Voice.HIHAT_CLOSED, 120 if b % 2 == 0 else 80) for b in range(8)] + [
+    (0, Voice.KICK, 100),
+    (2, Voice.KICK, 100),
+    (2.5, Voice.KICK, 90),
+    (1, Voice.SNARE, 110),
+    (3, Voice.SNARE, 110),
+    (3.75, Voice.SNARE, 35),
+]
 
 
 def test_straight_groove_with_known_dynamics_and_feel():
-    take = synthetic_take([ROCK] * 8, offsets_ms={Voice.KICK: 15.0, Voice.HIHAT_CLOSED: -10.0},
-                          jitter_ms=3.0)
+    take = synthetic_take(
+        [ROCK] * 8, offsets_ms={Voice.KICK: 15.0, Voice.HIHAT_CLOSED: -10.0}, jitter_ms=3.0
+    )
     pattern = extract_pattern(take)
     assert (pattern.grid, pattern.bars, len(pattern.notes)) == (GridKind.SIXTEENTHS, 1, len(ROCK))
     assert pattern.fill_bars == ()
@@ -140,8 +169,12 @@ def test_straight_groove_with_known_dynamics_and_feel():
 
 @pytest.mark.parametrize("ratio", [1.5, 2.0, 2.6])
 def test_swung_eighths_are_found_with_their_swing_ratio(ratio):
-    bar = [(b / 2, Voice.RIDE, 90) for b in range(8)] + [(0, Voice.KICK, 100), (2, Voice.KICK, 100),
-                                                         (1, Voice.SNARE, 100), (3, Voice.SNARE, 100)]
+    bar = [(b / 2, Voice.RIDE, 90) for b in range(8)] + [
+        (0, Voice.KICK, 100),
+        (2, Voice.KICK, 100),
+        (1, Voice.SNARE, 100),
+        (3, Voice.SNARE, 100),
+    ]
     pattern = extract_pattern(synthetic_take([bar] * 6, swing_ratio=ratio, jitter_ms=4.0))
     assert pattern.grid is GridKind.SWUNG_EIGHTHS
     assert pattern.swing_ratio == pytest.approx(ratio, rel=0.06)
@@ -153,7 +186,10 @@ def test_swung_eighths_are_found_with_their_swing_ratio(ratio):
 
 def test_triplet_groove_is_written_on_triplets():
     bar = [(k / 3, Voice.HIHAT_CLOSED, 90) for k in range(12) if k % 3 != 1]
-    bar += [(k + 1 / 3, Voice.SNARE, 30) for k in range(4)] + [(0, Voice.KICK, 100), (1, Voice.SNARE, 110)]
+    bar += [(k + 1 / 3, Voice.SNARE, 30) for k in range(4)] + [
+        (0, Voice.KICK, 100),
+        (1, Voice.SNARE, 110),
+    ]
     pattern = extract_pattern(synthetic_take([bar] * 4, jitter_ms=3.0))
     assert pattern.grid is GridKind.TRIPLETS
     assert {n.beat % 1 for n in pattern.notes} == {Fraction(0), Fraction(1, 3), Fraction(2, 3)}
@@ -161,8 +197,11 @@ def test_triplet_groove_is_written_on_triplets():
 
 def test_two_bar_pattern_and_a_fill_bar():
     bar_a = ROCK
-    bar_b = [n for n in ROCK if n[1] != Voice.KICK] + [(0, Voice.KICK, 100), (1.5, Voice.KICK, 100),
-                                                       (3.5, Voice.KICK, 100)]
+    bar_b = [n for n in ROCK if n[1] != Voice.KICK] + [
+        (0, Voice.KICK, 100),
+        (1.5, Voice.KICK, 100),
+        (3.5, Voice.KICK, 100),
+    ]
     fill = [(k / 4, Voice.TOM_HIGH if k < 8 else Voice.TOM_FLOOR, 100) for k in range(16)]
     bars = [bar_a, bar_b, bar_a, bar_b, bar_a, bar_b, bar_a, fill]
     pattern = extract_pattern(synthetic_take(bars, jitter_ms=3.0))

@@ -13,7 +13,9 @@ from drumjam.store.db import get_engine
 from drumjam.store.sessions import list_sessions
 
 
-def groove(tempo_bpm: float = 90.0, bars: int = 4, offset_ms: float = 0.0, start_s: float = 0.0) -> Take:
+def groove(
+    tempo_bpm: float = 90.0, bars: int = 4, offset_ms: float = 0.0, start_s: float = 0.0
+) -> Take:
     beat_s = 60.0 / tempo_bpm
     hits = []
     for bar in range(bars):
@@ -30,7 +32,13 @@ def test_same_database_as_the_sessions(tmp_path, monkeypatch):
     store.create_lesson("rock", extract_pattern(groove()))
     assert list_sessions() == []  # the sessions' tables answer from the same file
     tables = set(inspect(get_engine(url)).get_table_names())
-    assert {"lessons", "lesson_students", "lesson_attempts", "lesson_progress", "jam_sessions"} <= tables
+    assert {
+        "lessons",
+        "lesson_students",
+        "lesson_attempts",
+        "lesson_progress",
+        "jam_sessions",
+    } <= tables
     assert [row["name"] for row in store.list_lessons()] == ["rock"]
 
 

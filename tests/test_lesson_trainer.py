@@ -33,21 +33,35 @@ def pattern() -> Pattern:
     return extract_pattern(excerpt(read_take(GROOVES / SOUL), 0, 8))
 
 
-def student_take(pattern: Pattern, tempo_bpm: float, rng: np.random.Generator, sd_ms: float,
-                 miss_rate: float, loops: int = 2, bias_ms: float = 0.0) -> Take:
+def student_take(
+    pattern: Pattern,
+    tempo_bpm: float,
+    rng: np.random.Generator,
+    sd_ms: float,
+    miss_rate: float,
+    loops: int = 2,
+    bias_ms: float = 0.0,
+) -> Take:
     """A student looping the pattern: timing errors ~ N(bias, sd), notes left out at random."""
     hits = []
     for row in pattern.note_times_s(tempo_bpm, loops):
         for note, t in zip(pattern.notes, row):
             if rng.random() < miss_rate:
                 continue
-            hits.append(Hit(max(0.0, t + rng.normal(bias_ms, sd_ms) / 1000.0), note.voice,
-                            note.velocity))
+            hits.append(
+                Hit(max(0.0, t + rng.normal(bias_ms, sd_ms) / 1000.0), note.voice, note.velocity)
+            )
     return Take(tuple(hits), player="student")
 
 
-def run(pattern: Pattern, attempts: int, sd_ms, miss_rate, seed: int = 7,
-        config: TrainerConfig = TrainerConfig()) -> list:
+def run(
+    pattern: Pattern,
+    attempts: int,
+    sd_ms,
+    miss_rate,
+    seed: int = 7,
+    config: TrainerConfig = TrainerConfig(),
+) -> list:
     """Tempo before each attempt and the decisions, for a student whose accuracy may change."""
     rng = np.random.default_rng(seed)
     state = start(pattern.tempo_bpm, config)
@@ -82,8 +96,12 @@ def test_tempo_goes_down_for_a_struggling_student(pattern):
 
 def test_an_improving_student_reaches_the_target(pattern):
     # timing spread falls from 60 ms to 6 ms over the attempts, misses from 30 % to none
-    decisions = run(pattern, 40, sd_ms=lambda i: max(6.0, 60.0 * 0.85 ** i),
-                    miss_rate=lambda i: max(0.0, 0.3 - 0.03 * i))
+    decisions = run(
+        pattern,
+        40,
+        sd_ms=lambda i: max(6.0, 60.0 * 0.85**i),
+        miss_rate=lambda i: max(0.0, 0.3 - 0.03 * i),
+    )
     assert not decisions[0].passed
     final = decisions[-1].state
     assert final.mastered and final.tempo_bpm == pytest.approx(pattern.tempo_bpm)
@@ -94,8 +112,13 @@ def test_an_improving_student_reaches_the_target(pattern):
 
 
 def test_decide_follows_its_settings():
-    config = TrainerConfig(start_fraction=0.5, step_up_pct=10, step_down_pct=20,
-                           failures_before_down=3, min_fraction=0.3)
+    config = TrainerConfig(
+        start_fraction=0.5,
+        step_up_pct=10,
+        step_down_pct=20,
+        failures_before_down=3,
+        min_fraction=0.3,
+    )
     state = start(100.0, config)
     assert state.tempo_bpm == 50.0
     for expected in (50.0, 50.0, 30.0, 30.0, 30.0, 30.0):  # floor at 30 % of the target
@@ -118,8 +141,9 @@ def test_teacher_passes_their_own_groove(pattern):
     result = evaluate_attempt(pattern, teacher, pattern.tempo_bpm)
     assert result.loops == 5  # bars 1-4 of the take: loops 2 to 5 of a click starting at 0
     assert result.played_pct > 70  # loop 1 was not played
-    with_feel = evaluate_attempt(pattern, teacher, pattern.tempo_bpm,
-                                 TrainerConfig(with_feel=True), start_s=0.0)
+    with_feel = evaluate_attempt(
+        pattern, teacher, pattern.tempo_bpm, TrainerConfig(with_feel=True), start_s=0.0
+    )
     # the teacher sits about 20 ms ahead of the click: aiming at the feel removes that
     assert result.mean_offset_ms < -12
     assert abs(with_feel.mean_offset_ms) < abs(result.mean_offset_ms) / 2
@@ -136,9 +160,17 @@ def test_feedback_names_voice_and_position(pattern):
     assert result.passed
     assert result.feedback()[0] == "hi-hat on the 'and' of 2 is 15 ms early"
     assert len(result.remarks) == 1
-    kick = [n for n in pattern.notes if n.voice == Voice.KICK][0]
-    without_kick = Take(tuple(h for h in hits if not (h.voice == Voice.KICK and any(
-        abs(h.time_s - row[pattern.notes.index(kick)]) < 1e-9 for row in times))))
+    kick = next(n for n in pattern.notes if n.voice == Voice.KICK)
+    without_kick = Take(
+        tuple(
+            h
+            for h in hits
+            if not (
+                h.voice == Voice.KICK
+                and any(abs(h.time_s - row[pattern.notes.index(kick)]) < 1e-9 for row in times)
+            )
+        )
+    )
     missed = evaluate_attempt(pattern, without_kick, 80.0)
     where = position_name(kick.beat % 4, pattern.grid)
     assert f"kick on {where} was missed 3 of 3 times" in missed.feedback()
@@ -148,8 +180,12 @@ def test_pass_criteria_are_the_teachers_to_change(pattern):
     rng = np.random.default_rng(3)
     take = student_take(pattern, 70.0, rng, sd_ms=25.0, miss_rate=0.0, loops=3)
     strict = evaluate_attempt(pattern, take, 70.0)
-    lenient = evaluate_attempt(pattern, take, 70.0, TrainerConfig(
-        criteria=PassCriteria(on_time_ms=60.0, min_on_time_pct=80.0)))
+    lenient = evaluate_attempt(
+        pattern,
+        take,
+        70.0,
+        TrainerConfig(criteria=PassCriteria(on_time_ms=60.0, min_on_time_pct=80.0)),
+    )
     assert not strict.passed and lenient.passed
     assert any("within 30 ms" in r for r in strict.reasons)
     rushing = student_take(pattern, 70.0, rng, sd_ms=5.0, miss_rate=0.0, bias_ms=-28.0)
@@ -170,7 +206,9 @@ def test_position_names():
 
 def test_feedback_on_ghost_notes_and_accents(pattern):
     ghost = next(n for n in pattern.notes if n.dynamic == "ghost")
-    accent = next(n for n in pattern.notes if n.dynamic == "accent" and n.voice == Voice.HIHAT_CLOSED)
+    accent = next(
+        n for n in pattern.notes if n.dynamic == "accent" and n.voice == Voice.HIHAT_CLOSED
+    )
     times = pattern.note_times_s(70.0, loops=2)
 
     def take(ghost_velocity: int, accent_velocity: int) -> Take:
@@ -190,5 +228,9 @@ def test_feedback_on_ghost_notes_and_accents(pattern):
     assert f"snare on {ghost_at} is a ghost note: play it softer" in messages
     assert f"hi-hat on {accent_at} is accented: play it louder" in messages
     # a keyboard sends one velocity for everything: no remarks on dynamics then
-    keyboard = Take(tuple(Hit(t, n.voice, 100) for row in times for n, t in zip(pattern.notes, row)))
-    assert not [r for r in evaluate_attempt(pattern, keyboard, 70.0).remarks if r.kind == "dynamics"]
+    keyboard = Take(
+        tuple(Hit(t, n.voice, 100) for row in times for n, t in zip(pattern.notes, row))
+    )
+    assert not [
+        r for r in evaluate_attempt(pattern, keyboard, 70.0).remarks if r.kind == "dynamics"
+    ]

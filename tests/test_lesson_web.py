@@ -23,30 +23,42 @@ def rock_bars(tempo_bpm: float, bars: int, late_kick_ms: float = 0.0) -> list[di
     hits = []
     for bar in range(bars):
         t0 = bar * 4 * beat_s
-        hits += [{"time_s": t0 + k * beat_s / 2, "voice": "hihat_closed", "velocity": 90} for k in range(8)]
+        hits += [
+            {"time_s": t0 + k * beat_s / 2, "voice": "hihat_closed", "velocity": 90}
+            for k in range(8)
+        ]
         hits += [{"time_s": t0 + k * beat_s + late_kick_ms / 1000, "voice": "kick"} for k in (0, 2)]
         hits += [{"time_s": t0 + k * beat_s, "voice": "snare", "velocity": 110} for k in (1, 3)]
     return hits
 
 
 def test_recorded_take_becomes_a_lesson_a_student_practises(client):
-    made = client.post("/api/lessons", json={"name": "rock", "tempo_bpm": 100, "hits": rock_bars(100, 4)})
+    made = client.post(
+        "/api/lessons", json={"name": "rock", "tempo_bpm": 100, "hits": rock_bars(100, 4)}
+    )
     assert made.status_code == 200, made.text
     assert made.json()["pattern"]["notes_per_voice"] == {"hihat_closed": 8, "kick": 2, "snare": 2}
     assert [row["name"] for row in client.get("/api/lessons").json()] == ["rock"]
     svg = client.get("/api/lessons/rock/notation.svg")
     assert svg.status_code == 200, svg.text
-    assert svg.headers["content-type"].startswith("image/svg+xml") and svg.text.count('class="notehead') == 12
+    assert (
+        svg.headers["content-type"].startswith("image/svg+xml")
+        and svg.text.count('class="notehead') == 12
+    )
 
     first = client.get("/api/lessons/rock/progress", params={"student": "ada"}).json()
     assert first["tempo_bpm"] == 60.0 and first["attempts"] == 0
-    attempt = client.post("/api/lessons/rock/attempts", json={
-        "student": "ada", "hits": rock_bars(60, 2, late_kick_ms=22)})
+    attempt = client.post(
+        "/api/lessons/rock/attempts",
+        json={"student": "ada", "hits": rock_bars(60, 2, late_kick_ms=22)},
+    )
     body = attempt.json()
     assert body["passed"] is True and body["next_tempo_bpm"] == 65.0
     assert "kick on 1 is 22 ms late" in body["feedback"]
-    second = client.post("/api/lessons/rock/attempts", json={
-        "student": "ada", "tempo_bpm": 65, "hits": rock_bars(65, 2)[::2]})
+    second = client.post(
+        "/api/lessons/rock/attempts",
+        json={"student": "ada", "tempo_bpm": 65, "hits": rock_bars(65, 2)[::2]},
+    )
     assert second.json()["passed"] is False
     progress = client.get("/api/lessons/rock/progress", params={"student": "ada"}).json()
     assert [h["passed"] for h in progress["history"]] == [True, False]
@@ -55,8 +67,11 @@ def test_recorded_take_becomes_a_lesson_a_student_practises(client):
 
 def test_uploaded_midi_take_with_chosen_bars(client, tmp_path):
     with SOUL.open("rb") as f:
-        made = client.post("/api/lessons/upload", files={"file": ("soul.mid", f, "audio/midi")},
-                           data={"name": "soul", "bars": "2-3"})
+        made = client.post(
+            "/api/lessons/upload",
+            files={"file": ("soul.mid", f, "audio/midi")},
+            data={"name": "soul", "bars": "2-3"},
+        )
     assert made.status_code == 200, made.text
     assert made.json()["bars"] == 2 and made.json()["pattern"]["source_bars"] == [1, 2]
     xml = client.get("/api/lessons/soul/notation.musicxml")
@@ -68,20 +83,34 @@ def test_uploaded_midi_take_with_chosen_bars(client, tmp_path):
 def test_mistakes_get_clear_answers(client):
     assert client.get("/api/lessons/none").status_code == 404
     assert client.get("/api/lessons/none/progress", params={"student": "x"}).status_code == 404
-    bad_voice = client.post("/api/lessons", json={"name": "x", "tempo_bpm": 100,
-                                                  "hits": [{"time_s": 0, "voice": "cowbell2"}]})
+    bad_voice = client.post(
+        "/api/lessons",
+        json={"name": "x", "tempo_bpm": 100, "hits": [{"time_s": 0, "voice": "cowbell2"}]},
+    )
     assert bad_voice.status_code == 400 and "unknown drum voice" in bad_voice.json()["detail"]
     empty = client.post("/api/lessons", json={"name": "x", "tempo_bpm": 100, "hits": []})
     assert empty.status_code == 400 and "no hits" in empty.json()["detail"]
-    bad_trainer = client.post("/api/lessons", json={"name": "z", "tempo_bpm": 100, "hits": rock_bars(100, 2),
-                                                    "trainer": {"start_fraction": 3}})
+    bad_trainer = client.post(
+        "/api/lessons",
+        json={
+            "name": "z",
+            "tempo_bpm": 100,
+            "hits": rock_bars(100, 2),
+            "trainer": {"start_fraction": 3},
+        },
+    )
     assert bad_trainer.status_code == 400 and "start_fraction" in bad_trainer.json()["detail"]
     client.post("/api/lessons", json={"name": "x", "tempo_bpm": 100, "hits": rock_bars(100, 2)})
-    again = client.post("/api/lessons", json={"name": "x", "tempo_bpm": 100, "hits": rock_bars(100, 2)})
+    again = client.post(
+        "/api/lessons", json={"name": "x", "tempo_bpm": 100, "hits": rock_bars(100, 2)}
+    )
     assert again.status_code == 400 and "exists already" in again.json()["detail"]
     no_hits = client.post("/api/lessons/x/attempts", json={"student": "s", "hits": []})
     assert no_hits.status_code == 400
     with SOUL.open("rb") as f:
-        wrong_bars = client.post("/api/lessons/upload", files={"file": ("soul.mid", f, "audio/midi")},
-                                 data={"name": "y", "bars": "40-41"})
+        wrong_bars = client.post(
+            "/api/lessons/upload",
+            files={"file": ("soul.mid", f, "audio/midi")},
+            data={"name": "y", "bars": "40-41"},
+        )
     assert wrong_bars.status_code == 400 and "outside the take" in wrong_bars.json()["detail"]

@@ -8,7 +8,12 @@ import pytest
 pytestmark = pytest.mark.browser
 
 # one bar of rock: hi-hat eighths (C), kick on 1 and 3 (Z), snare on 2 and 4 (X); beats, key
-ROCK_BAR = [(b / 2, "KeyC") for b in range(8)] + [(0, "KeyZ"), (2, "KeyZ"), (1, "KeyX"), (3, "KeyX")]
+ROCK_BAR = [(b / 2, "KeyC") for b in range(8)] + [
+    (0, "KeyZ"),
+    (2, "KeyZ"),
+    (1, "KeyX"),
+    (3, "KeyX"),
+]
 
 PLAY = """([statusId, beats, tempo, previousStart]) => new Promise((resolve) => {
   const status = document.getElementById(statusId);
@@ -39,8 +44,10 @@ def test_create_a_lesson_from_a_recorded_take_practise_and_see_progress(jam_serv
     page.fill("#teach-bars", "2")
     page.evaluate("document.getElementById('record-status').dataset.startMs = ''")
     page.click("#record")
-    page.evaluate(PLAY, ["record-status", [[bar * 4 + b, c] for bar in range(2) for b, c in ROCK_BAR],
-                         120, None])
+    page.evaluate(
+        PLAY,
+        ["record-status", [[bar * 4 + b, c] for bar in range(2) for b, c in ROCK_BAR], 120, None],
+    )
     page.wait_for_selector("#notation svg", timeout=20000)
     assert "rock basics" in page.text_content("#message")
     assert "grid 16th" in page.text_content("#lesson-info")
@@ -58,11 +65,14 @@ def test_create_a_lesson_from_a_recorded_take_practise_and_see_progress(jam_serv
         page.evaluate("document.getElementById('practise-status').dataset.startMs = ''")
         page.click("#practise")
         page.evaluate(PLAY, ["practise-status", [[b, c] for b, c in ROCK_BAR], tempo, None])
-        page.wait_for_function(f"document.querySelectorAll('#progress tbody tr').length === {attempt}",
-                               timeout=30000)
+        page.wait_for_function(
+            f"document.querySelectorAll('#progress tbody tr').length === {attempt}", timeout=30000
+        )
     rows = page.locator("#progress tbody tr")
     assert rows.count() == 2
-    first, second = [[c.strip() for c in rows.nth(i).locator("td").all_text_contents()] for i in (0, 1)]
+    first, second = [
+        [c.strip() for c in rows.nth(i).locator("td").all_text_contents()] for i in (0, 1)
+    ]
     assert first[1] == "72"
     assert second[1] == first[5]  # the second loop was played at the tempo the first one set
     assert page.locator("#verdict").is_visible()
@@ -82,9 +92,13 @@ def test_keep_going_loops_until_stopped(jam_server, chromium):
     page.fill("#teach-bars", "2")
     page.evaluate("document.getElementById('record-status').dataset.startMs = ''")
     page.click("#record")
-    page.evaluate(PLAY, ["record-status", [[bar * 4 + b, c] for bar in range(2) for b, c in ROCK_BAR],
-                         150, None])
-    page.wait_for_function("document.getElementById('lesson').value === 'keep going'", timeout=20000)
+    page.evaluate(
+        PLAY,
+        ["record-status", [[bar * 4 + b, c] for bar in range(2) for b, c in ROCK_BAR], 150, None],
+    )
+    page.wait_for_function(
+        "document.getElementById('lesson').value === 'keep going'", timeout=20000
+    )
     page.fill("#student", "lee")
     page.fill("#loops", "1")
     page.dispatch_event("#student", "change")
@@ -96,11 +110,14 @@ def test_keep_going_loops_until_stopped(jam_server, chromium):
     start = None
     for attempt in (1, 2, 3):
         tempo = float(page.text_content("#tempo-now"))
-        start = page.evaluate(PLAY, ["practise-status", [[b, c] for b, c in ROCK_BAR], tempo, start])
+        start = page.evaluate(
+            PLAY, ["practise-status", [[b, c] for b, c in ROCK_BAR], tempo, start]
+        )
         if attempt == 3:
             page.click("#stop")  # the attempt under way still counts
-        page.wait_for_function(f"document.querySelectorAll('#progress tbody tr').length === {attempt}",
-                               timeout=30000)
+        page.wait_for_function(
+            f"document.querySelectorAll('#progress tbody tr').length === {attempt}", timeout=30000
+        )
     page.wait_for_function("!document.getElementById('practise').disabled", timeout=30000)
     rows = page.locator("#progress tbody tr")
     assert rows.count() == 3 and page.locator("#stop").is_hidden()

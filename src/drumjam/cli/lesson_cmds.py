@@ -26,14 +26,17 @@ from drumjam.store import lessons as store
 console = Console(highlight=False)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
-KitOpt = Annotated[str | None, typer.Option("--kit", help="Kit map: gm, roland, alesis, yamaha or a JSON file.")]
+KitOpt = Annotated[
+    str | None, typer.Option("--kit", help="Kit map: gm, roland, alesis, yamaha or a JSON file.")
+]
 StudentOpt = Annotated[str, typer.Option("--student", help="The student's name.")]
 
 _TRAINER = TrainerConfig()
 _PASS = PassCriteria()
 
-lesson_app = typer.Typer(help="Lessons: a teacher's groove, a tempo trainer, progress.",
-                         no_args_is_help=True)
+lesson_app = typer.Typer(
+    help="Lessons: a teacher's groove, a tempo trainer, progress.", no_args_is_help=True
+)
 
 
 def _emit(data: Any, as_json: bool) -> bool:
@@ -44,29 +47,71 @@ def _emit(data: Any, as_json: bool) -> bool:
 
 @lesson_app.command("create")
 def create(
-    take_path: Annotated[Path, typer.Argument(metavar="TAKE.mid", help="The teacher's take (MIDI).")],
+    take_path: Annotated[
+        Path, typer.Argument(metavar="TAKE.mid", help="The teacher's take (MIDI).")
+    ],
     name: Annotated[str, typer.Option("--name", help="Name of the new lesson.")],
-    bars: Annotated[str | None, typer.Option("--bars", help="Bars to teach, e.g. 1-2 (default: the repeating pattern is found).")] = None,
+    bars: Annotated[
+        str | None,
+        typer.Option(
+            "--bars", help="Bars to teach, e.g. 1-2 (default: the repeating pattern is found)."
+        ),
+    ] = None,
     kit: KitOpt = None,
-    start_pct: Annotated[float, typer.Option("--start-pct", help="First tempo, % of the teacher's.")] = 100 * _TRAINER.start_fraction,
-    step_pct: Annotated[float, typer.Option("--step-pct", help="Tempo step up and down, % of the teacher's.")] = _TRAINER.step_up_pct,
-    fails: Annotated[int, typer.Option("--fails-before-down", help="Failed attempts in a row before the tempo drops.")] = _TRAINER.failures_before_down,
-    played_pct: Annotated[float, typer.Option("--pass-played-pct", help="To pass: % of the notes played.")] = _PASS.min_played_pct,
-    on_time_ms: Annotated[float, typer.Option("--pass-on-time-ms", help="To pass: a note is on time within this many ms.")] = _PASS.on_time_ms,
-    on_time_pct: Annotated[float, typer.Option("--pass-on-time-pct", help="To pass: % of the notes on time.")] = _PASS.min_on_time_pct,
-    extra_pct: Annotated[float, typer.Option("--pass-extra-pct", help="To pass: extra hits at most this % of the notes.")] = _PASS.max_extra_pct,
-    offset_ms: Annotated[float, typer.Option("--pass-offset-ms", help="To pass: mean offset (rushing or dragging) at most this many ms.")] = _PASS.max_mean_offset_ms,
-    feel: Annotated[bool, typer.Option("--feel", help="Score against the teacher's microtiming instead of the grid.")] = False,
+    start_pct: Annotated[
+        float, typer.Option("--start-pct", help="First tempo, % of the teacher's.")
+    ] = 100 * _TRAINER.start_fraction,
+    step_pct: Annotated[
+        float, typer.Option("--step-pct", help="Tempo step up and down, % of the teacher's.")
+    ] = _TRAINER.step_up_pct,
+    fails: Annotated[
+        int,
+        typer.Option(
+            "--fails-before-down", help="Failed attempts in a row before the tempo drops."
+        ),
+    ] = _TRAINER.failures_before_down,
+    played_pct: Annotated[
+        float, typer.Option("--pass-played-pct", help="To pass: % of the notes played.")
+    ] = _PASS.min_played_pct,
+    on_time_ms: Annotated[
+        float,
+        typer.Option("--pass-on-time-ms", help="To pass: a note is on time within this many ms."),
+    ] = _PASS.on_time_ms,
+    on_time_pct: Annotated[
+        float, typer.Option("--pass-on-time-pct", help="To pass: % of the notes on time.")
+    ] = _PASS.min_on_time_pct,
+    extra_pct: Annotated[
+        float,
+        typer.Option("--pass-extra-pct", help="To pass: extra hits at most this % of the notes."),
+    ] = _PASS.max_extra_pct,
+    offset_ms: Annotated[
+        float,
+        typer.Option(
+            "--pass-offset-ms",
+            help="To pass: mean offset (rushing or dragging) at most this many ms.",
+        ),
+    ] = _PASS.max_mean_offset_ms,
+    feel: Annotated[
+        bool,
+        typer.Option("--feel", help="Score against the teacher's microtiming instead of the grid."),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Make a lesson from a teacher's take: pattern, grid, swing, dynamics and feel."""
     trainer = TrainerConfig(
-        start_fraction=start_pct / 100.0, step_up_pct=step_pct, step_down_pct=step_pct,
-        failures_before_down=fails, min_fraction=min(_TRAINER.min_fraction, start_pct / 100.0),
+        start_fraction=start_pct / 100.0,
+        step_up_pct=step_pct,
+        step_down_pct=step_pct,
+        failures_before_down=fails,
+        min_fraction=min(_TRAINER.min_fraction, start_pct / 100.0),
         with_feel=feel,
-        criteria=PassCriteria(min_played_pct=played_pct, on_time_ms=on_time_ms,
-                              min_on_time_pct=on_time_pct, max_extra_pct=extra_pct,
-                              max_mean_offset_ms=offset_ms),
+        criteria=PassCriteria(
+            min_played_pct=played_pct,
+            on_time_ms=on_time_ms,
+            min_on_time_pct=on_time_pct,
+            max_extra_pct=extra_pct,
+            max_mean_offset_ms=offset_ms,
+        ),
     )
     take = read_take(take_path, kit)
     pattern = extract_pattern(take, bars=parse_bars(bars))
@@ -74,13 +119,20 @@ def create(
     data = {**info, "pattern": pattern.to_dict()}
     if _emit(data, as_json):
         return
-    console.print(f"lesson [bold]{info['name']}[/bold]: {pattern.bars} bar(s) of {pattern.meter}/"
-                  f"{pattern.beat_unit} at {pattern.tempo_bpm:.0f} BPM, grid {pattern.grid.value}, "
-                  f"swing ratio {pattern.swing_ratio:.2f}")
+    console.print(
+        f"lesson [bold]{info['name']}[/bold]: {pattern.bars} bar(s) of {pattern.meter}/"
+        f"{pattern.beat_unit} at {pattern.tempo_bpm:.0f} BPM, grid {pattern.grid.value}, "
+        f"swing ratio {pattern.swing_ratio:.2f}"
+    )
     bars_text = ", ".join(str(b + 1) for b in pattern.source_bars)
-    console.print(f"taken from bars {bars_text}" + (
-        f"; left out as fills: {', '.join(str(b + 1) for b in pattern.fill_bars)}"
-        if pattern.fill_bars else ""))
+    console.print(
+        f"taken from bars {bars_text}"
+        + (
+            f"; left out as fills: {', '.join(str(b + 1) for b in pattern.fill_bars)}"
+            if pattern.fill_bars
+            else ""
+        )
+    )
     table = Table(box=box.SIMPLE_HEAD, title="notes per loop and the teacher's feel")
     for col in ("voice", "notes", "accents", "ghosts"):
         table.add_column(col)
@@ -91,18 +143,26 @@ def create(
     feel_text = ", ".join(f"{v} {ms:+.0f} ms" for v, ms in pattern.feel_by_voice_ms().items())
     console.print(f"feel (+ behind the beat): {feel_text}")
     c = trainer.criteria
-    console.print(f"trainer: start at {trainer.start_fraction:.0%}, steps of {trainer.step_up_pct:g} %; "
-                  f"a pass needs {c.min_played_pct:g} % of the notes played, {c.min_on_time_pct:g} % "
-                  f"within {c.on_time_ms:g} ms, at most {c.max_extra_pct:g} % extra hits and a mean "
-                  f"offset within {c.max_mean_offset_ms:g} ms")
+    console.print(
+        f"trainer: start at {trainer.start_fraction:.0%}, steps of {trainer.step_up_pct:g} %; "
+        f"a pass needs {c.min_played_pct:g} % of the notes played, {c.min_on_time_pct:g} % "
+        f"within {c.on_time_ms:g} ms, at most {c.max_extra_pct:g} % extra hits and a mean "
+        f"offset within {c.max_mean_offset_ms:g} ms"
+    )
 
 
 @lesson_app.command("export")
 def export(
     name: Annotated[str, typer.Argument(help="The lesson.")],
-    musicxml: Annotated[Path | None, typer.Option("--musicxml", help="Write the notation as MusicXML here.")] = None,
-    svg: Annotated[Path | None, typer.Option("--svg", help="Write the engraved notation as SVG here.")] = None,
-    png: Annotated[Path | None, typer.Option("--png", help="Write the engraved notation as PNG here.")] = None,
+    musicxml: Annotated[
+        Path | None, typer.Option("--musicxml", help="Write the notation as MusicXML here.")
+    ] = None,
+    svg: Annotated[
+        Path | None, typer.Option("--svg", help="Write the engraved notation as SVG here.")
+    ] = None,
+    png: Annotated[
+        Path | None, typer.Option("--png", help="Write the engraved notation as PNG here.")
+    ] = None,
 ) -> None:
     """Write a lesson's pattern as drum notation."""
     if not (musicxml or svg or png):
@@ -119,9 +179,19 @@ def export(
 @lesson_app.command("practise")
 def practise(
     name: Annotated[str, typer.Argument(help="The lesson.")],
-    attempt: Annotated[Path, typer.Argument(metavar="ATTEMPT.mid", help="The student's attempt (MIDI), played to the click.")],
+    attempt: Annotated[
+        Path,
+        typer.Argument(
+            metavar="ATTEMPT.mid", help="The student's attempt (MIDI), played to the click."
+        ),
+    ],
     student: StudentOpt,
-    tempo: Annotated[float | None, typer.Option("--tempo", help="Tempo it was played at, BPM (default: the trainer's current tempo).")] = None,
+    tempo: Annotated[
+        float | None,
+        typer.Option(
+            "--tempo", help="Tempo it was played at, BPM (default: the trainer's current tempo)."
+        ),
+    ] = None,
     kit: KitOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -131,9 +201,11 @@ def practise(
     if _emit(result, as_json):
         return
     verdict = "[green]passed[/green]" if result["passed"] else "[red]not yet[/red]"
-    console.print(f"{result['student']} at {result['tempo_bpm']:.0f} BPM: {verdict} "
-                  f"({result['loops']} loop(s): {result['played_pct']:.0f} % played, "
-                  f"{result['on_time_pct']:.0f} % on time)")
+    console.print(
+        f"{result['student']} at {result['tempo_bpm']:.0f} BPM: {verdict} "
+        f"({result['loops']} loop(s): {result['played_pct']:.0f} % played, "
+        f"{result['on_time_pct']:.0f} % on time)"
+    )
     for line in result["feedback"]:
         console.print(f"  - {line}")
     change = {"up": "faster", "down": "slower", "same": "same tempo", "mastered": "mastered!"}
@@ -150,17 +222,25 @@ def progress(
     data = store.progress(name, student)
     if _emit(data, as_json):
         return
-    console.print(f"{data['student']} on {data['lesson']}: {data['tempo_bpm']:.0f} of "
-                  f"{data['target_bpm']:.0f} BPM ({data['tempo_pct_of_target']:.0f} %), "
-                  f"{data['passes']} of {data['attempts']} attempts passed"
-                  + (", mastered" if data["mastered"] else ""))
+    console.print(
+        f"{data['student']} on {data['lesson']}: {data['tempo_bpm']:.0f} of "
+        f"{data['target_bpm']:.0f} BPM ({data['tempo_pct_of_target']:.0f} %), "
+        f"{data['passes']} of {data['attempts']} attempts passed"
+        + (", mastered" if data["mastered"] else "")
+    )
     table = Table(box=box.SIMPLE_HEAD)
     for col in ("#", "at", "BPM", "passed", "played %", "on time %", "next BPM"):
         table.add_column(col)
     for h in data["history"]:
-        table.add_row(str(h["attempt"]), h["at"], f"{h['tempo_bpm']:.0f}",
-                      "yes" if h["passed"] else "no", f"{h['played_pct']:.0f}",
-                      f"{h['on_time_pct']:.0f}", f"{h['next_tempo_bpm']:.0f}")
+        table.add_row(
+            str(h["attempt"]),
+            h["at"],
+            f"{h['tempo_bpm']:.0f}",
+            "yes" if h["passed"] else "no",
+            f"{h['played_pct']:.0f}",
+            f"{h['on_time_pct']:.0f}",
+            f"{h['next_tempo_bpm']:.0f}",
+        )
     console.print(table)
 
 
@@ -174,8 +254,15 @@ def list_(as_json: JsonOpt = False) -> None:
     for col in ("name", "bars", "grid", "swing", "BPM", "notes", "from"):
         table.add_column(col)
     for r in rows:
-        table.add_row(r["name"], str(r["bars"]), r["grid"], f"{r['swing_ratio']:.2f}",
-                      f"{r['tempo_bpm']:.0f}", str(r["notes"]), r["source"])
+        table.add_row(
+            r["name"],
+            str(r["bars"]),
+            r["grid"],
+            f"{r['swing_ratio']:.2f}",
+            f"{r['tempo_bpm']:.0f}",
+            str(r["notes"]),
+            r["source"],
+        )
     console.print(table if rows else "no lessons yet: drumjam lesson create TAKE.mid --name NAME")
 
 

@@ -73,8 +73,13 @@ def _split_at_beats(start: Fraction, end: Fraction) -> list[tuple[Fraction, Frac
     return pieces
 
 
-def _fill_voice(measure_voice, onsets: dict[Fraction, list[DrumNote]], bar_beats: int,
-                stem: str, quarter_per_beat: Fraction) -> None:
+def _fill_voice(
+    measure_voice,
+    onsets: dict[Fraction, list[DrumNote]],
+    bar_beats: int,
+    stem: str,
+    quarter_per_beat: Fraction,
+) -> None:
     """Write chords at the onsets and rests between them, never across a beat line."""
     from music21 import articulations, note, percussion
 
@@ -149,7 +154,8 @@ def to_score(
         if not 0 <= bar < bars:
             raise InputError(f"note at beat {dn.beat} lies outside the {bars} bars written")
         by_bar.setdefault(int(bar), {True: {}, False: {}})[dn.voice in FEET].setdefault(
-            pos, []).append(dn)
+            pos, []
+        ).append(dn)
     score = stream.Score()
     score.metadata = metadata.Metadata(title=title or "Drum pattern")
     part = stream.Part()
@@ -203,8 +209,9 @@ def read_musicxml(path: str | Path) -> list[DrumNote]:
     try:
         score = converter.parse(str(path), format="musicxml")
     except Exception as exc:  # music21 raises many kinds for a bad file
-        raise FileFormatError(path, f"not readable as MusicXML ({exc})",
-                              "export it again with drumjam lesson export") from exc
+        raise FileFormatError(
+            path, f"not readable as MusicXML ({exc})", "export it again with drumjam lesson export"
+        ) from exc
     ts = score.recurse().getElementsByClass("TimeSignature").first()
     beats_per_quarter = Fraction(ts.denominator, 4) if ts is not None else Fraction(1)
     out = []
@@ -218,8 +225,11 @@ def read_musicxml(path: str | Path) -> list[DrumNote]:
             key = (f"{u.displayStep}{u.displayOctave}", u.notehead or "normal")
             voice = _VOICE_AT.get(key)
             if voice is None:
-                raise FileFormatError(path, f"no drum voice is written as {key[0]} with a "
-                                      f"{key[1]} notehead", "use drumjam's drum staff positions")
+                raise FileFormatError(
+                    path,
+                    f"no drum voice is written as {key[0]} with a {key[1]} notehead",
+                    "use drumjam's drum staff positions",
+                )
             dynamic = "ghost" if u.noteheadParenthesis else ("accent" if accent else "normal")
             out.append(DrumNote(beat * beats_per_quarter, voice, dynamic))
     return sorted(out, key=lambda d: (d.beat, d.voice.value))
@@ -249,15 +259,17 @@ def _engrave(musicxml: str, scale_pct: int, max_width_px: int) -> str:
     import verovio
 
     tk = verovio.toolkit()
-    tk.setOptions({
-        "pageWidth": int(max_width_px * 100 / scale_pct),
-        "scale": int(scale_pct),
-        "adjustPageHeight": True,
-        "adjustPageWidth": True,
-        "breaks": "auto",
-        "footer": "none",
-        "header": "auto",
-    })
+    tk.setOptions(
+        {
+            "pageWidth": int(max_width_px * 100 / scale_pct),
+            "scale": int(scale_pct),
+            "adjustPageHeight": True,
+            "adjustPageWidth": True,
+            "breaks": "auto",
+            "footer": "none",
+            "header": "auto",
+        }
+    )
     if not tk.loadData(musicxml):
         raise InputError("verovio could not read the MusicXML")
     return tk.renderToSVG(1)
@@ -284,14 +296,21 @@ def render_png(svg: str, path: str | Path, width_px: int | None = None) -> Path:
 
     def plain(match: re.Match) -> str:
         size = int(match.group(1)) * 3 // 4
-        return (f'<tspan font-family="DejaVu Sans" font-size="{size}px">'
-                f'{_TEXT_GLYPHS[match.group(2)]}</tspan>')
+        return (
+            f'<tspan font-family="DejaVu Sans" font-size="{size}px">'
+            f"{_TEXT_GLYPHS[match.group(2)]}</tspan>"
+        )
 
     glyphs = "".join(_TEXT_GLYPHS)
-    svg = re.sub(rf'<tspan font-family="Leipzig" font-size="(\d+)px">([{glyphs}])</tspan>',
-                 plain, svg)
+    svg = re.sub(
+        rf'<tspan font-family="Leipzig" font-size="(\d+)px">([{glyphs}])</tspan>', plain, svg
+    )
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    cairosvg.svg2png(bytestring=svg.encode("utf-8"), write_to=str(out), output_width=width_px,
-                     background_color="white")
+    cairosvg.svg2png(
+        bytestring=svg.encode("utf-8"),
+        write_to=str(out),
+        output_width=width_px,
+        background_color="white",
+    )
     return out

@@ -22,9 +22,16 @@ GHOST_TOO_LOUD = 0.75
 MIN_VELOCITY_RANGE = 20
 
 VOICE_NAMES = {
-    "kick": "kick", "snare": "snare", "hihat": "hi-hat", "hihat_pedal": "hi-hat pedal",
-    "tom_high": "high tom", "tom_mid": "mid tom", "tom_floor": "floor tom", "crash": "crash",
-    "ride": "ride", "percussion": "percussion",
+    "kick": "kick",
+    "snare": "snare",
+    "hihat": "hi-hat",
+    "hihat_pedal": "hi-hat pedal",
+    "tom_high": "high tom",
+    "tom_mid": "mid tom",
+    "tom_floor": "floor tom",
+    "crash": "crash",
+    "ride": "ride",
+    "percussion": "percussion",
 }
 
 _SYLLABLES = {
@@ -126,7 +133,8 @@ def remarks(
     """
     velocities = note_velocities or [[None] * len(o) for o in note_offsets_ms]
     cells: dict[tuple[str, int, Fraction], dict[str, list]] = defaultdict(
-        lambda: {"offsets": [], "velocities": [], "dynamics": set()})
+        lambda: {"offsets": [], "velocities": [], "dynamics": set()}
+    )
     by_voice: dict[str, list[int]] = defaultdict(list)
     for note, offsets, vels in zip(pattern.notes, note_offsets_ms, velocities):
         bar, beat_in_bar = divmod(note.beat, pattern.meter)
@@ -145,26 +153,35 @@ def remarks(
         mean = float(np.mean(played)) if played else None
         position = position_name(beat_in_bar, pattern.grid)
         where = _where(voice, position, bar + 1, pattern.bars)
-
-        def add(severity: float, message: str, kind: str) -> None:
-            out.append((severity, Remark(voice, bar + 1, position,
-                                         None if mean is None else round(mean, 1), len(played),
-                                         missed, message, kind)))
-
+        said: list[tuple[float, str, str]] = []  # (severity, message, kind)
         if missed * 2 >= len(offsets) and missed:
-            add(1000.0 + missed, f"{where} was missed {missed} of {len(offsets)} times", "missed")
+            said.append(
+                (1000.0 + missed, f"{where} was missed {missed} of {len(offsets)} times", "missed")
+            )
         elif mean is not None and abs(mean) >= remark_ms:
-            add(abs(mean), f"{where} is {abs(mean):.0f} ms {'late' if mean > 0 else 'early'}",
-                "timing")
+            said.append(
+                (
+                    abs(mean),
+                    f"{where} is {abs(mean):.0f} ms {'late' if mean > 0 else 'early'}",
+                    "timing",
+                )
+            )
         level = loudness.get(voice)
-        if level is None or not cell["velocities"]:
-            continue
-        loud, median = level
-        played_velocity = float(np.median(cell["velocities"]))
-        if cell["dynamics"] == {"ghost"} and played_velocity >= GHOST_TOO_LOUD * loud:
-            add(remark_ms / 2, f"{where} is a ghost note: play it softer", "dynamics")
-        elif "accent" in cell["dynamics"] and played_velocity <= median:
-            add(remark_ms / 2, f"{where} is accented: play it louder", "dynamics")
+        if level is not None and cell["velocities"]:
+            loud, median = level
+            played_velocity = float(np.median(cell["velocities"]))
+            if cell["dynamics"] == {"ghost"} and played_velocity >= GHOST_TOO_LOUD * loud:
+                said.append((remark_ms / 2, f"{where} is a ghost note: play it softer", "dynamics"))
+            elif "accent" in cell["dynamics"] and played_velocity <= median:
+                said.append((remark_ms / 2, f"{where} is accented: play it louder", "dynamics"))
+        mean_ms = None if mean is None else round(mean, 1)
+        out += [
+            (
+                severity,
+                Remark(voice, bar + 1, position, mean_ms, len(played), missed, message, kind),
+            )
+            for severity, message, kind in said
+        ]
     out.sort(key=lambda item: -item[0])
     return [r for _, r in out]
 
@@ -180,6 +197,8 @@ def voice_summary(
     for voice, offsets in sorted(by_voice.items()):
         if offsets and abs(np.mean(offsets)) >= remark_ms:
             mean = float(np.mean(offsets))
-            lines.append(f"{VOICE_NAMES.get(voice, voice)} is {abs(mean):.0f} ms "
-                         f"{'late' if mean > 0 else 'early'} on average")
+            lines.append(
+                f"{VOICE_NAMES.get(voice, voice)} is {abs(mean):.0f} ms "
+                f"{'late' if mean > 0 else 'early'} on average"
+            )
     return lines

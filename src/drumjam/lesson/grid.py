@@ -46,7 +46,9 @@ def played_offsets(kind: GridKind, swing_ratio: float = 1.0) -> np.ndarray:
     return np.arange(steps) / steps
 
 
-def snap(beats: np.ndarray, kind: GridKind, swing_ratio: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+def snap(
+    beats: np.ndarray, kind: GridKind, swing_ratio: float = 1.0
+) -> tuple[np.ndarray, np.ndarray]:
     """Snap beat positions to a grid.
 
     Parameters
@@ -176,6 +178,9 @@ def choose_grid(beats: np.ndarray, timekeeping_beats: np.ndarray) -> tuple[GridK
         kinds.append(GridKind.SWUNG_EIGHTHS)
     fit = {k: mean_residual_beats(beats, k, ratio) / chance_residual_beats(k, ratio) for k in kinds}
     best = min(fit.values())
-    chosen = next(k for k in (GridKind.SIXTEENTHS, GridKind.SWUNG_EIGHTHS, GridKind.TRIPLETS)
-                  if k in fit and fit[k] <= best * 1.1 + 1e-9)
+    chosen = next(
+        k
+        for k in (GridKind.SIXTEENTHS, GridKind.SWUNG_EIGHTHS, GridKind.TRIPLETS)
+        if k in fit and fit[k] <= best * 1.1 + 1e-9
+    )
     return chosen, round(ratio, 3)

@@ -17,8 +17,12 @@ def drum_notes(pattern: Pattern) -> list[DrumNote]:
 def pattern_musicxml(pattern: Pattern, title: str = "") -> str:
     """MusicXML text of one loop of the pattern, with its tempo and (when swung) its swing."""
     return musicxml_string(
-        drum_notes(pattern), pattern.bars, meter=pattern.meter, beat_unit=pattern.beat_unit,
-        title=title, tempo_bpm=pattern.tempo_bpm,
+        drum_notes(pattern),
+        pattern.bars,
+        meter=pattern.meter,
+        beat_unit=pattern.beat_unit,
+        title=title,
+        tempo_bpm=pattern.tempo_bpm,
         swing_ratio=pattern.swing_ratio if pattern.grid is GridKind.SWUNG_EIGHTHS else None,
     )
 
@@ -29,8 +33,11 @@ def pattern_svg(pattern: Pattern, title: str = "", scale_pct: int = 40) -> str:
 
 
 def render_pattern_files(
-    pattern: Pattern, title: str = "", svg_path: str | Path | None = None,
-    png_path: str | Path | None = None, width_px: int = 1200,
+    pattern: Pattern,
+    title: str = "",
+    svg_path: str | Path | None = None,
+    png_path: str | Path | None = None,
+    width_px: int = 1200,
 ) -> list[Path]:
     """Write the engraved pattern as SVG and/or PNG (``width_px`` wide); the paths written."""
     if svg_path is None and png_path is None:

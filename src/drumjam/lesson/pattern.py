@@ -129,7 +129,9 @@ class Pattern:
     def __post_init__(self) -> None:
         if self.bars < 1:
             raise InputError(f"a pattern needs at least one bar, got {self.bars}")
-        object.__setattr__(self, "notes", tuple(sorted(self.notes, key=lambda n: (n.beat, n.voice))))
+        object.__setattr__(
+            self, "notes", tuple(sorted(self.notes, key=lambda n: (n.beat, n.voice)))
+        )
         object.__setattr__(self, "grid", GridKind(self.grid))
 
     @property
@@ -156,12 +158,18 @@ class Pattern:
         """A constant-tempo beat map covering ``loops`` loops from ``start_s``."""
         period_s = 60.0 / tempo_bpm
         return BeatMap.constant(
-            tempo_bpm, start_s + loops * self.length_beats * period_s, self.meter, start_s,
+            tempo_bpm,
+            start_s + loops * self.length_beats * period_s,
+            self.meter,
+            start_s,
             self.beat_unit,
         )
 
     def to_chart(
-        self, tempo_bpm: float | None = None, loops: int = 1, start_s: float = 0.0,
+        self,
+        tempo_bpm: float | None = None,
+        loops: int = 1,
+        start_s: float = 0.0,
         with_feel: bool = False,
     ) -> Chart:
         """The pattern looped ``loops`` times as a chart to play or score against.
@@ -179,10 +187,14 @@ class Pattern:
         """
         tempo = float(tempo_bpm or self.tempo_bpm)
         times = self.note_times_s(tempo, loops, start_s, with_feel)
-        notes = [Note(float(t), n.voice, n.velocity)
-                 for row in times for n, t in zip(self.notes, row)]
-        return Chart(tuple(notes), self.beatmap(tempo, loops, start_s),
-                     title=f"pattern x{loops} at {tempo:.0f} BPM")
+        notes = [
+            Note(float(t), n.voice, n.velocity) for row in times for n, t in zip(self.notes, row)
+        ]
+        return Chart(
+            tuple(notes),
+            self.beatmap(tempo, loops, start_s),
+            title=f"pattern x{loops} at {tempo:.0f} BPM",
+        )
 
     def note_times_s(
         self, tempo_bpm: float, loops: int = 1, start_s: float = 0.0, with_feel: bool = False
@@ -269,16 +281,23 @@ def _fit_length(
         for b in bars:
             groups[(b - bars[0] - phase) % length].append(b)
         cons = {p: _consensus([bar_keys[b] for b in members]) for p, members in groups.items()}
-        fills = [b for p, members in groups.items() for b in members
-                 if _f_measure(bar_keys[b], cons[p]) < FILL_THRESHOLD]
+        fills = [
+            b
+            for p, members in groups.items()
+            for b in members
+            if _f_measure(bar_keys[b], cons[p]) < FILL_THRESHOLD
+        ]
         kept = {p: [b for b in members if b not in fills] for p, members in groups.items()}
         for p, members in groups.items():
             if not kept[p]:  # every bar differs: no groove to set fills against
                 kept[p] = members
                 fills = [b for b in fills if b not in members]
         cons = {p: _consensus([bar_keys[b] for b in members]) for p, members in kept.items()}
-        scores = [_f_measure(bar_keys[b], cons[(b - bars[0] - phase) % length])
-                  for b in bars if b not in fills]
+        scores = [
+            _f_measure(bar_keys[b], cons[(b - bars[0] - phase) % length])
+            for b in bars
+            if b not in fills
+        ]
         score = float(np.mean(scores)) if scores else 0.0
         if best is None or score > best[0]:
             best = (score, phase, cons, sorted(fills))
@@ -333,8 +352,7 @@ def _find_loop(
     # drop a trailing bar holding only the final downbeat (how takes often end)
     if len(bars) > 1 and all(k[0] == 0 for k in bar_keys[bars[-1]]):
         bars = bars[:-1]
-    fits = {n: _fit_length(bar_keys, bars, n) for n in lengths_bars
-            if n == 1 or len(bars) >= 2 * n}
+    fits = {n: _fit_length(bar_keys, bars, n) for n in lengths_bars if n == 1 or len(bars) >= 2 * n}
     best_score = max(f[0] for f in fits.values())
     length = min(n for n, f in fits.items() if f[0] >= best_score - LONGER_PATTERN_GAIN)
     return bars, length, fits[length]
@@ -394,8 +412,14 @@ def extract_pattern(
 
     used = [b for b in chosen_bars if b not in fills]
     per_beat = STEPS_PER_BEAT[kind]
-    notes = _pattern_notes([q for q in hits if q.bar in used], cons, chosen_bars[0] + phase_bars,
-                           length, per_beat, per_beat * bm.meter)
+    notes = _pattern_notes(
+        [q for q in hits if q.bar in used],
+        cons,
+        chosen_bars[0] + phase_bars,
+        length,
+        per_beat,
+        per_beat * bm.meter,
+    )
     return Pattern(
         notes=tuple(notes),
         bars=length,
@@ -412,11 +436,17 @@ def extract_pattern(
 
 
 def _pattern_notes(
-    hits: list[_QuantisedHit], cons: dict[int, set], start_bar: int, length: int, per_beat: int,
+    hits: list[_QuantisedHit],
+    cons: dict[int, set],
+    start_bar: int,
+    length: int,
+    per_beat: int,
     per_bar: int,
 ) -> list[PatternNote]:
     """The notes of the loop from the hits of its bars that agree with it."""
-    loud = _dynamics({g: [q.velocity for q in hits if q.group == g] for g in {q.group for q in hits}})
+    loud = _dynamics(
+        {g: [q.velocity for q in hits if q.group == g] for g in {q.group for q in hits}}
+    )
     members: dict[tuple[int, int, VoiceGroup], list[_QuantisedHit]] = defaultdict(list)
     for q in hits:
         p = (q.bar - start_bar) % length
@@ -425,13 +455,15 @@ def _pattern_notes(
     notes = []
     for (p, step, group), qs in members.items():
         velocity = float(np.median([q.velocity for q in qs]))
-        notes.append(PatternNote(
-            beat=Fraction(p * per_bar + step, per_beat),
-            voice=Counter(q.voice for q in qs).most_common(1)[0][0],
-            velocity=round(velocity),
-            dynamic=_dynamic_of(velocity, *loud[group]),
-            feel_ms=float(np.median([q.offset_ms for q in qs])),
-        ))
+        notes.append(
+            PatternNote(
+                beat=Fraction(p * per_bar + step, per_beat),
+                voice=Counter(q.voice for q in qs).most_common(1)[0][0],
+                velocity=round(velocity),
+                dynamic=_dynamic_of(velocity, *loud[group]),
+                feel_ms=float(np.median([q.offset_ms for q in qs])),
+            )
+        )
     return notes
 
 
@@ -446,7 +478,9 @@ def parse_bars(text: str | None) -> tuple[int, int] | None:
     except ValueError:
         first, last = 0, -1
     if not 1 <= first <= last:
-        raise InputError(f"bars {text!r} is not a bar range; write e.g. 1-2 or 3 (bars count from 1)")
+        raise InputError(
+            f"bars {text!r} is not a bar range; write e.g. 1-2 or 3 (bars count from 1)"
+        )
     return first - 1, last - 1
 
 
@@ -462,7 +496,9 @@ def excerpt(take: Take, first_bar: int, n_bars: int) -> Take:
     return Take(tuple(keep), player=take.player, beatmap=take.beatmap)
 
 
-def pattern_match(pattern: Pattern, bar_notes: dict[int, set[tuple[Fraction, VoiceGroup]]]) -> float:
+def pattern_match(
+    pattern: Pattern, bar_notes: dict[int, set[tuple[Fraction, VoiceGroup]]]
+) -> float:
     """Share of a groove's notes that the looped pattern contains.
 
     Parameters

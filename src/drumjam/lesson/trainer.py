@@ -71,7 +71,9 @@ class TrainerConfig:
         if not (0 < self.step_up_pct <= 50 and 0 < self.step_down_pct <= 50):
             raise InputError("tempo steps must be 0-50 % of the target tempo")
         if self.failures_before_down < 1:
-            raise InputError(f"failures_before_down must be at least 1, got {self.failures_before_down}")
+            raise InputError(
+                f"failures_before_down must be at least 1, got {self.failures_before_down}"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -119,15 +121,21 @@ def start(target_bpm: float, config: TrainerConfig = TrainerConfig()) -> Trainer
     """The first state of a student: ``start_fraction`` of the target tempo."""
     if not MIN_TEMPO_BPM <= target_bpm <= MAX_TEMPO_BPM:
         raise InputError(f"absurd target tempo {target_bpm} BPM")
-    return TrainerState(target_bpm, _round_bpm(max(MIN_TEMPO_BPM, target_bpm * config.start_fraction)))
+    return TrainerState(
+        target_bpm, _round_bpm(max(MIN_TEMPO_BPM, target_bpm * config.start_fraction))
+    )
 
 
 def _round_bpm(bpm: float) -> float:
     return round(float(bpm), 1)
 
 
-def decide(state: TrainerState, passed: bool, config: TrainerConfig = TrainerConfig(),
-           tempo_bpm: float | None = None) -> Decision:
+def decide(
+    state: TrainerState,
+    passed: bool,
+    config: TrainerConfig = TrainerConfig(),
+    tempo_bpm: float | None = None,
+) -> Decision:
     """Apply one attempt's verdict to a student's state.
 
     Parameters
@@ -235,7 +243,9 @@ class AttemptResult:
             "played_pct": round(self.played_pct, 1),
             "on_time_pct": round(self.on_time_pct, 1),
             "extra_pct": round(self.extra_pct, 1),
-            "mean_offset_ms": None if self.mean_offset_ms is None else round(self.mean_offset_ms, 1),
+            "mean_offset_ms": None
+            if self.mean_offset_ms is None
+            else round(self.mean_offset_ms, 1),
             "feedback": self.feedback(),
             "remarks": [r.to_dict() for r in self.remarks],
         }
@@ -313,15 +323,21 @@ def evaluate_attempt(
     if played_pct < crit.min_played_pct:
         reasons.append(f"played {played_pct:.0f} % of the notes (need {crit.min_played_pct:.0f} %)")
     if on_time_pct < crit.min_on_time_pct:
-        reasons.append(f"{on_time_pct:.0f} % of the notes within {crit.on_time_ms:.0f} ms "
-                       f"(need {crit.min_on_time_pct:.0f} %)")
+        reasons.append(
+            f"{on_time_pct:.0f} % of the notes within {crit.on_time_ms:.0f} ms "
+            f"(need {crit.min_on_time_pct:.0f} %)"
+        )
     if extra_pct > crit.max_extra_pct:
-        reasons.append(f"{extra} extra hits, {extra_pct:.0f} % of the notes "
-                       f"(at most {crit.max_extra_pct:.0f} %)")
+        reasons.append(
+            f"{extra} extra hits, {extra_pct:.0f} % of the notes "
+            f"(at most {crit.max_extra_pct:.0f} %)"
+        )
     if mean is not None and abs(mean) > crit.max_mean_offset_ms:
-        reasons.append(f"{'dragging' if mean > 0 else 'rushing'}: {abs(mean):.0f} ms "
-                       f"{'late' if mean > 0 else 'early'} on average "
-                       f"(at most {crit.max_mean_offset_ms:.0f} ms)")
+        reasons.append(
+            f"{'dragging' if mean > 0 else 'rushing'}: {abs(mean):.0f} ms "
+            f"{'late' if mean > 0 else 'early'} on average "
+            f"(at most {crit.max_mean_offset_ms:.0f} ms)"
+        )
     return AttemptResult(
         passed=not reasons,
         tempo_bpm=float(tempo_bpm),
@@ -337,8 +353,9 @@ def evaluate_attempt(
     )
 
 
-def _pattern_index(pattern: Pattern, chart: Chart, loops: int, tempo_bpm: float, start_s: float,
-                   with_feel: bool) -> list[tuple[int, int]]:
+def _pattern_index(
+    pattern: Pattern, chart: Chart, loops: int, tempo_bpm: float, start_s: float, with_feel: bool
+) -> list[tuple[int, int]]:
     """For each chart note, the (pattern note, loop) it came from."""
     lookup: dict[tuple[float, str], list[tuple[int, int]]] = {}
     times = pattern.note_times_s(tempo_bpm, loops, start_s, with_feel)

@@ -63,10 +63,12 @@ class ProgressRow(Base):
 
     __tablename__ = "lesson_progress"
 
-    lesson_id: Mapped[int] = mapped_column(ForeignKey("lessons.id", ondelete="CASCADE"),
-                                           primary_key=True)
-    student_id: Mapped[int] = mapped_column(ForeignKey("lesson_students.id", ondelete="CASCADE"),
-                                            primary_key=True)
+    lesson_id: Mapped[int] = mapped_column(
+        ForeignKey("lessons.id", ondelete="CASCADE"), primary_key=True
+    )
+    student_id: Mapped[int] = mapped_column(
+        ForeignKey("lesson_students.id", ondelete="CASCADE"), primary_key=True
+    )
     state: Mapped[dict] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
 
@@ -103,7 +105,9 @@ def _lesson(db: Session, name: str) -> LessonRow:
     row = db.scalar(select(LessonRow).where(LessonRow.name == name))
     if row is None:
         names = db.scalars(select(LessonRow.name).order_by(LessonRow.name)).all()
-        hint = f"lessons: {', '.join(names)}" if names else "create one with `drumjam lesson create`"
+        hint = (
+            f"lessons: {', '.join(names)}" if names else "create one with `drumjam lesson create`"
+        )
         raise LessonNotFoundError(f"no lesson named {name!r} ({hint})")
     return row
 
@@ -154,8 +158,12 @@ def create_lesson(
     with session_scope(url) as db:
         if db.scalar(select(LessonRow.id).where(LessonRow.name == name)) is not None:
             raise InputError(f"a lesson named {name!r} exists already; choose another name")
-        row = LessonRow(name=name, pattern=pattern.to_dict(), trainer=trainer.to_dict(),
-                        source=str(source)[:300])
+        row = LessonRow(
+            name=name,
+            pattern=pattern.to_dict(),
+            trainer=trainer.to_dict(),
+            source=str(source)[:300],
+        )
         db.add(row)
         db.flush()
         return lesson_info(row)
@@ -165,7 +173,11 @@ def load_lesson(name: str, url: str | None = None) -> tuple[Pattern, TrainerConf
     """The pattern, trainer settings and summary of a lesson."""
     with session_scope(url) as db:
         row = _lesson(db, name)
-        return Pattern.from_dict(row.pattern), TrainerConfig.from_dict(row.trainer), lesson_info(row)
+        return (
+            Pattern.from_dict(row.pattern),
+            TrainerConfig.from_dict(row.trainer),
+            lesson_info(row),
+        )
 
 
 def list_lessons(url: str | None = None) -> list[dict[str, Any]]:
@@ -174,8 +186,9 @@ def list_lessons(url: str | None = None) -> list[dict[str, Any]]:
         return [lesson_info(r) for r in db.scalars(select(LessonRow).order_by(LessonRow.name))]
 
 
-def _state(db: Session, lesson: LessonRow, student: StudentRow | None,
-           trainer: TrainerConfig) -> TrainerState:
+def _state(
+    db: Session, lesson: LessonRow, student: StudentRow | None, trainer: TrainerConfig
+) -> TrainerState:
     row = None if student is None else db.get(ProgressRow, (lesson.id, student.id))
     if row is None:
         return start(float(lesson.pattern["tempo_bpm"]), trainer)
@@ -187,7 +200,9 @@ def current_tempo_bpm(name: str, student: str, url: str | None = None) -> float:
     with session_scope(url) as db:
         lesson = _lesson(db, name)
         trainer = TrainerConfig.from_dict(lesson.trainer)
-        return _state(db, lesson, _student(db, check_name(student, "student"), False), trainer).tempo_bpm
+        return _state(
+            db, lesson, _student(db, check_name(student, "student"), False), trainer
+        ).tempo_bpm
 
 
 def practise(
@@ -236,9 +251,17 @@ def practise(
         progress.state = decision.state.to_dict()
         progress.updated_at = _now()
         summary = result.to_dict()
-        db.add(AttemptRow(lesson_id=lesson.id, student_id=who.id, tempo_bpm=tempo,
-                          passed=result.passed, next_tempo_bpm=decision.next_tempo_bpm,
-                          change=decision.change, result=summary))
+        db.add(
+            AttemptRow(
+                lesson_id=lesson.id,
+                student_id=who.id,
+                tempo_bpm=tempo,
+                passed=result.passed,
+                next_tempo_bpm=decision.next_tempo_bpm,
+                change=decision.change,
+                result=summary,
+            )
+        )
         summary.update(
             lesson=lesson.name,
             student=student,
@@ -257,22 +280,29 @@ def progress(name: str, student: str, url: str | None = None) -> dict[str, Any]:
         trainer = TrainerConfig.from_dict(lesson.trainer)
         who = _student(db, student, False)
         state = _state(db, lesson, who, trainer)
-        attempts = [] if who is None else db.scalars(
-            select(AttemptRow)
-            .where(AttemptRow.lesson_id == lesson.id, AttemptRow.student_id == who.id)
-            .order_by(AttemptRow.id)
-        ).all()
-        history = [{
-            "attempt": i + 1,
-            "at": _iso(a.created_at),
-            "tempo_bpm": a.tempo_bpm,
-            "passed": a.passed,
-            "next_tempo_bpm": a.next_tempo_bpm,
-            "change": a.change,
-            "played_pct": a.result.get("played_pct"),
-            "on_time_pct": a.result.get("on_time_pct"),
-            "mean_offset_ms": a.result.get("mean_offset_ms"),
-        } for i, a in enumerate(attempts)]
+        attempts = (
+            []
+            if who is None
+            else db.scalars(
+                select(AttemptRow)
+                .where(AttemptRow.lesson_id == lesson.id, AttemptRow.student_id == who.id)
+                .order_by(AttemptRow.id)
+            ).all()
+        )
+        history = [
+            {
+                "attempt": i + 1,
+                "at": _iso(a.created_at),
+                "tempo_bpm": a.tempo_bpm,
+                "passed": a.passed,
+                "next_tempo_bpm": a.next_tempo_bpm,
+                "change": a.change,
+                "played_pct": a.result.get("played_pct"),
+                "on_time_pct": a.result.get("on_time_pct"),
+                "mean_offset_ms": a.result.get("mean_offset_ms"),
+            }
+            for i, a in enumerate(attempts)
+        ]
         return {
             "lesson": lesson.name,
             "student": student,

@@ -58,8 +58,11 @@ def _take(hits: list[HitIn], player: str, beatmap: BeatMap | None = None) -> Tak
     if len(hits) > MAX_HITS:
         raise InputError(f"{len(hits)} hits are too many for one take (at most {MAX_HITS})")
     # hits the browser caught during the count-in (before the first beat) are dropped
-    return Take(tuple(Hit(h.time_s, h.voice, h.velocity) for h in hits if h.time_s >= 0.0),
-                player=player, beatmap=beatmap)
+    return Take(
+        tuple(Hit(h.time_s, h.voice, h.velocity) for h in hits if h.time_s >= 0.0),
+        player=player,
+        beatmap=beatmap,
+    )
 
 
 def _not_found(exc: store.LessonNotFoundError) -> HTTPException:
@@ -73,15 +76,22 @@ def lessons(state: JamState = Depends(get_state)) -> list[dict[str, Any]]:
 
 
 @router.post("")
-def create_from_recording(take: RecordedTake, state: JamState = Depends(get_state)) -> dict[str, Any]:
+def create_from_recording(
+    take: RecordedTake, state: JamState = Depends(get_state)
+) -> dict[str, Any]:
     """Make a lesson from a take recorded in the app at ``tempo_bpm`` (first beat at 0 s)."""
     if not take.hits:
         raise InputError("the recording has no hits; play the groove along with the click")
     last_s = max(h.time_s for h in take.hits)
     beatmap = BeatMap.constant(take.tempo_bpm, last_s + 60.0 / take.tempo_bpm, meter=take.meter)
     pattern = extract_pattern(_take(take.hits, "teacher", beatmap), bars=parse_bars(take.bars))
-    info = store.create_lesson(take.name, pattern, trainer=TrainerConfig.from_dict(take.trainer),
-                               source="recorded in the app", url=state.db_url)
+    info = store.create_lesson(
+        take.name,
+        pattern,
+        trainer=TrainerConfig.from_dict(take.trainer),
+        source="recorded in the app",
+        url=state.db_url,
+    )
     return {**info, "pattern": pattern.to_dict()}
 
 
@@ -121,8 +131,9 @@ def notation_svg(name: str, state: JamState = Depends(get_state)) -> Response:
         pattern, _, info = store.load_lesson(name, url=state.db_url)
     except store.LessonNotFoundError as exc:
         raise _not_found(exc) from exc
-    return Response(pattern_svg(pattern, info["name"], scale_pct=SVG_SCALE_PCT),
-                    media_type="image/svg+xml")
+    return Response(
+        pattern_svg(pattern, info["name"], scale_pct=SVG_SCALE_PCT), media_type="image/svg+xml"
+    )
 
 
 @router.get("/{name}/notation.musicxml")
@@ -133,9 +144,11 @@ def notation_musicxml(name: str, state: JamState = Depends(get_state)) -> Respon
     except store.LessonNotFoundError as exc:
         raise _not_found(exc) from exc
     filename = "".join(c if c.isalnum() else "-" for c in info["name"]) + ".musicxml"
-    return Response(pattern_musicxml(pattern, info["name"]),
-                    media_type="application/vnd.recordare.musicxml+xml",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return Response(
+        pattern_musicxml(pattern, info["name"]),
+        media_type="application/vnd.recordare.musicxml+xml",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
 
 
 @router.get("/{name}/progress")
@@ -153,7 +166,12 @@ def attempt(name: str, body: Attempt, state: JamState = Depends(get_state)) -> d
     if not body.hits:
         raise InputError("the attempt has no hits; play the pattern along with the click")
     try:
-        return store.practise(name, body.student, _take(body.hits, body.student),
-                              tempo_bpm=body.tempo_bpm, url=state.db_url)
+        return store.practise(
+            name,
+            body.student,
+            _take(body.hits, body.student),
+            tempo_bpm=body.tempo_bpm,
+            url=state.db_url,
+        )
     except store.LessonNotFoundError as exc:
         raise _not_found(exc) from exc
