@@ -18,7 +18,7 @@ ROCK_BAR = [(b / 2, "KeyC") for b in range(8)] + [
 PLAY = """([statusId, beats, tempo, previousStart]) => new Promise((resolve) => {
   const status = document.getElementById(statusId);
   const wait = () => {
-    if (!status.dataset.startMs || Number(status.dataset.startMs) === previousStart) {
+    if (!status.dataset.startMs || status.dataset.startMs === String(previousStart)) {
       setTimeout(wait, 10);
       return;
     }
@@ -34,45 +34,59 @@ PLAY = """([statusId, beats, tempo, previousStart]) => new Promise((resolve) => 
 })"""
 
 
+def teach(page, base_url: str, name: str, tempo: int) -> None:
+    """Open the lessons page and record two bars of the rock beat as lesson ``name``."""
+    page.goto(f"{base_url}/lessons/")
+    page.fill("#lesson-name", name)
+    page.fill("#teach-tempo", str(tempo))
+    page.fill("#teach-bars", "2")
+    page.click("#record")
+    two_bars = [[bar * 4 + b, c] for bar in range(2) for b, c in ROCK_BAR]
+    page.evaluate(PLAY, ["record-status", two_bars, tempo, None])
+    page.wait_for_function(f"document.getElementById('lesson').value === '{name}'", timeout=20000)
+    page.wait_for_selector("#notation svg", timeout=20000)
+
+
+def become_student(page, name: str, start_tempo: str) -> None:
+    """Practise as ``name``, one loop per attempt, once the trainer's tempo is shown."""
+    page.fill("#student", name)
+    page.fill("#loops", "1")
+    page.dispatch_event("#student", "change")
+    page.wait_for_function(f"document.getElementById('tempo-now').textContent === '{start_tempo}'")
+
+
+def progress_rows(page) -> list[list[str]]:
+    rows = page.locator("#progress tbody tr")
+    return [
+        [c.strip() for c in rows.nth(i).locator("td").all_text_contents()]
+        for i in range(rows.count())
+    ]
+
+
+def wait_for_attempts(page, count: int) -> None:
+    page.wait_for_function(
+        f"document.querySelectorAll('#progress tbody tr').length === {count}", timeout=30000
+    )
+
+
 def test_create_a_lesson_from_a_recorded_take_practise_and_see_progress(jam_server, chromium):
     page = chromium.new_page()
     errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(f"{jam_server}/lessons/")
-    page.fill("#lesson-name", "rock basics")
-    page.fill("#teach-tempo", "120")
-    page.fill("#teach-bars", "2")
-    page.evaluate("document.getElementById('record-status').dataset.startMs = ''")
-    page.click("#record")
-    page.evaluate(
-        PLAY,
-        ["record-status", [[bar * 4 + b, c] for bar in range(2) for b, c in ROCK_BAR], 120, None],
-    )
-    page.wait_for_selector("#notation svg", timeout=20000)
+    teach(page, jam_server, "rock basics", 120)
     assert "rock basics" in page.text_content("#message")
     assert "grid 16th" in page.text_content("#lesson-info")
     # the engraved bar: 8 hi-hats, 2 kicks, 2 snares
     assert page.locator("#notation svg g.notehead").count() == 12
-    assert page.text_content("#tempo-now") == "72"  # 60 % of 120 BPM
 
-    page.fill("#student", "sam")
-    page.fill("#loops", "1")
-    page.dispatch_event("#student", "change")
-    tempos = []
+    become_student(page, "sam", "72")  # 60 % of 120 BPM
     for attempt in (1, 2):
         tempo = float(page.text_content("#tempo-now"))
-        tempos.append(tempo)
-        page.evaluate("document.getElementById('practise-status').dataset.startMs = ''")
+        before = page.get_attribute("#practise-status", "data-start-ms")
         page.click("#practise")
-        page.evaluate(PLAY, ["practise-status", [[b, c] for b, c in ROCK_BAR], tempo, None])
-        page.wait_for_function(
-            f"document.querySelectorAll('#progress tbody tr').length === {attempt}", timeout=30000
-        )
-    rows = page.locator("#progress tbody tr")
-    assert rows.count() == 2
-    first, second = [
-        [c.strip() for c in rows.nth(i).locator("td").all_text_contents()] for i in (0, 1)
-    ]
+        page.evaluate(PLAY, ["practise-status", [[b, c] for b, c in ROCK_BAR], tempo, before])
+        wait_for_attempts(page, attempt)
+    first, second = progress_rows(page)
     assert first[1] == "72"
     assert second[1] == first[5]  # the second loop was played at the tempo the first one set
     assert page.locator("#verdict").is_visible()
@@ -86,28 +100,12 @@ def test_create_a_lesson_from_a_recorded_take_practise_and_see_progress(jam_serv
 
 def test_keep_going_loops_until_stopped(jam_server, chromium):
     page = chromium.new_page()
-    page.goto(f"{jam_server}/lessons/")
-    page.fill("#lesson-name", "keep going")
-    page.fill("#teach-tempo", "150")
-    page.fill("#teach-bars", "2")
-    page.evaluate("document.getElementById('record-status').dataset.startMs = ''")
-    page.click("#record")
-    page.evaluate(
-        PLAY,
-        ["record-status", [[bar * 4 + b, c] for bar in range(2) for b, c in ROCK_BAR], 150, None],
-    )
-    page.wait_for_function(
-        "document.getElementById('lesson').value === 'keep going'", timeout=20000
-    )
-    page.fill("#student", "lee")
-    page.fill("#loops", "1")
-    page.dispatch_event("#student", "change")
-    page.wait_for_function("document.getElementById('tempo-now').textContent === '90'")
+    teach(page, jam_server, "keep going", 150)
+    become_student(page, "lee", "90")
     page.check("#auto")
-    page.evaluate("document.getElementById('practise-status').dataset.startMs = ''")
+    start = page.get_attribute("#practise-status", "data-start-ms")
     page.click("#practise")
     assert page.locator("#stop").is_visible()
-    start = None
     for attempt in (1, 2, 3):
         tempo = float(page.text_content("#tempo-now"))
         start = page.evaluate(
@@ -115,13 +113,10 @@ def test_keep_going_loops_until_stopped(jam_server, chromium):
         )
         if attempt == 3:
             page.click("#stop")  # the attempt under way still counts
-        page.wait_for_function(
-            f"document.querySelectorAll('#progress tbody tr').length === {attempt}", timeout=30000
-        )
+        wait_for_attempts(page, attempt)
     page.wait_for_function("!document.getElementById('practise').disabled", timeout=30000)
-    rows = page.locator("#progress tbody tr")
-    assert rows.count() == 3 and page.locator("#stop").is_hidden()
-    cells = [[c.strip() for c in rows.nth(i).locator("td").all_text_contents()] for i in range(3)]
+    cells = progress_rows(page)
+    assert len(cells) == 3 and page.locator("#stop").is_hidden()
     # each attempt started at the tempo the one before it set
     assert cells[1][1] == cells[0][5] and cells[2][1] == cells[1][5]
     page.close()
