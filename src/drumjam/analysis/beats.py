@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import librosa
 import numpy as np
+import scipy.ndimage
 
 from drumjam.analysis.features import HOP, Envelope
 
@@ -41,6 +42,10 @@ TIGHT_RMS_S = 0.006
 MIN_INLIER_SHARE = 0.6
 SLIP_TOLERANCE_S = 0.035
 MERGE_PERIOD_TOLERANCE = 0.01
+EVIDENCE_SMOOTH_S = 0.02
+#: A grid runs on past its run where its onset evidence is at least this share of the
+#: tracked beats' there.
+EXTEND_ACCEPT = 0.8
 
 
 @dataclass(frozen=True)
@@ -210,22 +215,56 @@ def _anchored_runs(beats_s: np.ndarray, cuts: list[tuple[int, int]]) -> list[tup
     return runs
 
 
-def fit_grid(beats_s: np.ndarray) -> tuple[np.ndarray, list[Segment]]:
+@dataclass(frozen=True)
+class _Run:
+    first: int
+    stop: int
+    grid_s: np.ndarray | None  # the fitted grid, None where the run is not steady
+
+
+def _evidence(env: Envelope, times_s: np.ndarray) -> float:
+    """Mean onset strength (smoothed over a drummer's microtiming) at the given times."""
+    curve = scipy.ndimage.gaussian_filter1d(env.onset, EVIDENCE_SMOOTH_S * env.fps)
+    return float(np.interp(env.frames_of(times_s), np.arange(curve.size), curve).mean())
+
+
+def _extension(env: Envelope, tracked_s: np.ndarray, grid_start_s: float, period_s: float,
+               lo_s: float, hi_s: float) -> np.ndarray | None:
+    """The grid carried over ``[lo_s, hi_s]`` in place of the tracked beats there, if it lies
+    on the onsets about as well as they do (the tracker slipped), else None (the music changed).
+    """
+    k = np.arange(np.ceil((lo_s - grid_start_s) / period_s - 0.5),
+                  np.floor((hi_s - grid_start_s) / period_s + 0.5) + 1)
+    grid = grid_start_s + period_s * k
+    grid = grid[(grid >= max(lo_s, 0.0)) & (grid <= hi_s)]
+    if tracked_s.size == 0 or grid.size == 0:
+        return None
+    return grid if _evidence(env, grid) >= EXTEND_ACCEPT * _evidence(env, tracked_s) else None
+
+
+def fit_grid(beats_s: np.ndarray, env: Envelope) -> tuple[np.ndarray, list[Segment]]:
     """Replace steady runs of beats by their fitted grid.
+
+    Parameters
+    ----------
+    beats_s : numpy.ndarray
+        Tracked beats.
+    env : Envelope
+        The onsets, to judge whether a grid may run on over beats outside its run.
 
     Returns
     -------
     beats_s : numpy.ndarray
         The beats, gridded where a run is long and steady enough (slipped beats put back on
-        the grid, missing ones filled in).
+        the grid, missing ones filled in, and the grid carried on over short pieces before and
+        after it where it fits the onsets as well as the tracked beats).
     segments : list of Segment
-        The steady runs found (gridded or not), in order.
+        The runs found (gridded or not), in order.
     """
     segments: list[Segment] = []
     if beats_s.size < MIN_GRID_BEATS:
         return beats_s.copy(), segments
-    pieces: list[np.ndarray] = []
-    done = 0
+    runs: list[_Run] = []
     for a, b in _anchored_runs(beats_s, segment(beats_s)):
         t = beats_s[a:b]
         start, period, k, inlier = grid_fit(t, float(np.median(np.diff(t))))
@@ -234,13 +273,30 @@ def fit_grid(beats_s: np.ndarray) -> tuple[np.ndarray, list[Segment]]:
         segments.append(Segment(a, b - 1, start + period * k.min(), period, rms))
         steady = inlier.mean() >= MIN_INLIER_SHARE and (
             rms <= TIGHT_RMS_S or (rms <= MAX_GRID_RMS_S and drift_ratio(resid) < MAX_DRIFT_RATIO))
-        pieces.append(beats_s[done:a])
-        if steady:
-            ks = np.arange(k[inlier].min(), k[inlier].max() + 1)
-            pieces.append(start + period * ks)
-        else:
-            pieces.append(t)
-        done = b
+        grid = start + period * np.arange(k[inlier].min(), k[inlier].max() + 1) if steady else None
+        runs.append(_Run(a, b, grid))
+    pieces: list[np.ndarray] = []
+    done = 0
+    for n, run in enumerate(runs):
+        gap = beats_s[done:run.first]
+        if run.grid_s is not None and gap.size and (n == 0 or runs[n - 1].grid_s is None):
+            period = float(np.median(np.diff(run.grid_s)))
+            ext = _extension(env, gap, run.grid_s[0], period, gap[0] - 0.5 * period,
+                             run.grid_s[0] - 0.5 * period)
+            gap = gap if ext is None else ext
+        pieces.append(gap)
+        pieces.append(beats_s[run.first:run.stop] if run.grid_s is None else run.grid_s)
+        done = run.stop
+        if run.grid_s is not None:
+            nxt = runs[n + 1].first if n + 1 < len(runs) else beats_s.size
+            tail = beats_s[done:nxt]
+            if tail.size:
+                period = float(np.median(np.diff(run.grid_s)))
+                limit = beats_s[nxt] - 0.5 * period if nxt < beats_s.size else tail[-1] + 0.5 * period
+                ext = _extension(env, tail, run.grid_s[-1], period, run.grid_s[-1] + 0.5 * period, limit)
+                if ext is not None:
+                    pieces.append(ext)
+                    done = nxt
     pieces.append(beats_s[done:])
     out = np.concatenate(pieces)
     order_ok = np.all(np.diff(out) > 0.25 * np.median(np.diff(beats_s)))

@@ -67,7 +67,7 @@ def track_beatmap(samples: np.ndarray, sr: int, meter: int | None = None) -> Bea
     if frames.size < 2:
         raise InputError("found no beat in the audio: is there any rhythm in it?")
     refined = env.frame_times_s(beats_mod.refine(env, frames))
-    gridded, _ = beats_mod.fit_grid(regular(refined))
+    gridded, _ = beats_mod.fit_grid(regular(refined), env)
     gridded = regular(gridded)
     if gridded.size < 2:
         raise InputError("found no beat in the audio: is there any rhythm in it?")
