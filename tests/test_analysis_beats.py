@@ -110,3 +110,28 @@ def test_regular_beats() -> None:
 
     beats = np.array([-0.2, 0.5, 1.0, 1.05, 1.5, 2.0, 3.5, 4.0])
     np.testing.assert_allclose(regular(beats), [0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0])
+
+
+@pytest.mark.parametrize("name", [
+    "drummer3/session2/24_rock_92_beat_4-4.mid",
+    "drummer8/session2/36_latin_118_beat_4-4.mid",
+    "drummer7/eval_session/10_soul-groove10_102_beat_4-4.mid",
+])
+def test_human_performance_to_a_click_gives_the_click_grid(groove_midi: Path, name: str) -> None:
+    """A drummer played to a click: every hit off the grid by their own microtiming.
+
+    Fitting the grid to the whole performance recovers the click's tempo to 0.05 % and a beat
+    grid parallel to the click's (offset by the drummer's average feel, ahead or behind), not
+    beats that wander with each hit.
+    """
+    chart = read_chart(groove_midi / name).section(0, 15)
+    y, sr = render_events(chart, soundfont="black_pearl", mono=True)
+    found = analyse_audio(y, sr, use_cache=False)
+    assert found.tempo_bpm == pytest.approx(chart.beatmap.tempo_bpm, rel=5e-4)
+    notes = chart.times_s()
+    est = found.beats_s[(found.beats_s > notes[0] - 0.05) & (found.beats_s < notes[-1] + 0.05)]
+    click = chart.beatmap.beats_s
+    offset_s = np.array([e - click[np.argmin(np.abs(click - e))] for e in est])
+    assert np.abs(np.median(offset_s)) < 0.03  # the feel: tens of ms at most
+    assert np.percentile(np.abs(offset_s - np.median(offset_s)), 95) < 0.002
+    assert_downbeats_match(found.shifted(-float(np.median(offset_s))), chart.beatmap, notes[0], notes[-1])
