@@ -18,6 +18,10 @@ MAX_BPM = 240.0
 N_BINS = 161  # log2(240/40) = 2.58 octaves -> 1.1 % per bin
 PRIOR_CENTRE_BPM = 110.0
 PRIOR_OCTAVES = 1.0
+#: Support a tempo draws from the periodicity at twice its period (its bars or half-bars)...
+HALF_TEMPO_WEIGHT = 0.5
+#: ... and at half its period (the subdivision).
+DOUBLE_TEMPO_WEIGHT = 0.25
 BLOCK_S = 0.5
 WINDOW_S = 6.0
 DECIMATE = 2
@@ -57,7 +61,7 @@ def tempo_salience(env: Envelope) -> tuple[np.ndarray, np.ndarray]:
     s1 = _acf_value(tg, lags)
     s2 = _acf_value(tg, 2 * lags)
     s_half = _acf_value(tg, lags / 2)
-    salience = np.maximum(s1 + 0.5 * s2 + 0.25 * s_half, 0.0)
+    salience = np.maximum(s1 + HALF_TEMPO_WEIGHT * s2 + DOUBLE_TEMPO_WEIGHT * s_half, 0.0)
     prior = np.exp(-0.5 * (np.log2(TEMPO_GRID_BPM / PRIOR_CENTRE_BPM) / PRIOR_OCTAVES) ** 2)
     salience *= prior[:, None]
     times = np.arange(tg.shape[1]) * hop_blocks / fps
