@@ -114,3 +114,41 @@ def test_mistakes_get_clear_answers(client):
             data={"name": "y", "bars": "40-41"},
         )
     assert wrong_bars.status_code == 400 and "outside the take" in wrong_bars.json()["detail"]
+
+
+def test_take_from_a_saved_jam_session_becomes_a_lesson(client, tmp_path):
+    from drumjam.io.midi import read_take
+    from drumjam.store.sessions import save_session
+
+    take = read_take(SOUL)
+    hits = [{"time_s": h.time_s, "voice": h.voice.value, "velocity": h.velocity} for h in take.hits]
+    url = client.app.state.db_url
+    session_id = save_session(
+        song_id="soul",
+        song_title="Soul groove",
+        players=[{"name": "Ines", "latency_ms": 0.0}],
+        practice={},
+        beatmap=take.beatmap.to_dict(),
+        chart={"grid": 16},
+        takes=[hits],
+        results={},
+        url=url,
+    )
+    made = client.post(
+        "/api/lessons/from-session",
+        json={"name": "from jam", "session_id": session_id, "player": 0},
+    )
+    assert made.status_code == 200, made.text
+    assert made.json()["source"] == f"session {session_id}: Ines on Soul groove"
+    from_file = client.post(
+        "/api/lessons/upload",
+        files={"file": ("soul.mid", SOUL.read_bytes())},
+        data={"name": "from file"},
+    )
+    assert made.json()["pattern"]["notes"] == from_file.json()["pattern"]["notes"]
+    wrong_player = client.post(
+        "/api/lessons/from-session", json={"name": "x", "session_id": session_id, "player": 1}
+    )
+    assert wrong_player.status_code == 400 and "player(s) 0-0" in wrong_player.json()["detail"]
+    missing = client.post("/api/lessons/from-session", json={"name": "x", "session_id": 999})
+    assert missing.status_code == 404

@@ -18,6 +18,8 @@ from drumjam.io.midi import read_take
 from drumjam.lesson import TrainerConfig, extract_pattern, parse_bars, pattern_musicxml, pattern_svg
 from drumjam.model import BeatMap, Hit, Take
 from drumjam.store import lessons as store
+from drumjam.store.sessions import get_session
+from drumjam.web.results import rebuild
 from drumjam.web.state import JamState, get_state
 
 router = APIRouter(prefix="/api/lessons", tags=["lessons"])
@@ -44,6 +46,15 @@ class RecordedTake(BaseModel):
     bars: str | None = None
     hits: list[HitIn]
     trainer: dict[str, Any] = Field(default_factory=dict)
+
+
+class FromSession(BaseModel):
+    """A take of a saved jam session (by player number, from 0) to teach."""
+
+    name: str
+    session_id: int
+    player: int = 0
+    bars: str | None = None
 
 
 class Attempt(BaseModel):
@@ -111,6 +122,22 @@ async def create_from_midi(
         path.write_bytes(data)
         pattern = extract_pattern(read_take(path), bars=parse_bars(bars))
     info = store.create_lesson(name, pattern, source=file.filename or "upload", url=state.db_url)
+    return {**info, "pattern": pattern.to_dict()}
+
+
+@router.post("/from-session")
+def create_from_session(body: FromSession, state: JamState = Depends(get_state)) -> dict[str, Any]:
+    """Make a lesson from a player's take in a saved jam session (played to its song)."""
+    saved = get_session(body.session_id, url=state.db_url)
+    takes = rebuild(saved).takes
+    if not 0 <= body.player < len(takes):
+        raise InputError(
+            f"session {body.session_id} has player(s) 0-{len(takes) - 1}, not {body.player}"
+        )
+    take = takes[body.player]
+    pattern = extract_pattern(take, bars=parse_bars(body.bars))
+    source = f"session {body.session_id}: {take.player} on {saved['song_title']}"
+    info = store.create_lesson(body.name, pattern, source=source, url=state.db_url)
     return {**info, "pattern": pattern.to_dict()}
 
 

@@ -231,6 +231,35 @@ async function attemptOnce(name, student) {
   return result;
 }
 
+async function loadSessions() {
+  const sessions = await api("/api/history?limit=50");
+  const box = $("session");
+  box.replaceChildren();
+  for (const s of sessions) {
+    s.players.forEach((p, i) => {
+      box.append(new Option(`#${s.id} ${s.song_title}: ${p.name}`, JSON.stringify([s.id, i])));
+    });
+  }
+  $("from-session").hidden = !box.options.length;
+}
+
+async function fromSession(ev) {
+  ev.preventDefault();
+  message("");
+  const [sessionId, player] = JSON.parse($("session").value);
+  try {
+    const lesson = await api("/api/lessons/from-session", {
+      method: "POST", headers: { "content-type": "application/json" },
+      body: JSON.stringify({ name: $("lesson-name").value, session_id: sessionId, player,
+        bars: $("teach-pick").value || null }),
+    });
+    message(`Lesson “${lesson.name}” made from ${lesson.source}.`, true);
+    await loadLessons(lesson.name);
+  } catch (err) {
+    message(err.message);
+  }
+}
+
 async function practise() {
   message("");
   const name = $("lesson").value;
@@ -257,6 +286,8 @@ buildPads();
 setUpMidi().catch((err) => { $("midi-status").textContent = err.message; });
 $("record").addEventListener("click", teach);
 $("upload").addEventListener("submit", upload);
+$("from-session").addEventListener("submit", fromSession);
+loadSessions().catch(() => { $("from-session").hidden = true; });
 $("practise").addEventListener("click", practise);
 $("stop").addEventListener("click", () => { keepGoing = false; $("stop").hidden = true; });
 $("lesson").addEventListener("change", () => showLesson().catch((e) => message(e.message)));
