@@ -127,8 +127,10 @@ async def open_room(port: int) -> tuple[str, str, str]:
     return host["code"], host["token"], guest["token"]
 
 
-def ws_url(port: int, code: str, token: str) -> str:
-    return f"ws://127.0.0.1:{port}/api/rooms/ws?code={code}&token={token}"
+async def enter(ws, code: str, token: str) -> None:
+    """Say hello with the room's code and the player's token; wait for the welcome."""
+    await ws.send(json.dumps({"type": "hello", "code": code, "token": token}))
+    await ws.recv()
 
 
 # ---------------------------------------------------------------------- clock sync
@@ -136,8 +138,8 @@ async def clock_error_ms(port: int, pings: int = 48, gap_s: float = 0.04) -> tup
     """Offset error and fastest round trip (ms) after ``pings`` round trips."""
     code, token, _ = await open_room(port)
     sync = ClockSync()
-    async with connect(ws_url(port, code, token)) as ws:
-        await ws.recv()  # welcome
+    async with connect(f"ws://127.0.0.1:{port}/api/rooms/ws") as ws:
+        await enter(ws, code, token)
         for _ in range(pings):
             t0 = time.time()
             await ws.send(json.dumps({"type": "ping", "t0": t0 * 1e3}))
@@ -191,8 +193,8 @@ def shared_now_ms() -> float:
 
 async def play(port: int, code: str, token: str, me: Player, room: RoomRun, starter: bool,
                rate: float, seconds: float, phase_s: float) -> None:
-    async with connect(ws_url(port, code, token), max_queue=None) as ws:
-        await ws.recv()  # welcome
+    async with connect(f"ws://127.0.0.1:{port}/api/rooms/ws", max_queue=None) as ws:
+        await enter(ws, code, token)
 
         async def listen() -> None:
             async for text in ws:

@@ -34,8 +34,11 @@ def open_room(client: TestClient, song_id: str = "funk2"):
     return host.json(), guest.json()
 
 
-def ws_url(seat: dict) -> str:
-    return f"/api/rooms/ws?code={seat['code']}&token={seat['token']}"
+WS = "/api/rooms/ws"
+
+
+def hello(ws, seat: dict) -> None:
+    ws.send_json({"type": "hello", "code": seat["code"], "token": seat["token"]})
 
 
 def receive_until(ws, kind: str, limit: int = 50) -> dict:
@@ -50,26 +53,32 @@ def test_wrong_codes_and_tokens_are_refused(app):
     with TestClient(app) as client:
         host, guest = open_room(client)
         assert client.post("/api/rooms/join", json={"code": "not-the-code", "name": "X"}).status_code == 404
-        assert client.get("/api/rooms/not-the-code").status_code == 404
+        assert client.post("/api/rooms/lookup", json={"code": "not-the-code"}).status_code == 404
         third = client.post("/api/rooms/join", json={"code": host["code"], "name": "Cy"})
         assert third.status_code == 409
-        shown = client.get(f"/api/rooms/{host['code']}").json()
+        shown = client.post("/api/rooms/lookup", json={"code": host["code"]}).json()
         assert [p["name"] for p in shown["players"]] == ["Ana", "Bo"]
         assert "token" not in str(shown) and guest["token"] not in str(shown)
-        for url in (f"/api/rooms/ws?code={host['code']}&token=wrong",
-                    f"/api/rooms/ws?code=wrong&token={host['token']}",
-                    "/api/rooms/ws"):
-            with pytest.raises(WebSocketDisconnect) as info, client.websocket_connect(url) as ws:
+        for first in ({"type": "hello", "code": host["code"], "token": "wrong"},
+                      {"type": "hello", "code": "wrong", "token": host["token"]},
+                      {"type": "hello", "code": host["code"], "token": guest["token"] + "x"},
+                      {"type": "ping", "t0": 1.0}, ["hello"]):
+            with pytest.raises(WebSocketDisconnect) as info, client.websocket_connect(WS) as ws:
+                ws.send_json(first)
                 ws.receive_json()
             assert info.value.code == room_routes.CLOSE_NOT_ALLOWED
-        assert client.get(f"/api/rooms/{host['code']}/result?token=wrong").status_code == 404
+        wrong = {"code": host["code"], "token": "wrong"}
+        assert client.post("/api/rooms/result", json=wrong).status_code == 404
+        mine = {"code": host["code"], "token": host["token"]}
+        assert client.post("/api/rooms/result", json=mine).status_code == 409  # not ended yet
 
 
 def test_clock_ping_relay_resend_and_end(app, song):
     service: RoomService = app.state.rooms
     with TestClient(app) as client:
         host, guest = open_room(client)
-        with client.websocket_connect(ws_url(host)) as wa:
+        with client.websocket_connect(WS) as wa:
+            hello(wa, host)
             welcome = wa.receive_json()
             assert welcome["type"] == "welcome" and welcome["seat"] == "A"
             assert welcome["received_seqs"] == []
@@ -81,7 +90,8 @@ def test_clock_ping_relay_resend_and_end(app, song):
             assert pong["t0"] == t0 and t0 <= pong["t1"] <= pong["t2"] <= t3
             wa.send_json({"type": "settings", "calibration_ms": 20})
             assert receive_until(wa, "settings")["calibration_ms"] == 20
-            with client.websocket_connect(ws_url(guest)) as wb:
+            with client.websocket_connect(WS) as wb:
+                hello(wb, guest)
                 assert wb.receive_json()["seat"] == "B"
                 assert receive_until(wa, "partner")["status"] == "connected"
                 wa.send_json({"type": "start"})
@@ -103,7 +113,8 @@ def test_clock_ping_relay_resend_and_end(app, song):
                     assert receive_until(wb, "ack")["offset_ms"] == pytest.approx(7.0, abs=0.01)
             # A reconnects and resends from 3 hits before where it was
             wa.close()
-        with client.websocket_connect(ws_url(host)) as wa:
+        with client.websocket_connect(WS) as wa:
+            hello(wa, host)
             welcome = receive_until(wa, "welcome")
             assert welcome["received_seqs"] == list(range(half))
             dup = 0
@@ -119,14 +130,16 @@ def test_clock_ping_relay_resend_and_end(app, song):
             assert result["mode"] == "single" and result["absent"] == ["Bo"]
             assert result["players"][0]["score"]["matched"] == len(notes)
             assert result["players"][0]["score"]["mean_offset_ms"] == pytest.approx(0.0, abs=0.01)
-        assert client.get(f"/api/rooms/{host['code']}/result?token={host['token']}").json() == result
+        key = {"code": host["code"], "token": host["token"]}
+        assert client.post("/api/rooms/result", json=key).json() == result
         assert len(service.registry) == 1
 
 
 def test_bad_messages_get_an_error_not_a_crash(app):
     with TestClient(app) as client:
         host, _ = open_room(client)
-        with client.websocket_connect(ws_url(host)) as wa:
+        with client.websocket_connect(WS) as wa:
+            hello(wa, host)
             wa.receive_json()
             for bad in ("not json", "[1, 2]", '{"type": "dance"}',
                         '{"type": "hit", "seq": 0, "t_ms": 1000, "voice": "snare"}',

@@ -1,11 +1,14 @@
 """Remote duet rooms over HTTP and one WebSocket per player.
 
-HTTP: ``POST /api/rooms`` opens a room for a song (the creator gets seat A, a join code and a
-private token), ``POST /api/rooms/join`` takes seat B with the code, ``GET /api/rooms/{code}``
-shows the room to code holders, ``GET /api/rooms/{code}/result?token=`` gives its result.
+HTTP: ``POST /api/rooms {song_id, name}`` opens a room for a song (the creator gets seat A, a
+join code and a private token), ``POST /api/rooms/join {code, name}`` takes seat B,
+``POST /api/rooms/lookup {code}`` shows the room to code holders and
+``POST /api/rooms/result {code, token}`` gives an ended room's result to its players. Codes and
+tokens travel in bodies and messages, never in URLs (which access logs keep).
 
-WebSocket ``/api/rooms/ws?code=&token=`` carries JSON messages, all times in milliseconds on
-the server clock:
+WebSocket ``/api/rooms/ws`` carries JSON messages, all times in milliseconds on the server
+clock. The first one must be ``hello {code, token}``; without a valid pair the server closes
+the connection with code 4403 and sends nothing. Then:
 
 - ``ping {t0}`` -> ``pong {t0, t1, t2}`` (NTP-style clock sync, see :mod:`drumjam.session.clock`)
 - ``settings {calibration_ms, track_delay_ms}`` before the start
@@ -46,6 +49,8 @@ REJOIN_GRACE_S = 10.0
 GC_FREEZE_EVERY_S = 1.0
 #: Close code for a WebSocket without a valid code and token (private-use range).
 CLOSE_NOT_ALLOWED = 4403
+#: A new WebSocket must say hello with its code and token within this time.
+HELLO_TIMEOUT_S = 10.0
 MAX_MESSAGE_CHARS = 4096
 
 
@@ -209,17 +214,22 @@ async def join_room(body: JoinRoom, service: Rooms) -> dict[str, Any]:
     return _seat_reply(room, seat)
 
 
-@router.get("/{code}")
-async def show_room(code: str, service: Rooms) -> dict[str, Any]:
+class RoomKey(BaseModel):
+    code: str = Field(max_length=64)
+    token: str = Field(default="", max_length=64)
+
+
+@router.post("/lookup")
+async def show_room(body: RoomKey, service: Rooms) -> dict[str, Any]:
     """Song, names and state of a room (for holders of its code)."""
-    return _room_or_404(service, code).summary()
+    return _room_or_404(service, body.code).summary()
 
 
-@router.get("/{code}/result")
-async def room_result(code: str, service: Rooms, token: str = "") -> dict[str, Any]:
+@router.post("/result")
+async def room_result(body: RoomKey, service: Rooms) -> dict[str, Any]:
     """The scores of an ended room (for its players)."""
-    room = _room_or_404(service, code)
-    if room.seat_for(token) is None:
+    room = _room_or_404(service, body.code)
+    if room.seat_for(body.token) is None:
         raise HTTPException(404, "no room has this join code and player token")
     if room.result is None:
         raise HTTPException(409, "the room has not ended yet")
@@ -274,20 +284,30 @@ async def _handle(service: RoomService, room: Room, seat: Seat, msg: dict[str, A
     raise RoomError(f"unknown message type {kind!r}; use ping, hit, settings, status or start")
 
 
-@router.websocket("/ws")
-async def room_socket(websocket: WebSocket, code: str = "", token: str = "") -> None:
-    """One player's connection to their room."""
-    service = _service(websocket.app)
+async def _hello(websocket: WebSocket, service: RoomService) -> tuple[Room, Seat] | None:
+    """Read the first message, ``hello {code, token}``; the room and seat, or None."""
     try:
-        room = service.registry.get(code)
-        seat = room.seat_for(token) if room.result is None else None
-    except RoomNotFoundError:
-        seat = None
+        msg = json.loads(await asyncio.wait_for(websocket.receive_text(), HELLO_TIMEOUT_S))
+        if not isinstance(msg, dict) or msg.get("type") != "hello":
+            return None
+        room = service.registry.get(str(msg.get("code", "")))
+    except (TimeoutError, ValueError, RoomNotFoundError):
+        return None
+    seat = room.seat_for(str(msg.get("token", ""))) if room.result is None else None
+    return None if seat is None else (room, seat)
+
+
+@router.websocket("/ws")
+async def room_socket(websocket: WebSocket) -> None:
+    """One player's connection to their room; the first message must be ``hello {code, token}``
+    (secrets travel in the message, never in the URL that logs keep)."""
+    service = _service(websocket.app)
     await websocket.accept()
-    if seat is None:
-        # accepted only to say why (a browser sees no close code on a refused handshake)
+    found = await _hello(websocket, service)
+    if found is None:
         await websocket.close(code=CLOSE_NOT_ALLOWED, reason="no room for this code and token")
         return
+    room, seat = found
     seats = service.sockets.setdefault(id(room), {})
     old = seats.get(seat.letter)
     seats[seat.letter] = websocket

@@ -47,11 +47,11 @@ export class RoomClient {
 
   connect() {
     const proto = location.protocol === "https:" ? "wss" : "ws";
-    const params = new URLSearchParams({ code: this.code, token: this.token });
-    const ws = new WebSocket(`${proto}://${location.host}/api/rooms/ws?${params}`);
+    const ws = new WebSocket(`${proto}://${location.host}/api/rooms/ws`);
     this.ws = ws;
     ws.onmessage = (ev) => this.receive(ev.data, localNowMs());
     ws.onopen = () => {
+      ws.send(JSON.stringify({ type: "hello", code: this.code, token: this.token }));
       this.opens += 1;
       this.onEvent({ type: "connection", open: true });
       this.pingBurst();
@@ -145,8 +145,10 @@ export class RoomClient {
 
   /** After the room ended while this player was away: its result, if it is still kept. */
   async fetchResult() {
-    const params = new URLSearchParams({ token: this.token });
-    const response = await fetch(`/api/rooms/${encodeURIComponent(this.code)}/result?${params}`);
+    const response = await fetch("/api/rooms/result", {
+      method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ code: this.code, token: this.token }),
+    });
     if (response.ok) this.receive(JSON.stringify({ type: "end", result: await response.json() }), localNowMs());
     else this.onEvent({ type: "error", detail: "this room is closed; open a new one" });
   }
