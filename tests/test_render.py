@@ -62,3 +62,30 @@ def test_missing_fluidsynth_names_the_package(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("PATH", "/nonexistent")
     with pytest.raises(SynthError, match="Debian package fluidsynth"):
         render_events([Hit(0.1, Voice.KICK, 100)])
+
+
+def test_backing_channels_play_instruments_with_an_avl_kit(tmp_path: Path) -> None:
+    """An organ chord on channel 1 sustains while channel 10 plays the AVL kit.
+
+    The AVL SoundFonts hold nothing but the kit, so without General MIDI instruments for the
+    other channels a backing track would trigger decaying drum samples instead of notes.
+    """
+    import mido
+
+    midi = mido.MidiFile(type=0, ticks_per_beat=480)  # 120 BPM: 480 ticks = 0.5 s
+    track = mido.MidiTrack()
+    midi.tracks.append(track)
+    track.append(mido.Message("program_change", channel=0, program=16, time=0))  # drawbar organ
+    track.append(mido.Message("note_on", channel=0, note=57, velocity=110, time=0))
+    track.append(mido.Message("note_off", channel=0, note=57, velocity=0, time=4 * 480))
+    track.append(mido.Message("note_on", channel=9, note=36, velocity=110, time=480))
+    track.append(mido.Message("note_off", channel=9, note=36, velocity=0, time=60))
+    path = tmp_path / "song.mid"
+    midi.save(path)
+    y, sr = render_midi(path, soundfont="black_pearl", mono=True)
+
+    def rms(a_s: float, b_s: float) -> float:
+        return float(np.sqrt(np.mean(y[int(a_s * sr):int(b_s * sr)] ** 2)))
+
+    assert rms(1.4, 1.9) > 0.5 * rms(0.1, 0.6) > 0.005  # the organ holds its note for 2 s
+    assert np.max(np.abs(y[int(2.5 * sr):int(2.6 * sr)])) > 0.05  # then the kick

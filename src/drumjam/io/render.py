@@ -28,7 +28,8 @@ SOUNDFONTS = {
     "gm": (SF2_DIR / "FluidR3_GM.sf2", "fluid-soundfont-gm"),
 }
 #: Kits whose drums sit at bank 0, program 0 (not the GM percussion bank 128): channel 10
-#: must play them as an ordinary instrument.
+#: must play them as an ordinary instrument, and the other channels get their General MIDI
+#: instruments from FluidR3 (loaded above the kit) where it is installed.
 BANK0_KITS = ("black_pearl", "red_zeppelin")
 GAIN = 0.6
 RENDER_TIMEOUT_S = 600.0
@@ -70,8 +71,18 @@ def _fluidsynth() -> str:
     return exe
 
 
+def _soundfont_stack(soundfont: str | Path, sf2: Path) -> list[str]:
+    """SoundFonts to load, bottom first: a bank-0 kit has General MIDI loaded above it so that
+    melodic channels (a backing track) do not play drum sounds."""
+    gm = SOUNDFONTS["gm"][0]
+    if soundfont in BANK0_KITS and gm.is_file():
+        return [str(sf2), str(gm)]
+    return [str(sf2)]
+
+
 def _select_bank0(folder: Path) -> Path:
-    """A fluidsynth command file that puts the SoundFont's bank 0, program 0 on channel 10."""
+    """A fluidsynth command file that puts the first SoundFont's bank 0, program 0 (the kit)
+    on channel 10."""
     cfg = folder / "select-kit.cfg"
     cfg.write_text("select 9 1 0 0\n")
     return cfg
@@ -125,7 +136,7 @@ def render_midi(
         cmd = [exe, "-n", "-i", "-q", "-R", "0", "-C", "0", "-g", str(GAIN),
                *(["-f", str(_select_bank0(Path(tmp)))] if soundfont in BANK0_KITS else []),
                "-r", str(int(sample_rate)), "-T", "wav", "-O", "float", "-F", str(wav),
-               str(sf2), str(midi)]
+               *_soundfont_stack(soundfont, sf2), str(midi)]
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=RENDER_TIMEOUT_S)
         except subprocess.TimeoutExpired as exc:
