@@ -125,6 +125,11 @@ def test_teacher_and_student_on_the_command_line(tmp_path, capsys):
     capsys.readouterr()
     cli("lesson", "progress", "soul groove", "--student", "kim")
     assert "2 of 4 attempts passed" in capsys.readouterr().out
+    # the teacher's own file at 86 BPM, scored at a new student's first tempo: a hint
+    cli("lesson", "practise", "soul groove", str(SOUL), "--student", "nina")
+    out = " ".join(capsys.readouterr().out.split())  # as printed, rich wraps long lines
+    assert "says 86 BPM but was scored at 51.6 BPM" not in out  # rounded for people
+    assert "says 86 BPM but was scored at 52 BPM; give --tempo 86 if that is what you played" in out
 
 
 @pytest.mark.parametrize(

@@ -208,6 +208,12 @@ def practise(
     )
     for line in result["feedback"]:
         console.print(f"  - {line}")
+    file_bpm = take.beatmap.tempo_bpm if take.beatmap is not None else None
+    if file_bpm and abs(file_bpm / result["tempo_bpm"] - 1) > 0.03:
+        console.print(
+            f"[yellow]note:[/yellow] {attempt.name} says {file_bpm:.0f} BPM but was scored at "
+            f"{result['tempo_bpm']:.0f} BPM; give --tempo {file_bpm:.0f} if that is what you played"
+        )
     change = {"up": "faster", "down": "slower", "same": "same tempo", "mastered": "mastered!"}
     console.print(f"next: {result['next_tempo_bpm']:.0f} BPM ({change[result['change']]})")
 
