@@ -79,11 +79,6 @@ def snap(
     return steps, played
 
 
-def written_beat(step: int, kind: GridKind) -> Fraction:
-    """The written position in beats of a grid step."""
-    return Fraction(int(step), STEPS_PER_BEAT[kind])
-
-
 def played_beat(written: Fraction | float, kind: GridKind, swing_ratio: float = 1.0) -> float:
     """Where a written position is played (swung off-beats move, everything else stays)."""
     value = float(written)

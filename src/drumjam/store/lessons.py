@@ -195,16 +195,6 @@ def _state(
     return TrainerState(**row.state)
 
 
-def current_tempo_bpm(name: str, student: str, url: str | None = None) -> float:
-    """The tempo the trainer has set for a student's next attempt."""
-    with session_scope(url) as db:
-        lesson = _lesson(db, name)
-        trainer = TrainerConfig.from_dict(lesson.trainer)
-        return _state(
-            db, lesson, _student(db, check_name(student, "student"), False), trainer
-        ).tempo_bpm
-
-
 def practise(
     name: str,
     student: str,
