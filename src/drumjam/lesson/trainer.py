@@ -31,7 +31,22 @@ from drumjam.scoring import Judgment, ScoringConfig, TakeScore, score_take
 
 @dataclass(frozen=True)
 class PassCriteria:
-    """When an attempt passes (see the module text for the defaults and their meaning)."""
+    """When an attempt passes: every one of these holds.
+
+    Parameters
+    ----------
+    min_played_pct : float
+        Share of the pattern's notes that must be played, % (default 90).
+    on_time_ms : float
+        A played note is on time within this many ms of its target (default 30).
+    min_on_time_pct : float
+        Share of the notes that must be played on time, % (default 80).
+    max_extra_pct : float
+        Extra hits allowed, % of the notes (default 10).
+    max_mean_offset_ms : float
+        Largest mean offset, early or late, in ms (default 25): no passing while rushing or
+        dragging throughout.
+    """
 
     min_played_pct: float = 90.0
     on_time_ms: float = 30.0
@@ -52,7 +67,24 @@ class PassCriteria:
 
 @dataclass(frozen=True)
 class TrainerConfig:
-    """How the tempo moves (see the module text)."""
+    """How the tempo trainer moves and judges.
+
+    Parameters
+    ----------
+    start_fraction : float
+        First tempo as a fraction of the target (default 0.6).
+    step_up_pct, step_down_pct : float
+        Tempo change after a pass / after ``failures_before_down`` failures, % of the target
+        (default 5 each).
+    failures_before_down : int
+        Failures in a row before the tempo drops (default 2).
+    min_fraction : float
+        The tempo never drops below this fraction of the target (default 0.4).
+    with_feel : bool
+        Aim at the teacher's microtiming instead of the grid (default False).
+    criteria : PassCriteria
+        When an attempt passes.
+    """
 
     start_fraction: float = 0.6
     step_up_pct: float = 5.0
@@ -91,7 +123,23 @@ class TrainerConfig:
 
 @dataclass(frozen=True)
 class TrainerState:
-    """Where a student stands on one lesson."""
+    """Where a student stands on one lesson.
+
+    Attributes
+    ----------
+    target_bpm : float
+        The teacher's tempo.
+    tempo_bpm : float
+        The tempo of the next attempt.
+    failures_in_row : int
+        Failed attempts since the last pass or tempo drop.
+    attempts, passes : int
+        Attempts made and passed.
+    best_passed_bpm : float or None
+        Fastest tempo passed so far.
+    mastered : bool
+        Passed at the target tempo.
+    """
 
     target_bpm: float
     tempo_bpm: float
@@ -108,12 +156,24 @@ class TrainerState:
 
 @dataclass(frozen=True)
 class Decision:
-    """What the trainer does after an attempt."""
+    """What the trainer does after an attempt.
+
+    Attributes
+    ----------
+    passed : bool
+        The attempt's verdict.
+    tempo_bpm, next_tempo_bpm : float
+        Tempo of this attempt and of the next.
+    change : str
+        ``"up"``, ``"down"``, ``"same"`` or ``"mastered"``.
+    state : TrainerState
+        The student's state after the attempt.
+    """
 
     passed: bool
     tempo_bpm: float
     next_tempo_bpm: float
-    change: str  # "up", "down", "same" or "mastered"
+    change: str
     state: TrainerState
 
 
