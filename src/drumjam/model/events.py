@@ -19,6 +19,18 @@ def _check_velocity(velocity: int) -> int:
     return v
 
 
+def _normalise_event(event: Hit | Note) -> None:
+    """Check and normalise the fields shared by hits and notes (after dataclass init)."""
+    object.__setattr__(event, "voice", parse_voice(event.voice))
+    object.__setattr__(event, "velocity", _check_velocity(event.velocity))
+    object.__setattr__(event, "time_s", float(event.time_s))
+
+
+def _event_group(event: Hit | Note) -> VoiceGroup:
+    """The voice group scoring compares."""
+    return voice_group(event.voice)
+
+
 @dataclass(frozen=True, slots=True)
 class Hit:
     """One stroke played by a player.
@@ -40,15 +52,8 @@ class Hit:
     velocity: int = 100
     hihat_openness: float | None = None
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "voice", parse_voice(self.voice))
-        object.__setattr__(self, "velocity", _check_velocity(self.velocity))
-        object.__setattr__(self, "time_s", float(self.time_s))
-
-    @property
-    def group(self) -> VoiceGroup:
-        """The voice group scoring compares."""
-        return voice_group(self.voice)
+    __post_init__ = _normalise_event
+    group = property(_event_group)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,15 +64,8 @@ class Note:
     voice: Voice
     velocity: int = 100
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "voice", parse_voice(self.voice))
-        object.__setattr__(self, "velocity", _check_velocity(self.velocity))
-        object.__setattr__(self, "time_s", float(self.time_s))
-
-    @property
-    def group(self) -> VoiceGroup:
-        """The voice group scoring compares."""
-        return voice_group(self.voice)
+    __post_init__ = _normalise_event
+    group = property(_event_group)
 
 
 class _EventSequence:
