@@ -70,10 +70,12 @@ def test_uploaded_midi_take_with_chosen_bars(client, tmp_path):
         made = client.post(
             "/api/lessons/upload",
             files={"file": ("soul.mid", f, "audio/midi")},
-            data={"name": "soul", "bars": "2-3"},
+            data={"name": "soul", "bars": "2-3", "with_feel": "true"},
         )
     assert made.status_code == 200, made.text
     assert made.json()["bars"] == 2 and made.json()["pattern"]["source_bars"] == [1, 2]
+    assert made.json()["trainer"]["with_feel"] is True
+    assert client.get("/api/lessons/soul").json()["trainer"]["with_feel"] is True
     xml = client.get("/api/lessons/soul/notation.musicxml")
     assert "attachment" in xml.headers["content-disposition"]
     (tmp_path / "soul.musicxml").write_bytes(xml.content)

@@ -78,6 +78,8 @@ def test_create_a_lesson_from_a_recorded_take_practise_and_see_progress(jam_serv
     assert "grid 16th" in page.text_content("#lesson-info")
     # the engraved bar: 8 hi-hats, 2 kicks, 2 snares
     assert page.locator("#notation svg g.notehead").count() == 12
+    feel = page.text_content("#feel")
+    assert feel.startswith("Teacher's feel") and "kick" in feel and "aim at the grid" in feel
 
     become_student(page, "sam", "72")  # 60 % of 120 BPM
     for attempt in (1, 2):

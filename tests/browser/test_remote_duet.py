@@ -108,6 +108,9 @@ def test_remote_duet_through_delaying_links(server, browser):
         ctx_a, ctx_b, ctx_c = browser.new_context(), browser.new_context(), browser.new_context()
         a, b, c = ctx_a.new_page(), ctx_b.new_page(), ctx_c.new_page()
         outsider_frames: list[str] = []
+        page_errors: list[str] = []
+        for page in (a, b, c):
+            page.on("pageerror", lambda exc: page_errors.append(str(exc)))
         c.on("websocket", lambda ws: ws.on("framereceived", lambda f: outsider_frames.append(str(f))))
         try:
             # A opens a room in one city ...
@@ -144,7 +147,8 @@ def test_remote_duet_through_delaying_links(server, browser):
                 est = page.evaluate("(() => { const c = drumjamRoom.client.clock; const now = performance.timeOrigin + performance.now();"
                                     " return {offset: c.offsetAt(now), rtt: c.est.rttMs}; })()")
                 assert abs(est["offset"] - offsets[name]) < 1.0, (name, est, offsets[name])
-                assert 24.0 <= est["rtt"] < 40.0  # two legs of 12-18 ms, plus the machine
+                # two legs of 12-18 ms, plus the machine (the page clock is coarsened to 0.1 ms)
+                assert 23.5 <= est["rtt"] < 40.0, est
             assert "Tokyo" in a.inner_text("#partner") and "Seoul" in b.inner_text("#partner")
 
             # B's calibration, then A starts the song for both
@@ -203,6 +207,8 @@ def test_remote_duet_through_delaying_links(server, browser):
             assert 24.0 < float(np.median(delay_ms)) < 60.0
             a.wait_for_selector("#result:not([hidden])")
             assert "Seoul" in a.inner_text("#result-rows") and "Tokyo" in a.inner_text("#result-rows")
+
+            assert page_errors == []
 
             # the outsider saw nothing of the duet
             assert outsider_frames, "the outsider's own room sent nothing"

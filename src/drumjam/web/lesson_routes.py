@@ -55,6 +55,7 @@ class FromSession(BaseModel):
     session_id: int
     player: int = 0
     bars: str | None = None
+    trainer: dict[str, Any] = Field(default_factory=dict)
 
 
 class Attempt(BaseModel):
@@ -111,9 +112,10 @@ async def create_from_midi(
     file: UploadFile = File(...),
     name: str = Form(...),
     bars: str | None = Form(None),
+    with_feel: bool = Form(False),
     state: JamState = Depends(get_state),
 ) -> dict[str, Any]:
-    """Make a lesson from an uploaded MIDI take."""
+    """Make a lesson from an uploaded MIDI take (``with_feel``: students aim at its feel)."""
     data = await file.read(state.max_upload_bytes + 1)
     if len(data) > state.max_upload_bytes:
         raise InputError(f"{file.filename}: larger than {state.max_upload_bytes // 2**20} MB")
@@ -121,7 +123,13 @@ async def create_from_midi(
         path = Path(tmp) / (Path(file.filename or "take.mid").name or "take.mid")
         path.write_bytes(data)
         pattern = extract_pattern(read_take(path), bars=parse_bars(bars))
-    info = store.create_lesson(name, pattern, source=file.filename or "upload", url=state.db_url)
+    info = store.create_lesson(
+        name,
+        pattern,
+        trainer=TrainerConfig(with_feel=with_feel),
+        source=file.filename or "upload",
+        url=state.db_url,
+    )
     return {**info, "pattern": pattern.to_dict()}
 
 
@@ -137,7 +145,8 @@ def create_from_session(body: FromSession, state: JamState = Depends(get_state))
     take = takes[body.player]
     pattern = extract_pattern(take, bars=parse_bars(body.bars))
     source = f"session {body.session_id}: {take.player} on {saved['song_title']}"
-    info = store.create_lesson(body.name, pattern, source=source, url=state.db_url)
+    trainer = TrainerConfig.from_dict(body.trainer)
+    info = store.create_lesson(body.name, pattern, trainer=trainer, source=source, url=state.db_url)
     return {**info, "pattern": pattern.to_dict()}
 
 

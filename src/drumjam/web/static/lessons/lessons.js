@@ -140,6 +140,9 @@ async function showLesson() {
   const swing = p.grid === "swing8" ? `, swing ${p.swing_ratio.toFixed(2)}:1` : "";
   $("lesson-info").textContent = `${p.bars} bar(s), grid ${p.grid}${swing}, target ${Math.round(p.tempo_bpm)} BPM, ${lesson.notes} notes`;
   $("notation").innerHTML = await api(`/api/lessons/${encodeURIComponent(name)}/notation.svg`);
+  const feel = Object.entries(p.feel_ms).map(([v, ms]) => `${v.replace("_", " ")} ${ms > 0 ? "+" : ""}${Math.round(ms)} ms`);
+  $("feel").textContent = `Teacher's feel (+ behind the beat): ${feel.join(", ")}`
+    + (lesson.trainer.with_feel ? " — students aim at it" : " — students aim at the grid");
   $("musicxml-link").href = `/api/lessons/${encodeURIComponent(name)}/notation.musicxml`;
   await showProgress();
 }
@@ -173,7 +176,8 @@ async function teach() {
     const lesson = await api("/api/lessons", {
       method: "POST", headers: { "content-type": "application/json" },
       body: JSON.stringify({ name: $("lesson-name").value, tempo_bpm: tempo, meter: 4,
-        bars: $("teach-pick").value || null, hits }),
+        bars: $("teach-pick").value || null, hits,
+        trainer: { with_feel: $("teach-feel").checked } }),
     });
     message(`Lesson “${lesson.name}” made: ${lesson.pattern.bars} bar(s), grid ${lesson.pattern.grid}.`, true);
     await loadLessons(lesson.name);
@@ -193,6 +197,7 @@ async function upload(ev) {
   form.append("file", file);
   form.append("name", $("lesson-name").value);
   if ($("teach-pick").value) form.append("bars", $("teach-pick").value);
+  form.append("with_feel", $("teach-feel").checked ? "true" : "false");
   try {
     const lesson = await api("/api/lessons/upload", { method: "POST", body: form });
     message(`Lesson “${lesson.name}” made from ${file.name}.`, true);
@@ -251,7 +256,7 @@ async function fromSession(ev) {
     const lesson = await api("/api/lessons/from-session", {
       method: "POST", headers: { "content-type": "application/json" },
       body: JSON.stringify({ name: $("lesson-name").value, session_id: sessionId, player,
-        bars: $("teach-pick").value || null }),
+        bars: $("teach-pick").value || null, trainer: { with_feel: $("teach-feel").checked } }),
     });
     message(`Lesson “${lesson.name}” made from ${lesson.source}.`, true);
     await loadLessons(lesson.name);

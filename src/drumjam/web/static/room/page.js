@@ -3,7 +3,7 @@
 import { api, el, fmt } from "../js/api.js";
 import { AudioEngine } from "../js/engine.js";
 import { buildPads, KeyMap, listenKeyboard } from "../js/inputs.js";
-import { playDrum } from "./drums.js";
+import { playDrum } from "../js/drums.js";
 import { RoomClient } from "./room.js";
 import { localNowMs } from "./clock.js";
 
