@@ -37,6 +37,19 @@ def _acf_value(acf: np.ndarray, lags: np.ndarray) -> np.ndarray:
     return np.stack([np.interp(lags, idx, acf[:, j], right=0.0) for j in range(acf.shape[1])], axis=1)
 
 
+def local_autocorrelation(x: np.ndarray, win: int, hop: int) -> np.ndarray:
+    """Autocorrelation of Hann-windowed frames of ``x`` centred every ``hop`` samples.
+
+    The same as ``librosa.feature.tempogram(..., norm=None)[:, ::hop]``, computed only for
+    the frames kept. Returns ``(win, frames)``.
+    """
+    half = win // 2
+    padded = np.pad(x, (half, half), mode="linear_ramp", end_values=(0, 0))
+    frames = librosa.util.frame(padded, frame_length=win, hop_length=hop)[:, : (x.size - 1) // hop + 1]
+    window = librosa.filters.get_window("hann", win, fftbins=True)[:, None]
+    return librosa.autocorrelate(frames * window, axis=0)
+
+
 def tempo_salience(env: Envelope) -> tuple[np.ndarray, np.ndarray]:
     """Score of each tempo of :data:`TEMPO_GRID_BPM` in each block.
 
@@ -53,9 +66,7 @@ def tempo_salience(env: Envelope) -> tuple[np.ndarray, np.ndarray]:
     fps = env.fps / DECIMATE
     win = int(round(WINDOW_S * fps))
     hop_blocks = max(1, int(round(BLOCK_S * fps)))
-    tg = librosa.feature.tempogram(onset_envelope=x, sr=fps, hop_length=1, win_length=win,
-                                   center=True, norm=None)
-    tg = tg[:, ::hop_blocks]
+    tg = local_autocorrelation(x, win, hop_blocks)
     tg = tg / np.maximum(tg[:1], 1e-9)  # normalise by lag-0 energy per block
     lags = 60.0 * fps / TEMPO_GRID_BPM
     s1 = _acf_value(tg, lags)
