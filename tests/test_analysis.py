@@ -170,3 +170,16 @@ def test_beat_this_loads_a_small_checkpoint(tmp_path: Path) -> None:
     # an untrained network gives arbitrary beats; the loading and inference path must run
     assert beats.ndim == 1 and downbeats.ndim == 1 and 1 <= meter <= 12
     assert beat_this_backend._tracker.cache_info().currsize == 1
+
+
+def test_cli_beat_this_backend_missing_is_one_line(shared_data: Path) -> None:
+    import subprocess
+
+    if beat_this_backend.available():
+        pytest.skip("beat_this is installed here")
+    song = shared_data / "beats" / "madmom_sample.wav"
+    proc = subprocess.run(
+        [sys.executable, "-c", "from drumjam.cli import main; main()", "analyze", str(song),
+         "--backend", "beat_this"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().count("\n") == 0 and "pip install" in proc.stderr
