@@ -19,8 +19,8 @@ import importlib.util
 import json
 import platform
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import mir_eval
 import numpy as np
@@ -114,7 +114,7 @@ def available_trackers() -> dict[str, Tracker]:
 
         trackers["madmom RNN+DBN (beats)"] = madmom_beats_tracker
         trackers["madmom RNN+DBN (downbeats)"] = madmom_tracker
-    except Exception:  # madmom 0.16 fails at import on Python 3.11 in several ways
+    except (ImportError, AttributeError):  # madmom 0.16 cannot import on Python 3.11 / NumPy 2
         pass
     if importlib.util.find_spec("essentia") is not None:
         trackers["essentia MultiFeature"] = essentia_tracker
@@ -125,7 +125,7 @@ def score(ref: np.ndarray, est: np.ndarray) -> dict[str, float]:
     """mir_eval beat scores, nothing trimmed (mir_eval would drop the first 5 s of these short files)."""
     ref_t = mir_eval.beat.trim_beats(ref, min_beat_time=0.0)
     est_t = mir_eval.beat.trim_beats(np.asarray(est, dtype=float), min_beat_time=0.0)
-    cmlc, cmlt, amlc, amlt = mir_eval.beat.continuity(ref_t, est_t)
+    _cmlc, cmlt, _amlc, amlt = mir_eval.beat.continuity(ref_t, est_t)
     return {
         "f70": mir_eval.beat.f_measure(ref_t, est_t, f_measure_threshold=0.07),
         "f20": mir_eval.beat.f_measure(ref_t, est_t, f_measure_threshold=0.02),

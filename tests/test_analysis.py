@@ -11,8 +11,13 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from drumjam.analysis import analyse_audio, detect_onsets, mix_click, render_click
-from drumjam.analysis import beat_this_backend
+from drumjam.analysis import (
+    analyse_audio,
+    beat_this_backend,
+    detect_onsets,
+    mix_click,
+    render_click,
+)
 from drumjam.cli import app
 from drumjam.errors import AudioFileError, InputError
 from drumjam.io.audio import load_audio, write_audio
@@ -21,7 +26,7 @@ from drumjam.paths import cache_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from beats import read_annotation, score  # noqa: E402
+from beats import read_annotation, score
 
 RESULTS = ROOT / "benchmarks" / "results" / "beats.json"
 TOLERANCE = 0.02
@@ -135,7 +140,7 @@ def test_cli_bad_file_one_line_exit_2(tmp_path: Path, content: bytes) -> None:
     bad = tmp_path / "bad.mp3"
     bad.write_bytes(content)
     proc = subprocess.run([sys.executable, "-c", "from drumjam.cli import main; main()", "analyze", str(bad)],
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "bad.mp3" in lines[0] and "Traceback" not in proc.stderr
@@ -180,6 +185,6 @@ def test_cli_beat_this_backend_missing_is_one_line(shared_data: Path) -> None:
     song = shared_data / "beats" / "madmom_sample.wav"
     proc = subprocess.run(
         [sys.executable, "-c", "from drumjam.cli import main; main()", "analyze", str(song),
-         "--backend", "beat_this"], capture_output=True, text=True, timeout=120)
+         "--backend", "beat_this"], capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0 and "pip install" in proc.stderr

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from drumjam.analysis import analyse_audio, render_click
-from drumjam.analysis.beats import tempo_sections
+from drumjam.analysis.grid import tempo_sections
 from drumjam.io.midi import read_chart
 from drumjam.io.render import render_events
 from drumjam.model import BeatMap, Chart, Note

@@ -10,6 +10,8 @@ the loudest beat.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from drumjam.analysis.features import Envelope
@@ -31,7 +33,7 @@ def beat_spectra(env: Envelope, beats_s: np.ndarray) -> np.ndarray:
     """
     frames = np.clip(np.round(env.frames_of(beats_s)).astype(int), 0, env.mel_db.shape[1] - 1)
     spectra = np.stack([
-        env.mel_db[:, a:max(b, a + 1)].mean(axis=1) for a, b in zip(frames[:-1], frames[1:])
+        env.mel_db[:, a:max(b, a + 1)].mean(axis=1) for a, b in itertools.pairwise(frames)
     ])
     # what changes from beat to beat, not the song's overall timbre
     spectra = spectra - spectra.mean(axis=0, keepdims=True)

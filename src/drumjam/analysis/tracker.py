@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from drumjam.analysis import beats as beats_mod
 from drumjam.analysis.downbeats import downbeats
 from drumjam.analysis.features import Envelope, onset_envelope
+from drumjam.analysis.grid import fit_grid
 from drumjam.analysis.tempo import tempo_curve
 from drumjam.errors import InputError
 from drumjam.model import BeatMap
@@ -26,7 +29,7 @@ def regular(beats_s: np.ndarray) -> np.ndarray:
         return b
     period = float(np.median(np.diff(b)))
     filled = [b[:1]]
-    for prev, nxt in zip(b[:-1], b[1:]):
+    for prev, nxt in itertools.pairwise(b):
         n = int(round((nxt - prev) / period))
         if n >= 2 and (nxt - prev) / n >= min_gap_s:
             filled.append(np.linspace(prev, nxt, n + 1)[1:])
@@ -67,7 +70,7 @@ def track_beatmap(samples: np.ndarray, sr: int, meter: int | None = None) -> Bea
     if frames.size < 2:
         raise InputError("found no beat in the audio: is there any rhythm in it?")
     refined = env.frame_times_s(beats_mod.refine(env, frames))
-    gridded, _ = beats_mod.fit_grid(regular(refined), env)
+    gridded, _ = fit_grid(regular(refined), env)
     gridded = regular(gridded)
     if gridded.size < 2:
         raise InputError("found no beat in the audio: is there any rhythm in it?")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import numpy as np
 import typer
@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from drumjam.analysis import BACKENDS, analyse_audio, mix_click
-from drumjam.analysis.beats import tempo_sections
+from drumjam.analysis.grid import tempo_sections
 from drumjam.errors import InputError
 from drumjam.io.audio import load_audio, write_audio
 from drumjam.model import BeatMap
@@ -21,7 +21,7 @@ console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
 
 BackendOpt = Annotated[str, typer.Option("--backend", help=f"Tracker: {', '.join(BACKENDS)}.")]
-MeterOpt = Annotated[Optional[int], typer.Option("--meter", help="Beats per bar, if known.")]
+MeterOpt = Annotated[int | None, typer.Option("--meter", help="Beats per bar, if known.")]
 NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Analyse again; do not use the cache.")]
 
 
@@ -50,7 +50,7 @@ def register(app: typer.Typer) -> None:
     def analyze(
         song: Annotated[Path, typer.Argument(help="Audio file: WAV, FLAC, OGG or MP3.")],
         as_json: Annotated[bool, typer.Option("--json", help="Print the beat map as JSON.")] = False,
-        out: Annotated[Optional[Path], typer.Option("--out", help="Write the beat map JSON here.")] = None,
+        out: Annotated[Path | None, typer.Option("--out", help="Write the beat map JSON here.")] = None,
         backend: BackendOpt = "drumjam",
         meter: MeterOpt = None,
         no_cache: NoCacheOpt = False,

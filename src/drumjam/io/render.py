@@ -11,8 +11,8 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -138,7 +138,8 @@ def render_midi(
                "-r", str(int(sample_rate)), "-T", "wav", "-O", "float", "-F", str(wav),
                *_soundfont_stack(soundfont, sf2), str(midi)]
         try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=RENDER_TIMEOUT_S)
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=RENDER_TIMEOUT_S,
+                                  check=False)
         except subprocess.TimeoutExpired as exc:
             raise SynthError(f"{midi}: fluidsynth took longer than {RENDER_TIMEOUT_S:.0f} s") from exc
         if proc.returncode != 0 or not wav.is_file():
