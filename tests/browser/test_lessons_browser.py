@@ -89,6 +89,10 @@ def test_create_a_lesson_from_a_recorded_take_practise_and_see_progress(jam_serv
         page.evaluate(PLAY, ["practise-status", [[b, c] for b, c in ROCK_BAR], tempo, before])
         wait_for_attempts(page, attempt)
     first, second = progress_rows(page)
+    # the chart has a point per attempt, coloured by its verdict
+    points = page.locator("#tempo-chart circle")
+    assert points.count() == 2
+    assert points.nth(0).get_attribute("class") == ("pass" if first[2] == "yes" else "fail")
     assert first[1] == "72"
     assert second[1] == first[5]  # the second loop was played at the tempo the first one set
     assert page.locator("#verdict").is_visible()

@@ -147,6 +147,34 @@ async function showLesson() {
   await showProgress();
 }
 
+/** Tempo of every attempt (green passed, red not yet) against the target tempo. */
+function drawTempoChart(p) {
+  const svg = $("tempo-chart");
+  const ns = "http://www.w3.org/2000/svg";
+  const node = (tag, attrs, text) => {
+    const e = document.createElementNS(ns, tag);
+    for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+    if (text !== undefined) e.textContent = text;
+    svg.append(e);
+    return e;
+  };
+  svg.replaceChildren();
+  const [w, h, left, pad] = [600, 160, 44, 14];
+  const lo = Math.min(p.target_bpm * 0.4, ...p.history.map((a) => a.tempo_bpm));
+  const hi = Math.max(p.target_bpm, ...p.history.map((a) => a.tempo_bpm));
+  const y = (bpm) => h - pad - ((bpm - lo) / Math.max(1, hi - lo)) * (h - 2 * pad);
+  const n = Math.max(2, p.history.length);
+  const x = (i) => left + (i / (n - 1)) * (w - left - pad);
+  node("line", { class: "target", x1: left, x2: w - pad, y1: y(p.target_bpm), y2: y(p.target_bpm) });
+  node("text", { x: 4, y: y(p.target_bpm) + 4 }, `${Math.round(p.target_bpm)}`);
+  node("text", { x: 4, y: y(lo) + 4 }, `${Math.round(lo)}`);
+  if (!p.history.length) return;
+  node("polyline", { class: "line", points: p.history.map((a, i) => `${x(i)},${y(a.tempo_bpm)}`).join(" ") });
+  p.history.forEach((a, i) => {
+    node("circle", { class: a.passed ? "pass" : "fail", cx: x(i), cy: y(a.tempo_bpm), r: 5 });
+  });
+}
+
 async function showProgress() {
   const name = $("lesson").value;
   const student = $("student").value.trim();
@@ -154,6 +182,7 @@ async function showProgress() {
   const p = await api(`/api/lessons/${encodeURIComponent(name)}/progress?student=${encodeURIComponent(student)}`);
   $("tempo-now").textContent = Math.round(p.tempo_bpm);
   $("progress-summary").textContent = `${p.student}: ${Math.round(p.tempo_bpm)} of ${Math.round(p.target_bpm)} BPM (${Math.round(p.tempo_pct_of_target)} %), ${p.passes} of ${p.attempts} attempts passed${p.mastered ? " — mastered!" : ""}`;
+  drawTempoChart(p);
   const body = $("progress").querySelector("tbody");
   body.innerHTML = "";
   for (const h of p.history) {
