@@ -125,6 +125,8 @@ def test_teacher_and_student_on_the_command_line(tmp_path, capsys):
     capsys.readouterr()
     cli("lesson", "progress", "soul groove", "--student", "kim")
     assert "2 of 4 attempts passed" in capsys.readouterr().out
+    everyone = run_json(capsys, "lesson", "progress", "soul groove")
+    assert [(s["student"], s["attempts"]) for s in everyone] == [("kim", 4)]
     # the teacher's own file at 86 BPM, scored at a new student's first tempo: a hint
     cli("lesson", "practise", "soul groove", str(SOUL), "--student", "nina")
     out = " ".join(capsys.readouterr().out.split())  # as printed, rich wraps long lines

@@ -62,6 +62,11 @@ def test_attempts_and_progress_are_kept_per_student(tmp_path):
     assert [h["tempo_bpm"] for h in ann["history"]] == tempos
     assert ben["attempts"] == 1 and ben["tempo_bpm"] == 45.0 and ben["failures_in_row"] == 1
     assert np.isclose(ben["history"][0]["mean_offset_ms"], 40, atol=1)
+    everyone = store.students("rock", url=url)
+    assert [(s["student"], s["attempts"], s["tempo_bpm"]) for s in everyone] == [
+        ("ann", 3, 72.0),
+        ("ben", 1, 45.0),
+    ]
 
 
 def test_unknown_lesson_names_the_ones_there_are(tmp_path):

@@ -63,6 +63,8 @@ def test_recorded_take_becomes_a_lesson_a_student_practises(client):
     progress = client.get("/api/lessons/rock/progress", params={"student": "ada"}).json()
     assert [h["passed"] for h in progress["history"]] == [True, False]
     assert progress["tempo_bpm"] == 65.0 and progress["failures_in_row"] == 1
+    (ada,) = client.get("/api/lessons/rock/students").json()
+    assert ada["student"] == "ada" and ada["attempts"] == 2 and ada["passes"] == 1
 
 
 def test_uploaded_midi_take_with_chosen_bars(client, tmp_path):

@@ -125,4 +125,6 @@ def test_keep_going_loops_until_stopped(jam_server, chromium):
     assert len(cells) == 3 and page.locator("#stop").is_hidden()
     # each attempt started at the tempo the one before it set
     assert cells[1][1] == cells[0][5] and cells[2][1] == cells[1][5]
+    students = page.locator("#students tbody tr")
+    assert students.count() == 1 and students.nth(0).locator("td").nth(4).text_content() == "3"
     page.close()

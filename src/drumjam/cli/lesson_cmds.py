@@ -221,10 +221,16 @@ def practise(
 @lesson_app.command("progress")
 def progress(
     name: Annotated[str, typer.Argument(help="The lesson.")],
-    student: StudentOpt,
+    student: Annotated[
+        str | None,
+        typer.Option("--student", help="The student (default: every student, in short)."),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """A student's tempo, passes and attempts on a lesson."""
+    """A student's tempo, passes and attempts on a lesson (or where every student stands)."""
+    if student is None:
+        _all_students(name, as_json)
+        return
     data = store.progress(name, student)
     if _emit(data, as_json):
         return
@@ -248,6 +254,27 @@ def progress(
             f"{h['next_tempo_bpm']:.0f}",
         )
     console.print(table)
+
+
+def _all_students(name: str, as_json: bool) -> None:
+    rows = store.students(name)
+    if _emit(rows, as_json):
+        return
+    table = Table(box=box.SIMPLE_HEAD, title=f"students of {name}")
+    for col in ("student", "BPM", "% of target", "passed", "attempts", "best BPM", "mastered"):
+        table.add_column(col)
+    for r in rows:
+        best = r["best_passed_bpm"]
+        table.add_row(
+            r["student"],
+            f"{r['tempo_bpm']:.0f}",
+            f"{r['tempo_pct_of_target']:.0f}",
+            str(r["passes"]),
+            str(r["attempts"]),
+            "–" if best is None else f"{best:.0f}",
+            "yes" if r["mastered"] else "no",
+        )
+    console.print(table if rows else f"nobody has practised {name} yet")
 
 
 @lesson_app.command("list")

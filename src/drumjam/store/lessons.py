@@ -300,3 +300,24 @@ def progress(name: str, student: str, url: str | None = None) -> dict[str, Any]:
             "tempo_pct_of_target": round(100.0 * state.tempo_bpm / state.target_bpm, 1),
             "history": history,
         }
+
+
+def students(name: str, url: str | None = None) -> list[dict[str, Any]]:
+    """Every student who practised a lesson, by name: their trainer state and last attempt."""
+    with session_scope(url) as db:
+        lesson = _lesson(db, name)
+        rows = db.execute(
+            select(StudentRow.name, ProgressRow.state, ProgressRow.updated_at)
+            .join(ProgressRow, ProgressRow.student_id == StudentRow.id)
+            .where(ProgressRow.lesson_id == lesson.id)
+            .order_by(StudentRow.name)
+        ).all()
+        return [
+            {
+                "student": student,
+                **state,
+                "tempo_pct_of_target": round(100.0 * state["tempo_bpm"] / state["target_bpm"], 1),
+                "last_attempt_at": _iso(at),
+            }
+            for student, state, at in rows
+        ]

@@ -196,6 +196,15 @@ def progress(name: str, student: str, state: JamState = Depends(get_state)) -> d
         raise _not_found(exc) from exc
 
 
+@router.get("/{name}/students")
+def students(name: str, state: JamState = Depends(get_state)) -> list[dict[str, Any]]:
+    """Where every student of the lesson stands."""
+    try:
+        return store.students(name, url=state.db_url)
+    except store.LessonNotFoundError as exc:
+        raise _not_found(exc) from exc
+
+
 @router.post("/{name}/attempts")
 def attempt(name: str, body: Attempt, state: JamState = Depends(get_state)) -> dict[str, Any]:
     """Score an attempt recorded in the app; the trainer's verdict and next tempo."""

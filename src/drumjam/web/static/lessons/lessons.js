@@ -183,6 +183,14 @@ async function showProgress() {
   $("tempo-now").textContent = Math.round(p.tempo_bpm);
   $("progress-summary").textContent = `${p.student}: ${Math.round(p.tempo_bpm)} of ${Math.round(p.target_bpm)} BPM (${Math.round(p.tempo_pct_of_target)} %), ${p.passes} of ${p.attempts} attempts passed${p.mastered ? " — mastered!" : ""}`;
   drawTempoChart(p);
+  const everyone = await api(`/api/lessons/${encodeURIComponent(name)}/students`);
+  const list = $("students").querySelector("tbody");
+  list.innerHTML = "";
+  for (const s of everyone) {
+    const row = list.insertRow();
+    for (const v of [s.student, Math.round(s.tempo_bpm), Math.round(s.tempo_pct_of_target),
+      s.passes, s.attempts, s.mastered ? "yes" : "no"]) row.insertCell().textContent = v;
+  }
   const body = $("progress").querySelector("tbody");
   body.innerHTML = "";
   for (const h of p.history) {
