@@ -157,8 +157,8 @@ def test_builtin_charts_sit_on_their_grid_and_credit_unchanged_grooves(tmp_path,
 
 
 def test_perfectly_steady_duet_is_still_saved_with_both_scores(tmp_path):
-    """Constant offsets make the core's phase-correction fit singular; the session keeps both
-    players' scores instead of failing."""
+    """Constant offsets say nothing about who follows whom: the duet has its asynchrony but no
+    phase-correction gains, and both players' scores are kept."""
     song = SongLibrary(tmp_path).get("slow-funk")
     session = LiveSession([Player("A"), Player("B")], song.beatmap, song.chart)
     for note in song.chart.notes[:40]:
@@ -166,7 +166,9 @@ def test_perfectly_steady_duet_is_still_saved_with_both_scores(tmp_path):
         session.add_hit(1, Hit(note.time_s, note.voice))
     result = session.finish()
     assert [s.to_dict()["mean_offset_ms"] for s in result.scores] == [pytest.approx(12.0), pytest.approx(0.0)]
-    assert result.summary
+    assert result.duet is not None and result.duet.alpha == (None, None)
+    assert result.duet.mean_async_ms == pytest.approx(12.0)
+    assert "A played 12 ms behind B" in result.summary
 
 
 def test_a_damaged_added_song_does_not_hide_the_library(tmp_path):

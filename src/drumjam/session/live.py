@@ -12,8 +12,6 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
 from drumjam.errors import InputError
 from drumjam.model import BeatMap, Chart, Hit, Take, voice_group
 from drumjam.scoring import (
@@ -247,34 +245,15 @@ class LiveSession:
             duet = None
             summary = " ".join(_solo_summary(s) for s in scores)
             if len(takes) == 2:
-                duet = duet_or_none(takes[0], takes[1], self.chart,
+                duet = analyse_duet(takes[0], takes[1], self.chart,
                                     grid=None if self.chart else self.grid,
                                     beatmap=self.beatmap, config=self.config)
-                summary = duet.summary if duet is not None else (
-                    summary + " The duet analysis could not be fitted to these takes.")
+                summary = duet.summary
             silent = [p.name for i, p in enumerate(self.players) if i not in played]
             if silent:
                 summary += f" {', '.join(silent)} played no hits."
             self.finished = SessionResult(players, takes, scores, duet, summary)
         return self.finished
-
-
-def duet_or_none(
-    take_a: Take,
-    take_b: Take,
-    chart: Chart | None,
-    *,
-    grid: int | None,
-    beatmap: BeatMap,
-    config: ScoringConfig | None = None,
-) -> DuetResult | None:
-    """:func:`drumjam.scoring.analyse_duet`, or None where its phase-correction fit is
-    singular (takes with perfectly constant offsets, e.g. generated ones), so that such a
-    session is still saved with both players' scores."""
-    try:
-        return analyse_duet(take_a, take_b, chart, grid=grid, beatmap=beatmap, config=config)
-    except np.linalg.LinAlgError:
-        return None
 
 
 def _solo_summary(score: TakeScore) -> str:

@@ -8,8 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from drumjam.model import BeatMap, Chart, Hit, Note, Take
-from drumjam.scoring import DuetResult, TakeScore, score_take
-from drumjam.session.live import duet_or_none
+from drumjam.scoring import DuetResult, TakeScore, analyse_duet, score_take
 
 
 @dataclass(frozen=True)
@@ -44,7 +43,7 @@ def rescore(rebuilt: Rebuilt) -> tuple[list[TakeScore], DuetResult | None]:
     scores = [score_take(t, rebuilt.chart, grid=grid, beatmap=rebuilt.beatmap) for t in rebuilt.takes]
     duet = None
     if len(rebuilt.takes) == 2:
-        duet = duet_or_none(rebuilt.takes[0], rebuilt.takes[1], rebuilt.chart, grid=grid,
+        duet = analyse_duet(rebuilt.takes[0], rebuilt.takes[1], rebuilt.chart, grid=grid,
                             beatmap=rebuilt.beatmap)
     return scores, duet
 
