@@ -237,3 +237,20 @@ def test_pattern_to_dict_round_trip_and_chart():
 def test_take_without_beat_map_is_refused():
     with pytest.raises(InputError, match="beat map"):
         extract_pattern(Take((Hit(0.5, Voice.KICK),)))
+
+
+def test_every_groove_of_the_evaluation_session():
+    """The ten grooves as three drummers play them: patterns and swing across real takes."""
+    matches = []
+    for path in sorted(GROOVES.glob("drummer*/eval_session/*.mid")):
+        pattern = extract_pattern(excerpt(read_take(path), 0, 8))
+        assert pattern.grid is GridKind.SIXTEENTHS, path.name  # all ten grooves are straight
+        direct = swing_ratio_direct(path, 0, 8)
+        if np.isfinite(direct):
+            assert pattern.swing_ratio == pytest.approx(direct, rel=0.03), path.name
+        matches.append(pattern_match(pattern, quantised_bars(path, "16th", 0, 8)))
+    assert len(matches) == 30
+    # drummers vary their grooves a little from bar to bar, so not every note is in the loop
+    assert np.median(matches) >= 0.93
+    assert np.mean(np.array(matches) >= 0.9) >= 0.75
+    assert min(matches) >= 0.7
