@@ -166,3 +166,52 @@ def test_lesson_names_are_unique(capsys):
         main(["lesson", "create", str(SOUL), "--name", "once"])
     assert stop.value.code == 2
     assert "exists already" in capsys.readouterr().err
+
+
+def test_teacher_gives_the_tempo_or_the_beat_map(tmp_path, capsys):
+    # a rock beat played at 90 BPM, in a file that says 120 BPM (a recorder without tempo)
+    from drumjam.model import BeatMap, Voice
+
+    beat_s = 60.0 / 90
+    notes = [
+        Note(bar * 4 * beat_s + k * beat_s / 2, Voice.HIHAT_CLOSED, 80)
+        for bar in range(4)
+        for k in range(8)
+    ]
+    notes += [
+        Note(bar * 4 * beat_s + k * beat_s, v, 100)
+        for bar in range(4)
+        for k, v in ((0, Voice.KICK), (1, Voice.SNARE), (2, Voice.KICK), (3, Voice.SNARE))
+    ]
+    path = write_midi(tmp_path / "rock.mid", Chart(tuple(notes), BeatMap.constant(120, 12)))
+    (tmp_path / "beats.json").write_text(json.dumps(BeatMap.constant(90, 12).to_dict()))
+    by_tempo = run_json(capsys, "lesson", "create", str(path), "--name", "a", "--tempo", "90")
+    by_map = run_json(
+        capsys,
+        "lesson",
+        "create",
+        str(path),
+        "--name",
+        "b",
+        "--beatmap",
+        str(tmp_path / "beats.json"),
+    )
+    for made in (by_tempo, by_map):
+        assert made["tempo_bpm"] == 90 and made["bars"] == 1 and made["grid"] == "16th"
+        assert made["notes_per_voice"] == {"hihat_closed": 8, "kick": 2, "snare": 2}
+    assert by_tempo["pattern"]["notes"] == by_map["pattern"]["notes"]
+    with pytest.raises(SystemExit) as stop:
+        main(
+            [
+                "lesson",
+                "create",
+                str(path),
+                "--name",
+                "c",
+                "--tempo",
+                "90",
+                "--beatmap",
+                str(tmp_path / "beats.json"),
+            ]
+        )
+    assert stop.value.code == 2 and "not both" in capsys.readouterr().err

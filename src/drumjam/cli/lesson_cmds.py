@@ -11,7 +11,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from drumjam.errors import InputError
+from drumjam.errors import FileFormatError, InputError
 from drumjam.io.midi import read_take
 from drumjam.lesson import (
     PassCriteria,
@@ -21,6 +21,7 @@ from drumjam.lesson import (
     pattern_musicxml,
     render_pattern_files,
 )
+from drumjam.model import BeatMap, Take
 from drumjam.store import lessons as store
 
 console = Console(highlight=False)
@@ -45,6 +46,24 @@ def _emit(data: Any, as_json: bool) -> bool:
     return as_json
 
 
+def _beatmap(take: Take, tempo_bpm: float | None, path: Path | None) -> BeatMap | None:
+    """The beat map a teacher gives (a tempo or a JSON file), or None for the file's own."""
+    if tempo_bpm is not None and path is not None:
+        raise InputError("give --tempo or --beatmap, not both")
+    if tempo_bpm is not None:
+        return BeatMap.constant(tempo_bpm, take.duration_s + 240.0 / tempo_bpm)
+    if path is None:
+        return None
+    try:
+        return BeatMap.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, AttributeError) as exc:
+        raise FileFormatError(
+            path,
+            f"not a beat map ({exc})",
+            'write {"beats": [...], "downbeats": [...], "meter": 4}',
+        ) from exc
+
+
 @lesson_app.command("create")
 def create(
     take_path: Annotated[
@@ -58,6 +77,16 @@ def create(
         ),
     ] = None,
     kit: KitOpt = None,
+    tempo: Annotated[
+        float | None,
+        typer.Option(
+            "--tempo", help="The click's tempo, BPM, first beat at 0 s (default: the file's)."
+        ),
+    ] = None,
+    beatmap_path: Annotated[
+        Path | None,
+        typer.Option("--beatmap", help="Beats and bars as JSON (BeatMap.to_dict), instead."),
+    ] = None,
     start_pct: Annotated[
         float, typer.Option("--start-pct", help="First tempo, % of the teacher's.")
     ] = 100 * _TRAINER.start_fraction,
@@ -114,7 +143,7 @@ def create(
         ),
     )
     take = read_take(take_path, kit)
-    pattern = extract_pattern(take, bars=parse_bars(bars))
+    pattern = extract_pattern(take, _beatmap(take, tempo, beatmap_path), bars=parse_bars(bars))
     info = store.create_lesson(name, pattern, trainer=trainer, source=take_path.name)
     data = {**info, "pattern": pattern.to_dict()}
     if _emit(data, as_json):
