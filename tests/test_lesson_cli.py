@@ -14,7 +14,7 @@ from drumjam.cli import main
 from drumjam.io.midi import write_midi
 from drumjam.io.musicxml import read_musicxml
 from drumjam.lesson import Pattern
-from drumjam.model import Chart, Note
+from drumjam.model import BeatMap, Chart, Note, Voice
 
 SOUL = GROOVES / "drummer1/eval_session/3_soul-groove3_86_beat_4-4.mid"
 SHUFFLE = GROOVES / "drummer1/session1/51_rock-shuffle_125_beat_4-4.mid"
@@ -170,8 +170,6 @@ def test_lesson_names_are_unique(capsys):
 
 def test_teacher_gives_the_tempo_or_the_beat_map(tmp_path, capsys):
     # a rock beat played at 90 BPM, in a file that says 120 BPM (a recorder without tempo)
-    from drumjam.model import BeatMap, Voice
-
     beat_s = 60.0 / 90
     notes = [
         Note(bar * 4 * beat_s + k * beat_s / 2, Voice.HIHAT_CLOSED, 80)
