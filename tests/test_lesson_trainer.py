@@ -139,14 +139,15 @@ def test_decide_follows_its_settings():
 def test_teacher_passes_their_own_groove(pattern):
     teacher = excerpt(read_take(GROOVES / SOUL), 1, 4)
     result = evaluate_attempt(pattern, teacher, pattern.tempo_bpm)
-    assert result.loops == 5  # bars 1-4 of the take: loops 2 to 5 of a click starting at 0
-    assert result.played_pct > 70  # loop 1 was not played
+    # bars 1-4 of the take: loops 2 to 5 of a click starting at 0; loop 1 was a count-in
+    assert result.loops == 4 and result.played_pct == 100
     with_feel = evaluate_attempt(
         pattern, teacher, pattern.tempo_bpm, TrainerConfig(with_feel=True), start_s=0.0
     )
     # the teacher sits about 20 ms ahead of the click: aiming at the feel removes that
     assert result.mean_offset_ms < -12
     assert abs(with_feel.mean_offset_ms) < abs(result.mean_offset_ms) / 2
+    assert with_feel.on_time_pct > result.on_time_pct and with_feel.passed
 
 
 def test_feedback_names_voice_and_position(pattern):
@@ -234,3 +235,20 @@ def test_feedback_on_ghost_notes_and_accents(pattern):
     assert not [
         r for r in evaluate_attempt(pattern, keyboard, 70.0).remarks if r.kind == "dynamics"
     ]
+
+
+def test_a_count_in_is_not_a_missed_loop(pattern):
+    rng = np.random.default_rng(5)
+    played = student_take(pattern, 70.0, rng, sd_ms=5.0, miss_rate=0.0, loops=2)
+    loop_s = pattern.length_beats * 60.0 / 70.0
+    after_count_in = played.shifted(loop_s)  # one silent loop of clicks first
+    result = evaluate_attempt(pattern, after_count_in, 70.0)
+    assert result.loops == 2 and result.played_pct == 100 and result.passed
+    # a loop left out in the middle is missed, though
+    gap = Take(
+        tuple(h for h in after_count_in.hits if not 2 * loop_s <= h.time_s < 3 * loop_s)
+        + tuple(h for h in played.shifted(3 * loop_s).hits)
+    )
+    with_gap = evaluate_attempt(pattern, gap, 70.0)
+    assert with_gap.loops == 4 and not with_gap.passed
+    assert with_gap.played_pct == pytest.approx(75.0)

@@ -260,7 +260,7 @@ class AttemptResult:
     tempo_bpm : float
         Tempo the attempt was scored at.
     loops : int
-        Loops of the pattern the attempt covered.
+        Loops of the pattern the attempt covered (from its first hit to its last).
     played_pct, on_time_pct, extra_pct : float
         Notes played, notes played within ``on_time_ms``, extra hits; percentages of the notes.
     mean_offset_ms : float or None
@@ -311,15 +311,23 @@ class AttemptResult:
         }
 
 
-def loops_in(take: Take, pattern: Pattern, tempo_bpm: float, start_s: float = 0.0) -> int:
-    """How many loops of the pattern a take covers (a loop counts once it has begun).
+def loops_in(
+    take: Take, pattern: Pattern, tempo_bpm: float, start_s: float = 0.0
+) -> tuple[int, int]:
+    """The loops of the pattern a take plays: (first, count), counted from ``start_s``.
 
-    A hit up to half a sixteenth note before a loop's first beat starts that loop.
+    A loop counts once it has begun: a hit up to half a sixteenth note before a loop's first
+    beat starts that loop. Loops before the first hit (a count-in) are not counted.
     """
     if len(take) == 0:
-        return 1
-    last_beat = (take.hits[-1].time_s - start_s) * tempo_bpm / 60.0
-    return max(1, math.floor((last_beat + 0.125) / pattern.length_beats) + 1)
+        return 0, 1
+
+    def loop_of(time_s: float) -> int:
+        beat = (time_s - start_s) * tempo_bpm / 60.0
+        return math.floor((beat + 0.125) / pattern.length_beats)
+
+    first = max(0, loop_of(take.hits[0].time_s))
+    return first, max(1, loop_of(take.hits[-1].time_s) + 1 - first)
 
 
 def evaluate_attempt(
@@ -347,7 +355,8 @@ def evaluate_attempt(
     scoring : ScoringConfig
         Matching windows for :func:`drumjam.scoring.score_take`.
     start_s : float, optional
-        Time of the first click (default: the take's first downbeat, else 0).
+        Time of the first click (default: the take's first downbeat, else 0). Whole loops
+        before the first hit are a count-in, not misses.
     remark_ms : float
         Smallest offset worth a remark.
 
@@ -360,7 +369,8 @@ def evaluate_attempt(
         start_s = float(bm.downbeats_s[0]) if bm is not None and bm.downbeats_s.size else 0.0
     if len(take) == 0:
         raise InputError("the attempt has no hits; play the pattern along with the click")
-    loops = loops_in(take, pattern, tempo_bpm, start_s)
+    first_loop, loops = loops_in(take, pattern, tempo_bpm, start_s)
+    start_s += first_loop * pattern.length_beats * 60.0 / tempo_bpm
     chart = pattern.to_chart(tempo_bpm, loops, start_s, with_feel=config.with_feel)
     score = score_take(take, chart, config=scoring)
     index_of = _pattern_index(pattern, chart, loops, tempo_bpm, start_s, config.with_feel)
