@@ -66,6 +66,7 @@ class DelayProxy:
         self.refused = 0
         self._cut_until = 0.0
         self._writers: set[asyncio.StreamWriter] = set()
+        self._handlers: set[asyncio.Task] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._stopped: asyncio.Event | None = None
@@ -116,6 +117,9 @@ class DelayProxy:
             pass
         server.close()
         self._drop_all()
+        # let the connections' tasks see their closed sockets and end on their own
+        if self._handlers:
+            await asyncio.wait(self._handlers, timeout=5)
         await server.wait_closed()
 
     def _drop_all(self) -> None:
@@ -141,9 +145,12 @@ class DelayProxy:
             client_w.transport.abort()
             return
         self._writers.update((client_w, server_w))
+        task = asyncio.current_task()
+        self._handlers.add(task)
         try:
             await asyncio.gather(self._pipe(client_r, server_w), self._pipe(server_r, client_w))
         finally:
+            self._handlers.discard(task)
             for w in (client_w, server_w):
                 self._writers.discard(w)
                 w.transport.abort()

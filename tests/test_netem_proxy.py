@@ -46,9 +46,9 @@ def test_round_trip_is_two_delays_with_jitter(echo_port):
     with DelayProxy(echo_port, delay_s=0.015, jitter_s=0.003, stall_probability=0.0, seed=1) as proxy:
         times, replies = round_trips(proxy.port, 40)
     assert replies == [f"{i:04d}".encode() for i in range(40)]
-    assert min(times) >= 0.024
-    assert 0.027 < sorted(times)[20] < 0.034
-    assert max(times) < 0.040
+    assert min(times) >= 0.024  # never faster than two 12 ms legs
+    # the median sits near two 15 ms legs; the machine may only add to it
+    assert 0.027 < sorted(times)[20] < 0.040
     assert max(times) - min(times) > 0.004  # there is jitter
 
 
