@@ -63,7 +63,17 @@ def test_recorded_take_becomes_a_lesson_a_student_practises(client):
     progress = client.get("/api/lessons/rock/progress", params={"student": "ada"}).json()
     assert [h["passed"] for h in progress["history"]] == [True, False]
     assert progress["tempo_bpm"] == 65.0 and progress["failures_in_row"] == 1
-    (ada,) = client.get("/api/lessons/rock/students").json()
+    # asked for two loops, played one: the other loop is missed
+    half = client.post(
+        "/api/lessons/rock/attempts",
+        json={"student": "cy", "loops": 2, "hits": rock_bars(60, 1)},
+    ).json()
+    assert half["loops"] == 2 and half["played_pct"] == 50.0 and not half["passed"]
+    by_hits = client.post(
+        "/api/lessons/rock/attempts", json={"student": "cy", "hits": rock_bars(60, 1)}
+    ).json()
+    assert by_hits["loops"] == 1 and by_hits["passed"]
+    (ada, cy) = client.get("/api/lessons/rock/students").json()
     assert ada["student"] == "ada" and ada["attempts"] == 2 and ada["passes"] == 1
 
 

@@ -28,6 +28,9 @@ from drumjam.model import Chart, Take
 from drumjam.model.beatmap import MAX_TEMPO_BPM, MIN_TEMPO_BPM
 from drumjam.scoring import Judgment, ScoringConfig, TakeScore, score_take
 
+#: Most loops one attempt may ask for.
+MAX_LOOPS = 256
+
 
 @dataclass(frozen=True)
 class PassCriteria:
@@ -338,6 +341,7 @@ def evaluate_attempt(
     scoring: ScoringConfig = ScoringConfig(),
     start_s: float | None = None,
     remark_ms: float = DEFAULT_REMARK_MS,
+    loops: int | None = None,
 ) -> AttemptResult:
     """Score an attempt at a pattern and check the pass criteria.
 
@@ -359,6 +363,9 @@ def evaluate_attempt(
         before the first hit are a count-in, not misses.
     remark_ms : float
         Smallest offset worth a remark.
+    loops : int, optional
+        Loops the student was asked to play from ``start_s`` (the app's recorder knows);
+        by default the loops from the first hit to the last.
 
     Returns
     -------
@@ -369,8 +376,11 @@ def evaluate_attempt(
         start_s = float(bm.downbeats_s[0]) if bm is not None and bm.downbeats_s.size else 0.0
     if len(take) == 0:
         raise InputError("the attempt has no hits; play the pattern along with the click")
-    first_loop, loops = loops_in(take, pattern, tempo_bpm, start_s)
-    start_s += first_loop * pattern.length_beats * 60.0 / tempo_bpm
+    if loops is None:
+        first_loop, loops = loops_in(take, pattern, tempo_bpm, start_s)
+        start_s += first_loop * pattern.length_beats * 60.0 / tempo_bpm
+    elif not 1 <= loops <= MAX_LOOPS:
+        raise InputError(f"an attempt has 1-{MAX_LOOPS} loops, not {loops}")
     chart = pattern.to_chart(tempo_bpm, loops, start_s, with_feel=config.with_feel)
     score = score_take(take, chart, config=scoring)
     index_of = _pattern_index(pattern, chart, loops, tempo_bpm, start_s, config.with_feel)

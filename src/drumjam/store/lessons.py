@@ -202,6 +202,7 @@ def practise(
     tempo_bpm: float | None = None,
     scoring: ScoringConfig = ScoringConfig(),
     url: str | None = None,
+    loops: int | None = None,
 ) -> dict[str, Any]:
     """Score a student's attempt at a lesson, let the trainer decide and store both.
 
@@ -217,6 +218,10 @@ def practise(
         Tempo the attempt was played at (default: the tempo the trainer set).
     scoring : ScoringConfig
         Matching windows.
+    url : str, optional
+        Database (default: :func:`drumjam.paths.db_url`).
+    loops : int, optional
+        Loops the student was asked to play from the first beat (default: from the hits).
 
     Returns
     -------
@@ -232,7 +237,7 @@ def practise(
         who = _student(db, student, True)
         state = _state(db, lesson, who, trainer)
         tempo = float(tempo_bpm or state.tempo_bpm)
-        result = evaluate_attempt(pattern, take, tempo, trainer, scoring)
+        result = evaluate_attempt(pattern, take, tempo, trainer, scoring, loops=loops)
         decision = decide(state, result.passed, trainer, tempo)
         progress = db.get(ProgressRow, (lesson.id, who.id))
         if progress is None:

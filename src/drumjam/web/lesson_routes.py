@@ -59,10 +59,12 @@ class FromSession(BaseModel):
 
 
 class Attempt(BaseModel):
-    """A student's attempt recorded in the app against the trainer's click."""
+    """A student's attempt recorded in the app against the trainer's click (``loops``: how
+    many loops the recorder asked for, from the first beat)."""
 
     student: str
     tempo_bpm: float | None = None
+    loops: int | None = None
     hits: list[HitIn]
 
 
@@ -217,6 +219,7 @@ def attempt(name: str, body: Attempt, state: JamState = Depends(get_state)) -> d
             _take(body.hits, body.student),
             tempo_bpm=body.tempo_bpm,
             url=state.db_url,
+            loops=body.loops,
         )
     except store.LessonNotFoundError as exc:
         raise _not_found(exc) from exc

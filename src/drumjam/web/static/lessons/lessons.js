@@ -250,11 +250,12 @@ let keepGoing = false;
 async function attemptOnce(name, student) {
   const progress = await showProgress();
   const lesson = await api(`/api/lessons/${encodeURIComponent(name)}`);
-  const bars = lesson.pattern.bars * Number($("loops").value);
+  const loops = Number($("loops").value);
+  const bars = lesson.pattern.bars * loops;
   const hits = await record(progress.tempo_bpm, bars, lesson.pattern.meter, $("practise-status"));
   const result = await api(`/api/lessons/${encodeURIComponent(name)}/attempts`, {
     method: "POST", headers: { "content-type": "application/json" },
-    body: JSON.stringify({ student, tempo_bpm: progress.tempo_bpm, hits }),
+    body: JSON.stringify({ student, tempo_bpm: progress.tempo_bpm, loops, hits }),
   });
   const verdict = $("verdict");
   verdict.hidden = false;
