@@ -3,7 +3,9 @@
 :func:`extract_pattern` reads a take against its beat map, removes the drummer's overall lead
 or lag, chooses the grid (straight 16ths, triplets or swung eighths with the measured swing
 ratio), snaps every hit to it, and finds the one-, two- or four-bar pattern that the bars
-repeat. Bars that differ too much from the pattern (fills) are left out of it and reported.
+repeat (the groove most of them share, found from the most typical bar, so that a second
+section or many fills do not blur it). Bars that differ too much from the pattern (fills) are
+left out of it and reported.
 Each pattern note keeps the teacher's velocity (accent, normal or ghost) and microtiming
 (its median offset from the grid in ms: the "feel").
 """
@@ -271,36 +273,48 @@ def _consensus(bar_sets: Sequence[set]) -> set:
     return {k for k, c in counts.items() if c * 2 > len(bar_sets)}
 
 
+def _groove_of(bar_sets: list[set]) -> set:
+    """The groove most of these bars share, robust to a second section or many fills.
+
+    Start from the most typical bar (highest mean agreement with the others), take the notes
+    that more than half of the bars agreeing with it share, and repeat until it settles.
+    """
+    n = len(bar_sets)
+    typical = max(range(n), key=lambda i: sum(_f_measure(bar_sets[i], s) for s in bar_sets))
+    groove = bar_sets[typical]
+    for _ in range(5):
+        close = [s for s in bar_sets if _f_measure(s, groove) >= FILL_THRESHOLD]
+        settled = _consensus(close) if close else groove
+        if settled == groove:
+            break
+        groove = settled
+    return groove
+
+
 def _fit_length(
     bar_keys: dict[int, set], bars: list[int], length: int
 ) -> tuple[float, int, dict[int, set], list[int]]:
-    """Best phase for a pattern of ``length`` bars: (score, phase, consensus per phase, fills)."""
+    """Best phase for a pattern of ``length`` bars: (score, phase, groove per phase, fills)."""
     best: tuple[float, int, dict[int, set], list[int]] | None = None
     for phase in range(length):
         groups: dict[int, list[int]] = defaultdict(list)
         for b in bars:
             groups[(b - bars[0] - phase) % length].append(b)
-        cons = {p: _consensus([bar_keys[b] for b in members]) for p, members in groups.items()}
-        fills = [
+        grooves = {p: _groove_of([bar_keys[b] for b in members]) for p, members in groups.items()}
+        fills = sorted(
             b
             for p, members in groups.items()
             for b in members
-            if _f_measure(bar_keys[b], cons[p]) < FILL_THRESHOLD
-        ]
-        kept = {p: [b for b in members if b not in fills] for p, members in groups.items()}
-        for p, members in groups.items():
-            if not kept[p]:  # every bar differs: no groove to set fills against
-                kept[p] = members
-                fills = [b for b in fills if b not in members]
-        cons = {p: _consensus([bar_keys[b] for b in members]) for p, members in kept.items()}
+            if _f_measure(bar_keys[b], grooves[p]) < FILL_THRESHOLD
+        )
         scores = [
-            _f_measure(bar_keys[b], cons[(b - bars[0] - phase) % length])
+            _f_measure(bar_keys[b], grooves[(b - bars[0] - phase) % length])
             for b in bars
             if b not in fills
         ]
         score = float(np.mean(scores)) if scores else 0.0
         if best is None or score > best[0]:
-            best = (score, phase, cons, sorted(fills))
+            best = (score, phase, grooves, fills)
     assert best is not None
     return best
 
