@@ -28,6 +28,10 @@ fi
 PY=${PYTHON:-python3}
 if [[ $want_test == 1 ]]; then
   $PY -m pip install -q --disable-pip-version-check -e '.[test]'
+  # the optional Beat This! backend is tested on a tiny checkpoint: PyTorch for the CPU and the
+  # beat-this network code (drumjam computes its input itself, so torchaudio is not needed)
+  $PY -m pip install -q --disable-pip-version-check 'torch==2.13.0' einops rotary-embedding-torch
+  $PY -m pip install -q --disable-pip-version-check --no-deps beat-this
 else
   $PY -m pip install -q --disable-pip-version-check -e .
 fi

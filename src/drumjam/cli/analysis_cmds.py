@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from drumjam.analysis import BACKENDS, analyse_audio, mix_click
+from drumjam.analysis import BACKENDS, analyse_audio, beat_this_backend, mix_click
 from drumjam.analysis.grid import tempo_sections
 from drumjam.errors import InputError
 from drumjam.io.audio import load_audio, write_audio
@@ -23,16 +23,20 @@ err_console = Console(stderr=True, highlight=False)
 BackendOpt = Annotated[str, typer.Option("--backend", help=f"Tracker: {', '.join(BACKENDS)}.")]
 MeterOpt = Annotated[int | None, typer.Option("--meter", help="Beats per bar, if known.")]
 NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Analyse again; do not use the cache.")]
+CheckpointOpt = Annotated[str, typer.Option(
+    "--checkpoint", help="beat_this backend: checkpoint name (downloaded once) or .ckpt file.")]
 
 
-def _analyse(song: Path, backend: str, meter: int | None, no_cache: bool) -> BeatMap:
+def _analyse(song: Path, backend: str, meter: int | None, no_cache: bool,
+             checkpoint: str = beat_this_backend.DEFAULT_CHECKPOINT) -> BeatMap:
     if backend not in BACKENDS:
         raise InputError(f"unknown backend '{backend}'; use one of {', '.join(BACKENDS)}")
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                   console=err_console, transient=True,
                   disable=not err_console.is_terminal) as progress:
         progress.add_task(f"Analysing {song.name} ({backend})", total=None)
-        return analyse_audio(song, backend=backend, use_cache=not no_cache, meter=meter)
+        return analyse_audio(song, backend=backend, use_cache=not no_cache, meter=meter,
+                             checkpoint=checkpoint)
 
 
 def beatmap_json(beatmap: BeatMap) -> dict:
@@ -54,9 +58,10 @@ def register(app: typer.Typer) -> None:
         backend: BackendOpt = "drumjam",
         meter: MeterOpt = None,
         no_cache: NoCacheOpt = False,
+        checkpoint: CheckpointOpt = beat_this_backend.DEFAULT_CHECKPOINT,
     ) -> None:
         """Find the tempo, beats, downbeats and metre of a song."""
-        beatmap = _analyse(song, backend, meter, no_cache)
+        beatmap = _analyse(song, backend, meter, no_cache, checkpoint)
         data = beatmap_json(beatmap)
         if out is not None:
             out.parent.mkdir(parents=True, exist_ok=True)
