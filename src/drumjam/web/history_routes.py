@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from drumjam.io.midi import write_midi
 from drumjam.store.sessions import get_session, list_sessions
-from drumjam.web.card import write_card
+from drumjam.report.card import write_card
 from drumjam.web.results import rebuild, write_report
 from drumjam.web.state import JamStateDep
 
