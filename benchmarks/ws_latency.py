@@ -59,13 +59,17 @@ def start_server(port: int, home: str) -> subprocess.Popen:
     raise RuntimeError("the jam app did not start")
 
 
-async def one_session(base: str, n_hits: int, interval_s: float, phase_s: float = 0.0) -> list[float]:
-    """Round trips (ms) of one session's hits, the first sent ``phase_s`` after joining."""
+async def one_session(base: str, n_hits: int, interval_s: float, phase_s: float = 0.0,
+                      ready: asyncio.Barrier | None = None) -> list[float]:
+    """Round trips (ms) of one session's hits, the first sent ``phase_s`` after every session
+    has joined (``ready``), so that setting sessions up is not measured as playing."""
     async with httpx.AsyncClient(base_url=base) as http:
         live = (await http.post("/api/sessions", json={"song_id": SONG, "players": [{"name": "bench"}]})).json()
     notes = live["plan"]["notes"]
     rtts = []
     async with websockets.connect(base.replace("http", "ws") + live["websocket"], compression=None) as ws:
+        if ready is not None:
+            await ready.wait()
         await asyncio.sleep(phase_s)
         for i in range(n_hits):
             note = notes[i % len(notes)]
@@ -85,7 +89,8 @@ async def one_session(base: str, n_hits: int, interval_s: float, phase_s: float 
 async def many_sessions(base: str, sessions: int, n_hits: int, interval_s: float) -> list[float]:
     # players are not in step with each other: each session starts at its own phase
     phases = np.random.default_rng(0).uniform(0, interval_s, sessions)
-    results = await asyncio.gather(*(one_session(base, n_hits, interval_s, p) for p in phases))
+    ready = asyncio.Barrier(sessions)
+    results = await asyncio.gather(*(one_session(base, n_hits, interval_s, p, ready) for p in phases))
     return [x for r in results for x in r]
 
 
