@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Run every benchmark, one after the other, printing each table.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+for script in matching duet beats lesson_patterns ws_latency remote; do
+  echo "## benchmarks/$script.py"
+  python3 "benchmarks/$script.py"
+  echo
+done
