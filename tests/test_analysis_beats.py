@@ -7,6 +7,8 @@ AVL "Black Pearl" kit. drumjam must place every beat within 5 ms and find the me
 
 from __future__ import annotations
 
+import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +20,7 @@ from drumjam.io.midi import read_chart
 from drumjam.io.render import render_events
 from drumjam.model import BeatMap, Chart, Note
 
+ROOT = Path(__file__).resolve().parents[1]
 TOLERANCE_S = 0.005
 SOUL_44 = "drummer1/eval_session/10_soul-groove10_102_beat_4-4.mid"
 ROCK_34 = "drummer1/session2/6_rock_102_beat_3-4.mid"
@@ -135,3 +138,39 @@ def test_human_performance_to_a_click_gives_the_click_grid(groove_midi: Path, na
     assert np.abs(np.median(offset_s)) < 0.03  # the feel: tens of ms at most
     assert np.percentile(np.abs(offset_s - np.median(offset_s)), 95) < 0.002
     assert_downbeats_match(found.shifted(-float(np.median(offset_s))), chart.beatmap, notes[0], notes[-1])
+
+
+def test_tempo_prior_chooses_among_the_metrical_levels_of_the_pulse() -> None:
+    """Eighth notes at 150 BPM dominate: 75 BPM (half) is a level, 100 BPM (2:3) is not."""
+    from drumjam.analysis import tempo
+
+    grid = tempo.TEMPO_GRID_BPM
+    salience = np.exp(-0.5 * (np.log2(grid / 150.0) / 0.02) ** 2)[:, None]
+    weights = tempo.metrical_weights(salience)[:, 0]
+
+    def at(bpm: float) -> float:
+        return float(weights[np.argmin(np.abs(grid - bpm))])
+
+    def prior(bpm: float) -> float:
+        return float(np.exp(-0.5 * (np.log2(bpm / tempo.PRIOR_CENTRE_BPM) / tempo.PRIOR_OCTAVES) ** 2))
+
+    assert at(75.0) == pytest.approx(prior(75.0), rel=0.03)
+    assert at(150.0) == pytest.approx(prior(150.0), rel=0.03)
+    assert at(100.0) == pytest.approx(tempo.OFF_METRICAL_SHARE * prior(100.0), rel=0.03)
+    # the prior prefers 100 BPM, but the level at 75 BPM wins over a tempo the pulse does not fit
+    assert at(75.0) > at(100.0)
+
+
+@pytest.mark.slow
+def test_held_out_grooves_score_at_least_the_recorded_benchmark() -> None:
+    """Rendered GMD grooves of the validation and test splits (the tempo prior was fitted on
+    the train split): the drummer's click grid is found at least as well as the committed
+    benchmark recorded (mean scores over the grooves, small tolerance)."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from beats import drumjam_tracker, groove_set, run_grooves
+
+    recorded = json.loads((ROOT / "benchmarks" / "results" / "beats.json").read_text())["grooves"]
+    got = run_grooves({"drumjam": drumjam_tracker}, groove_set(len(recorded["files"])))
+    assert got["files"] == recorded["files"]
+    for metric in ("f70", "f20", "cmlt", "tempo_ok"):
+        assert got["mean"]["drumjam"][metric] >= recorded["mean"]["drumjam"][metric] - 0.02, metric

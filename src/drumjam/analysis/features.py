@@ -21,6 +21,7 @@ HOP = 128
 N_FFT = 512
 N_MELS = 80
 LOW_BAND_HZ = 180.0
+HIGH_BAND_HZ = 2500.0
 #: Seconds by which the flux peak trails a note start (measured on clicks, -3 ms, and
 #: sampled AVL drums, +3 to +6 ms; see tests/test_analysis_beats.py), removed from every time.
 FLUX_DELAY_S = 0.001
@@ -36,6 +37,9 @@ class Envelope:
         Full-band onset strength per frame (non-negative, normalised to a 0-1 range).
     low : numpy.ndarray
         Onset strength of the band below ``LOW_BAND_HZ`` (kick drum, bass).
+    bands : numpy.ndarray
+        ``(3, frames)`` onset strength below ``LOW_BAND_HZ``, up to ``HIGH_BAND_HZ`` (snare,
+        voice, chords) and above it (cymbals, hi-hats), each normalised like ``onset``.
     mel_db : numpy.ndarray
         ``(n_mels, frames)`` log-mel spectrogram, for bar-level features.
     low_share : float
@@ -48,6 +52,7 @@ class Envelope:
 
     onset: np.ndarray
     low: np.ndarray
+    bands: np.ndarray
     mel_db: np.ndarray
     low_share: float
     fps: float
@@ -105,9 +110,12 @@ def onset_envelope(samples: np.ndarray, sr: int) -> Envelope:
     fps = ANALYSIS_SR / HOP
     freqs = librosa.mel_frequencies(n_mels=N_MELS, fmax=11000.0)
     low_bands = max(2, int(np.searchsorted(freqs, LOW_BAND_HZ)))
+    high_bands = int(np.searchsorted(freqs, HIGH_BAND_HZ))
     flux_all = _flux(mel_log)
     flux_low = _flux(mel_log[:low_bands])
+    bands = np.stack([_normalise(flux_low, fps), _normalise(_flux(mel_log[low_bands:high_bands]), fps),
+                      _normalise(_flux(mel_log[high_bands:]), fps)])
     low_share = float(flux_low.sum() / max(float(flux_all.sum()), 1e-12))
     mel_db = librosa.power_to_db(mel, ref=np.max, top_db=80.0)
-    return Envelope(_normalise(flux_all, fps), _normalise(flux_low, fps), mel_db, low_share, fps,
+    return Envelope(_normalise(flux_all, fps), bands[0], bands, mel_db, low_share, fps,
                     y.size / ANALYSIS_SR)

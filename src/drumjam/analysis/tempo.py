@@ -1,9 +1,12 @@
 """Tempo over time: a local autocorrelation tempogram decoded by Viterbi.
 
-Every half second the onset envelope's autocorrelation over the last ~6 s scores each tempo
-on a log grid (with its double and half as support, weighted by a broad prior around
-110 BPM). A Viterbi path through these scores keeps the tempo steady, lets it drift a little,
-and jumps only where a different tempo clearly wins for several seconds: a real tempo change.
+Every half second the autocorrelation of each band's onsets over ~6 s scores each tempo on a
+log grid (with its subdivision, half-bar and bar as support), summed over the bands. Of the
+metrical levels of the block's dominant periodicity (it, its half, double, quarter, 4x), a
+log-Gaussian prior around 100 BPM picks the beat (metrical reasoning as in Klapuri et al.
+2006 and Ellis 2007). A Viterbi path through these scores keeps the tempo steady, lets it
+drift a little, and jumps only where a different tempo clearly wins for several seconds: a
+real tempo change.
 """
 
 from __future__ import annotations
@@ -16,12 +19,19 @@ from drumjam.analysis.features import Envelope
 MIN_BPM = 40.0
 MAX_BPM = 240.0
 N_BINS = 161  # log2(240/40) = 2.58 octaves -> 1.1 % per bin
-PRIOR_CENTRE_BPM = 110.0
-PRIOR_OCTAVES = 1.0
-#: Support a tempo draws from the periodicity at twice its period (its bars or half-bars)...
-HALF_TEMPO_WEIGHT = 0.5
-#: ... and at half its period (the subdivision).
-DOUBLE_TEMPO_WEIGHT = 0.25
+PRIOR_CENTRE_BPM = 100.0
+PRIOR_OCTAVES = 0.7
+#: Support a tempo draws from the periodicity at multiples of its period: its subdivision
+#: (0.5), itself, its half-bar (2) and its bar in 3/4 or 4/4 (3, 4).
+HARMONIC_WEIGHTS = {0.5: 0.25, 1.0: 1.0, 2.0: 0.5, 3.0: 0.25, 4.0: 0.25}
+#: Metrical levels a block's tempo may take: the strongest periodicity of the block times
+#: one of these (the beat is the dominant pulse, its half or double, or a quarter or 4x)...
+METRICAL_RATIOS = (0.25, 0.5, 1.0, 2.0, 4.0)
+#: ... within this many octaves (about 2 %)...
+METRICAL_WIDTH_OCTAVES = 0.03
+#: ... other tempi keep this share of their prior (a preference, not a rule: a passage in
+#: a new metre or tempo can still win).
+OFF_METRICAL_SHARE = 0.4
 BLOCK_S = 0.5
 WINDOW_S = 6.0
 DECIMATE = 2
@@ -50,8 +60,54 @@ def local_autocorrelation(x: np.ndarray, win: int, hop: int) -> np.ndarray:
     return librosa.autocorrelate(frames * window, axis=0)
 
 
+def band_salience(x: np.ndarray, fps: float) -> tuple[np.ndarray, np.ndarray]:
+    """Salience of each tempo of :data:`TEMPO_GRID_BPM` in the periodicity of one onset signal.
+
+    Returns the block centres (frames of ``x``) and a ``(N_BINS, blocks)`` array: the local
+    autocorrelation (relative to the block's energy) at each tempo's period and at the
+    periods of its subdivision, its half-bar and its bar (see :data:`HARMONIC_WEIGHTS`).
+    """
+    n = x.size // DECIMATE * DECIMATE
+    x = x[:n].reshape(-1, DECIMATE).max(axis=1)
+    fps = fps / DECIMATE
+    win = int(round(WINDOW_S * fps))
+    hop_blocks = max(1, int(round(BLOCK_S * fps)))
+    tg = local_autocorrelation(x, win, hop_blocks)
+    tg = tg / np.maximum(tg[:1], 1e-9)  # normalise by lag-0 energy per block
+    lags = 60.0 * fps / TEMPO_GRID_BPM
+    salience = sum(w * _acf_value(tg, k * lags) for k, w in HARMONIC_WEIGHTS.items())
+    return np.arange(tg.shape[1]) * hop_blocks * DECIMATE, salience
+
+
+def _prior(tempo_bpm: np.ndarray) -> np.ndarray:
+    return np.exp(-0.5 * (np.log2(tempo_bpm / PRIOR_CENTRE_BPM) / PRIOR_OCTAVES) ** 2)
+
+
+def metrical_weights(salience: np.ndarray) -> np.ndarray:
+    """Weight of each tempo in each block: the tempo prior of the metrical level it lies on.
+
+    The levels are the block's dominant periodicity times :data:`METRICAL_RATIOS`; a tempo
+    within :data:`METRICAL_WIDTH_OCTAVES` of a level takes the prior of the level (so the
+    prior picks the level, and the salience alone the exact tempo within it); other tempi
+    keep :data:`OFF_METRICAL_SHARE` of their own prior. The prior may thus prefer a moderate
+    tempo to the dominant pulse, but one that the pulse fits evenly rather than a tempo in a
+    3:4 or 2:3 relation to it, which would put beats between the onsets.
+    """
+    dominant_bpm = TEMPO_GRID_BPM[np.argmax(salience, axis=0)]
+    levels = dominant_bpm[None, :] * np.asarray(METRICAL_RATIOS)[:, None]  # (ratios, blocks)
+    near = np.abs(np.log2(TEMPO_GRID_BPM[:, None, None] / levels[None, :, :])) <= METRICAL_WIDTH_OCTAVES
+    on_level = np.where(near, _prior(levels)[None, :, :], 0.0).max(axis=1)
+    return np.maximum(on_level, OFF_METRICAL_SHARE * _prior(TEMPO_GRID_BPM)[:, None])
+
+
 def tempo_salience(env: Envelope) -> tuple[np.ndarray, np.ndarray]:
     """Score of each tempo of :data:`TEMPO_GRID_BPM` in each block.
+
+    The periodicity of each band's onsets (kick and bass, snare and chords, cymbals) is
+    scored on its own and the three are summed, so a band whose onsets mark the beat
+    counts as much as the busiest band. Each block keeps the metrical levels of its dominant
+    periodicity (:func:`metrical_weights`), among which a log-Gaussian prior favours moderate
+    tempi.
 
     Returns
     -------
@@ -60,23 +116,11 @@ def tempo_salience(env: Envelope) -> tuple[np.ndarray, np.ndarray]:
     salience : numpy.ndarray
         ``(N_BINS, blocks)`` non-negative scores.
     """
-    x = env.onset
-    n = x.size // DECIMATE * DECIMATE
-    x = x[:n].reshape(-1, DECIMATE).max(axis=1)
-    fps = env.fps / DECIMATE
-    win = int(round(WINDOW_S * fps))
-    hop_blocks = max(1, int(round(BLOCK_S * fps)))
-    tg = local_autocorrelation(x, win, hop_blocks)
-    tg = tg / np.maximum(tg[:1], 1e-9)  # normalise by lag-0 energy per block
-    lags = 60.0 * fps / TEMPO_GRID_BPM
-    s1 = _acf_value(tg, lags)
-    s2 = _acf_value(tg, 2 * lags)
-    s_half = _acf_value(tg, lags / 2)
-    salience = np.maximum(s1 + HALF_TEMPO_WEIGHT * s2 + DOUBLE_TEMPO_WEIGHT * s_half, 0.0)
-    prior = np.exp(-0.5 * (np.log2(TEMPO_GRID_BPM / PRIOR_CENTRE_BPM) / PRIOR_OCTAVES) ** 2)
-    salience *= prior[:, None]
-    times = np.arange(tg.shape[1]) * hop_blocks / fps
-    return times, salience
+    per_band = [band_salience(band, env.fps) for band in env.bands]
+    frames = per_band[0][0]
+    salience = np.maximum(sum(s for _, s in per_band), 0.0)
+    salience *= metrical_weights(salience)
+    return frames / env.fps, salience
 
 
 def tempo_path(salience: np.ndarray) -> np.ndarray:
