@@ -18,12 +18,17 @@ from drumjam.analysis import analyse_audio, render_click
 from drumjam.analysis.grid import tempo_sections
 from drumjam.io.midi import read_chart
 from drumjam.io.render import render_events
-from drumjam.model import BeatMap, Chart, Note
+from drumjam.model import BeatMap, Chart, Note, Voice
 
 ROOT = Path(__file__).resolve().parents[1]
 TOLERANCE_S = 0.005
 SOUL_44 = "drummer1/eval_session/10_soul-groove10_102_beat_4-4.mid"
 ROCK_34 = "drummer1/session2/6_rock_102_beat_3-4.mid"
+HUMAN_PERFORMANCES = (
+    "drummer3/session2/24_rock_92_beat_4-4.mid",
+    "drummer8/session2/36_latin_118_beat_4-4.mid",
+    "drummer7/eval_session/10_soul-groove10_102_beat_4-4.mid",
+)
 
 
 def quantised(chart: Chart) -> Chart:
@@ -115,11 +120,7 @@ def test_regular_beats() -> None:
     np.testing.assert_allclose(regular(beats), [0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0])
 
 
-@pytest.mark.parametrize("name", [
-    "drummer3/session2/24_rock_92_beat_4-4.mid",
-    "drummer8/session2/36_latin_118_beat_4-4.mid",
-    "drummer7/eval_session/10_soul-groove10_102_beat_4-4.mid",
-])
+@pytest.mark.parametrize("name", HUMAN_PERFORMANCES)
 def test_human_performance_to_a_click_gives_the_click_grid(groove_midi: Path, name: str) -> None:
     """A drummer played to a click: every hit off the grid by their own microtiming.
 
@@ -174,3 +175,44 @@ def test_held_out_grooves_score_at_least_the_recorded_benchmark() -> None:
     assert got["files"] == recorded["files"]
     for metric in ("f70", "f20", "cmlt", "tempo_ok"):
         assert got["mean"]["drumjam"][metric] >= recorded["mean"]["drumjam"][metric] - 0.02, metric
+
+
+@pytest.mark.parametrize("tempo_bpm", [60.0, 95.0])
+def test_shuffle_in_twelve_eight_gives_the_dotted_quarter_beat(tempo_bpm: float) -> None:
+    """Hi-hat triplets (three per beat) over kick and snare on the beats: the beat, not the
+    triplet pulse nor a tempo in 2:3 with it."""
+    truth = BeatMap.constant(tempo_bpm, 25.0, meter=4, start_s=0.5)
+    period_s = 60.0 / tempo_bpm
+    notes = []
+    for i, beat_s in enumerate(truth.beats_s[:-1]):
+        notes += [Note(float(beat_s + k * period_s / 3), Voice.HIHAT_CLOSED, 100 if k == 0 else 70)
+                  for k in range(3)]
+        notes.append(Note(float(beat_s), Voice.KICK if i % 2 == 0 else Voice.SNARE, 110))
+    notes.sort(key=lambda n: n.time_s)
+    y, sr = render_events(Chart(tuple(notes), truth), soundfont="black_pearl", mono=True)
+    found = analyse_audio(y, sr, use_cache=False)
+    assert found.tempo_bpm == pytest.approx(tempo_bpm, rel=0.005)
+    assert_beats_match(found, truth, truth.start_s, truth.beats_s[-2])
+
+
+def test_grooves_rendered_here_are_not_learned_from(groove_midi: Path) -> None:
+    from drumjam.analysis.learn_metrical import training_files
+
+    rendered = {SOUL_44, ROCK_34, *HUMAN_PERFORMANCES}
+    assert not rendered & set(training_files(groove_midi))
+
+
+def test_off_beats_are_told_from_beats(groove_midi: Path) -> None:
+    """On a held-out groove (test split), taken as the beats, the true beats look like beats
+    (the midpoints do not), and the off-beats half-way between them do not (the true beats,
+    their midpoints, do)."""
+    from drumjam.analysis.features import onset_envelope
+    from drumjam.analysis.metrical import offbeat_margin
+
+    chart = read_chart(groove_midi / SOUL_44).section(0, 15)
+    y, sr = render_events(chart, soundfont="red_zeppelin", mono=True)
+    env = onset_envelope(y, sr)
+    notes = chart.times_s()
+    beats = chart.beatmap.beats_s[(chart.beatmap.beats_s >= notes[0]) & (chart.beatmap.beats_s <= notes[-1])]
+    assert offbeat_margin(env, beats) < -0.3
+    assert offbeat_margin(env, beats[:-1] + 0.5 * np.diff(beats)) > 0.3

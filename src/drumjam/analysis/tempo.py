@@ -2,7 +2,7 @@
 
 Every half second the autocorrelation of each band's onsets over ~6 s scores each tempo on a
 log grid (with its subdivision, half-bar and bar as support), summed over the bands. Of the
-metrical levels of the block's dominant periodicity (it, its half, double, quarter, 4x), a
+metrical levels of the block's dominant periodicity (it, its half, third, quarter, ...), a
 log-Gaussian prior around 100 BPM picks the beat (metrical reasoning as in Klapuri et al.
 2006 and Ellis 2007). A Viterbi path through these scores keeps the tempo steady, lets it
 drift a little, and jumps only where a different tempo clearly wins for several seconds: a
@@ -25,8 +25,10 @@ PRIOR_OCTAVES = 0.7
 #: (0.5), itself, its half-bar (2) and its bar in 3/4 or 4/4 (3, 4).
 HARMONIC_WEIGHTS = {0.5: 0.25, 1.0: 1.0, 2.0: 0.5, 3.0: 0.25, 4.0: 0.25}
 #: Metrical levels a block's tempo may take: the strongest periodicity of the block times
-#: one of these (the beat is the dominant pulse, its half or double, or a quarter or 4x)...
-METRICAL_RATIOS = (0.25, 0.5, 1.0, 2.0, 4.0)
+#: one of these (metrical levels divide by 2 or 3: the beat may be the dominant pulse, its
+#: half, third or quarter, as the dotted quarter of 6/8 or 12/8 is a third of its eighths, or
+#: its double, triple or 4x)...
+METRICAL_RATIOS = (0.25, 1 / 3, 0.5, 1.0, 2.0, 3.0, 4.0)
 #: ... within this many octaves (about 2 %)...
 METRICAL_WIDTH_OCTAVES = 0.03
 #: ... other tempi keep this share of their prior (a preference, not a rule: a passage in

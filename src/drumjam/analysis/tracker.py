@@ -10,10 +10,18 @@ from drumjam.analysis import beats as beats_mod
 from drumjam.analysis.downbeats import downbeats
 from drumjam.analysis.features import Envelope, onset_envelope
 from drumjam.analysis.grid import fit_grid
+from drumjam.analysis.metrical import offbeat_margin
 from drumjam.analysis.tempo import tempo_curve
 from drumjam.errors import InputError
 from drumjam.model import BeatMap
 from drumjam.model.beatmap import MAX_TEMPO_BPM
+
+#: Beats needed to tell the beats from the off-beats between them.
+MIN_BEATS_FOR_PHASE = 8
+#: The points half-way between the tracked beats replace them when they look this much more
+#: like beats (see :func:`drumjam.analysis.metrical.offbeat_margin`; chosen on the training
+#: grooves the discriminant was learned on).
+OFFBEAT_MARGIN = 0.3
 
 
 def regular(beats_s: np.ndarray) -> np.ndarray:
@@ -70,6 +78,10 @@ def track_beatmap(samples: np.ndarray, sr: int, meter: int | None = None) -> Bea
     if frames.size < 2:
         raise InputError("found no beat in the audio: is there any rhythm in it?")
     refined = env.frame_times_s(beats_mod.refine(env, frames))
+    if refined.size >= MIN_BEATS_FOR_PHASE and offbeat_margin(env, refined) > OFFBEAT_MARGIN:
+        # locked onto the off-beats: the beats are half-way between
+        mid = refined[:-1] + 0.5 * np.diff(refined)
+        refined = env.frame_times_s(beats_mod.refine(env, env.frames_of(mid)))
     gridded, _ = fit_grid(regular(refined), env)
     gridded = regular(gridded)
     if gridded.size < 2:
