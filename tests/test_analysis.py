@@ -147,44 +147,7 @@ def test_cli_bad_file_one_line_exit_2(tmp_path: Path, content: bytes) -> None:
     assert list(cache_dir("beatmaps").glob("*")) == []
 
 
-def test_beat_this_missing_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(beat_this_backend, "available", lambda: False)
-    with pytest.raises(beat_this_backend.BackendUnavailable, match=r"drumjam\[beatthis\]"):
-        analyse_audio(np.ones(44100, dtype=np.float32) * 0.1, 44100, backend="beat_this")
-
-
 def test_beat_this_meter_from_downbeats() -> None:
     beats = np.arange(0, 12, 0.5)
     assert beat_this_backend.meter_of(beats, beats[::3]) == 3
     assert beat_this_backend.meter_of(beats, beats[1::4]) == 4
-
-
-def test_beat_this_loads_a_small_checkpoint(tmp_path: Path) -> None:
-    torch = pytest.importorskip("torch")
-    pytest.importorskip("torchaudio")
-    pytest.importorskip("beat_this")
-    from beat_this.model.beat_tracker import BeatThis
-
-    hparams = {"transformer_dim": 32, "n_layers": 1, "head_dim": 16, "stem_dim": 16}
-    model = BeatThis(**hparams)
-    ckpt = tmp_path / "tiny.ckpt"
-    torch.save({"hyper_parameters": hparams,
-                "state_dict": {f"model.{k}": v for k, v in model.state_dict().items()}}, ckpt)
-    y = render_click(BeatMap.constant(120.0, 6.0), 6.0, 22050)
-    beats, downbeats, meter = beat_this_backend.track_beatmap(y, 22050, checkpoint=str(ckpt))
-    # an untrained network gives arbitrary beats; the loading and inference path must run
-    assert beats.ndim == 1 and downbeats.ndim == 1 and 1 <= meter <= 12
-    assert beat_this_backend._tracker.cache_info().currsize == 1
-
-
-def test_cli_beat_this_backend_missing_is_one_line(shared_data: Path) -> None:
-    import subprocess
-
-    if beat_this_backend.available():
-        pytest.skip("beat_this is installed here")
-    song = shared_data / "beats" / "madmom_sample.wav"
-    proc = subprocess.run(
-        [sys.executable, "-c", "from drumjam.cli import main; main()", "analyze", str(song),
-         "--backend", "beat_this"], capture_output=True, text=True, timeout=120, check=False)
-    assert proc.returncode == 2
-    assert proc.stderr.strip().count("\n") == 0 and "pip install" in proc.stderr
