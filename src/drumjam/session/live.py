@@ -141,7 +141,6 @@ class LiveSession:
             raise InputError(f"a session has 1 or {MAX_PLAYERS} players, got {len(self.players)}")
         self._lock = threading.Lock()
         self._scorers = [self._new_scorer(p.name) for p in self.players]
-        self._hits: list[list[Hit]] = [[] for _ in self.players]
         self._running = [_Running() for _ in self.players]
         self._matched: list[dict[tuple[str, float], float]] = [{} for _ in self.players]
         self._async_ms: list[float] = []
@@ -179,11 +178,9 @@ class LiveSession:
                 "started; it is not scored")
         corrected = Hit(hit.time_s - latency_s, hit.voice, hit.velocity, hit.hihat_openness)
         with self._lock:
-            hits = self._hits[player]
-            if len(hits) >= MAX_HITS_PER_PLAYER:
+            if self._running[player].hits >= MAX_HITS_PER_PLAYER:
                 raise InputError(f"more than {MAX_HITS_PER_PLAYER} hits from one player")
             result = self._scorers[player].add(corrected)
-            hits.append(corrected)
             self._running[player].add(result)
             self._pair(player, result)
         return result
@@ -219,8 +216,8 @@ class LiveSession:
 
     def takes(self) -> list[Take]:
         """The calibrated hits of each player as takes on the practice beat map."""
-        return [Take(tuple(h), player=p.name, beatmap=self.beatmap)
-                for p, h in zip(self.players, self._hits)]
+        return [Take(tuple(s.hits), player=p.name, beatmap=self.beatmap)
+                for p, s in zip(self.players, self._scorers)]
 
     def finish(self) -> SessionResult:
         """Close the session: final scores of each player and, for two, the duet analysis.
@@ -236,7 +233,7 @@ class LiveSession:
         with self._lock:
             if self.finished is not None:
                 return self.finished
-            played = [i for i, hits in enumerate(self._hits) if hits]
+            played = [i for i, running in enumerate(self._running) if running.hits]
             if not played:
                 raise InputError("nobody played a hit, so there is nothing to score or save")
             players = [self.players[i] for i in played]
