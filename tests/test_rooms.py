@@ -164,3 +164,18 @@ def test_registry_forgets_ended_and_idle_rooms(song):
         reg.get(r1.code)
     reg.sweep(3 * 3600.0)
     assert len(reg) == 0
+
+
+def test_a_hit_before_the_start_once_calibrated_does_not_stop_the_room_ending(song):
+    room = Room(song, "Ana", 0.0)
+    room.join("Bo")
+    ana = room.seats[0]
+    room.configure(ana, calibration_ms=30.0)
+    room.set_connected(ana, True)
+    room.start(0.0)
+    # 10 ms into the song on Ana's slow kit is 20 ms before it: acknowledged, not scored
+    assert room.add_hit(ana, 999, room.start_s + 0.010, "kick").result is None
+    play(room, ana, Chart(song.chart.notes[:20], song.chart.beatmap), 0.0, latency_s=0.030)
+    result = room.finish(100.0)
+    assert result["mode"] == "single"
+    assert result["players"][0]["score"]["matched"] == 20

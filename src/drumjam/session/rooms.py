@@ -276,7 +276,7 @@ class Room:
         try:
             result = self._live.add_hit(index, hit)
         except InputError:
-            result = None  # out of time order after a resend: kept, scored at the end
+            result = None  # before the start once calibrated, or past the limit: not scored
         return HitAck(seq, False, result)
 
     def takes_hits(self, seat: Seat) -> list[Hit]:
@@ -313,7 +313,10 @@ class Room:
             session = self._session(players)
             for index, seat in enumerate(present):
                 for hit in self.takes_hits(seat):
-                    session.add_hit(index, hit)
+                    try:
+                        session.add_hit(index, hit)
+                    except InputError:
+                        pass  # refused live for the same reason (acknowledged unscored)
             outcome = session.finish().to_dict()
             for seat, player in zip(present, outcome["players"]):
                 player["seat"] = seat.letter
