@@ -1,4 +1,8 @@
-"""``drumjam analyze`` and ``drumjam click``: beat maps and click tracks of songs."""
+"""``drumjam analyze`` and ``drumjam click``: beat maps and click tracks of songs.
+
+The analysis stack (librosa, scipy.signal) is imported when one of these commands runs, not
+when any ``drumjam`` command starts.
+"""
 
 from __future__ import annotations
 
@@ -11,36 +15,38 @@ import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from drumjam.analysis import BACKENDS, analyse_audio, beat_this_backend, mix_click
-from drumjam.analysis.grid import tempo_sections
 from drumjam.errors import InputError
-from drumjam.io.audio import load_audio, write_audio
 from drumjam.model import BeatMap
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
 
-BackendOpt = Annotated[str, typer.Option("--backend", help=f"Tracker: {', '.join(BACKENDS)}.")]
+BackendOpt = Annotated[str, typer.Option("--backend", help="Tracker: drumjam or beat_this.")]
 MeterOpt = Annotated[int | None, typer.Option("--meter", help="Beats per bar, if known.")]
 NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Analyse again; do not use the cache.")]
-CheckpointOpt = Annotated[str, typer.Option(
-    "--checkpoint", help="beat_this backend: checkpoint name (downloaded once) or .ckpt file.")]
+CheckpointOpt = Annotated[str | None, typer.Option(
+    "--checkpoint", help="beat_this backend: checkpoint name (downloaded once; default final0) "
+    "or .ckpt file.")]
 
 
 def _analyse(song: Path, backend: str, meter: int | None, no_cache: bool,
-             checkpoint: str = beat_this_backend.DEFAULT_CHECKPOINT) -> BeatMap:
+             checkpoint: str | None = None) -> BeatMap:
+    from drumjam.analysis import BACKENDS, analyse_audio
+
     if backend not in BACKENDS:
         raise InputError(f"unknown backend '{backend}'; use one of {', '.join(BACKENDS)}")
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                   console=err_console, transient=True,
                   disable=not err_console.is_terminal) as progress:
         progress.add_task(f"Analysing {song.name} ({backend})", total=None)
-        return analyse_audio(song, backend=backend, use_cache=not no_cache, meter=meter,
-                             checkpoint=checkpoint)
+        options = {} if checkpoint is None else {"checkpoint": checkpoint}
+        return analyse_audio(song, backend=backend, use_cache=not no_cache, meter=meter, **options)
 
 
 def beatmap_json(beatmap: BeatMap) -> dict:
     """The JSON printed by ``drumjam analyze --json`` (seconds; tempo curve per section)."""
+    from drumjam.analysis.grid import tempo_sections
+
     data = beatmap.to_dict()
     sections = tempo_sections(beatmap.beats_s)
     data["tempo_sections"] = [{"start_s": round(t, 4), "tempo_bpm": round(b, 3)} for t, b in sections]
@@ -58,7 +64,7 @@ def register(app: typer.Typer) -> None:
         backend: BackendOpt = "drumjam",
         meter: MeterOpt = None,
         no_cache: NoCacheOpt = False,
-        checkpoint: CheckpointOpt = beat_this_backend.DEFAULT_CHECKPOINT,
+        checkpoint: CheckpointOpt = None,
     ) -> None:
         """Find the tempo, beats, downbeats and metre of a song."""
         beatmap = _analyse(song, backend, meter, no_cache, checkpoint)
@@ -92,6 +98,9 @@ def register(app: typer.Typer) -> None:
         no_cache: NoCacheOpt = False,
     ) -> None:
         """Write the song with a click on every beat (accented downbeats)."""
+        from drumjam.analysis import mix_click
+        from drumjam.io.audio import load_audio, write_audio
+
         if not -60.0 <= click_db <= 12.0:
             raise InputError(f"--click-db {click_db} is out of range; use -60 to 12 dB")
         beatmap = _analyse(song, backend, meter, no_cache)
