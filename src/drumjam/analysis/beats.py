@@ -11,7 +11,7 @@ from __future__ import annotations
 import librosa
 import numpy as np
 
-from drumjam.analysis.features import HOP, Envelope
+from drumjam.analysis.features import HOP, Envelope, peak_positions
 
 REFINE_WINDOW_S = 0.012
 TIGHTNESS = 400.0
@@ -64,13 +64,8 @@ def refine(env: Envelope, frames: np.ndarray) -> np.ndarray:
         lo, hi = max(1, c - half), min(x.size - 1, c + half + 1)
         if hi - lo < 3:
             continue
-        seg = x[lo:hi]
-        i = int(np.argmax(seg))
-        peak = lo + i
+        peak = lo + int(np.argmax(x[lo:hi]))
         if x[peak] < 0.1 or peak in (lo, hi - 1):
             continue
-        a, b, cc = x[peak - 1], x[peak], x[peak + 1]
-        den = a - 2 * b + cc
-        delta = 0.5 * (a - cc) / den if den < 0 else 0.0
-        out[k] = peak + float(np.clip(delta, -0.5, 0.5))
+        out[k] = peak_positions(x, np.array([peak]))[0]
     return out

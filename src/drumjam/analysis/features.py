@@ -67,6 +67,15 @@ class Envelope:
         return (np.asarray(times_s, dtype=np.float64) + FLUX_DELAY_S) * self.fps
 
 
+def peak_positions(x: np.ndarray, peaks: np.ndarray) -> np.ndarray:
+    """Sub-frame positions of peaks of ``x`` (indices with a neighbour on each side), by a
+    parabola through each peak and its neighbours, moved at most half a frame."""
+    a, b, c = x[peaks - 1], x[peaks], x[peaks + 1]
+    den = a - 2 * b + c
+    delta = np.where(den < 0, 0.5 * (a - c) / np.where(den < 0, den, -1.0), 0.0)
+    return peaks + np.clip(delta, -0.5, 0.5)
+
+
 def _flux(mel_log: np.ndarray) -> np.ndarray:
     ref = scipy.ndimage.maximum_filter1d(mel_log, size=3, axis=0)
     diff = np.zeros_like(mel_log)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.signal
 
-from drumjam.analysis.features import Envelope, onset_envelope
+from drumjam.analysis.features import Envelope, onset_envelope, peak_positions
 
 MIN_GAP_S = 0.03
 
@@ -26,10 +26,7 @@ def peaks_s(env: Envelope, threshold: float = 0.12, min_gap_s: float = MIN_GAP_S
     distance = max(1, int(round(min_gap_s * env.fps)))
     idx, _ = scipy.signal.find_peaks(x, height=threshold, distance=distance)
     idx = idx[(idx > 0) & (idx < x.size - 1)]
-    a, b, c = x[idx - 1], x[idx], x[idx + 1]
-    den = a - 2 * b + c
-    delta = np.where(den < 0, 0.5 * (a - c) / np.where(den < 0, den, -1.0), 0.0)
-    times = env.frame_times_s(idx + np.clip(delta, -0.5, 0.5))
+    times = env.frame_times_s(peak_positions(x, idx))
     return times[times >= 0]
 
 
