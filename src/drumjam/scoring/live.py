@@ -12,14 +12,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from drumjam.errors import InputError
 from drumjam.model import BeatMap, Chart, Hit, Take
 from drumjam.model.voices import voice_group
 from drumjam.scoring.config import Judgment, ScoringConfig
 from drumjam.scoring.matching import Windows, solve_component, target_windows
-from drumjam.scoring.take import HitResult, TakeScore, assemble_score, build_targets
+from drumjam.scoring.take import HitResult, TakeScore, assemble_score, build_targets, match_take
 from drumjam.scoring.targets import chart_targets
 
-_GRID_MARGIN_BEATS = 8
+#: Without a chart, the grid reaches this many beats past the end of the beat map.
+_GRID_TAIL_BEATS = 512
 
 
 @dataclass
@@ -63,8 +65,6 @@ class LiveScorer:
         self.grid = None if chart is not None else (grid or 16)
         self.beatmap = chart.beatmap if chart is not None else beatmap
         if self.beatmap is None:
-            from drumjam.errors import InputError
-
             raise InputError("live scoring needs a chart or a beat map for the grid")
         self.player = player
         self._hits: list[Hit] = []
@@ -77,18 +77,18 @@ class LiveScorer:
             for key in set(targets.keys):
                 t = targets.times_s[targets.indices_of(key)]
                 self._states[key] = self._state(t)
-        self._window_s = self.config.good_ms / 1000.0
 
     def _state(self, times_s: np.ndarray) -> _KeyState:
         return _KeyState(times_s, target_windows(times_s, self.config.good_ms / 1000.0,
                                                  self.config.tempo_aware))
 
     def _grid_state(self) -> _KeyState:
+        """Grid targets from time 0 (no hit comes earlier) to well past the beat map's end."""
         bm = self.beatmap
-        first = min(0.0, float(bm.to_beats(0.0))) - _GRID_MARGIN_BEATS
-        last = len(bm.beats_s) - 1 + _GRID_MARGIN_BEATS * 64
-        grid = bm.grid(self.grid, start_s=float(bm.to_seconds(np.floor(first))) if first > -1e9 else 0.0,
-                       end_s=float(bm.to_seconds(last)))
+        first_beat = np.floor(float(bm.to_beats(0.0)))
+        last_beat = len(bm.beats_s) - 1 + _GRID_TAIL_BEATS
+        grid = bm.grid(self.grid, start_s=float(bm.to_seconds(first_beat)),
+                       end_s=float(bm.to_seconds(last_beat)))
         return self._state(grid[grid >= 0])
 
     def _key(self, hit: Hit) -> str:
@@ -173,14 +173,10 @@ class LiveScorer:
         for key, state in self._states.items():
             self._close(key, state)
         take = self.take()
-        targets = build_targets(take, self.chart, self.grid, self.beatmap, self.config) if len(take) else None
-        if targets is None:
-            from drumjam.errors import InputError
-
+        if not len(take):
             raise InputError(f"{self.player} played no hits")
+        targets = build_targets(take, self.chart, self.grid, self.beatmap, self.config)
         if not self._in_order:
-            from drumjam.scoring.take import match_take
-
             return assemble_score(take, targets, match_take(take, targets, self.config), self.config)
         lookup = {(str(k), float(t)): i for i, (k, t) in enumerate(zip(targets.keys, targets.times_s))}
         order = sorted(range(len(self._hits)), key=lambda i: (
