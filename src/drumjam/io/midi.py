@@ -47,8 +47,6 @@ class MidiContents:
         Every note-on of every channel, in time order.
     beatmap : BeatMap
         Beats and bars from the file's tempo and time-signature events.
-    track_names : dict of int to str
-        Name of the track that carries each channel, where named.
     """
 
     path: str
@@ -353,7 +351,7 @@ def write_midi(
     else:
         items = events
     items = sorted(items, key=lambda e: e.time_s)
-    kit = get_kit_map(kit_map) if kit_map is not None else None
+    kit = get_kit_map(kit_map if kit_map is not None else "gm")
     end_s = items[-1].time_s if items else 1.0
     if beatmap is None:
         beatmap = BeatMap.constant(120.0, end_s + 2.0)
@@ -373,9 +371,8 @@ def write_midi(
     quarter_factor = beatmap.beat_unit / 4.0
     tempos = np.rint(periods * 1e6 * quarter_factor).astype(np.int64)
     seg_ticks = np.concatenate([[0], beat_ticks[1:-1]])
-    seg_tempos = tempos
     last = None
-    for t, tempo in zip(seg_ticks, seg_tempos):
+    for t, tempo in zip(seg_ticks, tempos):
         if tempo != last:
             abs_msgs.append((int(t), 1, mido.MetaMessage("set_tempo", tempo=int(tempo))))
             last = tempo
@@ -383,12 +380,12 @@ def write_midi(
         note_ticks = ticks_of(np.array([e.time_s for e in items]))
         gate = max(1, ppq // 8)
         for e, t in zip(items, note_ticks):
-            number = kit.note_of(e.voice) if kit else get_kit_map("gm").note_of(e.voice)
+            number = kit.note_of(e.voice)
             vel = max(1, e.velocity)
             abs_msgs.append((int(t), 3, mido.Message("note_on", channel=DRUM_CHANNEL, note=number, velocity=vel)))
             abs_msgs.append((int(t) + gate, 2, mido.Message("note_off", channel=DRUM_CHANNEL, note=number, velocity=0)))
             openness = getattr(e, "hihat_openness", None)
-            if openness is not None and kit is not None and kit.hihat_cc is not None:
+            if openness is not None and kit.hihat_cc is not None:
                 value = int(round(abs(kit.hihat_cc_closed_value - openness * 127)))
                 abs_msgs.append((int(t), 2, mido.Message("control_change", channel=DRUM_CHANNEL,
                                                           control=kit.hihat_cc, value=value)))
