@@ -22,11 +22,16 @@ class Base(DeclarativeBase):
 
 
 _engines: dict[str, Engine] = {}
+_created: dict[str, frozenset[str]] = {}  # tables already created per URL
 _create_lock = threading.Lock()  # concurrent CREATE TABLE on one SQLite file would race
 
 
 def get_engine(url: str | None = None) -> Engine:
-    """The engine for ``url`` (default: :func:`drumjam.paths.db_url`), with tables created."""
+    """The engine for ``url`` (default: :func:`drumjam.paths.db_url`), with tables created.
+
+    Tables are created once per URL, and again only when a table module imported since then
+    has added tables to :class:`Base`.
+    """
     url = url or db_url()
     engine = _engines.get(url)
     if engine is None:
@@ -42,8 +47,11 @@ def get_engine(url: str | None = None) -> Engine:
                 cur.execute("PRAGMA foreign_keys=ON")
                 cur.close()
         _engines[url] = engine
-    with _create_lock:
-        Base.metadata.create_all(engine)
+    tables = frozenset(Base.metadata.tables)
+    if _created.get(url) != tables:
+        with _create_lock:
+            Base.metadata.create_all(engine)
+            _created[url] = tables
     return engine
 
 
