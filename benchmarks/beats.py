@@ -181,6 +181,47 @@ def run(trackers: dict[str, Tracker], files: list[Path]) -> dict:
     return {"files": [f.name for f in files], "mean": means, "per_file": per_file}
 
 
+#: Benchmark files from datasets BeatNet's models were trained on, and the bundled model that
+#: left that dataset out (see ``src/drumjam/data/models/CREDITS.md``).
+BEATNET_BLIND_MODEL = {"ballroom_": 1, "gtzan_": 0}
+
+
+def run_blind(files: list[Path], result: dict) -> dict:
+    """drumjam's downbeat F with, for files of a dataset BeatNet learned from, only the model
+    that never saw that dataset; the mean over all files with downbeats, these replaced."""
+    from drumjam.analysis import beatnet
+    from drumjam.analysis.tracker import track_beatmap
+    from drumjam.io.audio import load_audio
+
+    per_file = {}
+    for audio in files:
+        index = next((i for p, i in BEATNET_BLIND_MODEL.items() if audio.name.startswith(p)), None)
+        if index is None:
+            continue
+        _, ref_down = read_annotation(audio.with_suffix(".beats"))
+        y, sr = load_audio(audio)
+        found = track_beatmap(y, sr, downbeat_models=(beatnet.bundled_models()[index],))
+        per_file[audio.name] = {"model": f"model_{index + 1}",
+                                "down_f70": mir_eval.beat.f_measure(ref_down, found.downbeats_s, 0.07)}
+    figures = {name: per_file.get(name, r)["down_f70"] for name, r in result["per_file"]["drumjam"].items()
+               if "down_f70" in r}
+    return {"per_file": per_file, "mean_down_f70": float(np.mean(list(figures.values())))}
+
+
+def blind_table(result: dict) -> str:
+    """Markdown: the blind downbeat figures beside the ensemble's and madmom's."""
+    madmom = result["per_file"].get("madmom RNN+DBN (downbeats)", {})
+    lines = ["| file | drumjam (3 models) | drumjam (model blind to it) | madmom |", "|---|---|---|---|"]
+    for name, row in result["blind"]["per_file"].items():
+        other = madmom.get(name, {}).get("down_f70")
+        lines.append(f"| {name} | {result['per_file']['drumjam'][name]['down_f70']:.3f} | "
+                     f"{row['down_f70']:.3f} ({row['model']}) | {'–' if other is None else f'{other:.3f}'} |")
+    lines.append(f"| mean over all files with downbeats | {result['mean']['drumjam']['down_f70']:.3f} | "
+                 f"{result['blind']['mean_down_f70']:.3f} | "
+                 + (f"{result['mean']['madmom RNN+DBN (downbeats)']['down_f70']:.3f} |" if madmom else "– |"))
+    return "\n".join(lines)
+
+
 def groove_set(n: int) -> list[str]:
     """``n`` held-out grooves, evenly spread over the "beat" files of the validation and test
     splits (sorted by name)."""
@@ -251,11 +292,14 @@ def table(result: dict, last: tuple[str, str, str] = ("CPU s / min audio", "cpu_
 
 
 def per_file_table(result: dict, metric: str) -> str:
-    """One row per file, one column per tracker, for one metric."""
-    names = list(result["per_file"])
+    """One row per file with the metric, one column per tracker giving it."""
+    rows = result["per_file"]
+    names = [n for n in rows if any(metric in r for r in rows[n].values())]
     lines = ["| file | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
     for f in result["files"]:
-        cells = [f"{result['per_file'][n][f].get(metric, float('nan')):.3f}" for n in names]
+        if not any(metric in rows[n][f] for n in names):
+            continue
+        cells = [f"{rows[n][f][metric]:.3f}" if metric in rows[n][f] else "–" for n in names]
         lines.append(f"| {f} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -276,6 +320,10 @@ def main() -> None:
     print(text)
     print()
     print(per_file_table(result, "f70"))
+    if "drumjam" in trackers:
+        result["blind"] = run_blind(files, result)
+        print()
+        print(blind_table(result))
     if args.grooves:
         result["grooves"] = run_grooves(trackers, groove_set(args.grooves))
         print()
@@ -299,7 +347,23 @@ def main() -> None:
             "",
             per_file_table(result, "f20"),
             "",
+            "## Downbeat F per file",
+            "",
+            per_file_table(result, "down_f70"),
+            "",
         ]
+        if "blind" in result:
+            md += [
+                "## Downbeats on files BeatNet's models learned from",
+                "",
+                ("drumjam's learned downbeat evidence averages BeatNet's three models, each trained "
+                 "with one dataset left out. Two benchmark files come from datasets the others "
+                 "learned from; here they are analysed with only the model that never saw their "
+                 "dataset. madmom's downbeat network was trained on Ballroom too."),
+                "",
+                blind_table(result),
+                "",
+            ]
         if "grooves" in result:
             md += [
                 (f"## Held-out drum grooves ({len(result['grooves']['files'])} GMD validation/test "

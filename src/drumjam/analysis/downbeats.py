@@ -1,11 +1,18 @@
-"""Metre and downbeats from beat-synchronous features.
+"""Metre and downbeats of a tracked beat sequence.
 
-Bars repeat: the spectrum of each beat resembles the spectrum one bar later more than one
-beat or a half bar later, so the lag (3 or 4 beats, and twice that) whose self-similarity
-stands out most above its neighbouring lags gives the metre. The downbeat phase is the one whose beats carry the most low-band onset energy (kick
-drum, bass notes) for their overall strength (snare backbeats are loud but not low) and the
-largest change of spectrum (new chord, crash cymbal); without a low band (a click track) it is
-the loudest beat.
+Two kinds of evidence say how strongly each beat sounds like a "one":
+
+- **Accent** (from the onset envelope): the downbeat carries low-band onset energy (kick drum,
+  bass notes) for its overall strength (snare backbeats are loud but not low) and the largest
+  change of spectrum (new chord, crash cymbal); without a low band (a click track) it is the
+  loudest beat.
+- **Learned** (:mod:`drumjam.analysis.beatnet`): the downbeat probability of BeatNet's network,
+  trained on annotated popular music, which hears what marks a bar in full mixes: harmony
+  changing, a bass line starting over, a vocal phrase beginning.
+
+Both are z-scored over the beats and added, the learned one at :data:`LEARNED_WEIGHT`. Each
+metre (3 or 4) and phase splits the beats into would-be downbeats and the rest; the metre and
+phase whose downbeats stand out most above the other beats win.
 """
 
 from __future__ import annotations
@@ -19,6 +26,12 @@ from drumjam.analysis.features import Envelope
 METERS = (3, 4)
 PEAK_WINDOW_S = 0.04
 LOW_SHARE_MIN = 0.15
+#: Weight of the learned evidence against the accent evidence (both z-scores). Chosen on 64
+#: rendered training-split grooves of the Groove MIDI Dataset (0.25-0.5 did best there); the
+#: held-out grooves and the real files of ``benchmarks/beats.py`` were not used to choose it.
+LEARNED_WEIGHT = 0.5
+#: Half-width of the window in which a beat takes the network's largest downbeat probability.
+LEARNED_WINDOW_S = 0.04
 
 
 def _zscore(x: np.ndarray) -> np.ndarray:
@@ -42,35 +55,14 @@ def beat_spectra(env: Envelope, beats_s: np.ndarray) -> np.ndarray:
 
 
 def _peak_at(x: np.ndarray, env: Envelope, beats_s: np.ndarray) -> np.ndarray:
-    half = int(round(PEAK_WINDOW_S * env.fps))
+    half = round(PEAK_WINDOW_S * env.fps)
     centres = np.round(env.frames_of(beats_s)).astype(int)
     return np.array([x[max(0, c - half):min(x.size, c + half + 1)].max(initial=0.0) for c in centres])
 
 
-def lag_similarity(spectra: np.ndarray, lag: int) -> float:
-    """Mean cosine similarity of beat spectra ``lag`` beats apart."""
-    if spectra.shape[0] <= lag:
-        return 0.0
-    return float(np.mean(np.sum(spectra[:-lag] * spectra[lag:], axis=1)))
-
-
-def estimate_meter(spectra: np.ndarray) -> tuple[int, float]:
-    """Beats per bar (3 or 4) and how clearly it won (0-1).
-
-    Similarity falls slowly with the lag as the music evolves, so each lag is scored by how
-    far it stands above its two neighbours; a metre scores its bar and its two-bar lags.
-    """
-    sims = {lag: lag_similarity(spectra, lag) for lag in range(1, 10)}
-    peak = {lag: sims[lag] - 0.5 * (sims[lag - 1] + sims[lag + 1]) for lag in range(2, 9)}
-    score3 = peak[3] + peak[6]
-    score4 = peak[4] + peak[8]
-    meter = 3 if score3 > score4 else 4
-    margin = abs(score3 - score4) / max(abs(score3) + abs(score4), 1e-9)
-    return meter, float(np.clip(margin, 0.0, 1.0))
-
-
-def downbeat_phase(env: Envelope, beats_s: np.ndarray, spectra: np.ndarray, meter: int) -> int:
-    """Index (0..meter-1) of the first downbeat among the beats."""
+def accent_evidence(env: Envelope, beats_s: np.ndarray) -> np.ndarray:
+    """How much each beat sounds like a downbeat by its onsets and spectrum (z-score sum)."""
+    spectra = beat_spectra(env, beats_s)
     low = _zscore(_peak_at(env.low, env, beats_s))
     change = np.zeros(beats_s.size)
     if spectra.shape[0] >= 2:
@@ -80,16 +72,45 @@ def downbeat_phase(env: Envelope, beats_s: np.ndarray, spectra: np.ndarray, mete
     strength = _zscore(_peak_at(env.onset, env, beats_s))
     if env.low_share < LOW_SHARE_MIN:
         # no kick or bass to go by (a click track, a hand clap): the accented beat is the loud one
-        evidence = strength + 0.5 * change
-    else:
-        # kick and bass on "one", snare backbeats loud on the other beats
-        evidence = low - strength + 0.5 * change
-    scores = [evidence[p::meter].mean() if evidence[p::meter].size else -np.inf for p in range(meter)]
-    return int(np.argmax(scores))
+        return strength + 0.5 * change
+    # kick and bass on "one", snare backbeats loud on the other beats
+    return low - strength + 0.5 * change
 
 
-def downbeats(env: Envelope, beats_s: np.ndarray, meter: int | None = None) -> tuple[int, int, float]:
-    """Metre, first downbeat index and metre confidence of a beat sequence.
+def learned_evidence(downbeat_prob: np.ndarray, fps: float, beats_s: np.ndarray) -> np.ndarray:
+    """The largest network downbeat probability within :data:`LEARNED_WINDOW_S` of each beat.
+
+    Parameters
+    ----------
+    downbeat_prob : numpy.ndarray
+        Downbeat probability per frame (frame ``i`` at ``i / fps`` s).
+    fps : float
+        Its frame rate.
+    beats_s : numpy.ndarray
+        Beat times.
+    """
+    half = round(LEARNED_WINDOW_S * fps)
+    last = downbeat_prob.size - 1
+    lo = np.clip(np.round(beats_s * fps).astype(int) - half, 0, last)
+    hi = np.clip(lo + 2 * half + 1, lo + 1, last + 1)
+    return np.array([downbeat_prob[a:b].max() for a, b in zip(lo, hi)])
+
+
+def phase_margins(evidence: np.ndarray, meter: int) -> np.ndarray:
+    """For each phase, the mean evidence of its would-be downbeats less that of the other beats."""
+    out = np.full(meter, -np.inf)
+    for p in range(min(meter, evidence.size)):
+        mask = np.zeros(evidence.size, bool)
+        mask[p::meter] = True
+        if mask.all():
+            continue
+        out[p] = evidence[mask].mean() - evidence[~mask].mean()
+    return out
+
+
+def downbeats(env: Envelope, beats_s: np.ndarray, meter: int | None = None,
+              learned: np.ndarray | None = None) -> tuple[int, int, float]:
+    """Metre, first downbeat index and how clearly the metre won (0-1).
 
     Parameters
     ----------
@@ -99,12 +120,21 @@ def downbeats(env: Envelope, beats_s: np.ndarray, meter: int | None = None) -> t
         Beat times.
     meter : int, optional
         Force the metre instead of estimating it.
+    learned : numpy.ndarray, optional
+        The network's downbeat evidence per beat (:func:`learned_evidence`); accent evidence
+        alone without it.
     """
     if beats_s.size < 4:
         return meter or 4, 0, 0.0
-    spectra = beat_spectra(env, beats_s)
-    if meter is None:
-        meter, clarity = estimate_meter(spectra)
-    else:
+    evidence = _zscore(accent_evidence(env, beats_s))
+    if learned is not None:
+        evidence = evidence + LEARNED_WEIGHT * _zscore(learned)
+    margins = {m: phase_margins(evidence, m) for m in ((meter,) if meter else METERS)}
+    best = {m: float(v.max()) for m, v in margins.items()}
+    chosen = max(best, key=lambda m: best[m])
+    if meter:
         clarity = 1.0
-    return meter, downbeat_phase(env, beats_s, spectra, meter), clarity
+    else:
+        others = [v for m, v in best.items() if m != chosen]
+        clarity = float(np.clip((best[chosen] - max(others)) / max(abs(best[chosen]), 1e-9), 0.0, 1.0))
+    return chosen, int(np.argmax(margins[chosen])), clarity

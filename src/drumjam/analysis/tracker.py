@@ -6,8 +6,9 @@ import itertools
 
 import numpy as np
 
+from drumjam.analysis import beatnet
 from drumjam.analysis import beats as beats_mod
-from drumjam.analysis.downbeats import downbeats
+from drumjam.analysis.downbeats import downbeats, learned_evidence
 from drumjam.analysis.features import Envelope, onset_envelope
 from drumjam.analysis.grid import fit_grid
 from drumjam.analysis.metrical import offbeat_margin
@@ -60,7 +61,8 @@ def confidence(env: Envelope, beats_s: np.ndarray) -> float:
     return float(np.clip(0.5 * (1.0 - 1.0 / max(ratio, 1.0)) + 0.5 * max(contrast, 0.0), 0.0, 1.0))
 
 
-def track_beatmap(samples: np.ndarray, sr: int, meter: int | None = None) -> BeatMap:
+def track_beatmap(samples: np.ndarray, sr: int, meter: int | None = None,
+                  downbeat_models: tuple[dict[str, np.ndarray], ...] | None = None) -> BeatMap:
     """Beats, downbeats, metre and confidence of mono audio.
 
     Parameters
@@ -71,6 +73,9 @@ def track_beatmap(samples: np.ndarray, sr: int, meter: int | None = None) -> Bea
         Their sample rate.
     meter : int, optional
         Beats per bar if known; estimated otherwise.
+    downbeat_models : tuple of dict, optional
+        BeatNet weights for the learned downbeat evidence (:mod:`drumjam.analysis.beatnet`);
+        the three bundled models by default.
     """
     env = onset_envelope(samples, sr)
     t_blocks, bpm = tempo_curve(env)
@@ -86,6 +91,7 @@ def track_beatmap(samples: np.ndarray, sr: int, meter: int | None = None) -> Bea
     gridded = regular(gridded)
     if gridded.size < 2:
         raise InputError("found no beat in the audio: is there any rhythm in it?")
-    m, first, _ = downbeats(env, gridded, meter)
+    network = beatnet.activations(samples, sr, downbeat_models)[:, beatnet.DOWNBEAT]
+    m, first, _ = downbeats(env, gridded, meter, learned_evidence(network, beatnet.FPS, gridded))
     conf = confidence(env, gridded)
     return BeatMap.from_beats(gridded, meter=m, first_downbeat_index=first, confidence=round(conf, 3))

@@ -1,0 +1,179 @@
+"""Beat and downbeat activations from BeatNet's trained network, run with NumPy alone.
+
+BeatNet (Heydari, Cwitkowitz and Duan, ISMIR 2021) is a small convolutional-recurrent network
+trained on annotated popular music (Ballroom, GTZAN, Rock Corpus, Beatles and others) to tell,
+50 times a second, whether a frame is a downbeat, another beat, or neither. Its three released
+models were each trained with one dataset left out. drumjam bundles their weights
+(CC BY 4.0, see ``drumjam/data/models/CREDITS.md``) and averages the three; no download and
+no deep-learning library is needed.
+
+The network reads a log-frequency spectrogram (24 bands per octave, 30 Hz to 17 kHz, of 64 ms
+Hann windows every 20 ms at 22,050 Hz) and its positive first difference. The spectrogram
+here is computed the way the network was trained on (madmom's filterbank: triangular filters
+on the FFT bins nearest to the band frequencies, each of unit area; ``log10(1 + |X|)``).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+
+import numpy as np
+import scipy.fft
+import soxr
+
+SR = 22050
+HOP = 441  # 20 ms: 50 frames a second
+FPS = SR / HOP
+FRAME = 1411  # 64 ms
+BANDS_PER_OCTAVE = 24
+FMIN_HZ, FMAX_HZ, FREF_HZ = 30.0, 17000.0, 440.0
+WEIGHTS = "beatnet.npz"
+#: Output columns of :func:`activations`.
+BEAT, DOWNBEAT = 0, 1
+
+
+def band_frequencies_hz() -> np.ndarray:
+    """Centre frequencies of the log-spaced bands, aligned to A4 = 440 Hz."""
+    lo = np.floor(np.log2(FMIN_HZ / FREF_HZ) * BANDS_PER_OCTAVE)
+    hi = np.ceil(np.log2(FMAX_HZ / FREF_HZ) * BANDS_PER_OCTAVE)
+    f = FREF_HZ * 2.0 ** (np.arange(lo, hi) / BANDS_PER_OCTAVE)
+    f = f[np.searchsorted(f, FMIN_HZ):]
+    return f[:np.searchsorted(f, FMAX_HZ, "right")]
+
+
+@cache
+def filterbank() -> np.ndarray:
+    """``(fft_bins, bands)`` triangular filters of unit area over the FFT bins."""
+    n_bins = FRAME >> 1
+    bin_hz = np.fft.fftfreq(n_bins * 2, 1.0 / SR)[:n_bins]
+    f = band_frequencies_hz()
+    idx = np.clip(bin_hz.searchsorted(f), 1, n_bins - 1)
+    idx -= (f - bin_hz[idx - 1]) < (bin_hz[idx] - f)  # nearest bin
+    bins = np.unique(idx)
+    fb = np.zeros((n_bins, bins.size - 2), dtype=np.float32)
+    for band, (start, centre, stop) in enumerate(zip(bins[:-2], bins[1:-1], bins[2:])):
+        if stop - start < 2:
+            centre, stop = start, start + 1
+        tri = np.concatenate([np.linspace(0, 1, centre - start, endpoint=False),
+                              np.linspace(1, 0, stop - centre, endpoint=False)])
+        fb[start:stop, band] = tri / tri.sum()
+    return fb
+
+
+def spectral_features(samples: np.ndarray) -> np.ndarray:
+    """``(frames, 2 * bands)``: log filtered spectrogram and its positive difference.
+
+    Parameters
+    ----------
+    samples : numpy.ndarray
+        Mono float samples at :data:`SR`. Frame ``i`` is centred on sample ``i * HOP``.
+    """
+    y = np.asarray(samples, dtype=np.float32)
+    n_frames = int(np.ceil(y.size / HOP))
+    half = FRAME // 2
+    padded = np.concatenate([np.zeros(half, np.float32), y, np.zeros(FRAME, np.float32)])
+    frames = np.lib.stride_tricks.sliding_window_view(padded, FRAME)[::HOP][:n_frames]
+    spectrum = np.abs(scipy.fft.rfft(frames * np.hanning(FRAME).astype(np.float32), axis=1))
+    spec = np.log10(spectrum[:, :FRAME >> 1] @ filterbank() + 1.0)
+    diff = np.zeros_like(spec)
+    diff[1:] = np.maximum(spec[1:] - spec[:-1], 0.0)
+    return np.hstack([spec, diff])
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * x))
+
+
+def _lstm(x: np.ndarray, w_ih: np.ndarray, w_hh: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    """Unidirectional LSTM layers of several models at once (gates in/forget/cell/out).
+
+    ``x`` is ``(models, T, in)``, ``w_ih`` ``(models, 4 * hidden, in)``, ``w_hh``
+    ``(models, 4 * hidden, hidden)`` and ``bias`` ``(models, 4 * hidden)``; returns the hidden
+    states, ``(models, T, hidden)``.
+    """
+    n_models, steps, _ = x.shape
+    hidden = w_hh.shape[2]
+    pre = np.matmul(x, w_ih.transpose(0, 2, 1)) + bias[:, None, :]
+    w_hh_t = np.ascontiguousarray(w_hh.transpose(0, 2, 1))
+    h = np.zeros((n_models, 1, hidden), np.float32)
+    c = np.zeros((n_models, 1, hidden), np.float32)
+    out = np.empty((n_models, steps, hidden), np.float32)
+    for t in range(steps):
+        g = pre[:, t:t + 1] + np.matmul(h, w_hh_t)
+        gates = _sigmoid(g)
+        c = gates[..., hidden:2 * hidden] * c + gates[..., :hidden] * np.tanh(g[..., 2 * hidden:3 * hidden])
+        h = gates[..., 3 * hidden:] * np.tanh(c)
+        out[:, t] = h[:, 0]
+    return out
+
+
+def network(features: np.ndarray, models: tuple[dict[str, np.ndarray], ...]) -> np.ndarray:
+    """BeatNet models of one architecture: ``(models, frames, 3)`` probabilities of beat,
+    downbeat and neither.
+
+    Parameters
+    ----------
+    features : numpy.ndarray
+        ``(frames, features)`` from :func:`spectral_features`.
+    models : tuple of dict
+        Arrays named as in the released PyTorch state dict (``conv1.weight``,
+        ``linear0.weight``, ``lstm.weight_ih_l0``, ...), one dict a model.
+    """
+    def stacked(name: str) -> np.ndarray:
+        return np.stack([w[name] for w in models])
+
+    kernel = stacked("conv1.weight")[:, :, 0, :]  # (models, channels, width)
+    windows = np.lib.stride_tricks.sliding_window_view(features, kernel.shape[2], axis=1)
+    conv = np.einsum("tpk,mck->mtcp", windows, kernel) + stacked("conv1.bias")[:, None, :, None]
+    conv = np.maximum(conv, 0.0)
+    half = conv.shape[3] // 2
+    pooled = np.maximum(conv[..., 0:2 * half:2], conv[..., 1:2 * half:2])
+    x = np.matmul(pooled.reshape(len(models), features.shape[0], -1),
+                  stacked("linear0.weight").transpose(0, 2, 1)) + stacked("linear0.bias")[:, None]
+    layer = 0
+    while f"lstm.weight_ih_l{layer}" in models[0]:
+        x = _lstm(x, stacked(f"lstm.weight_ih_l{layer}"), stacked(f"lstm.weight_hh_l{layer}"),
+                  stacked(f"lstm.bias_ih_l{layer}") + stacked(f"lstm.bias_hh_l{layer}"))
+        layer += 1
+    logits = np.matmul(x, stacked("linear.weight").transpose(0, 2, 1)) + stacked("linear.bias")[:, None]
+    logits -= logits.max(axis=2, keepdims=True)
+    p = np.exp(logits)
+    return p / p.sum(axis=2, keepdims=True)
+
+
+@cache
+def bundled_models() -> tuple[dict[str, np.ndarray], ...]:
+    """The released BeatNet models bundled with drumjam, as arrays by state-dict name."""
+    path = resources.files("drumjam") / "data" / "models" / WEIGHTS
+    with resources.as_file(path) as file, np.load(file) as archive:
+        names = sorted({key.split("/")[0] for key in archive.files})
+        return tuple({key.split("/", 1)[1]: archive[key].astype(np.float32)
+                      for key in archive.files if key.startswith(name + "/")} for name in names)
+
+
+def activations(samples: np.ndarray, sr: int,
+                models: tuple[dict[str, np.ndarray], ...] | None = None) -> np.ndarray:
+    """Beat and downbeat probabilities, :data:`FPS` frames a second, averaged over the models.
+
+    Parameters
+    ----------
+    samples : numpy.ndarray
+        Mono float samples.
+    sr : int
+        Their sample rate (resampled to 22,050 Hz with soxr).
+    models : tuple of dict, optional
+        Network weights; the bundled BeatNet models by default.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(frames, 2)``: columns :data:`BEAT` and :data:`DOWNBEAT`; frame ``i`` is at
+        ``i / FPS`` seconds.
+    """
+    y = np.asarray(samples, dtype=np.float32)
+    if sr != SR:
+        y = soxr.resample(y, sr, SR).astype(np.float32)
+    features = spectral_features(y)
+    models = bundled_models() if models is None else models
+    return network(features, models)[:, :, :2].mean(axis=0)
