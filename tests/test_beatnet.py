@@ -93,13 +93,23 @@ def _random_models(n: int) -> tuple[list[_Reference], tuple[dict[str, np.ndarray
     return refs, tuple({k: v.detach().numpy() for k, v in r.state_dict().items()} for r in refs)
 
 
-def test_numpy_network_equals_pytorch() -> None:
+@pytest.mark.parametrize("block_frames", [beatnet.BLOCK_FRAMES, 64])
+def test_numpy_network_equals_pytorch(monkeypatch: pytest.MonkeyPatch, block_frames: int) -> None:
+    """Also when the frames go through in blocks, the LSTM state carried across."""
+    monkeypatch.setattr(beatnet, "BLOCK_FRAMES", block_frames)
     refs, weights = _random_models(2)
     feats = np.random.default_rng(0).random((300, 272), dtype=np.float32)
     got = beatnet.network(feats, weights)
     with torch.no_grad():
         want = np.stack([r(torch.from_numpy(feats)).numpy() for r in refs])
     np.testing.assert_allclose(got, want, atol=2e-5)
+
+
+def test_features_in_blocks_equal_features_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    y = np.random.default_rng(1).standard_normal(beatnet.SR).astype(np.float32) * 0.1
+    whole = beatnet.spectral_features(y)
+    monkeypatch.setattr(beatnet, "BLOCK_FRAMES", 7)
+    np.testing.assert_allclose(beatnet.spectral_features(y), whole, atol=1e-6)
 
 
 def test_converter_reads_the_wheel_and_writes_loadable_weights(tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ on the FFT bins nearest to the band frequencies, each of unit area; ``log10(1 + 
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from functools import cache
 from importlib import resources
 
@@ -29,6 +30,8 @@ FRAME = 1411  # 64 ms
 BANDS_PER_OCTAVE = 24
 FMIN_HZ, FMAX_HZ, FREF_HZ = 30.0, 17000.0, 440.0
 WEIGHTS = "beatnet.npz"
+#: Frames computed at a time (60 s): memory stays small for a song of any length.
+BLOCK_FRAMES = 3000
 #: Output columns of :func:`activations`.
 BEAT, DOWNBEAT = 0, 1
 
@@ -61,6 +64,23 @@ def filterbank() -> np.ndarray:
     return fb
 
 
+def _feature_blocks(samples: np.ndarray) -> Iterator[np.ndarray]:
+    """:func:`spectral_features` in blocks of :data:`BLOCK_FRAMES` frames."""
+    y = np.asarray(samples, dtype=np.float32)
+    n_frames = int(np.ceil(y.size / HOP))
+    padded = np.concatenate([np.zeros(FRAME // 2, np.float32), y, np.zeros(FRAME, np.float32)])
+    windows = np.lib.stride_tricks.sliding_window_view(padded, FRAME)[::HOP]
+    hann = np.hanning(FRAME).astype(np.float32)
+    previous = None
+    for first in range(0, n_frames, BLOCK_FRAMES):
+        block = windows[first:min(first + BLOCK_FRAMES, n_frames)]
+        spectrum = np.abs(scipy.fft.rfft(block * hann, axis=1))
+        spec = np.log10(spectrum[:, :FRAME >> 1] @ filterbank() + 1.0)
+        rise = np.maximum(np.diff(spec, axis=0, prepend=spec[:1] if previous is None else previous), 0.0)
+        previous = spec[-1:]
+        yield np.hstack([spec, rise])
+
+
 def spectral_features(samples: np.ndarray) -> np.ndarray:
     """``(frames, 2 * bands)``: log filtered spectrogram and its positive difference.
 
@@ -69,35 +89,28 @@ def spectral_features(samples: np.ndarray) -> np.ndarray:
     samples : numpy.ndarray
         Mono float samples at :data:`SR`. Frame ``i`` is centred on sample ``i * HOP``.
     """
-    y = np.asarray(samples, dtype=np.float32)
-    n_frames = int(np.ceil(y.size / HOP))
-    half = FRAME // 2
-    padded = np.concatenate([np.zeros(half, np.float32), y, np.zeros(FRAME, np.float32)])
-    frames = np.lib.stride_tricks.sliding_window_view(padded, FRAME)[::HOP][:n_frames]
-    spectrum = np.abs(scipy.fft.rfft(frames * np.hanning(FRAME).astype(np.float32), axis=1))
-    spec = np.log10(spectrum[:, :FRAME >> 1] @ filterbank() + 1.0)
-    diff = np.zeros_like(spec)
-    diff[1:] = np.maximum(spec[1:] - spec[:-1], 0.0)
-    return np.hstack([spec, diff])
+    blocks = list(_feature_blocks(samples))
+    return np.vstack(blocks) if blocks else np.zeros((0, 2 * filterbank().shape[1]), np.float32)
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * x))
 
 
-def _lstm(x: np.ndarray, w_ih: np.ndarray, w_hh: np.ndarray, bias: np.ndarray) -> np.ndarray:
-    """Unidirectional LSTM layers of several models at once (gates in/forget/cell/out).
+def _lstm(x: np.ndarray, w_ih: np.ndarray, w_hh: np.ndarray, bias: np.ndarray,
+          state: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """One unidirectional LSTM layer of several models at once (gates in/forget/cell/out).
 
     ``x`` is ``(models, T, in)``, ``w_ih`` ``(models, 4 * hidden, in)``, ``w_hh``
-    ``(models, 4 * hidden, hidden)`` and ``bias`` ``(models, 4 * hidden)``; returns the hidden
-    states, ``(models, T, hidden)``.
+    ``(models, 4 * hidden, hidden)``, ``bias`` ``(models, 4 * hidden)`` and ``state`` the
+    hidden and cell states ``(models, 1, hidden)`` before the first step; returns the hidden
+    states ``(models, T, hidden)`` and the state after the last step.
     """
     n_models, steps, _ = x.shape
     hidden = w_hh.shape[2]
     pre = np.matmul(x, w_ih.transpose(0, 2, 1)) + bias[:, None, :]
     w_hh_t = np.ascontiguousarray(w_hh.transpose(0, 2, 1))
-    h = np.zeros((n_models, 1, hidden), np.float32)
-    c = np.zeros((n_models, 1, hidden), np.float32)
+    h, c = state
     out = np.empty((n_models, steps, hidden), np.float32)
     for t in range(steps):
         g = pre[:, t:t + 1] + np.matmul(h, w_hh_t)
@@ -105,7 +118,33 @@ def _lstm(x: np.ndarray, w_ih: np.ndarray, w_hh: np.ndarray, bias: np.ndarray) -
         c = gates[..., hidden:2 * hidden] * c + gates[..., :hidden] * np.tanh(g[..., 2 * hidden:3 * hidden])
         h = gates[..., 3 * hidden:] * np.tanh(c)
         out[:, t] = h[:, 0]
-    return out
+    return out, (h, c)
+
+
+def _run(blocks: Iterable[np.ndarray], models: tuple[dict[str, np.ndarray], ...]) -> Iterator[np.ndarray]:
+    """The models over consecutive feature blocks, the LSTM state carried from block to block;
+    yields ``(models, block frames, 3)`` probabilities."""
+    w = {name: np.stack([m[name] for m in models]) for name in models[0]}
+    kernel = w["conv1.weight"][:, :, 0, :]  # (models, channels, width)
+    n_layers = sum(1 for name in w if name.startswith("lstm.weight_ih_l"))
+    hidden = w["lstm.weight_hh_l0"].shape[2]
+    zeros = np.zeros((len(models), 1, hidden), np.float32)
+    states = [(zeros, zeros)] * n_layers
+    for features in blocks:
+        windows = np.lib.stride_tricks.sliding_window_view(features, kernel.shape[2], axis=1)
+        conv = np.einsum("tpk,mck->mtcp", windows, kernel) + w["conv1.bias"][:, None, :, None]
+        conv = np.maximum(conv, 0.0)
+        half = conv.shape[3] // 2
+        pooled = np.maximum(conv[..., 0:2 * half:2], conv[..., 1:2 * half:2])
+        x = np.matmul(pooled.reshape(len(models), features.shape[0], -1),
+                      w["linear0.weight"].transpose(0, 2, 1)) + w["linear0.bias"][:, None]
+        for layer in range(n_layers):
+            x, states[layer] = _lstm(x, w[f"lstm.weight_ih_l{layer}"], w[f"lstm.weight_hh_l{layer}"],
+                                     w[f"lstm.bias_ih_l{layer}"] + w[f"lstm.bias_hh_l{layer}"], states[layer])
+        logits = np.matmul(x, w["linear.weight"].transpose(0, 2, 1)) + w["linear.bias"][:, None]
+        logits -= logits.max(axis=2, keepdims=True)
+        p = np.exp(logits)
+        yield p / p.sum(axis=2, keepdims=True)
 
 
 def network(features: np.ndarray, models: tuple[dict[str, np.ndarray], ...]) -> np.ndarray:
@@ -120,26 +159,8 @@ def network(features: np.ndarray, models: tuple[dict[str, np.ndarray], ...]) -> 
         Arrays named as in the released PyTorch state dict (``conv1.weight``,
         ``linear0.weight``, ``lstm.weight_ih_l0``, ...), one dict a model.
     """
-    def stacked(name: str) -> np.ndarray:
-        return np.stack([w[name] for w in models])
-
-    kernel = stacked("conv1.weight")[:, :, 0, :]  # (models, channels, width)
-    windows = np.lib.stride_tricks.sliding_window_view(features, kernel.shape[2], axis=1)
-    conv = np.einsum("tpk,mck->mtcp", windows, kernel) + stacked("conv1.bias")[:, None, :, None]
-    conv = np.maximum(conv, 0.0)
-    half = conv.shape[3] // 2
-    pooled = np.maximum(conv[..., 0:2 * half:2], conv[..., 1:2 * half:2])
-    x = np.matmul(pooled.reshape(len(models), features.shape[0], -1),
-                  stacked("linear0.weight").transpose(0, 2, 1)) + stacked("linear0.bias")[:, None]
-    layer = 0
-    while f"lstm.weight_ih_l{layer}" in models[0]:
-        x = _lstm(x, stacked(f"lstm.weight_ih_l{layer}"), stacked(f"lstm.weight_hh_l{layer}"),
-                  stacked(f"lstm.bias_ih_l{layer}") + stacked(f"lstm.bias_hh_l{layer}"))
-        layer += 1
-    logits = np.matmul(x, stacked("linear.weight").transpose(0, 2, 1)) + stacked("linear.bias")[:, None]
-    logits -= logits.max(axis=2, keepdims=True)
-    p = np.exp(logits)
-    return p / p.sum(axis=2, keepdims=True)
+    blocks = (features[i:i + BLOCK_FRAMES] for i in range(0, features.shape[0], BLOCK_FRAMES))
+    return np.concatenate(list(_run(blocks, models)), axis=1)
 
 
 @cache
@@ -174,6 +195,6 @@ def activations(samples: np.ndarray, sr: int,
     y = np.asarray(samples, dtype=np.float32)
     if sr != SR:
         y = soxr.resample(y, sr, SR).astype(np.float32)
-    features = spectral_features(y)
     models = bundled_models() if models is None else models
-    return network(features, models)[:, :, :2].mean(axis=0)
+    probs = [p[:, :, :2].mean(axis=0) for p in _run(_feature_blocks(y), models)]
+    return np.vstack(probs) if probs else np.zeros((0, 2), np.float32)
