@@ -16,7 +16,7 @@ from drumjam.io.audio import load_audio
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from beats import read_annotation  # noqa: E402
+from beats import read_annotation
 
 torch = pytest.importorskip("torch")
 
@@ -46,6 +46,7 @@ def test_features_equal_madmoms_which_the_network_was_trained_on(shared_data: Pa
     from beats import _import_madmom
 
     _import_madmom()
+    import soxr
     from madmom.audio.signal import FramedSignalProcessor, SignalProcessor
     from madmom.audio.spectrogram import (
         FilteredSpectrogramProcessor,
@@ -54,8 +55,6 @@ def test_features_equal_madmoms_which_the_network_was_trained_on(shared_data: Pa
     )
     from madmom.audio.stft import ShortTimeFourierTransformProcessor
     from madmom.processors import SequentialProcessor
-
-    import soxr
 
     y, sr = load_audio(shared_data / "beats" / "tutorial_easy_example.flac")
     y = soxr.resample(y[: 10 * sr], sr, beatnet.SR).astype(np.float32)
@@ -131,7 +130,7 @@ def test_converter_reads_the_wheel_and_writes_loadable_weights(tmp_path: Path) -
 
     empty = tmp_path / "empty.whl"
     zipfile.ZipFile(empty, "w").close()
-    done = subprocess.run([sys.executable, str(script), str(empty), "--out", str(out)],
+    done = subprocess.run([sys.executable, str(script), str(empty), "--out", str(out)], check=False,
                           capture_output=True, text=True)
     assert done.returncode != 0 and "no models/model_N_weights.pt" in done.stderr
 
