@@ -1,7 +1,7 @@
 """Beat and downbeat activations from BeatNet's trained network, run with NumPy alone.
 
 BeatNet (Heydari, Cwitkowitz and Duan, ISMIR 2021) is a small convolutional-recurrent network
-trained on annotated popular music (Ballroom, GTZAN, Rock Corpus, Beatles and others) to tell,
+trained on annotated music (among it the Ballroom, GTZAN and Rock Corpus datasets) to tell,
 50 times a second, whether a frame is a downbeat, another beat, or neither. Its three released
 models were each trained with one dataset left out. drumjam bundles their weights
 (CC BY 4.0, see ``drumjam/data/models/CREDITS.md``) and averages the three; no download and
