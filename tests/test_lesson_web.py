@@ -77,6 +77,46 @@ def test_recorded_take_becomes_a_lesson_a_student_practises(client):
     assert ada["student"] == "ada" and ada["attempts"] == 2 and ada["passes"] == 1
 
 
+def _shifted(hits: list[dict], shift_ms: float) -> list[dict]:
+    return [dict(h, time_s=h["time_s"] + shift_ms / 1000) for h in hits]
+
+
+def test_a_hit_before_the_first_beat_is_early_not_on_time(client):
+    client.post("/api/lessons", json={"name": "rock", "tempo_bpm": 100, "hits": rock_bars(100, 4)})
+    early = client.post(
+        "/api/lessons/rock/attempts",
+        json={"student": "ada", "loops": 2, "hits": _shifted(rock_bars(60, 2), -40)},
+    ).json()
+    assert early["mean_offset_ms"] == pytest.approx(-40.0, abs=0.01)
+    assert "hi-hat on 1 is 40 ms early" in early["feedback"]  # the very first note too
+    assert early["played_pct"] == 100.0
+
+
+def test_attempts_remove_the_latency_calibrated_in_the_jam_app(client):
+    client.post("/api/lessons", json={"name": "rock", "tempo_bpm": 100, "hits": rock_bars(100, 4)})
+    clicks = [1.0 + 0.5 * k for k in range(8)]
+    calibrated = client.post(
+        "/api/calibration", json={"name": "ada", "clicks_s": clicks, "taps_s": [c + 0.04 for c in clicks]}
+    ).json()
+    assert calibrated["latency_ms"] == pytest.approx(40.0, abs=0.5)
+    late = _shifted(rock_bars(60, 2), calibrated["latency_ms"])
+    stored = client.post("/api/lessons/rock/attempts", json={"student": "ada", "tempo_bpm": 60, "loops": 2, "hits": late}).json()
+    assert stored["latency_ms"] == pytest.approx(calibrated["latency_ms"], abs=1e-6)
+    assert stored["mean_offset_ms"] == pytest.approx(0.0, abs=0.01) and stored["passed"]
+    # the page may send another latency (typed by the student): that one is removed instead
+    typed = client.post(
+        "/api/lessons/rock/attempts", json={"student": "ada", "tempo_bpm": 60, "loops": 2, "hits": late, "latency_ms": 0}
+    ).json()
+    assert typed["latency_ms"] == 0 and typed["mean_offset_ms"] == pytest.approx(calibrated["latency_ms"], abs=0.01)
+    # a student who never calibrated: nothing removed
+    other = client.post("/api/lessons/rock/attempts", json={"student": "ben", "tempo_bpm": 60, "loops": 2, "hits": late}).json()
+    assert other["latency_ms"] == 0.0
+    absurd = client.post(
+        "/api/lessons/rock/attempts", json={"student": "ada", "hits": late, "latency_ms": 5000}
+    )
+    assert absurd.status_code == 422
+
+
 def test_uploaded_midi_take_with_chosen_bars(client, tmp_path):
     with SOUL.open("rb") as f:
         made = client.post(

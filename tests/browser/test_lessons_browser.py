@@ -128,3 +128,27 @@ def test_keep_going_loops_until_stopped(jam_server, chromium):
     students = page.locator("#students tbody tr")
     assert students.count() == 1 and students.nth(0).locator("td").nth(4).text_content() == "3"
     page.close()
+
+
+def test_practice_removes_the_latency_calibrated_in_the_jam_app(jam_server, chromium):
+    """A student whose setup adds 60 ms (calibrated in the jam app) plays 60 ms late by the
+    page's clock: the page fills in their latency and the attempt is scored on time."""
+    page = chromium.new_page()
+    teach(page, jam_server, "late setup", 120)
+    clicks = [1.0 + 0.5 * k for k in range(8)]
+    calibrated = page.request.post(
+        f"{jam_server}/api/calibration",
+        data={"name": "kim", "clicks_s": clicks, "taps_s": [c + 0.06 for c in clicks]},
+    ).json()
+    assert calibrated["latency_ms"] == pytest.approx(60.0, abs=0.5)
+    page.fill("#latency", "0")
+    become_student(page, "kim", "72")
+    page.wait_for_function("document.getElementById('latency').value === '60'")
+    before = page.get_attribute("#practise-status", "data-start-ms")
+    page.click("#practise")
+    late = [[b + 0.06 * 72 / 60, c] for b, c in ROCK_BAR]  # 60 ms late at 72 BPM, in beats
+    page.evaluate(PLAY, ["practise-status", late, 72.0, before])
+    wait_for_attempts(page, 1)
+    (row,) = progress_rows(page)
+    assert int(row[4]) >= 80  # on time once the 60 ms are removed (none would be without)
+    page.close()

@@ -203,6 +203,7 @@ def practise(
     scoring: ScoringConfig = ScoringConfig(),
     url: str | None = None,
     loops: int | None = None,
+    start_s: float | None = None,
 ) -> dict[str, Any]:
     """Score a student's attempt at a lesson, let the trainer decide and store both.
 
@@ -222,6 +223,8 @@ def practise(
         Database (default: :func:`drumjam.paths.db_url`).
     loops : int, optional
         Loops the student was asked to play from the first beat (default: from the hits).
+    start_s : float, optional
+        Time of the first beat in the take (default: its first downbeat, else 0).
 
     Returns
     -------
@@ -237,7 +240,7 @@ def practise(
         who = _student(db, student, True)
         state = _state(db, lesson, who, trainer)
         tempo = float(tempo_bpm or state.tempo_bpm)
-        result = evaluate_attempt(pattern, take, tempo, trainer, scoring, loops=loops)
+        result = evaluate_attempt(pattern, take, tempo, trainer, scoring, start_s=start_s, loops=loops)
         decision = decide(state, result.passed, trainer, tempo)
         progress = db.get(ProgressRow, (lesson.id, who.id))
         if progress is None:

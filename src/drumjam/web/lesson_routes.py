@@ -17,20 +17,26 @@ from drumjam.errors import InputError
 from drumjam.io.midi import read_take
 from drumjam.lesson import TrainerConfig, extract_pattern, parse_bars, pattern_musicxml, pattern_svg
 from drumjam.model import BeatMap, Hit, Take
+from drumjam.session.live import MAX_LATENCY_MS, clean_name
 from drumjam.store import lessons as store
-from drumjam.store.sessions import get_session
+from drumjam.store.sessions import get_calibration, get_session
 from drumjam.web.results import rebuild
 from drumjam.web.state import JamState, get_state
 
 router = APIRouter(prefix="/api/lessons", tags=["lessons"])
 
 MAX_HITS = 20000
+#: Hits up to this long before the first beat aim at it; earlier ones belong to the count-in.
+COUNT_IN_GRACE_S = 0.25
+#: Where an attempt's first beat is put in its take, so that hits before it keep their times.
+ATTEMPT_LEAD_S = 1.0
 #: Engraving size of the notation shown in the page (verovio's scale, %).
 SVG_SCALE_PCT = 70
 
 
 class HitIn(BaseModel):
-    """A hit as the browser records it: seconds from the first beat of the click."""
+    """A hit as the browser records it: seconds from the first beat of the click (negative
+    before it)."""
 
     time_s: float
     voice: str
@@ -66,14 +72,19 @@ class Attempt(BaseModel):
     tempo_bpm: float | None = None
     loops: int | None = None
     hits: list[HitIn]
+    #: The student's input + output latency, removed from every hit; by default the latency
+    #: stored when they calibrated in the jam app (none: 0).
+    latency_ms: float | None = Field(default=None, ge=-MAX_LATENCY_MS, le=MAX_LATENCY_MS)
 
 
-def _take(hits: list[HitIn], player: str, beatmap: BeatMap | None = None) -> Take:
+def _take(hits: list[HitIn], player: str, beatmap: BeatMap | None = None, shift_s: float = 0.0) -> Take:
+    """The hits as a take, each moved by ``shift_s``; count-in hits left out and the few that
+    would still fall before 0 s held there."""
     if len(hits) > MAX_HITS:
         raise InputError(f"{len(hits)} hits are too many for one take (at most {MAX_HITS})")
-    # hits the browser caught during the count-in (before the first beat) are dropped
     return Take(
-        tuple(Hit(h.time_s, h.voice, h.velocity) for h in hits if h.time_s >= 0.0),
+        tuple(Hit(max(0.0, h.time_s + shift_s), h.voice, h.velocity)
+              for h in hits if h.time_s >= -COUNT_IN_GRACE_S),
         player=player,
         beatmap=beatmap,
     )
@@ -209,17 +220,18 @@ def students(name: str, state: JamState = Depends(get_state)) -> list[dict[str, 
 
 @router.post("/{name}/attempts")
 def attempt(name: str, body: Attempt, state: JamState = Depends(get_state)) -> dict[str, Any]:
-    """Score an attempt recorded in the app; the trainer's verdict and next tempo."""
+    """Score an attempt recorded in the app, the student's latency removed; the trainer's
+    verdict and next tempo."""
     if not body.hits:
         raise InputError("the attempt has no hits; play the pattern along with the click")
+    latency_ms = body.latency_ms
+    if latency_ms is None:
+        latency_ms = get_calibration(clean_name(body.student, ""), url=state.db_url) or 0.0
+    # the first beat goes ATTEMPT_LEAD_S into the take: a hit just before it stays early
+    take = _take(body.hits, body.student, shift_s=ATTEMPT_LEAD_S - latency_ms / 1000.0)
     try:
-        return store.practise(
-            name,
-            body.student,
-            _take(body.hits, body.student),
-            tempo_bpm=body.tempo_bpm,
-            url=state.db_url,
-            loops=body.loops,
-        )
+        result = store.practise(name, body.student, take, tempo_bpm=body.tempo_bpm,
+                                url=state.db_url, loops=body.loops, start_s=ATTEMPT_LEAD_S)
     except store.LessonNotFoundError as exc:
         raise _not_found(exc) from exc
+    return {**result, "latency_ms": latency_ms}

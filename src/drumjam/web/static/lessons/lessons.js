@@ -77,8 +77,8 @@ function record(tempo, bars, meter, statusEl) {
 function onHit(voice, timeStamp, velocity = 100) {
   if (!recording) return;
   const t = (timeStamp - recording.startMs) / 1000;
-  if (t < -0.25) return; // count-in
-  recording.hits.push({ time_s: Math.max(0, t), voice, velocity });
+  if (t < -0.25) return; // count-in; a hit just before the first beat is early, kept as such
+  recording.hits.push({ time_s: t, voice, velocity });
 }
 
 const midi = new MidiInputs((hit) => onHit(hit.voice, hit.timeStamp, hit.velocity));
@@ -255,7 +255,8 @@ async function attemptOnce(name, student) {
   const hits = await record(progress.tempo_bpm, bars, lesson.pattern.meter, $("practise-status"));
   const result = await api(`/api/lessons/${encodeURIComponent(name)}/attempts`, {
     method: "POST", headers: { "content-type": "application/json" },
-    body: JSON.stringify({ student, tempo_bpm: progress.tempo_bpm, loops, hits }),
+    body: JSON.stringify({ student, tempo_bpm: progress.tempo_bpm, loops, hits,
+      latency_ms: Number($("latency").value) || 0 }),
   });
   const verdict = $("verdict");
   verdict.hidden = false;
@@ -334,5 +335,17 @@ loadSessions().catch(() => { $("from-session").hidden = true; });
 $("practise").addEventListener("click", practise);
 $("stop").addEventListener("click", () => { keepGoing = false; $("stop").hidden = true; });
 $("lesson").addEventListener("change", () => showLesson().catch((e) => message(e.message)));
-$("student").addEventListener("change", () => showProgress().catch((e) => message(e.message)));
+/** The student's latency as calibrated in the jam app (kept as typed if never calibrated). */
+async function loadLatency() {
+  const student = $("student").value.trim();
+  if (!student) return;
+  const stored = await api(`/api/calibration/${encodeURIComponent(student)}`);
+  if (stored.latency_ms !== null) $("latency").value = Math.round(stored.latency_ms);
+}
+
+$("student").addEventListener("change", () => {
+  loadLatency().catch((e) => message(e.message));
+  showProgress().catch((e) => message(e.message));
+});
+loadLatency().catch(() => {});
 loadLessons().catch((err) => message(err.message));
