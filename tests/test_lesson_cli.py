@@ -213,3 +213,22 @@ def test_teacher_gives_the_tempo_or_the_beat_map(tmp_path, capsys):
             ]
         )
     assert stop.value.code == 2 and "not both" in capsys.readouterr().err
+
+
+def test_rename_and_delete_a_lesson(capsys, monkeypatch):
+    import io
+
+    cli("lesson", "create", str(SOUL), "--name", "soul")
+    assert run_json(capsys, "lesson", "rename", "soul", "soul groove")["name"] == "soul groove"
+    monkeypatch.setattr("sys.stdin", io.StringIO("n\n"))
+    with pytest.raises(SystemExit) as stop:
+        main(["lesson", "delete", "soul groove"])
+    assert stop.value.code == 1  # asked, and the teacher said no
+    assert "delete lesson 'soul groove' and its 0 attempt(s)?" in capsys.readouterr().out
+    assert [r["name"] for r in run_json(capsys, "lesson", "list")] == ["soul groove"]
+    gone = run_json(capsys, "lesson", "delete", "soul groove", "--yes")
+    assert gone == {"name": "soul groove", "attempts": 0, "students": 0}
+    assert run_json(capsys, "lesson", "list") == []
+    with pytest.raises(SystemExit) as stop:
+        main(["lesson", "delete", "soul groove", "--yes"])
+    assert stop.value.code == 2 and "no lesson named 'soul groove'" in capsys.readouterr().err

@@ -78,3 +78,31 @@ def test_unknown_lesson_names_the_ones_there_are(tmp_path):
         store.progress("jazz", "ann", url=url)
     with pytest.raises(ValueError, match="student name"):
         store.practise("rock", "", groove(), url=url)
+
+
+def test_rename_keeps_the_progress_and_delete_takes_it_along(tmp_path):
+    url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    store.create_lesson("rock", extract_pattern(groove()), url=url)
+    store.create_lesson("funk", extract_pattern(groove(100.0)), url=url)
+    store.practise("rock", "ann", groove(54.0, bars=2), url=url)
+    store.practise("rock", "ben", groove(54.0, bars=2), url=url)
+    store.practise("funk", "ann", groove(60.0, bars=2), url=url)
+
+    assert store.rename_lesson("rock", " rock basics ", url=url)["name"] == "rock basics"
+    assert store.progress("rock basics", "ann", url=url)["attempts"] == 1
+    with pytest.raises(store.LessonNotFoundError):
+        store.load_lesson("rock", url=url)
+    with pytest.raises(ValueError, match="exists already"):
+        store.rename_lesson("rock basics", "funk", url=url)
+    with pytest.raises(ValueError, match="not usable"):
+        store.rename_lesson("rock basics", "a/b", url=url)
+    assert store.rename_lesson("rock basics", "rock basics", url=url)["name"] == "rock basics"
+
+    assert store.delete_lesson("rock basics", url=url) == {"name": "rock basics", "attempts": 2, "students": 2}
+    assert [row["name"] for row in store.list_lessons(url=url)] == ["funk"]
+    # the other lesson keeps its own attempts; a new lesson of the old name starts afresh
+    assert store.progress("funk", "ann", url=url)["attempts"] == 1
+    store.create_lesson("rock basics", extract_pattern(groove()), url=url)
+    assert store.progress("rock basics", "ann", url=url)["attempts"] == 0
+    with pytest.raises(store.LessonNotFoundError, match="no lesson named 'jazz'"):
+        store.delete_lesson("jazz", url=url)

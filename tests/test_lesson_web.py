@@ -117,6 +117,22 @@ def test_attempts_remove_the_latency_calibrated_in_the_jam_app(client):
     assert absurd.status_code == 422
 
 
+def test_rename_and_delete_through_the_api(client):
+    client.post("/api/lessons", json={"name": "rock", "tempo_bpm": 100, "hits": rock_bars(100, 4)})
+    client.post("/api/lessons/rock/attempts", json={"student": "ada", "hits": rock_bars(60, 2)})
+    renamed = client.patch("/api/lessons/rock", json={"name": "rock basics"})
+    assert renamed.status_code == 200 and renamed.json()["name"] == "rock basics"
+    assert client.get("/api/lessons/rock basics/progress", params={"student": "ada"}).json()["attempts"] == 1
+    client.post("/api/lessons", json={"name": "funk", "tempo_bpm": 100, "hits": rock_bars(100, 4)})
+    taken = client.patch("/api/lessons/funk", json={"name": "rock basics"})
+    assert taken.status_code == 400 and "exists already" in taken.json()["detail"]
+    assert client.patch("/api/lessons/nothing", json={"name": "x"}).status_code == 404
+    gone = client.delete("/api/lessons/rock basics")
+    assert gone.json() == {"name": "rock basics", "attempts": 1, "students": 1}
+    assert [row["name"] for row in client.get("/api/lessons").json()] == ["funk"]
+    assert client.delete("/api/lessons/rock basics").status_code == 404
+
+
 def test_uploaded_midi_take_with_chosen_bars(client, tmp_path):
     with SOUL.open("rb") as f:
         made = client.post(

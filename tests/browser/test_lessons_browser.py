@@ -152,3 +152,20 @@ def test_practice_removes_the_latency_calibrated_in_the_jam_app(jam_server, chro
     (row,) = progress_rows(page)
     assert int(row[4]) >= 80  # on time once the 60 ms are removed (none would be without)
     page.close()
+
+
+def test_rename_and_delete_a_lesson_in_the_page(jam_server, chromium):
+    page = chromium.new_page()
+    teach(page, jam_server, "first take", 150)
+    options = "[...document.getElementById('lesson').options].map((o) => o.value)"
+    others = [name for name in page.evaluate(options) if name != "first take"]
+    answers = iter(["second take", None])  # the new name, then accept the deletion
+    page.on("dialog", lambda d: d.accept(next(answers) or ""))
+    page.click("#rename-lesson")
+    page.wait_for_function("document.getElementById('lesson').value === 'second take'")
+    assert "is now" in page.text_content("#message")
+    assert sorted(page.evaluate(options)) == sorted([*others, "second take"])
+    page.click("#delete-lesson")
+    page.wait_for_function("document.getElementById('message').textContent.includes('deleted')")
+    assert sorted(page.evaluate(options)) == sorted(others)
+    page.close()

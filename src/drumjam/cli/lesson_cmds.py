@@ -328,6 +328,34 @@ def list_(as_json: JsonOpt = False) -> None:
     console.print(table if rows else "no lessons yet: drumjam lesson create TAKE.mid --name NAME")
 
 
+@lesson_app.command("rename")
+def rename(
+    name: Annotated[str, typer.Argument(help="The lesson.")],
+    new_name: Annotated[str, typer.Argument(help="Its new name.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Give a lesson another name; students keep their attempts and progress."""
+    info = store.rename_lesson(name, new_name)
+    if not _emit(info, as_json):
+        console.print(f"lesson {name!r} is now {info['name']!r}")
+
+
+@lesson_app.command("delete")
+def delete(
+    name: Annotated[str, typer.Argument(help="The lesson.")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Delete without asking.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Delete a lesson with its students' attempts and progress on it."""
+    if not yes:
+        attempts = sum(s["attempts"] for s in store.students(name))
+        typer.confirm(f"delete lesson {name!r} and its {attempts} attempt(s)?", abort=True)
+    gone = store.delete_lesson(name)
+    if not _emit(gone, as_json):
+        console.print(f"deleted lesson {gone['name']!r} ({gone['attempts']} attempt(s) of "
+                      f"{gone['students']} student(s))")
+
+
 def register(app: typer.Typer) -> None:
     """Add ``drumjam lesson ...`` to the app."""
     app.add_typer(lesson_app, name="lesson")

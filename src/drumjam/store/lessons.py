@@ -180,6 +180,43 @@ def load_lesson(name: str, url: str | None = None) -> tuple[Pattern, TrainerConf
         )
 
 
+def rename_lesson(name: str, new_name: str, url: str | None = None) -> dict[str, Any]:
+    """Give a lesson another name; its students' attempts and progress go with it.
+
+    Returns
+    -------
+    dict
+        :func:`lesson_info` under the new name.
+    """
+    new_name = check_name(new_name)
+    with session_scope(url) as db:
+        row = _lesson(db, name)
+        taken = db.scalar(select(LessonRow.id).where(LessonRow.name == new_name))
+        if taken is not None and taken != row.id:
+            raise InputError(f"a lesson named {new_name!r} exists already; choose another name")
+        row.name = new_name
+        db.flush()
+        return lesson_info(row)
+
+
+def delete_lesson(name: str, url: str | None = None) -> dict[str, Any]:
+    """Remove a lesson with every attempt at it and every student's progress on it.
+
+    Returns
+    -------
+    dict
+        ``name``, and the ``attempts`` and ``students`` removed with it.
+    """
+    with session_scope(url) as db:
+        row = _lesson(db, name)
+        attempts = db.scalars(select(AttemptRow).where(AttemptRow.lesson_id == row.id)).all()
+        progress = db.scalars(select(ProgressRow).where(ProgressRow.lesson_id == row.id)).all()
+        for item in (*attempts, *progress):
+            db.delete(item)
+        db.delete(row)
+        return {"name": row.name, "attempts": len(attempts), "students": len(progress)}
+
+
 def list_lessons(url: str | None = None) -> list[dict[str, Any]]:
     """Every lesson, by name."""
     with session_scope(url) as db:

@@ -173,6 +173,30 @@ def lesson(name: str, state: JamState = Depends(get_state)) -> dict[str, Any]:
     return {**info, "pattern": pattern.to_dict(), "trainer": trainer.to_dict()}
 
 
+class Rename(BaseModel):
+    """A lesson's new name."""
+
+    name: str
+
+
+@router.patch("/{name}")
+def rename(name: str, body: Rename, state: JamState = Depends(get_state)) -> dict[str, Any]:
+    """Give a lesson another name; students keep their attempts and progress."""
+    try:
+        return store.rename_lesson(name, body.name, url=state.db_url)
+    except store.LessonNotFoundError as exc:
+        raise _not_found(exc) from exc
+
+
+@router.delete("/{name}")
+def delete(name: str, state: JamState = Depends(get_state)) -> dict[str, Any]:
+    """Delete a lesson with its students' attempts and progress on it."""
+    try:
+        return store.delete_lesson(name, url=state.db_url)
+    except store.LessonNotFoundError as exc:
+        raise _not_found(exc) from exc
+
+
 @router.get("/{name}/notation.svg")
 def notation_svg(name: str, state: JamState = Depends(get_state)) -> Response:
     """The pattern engraved as SVG."""

@@ -133,8 +133,12 @@ async function loadLessons(select) {
 
 async function showLesson() {
   const name = $("lesson").value;
-  $("musicxml-link").hidden = !name;
-  if (!name) { $("notation").textContent = "No lessons yet."; return; }
+  for (const id of ["musicxml-link", "rename-lesson", "delete-lesson"]) $(id).hidden = !name;
+  if (!name) {
+    $("notation").textContent = "No lessons yet.";
+    $("lesson-info").textContent = $("feel").textContent = "";
+    return;
+  }
   const lesson = await api(`/api/lessons/${encodeURIComponent(name)}`);
   const p = lesson.pattern;
   const swing = p.grid === "swing8" ? `, swing ${p.swing_ratio.toFixed(2)}:1` : "";
@@ -326,6 +330,28 @@ async function practise() {
   }
 }
 
+async function renameLesson() {
+  const name = $("lesson").value;
+  const newName = (prompt(`New name for "${name}"`, name) || "").trim();
+  if (!newName || newName === name) return;
+  const info = await api(`/api/lessons/${encodeURIComponent(name)}`, {
+    method: "PATCH", headers: { "content-type": "application/json" },
+    body: JSON.stringify({ name: newName }),
+  });
+  message(`Lesson "${name}" is now "${info.name}".`, true);
+  await loadLessons(info.name);
+}
+
+async function deleteLesson() {
+  const name = $("lesson").value;
+  const everyone = await api(`/api/lessons/${encodeURIComponent(name)}/students`);
+  const attempts = everyone.reduce((n, s) => n + s.attempts, 0);
+  if (!confirm(`Delete "${name}" and its ${attempts} attempt(s) by ${everyone.length} student(s)?`)) return;
+  await api(`/api/lessons/${encodeURIComponent(name)}`, { method: "DELETE" });
+  message(`Lesson "${name}" deleted.`, true);
+  await loadLessons();
+}
+
 buildPads();
 setUpMidi().catch((err) => { $("midi-status").textContent = err.message; });
 $("record").addEventListener("click", teach);
@@ -333,6 +359,8 @@ $("upload").addEventListener("submit", upload);
 $("from-session").addEventListener("submit", fromSession);
 loadSessions().catch(() => { $("from-session").hidden = true; });
 $("practise").addEventListener("click", practise);
+$("rename-lesson").addEventListener("click", () => renameLesson().catch((e) => message(e.message)));
+$("delete-lesson").addEventListener("click", () => deleteLesson().catch((e) => message(e.message)));
 $("stop").addEventListener("click", () => { keepGoing = false; $("stop").hidden = true; });
 $("lesson").addEventListener("change", () => showLesson().catch((e) => message(e.message)));
 /** The student's latency as calibrated in the jam app (kept as typed if never calibrated). */
