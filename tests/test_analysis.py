@@ -123,6 +123,22 @@ def test_cli_analyze_json_and_out(shared_data: Path, tmp_path: Path) -> None:
     assert BeatMap.from_dict(json.loads(out.read_text())) == BeatMap.from_dict(data)
 
 
+def test_cli_analyze_with_corrections_by_ear(shared_data: Path) -> None:
+    song = shared_data / "beats" / "tutorial_easy_example.flac"
+    plain = json.loads(CliRunner().invoke(app, ["analyze", str(song), "--json"]).stdout)
+    fixed = CliRunner().invoke(app, ["analyze", str(song), "--json", "--tempo", "double",
+                                     "--shift-downbeat", "1"])
+    assert fixed.exit_code == 0, fixed.output
+    data = json.loads(fixed.stdout)
+    assert data["tempo_bpm"] == pytest.approx(2 * plain["tempo_bpm"], rel=0.01)
+    assert data["beats"][::2] == pytest.approx(plain["beats"], abs=1e-5)
+    # "one" moved one (doubled) beat later: half a beat of the analysis
+    beat_s = plain["beats"][1] - plain["beats"][0]
+    assert data["downbeats"][0] == pytest.approx(plain["downbeats"][0] + beat_s / 2, abs=0.01)
+    bad = CliRunner().invoke(app, ["analyze", str(song), "--tempo", "triple"])
+    assert isinstance(bad.exception, InputError) and "use double or half" in str(bad.exception)
+
+
 def test_cli_click_writes_song_with_click(shared_data: Path, tmp_path: Path) -> None:
     out = tmp_path / "with_click.wav"
     song = shared_data / "beats" / "madmom_sample.wav"

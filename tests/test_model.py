@@ -9,9 +9,22 @@ import pytest
 
 from drumjam.errors import FileFormatError, InputError
 from drumjam.model import (
-    ALESIS, GENERAL_MIDI, ROLAND_TD, YAMAHA_DTX, BeatMap, Chart, Hit, Note, Take, Voice,
-    VoiceGroup, get_kit_map, load_kit_map, voice_group,
+    ALESIS,
+    GENERAL_MIDI,
+    ROLAND_TD,
+    YAMAHA_DTX,
+    BeatMap,
+    Chart,
+    Hit,
+    Note,
+    Take,
+    Voice,
+    VoiceGroup,
+    get_kit_map,
+    load_kit_map,
+    voice_group,
 )
+from drumjam.model.beatmap import MIN_TEMPO_BPM
 
 
 def test_constant_beatmap_converts_both_ways() -> None:
@@ -122,3 +135,29 @@ def test_user_kit_map_json(tmp_path) -> None:
     path.write_text('{"notes": {"300": "kick"}}')
     with pytest.raises(FileFormatError, match="outside 0-127"):
         load_kit_map(path)
+
+
+def test_beatmap_corrections_for_a_misread_song() -> None:
+    """What a drummer fixes by ear: "one" on the wrong beat, another metre, half or double
+    tempo."""
+    truth = BeatMap.constant(120.0, 8.0, meter=4, start_s=0.25)  # 0.5 s beats, bars of 2 s
+    late_one = BeatMap.from_beats(truth.beats_s, 4, first_downbeat_index=1)
+    assert late_one.first_downbeat_index == 1
+    assert late_one.rebarred(downbeat_shift=-1) == truth
+    assert late_one.rebarred(downbeat_shift=3) == truth
+    waltz = truth.rebarred(meter=3)
+    assert waltz.meter == 3 and np.allclose(np.diff(waltz.downbeats_s), 1.5)
+
+    half = BeatMap.from_beats(truth.beats_s[::2], 4)  # read at 60 BPM: bars twice too long
+    doubled = half.doubled()
+    assert doubled.tempo_bpm == pytest.approx(120.0)
+    assert np.allclose(doubled.beats_s, truth.beats_s[: doubled.beats_s.size])
+    assert np.allclose(doubled.downbeats_s, truth.downbeats_s[: doubled.downbeats_s.size])
+
+    double = BeatMap.from_beats(np.arange(0.25, 8.3, 0.25), 4, first_downbeat_index=2)
+    halved = double.halved()
+    assert halved.tempo_bpm == pytest.approx(120.0)
+    assert halved.downbeats_s[0] == pytest.approx(0.75) and halved.beats_s[0] == pytest.approx(0.25)
+    assert double.halved(keep_downbeats=False).beats_s[0] == pytest.approx(0.5)
+    with pytest.raises(InputError, match="absurd tempo"):
+        BeatMap.constant(MIN_TEMPO_BPM + 1, 20.0).halved()

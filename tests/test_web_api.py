@@ -260,3 +260,41 @@ def test_audio_upload_is_analysed_and_scored_on_the_grid(client):
     with client.websocket_connect(live["websocket"]) as ws:
         ws.send_json({"type": "hit", "player": 0, "time_s": beats[4] - 0.012, "voice": "kick"})
         assert ws.receive_json()["offset_ms"] == pytest.approx(-12, abs=0.5)
+
+
+def test_an_added_songs_beat_map_is_corrected_by_ear_and_kept(client, tmp_path):
+    data = (builtin_dir() / "slow-funk" / "backing.ogg").read_bytes()
+    song = client.post("/api/songs", files={"file": ("funk.ogg", data, "audio/ogg")}).json()
+    assert song["beatmap_correctable"] and not song["beatmap_corrected"]
+    url = f"/api/songs/{song['id']}/beatmap"
+
+    def song_beatmap() -> dict:
+        """The song's beat map as a session plays it, without the count-in bar."""
+        plan = _start(client, song=song["id"])["plan"]
+        return {key: [t - plan["lead_in_s"] for t in plan["beatmap"][key]] for key in ("beats", "downbeats")}
+
+    before = song_beatmap()
+
+    doubled = client.post(url, json={"tempo": "double"}).json()
+    assert doubled["tempo_bpm"] == pytest.approx(2 * song["tempo_bpm"], rel=0.01)
+    assert doubled["beatmap_corrected"]
+    assert song_beatmap()["beats"][::2] == pytest.approx(before["beats"], abs=1e-5)
+
+    client.post(url, json={"reset": True, "downbeat_shift": 1, "offset_ms": 10})
+    after = song_beatmap()
+    assert after["beats"] == pytest.approx([t + 0.010 for t in before["beats"]], abs=1e-5)
+    first = int(np.argmin(np.abs(np.array(before["beats"]) - before["downbeats"][0])))
+    assert after["downbeats"][0] == pytest.approx(before["beats"][first + 1] + 0.010, abs=1e-5)
+    waltz = client.post(url, json={"meter": 3}).json()
+    assert waltz["meter"] == 3
+
+    # kept for the next start of the app
+    again = TestClient(create_app(home=tmp_path, max_upload_bytes=2_000_000))
+    assert again.get(f"/api/songs/{song['id']}").json()["meter"] == 3
+    assert client.post(url, json={"reset": True}).json()["beatmap_corrected"] is False
+
+    builtin = client.post("/api/songs/slow-funk/beatmap", json={"tempo": "double"})
+    assert builtin.status_code == 400 and "exact beat map" in builtin.json()["detail"]
+    assert client.post(url, json={"tempo": "triple"}).status_code == 422
+    assert client.post(url, json={"offset_ms": 5000}).status_code == 400
+    assert client.post(url, json={"meter": 1}).status_code == 400

@@ -27,6 +27,8 @@ AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".aif", ".aiff")
 MIDI_SUFFIXES = (".mid", ".midi")
 MIN_SPEED = 0.5
 MAX_SPEED = 1.5
+#: Largest move of a song's beats in one correction (ms).
+MAX_BEAT_OFFSET_MS = 500.0
 SPEED_STEP = 0.05
 
 
@@ -69,6 +71,8 @@ class Song:
     feel: str = "straight"
     builtin: bool = True
     credit: str = ""
+    #: The analysed beat map was corrected by hand (:meth:`SongLibrary.correct_beatmap`).
+    corrected: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready summary (the chart itself is served with a session)."""
@@ -84,6 +88,8 @@ class Song:
             "notes": len(self.chart) if self.chart is not None else 0,
             "builtin": self.builtin,
             "credit": self.credit,
+            "beatmap_correctable": not self.builtin and self.chart is None,
+            "beatmap_corrected": self.corrected,
         }
 
 
@@ -256,6 +262,67 @@ class SongLibrary:
         return self.get(song_id)
 
 
+    # ------------------------------------------------------------------ correcting
+    def correct_beatmap(
+        self,
+        song_id: str,
+        *,
+        tempo: str | None = None,
+        meter: int | None = None,
+        downbeat_shift: int = 0,
+        offset_ms: float = 0.0,
+        reset: bool = False,
+    ) -> Song:
+        """Fix the analysed beat map of an added audio song by ear; kept for later sessions.
+
+        Parameters
+        ----------
+        song_id : str
+            An added audio song (built-in and MIDI songs have exact beat maps).
+        tempo : {"double", "half"}, optional
+            The analysis found half (``"double"``) or twice (``"half"``) the real tempo.
+        meter : int, optional
+            Beats per bar (2-12).
+        downbeat_shift : int
+            Move "one" this many beats later (negative: earlier).
+        offset_ms : float
+            Move every beat this much later (negative: earlier), at most 500 ms.
+        reset : bool
+            Go back to the analysis first.
+        """
+        song = self.get(song_id)
+        folder = self.user_dir / "songs" / song_id
+        if song.builtin or song.chart is not None:
+            raise InputError(f"{song.title!r} has an exact beat map from its MIDI; only songs "
+                             "added as audio can be corrected")
+        if tempo not in (None, "double", "half"):
+            raise InputError(f"tempo correction {tempo!r} is unknown; use 'double' or 'half'")
+        if meter is not None and not 2 <= int(meter) <= 12:
+            raise InputError(f"meter {meter} is out of range; give 2-12 beats per bar")
+        if not abs(offset_ms) <= MAX_BEAT_OFFSET_MS:
+            raise InputError(f"offset {offset_ms} ms is too large; move the beats at most "
+                             f"{MAX_BEAT_OFFSET_MS:.0f} ms at a time")
+        meta = json.loads((folder / "song.json").read_text(encoding="utf-8"))
+        analysed = meta.setdefault("analysed_beatmap", meta["beatmap"])
+        beatmap = BeatMap.from_dict(analysed if reset else meta["beatmap"])
+        if tempo == "double":
+            beatmap = beatmap.doubled()
+        elif tempo == "half":
+            beatmap = beatmap.halved()
+        if meter is not None or downbeat_shift:
+            beatmap = beatmap.rebarred(meter, downbeat_shift)
+        if offset_ms:
+            beats, downbeats = beatmap.beats_s + offset_ms / 1000.0, beatmap.downbeats_s + offset_ms / 1000.0
+            beatmap = BeatMap(beats[beats >= 0], downbeats[downbeats >= 0], meter=beatmap.meter,
+                              beat_unit=beatmap.beat_unit, confidence=beatmap.confidence)
+        meta["beatmap"] = beatmap.to_dict()
+        tmp = folder / f"song.{secrets.token_hex(4)}.tmp.json"
+        tmp.write_text(json.dumps(meta), encoding="utf-8")
+        tmp.replace(folder / "song.json")
+        self._cache.pop(song_id, None)
+        return self.get(song_id)
+
+
 def _safe_id(song_id: str) -> bool:
     return bool(song_id) and all(c in "0123456789abcdef" for c in song_id) and len(song_id) <= 32
 
@@ -307,4 +374,5 @@ def _load_user_song(folder: Path) -> Song:
         id=meta["id"], title=meta["title"], beatmap=beatmap, chart=chart,
         grid=int(meta.get("grid", 16)), audio_path=folder / meta["audio"], feel="straight",
         builtin=False, credit=f"added from {meta.get('source_name', 'an upload')}",
+        corrected=meta.get("analysed_beatmap", meta.get("beatmap")) != meta.get("beatmap"),
     )

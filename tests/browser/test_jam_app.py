@@ -246,3 +246,25 @@ def test_touch_pads_on_a_phone(chromium, jam_server):
         assert float(offset) == pytest.approx(-20, abs=1) and "early" in text and judgment == "great"
     finally:
         context.close()
+
+
+def test_an_added_songs_beats_are_fixed_by_ear(page, tmp_path):
+    """An added recording read at the wrong tempo: doubled, then back to the analysis."""
+    from drumjam.songs import builtin_dir
+
+    song = tmp_path / "my funk.ogg"
+    song.write_bytes((builtin_dir() / "slow-funk" / "backing.ogg").read_bytes())
+    page.set_input_files("#upload-file", str(song))
+    page.click("#upload button[type=submit]")
+    page.wait_for_selector("#message:has-text('Added')", timeout=60000)
+    assert page.locator("#beatmap-fix").is_visible() and page.locator("#beatmap-reset").is_disabled()
+    analysed = int(page.inner_text("#song-info").split(" BPM")[0])
+    page.click("#beatmap-fix button:has-text('2× tempo')")
+    page.wait_for_selector("#message:has-text('(corrected)')")
+    assert int(page.inner_text("#song-info").split(" BPM")[0]) in (2 * analysed - 1, 2 * analysed, 2 * analysed + 1)
+    page.click("#beatmap-reset")
+    page.wait_for_selector("#message:has-text('(as analysed)')")
+    assert int(page.inner_text("#song-info").split(" BPM")[0]) == analysed
+    assert page.locator("#beatmap-reset").is_disabled()
+    page.select_option("#song", "slow-funk")  # built-in songs have exact beats
+    assert page.locator("#beatmap-fix").is_hidden()

@@ -24,23 +24,39 @@ err_console = Console(stderr=True, highlight=False)
 BackendOpt = Annotated[str, typer.Option("--backend", help="Tracker: drumjam or beat_this.")]
 MeterOpt = Annotated[int | None, typer.Option("--meter", help="Beats per bar, if known.")]
 NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Analyse again; do not use the cache.")]
+TempoFixOpt = Annotated[str | None, typer.Option(
+    "--tempo", help="Correct a tempo found at half or twice the real one: double or half.")]
+ShiftOpt = Annotated[int, typer.Option(
+    "--shift-downbeat", help='Move "one" this many beats later (negative: earlier).')]
 CheckpointOpt = Annotated[str | None, typer.Option(
     "--checkpoint", help="beat_this backend: checkpoint name (downloaded once; default final0) "
     "or .ckpt file.")]
 
 
 def _analyse(song: Path, backend: str, meter: int | None, no_cache: bool,
-             checkpoint: str | None = None) -> BeatMap:
+             checkpoint: str | None = None, tempo: str | None = None, shift_downbeat: int = 0) -> BeatMap:
     from drumjam.analysis import BACKENDS, analyse_audio
 
     if backend not in BACKENDS:
         raise InputError(f"unknown backend '{backend}'; use one of {', '.join(BACKENDS)}")
+    if tempo not in (None, "double", "half"):
+        raise InputError(f"--tempo {tempo} is unknown; use double or half")
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                   console=err_console, transient=True,
                   disable=not err_console.is_terminal) as progress:
         progress.add_task(f"Analysing {song.name} ({backend})", total=None)
         options = {} if checkpoint is None else {"checkpoint": checkpoint}
-        return analyse_audio(song, backend=backend, use_cache=not no_cache, meter=meter, **options)
+        beatmap = analyse_audio(song, backend=backend, use_cache=not no_cache, meter=meter, **options)
+    return corrected(beatmap, tempo, shift_downbeat)
+
+
+def corrected(beatmap: BeatMap, tempo: str | None, shift_downbeat: int) -> BeatMap:
+    """The beat map with the listener's corrections: tempo doubled or halved, "one" moved."""
+    if tempo == "double":
+        beatmap = beatmap.doubled()
+    elif tempo == "half":
+        beatmap = beatmap.halved()
+    return beatmap.rebarred(downbeat_shift=shift_downbeat) if shift_downbeat else beatmap
 
 
 def beatmap_json(beatmap: BeatMap) -> dict:
@@ -63,11 +79,13 @@ def register(app: typer.Typer) -> None:
         out: Annotated[Path | None, typer.Option("--out", help="Write the beat map JSON here.")] = None,
         backend: BackendOpt = "drumjam",
         meter: MeterOpt = None,
+        tempo: TempoFixOpt = None,
+        shift_downbeat: ShiftOpt = 0,
         no_cache: NoCacheOpt = False,
         checkpoint: CheckpointOpt = None,
     ) -> None:
         """Find the tempo, beats, downbeats and metre of a song."""
-        beatmap = _analyse(song, backend, meter, no_cache, checkpoint)
+        beatmap = _analyse(song, backend, meter, no_cache, checkpoint, tempo, shift_downbeat)
         data = beatmap_json(beatmap)
         if out is not None:
             out.parent.mkdir(parents=True, exist_ok=True)
@@ -95,6 +113,8 @@ def register(app: typer.Typer) -> None:
         click_db: Annotated[float, typer.Option("--click-db", help="Click level vs the song's peak, dB.")] = -6.0,
         backend: BackendOpt = "drumjam",
         meter: MeterOpt = None,
+        tempo: TempoFixOpt = None,
+        shift_downbeat: ShiftOpt = 0,
         no_cache: NoCacheOpt = False,
     ) -> None:
         """Write the song with a click on every beat (accented downbeats)."""
@@ -103,7 +123,7 @@ def register(app: typer.Typer) -> None:
 
         if not -60.0 <= click_db <= 12.0:
             raise InputError(f"--click-db {click_db} is out of range; use -60 to 12 dB")
-        beatmap = _analyse(song, backend, meter, no_cache)
+        beatmap = _analyse(song, backend, meter, no_cache, tempo=tempo, shift_downbeat=shift_downbeat)
         samples, sr = load_audio(song, mono=False)
         mix = mix_click(samples, sr, beatmap, click_gain_db=click_db)
         write_audio(out, mix, sr)

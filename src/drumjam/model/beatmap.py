@@ -270,6 +270,40 @@ class BeatMap:
             confidence=self.confidence,
         )
 
+    # ------------------------------------------------------------------ corrections
+    @property
+    def first_downbeat_index(self) -> int:
+        """Index of the beat the first downbeat falls on (0 if there is none)."""
+        if self.downbeats_s.size == 0:
+            return 0
+        return int(np.argmin(np.abs(self.beats_s - self.downbeats_s[0])))
+
+    def rebarred(self, meter: int | None = None, downbeat_shift: int = 0) -> BeatMap:
+        """The same beats in bars of ``meter`` beats, the downbeats moved ``downbeat_shift``
+        beats later (negative: earlier), e.g. when an analysis put "one" on beat 2."""
+        meter = self.meter if meter is None else int(meter)
+        first = (self.first_downbeat_index + int(downbeat_shift)) % max(meter, 1)
+        return BeatMap.from_beats(self.beats_s, meter, first, self.beat_unit, self.confidence)
+
+    def doubled(self) -> BeatMap:
+        """Twice the tempo: a beat half-way between every two, bars of the same metre from the
+        same first downbeat (for a map that found half the real tempo)."""
+        mids = self.beats_s[:-1] + 0.5 * np.diff(self.beats_s)
+        beats = np.empty(2 * self.beats_s.size - 1)
+        beats[0::2], beats[1::2] = self.beats_s, mids
+        return BeatMap.from_beats(beats, self.meter, 2 * self.first_downbeat_index,
+                                  self.beat_unit, self.confidence)
+
+    def halved(self, keep_downbeats: bool = True) -> BeatMap:
+        """Half the tempo: every other beat, those on the downbeats kept (or, with
+        ``keep_downbeats=False``, the ones between), bars of the same metre."""
+        phase = self.first_downbeat_index % 2 if keep_downbeats else 1 - self.first_downbeat_index % 2
+        beats = self.beats_s[phase::2]
+        if beats.size < 2:
+            raise InputError("too few beats to halve the tempo")
+        first = (self.first_downbeat_index - phase) // 2 if keep_downbeats else 0
+        return BeatMap.from_beats(beats, self.meter, first, self.beat_unit, self.confidence)
+
     # ------------------------------------------------------------------ serialisation
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dictionary (times in seconds)."""

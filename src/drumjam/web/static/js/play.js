@@ -56,6 +56,22 @@ function showSongInfo() {
     + `${song.bars} bars${song.has_chart ? "" : " · played on the grid"}`;
   $("#loop-last").max = song.bars;
   $("#loop-first").max = song.bars;
+  $("#beatmap-fix").hidden = !song.beatmap_correctable;
+  $("#beatmap-reset").disabled = !song.beatmap_corrected;
+}
+
+/** Correct the selected song's analysed beat map (kept on the server for later sessions). */
+async function fixBeatmap(fix) {
+  const id = $("#song").value;
+  try {
+    const song = await api(`/api/songs/${encodeURIComponent(id)}/beatmap`, { method: "POST", json: fix });
+    state.songs = state.songs.map((s) => (s.id === id ? song : s));
+    showSongInfo();
+    showMessage(`Beat map of “${song.title}”: ${Math.round(song.tempo_bpm)} BPM, ${song.meter}/4`
+      + `${song.beatmap_corrected ? " (corrected)" : " (as analysed)"}.`, "info");
+  } catch (err) {
+    showMessage(`Could not correct the beat map: ${err.message}`);
+  }
 }
 
 async function uploadSong(ev) {
@@ -230,7 +246,9 @@ function setMode(mode) {
   $("#start").disabled = mode !== "idle";
   $("#restart").disabled = mode === "idle" || mode === "calibrating";
   $("#stop").disabled = mode !== "playing";
+  for (const button of document.querySelectorAll("#beatmap-fix button")) button.disabled = mode !== "idle";
   document.body.dataset.mode = mode;
+  if (mode === "idle") showSongInfo();
 }
 
 function stopRun() {
@@ -370,6 +388,9 @@ async function main() {
   state.groupOf = kits.voice_groups;
   await loadSongs(new URLSearchParams(location.search).get("song"));
   $("#song").addEventListener("change", showSongInfo);
+  for (const button of document.querySelectorAll("#beatmap-fix button")) {
+    button.addEventListener("click", () => fixBeatmap(JSON.parse(button.dataset.fix)));
+  }
   $("#upload").addEventListener("submit", uploadSong);
   $("#two-players").addEventListener("change", refreshPlayerBlocks);
   for (let i = 0; i < 2; i++) {
