@@ -25,6 +25,10 @@ from drumjam.model import BeatMap, Chart
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".aif", ".aiff")
 MIDI_SUFFIXES = (".mid", ".midi")
+#: A zipped rhythm-game song folder (Clone Hero, Rock Band, YARG).
+FOLDER_SUFFIXES = (".zip",)
+#: Largest unpacked size of a zipped song folder.
+MAX_UNZIPPED_BYTES = 512 * 1024 * 1024
 MIN_SPEED = 0.5
 MAX_SPEED = 1.5
 #: Largest move of a song's beats in one correction (ms).
@@ -220,22 +224,25 @@ class SongLibrary:
 
     # ------------------------------------------------------------------ adding
     def add(self, filename: str, data: bytes, title: str | None = None) -> Song:
-        """Add a song from an uploaded audio or MIDI file.
+        """Add a song from an uploaded audio or MIDI file or a zipped rhythm-game song folder.
 
         Audio is analysed into a beat map (scored against a sixteenth-note grid); a MIDI
-        file's drum channel becomes the chart and its other channels the backing track.
+        file's drum channel becomes the chart and its other channels the backing track; a song
+        folder's expert drums become the chart and its other stems the backing track
+        (:mod:`drumjam.io.songfolder`).
 
         Raises
         ------
         FileFormatError
-            If the file is neither readable audio nor a MIDI file with drums.
+            If the file is neither readable audio, a MIDI file with drums nor a song folder
+            with a drum chart and audio.
         """
         name = Path(filename or "upload").name
         suffix = Path(name).suffix.lower()
-        if suffix not in AUDIO_SUFFIXES + MIDI_SUFFIXES:
-            kinds = ", ".join(AUDIO_SUFFIXES + MIDI_SUFFIXES)
-            raise FileFormatError(name, "is neither an audio file nor a MIDI file",
-                                  f"upload one of {kinds}")
+        if suffix not in AUDIO_SUFFIXES + MIDI_SUFFIXES + FOLDER_SUFFIXES:
+            kinds = ", ".join(AUDIO_SUFFIXES + MIDI_SUFFIXES + FOLDER_SUFFIXES)
+            raise FileFormatError(name, "is neither an audio file nor a MIDI file nor a zipped "
+                                  "song folder", f"upload one of {kinds}")
         if not data:
             raise FileFormatError(name, "empty file", "choose the file again")
         song_id = secrets.token_hex(6)
@@ -244,10 +251,13 @@ class SongLibrary:
         try:
             source = work / f"source{suffix}"
             source.write_bytes(data)
-            title = (title or Path(name).stem).strip()[:80] or "untitled"
+            given = (title or "").strip()[:80]
+            title = given or Path(name).stem.strip()[:80] or "untitled"
             try:
                 if suffix in MIDI_SUFFIXES:
                     meta = _prepare_midi_song(source, work, title)
+                elif suffix in FOLDER_SUFFIXES:
+                    meta = _prepare_folder_song(source, work, given or None, name)
                 else:
                     meta = _prepare_audio_song(source, work, title, name)
             except FileFormatError as exc:  # name the upload, not the temporary copy
@@ -357,6 +367,49 @@ def _prepare_midi_song(source: Path, work: Path, title: str) -> dict[str, Any]:
     write_ogg(audio, samples, sr)
     return {"title": title, "kind": "midi", "audio": audio.name, "grid": 16,
             "chart": "source" + source.suffix.lower(), "source_name": source.name}
+
+
+def _unzip(source: Path, into: Path, name: str) -> None:
+    """Unpack a zip upload, refusing paths that leave ``into`` and archives too large."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(source) as archive:
+            members = [m for m in archive.infolist() if not m.is_dir()]
+            if sum(m.file_size for m in members) > MAX_UNZIPPED_BYTES:
+                raise FileFormatError(name, f"unpacks to more than {MAX_UNZIPPED_BYTES // 2**20} MB",
+                                      "zip only the song's folder")
+            root = into.resolve()
+            for m in members:
+                target = (into / m.filename).resolve()
+                if not target.is_relative_to(root):
+                    raise FileFormatError(name, f"holds a path outside the folder ({m.filename})",
+                                          "zip the song's folder itself")
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with archive.open(m) as src, target.open("wb") as dst:
+                    shutil.copyfileobj(src, dst)
+    except (zipfile.BadZipFile, EOFError) as exc:
+        raise FileFormatError(name, f"is not a readable zip file ({exc})", "zip the song's folder again") from None
+
+
+def _prepare_folder_song(source: Path, work: Path, title: str | None, name: str) -> dict[str, Any]:
+    from drumjam.io.midi import write_midi
+    from drumjam.io.songfolder import read_song_folder
+
+    unpacked = work / "unpacked"
+    _unzip(source, unpacked, name)
+    song = read_song_folder(unpacked)
+    samples, sr = song.backing_audio()
+    end_s = max(song.chart.beatmap.end_s, song.chart.duration_s) + 1.0
+    if samples.size < end_s * sr:
+        samples = np.pad(samples, (0, int(end_s * sr) - samples.size))
+    write_ogg(work / "backing.ogg", samples, sr)
+    write_midi(work / "chart.mid", song.chart)
+    shutil.rmtree(unpacked, ignore_errors=True)
+    source.unlink()
+    full_title = title or (f"{song.artist} – {song.title}" if song.artist else song.title)
+    return {"title": full_title[:80], "kind": "midi", "audio": "backing.ogg", "grid": 16,
+            "chart": "chart.mid", "source_name": name}
 
 
 def _load_user_song(folder: Path) -> Song:

@@ -13,7 +13,8 @@ from rich.console import Console
 from rich.table import Table
 
 from drumjam.errors import InputError
-from drumjam.io.midi import read_chart, read_take
+from drumjam.io.midi import read_take
+from drumjam.io.songfolder import load_chart
 from drumjam.scoring import DuetResult, ScoringConfig, TakeScore, analyse_duet, score_take
 
 console = Console(highlight=False)
@@ -23,7 +24,8 @@ DEMO_CREDIT = (
     "CC BY 4.0, https://magenta.tensorflow.org/datasets/groove"
 )
 
-ChartOpt = Annotated[Optional[Path], typer.Option("--chart", help="MIDI file of the notes to play.")]
+ChartOpt = Annotated[Optional[Path], typer.Option(
+    "--chart", help="The notes to play: a MIDI file, a Clone Hero .chart or a rhythm-game song folder.")]
 GridOpt = Annotated[int, typer.Option("--grid", help="Without a chart: grid subdivision (4, 8, 12, 16, 24, 32).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
 KitOpt = Annotated[Optional[str], typer.Option("--kit", help="Kit map: gm, roland, alesis, yamaha or a JSON file.")]
@@ -108,7 +110,7 @@ def register(app: typer.Typer) -> None:
         """Score one take against a chart or the beat grid."""
         cfg = _config(strict, perfect_ms, great_ms, good_ms)
         played = read_take(take, kit_map=kit, channel=channel)
-        target = read_chart(chart, kit_map=kit) if chart else None
+        target = load_chart(chart, kit_map=kit) if chart else None
         result = score_take(played, target, grid=None if target else grid, config=cfg)
         if report:
             from drumjam.report import write_take_report
@@ -147,7 +149,7 @@ def register(app: typer.Typer) -> None:
             given = player_names([take_a, take_b])
         a = read_take(take_a, kit_map=kit, channel=channel, player=given[0])
         b = read_take(take_b, kit_map=kit, channel=channel, player=given[1])
-        target = read_chart(chart, kit_map=kit) if chart else None
+        target = load_chart(chart, kit_map=kit) if chart else None
         result = analyse_duet(a, b, target, grid=None if target else grid, config=cfg)
         if report:
             from drumjam.report import write_duet_report

@@ -46,7 +46,8 @@ async def upload_song(
     file: Annotated[UploadFile, File()],
     title: Annotated[str | None, Form()] = None,
 ) -> dict[str, Any]:
-    """Add a song from an audio file (beat map by analysis) or a MIDI file (drums = chart)."""
+    """Add a song from an audio file (beat map by analysis), a MIDI file (drums = chart) or a
+    zipped rhythm-game song folder (expert drums = chart, other stems = backing)."""
     limit = state.max_upload_bytes
     too_big = HTTPException(
         413, f"{file.filename}: the file is larger than {limit / 1e6:.0f} MB; "

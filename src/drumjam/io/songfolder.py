@@ -1,0 +1,335 @@
+"""Rhythm-game song folders (Clone Hero, Rock Band, YARG): the drum chart and the backing stems.
+
+A folder holds ``song.ini`` (title, artist, ``delay`` in ms), a chart, ``notes.chart`` (text)
+or ``notes.mid`` (Rock Band MIDI), and audio stems (``song.ogg``, ``guitar.ogg``,
+``drums.ogg``, ``drums_1.ogg`` ...; OGG, Opus, MP3, WAV or FLAC). drumjam plays the expert
+drum part:
+
+- ``notes.mid``: track ``PART DRUMS``, notes 96 kick (95: second kick), 97 red, 98 yellow,
+  99 blue, 100 green; yellow, blue and green are cymbals (hi-hat, ride, crash) unless tom
+  markers 110, 111, 112 span them (high, mid, floor tom). Tempo and time signatures come from
+  the file as for any MIDI file.
+- ``notes.chart``: section ``[ExpertDrums]``, lanes 0 kick (32: second kick), 1 red, 2 yellow,
+  3 blue, 4 green; lanes 2-4 are toms unless cymbal flags 66, 67, 68 sit on the same tick. A
+  chart without any cymbal flag was not made for pro drums: its yellow, blue and green are
+  read as hi-hat, mid tom and crash. Five-lane charts (a lane 5) are red snare, yellow hi-hat,
+  blue tom, orange (4) crash and green (5) floor tom.
+  ``[SyncTrack]`` gives the tempo (``B``, milli-BPM) and time signatures (``TS n [log2 d]``),
+  ``[Song]`` the resolution and an ``Offset`` in seconds.
+
+The backing track is every stem but the drums (the full mix ``song.ogg`` alone if that is all
+there is).
+"""
+
+from __future__ import annotations
+
+import configparser
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import mido
+import numpy as np
+
+from drumjam.errors import FileFormatError, MidiFileError
+from drumjam.io.audio import load_audio
+from drumjam.io.midi import _beatmap_from_midi, _open_midi, _TempoMap
+from drumjam.model import BeatMap, Chart, Note, Voice
+
+CHART_FILES = ("notes.mid", "notes.chart")
+STEM_SUFFIXES = (".ogg", ".opus", ".mp3", ".wav", ".flac")
+DRUM_STEM = re.compile(r"^drums(_\d+)?$", re.IGNORECASE)
+#: Stems that are not part of the music.
+SKIPPED_STEMS = ("preview", "crowd")
+MAX_CHART_BYTES = 8 * 1024 * 1024
+
+_MIDI_LANES = {96: "kick", 95: "kick", 97: "red", 98: "yellow", 99: "blue", 100: "green"}
+_TOM_MARKERS = {110: "yellow", 111: "blue", 112: "green"}
+_CYMBAL_OF = {"yellow": Voice.HIHAT_CLOSED, "blue": Voice.RIDE, "green": Voice.CRASH}
+_TOM_OF = {"yellow": Voice.TOM_HIGH, "blue": Voice.TOM_MID, "green": Voice.TOM_FLOOR}
+_CHART_LANES = {0: "kick", 32: "kick", 1: "red", 2: "yellow", 3: "blue", 4: "green"}
+_CHART_FLAGS = {66: "yellow", 67: "blue", 68: "green"}
+#: Pads of charts without cymbal flags (four lanes) and of five-lane charts.
+_FOUR_LANE = {"yellow": Voice.HIHAT_CLOSED, "blue": Voice.TOM_MID, "green": Voice.CRASH}
+_FIVE_LANE = {"yellow": Voice.HIHAT_CLOSED, "blue": Voice.TOM_MID, "orange": Voice.CRASH, "green": Voice.TOM_FLOOR}
+NOTE_VELOCITY = 100
+
+
+@dataclass(frozen=True)
+class SongFolder:
+    """What drumjam takes from a rhythm-game song folder.
+
+    Attributes
+    ----------
+    title, artist : str
+        From ``song.ini`` (the folder name if it has none).
+    chart : Chart
+        The expert drum part on the chart's beat map, moved by the song's delay.
+    backing_stems, drum_stems : list of Path
+        Audio files of the music without drums, and of the drums.
+    """
+
+    path: Path
+    title: str
+    artist: str
+    chart: Chart
+    backing_stems: list[Path]
+    drum_stems: list[Path]
+
+    def backing_audio(self) -> tuple[np.ndarray, int]:
+        """The backing stems mixed to mono at the first stem's sample rate."""
+        return mix_stems(self.backing_stems)
+
+
+def _ini(folder: Path) -> dict[str, str]:
+    path = folder / "song.ini"
+    if not path.is_file():
+        return {}
+    parser = configparser.ConfigParser(strict=False, interpolation=None)
+    text = path.read_text(encoding="utf-8-sig", errors="replace")
+    if not re.search(r"^\s*\[", text, re.MULTILINE):
+        text = "[song]\n" + text
+    try:
+        parser.read_string(text)
+    except configparser.Error as exc:
+        raise FileFormatError(path, f"unreadable song.ini ({exc.message.splitlines()[0]})",
+                              "fix or remove song.ini") from None
+    section = next((s for s in parser.sections() if s.lower() == "song"), None)
+    return dict(parser[section]) if section else {}
+
+
+def _delay_s(ini: dict[str, str], path: Path) -> float:
+    try:
+        delay_ms = float(ini.get("delay", "0") or 0)
+    except ValueError:
+        raise FileFormatError(path / "song.ini", f"delay {ini['delay']!r} is not a number of ms",
+                              "write delay = 0 or another whole number of ms") from None
+    if abs(delay_ms) > 60_000:
+        raise FileFormatError(path / "song.ini", f"delay {delay_ms:.0f} ms is absurd", "use a delay under a minute")
+    return delay_ms / 1000.0
+
+
+def _voice(lane: str, tom: bool) -> Voice:
+    if lane == "kick":
+        return Voice.KICK
+    if lane == "red":
+        return Voice.SNARE
+    return _TOM_OF[lane] if tom else _CYMBAL_OF[lane]
+
+
+def read_rb_midi(path: str | Path) -> Chart:
+    """The expert drums of a Rock Band ``notes.mid`` (track ``PART DRUMS``) as a chart."""
+    midi = _open_midi(path)
+    tempo_changes: list[tuple[int, int]] = []
+    signatures: list[tuple[int, int, int]] = []
+    drums: list[mido.MidiTrack] = []
+    last_tick = 1
+    for track in midi.tracks:
+        tick = 0
+        for msg in track:
+            tick += msg.time
+            if msg.type == "set_tempo":
+                tempo_changes.append((tick, msg.tempo))
+            elif msg.type == "time_signature":
+                signatures.append((tick, msg.numerator, msg.denominator))
+        last_tick = max(last_tick, tick)
+        if track.name.strip().upper() == "PART DRUMS":
+            drums.append(track)
+    if not drums:
+        raise MidiFileError(path, "no PART DRUMS track", "give a song whose chart has drums")
+    hits: list[tuple[int, str, int]] = []  # tick, lane, velocity
+    markers: dict[str, list[tuple[int, int]]] = {lane: [] for lane in _TOM_MARKERS.values()}
+    opened: dict[int, int] = {}
+    tick = 0
+    for msg in drums[0]:
+        tick += msg.time
+        if msg.type == "note_on" and msg.velocity > 0:
+            if msg.note in _MIDI_LANES:
+                hits.append((tick, _MIDI_LANES[msg.note], msg.velocity))
+            elif msg.note in _TOM_MARKERS:
+                opened[msg.note] = tick
+        elif msg.type in ("note_off", "note_on") and msg.note in _TOM_MARKERS and msg.note in opened:
+            markers[_TOM_MARKERS[msg.note]].append((opened.pop(msg.note), tick))
+    if not hits:
+        raise MidiFileError(path, "the PART DRUMS track has no expert notes (96-100)",
+                            "give a song charted for expert drums")
+    tempo_map = _TempoMap(tempo_changes, midi.ticks_per_beat)
+    beatmap = _beatmap_from_midi(tempo_map, signatures, midi.ticks_per_beat, max(h[0] for h in hits))
+
+    def is_tom(t: int, lane: str) -> bool:
+        return any(a <= t < b for a, b in markers.get(lane, []))
+
+    times = tempo_map.seconds(np.array([h[0] for h in hits]))
+    notes = tuple(Note(float(s), _voice(lane, is_tom(t, lane)), vel)
+                  for (t, lane, vel), s in zip(hits, times))
+    return Chart(notes, beatmap, title=Path(path).parent.name)
+
+
+def _chart_sections(text: str) -> dict[str, list[tuple[int, str, list[str]]]]:
+    """``{section: [(tick, kind, values), ...]}`` of a ``.chart`` file."""
+    sections: dict[str, list[tuple[int, str, list[str]]]] = {}
+    current: list[tuple[int, str, list[str]]] | None = None
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("[") and line.endswith("]"):
+            current = sections.setdefault(line[1:-1].strip(), [])
+        elif current is not None and "=" in line:
+            key, _, value = line.partition("=")
+            fields = value.split()
+            if key.strip().isdigit() and fields:
+                current.append((int(key), fields[0], fields[1:]))
+            elif not key.strip().isdigit():
+                current.append((-1, key.strip(), [value.strip()]))
+    return sections
+
+
+def read_dot_chart(path: str | Path) -> Chart:
+    """The expert drums of a Clone Hero ``notes.chart`` as a chart."""
+    path = Path(path)
+    if path.stat().st_size > MAX_CHART_BYTES:
+        raise FileFormatError(path, "too large for a chart", "give the song's notes.chart")
+    sections = _chart_sections(path.read_text(encoding="utf-8-sig", errors="replace"))
+    song = {kind.lower(): values[0].strip('"') for _, kind, values in sections.get("Song", [])}
+    try:
+        resolution = int(float(song.get("resolution", "192")))
+        offset_s = float(song.get("offset", "0"))
+    except ValueError:
+        raise FileFormatError(path, "unreadable Resolution or Offset in [Song]", "fix the chart") from None
+    if resolution <= 0:
+        raise FileFormatError(path, f"resolution {resolution} is not positive", "fix the chart")
+    tempo_changes, signatures = [], []
+    for tick, kind, values in sections.get("SyncTrack", []):
+        try:
+            if kind == "B":
+                milli_bpm = int(values[0])
+                if milli_bpm <= 0:
+                    raise ValueError
+                tempo_changes.append((tick, round(60_000_000_000 / milli_bpm)))
+            elif kind == "TS":
+                den = 2 ** int(values[1]) if len(values) > 1 else 4
+                signatures.append((tick, int(values[0]), den))
+        except (ValueError, IndexError):
+            raise FileFormatError(path, f"unreadable [SyncTrack] event at tick {tick}: {kind} {values}",
+                                  "fix the chart") from None
+    drums = sections.get("ExpertDrums")
+    if not drums:
+        raise FileFormatError(path, "no [ExpertDrums] section", "give a song charted for expert drums")
+    five_lane = any(kind == "N" and values and values[0] == "5" for _, kind, values in drums)
+    lanes = {**_CHART_LANES, **({4: "orange", 5: "green"} if five_lane else {})}
+    hits: list[tuple[int, str]] = []
+    flagged: set[tuple[int, str]] = set()
+    for tick, kind, values in drums:
+        if kind != "N" or not values or not values[0].isdigit():
+            continue
+        lane = int(values[0])
+        if lane in _CHART_FLAGS:
+            flagged.add((tick, _CHART_FLAGS[lane]))
+        elif lane in lanes:
+            hits.append((tick, lanes[lane]))
+    if not hits:
+        raise FileFormatError(path, "the [ExpertDrums] section has no notes", "give a song charted for drums")
+    pro = bool(flagged)
+    tempo_map = _TempoMap(tempo_changes, resolution)
+    beatmap = _beatmap_from_midi(tempo_map, signatures, resolution, max(t for t, _ in hits))
+
+    plain = _FIVE_LANE if five_lane else _FOUR_LANE
+
+    def voice(tick: int, lane: str) -> Voice:
+        if lane in ("kick", "red"):
+            return _voice(lane, False)
+        if pro and not five_lane:
+            return _voice(lane, (tick, lane) not in flagged)
+        return plain[lane]
+
+    times = tempo_map.seconds(np.array([t for t, _ in hits]))
+    notes = tuple(Note(float(s), voice(t, lane), NOTE_VELOCITY) for (t, lane), s in zip(hits, times))
+    return delayed(Chart(notes, beatmap, title=path.parent.name), offset_s)
+
+
+def find_song_folder(root: Path) -> Path:
+    """The folder under ``root`` (itself, or one level down) that holds a chart."""
+    if any((root / f).is_file() for f in CHART_FILES):
+        return root
+    found = [d for d in sorted(root.iterdir()) if d.is_dir() and any((d / f).is_file() for f in CHART_FILES)]
+    if len(found) != 1:
+        raise FileFormatError(root, "no song folder with notes.mid or notes.chart" if not found
+                              else "more than one song folder", "give one song's folder")
+    return found[0]
+
+
+def read_song_folder(path: str | Path) -> SongFolder:
+    """Read a rhythm-game song folder (or the folder holding one).
+
+    Raises
+    ------
+    FileFormatError
+        If there is no chart with drums, or no audio.
+    """
+    root = Path(path)
+    if not root.is_dir():
+        raise FileFormatError(root, "not a folder", "give the song's folder (with song.ini and notes.mid or notes.chart)")
+    folder = find_song_folder(root)
+    ini = _ini(folder)
+    chart_path = next(folder / f for f in CHART_FILES if (folder / f).is_file())
+    chart = read_rb_midi(chart_path) if chart_path.suffix == ".mid" else read_dot_chart(chart_path)
+    chart = delayed(chart, _delay_s(ini, folder))
+    stems = sorted(p for p in folder.iterdir()
+                   if p.suffix.lower() in STEM_SUFFIXES and p.stem.lower() not in SKIPPED_STEMS)
+    drum_stems = [p for p in stems if DRUM_STEM.match(p.stem)]
+    others = [p for p in stems if p not in drum_stems]
+    if not stems:
+        raise FileFormatError(folder, "no audio (song.ogg, guitar.ogg, ...)", "add the song's audio files")
+    title = ini.get("name", "").strip() or folder.name
+    return SongFolder(folder, title, ini.get("artist", "").strip(), Chart(chart.notes, chart.beatmap, title=title),
+                      others or drum_stems, drum_stems)
+
+
+def delayed(chart: Chart, delay_s: float) -> Chart:
+    """The chart and its beat map ``delay_s`` later against the audio (what fell before 0 s
+    left out)."""
+    if not delay_s:
+        return chart
+    bm = chart.beatmap
+    beats, downbeats = bm.beats_s + delay_s, bm.downbeats_s + delay_s
+    beatmap = BeatMap(beats[beats >= 0], downbeats[downbeats >= 0], meter=bm.meter, beat_unit=bm.beat_unit)
+    notes = tuple(Note(n.time_s + delay_s, n.voice, n.velocity) for n in chart.notes if n.time_s + delay_s >= 0)
+    return Chart(notes, beatmap, title=chart.title)
+
+
+def load_chart(path: str | Path, kit_map: str | None = None) -> Chart:
+    """A chart from a MIDI file (General MIDI drums or Rock Band ``PART DRUMS``), a Clone Hero
+    ``.chart`` file, or a rhythm-game song folder."""
+    from drumjam.io.midi import read_chart
+
+    p = Path(path)
+    if p.is_dir():
+        return read_song_folder(p).chart
+    if p.suffix.lower() == ".chart":
+        return read_dot_chart(p)
+    if p.suffix.lower() in (".mid", ".midi") and p.is_file():
+        names = {t.name.strip().upper() for t in _open_midi(p).tracks}
+        if "PART DRUMS" in names:
+            return read_rb_midi(p)
+    return read_chart(p, kit_map=kit_map)
+
+
+def mix_stems(paths: list[Path]) -> tuple[np.ndarray, int]:
+    """Mono mix of audio files at the first one's sample rate, scaled to peak at most 0.99."""
+    import soxr
+
+    mix: np.ndarray | None = None
+    rate = 0
+    for p in paths:
+        y, sr = load_audio(p)
+        if mix is None:
+            mix, rate = y.astype(np.float32), sr
+            continue
+        if sr != rate:
+            y = soxr.resample(y, sr, rate).astype(np.float32)
+        if y.size > mix.size:
+            mix = np.pad(mix, (0, y.size - mix.size))
+        mix[: y.size] += y
+    if mix is None:
+        raise FileFormatError(Path("."), "no audio stems to mix", "add the song's audio files")
+    peak = float(np.max(np.abs(mix))) if mix.size else 0.0
+    return (mix * (0.99 / peak) if peak > 0.99 else mix), rate
