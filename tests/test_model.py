@@ -161,3 +161,11 @@ def test_beatmap_corrections_for_a_misread_song() -> None:
     assert double.halved(keep_downbeats=False).beats_s[0] == pytest.approx(0.5)
     with pytest.raises(InputError, match="absurd tempo"):
         BeatMap.constant(MIN_TEMPO_BPM + 1, 20.0).halved()
+
+
+def test_beatmap_moved_earlier_loses_the_beats_before_zero() -> None:
+    bm = BeatMap.constant(120.0, 4.0, start_s=0.2)
+    earlier = bm.shifted(-0.3)
+    assert earlier.beats_s[0] == pytest.approx(0.4) and earlier.beats_s.size == bm.beats_s.size - 1
+    assert earlier.downbeats_s[0] == pytest.approx(1.9)
+    assert bm.shifted(0.3).shifted(-0.3) == bm

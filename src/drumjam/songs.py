@@ -271,7 +271,6 @@ class SongLibrary:
                 shutil.rmtree(work, ignore_errors=True)
         return self.get(song_id)
 
-
     # ------------------------------------------------------------------ correcting
     def correct_beatmap(
         self,
@@ -322,9 +321,7 @@ class SongLibrary:
         if meter is not None or downbeat_shift:
             beatmap = beatmap.rebarred(meter, downbeat_shift)
         if offset_ms:
-            beats, downbeats = beatmap.beats_s + offset_ms / 1000.0, beatmap.downbeats_s + offset_ms / 1000.0
-            beatmap = BeatMap(beats[beats >= 0], downbeats[downbeats >= 0], meter=beatmap.meter,
-                              beat_unit=beatmap.beat_unit, confidence=beatmap.confidence)
+            beatmap = beatmap.shifted(offset_ms / 1000.0)
         meta["beatmap"] = beatmap.to_dict()
         tmp = folder / f"song.{secrets.token_hex(4)}.tmp.json"
         tmp.write_text(json.dumps(meta), encoding="utf-8")

@@ -34,7 +34,7 @@ import numpy as np
 from drumjam.errors import FileFormatError, MidiFileError
 from drumjam.io.audio import load_audio
 from drumjam.io.midi import _beatmap_from_midi, _open_midi, _TempoMap
-from drumjam.model import BeatMap, Chart, Note, Voice
+from drumjam.model import Chart, Note, Voice
 
 CHART_FILES = ("notes.mid", "notes.chart")
 STEM_SUFFIXES = (".ogg", ".opus", ".mp3", ".wav", ".flac")
@@ -289,11 +289,8 @@ def delayed(chart: Chart, delay_s: float) -> Chart:
     left out)."""
     if not delay_s:
         return chart
-    bm = chart.beatmap
-    beats, downbeats = bm.beats_s + delay_s, bm.downbeats_s + delay_s
-    beatmap = BeatMap(beats[beats >= 0], downbeats[downbeats >= 0], meter=bm.meter, beat_unit=bm.beat_unit)
     notes = tuple(Note(n.time_s + delay_s, n.voice, n.velocity) for n in chart.notes if n.time_s + delay_s >= 0)
-    return Chart(notes, beatmap, title=chart.title)
+    return Chart(notes, chart.beatmap.shifted(delay_s), title=chart.title)
 
 
 def load_chart(path: str | Path, kit_map: str | None = None) -> Chart:

@@ -261,10 +261,12 @@ class BeatMap:
         )
 
     def shifted(self, offset_s: float) -> BeatMap:
-        """The same map moved later by ``offset_s`` seconds."""
+        """The same map moved later by ``offset_s`` seconds (earlier if negative; beats that
+        would fall before 0 s are left out)."""
+        beats, downbeats = self.beats_s + offset_s, self.downbeats_s + offset_s
         return BeatMap(
-            self.beats_s + offset_s,
-            self.downbeats_s + offset_s,
+            beats[beats >= 0],
+            downbeats[downbeats >= 0],
             meter=self.meter,
             beat_unit=self.beat_unit,
             confidence=self.confidence,
