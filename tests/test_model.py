@@ -169,3 +169,16 @@ def test_beatmap_moved_earlier_loses_the_beats_before_zero() -> None:
     assert earlier.beats_s[0] == pytest.approx(0.4) and earlier.beats_s.size == bm.beats_s.size - 1
     assert earlier.downbeats_s[0] == pytest.approx(1.9)
     assert bm.shifted(0.3).shifted(-0.3) == bm
+
+
+def test_ghost_heavy_snare_has_its_ghost_notes_and_backbeat_accents() -> None:
+    """A funk snare: two backbeats and six ghost notes a bar. Judged against the median
+    (the ghosts), the ghosts would pass for normal notes; against the full strokes they are
+    ghosts and the backbeats accents. An evenly played voice has neither."""
+    from drumjam.model.dynamics import dynamic_marks
+
+    bar = [115, 38, 42, 120, 35, 40, 44, 36]
+    accents, ghosts = dynamic_marks(np.array(bar * 4))
+    assert accents.sum() == 8 and ghosts.sum() == 24
+    even_accents, even_ghosts = dynamic_marks(np.array([96, 100, 98, 101] * 4))
+    assert not even_accents.any() and not even_ghosts.any()

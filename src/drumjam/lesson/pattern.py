@@ -23,6 +23,7 @@ import numpy as np
 from drumjam.errors import InputError
 from drumjam.lesson.grid import STEPS_PER_BEAT, GridKind, choose_grid, played_beat, snap
 from drumjam.model import BeatMap, Chart, Note, Take, Voice, VoiceGroup, voice_group
+from drumjam.model.dynamics import dynamic_marks, loudness_reference
 
 #: Pattern lengths tried, in bars.
 PATTERN_LENGTHS_BARS = (1, 2, 4)
@@ -30,10 +31,6 @@ PATTERN_LENGTHS_BARS = (1, 2, 4)
 FILL_THRESHOLD = 0.7
 #: A longer pattern is chosen only if it fits the bars better by more than this.
 LONGER_PATTERN_GAIN = 0.05
-#: A note softer than this fraction of its voice's loud notes is a ghost note.
-GHOST_FRACTION = 0.55
-#: A note at least this fraction of its voice's loud notes, and above its median, is an accent.
-ACCENT_FRACTION = 0.9
 #: Voice groups that keep time (the swing is measured on whichever plays more).
 TIMEKEEPERS = (VoiceGroup.HIHAT, VoiceGroup.RIDE)
 
@@ -319,17 +316,11 @@ def _fit_length(
     return best
 
 
-def _dynamics(velocities: dict[VoiceGroup, list[int]]) -> dict[VoiceGroup, tuple[float, float]]:
-    """Loud reference (90th percentile) and median velocity of each voice group."""
-    return {g: (float(np.percentile(v, 90)), float(np.median(v))) for g, v in velocities.items()}
-
-
-def _dynamic_of(velocity: float, loud: float, median: float) -> str:
-    if velocity < GHOST_FRACTION * loud:
-        return "ghost"
-    if velocity >= ACCENT_FRACTION * loud and velocity > median * 1.1:
-        return "accent"
-    return "normal"
+def _dynamic_of(velocity: float, reference: tuple[float, float]) -> str:
+    """Accent, ghost or normal, against the loudness of the note's voice group
+    (:func:`drumjam.model.dynamics.dynamic_marks`)."""
+    accents, ghosts = dynamic_marks(np.array([velocity]), reference=reference)
+    return "ghost" if ghosts[0] else "accent" if accents[0] else "normal"
 
 
 def _quantise(take: Take, bm: BeatMap) -> tuple[list[_QuantisedHit], GridKind, float]:
@@ -458,9 +449,8 @@ def _pattern_notes(
     per_bar: int,
 ) -> list[PatternNote]:
     """The notes of the loop from the hits of its bars that agree with it."""
-    loud = _dynamics(
-        {g: [q.velocity for q in hits if q.group == g] for g in {q.group for q in hits}}
-    )
+    reference = {g: loudness_reference(np.array([q.velocity for q in hits if q.group == g]))
+                 for g in {q.group for q in hits}}
     members: dict[tuple[int, int, VoiceGroup], list[_QuantisedHit]] = defaultdict(list)
     for q in hits:
         p = (q.bar - start_bar) % length
@@ -474,7 +464,7 @@ def _pattern_notes(
                 beat=Fraction(p * per_bar + step, per_beat),
                 voice=Counter(q.voice for q in qs).most_common(1)[0][0],
                 velocity=round(velocity),
-                dynamic=_dynamic_of(velocity, *loud[group]),
+                dynamic=_dynamic_of(velocity, reference[group]),
                 feel_ms=float(np.median([q.offset_ms for q in qs])),
             )
         )

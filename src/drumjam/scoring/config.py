@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from drumjam.errors import InputError
+from drumjam.model.dynamics import ACCENT_FRACTION, GHOST_FRACTION
 
 
 class Judgment(StrEnum):
@@ -38,10 +39,12 @@ class ScoringConfig:
     strict_voices : bool
         If True, a hit only matches a note of the very same voice (an open hi-hat does not
         count for a closed one). Default False: any voice of the group matches.
-    ghost_ratio : float
-        A hit softer than ``ghost_ratio`` x the median velocity of its voice is a ghost note.
-    accent_ratio : float
-        A hit louder than ``accent_ratio`` x the median velocity of its voice is an accent.
+    ghost_fraction : float
+        A hit softer than this fraction of its voice's full strokes (90th-percentile velocity)
+        is a ghost note (see :mod:`drumjam.model.dynamics`).
+    accent_fraction : float
+        A hit at least this fraction of its voice's full strokes, and clearly above the
+        voice's median, is an accent.
     """
 
     perfect_ms: float = 20.0
@@ -49,8 +52,8 @@ class ScoringConfig:
     good_ms: float = 90.0
     tempo_aware: bool = True
     strict_voices: bool = False
-    ghost_ratio: float = 0.6
-    accent_ratio: float = 1.2
+    ghost_fraction: float = GHOST_FRACTION
+    accent_fraction: float = ACCENT_FRACTION
 
     def __post_init__(self) -> None:
         if not 0 < self.perfect_ms <= self.great_ms <= self.good_ms <= 1000:
@@ -58,9 +61,10 @@ class ScoringConfig:
                 "timing windows must satisfy 0 < perfect_ms <= great_ms <= good_ms <= 1000, got "
                 f"{self.perfect_ms}, {self.great_ms}, {self.good_ms}"
             )
-        if not 0 < self.ghost_ratio < 1 < self.accent_ratio:
+        if not 0 < self.ghost_fraction < self.accent_fraction <= 1:
             raise InputError(
-                f"need 0 < ghost_ratio < 1 < accent_ratio, got {self.ghost_ratio}, {self.accent_ratio}"
+                "need 0 < ghost_fraction < accent_fraction <= 1, got "
+                f"{self.ghost_fraction}, {self.accent_fraction}"
             )
 
     def judge(self, abs_offset_ms: float) -> Judgment:

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from drumjam.model.dynamics import dynamic_marks
 from drumjam.scoring.config import Judgment, ScoringConfig
 
 #: Weight of each judgment in the accuracy percentage.
@@ -65,14 +66,9 @@ class TimingStats:
 
 
 def dynamics(velocities: np.ndarray, config: ScoringConfig) -> tuple[np.ndarray, np.ndarray]:
-    """Masks of accents and ghost notes among hits of one voice, relative to its median."""
-    if velocities.size == 0:
-        empty = np.zeros(0, dtype=bool)
-        return empty, empty
-    median = float(np.median(velocities))
-    accents = velocities >= config.accent_ratio * median
-    ghosts = velocities <= config.ghost_ratio * median
-    return accents, ghosts
+    """Masks of accents and ghost notes among hits of one voice
+    (:func:`drumjam.model.dynamics.dynamic_marks`)."""
+    return dynamic_marks(velocities, config.ghost_fraction, config.accent_fraction)
 
 
 def timing_stats(
