@@ -338,8 +338,8 @@ async function renameLesson() {
     method: "PATCH", headers: { "content-type": "application/json" },
     body: JSON.stringify({ name: newName }),
   });
-  message(`Lesson "${name}" is now "${info.name}".`, true);
   await loadLessons(info.name);
+  message(`Lesson "${name}" is now "${info.name}".`, true);
 }
 
 async function deleteLesson() {
@@ -348,8 +348,8 @@ async function deleteLesson() {
   const attempts = everyone.reduce((n, s) => n + s.attempts, 0);
   if (!confirm(`Delete "${name}" and its ${attempts} attempt(s) by ${everyone.length} student(s)?`)) return;
   await api(`/api/lessons/${encodeURIComponent(name)}`, { method: "DELETE" });
-  message(`Lesson "${name}" deleted.`, true);
   await loadLessons();
+  message(`Lesson "${name}" deleted.`, true);
 }
 
 buildPads();
