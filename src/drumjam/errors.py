@@ -18,6 +18,10 @@ class InputError(DrumjamError, ValueError):
     """A value given to drumjam is out of range or of the wrong kind."""
 
 
+class NotFoundError(InputError):
+    """Nothing answers to the name, id or code asked for (a 404 in the jam app)."""
+
+
 class FileFormatError(DrumjamError, ValueError):
     """A file could not be read as what it claims to be.
 

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import soundfile as sf
 
-from drumjam.errors import DrumjamError, FileFormatError, InputError
+from drumjam.errors import DrumjamError, FileFormatError, InputError, NotFoundError
 from drumjam.model import BeatMap, Chart
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".aif", ".aiff")
@@ -36,7 +36,7 @@ MAX_BEAT_OFFSET_MS = 500.0
 SPEED_STEP = 0.05
 
 
-class SongNotFoundError(InputError):
+class SongNotFoundError(NotFoundError):
     """No song has the id asked for."""
 
 

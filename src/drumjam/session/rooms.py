@@ -17,7 +17,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-from drumjam.errors import InputError
+from drumjam.errors import InputError, NotFoundError
 from drumjam.model import Hit, parse_voice
 from drumjam.scoring import HitResult, ScoringConfig
 from drumjam.session.live import (
@@ -46,7 +46,7 @@ class RoomError(InputError):
     """A room request that cannot be honoured."""
 
 
-class RoomNotFoundError(RoomError):
+class RoomNotFoundError(RoomError, NotFoundError):
     """No room answers to this code or token (also said for ended, forgotten rooms)."""
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from drumjam.errors import InputError
+from drumjam.errors import InputError, NotFoundError
 from drumjam.lesson import Pattern, TrainerConfig, TrainerState, decide, evaluate_attempt, start
 from drumjam.model import Take
 from drumjam.scoring import ScoringConfig
@@ -31,7 +31,7 @@ def _iso(at: datetime) -> str:
     return at.replace(tzinfo=at.tzinfo or UTC).isoformat(timespec="seconds")
 
 
-class LessonNotFoundError(InputError):
+class LessonNotFoundError(NotFoundError):
     """No lesson has the name asked for."""
 
 

@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 from sqlalchemy import JSON, DateTime, Float, Integer, String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from drumjam.errors import InputError
+from drumjam.errors import InputError, NotFoundError
 from drumjam.store.db import Base, session_scope
 
 
@@ -20,7 +20,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-class SessionNotFoundError(InputError):
+class SessionNotFoundError(NotFoundError):
     """No saved session has the id asked for."""
 
 

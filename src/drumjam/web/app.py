@@ -2,27 +2,32 @@
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from drumjam.errors import DrumjamError
+from drumjam.errors import DrumjamError, NotFoundError
 from drumjam.paths import db_url as default_db_url
 from drumjam.paths import home_dir
-from drumjam.songs import SongNotFoundError
-from drumjam.store.sessions import SessionNotFoundError
-from drumjam.web import calibration_routes, history_routes, session_routes, song_routes, ws_routes
+from drumjam.web import (
+    calibration_routes,
+    history_routes,
+    lesson_routes,
+    room_routes,
+    session_routes,
+    song_routes,
+    ws_routes,
+)
 from drumjam.web.state import JamState
 
 STATIC_DIR = Path(__file__).parent / "static"
 DEFAULT_MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 
-#: Routers of the app; optional ones are included when their module exists.
-ROUTERS = (song_routes, session_routes, ws_routes, calibration_routes, history_routes)
-OPTIONAL_ROUTERS = ("drumjam.web.lesson_routes", "drumjam.web.room_routes")
+#: Routers of the app.
+ROUTERS = (song_routes, session_routes, ws_routes, calibration_routes, history_routes,
+           lesson_routes, room_routes)
 
 
 def create_app(
@@ -57,18 +62,9 @@ def create_app(
 
     @app.exception_handler(DrumjamError)
     async def _person_error(_request: Request, exc: DrumjamError) -> JSONResponse:
-        missing = isinstance(exc, (SongNotFoundError, SessionNotFoundError))
-        return JSONResponse({"detail": str(exc)}, status_code=404 if missing else 400)
+        return JSONResponse({"detail": str(exc)}, status_code=404 if isinstance(exc, NotFoundError) else 400)
 
     for module in ROUTERS:
-        app.include_router(module.router)
-    for name in OPTIONAL_ROUTERS:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
         app.include_router(module.router)
     app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="static")
     return app

@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Depends, File, Form, HTTPException, UploadFile
+from fastapi import APIRouter, Depends, File, Form, UploadFile
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
@@ -90,10 +90,6 @@ def _take(hits: list[HitIn], player: str, beatmap: BeatMap | None = None, shift_
     )
 
 
-def _not_found(exc: store.LessonNotFoundError) -> HTTPException:
-    return HTTPException(status_code=404, detail=str(exc))
-
-
 @router.get("")
 def lessons(state: JamState = Depends(get_state)) -> list[dict[str, Any]]:
     """Every lesson."""
@@ -166,10 +162,7 @@ def create_from_session(body: FromSession, state: JamState = Depends(get_state))
 @router.get("/{name}")
 def lesson(name: str, state: JamState = Depends(get_state)) -> dict[str, Any]:
     """A lesson's summary, pattern and trainer settings."""
-    try:
-        pattern, trainer, info = store.load_lesson(name, url=state.db_url)
-    except store.LessonNotFoundError as exc:
-        raise _not_found(exc) from exc
+    pattern, trainer, info = store.load_lesson(name, url=state.db_url)
     return {**info, "pattern": pattern.to_dict(), "trainer": trainer.to_dict()}
 
 
@@ -182,28 +175,19 @@ class Rename(BaseModel):
 @router.patch("/{name}")
 def rename(name: str, body: Rename, state: JamState = Depends(get_state)) -> dict[str, Any]:
     """Give a lesson another name; students keep their attempts and progress."""
-    try:
-        return store.rename_lesson(name, body.name, url=state.db_url)
-    except store.LessonNotFoundError as exc:
-        raise _not_found(exc) from exc
+    return store.rename_lesson(name, body.name, url=state.db_url)
 
 
 @router.delete("/{name}")
 def delete(name: str, state: JamState = Depends(get_state)) -> dict[str, Any]:
     """Delete a lesson with its students' attempts and progress on it."""
-    try:
-        return store.delete_lesson(name, url=state.db_url)
-    except store.LessonNotFoundError as exc:
-        raise _not_found(exc) from exc
+    return store.delete_lesson(name, url=state.db_url)
 
 
 @router.get("/{name}/notation.svg")
 def notation_svg(name: str, state: JamState = Depends(get_state)) -> Response:
     """The pattern engraved as SVG."""
-    try:
-        pattern, _, info = store.load_lesson(name, url=state.db_url)
-    except store.LessonNotFoundError as exc:
-        raise _not_found(exc) from exc
+    pattern, _, info = store.load_lesson(name, url=state.db_url)
     return Response(
         pattern_svg(pattern, info["name"], scale_pct=SVG_SCALE_PCT), media_type="image/svg+xml"
     )
@@ -212,10 +196,7 @@ def notation_svg(name: str, state: JamState = Depends(get_state)) -> Response:
 @router.get("/{name}/notation.musicxml")
 def notation_musicxml(name: str, state: JamState = Depends(get_state)) -> Response:
     """The pattern as a MusicXML download."""
-    try:
-        pattern, _, info = store.load_lesson(name, url=state.db_url)
-    except store.LessonNotFoundError as exc:
-        raise _not_found(exc) from exc
+    pattern, _, info = store.load_lesson(name, url=state.db_url)
     filename = "".join(c if c.isalnum() else "-" for c in info["name"]) + ".musicxml"
     return Response(
         pattern_musicxml(pattern, info["name"]),
@@ -227,19 +208,13 @@ def notation_musicxml(name: str, state: JamState = Depends(get_state)) -> Respon
 @router.get("/{name}/progress")
 def progress(name: str, student: str, state: JamState = Depends(get_state)) -> dict[str, Any]:
     """A student's tempo, passes and attempt history on the lesson."""
-    try:
-        return store.progress(name, student, url=state.db_url)
-    except store.LessonNotFoundError as exc:
-        raise _not_found(exc) from exc
+    return store.progress(name, student, url=state.db_url)
 
 
 @router.get("/{name}/students")
 def students(name: str, state: JamState = Depends(get_state)) -> list[dict[str, Any]]:
     """Where every student of the lesson stands."""
-    try:
-        return store.students(name, url=state.db_url)
-    except store.LessonNotFoundError as exc:
-        raise _not_found(exc) from exc
+    return store.students(name, url=state.db_url)
 
 
 @router.post("/{name}/attempts")
@@ -253,9 +228,6 @@ def attempt(name: str, body: Attempt, state: JamState = Depends(get_state)) -> d
         latency_ms = get_calibration(clean_name(body.student, ""), url=state.db_url) or 0.0
     # the first beat goes ATTEMPT_LEAD_S into the take: a hit just before it stays early
     take = _take(body.hits, body.student, shift_s=ATTEMPT_LEAD_S - latency_ms / 1000.0)
-    try:
-        result = store.practise(name, body.student, take, tempo_bpm=body.tempo_bpm,
-                                url=state.db_url, loops=body.loops, start_s=ATTEMPT_LEAD_S)
-    except store.LessonNotFoundError as exc:
-        raise _not_found(exc) from exc
+    result = store.practise(name, body.student, take, tempo_bpm=body.tempo_bpm,
+                            url=state.db_url, loops=body.loops, start_s=ATTEMPT_LEAD_S)
     return {**result, "latency_ms": latency_ms}
