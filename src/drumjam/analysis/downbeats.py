@@ -21,7 +21,8 @@ import itertools
 
 import numpy as np
 
-from drumjam.analysis.features import Envelope
+from drumjam.analysis.features import Envelope, window_max
+from drumjam.analysis.metrical import zscore
 
 METERS = (3, 4)
 PEAK_WINDOW_S = 0.04
@@ -32,11 +33,6 @@ LOW_SHARE_MIN = 0.15
 LEARNED_WEIGHT = 0.5
 #: Half-width of the window in which a beat takes the network's largest downbeat probability.
 LEARNED_WINDOW_S = 0.04
-
-
-def _zscore(x: np.ndarray) -> np.ndarray:
-    sd = x.std()
-    return (x - x.mean()) / sd if sd > 0 else np.zeros_like(x)
 
 
 def beat_spectra(env: Envelope, beats_s: np.ndarray) -> np.ndarray:
@@ -54,22 +50,16 @@ def beat_spectra(env: Envelope, beats_s: np.ndarray) -> np.ndarray:
     return spectra / np.maximum(norm, 1e-9)
 
 
-def _peak_at(x: np.ndarray, env: Envelope, beats_s: np.ndarray) -> np.ndarray:
-    half = round(PEAK_WINDOW_S * env.fps)
-    centres = np.round(env.frames_of(beats_s)).astype(int)
-    return np.array([x[max(0, c - half):min(x.size, c + half + 1)].max(initial=0.0) for c in centres])
-
-
 def accent_evidence(env: Envelope, beats_s: np.ndarray) -> np.ndarray:
     """How much each beat sounds like a downbeat by its onsets and spectrum (z-score sum)."""
     spectra = beat_spectra(env, beats_s)
-    low = _zscore(_peak_at(env.low, env, beats_s))
+    low = zscore(env.peak_near(env.low, beats_s, PEAK_WINDOW_S))
     change = np.zeros(beats_s.size)
     if spectra.shape[0] >= 2:
         # change at beat i: distance between the spectra of the intervals before and after it
         change[1:-1] = 1.0 - np.sum(spectra[:-1] * spectra[1:], axis=1)
-    change = _zscore(change)
-    strength = _zscore(_peak_at(env.onset, env, beats_s))
+    change = zscore(change)
+    strength = zscore(env.peak_near(env.onset, beats_s, PEAK_WINDOW_S))
     if env.low_share < LOW_SHARE_MIN:
         # no kick or bass to go by (a click track, a hand clap): the accented beat is the loud one
         return strength + 0.5 * change
@@ -89,11 +79,7 @@ def learned_evidence(downbeat_prob: np.ndarray, fps: float, beats_s: np.ndarray)
     beats_s : numpy.ndarray
         Beat times.
     """
-    half = round(LEARNED_WINDOW_S * fps)
-    last = downbeat_prob.size - 1
-    lo = np.clip(np.round(beats_s * fps).astype(int) - half, 0, last)
-    hi = np.clip(lo + 2 * half + 1, lo + 1, last + 1)
-    return np.array([downbeat_prob[a:b].max() for a, b in zip(lo, hi)])
+    return window_max(downbeat_prob, np.round(beats_s * fps).astype(int), round(LEARNED_WINDOW_S * fps))
 
 
 def phase_margins(evidence: np.ndarray, meter: int) -> np.ndarray:
@@ -126,9 +112,9 @@ def downbeats(env: Envelope, beats_s: np.ndarray, meter: int | None = None,
     """
     if beats_s.size < 4:
         return meter or 4, 0, 0.0
-    evidence = _zscore(accent_evidence(env, beats_s))
+    evidence = zscore(accent_evidence(env, beats_s))
     if learned is not None:
-        evidence = evidence + LEARNED_WEIGHT * _zscore(learned)
+        evidence = evidence + LEARNED_WEIGHT * zscore(learned)
     margins = {m: phase_margins(evidence, m) for m in ((meter,) if meter else METERS)}
     best = {m: float(v.max()) for m, v in margins.items()}
     chosen = max(best, key=lambda m: best[m])

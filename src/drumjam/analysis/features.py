@@ -66,6 +66,24 @@ class Envelope:
         """Fractional frame index of times in seconds (inverse of :meth:`frame_times_s`)."""
         return (np.asarray(times_s, dtype=np.float64) + FLUX_DELAY_S) * self.fps
 
+    def peak_near(self, x: np.ndarray, times_s: np.ndarray, half_window_s: float) -> np.ndarray:
+        """Largest value of a frame signal of this envelope (``onset``, a band) within
+        ``half_window_s`` of each time."""
+        centres = np.round(self.frames_of(times_s)).astype(int)
+        return window_max(x, centres, round(half_window_s * self.fps))
+
+
+def window_max(x: np.ndarray, centres: np.ndarray, half: int) -> np.ndarray:
+    """Largest value of a non-negative frame signal within ``half`` frames of each centre frame
+    (0 where the window lies wholly outside the signal)."""
+    padded = np.concatenate([np.zeros(2 * half), np.asarray(x, dtype=np.float64), np.zeros(2 * half)])
+    windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1)
+    index = np.asarray(centres, dtype=np.int64) + half  # window i covers x[i - 2 half : i + 1]
+    inside = (index >= 0) & (index < windows.shape[0])
+    out = np.zeros(index.size)
+    out[inside] = windows[index[inside]].max(axis=1)
+    return out
+
 
 def peak_positions(x: np.ndarray, peaks: np.ndarray) -> np.ndarray:
     """Sub-frame positions of peaks of ``x`` (indices with a neighbour on each side), by a

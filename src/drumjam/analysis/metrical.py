@@ -28,17 +28,10 @@ def zscore(x: np.ndarray) -> np.ndarray:
     return (x - x.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
 
 
-def peak_at(x: np.ndarray, env: Envelope, times_s: np.ndarray) -> np.ndarray:
-    """Largest value of a frame signal within :data:`PEAK_WINDOW_S` of each time."""
-    half = round(PEAK_WINDOW_S * env.fps)
-    centres = np.round(env.frames_of(times_s)).astype(int)
-    return np.array([x[max(0, c - half):min(x.size, c + half + 1)].max(initial=0.0) for c in centres])
-
-
 def pulse_features(env: Envelope, times_s: np.ndarray, period_s: np.ndarray) -> np.ndarray:
     """``(times, len(FEATURES))`` band onset strengths on each time and half a period later."""
-    cols = [peak_at(band, env, times_s) for band in env.bands]
-    cols += [peak_at(band, env, times_s + 0.5 * period_s) for band in env.bands]
+    cols = [env.peak_near(band, times_s, PEAK_WINDOW_S) for band in env.bands]
+    cols += [env.peak_near(band, times_s + 0.5 * period_s, PEAK_WINDOW_S) for band in env.bands]
     return np.stack(cols, axis=1)
 
 

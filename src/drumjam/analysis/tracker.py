@@ -9,7 +9,7 @@ import numpy as np
 from drumjam.analysis import beatnet
 from drumjam.analysis import beats as beats_mod
 from drumjam.analysis.downbeats import downbeats, learned_evidence
-from drumjam.analysis.features import Envelope, onset_envelope
+from drumjam.analysis.features import Envelope, onset_envelope, window_max
 from drumjam.analysis.grid import fit_grid
 from drumjam.analysis.metrical import offbeat_margin
 from drumjam.analysis.tempo import tempo_curve
@@ -52,11 +52,11 @@ def confidence(env: Envelope, beats_s: np.ndarray) -> float:
     frames = np.clip(np.round(env.frames_of(beats_s)).astype(int), 0, env.onset.size - 1)
     mids = np.clip(np.round(env.frames_of((beats_s[:-1] + beats_s[1:]) / 2)).astype(int), 0,
                    env.onset.size - 1)
-    half = max(1, int(round(0.02 * env.fps)))
-    on = np.array([env.onset[max(0, f - half):f + half + 1].max() for f in frames])
+    half = max(1, round(0.02 * env.fps))
+    on = window_max(env.onset, frames, half)
     mean_all = float(env.onset.mean()) + 1e-9
     ratio = float(on.mean()) / mean_all
-    off = float(np.mean([env.onset[max(0, f - half):f + half + 1].max() for f in mids]))
+    off = float(np.mean(window_max(env.onset, mids, half)))
     contrast = (on.mean() - off) / (on.mean() + off + 1e-9)
     return float(np.clip(0.5 * (1.0 - 1.0 / max(ratio, 1.0)) + 0.5 * max(contrast, 0.0), 0.0, 1.0))
 
