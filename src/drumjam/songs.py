@@ -304,8 +304,6 @@ class SongLibrary:
         if song.builtin or song.chart is not None:
             raise InputError(f"{song.title!r} has an exact beat map from its MIDI; only songs "
                              "added as audio can be corrected")
-        if tempo not in (None, "double", "half"):
-            raise InputError(f"tempo correction {tempo!r} is unknown; use 'double' or 'half'")
         if meter is not None and not 2 <= int(meter) <= 12:
             raise InputError(f"meter {meter} is out of range; give 2-12 beats per bar")
         if not abs(offset_ms) <= MAX_BEAT_OFFSET_MS:
@@ -314,14 +312,7 @@ class SongLibrary:
         meta = json.loads((folder / "song.json").read_text(encoding="utf-8"))
         analysed = meta.setdefault("analysed_beatmap", meta["beatmap"])
         beatmap = BeatMap.from_dict(analysed if reset else meta["beatmap"])
-        if tempo == "double":
-            beatmap = beatmap.doubled()
-        elif tempo == "half":
-            beatmap = beatmap.halved()
-        if meter is not None or downbeat_shift:
-            beatmap = beatmap.rebarred(meter, downbeat_shift)
-        if offset_ms:
-            beatmap = beatmap.shifted(offset_ms / 1000.0)
+        beatmap = beatmap.corrected(tempo, meter, downbeat_shift, offset_ms / 1000.0)
         meta["beatmap"] = beatmap.to_dict()
         tmp = folder / f"song.{secrets.token_hex(4)}.tmp.json"
         tmp.write_text(json.dumps(meta), encoding="utf-8")

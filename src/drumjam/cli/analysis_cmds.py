@@ -17,6 +17,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from drumjam.errors import InputError
 from drumjam.model import BeatMap
+from drumjam.model.beatmap import TEMPO_CORRECTIONS
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -39,7 +40,7 @@ def _analyse(song: Path, backend: str, meter: int | None, no_cache: bool,
 
     if backend not in BACKENDS:
         raise InputError(f"unknown backend '{backend}'; use one of {', '.join(BACKENDS)}")
-    if tempo not in (None, "double", "half"):
+    if tempo not in (None, *TEMPO_CORRECTIONS):  # before the analysis, not after it
         raise InputError(f"--tempo {tempo} is unknown; use double or half")
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                   console=err_console, transient=True,
@@ -47,16 +48,7 @@ def _analyse(song: Path, backend: str, meter: int | None, no_cache: bool,
         progress.add_task(f"Analysing {song.name} ({backend})", total=None)
         options = {} if checkpoint is None else {"checkpoint": checkpoint}
         beatmap = analyse_audio(song, backend=backend, use_cache=not no_cache, meter=meter, **options)
-    return corrected(beatmap, tempo, shift_downbeat)
-
-
-def corrected(beatmap: BeatMap, tempo: str | None, shift_downbeat: int) -> BeatMap:
-    """The beat map with the listener's corrections: tempo doubled or halved, "one" moved."""
-    if tempo == "double":
-        beatmap = beatmap.doubled()
-    elif tempo == "half":
-        beatmap = beatmap.halved()
-    return beatmap.rebarred(downbeat_shift=shift_downbeat) if shift_downbeat else beatmap
+    return beatmap.corrected(tempo, downbeat_shift=shift_downbeat)
 
 
 def beatmap_json(beatmap: BeatMap) -> dict:

@@ -16,6 +16,8 @@ from drumjam.errors import InputError
 
 MIN_TEMPO_BPM = 20.0
 MAX_TEMPO_BPM = 400.0
+#: Tempo corrections of :meth:`BeatMap.corrected`.
+TEMPO_CORRECTIONS = ("double", "half")
 MAX_DURATION_S = 6 * 3600.0
 
 #: Grid subdivisions understood by :meth:`BeatMap.grid`, per beat of a 4/4 bar (so 16 means
@@ -305,6 +307,28 @@ class BeatMap:
             raise InputError("too few beats to halve the tempo")
         first = (self.first_downbeat_index - phase) // 2 if keep_downbeats else 0
         return BeatMap.from_beats(beats, self.meter, first, self.beat_unit, self.confidence)
+
+    def corrected(self, tempo: str | None = None, meter: int | None = None,
+                  downbeat_shift: int = 0, offset_s: float = 0.0) -> BeatMap:
+        """The map as a listener corrects it by ear.
+
+        Parameters
+        ----------
+        tempo : {"double", "half"}, optional
+            The map found half (``"double"``) or twice (``"half"``) the real tempo.
+        meter : int, optional
+            Beats per bar.
+        downbeat_shift : int
+            Move "one" this many beats later (negative: earlier).
+        offset_s : float
+            Move every beat this much later (negative: earlier).
+        """
+        if tempo not in (None, *TEMPO_CORRECTIONS):
+            raise InputError(f"tempo correction {tempo!r} is unknown; use double or half")
+        bm = self.doubled() if tempo == "double" else self.halved() if tempo == "half" else self
+        if meter is not None or downbeat_shift:
+            bm = bm.rebarred(meter, downbeat_shift)
+        return bm.shifted(offset_s) if offset_s else bm
 
     # ------------------------------------------------------------------ serialisation
     def to_dict(self) -> dict[str, Any]:
