@@ -3,6 +3,7 @@
 // first beat after a one-bar count-in, measured with performance.now() (event timeStamps).
 // An electronic kit plays in over Web MIDI with its velocities (the app's MidiInputs).
 
+import { api, errorMessage } from "/js/api.js";
 import { MidiInputs } from "/js/inputs.js";
 
 const KEYS = { KeyZ: "kick", KeyX: "snare", KeyC: "hihat_closed", KeyV: "hihat_open",
@@ -22,13 +23,11 @@ function message(text, info = false) {
   box.hidden = !text;
 }
 
-async function api(path, options = {}) {
-  const response = await fetch(path, options);
-  const body = response.headers.get("content-type")?.includes("json") ? await response.json()
-    : await response.text();
-  if (!response.ok) throw new Error(body.detail ? (typeof body.detail === "string" ? body.detail
-    : JSON.stringify(body.detail)) : String(body));
-  return body;
+/** The notation of a lesson as SVG text. */
+async function notationSvg(name) {
+  const response = await fetch(`/api/lessons/${encodeURIComponent(name)}/notation.svg`);
+  if (!response.ok) throw new Error(await errorMessage(response));
+  return response.text();
 }
 
 function click(atMs, accent) {
@@ -143,7 +142,7 @@ async function showLesson() {
   const p = lesson.pattern;
   const swing = p.grid === "swing8" ? `, swing ${p.swing_ratio.toFixed(2)}:1` : "";
   $("lesson-info").textContent = `${p.bars} bar(s), grid ${p.grid}${swing}, target ${Math.round(p.tempo_bpm)} BPM, ${lesson.notes} notes`;
-  $("notation").innerHTML = await api(`/api/lessons/${encodeURIComponent(name)}/notation.svg`);
+  $("notation").innerHTML = await notationSvg(name);
   const feel = Object.entries(p.feel_ms).map(([v, ms]) => `${v.replace("_", " ")} ${ms > 0 ? "+" : ""}${Math.round(ms)} ms`);
   $("feel").textContent = `Teacher's feel (+ behind the beat): ${feel.join(", ")}`
     + (lesson.trainer.with_feel ? " — students aim at it" : " — students aim at the grid");
@@ -215,10 +214,9 @@ async function teach() {
   try {
     const hits = await record(tempo, bars, 4, $("record-status"));
     const lesson = await api("/api/lessons", {
-      method: "POST", headers: { "content-type": "application/json" },
-      body: JSON.stringify({ name: $("lesson-name").value, tempo_bpm: tempo, meter: 4,
+      method: "POST", json: { name: $("lesson-name").value, tempo_bpm: tempo, meter: 4,
         bars: $("teach-pick").value || null, hits,
-        trainer: { with_feel: $("teach-feel").checked } }),
+        trainer: { with_feel: $("teach-feel").checked } },
     });
     message(`Lesson “${lesson.name}” made: ${lesson.pattern.bars} bar(s), grid ${lesson.pattern.grid}.`, true);
     await loadLessons(lesson.name);
@@ -258,9 +256,8 @@ async function attemptOnce(name, student) {
   const bars = lesson.pattern.bars * loops;
   const hits = await record(progress.tempo_bpm, bars, lesson.pattern.meter, $("practise-status"));
   const result = await api(`/api/lessons/${encodeURIComponent(name)}/attempts`, {
-    method: "POST", headers: { "content-type": "application/json" },
-    body: JSON.stringify({ student, tempo_bpm: progress.tempo_bpm, loops, hits,
-      latency_ms: Number($("latency").value) || 0 }),
+    method: "POST", json: { student, tempo_bpm: progress.tempo_bpm, loops, hits,
+      latency_ms: Number($("latency").value) || 0 },
   });
   const verdict = $("verdict");
   verdict.hidden = false;
@@ -297,9 +294,8 @@ async function fromSession(ev) {
   const [sessionId, player] = JSON.parse($("session").value);
   try {
     const lesson = await api("/api/lessons/from-session", {
-      method: "POST", headers: { "content-type": "application/json" },
-      body: JSON.stringify({ name: $("lesson-name").value, session_id: sessionId, player,
-        bars: $("teach-pick").value || null, trainer: { with_feel: $("teach-feel").checked } }),
+      method: "POST", json: { name: $("lesson-name").value, session_id: sessionId, player,
+        bars: $("teach-pick").value || null, trainer: { with_feel: $("teach-feel").checked } },
     });
     message(`Lesson “${lesson.name}” made from ${lesson.source}.`, true);
     await loadLessons(lesson.name);
@@ -335,8 +331,7 @@ async function renameLesson() {
   const newName = (prompt(`New name for "${name}"`, name) || "").trim();
   if (!newName || newName === name) return;
   const info = await api(`/api/lessons/${encodeURIComponent(name)}`, {
-    method: "PATCH", headers: { "content-type": "application/json" },
-    body: JSON.stringify({ name: newName }),
+    method: "PATCH", json: { name: newName },
   });
   await loadLessons(info.name);
   message(`Lesson "${name}" is now "${info.name}".`, true);
