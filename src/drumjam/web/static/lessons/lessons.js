@@ -4,13 +4,9 @@
 // An electronic kit plays in over Web MIDI with its velocities (the app's MidiInputs).
 
 import { api, errorMessage } from "/js/api.js";
-import { MidiInputs } from "/js/inputs.js";
+import { KeyMap, MidiInputs, PAD_VOICES } from "/js/inputs.js";
 
-const KEYS = { KeyZ: "kick", KeyX: "snare", KeyC: "hihat_closed", KeyV: "hihat_open",
-  KeyF: "hihat_pedal", KeyA: "tom_high", KeyS: "tom_mid", KeyD: "tom_floor", KeyQ: "crash",
-  KeyW: "ride" };
-const PADS = ["crash", "ride", "hihat_open", "hihat_closed", "hihat_pedal", "tom_high", "tom_mid",
-  "tom_floor", "snare", "kick"];
+const keys = new KeyMap(); // the jam app's keys, as the player set them there
 const $ = (id) => document.getElementById(id);
 
 let recording = null; // {startMs, hits, endMs}
@@ -106,12 +102,12 @@ async function setUpMidi() {
 
 document.addEventListener("keydown", (ev) => {
   if (ev.repeat || ev.ctrlKey || ev.metaKey || ev.altKey || ev.target.tagName === "INPUT") return;
-  const voice = KEYS[ev.code];
-  if (voice) { onHit(voice, ev.timeStamp); ev.preventDefault(); }
+  const key = keys.lookup(ev.code);
+  if (key) { onHit(key.voice, ev.timeStamp); ev.preventDefault(); }
 });
 
 function buildPads() {
-  for (const voice of PADS) {
+  for (const voice of PAD_VOICES) {
     const pad = document.createElement("button");
     pad.type = "button";
     pad.className = "pad";
