@@ -58,7 +58,14 @@ class MidiContents:
         return sorted({n.channel for n in self.notes})
 
 
-def _open_midi(path: str | Path) -> mido.MidiFile:
+def open_midi(path: str | Path) -> mido.MidiFile:
+    """Open a Standard MIDI File (type 0 or 1) with a clear error for anything else.
+
+    Raises
+    ------
+    MidiFileError
+        If the file is missing, empty, too large, not MIDI, truncated or of type 2.
+    """
     p = Path(path)
     if not p.exists():
         raise MidiFileError(p, "no such file", "check the path")
@@ -88,10 +95,11 @@ def _open_midi(path: str | Path) -> mido.MidiFile:
     return midi
 
 
-class _TempoMap:
+class TempoMap:
     """Ticks -> seconds for a list of tempo changes, computed the same way on every read."""
 
     def __init__(self, changes: list[tuple[int, int]], ppq: int) -> None:
+        """``changes``: (tick, microseconds per quarter note); ``ppq``: ticks per quarter note."""
         self.ppq = ppq
         ticks = [0]
         tempos = [500000]
@@ -129,7 +137,7 @@ def read_midi(path: str | Path) -> MidiContents:
     MidiFileError
         If the file is missing, empty, not MIDI, truncated, or has an absurd tempo.
     """
-    midi = _open_midi(path)
+    midi = open_midi(path)
     ppq = midi.ticks_per_beat
     tick = 0
     tempo_changes: list[tuple[int, int]] = []
@@ -169,10 +177,10 @@ def read_midi(path: str | Path) -> MidiContents:
             idx = open_notes.pop((msg.channel, msg.note), None)
             if idx is not None:
                 note_off_ticks[idx] = tick
-    tempo_map = _TempoMap(tempo_changes, ppq)
+    tempo_map = TempoMap(tempo_changes, ppq)
     # the beat map covers whole bars up to the last note (or the end of a file without notes)
     last_tick = max(raw[-1][0] if raw else tick, 1)
-    beatmap = _beatmap_from_midi(tempo_map, signatures, ppq, last_tick)
+    beatmap = beatmap_from_ticks(tempo_map, signatures, ppq, last_tick)
     if raw:
         ticks = np.array([r[0] for r in raw], dtype=np.int64)
         times = tempo_map.seconds(ticks)
@@ -187,9 +195,11 @@ def read_midi(path: str | Path) -> MidiContents:
     return MidiContents(str(path), notes, beatmap)
 
 
-def _beatmap_from_midi(
-    tempo_map: _TempoMap, signatures: list[tuple[int, int, int]], ppq: int, last_tick: int
+def beatmap_from_ticks(
+    tempo_map: TempoMap, signatures: list[tuple[int, int, int]], ppq: int, last_tick: int
 ) -> BeatMap:
+    """Beats and bar lines of (tick, numerator, denominator) time signatures, in seconds,
+    through the bar holding ``last_tick``."""
     sigs = sorted(signatures or [(0, 4, 4)])
     if sigs[0][0] > 0:
         sigs.insert(0, (0, sigs[0][1], sigs[0][2]))
@@ -420,7 +430,7 @@ def write_backing_midi(path: str | Path, out_path: str | Path, drum_channel: int
     bool
         True if any note on another channel remains.
     """
-    midi = _open_midi(path)
+    midi = open_midi(path)
     kept_notes = False
     for track in midi.tracks:
         carried = 0

@@ -33,7 +33,7 @@ import numpy as np
 
 from drumjam.errors import FileFormatError, MidiFileError
 from drumjam.io.audio import load_audio
-from drumjam.io.midi import _beatmap_from_midi, _open_midi, _TempoMap
+from drumjam.io.midi import beatmap_from_ticks, open_midi, TempoMap
 from drumjam.model import Chart, Note, Voice
 
 CHART_FILES = ("notes.mid", "notes.chart")
@@ -117,9 +117,10 @@ def _voice(lane: str, tom: bool) -> Voice:
     return _TOM_OF[lane] if tom else _CYMBAL_OF[lane]
 
 
-def read_rb_midi(path: str | Path) -> Chart:
-    """The expert drums of a Rock Band ``notes.mid`` (track ``PART DRUMS``) as a chart."""
-    midi = _open_midi(path)
+def read_rb_midi(path: str | Path, midi: mido.MidiFile | None = None) -> Chart:
+    """The expert drums of a Rock Band ``notes.mid`` (track ``PART DRUMS``) as a chart
+    (``midi``: the file already opened)."""
+    midi = open_midi(path) if midi is None else midi
     tempo_changes: list[tuple[int, int]] = []
     signatures: list[tuple[int, int, int]] = []
     drums: list[mido.MidiTrack] = []
@@ -153,8 +154,8 @@ def read_rb_midi(path: str | Path) -> Chart:
     if not hits:
         raise MidiFileError(path, "the PART DRUMS track has no expert notes (96-100)",
                             "give a song charted for expert drums")
-    tempo_map = _TempoMap(tempo_changes, midi.ticks_per_beat)
-    beatmap = _beatmap_from_midi(tempo_map, signatures, midi.ticks_per_beat, max(h[0] for h in hits))
+    tempo_map = TempoMap(tempo_changes, midi.ticks_per_beat)
+    beatmap = beatmap_from_ticks(tempo_map, signatures, midi.ticks_per_beat, max(h[0] for h in hits))
 
     def is_tom(t: int, lane: str) -> bool:
         return any(a <= t < b for a, b in markers.get(lane, []))
@@ -229,8 +230,8 @@ def read_dot_chart(path: str | Path) -> Chart:
     if not hits:
         raise FileFormatError(path, "the [ExpertDrums] section has no notes", "give a song charted for drums")
     pro = bool(flagged)
-    tempo_map = _TempoMap(tempo_changes, resolution)
-    beatmap = _beatmap_from_midi(tempo_map, signatures, resolution, max(t for t, _ in hits))
+    tempo_map = TempoMap(tempo_changes, resolution)
+    beatmap = beatmap_from_ticks(tempo_map, signatures, resolution, max(t for t, _ in hits))
 
     plain = _FIVE_LANE if five_lane else _FOUR_LANE
 
@@ -304,9 +305,9 @@ def load_chart(path: str | Path, kit_map: str | None = None) -> Chart:
     if p.suffix.lower() == ".chart":
         return read_dot_chart(p)
     if p.suffix.lower() in (".mid", ".midi") and p.is_file():
-        names = {t.name.strip().upper() for t in _open_midi(p).tracks}
-        if "PART DRUMS" in names:
-            return read_rb_midi(p)
+        midi = open_midi(p)
+        if any(t.name.strip().upper() == "PART DRUMS" for t in midi.tracks):
+            return read_rb_midi(p, midi)
     return read_chart(p, kit_map=kit_map)
 
 
