@@ -95,8 +95,8 @@ def phase_margins(evidence: np.ndarray, meter: int) -> np.ndarray:
 
 
 def downbeats(env: Envelope, beats_s: np.ndarray, meter: int | None = None,
-              learned: np.ndarray | None = None) -> tuple[int, int, float]:
-    """Metre, first downbeat index and how clearly the metre won (0-1).
+              learned: np.ndarray | None = None) -> tuple[int, int]:
+    """Metre and the index of the first downbeat among the beats.
 
     Parameters
     ----------
@@ -111,16 +111,11 @@ def downbeats(env: Envelope, beats_s: np.ndarray, meter: int | None = None,
         alone without it.
     """
     if beats_s.size < 4:
-        return meter or 4, 0, 0.0
+        return meter or 4, 0
     evidence = zscore(accent_evidence(env, beats_s))
     if learned is not None:
         evidence = evidence + LEARNED_WEIGHT * zscore(learned)
     margins = {m: phase_margins(evidence, m) for m in ((meter,) if meter else METERS)}
     best = {m: float(v.max()) for m, v in margins.items()}
     chosen = max(best, key=lambda m: best[m])
-    if meter:
-        clarity = 1.0
-    else:
-        others = [v for m, v in best.items() if m != chosen]
-        clarity = float(np.clip((best[chosen] - max(others)) / max(abs(best[chosen]), 1e-9), 0.0, 1.0))
-    return chosen, int(np.argmax(margins[chosen])), clarity
+    return chosen, int(np.argmax(margins[chosen]))

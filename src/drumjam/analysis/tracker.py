@@ -92,6 +92,6 @@ def track_beatmap(samples: np.ndarray, sr: int, meter: int | None = None,
     if gridded.size < 2:
         raise InputError("found no beat in the audio: is there any rhythm in it?")
     network = beatnet.activations(samples, sr, downbeat_models)[:, beatnet.DOWNBEAT]
-    m, first, _ = downbeats(env, gridded, meter, learned_evidence(network, beatnet.FPS, gridded))
+    m, first = downbeats(env, gridded, meter, learned_evidence(network, beatnet.FPS, gridded))
     conf = confidence(env, gridded)
     return BeatMap.from_beats(gridded, meter=m, first_downbeat_index=first, confidence=round(conf, 3))
