@@ -11,7 +11,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, select
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from drumjam.errors import InputError, NotFoundError
@@ -209,12 +209,13 @@ def delete_lesson(name: str, url: str | None = None) -> dict[str, Any]:
     """
     with session_scope(url) as db:
         row = _lesson(db, name)
-        attempts = db.scalars(select(AttemptRow).where(AttemptRow.lesson_id == row.id)).all()
-        progress = db.scalars(select(ProgressRow).where(ProgressRow.lesson_id == row.id)).all()
-        for item in (*attempts, *progress):
-            db.delete(item)
-        db.delete(row)
-        return {"name": row.name, "attempts": len(attempts), "students": len(progress)}
+        gone = {
+            "name": row.name,
+            "attempts": db.scalar(select(func.count()).where(AttemptRow.lesson_id == row.id)),
+            "students": db.scalar(select(func.count()).where(ProgressRow.lesson_id == row.id)),
+        }
+        db.delete(row)  # attempts and progress go by the foreign keys' ON DELETE CASCADE
+        return gone
 
 
 def list_lessons(url: str | None = None) -> list[dict[str, Any]]:
