@@ -5,4 +5,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh
-exec drumjam serve "$@"
+exec .venv/bin/drumjam serve "$@"

@@ -4,4 +4,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh --test
 export DRUMJAM_HOME="${DRUMJAM_HOME:-$(mktemp -d)}"
-exec python3 -m pytest -q "$@"
+export PATH="$PWD/.venv/bin:$PATH"
+exec .venv/bin/python -m pytest -q "$@"
