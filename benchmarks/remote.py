@@ -60,7 +60,7 @@ def serve(port: int, song_s: float) -> None:
     from fastapi import FastAPI
 
     from drumjam.model import BeatMap, Chart
-    from drumjam.songs import Song
+    from drumjam.library import Song
     from drumjam.web import room_routes
 
     beatmap = BeatMap.constant(150.0, song_s)
@@ -142,11 +142,11 @@ async def clock_error_ms(port: int, pings: int = 48, gap_s: float = 0.04) -> tup
         await enter(ws, code, token)
         for _ in range(pings):
             t0 = time.time()
-            await ws.send(json.dumps({"type": "ping", "t0": t0 * 1e3}))
+            await ws.send(json.dumps({"type": "ping", "t0_ms": t0 * 1e3}))
             while (msg := json.loads(await ws.recv()))["type"] != "pong":
                 pass
             t3 = time.time()
-            sync.add(t0, msg["t1"] / 1e3, msg["t2"] / 1e3, t3)
+            sync.add(t0, msg["t1_ms"] / 1e3, msg["t2_ms"] / 1e3, t3)
             await asyncio.sleep(gap_s)
     now = time.time()
     return (sync.to_server(now) - (now + SERVER_AHEAD_S)) * 1e3, sync.estimate.rtt_s * 1e3
@@ -200,10 +200,10 @@ async def play(port: int, code: str, token: str, me: Player, room: RoomRun, star
             async for text in ws:
                 now = time.perf_counter()
                 msg = json.loads(text)
-                if msg["type"] == "ack" and msg["seq"] in me.sent:
+                if msg["type"] == "judgment" and msg["seq"] in me.sent:
                     me.ack_ms.append((now - me.sent[msg["seq"]]) * 1e3)
                 elif msg["type"] == "partner_hit":
-                    me.relay_ms.append(shared_now_ms() - msg["t_ms"])
+                    me.relay_ms.append(shared_now_ms() - (room.start_ms + msg["time_s"] * 1e3))
                 elif msg["type"] == "start":
                     room.start_ms = msg["start_ms"]
                     room.started.set()
@@ -219,7 +219,7 @@ async def play(port: int, code: str, token: str, me: Player, room: RoomRun, star
             due_ms = room.start_ms + (phase_s + k / rate) * 1e3
             await asyncio.sleep(max(0.0, (due_ms - shared_now_ms()) / 1e3))
             me.sent[k] = time.perf_counter()
-            await ws.send(json.dumps({"type": "hit", "seq": k, "t_ms": shared_now_ms(),
+            await ws.send(json.dumps({"type": "hit", "seq": k, "time_s": (shared_now_ms() - room.start_ms) / 1e3,
                                       "voice": "hihat_closed", "velocity": 90}))
         await asyncio.wait_for(listener, seconds + 60)
 

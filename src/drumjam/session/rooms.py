@@ -27,7 +27,7 @@ from drumjam.session.live import (
     Player,
     clean_name,
 )
-from drumjam.songs import Song
+from drumjam.library import Song
 
 SEATS = ("A", "B")
 #: Count-in between the start command and the song's first beat, in seconds.
@@ -95,6 +95,8 @@ class HitAck:
     ----------
     seq : int
         The hit's sequence number.
+    player : int
+        The seat's index (0 for A, 1 for B).
     duplicate : bool
         True if this sequence number had been received before (nothing changed).
     result : HitResult or None
@@ -102,15 +104,17 @@ class HitAck:
     """
 
     seq: int
+    player: int
     duplicate: bool
     result: HitResult | None
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        out: dict[str, Any] = {"type": "ack", "seq": self.seq, "duplicate": self.duplicate}
+        """JSON-ready form (the fields of a judgment message)."""
+        out: dict[str, Any] = {"seq": self.seq, "player": self.player, "duplicate": self.duplicate}
         if self.result is not None:
-            out["judgment"] = self.result.judgment.value
-            out["offset_ms"] = None if self.result.offset_ms is None else round(self.result.offset_ms, 2)
+            verdict = self.result.to_dict()
+            out.update({k: verdict[k] for k in ("voice", "time_s", "target_time_s", "offset_ms",
+                                                 "judgment")})
         return out
 
 
@@ -232,7 +236,8 @@ class Room:
         return LiveSession(players, song.beatmap, chart=song.chart, grid=song.grid, config=self.config)
 
     # ------------------------------------------------------------------ hits
-    def add_hit(self, seat: Seat, seq: Any, time_server_s: Any, voice: Any, velocity: Any = 100) -> HitAck:
+    def add_hit(self, seat: Seat, seq: int, song_time_s: float, voice: Any, velocity: int = 100,
+                openness: float | None = None) -> HitAck:
         """Record one hit once.
 
         Parameters
@@ -241,12 +246,15 @@ class Room:
             Who played it.
         seq : int
             The player's sequence number of the hit (0, 1, 2, ...).
-        time_server_s : float
-            When it was played, on the shared clock, before calibration.
+        song_time_s : float
+            When it was played, in seconds from the song's start on the shared clock (negative
+            before it), before calibration.
         voice : str
             What was struck.
         velocity : int
             How hard (1-127).
+        openness : float, optional
+            Hi-hat openness (0-1).
 
         Returns
         -------
@@ -258,26 +266,21 @@ class Room:
             raise RoomError("the song has not started; hits are taken once it starts")
         if not isinstance(seq, int) or isinstance(seq, bool) or not 0 <= seq < MAX_HITS_PER_PLAYER:
             raise RoomError(f"hit sequence number {seq!r} must be an integer 0-{MAX_HITS_PER_PLAYER - 1}")
+        index = self.seats.index(seat)
         if seq in seat.hits:
-            return HitAck(seq, True, None)
-        try:
-            t = float(time_server_s)
-        except (TypeError, ValueError):
-            raise RoomError(f"hit time {time_server_s!r} is not a number of seconds") from None
-        if not math.isfinite(t):
-            raise RoomError(f"hit time {time_server_s!r} is not finite")
-        song_time_s = t - self.start_s
+            return HitAck(seq, index, True, None)
+        if not math.isfinite(song_time_s):
+            raise RoomError(f"hit time {song_time_s!r} is not finite")
         if song_time_s < -EARLY_LIMIT_S or song_time_s > self.song_length_s + TAIL_S:
             seat.hits[seq] = None  # seen, but outside the song
-            return HitAck(seq, False, None)
-        hit = Hit(max(0.0, song_time_s), parse_voice(voice), velocity)
+            return HitAck(seq, index, False, None)
+        hit = Hit(max(0.0, song_time_s), parse_voice(voice), velocity, openness)
         seat.hits[seq] = hit
-        index = self.seats.index(seat)
         try:
             result = self._live.add_hit(index, hit)
         except InputError:
             result = None  # before the start once calibrated, or past the limit: not scored
-        return HitAck(seq, False, result)
+        return HitAck(seq, index, False, result)
 
     def takes_hits(self, seat: Seat) -> list[Hit]:
         """The hits of a seat within the song, in time order."""

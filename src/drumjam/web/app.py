@@ -20,7 +20,7 @@ from drumjam.web import (
     song_routes,
     ws_routes,
 )
-from drumjam.web.state import JamState
+from drumjam.web.state import JamState, ServerBusyError
 
 STATIC_DIR = Path(__file__).parent / "static"
 DEFAULT_MAX_UPLOAD_BYTES = 50 * 1024 * 1024
@@ -62,7 +62,8 @@ def create_app(
 
     @app.exception_handler(DrumjamError)
     async def _person_error(_request: Request, exc: DrumjamError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=404 if isinstance(exc, NotFoundError) else 400)
+        status = 404 if isinstance(exc, NotFoundError) else 503 if isinstance(exc, ServerBusyError) else 400
+        return JSONResponse({"detail": str(exc)}, status_code=status)
 
     for module in ROUTERS:
         app.include_router(module.router)

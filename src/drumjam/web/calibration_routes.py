@@ -5,22 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
 
 from drumjam.session.calibration import measure_latency
 from drumjam.session.live import clean_name
 from drumjam.store.sessions import get_calibration, save_calibration
+from drumjam.web.protocol import CalibrationIn
 from drumjam.web.state import JamStateDep
 
 router = APIRouter(prefix="/api", tags=["calibration"])
-
-
-class CalibrationIn(BaseModel):
-    """Click times and tap times, both in seconds on the browser's audio clock."""
-
-    name: str = Field("", max_length=200)
-    clicks_s: list[float] = Field(..., min_length=4, max_length=256)
-    taps_s: list[float] = Field(..., max_length=512)
 
 
 @router.post("/calibration")

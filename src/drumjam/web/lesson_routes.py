@@ -7,25 +7,30 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
 
 from drumjam.errors import InputError
 from drumjam.io.midi import read_take
 from drumjam.lesson import TrainerConfig, extract_pattern, parse_bars, pattern_musicxml, pattern_svg
 from drumjam.model import BeatMap, Hit, Take
-from drumjam.session.live import MAX_LATENCY_MS, clean_name
+from drumjam.session.live import clean_name
 from drumjam.store import lessons as store
 from drumjam.store.sessions import get_calibration, get_session
 from drumjam.web.results import rebuild
+from drumjam.web.protocol import (
+    AttemptIn,
+    FromSessionIn,
+    LessonHitIn,
+    RecordedTakeIn,
+    RenameIn,
+)
 from drumjam.web.state import JamState, get_state
 
 router = APIRouter(prefix="/api/lessons", tags=["lessons"])
 
-MAX_HITS = 20000
 #: Hits up to this long before the first beat aim at it; earlier ones belong to the count-in.
 COUNT_IN_GRACE_S = 0.25
 #: Where an attempt's first beat is put in its take, so that hits before it keep their times.
@@ -34,54 +39,9 @@ ATTEMPT_LEAD_S = 1.0
 SVG_SCALE_PCT = 70
 
 
-class HitIn(BaseModel):
-    """A hit as the browser records it: seconds from the first beat of the click (negative
-    before it)."""
-
-    time_s: float
-    voice: str
-    velocity: int = 100
-
-
-class RecordedTake(BaseModel):
-    """A teacher's take recorded in the app against a click."""
-
-    name: str
-    tempo_bpm: float = Field(gt=0)
-    meter: int = 4
-    bars: str | None = None
-    hits: list[HitIn]
-    trainer: dict[str, Any] = Field(default_factory=dict)
-
-
-class FromSession(BaseModel):
-    """A take of a saved jam session (by player number, from 0) to teach."""
-
-    name: str
-    session_id: int
-    player: int = 0
-    bars: str | None = None
-    trainer: dict[str, Any] = Field(default_factory=dict)
-
-
-class Attempt(BaseModel):
-    """A student's attempt recorded in the app against the trainer's click (``loops``: how
-    many loops the recorder asked for, from the first beat)."""
-
-    student: str
-    tempo_bpm: float | None = None
-    loops: int | None = None
-    hits: list[HitIn]
-    #: The student's input + output latency, removed from every hit; by default the latency
-    #: stored when they calibrated in the jam app (none: 0).
-    latency_ms: float | None = Field(default=None, ge=-MAX_LATENCY_MS, le=MAX_LATENCY_MS)
-
-
-def _take(hits: list[HitIn], player: str, beatmap: BeatMap | None = None, shift_s: float = 0.0) -> Take:
+def _take(hits: list[LessonHitIn], player: str, beatmap: BeatMap | None = None, shift_s: float = 0.0) -> Take:
     """The hits as a take, each moved by ``shift_s``; count-in hits left out and the few that
     would still fall before 0 s held there."""
-    if len(hits) > MAX_HITS:
-        raise InputError(f"{len(hits)} hits are too many for one take (at most {MAX_HITS})")
     return Take(
         tuple(Hit(max(0.0, h.time_s + shift_s), h.voice, h.velocity)
               for h in hits if h.time_s >= -COUNT_IN_GRACE_S),
@@ -98,7 +58,7 @@ def lessons(state: JamState = Depends(get_state)) -> list[dict[str, Any]]:
 
 @router.post("")
 def create_from_recording(
-    take: RecordedTake, state: JamState = Depends(get_state)
+    take: RecordedTakeIn, state: JamState = Depends(get_state)
 ) -> dict[str, Any]:
     """Make a lesson from a take recorded in the app at ``tempo_bpm`` (first beat at 0 s)."""
     if not take.hits:
@@ -143,7 +103,7 @@ async def create_from_midi(
 
 
 @router.post("/from-session")
-def create_from_session(body: FromSession, state: JamState = Depends(get_state)) -> dict[str, Any]:
+def create_from_session(body: FromSessionIn, state: JamState = Depends(get_state)) -> dict[str, Any]:
     """Make a lesson from a player's take in a saved jam session (played to its song)."""
     saved = get_session(body.session_id, url=state.db_url)
     takes = rebuild(saved).takes
@@ -166,14 +126,8 @@ def lesson(name: str, state: JamState = Depends(get_state)) -> dict[str, Any]:
     return {**info, "pattern": pattern.to_dict(), "trainer": trainer.to_dict()}
 
 
-class Rename(BaseModel):
-    """A lesson's new name."""
-
-    name: str
-
-
 @router.patch("/{name}")
-def rename(name: str, body: Rename, state: JamState = Depends(get_state)) -> dict[str, Any]:
+def rename(name: str, body: RenameIn, state: JamState = Depends(get_state)) -> dict[str, Any]:
     """Give a lesson another name; students keep their attempts and progress."""
     return store.rename_lesson(name, body.name, url=state.db_url)
 
@@ -218,7 +172,7 @@ def students(name: str, state: JamState = Depends(get_state)) -> list[dict[str, 
 
 
 @router.post("/{name}/attempts")
-def attempt(name: str, body: Attempt, state: JamState = Depends(get_state)) -> dict[str, Any]:
+def attempt(name: str, body: AttemptIn, state: JamState = Depends(get_state)) -> dict[str, Any]:
     """Score an attempt recorded in the app, the student's latency removed; the trainer's
     verdict and next tempo."""
     if not body.hits:
@@ -231,3 +185,15 @@ def attempt(name: str, body: Attempt, state: JamState = Depends(get_state)) -> d
     result = store.practise(name, body.student, take, tempo_bpm=body.tempo_bpm,
                             url=state.db_url, loops=body.loops, start_s=ATTEMPT_LEAD_S)
     return {**result, "latency_ms": latency_ms}
+
+
+@router.get("/{name}/chart")
+def attempt_chart(name: str, tempo_bpm: Annotated[float, Query(gt=0, le=400)],
+                  loops: Annotated[int, Query(ge=1, le=64)] = 1,
+                  state: JamState = Depends(get_state)) -> dict[str, Any]:
+    """The notes and beats of an attempt at ``tempo_bpm`` (first beat at 0 s) for the page's
+    lanes: the targets the attempt is scored against."""
+    pattern, trainer, _ = store.load_lesson(name, url=state.db_url)
+    chart = pattern.to_chart(tempo_bpm, loops, 0.0, with_feel=trainer.with_feel)
+    return {"notes": [{"time_s": round(n.time_s, 6), "voice": n.voice.value} for n in chart.notes],
+            "beatmap": chart.beatmap.to_dict()}

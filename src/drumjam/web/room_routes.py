@@ -6,19 +6,22 @@ join code and a private token), ``POST /api/rooms/join {code, name}`` takes seat
 ``POST /api/rooms/result {code, token}`` gives an ended room's result to its players. Codes and
 tokens travel in bodies and messages, never in URLs (which access logs keep).
 
-WebSocket ``/api/rooms/ws`` carries JSON messages, all times in milliseconds on the server
-clock. The first one must be ``hello {code, token}``; without a valid pair the server closes
-the connection with code 4403 and sends nothing. Then:
+WebSocket ``/api/rooms/ws`` carries :mod:`drumjam.web.protocol`'s messages. The first one
+must be ``hello {code, token}``; without a valid pair the server closes the connection with
+code 4403 and sends nothing. Then:
 
-- ``ping {t0}`` -> ``pong {t0, t1, t2}`` (NTP-style clock sync, see :mod:`drumjam.session.clock`)
+- ``ping {t0_ms}`` -> ``pong {t0_ms, t1_ms, t2_ms}`` (NTP-style clock sync, see
+  :mod:`drumjam.session.clock`)
 - ``settings {calibration_ms, track_delay_ms}`` before the start
 - ``status {rtt_ms}`` -> the partner gets ``partner_status {rtt_ms}`` (to judge the delay
   between the two players before any hit)
 - ``start`` -> everyone gets ``start {start_ms}``: the song's first beat on the server clock
-- ``hit {seq, t_ms, voice, velocity}`` -> ``ack {seq, duplicate, judgment, offset_ms}``, and the
-  partner gets ``partner_hit {voice, velocity, t_ms}`` at once, to sound it and show the delay
+- ``hit {seq, time_s, voice, velocity}`` (``time_s`` from the song's start on the shared clock)
+  -> ``judgment {seq, duplicate, offset_ms, judgment, ...}``, and the partner gets
+  ``partner_hit {voice, velocity, time_s}`` at once, to sound it and show the delay
 - the server sends ``partner {status}`` when the partner comes or goes and ``end {result}``
   when the room ends, then closes the connection.
+- a refused message gets ``error {seq, detail}``; the connection and the partner carry on.
 
 Nothing of a room is sent to anyone without its code (HTTP) or a player's token (WebSocket).
 """
@@ -27,18 +30,40 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import json
 import time
 from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request, WebSocket, WebSocketDisconnect
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from drumjam.errors import DrumjamError
+from drumjam.library import Song
 from drumjam.session.rooms import LEAD_IN_S, Room, RoomError, RoomNotFoundError, RoomRegistry, Seat
-from drumjam.songs import Song
+from drumjam.web.protocol import (
+    ClientMessage,
+    CreateRoomIn,
+    EndMessage,
+    HelloMessage,
+    HitMessage,
+    JoinRoomIn,
+    JudgmentMessage,
+    PartnerHitMessage,
+    PartnerMessage,
+    PartnerStatusMessage,
+    PingMessage,
+    PongMessage,
+    RoomKeyIn,
+    SettingsMessage,
+    SettingsReply,
+    StartMessage,
+    StartReply,
+    StatusMessage,
+    WelcomeMessage,
+    parse_message,
+)
+from drumjam.web.ws_routes import error_reply, receive_text
 
 router = APIRouter(prefix="/api/rooms", tags=["rooms"])
 
@@ -51,7 +76,6 @@ GC_FREEZE_EVERY_S = 1.0
 CLOSE_NOT_ALLOWED = 4403
 #: A new WebSocket must say hello with its code and token within this time.
 HELLO_TIMEOUT_S = 10.0
-MAX_MESSAGE_CHARS = 4096
 
 
 class RoomService:
@@ -87,17 +111,17 @@ class RoomService:
         """The server clock in milliseconds."""
         return self.clock_s() * 1e3
 
-    async def send(self, room: Room, letter: str, message: dict[str, Any]) -> None:
+    async def send(self, room: Room, letter: str, message: BaseModel) -> None:
         """Send to one seat if it is connected (a failing socket is dropped)."""
         ws = self.sockets.get(id(room), {}).get(letter)
         if ws is None:
             return
         try:
-            await ws.send_text(json.dumps(message))
+            await ws.send_text(message.model_dump_json())
         except (RuntimeError, WebSocketDisconnect, OSError):
             self.sockets.get(id(room), {}).pop(letter, None)
 
-    async def broadcast(self, room: Room, message: dict[str, Any]) -> None:
+    async def broadcast(self, room: Room, message: BaseModel) -> None:
         """Send to every connected seat of the room."""
         for letter in list(self.sockets.get(id(room), {})):
             await self.send(room, letter, message)
@@ -138,7 +162,7 @@ class RoomService:
         """
         room.close()
         result = await asyncio.to_thread(room.finish, self.clock_s())
-        await self.broadcast(room, {"type": "end", "result": result})
+        await self.broadcast(room, EndMessage(result=result))
         for ws in list(self.sockets.pop(id(room), {}).values()):
             try:
                 await ws.close(code=1000)
@@ -169,16 +193,6 @@ def _song(request: Request, service: RoomService, song_id: str) -> Song:
     return request.app.state.jam.library.get(song_id)
 
 
-class CreateRoom(BaseModel):
-    song_id: str = Field(max_length=64)
-    name: str = Field(default="", max_length=200)
-
-
-class JoinRoom(BaseModel):
-    code: str = Field(max_length=64)
-    name: str = Field(default="", max_length=200)
-
-
 def _room_or_404(service: RoomService, code: str) -> Room:
     try:
         return service.registry.get(code)
@@ -192,7 +206,7 @@ def _seat_reply(room: Room, seat: Seat) -> dict[str, Any]:
 
 
 @router.post("", status_code=201)
-async def create_room(body: CreateRoom, request: Request,
+async def create_room(body: CreateRoomIn, request: Request,
                       service: Rooms) -> dict[str, Any]:
     """Open a room for a song; the creator takes seat A."""
     song = await run_in_threadpool(_song, request, service, body.song_id)
@@ -204,7 +218,7 @@ async def create_room(body: CreateRoom, request: Request,
 
 
 @router.post("/join")
-async def join_room(body: JoinRoom, service: Rooms) -> dict[str, Any]:
+async def join_room(body: JoinRoomIn, service: Rooms) -> dict[str, Any]:
     """Take seat B of the room with this join code."""
     room = _room_or_404(service, body.code)
     try:
@@ -214,19 +228,14 @@ async def join_room(body: JoinRoom, service: Rooms) -> dict[str, Any]:
     return _seat_reply(room, seat)
 
 
-class RoomKey(BaseModel):
-    code: str = Field(max_length=64)
-    token: str = Field(default="", max_length=64)
-
-
 @router.post("/lookup")
-async def show_room(body: RoomKey, service: Rooms) -> dict[str, Any]:
+async def show_room(body: RoomKeyIn, service: Rooms) -> dict[str, Any]:
     """Song, names and state of a room (for holders of its code)."""
     return _room_or_404(service, body.code).summary()
 
 
 @router.post("/result")
-async def room_result(body: RoomKey, service: Rooms) -> dict[str, Any]:
+async def room_result(body: RoomKeyIn, service: Rooms) -> dict[str, Any]:
     """The scores of an ended room (for its players)."""
     room = _room_or_404(service, body.code)
     if room.seat_for(body.token) is None:
@@ -236,64 +245,55 @@ async def room_result(body: RoomKey, service: Rooms) -> dict[str, Any]:
     return room.result
 
 
-def _welcome(service: RoomService, room: Room, seat: Seat) -> dict[str, Any]:
+def _welcome(service: RoomService, room: Room, seat: Seat) -> WelcomeMessage:
     song = room.song
-    return {
-        "type": "welcome",
-        "seat": seat.letter,
-        "room": room.summary(),
-        "server_ms": service.now_ms(),
-        "received_seqs": sorted(seat.hits),
-        "settings": {"calibration_ms": seat.calibration_ms, "track_delay_ms": seat.track_delay_ms},
-        "song": {"id": song.id, "title": song.title, "audio_url": f"/api/songs/{song.id}/audio",
-                 "beats_s": [round(float(b), 6) for b in song.beatmap.beats_s]},
-    }
+    return WelcomeMessage(
+        seat=seat.letter,
+        room=room.summary(),
+        server_ms=service.now_ms(),
+        received_seqs=sorted(seat.hits),
+        settings={"calibration_ms": seat.calibration_ms, "track_delay_ms": seat.track_delay_ms},
+        song={"id": song.id, "title": song.title, "audio_url": f"/api/songs/{song.id}/audio",
+              "beats_s": [round(float(b), 6) for b in song.beatmap.beats_s]},
+    )
 
 
-async def _handle(service: RoomService, room: Room, seat: Seat, msg: dict[str, Any],
-                  received_ms: float) -> dict[str, Any] | None:
-    kind = msg.get("type")
-    if kind == "ping":
-        return {"type": "pong", "t0": msg.get("t0"), "t1": received_ms, "t2": service.now_ms()}
-    if kind == "hit":
-        t_ms = msg.get("t_ms")
-        if not isinstance(t_ms, (int, float)):
-            raise RoomError(f"hit time t_ms {t_ms!r} is not a number of milliseconds")
-        ack = room.add_hit(seat, msg.get("seq"), t_ms / 1e3, msg.get("voice"), msg.get("velocity", 100))
+async def _handle(service: RoomService, room: Room, seat: Seat, msg: ClientMessage,
+                  received_ms: float) -> BaseModel | None:
+    if isinstance(msg, PingMessage):
+        return PongMessage(t0_ms=msg.t0_ms, t1_ms=received_ms, t2_ms=service.now_ms())
+    if isinstance(msg, HitMessage):
+        ack = room.add_hit(seat, msg.seq, msg.time_s, msg.voice, msg.velocity, msg.openness)
         partner = room.partner_of(seat)
         if not ack.duplicate and partner is not None:
-            await service.send(room, partner.letter, {
-                "type": "partner_hit", "voice": str(msg.get("voice")),
-                "velocity": int(msg.get("velocity", 100)), "t_ms": t_ms})
-        return ack.to_dict()
-    if kind == "settings":
-        room.configure(seat, msg.get("calibration_ms"), msg.get("track_delay_ms"))
-        return {"type": "settings", "calibration_ms": seat.calibration_ms,
-                "track_delay_ms": seat.track_delay_ms}
-    if kind == "status":
-        rtt_ms = msg.get("rtt_ms")
+            await service.send(room, partner.letter, PartnerHitMessage(
+                voice=msg.voice, velocity=msg.velocity, time_s=msg.time_s))
+        return JudgmentMessage(**ack.to_dict())
+    if isinstance(msg, SettingsMessage):
+        room.configure(seat, msg.calibration_ms, msg.track_delay_ms)
+        return SettingsReply(calibration_ms=seat.calibration_ms, track_delay_ms=seat.track_delay_ms)
+    if isinstance(msg, StatusMessage):
         partner = room.partner_of(seat)
-        if isinstance(rtt_ms, (int, float)) and partner is not None:
-            await service.send(room, partner.letter, {"type": "partner_status", "rtt_ms": float(rtt_ms)})
+        if partner is not None:
+            await service.send(room, partner.letter, PartnerStatusMessage(rtt_ms=msg.rtt_ms))
         return None
-    if kind == "start":
+    if isinstance(msg, StartMessage):
         start_ms = service.start(room)
-        await service.broadcast(room, {"type": "start", "start_ms": start_ms,
-                                       "room": room.summary()})
+        await service.broadcast(room, StartReply(start_ms=start_ms, room=room.summary()))
         return None
-    raise RoomError(f"unknown message type {kind!r}; use ping, hit, settings, status or start")
+    raise RoomError(f"a room takes ping, hit, settings, status or start, not {msg.type!r}")
 
 
 async def _hello(websocket: WebSocket, service: RoomService) -> tuple[Room, Seat] | None:
     """Read the first message, ``hello {code, token}``; the room and seat, or None."""
     try:
-        msg = json.loads(await asyncio.wait_for(websocket.receive_text(), HELLO_TIMEOUT_S))
-        if not isinstance(msg, dict) or msg.get("type") != "hello":
+        msg = parse_message(await asyncio.wait_for(receive_text(websocket), HELLO_TIMEOUT_S))
+        if not isinstance(msg, HelloMessage):
             return None
-        room = service.registry.get(str(msg.get("code", "")))
-    except (TimeoutError, ValueError, RoomNotFoundError):
+        room = service.registry.get(msg.code)
+    except (TimeoutError, DrumjamError):
         return None
-    seat = room.seat_for(str(msg.get("token", ""))) if room.result is None else None
+    seat = room.seat_for(msg.token) if room.result is None else None
     return None if seat is None else (room, seat)
 
 
@@ -303,7 +303,10 @@ async def room_socket(websocket: WebSocket) -> None:
     (secrets travel in the message, never in the URL that logs keep)."""
     service = _service(websocket.app)
     await websocket.accept()
-    found = await _hello(websocket, service)
+    try:
+        found = await _hello(websocket, service)
+    except WebSocketDisconnect:
+        return
     if found is None:
         await websocket.close(code=CLOSE_NOT_ALLOWED, reason="no room for this code and token")
         return
@@ -321,19 +324,16 @@ async def room_socket(websocket: WebSocket) -> None:
     await _tell_partner(service, room, seat, "connected")
     try:
         while True:
-            text = await websocket.receive_text()
-            received_ms = service.now_ms()
+            text = None
             try:
-                if len(text) > MAX_MESSAGE_CHARS:
-                    raise RoomError(f"message of {len(text)} characters is too long")
-                msg = json.loads(text)
-                if not isinstance(msg, dict):
-                    raise RoomError("each message must be a JSON object")
-                reply = await _handle(service, room, seat, msg, received_ms)
-            except (DrumjamError, ValueError) as exc:
-                reply = {"type": "error", "detail": str(exc)}
+                text = await receive_text(websocket)
+                received_ms = service.now_ms()
+                reply = await _handle(service, room, seat, parse_message(text), received_ms)
+            except DrumjamError as exc:
+                await websocket.send_text(error_reply(text, exc))
+                continue
             if reply is not None:
-                await websocket.send_text(json.dumps(reply))
+                await websocket.send_text(reply.model_dump_json())
     except (WebSocketDisconnect, RuntimeError):
         pass  # the player left, or the room ended and closed the connection
     finally:
@@ -347,5 +347,4 @@ async def room_socket(websocket: WebSocket) -> None:
 async def _tell_partner(service: RoomService, room: Room, seat: Seat, status: str) -> None:
     partner = room.partner_of(seat)
     if partner is not None:
-        await service.send(room, partner.letter, {"type": "partner", "status": status,
-                                                  "room": room.summary()})
+        await service.send(room, partner.letter, PartnerMessage(status=status, room=room.summary()))

@@ -5,39 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
-
 from drumjam.session.live import LiveSession, Player, clean_name
 from drumjam.session.practice import Practice, plan_practice
-from drumjam.songs import validate_speed
+from drumjam.library import validate_speed
 from drumjam.store.sessions import get_calibration
+from drumjam.web.protocol import SessionIn
 from drumjam.web.state import JamStateDep, LiveEntry
 
 router = APIRouter(prefix="/api", tags=["sessions"])
-
-
-class PlayerIn(BaseModel):
-    """A player joining a session; without ``latency_ms`` their stored calibration is used."""
-
-    name: str = Field("", max_length=200)
-    latency_ms: float | None = None
-
-
-class LoopIn(BaseModel):
-    """Bars to loop (0-based, inclusive) and how often."""
-
-    first_bar: int
-    last_bar: int
-    repeats: int = 4
-
-
-class SessionIn(BaseModel):
-    """What to play and how."""
-
-    song_id: str
-    players: list[PlayerIn] = Field(..., min_length=1, max_length=2)
-    speed: float = 1.0
-    loop: LoopIn | None = None
 
 
 @router.post("/sessions", status_code=201)

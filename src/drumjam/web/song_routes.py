@@ -3,15 +3,15 @@ the kit maps."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
-from pydantic import BaseModel, Field
 
 from drumjam.model import BUILTIN_KIT_MAPS, Voice, voice_group
-from drumjam.songs import validate_speed
+from drumjam.library import validate_speed
+from drumjam.web.protocol import BeatmapCorrectionIn
 from drumjam.web.state import JamStateDep
 
 router = APIRouter(prefix="/api", tags=["songs"])
@@ -66,18 +66,8 @@ async def upload_song(
     return song.to_dict()
 
 
-class BeatmapCorrection(BaseModel):
-    """A correction of an added song's analysed beat map, by ear."""
-
-    tempo: Literal["double", "half"] | None = None
-    meter: int | None = None
-    downbeat_shift: int = Field(0, ge=-12, le=12)
-    offset_ms: float = 0.0
-    reset: bool = False
-
-
 @router.post("/songs/{song_id}/beatmap")
-def correct_beatmap(state: JamStateDep, song_id: str, body: BeatmapCorrection) -> dict[str, Any]:
+def correct_beatmap(state: JamStateDep, song_id: str, body: BeatmapCorrectionIn) -> dict[str, Any]:
     """Double or halve the tempo, change the metre, move "one" or every beat; or reset."""
     song = state.library.correct_beatmap(song_id, **body.model_dump())
     return song.to_dict()

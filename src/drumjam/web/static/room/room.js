@@ -80,7 +80,7 @@ export class RoomClient {
   }
 
   ping() {
-    this.send({ type: "ping", t0: localNowMs() });
+    this.send({ type: "ping", t0_ms: localNowMs() });
   }
 
   pingLoop() {
@@ -102,7 +102,7 @@ export class RoomClient {
     const msg = JSON.parse(text);
     switch (msg.type) {
       case "pong":
-        this.clock.add(msg.t0, msg.t1, msg.t2, arrivedLocalMs);
+        this.clock.add(msg.t0_ms, msg.t1_ms, msg.t2_ms, arrivedLocalMs);
         this.onEvent({ type: "clock", estimate: this.clock.est, quality: this.clock.quality });
         return;
       case "welcome":
@@ -113,7 +113,7 @@ export class RoomClient {
         for (const seq of [...this.unacked.keys()].sort((a, b) => a - b)) this.send(this.unacked.get(seq));
         if (msg.room.start_ms !== null) this.songStart(msg.room.start_ms);
         break;
-      case "ack":
+      case "judgment":
         this.unacked.delete(msg.seq);
         this.acks.set(msg.seq, msg);
         break;
@@ -122,7 +122,7 @@ export class RoomClient {
         break;
       case "partner_hit":
         if (this.clock.ready) {
-          this.partnerDelays.push(this.clock.toServer(arrivedLocalMs) - msg.t_ms);
+          this.partnerDelays.push(this.clock.toServer(arrivedLocalMs) - (this.startMs + msg.time_s * 1e3));
           if (this.partnerDelays.length > 32) this.partnerDelays.shift();
         }
         break;
@@ -164,8 +164,8 @@ export class RoomClient {
 
   /** One's own hit, played at local time `localMs` (an input event's timestamp). */
   hit(voice, velocity, localMs) {
-    if (!this.clock.ready || this.ended) return null;
-    const message = { type: "hit", seq: this.nextSeq++, t_ms: this.clock.toServer(localMs), voice, velocity };
+    if (!this.clock.ready || this.ended || this.startMs === null) return null;
+    const message = { type: "hit", seq: this.nextSeq++, time_s: (this.clock.toServer(localMs) - this.startMs) / 1e3, voice, velocity };
     this.unacked.set(message.seq, message);
     this.send(message);
     return message;
