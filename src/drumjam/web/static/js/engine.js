@@ -1,21 +1,24 @@
-// Audio playback, click and the audio clock that every hit is timestamped on.
-//
-// Song time 0 is the start of the practice timeline, one bar before the music. A hit's time
-// is the audio-clock time being heard when the key, pad or MIDI note arrived (from
-// AudioContext.getOutputTimestamp), minus the song start. Tests may fix the song time with
-// `setManualTime(t)` so scripted key presses land at known song times.
+// Audio output of every page: the backing track and the click, scheduled on the one audio
+// clock (audioclock.js) so that each is heard at its song time, and hits stamped on the same
+// clock. The clicks come from timeline.js, which the play screen shows too.
+
+import { SongClock } from "./audioclock.js";
+import { clickSchedule } from "./timeline.js";
+
+/** Seconds between pressing Start and the first sound, so nothing is scheduled in the past. */
+export const START_DELAY_S = 0.15;
 
 export class AudioEngine {
   constructor() {
     this.ctx = new AudioContext({ latencyHint: "interactive" });
+    this.clock = new SongClock(this.ctx);
     this.music = this.ctx.createGain();
     this.music.connect(this.ctx.destination);
     this.clickBus = this.ctx.createGain();
     this.clickBus.connect(this.ctx.destination);
-    this.songStart = null; // context time of song time 0
-    this.manualTime = null; // test hook: fixed song time
     this.nodes = [];
     this.buffers = new Map();
+    this.clicks = []; // the clicks of the run, in song time (see timeline.clickSchedule)
   }
 
   async resume() {
@@ -24,37 +27,15 @@ export class AudioEngine {
     }
   }
 
-  async load(url) {
+  /** Decode a backing track (kept for the next run); `onProgress(fraction)` while loading. */
+  async load(url, onProgress = () => {}) {
     if (!this.buffers.has(url)) {
       const response = await fetch(url);
       if (!response.ok) throw new Error(`could not load the backing track (${response.status})`);
-      const data = await response.arrayBuffer();
+      const data = await readWithProgress(response, onProgress);
       this.buffers.set(url, await this.ctx.decodeAudioData(data));
     }
     return this.buffers.get(url);
-  }
-
-  /** Context time heard at a performance.now()-based event timestamp (ms). */
-  contextTimeAt(eventMs) {
-    const ts = this.ctx.getOutputTimestamp ? this.ctx.getOutputTimestamp() : null;
-    if (ts && ts.performanceTime > 0) return ts.contextTime + (eventMs - ts.performanceTime) / 1000;
-    const latency = this.ctx.outputLatency || this.ctx.baseLatency || 0;
-    return this.ctx.currentTime - latency + (eventMs - performance.now()) / 1000;
-  }
-
-  /** Song time (s) of an event timestamp, or null when nothing is playing. */
-  songTimeAt(eventMs) {
-    if (this.manualTime !== null) return this.manualTime;
-    if (this.songStart === null) return null;
-    return this.contextTimeAt(eventMs) - this.songStart;
-  }
-
-  songTimeNow() {
-    return this.songTimeAt(performance.now());
-  }
-
-  setManualTime(t) {
-    this.manualTime = t === null ? null : Number(t);
   }
 
   setClick(on) {
@@ -75,29 +56,29 @@ export class AudioEngine {
   }
 
   /**
-   * Start a practice run. The timeline starts `plan.lead_in_s` (one bar) before the music;
-   * the count-in clicks the bars before the music starts.
+   * Start a run. The count-in clicks the bars before `plan.lead_in_s`, where the music starts;
+   * the song's own beats click on the click bus (switched by setClick).
    * plan: {beatmap: {beats, downbeats, meter}, lead_in_s, audio_start_s, audio_end_s, looped,
    *        duration_s}
+   * @param {object} opts
+   * @param {number|null} opts.heardAtMs performance.now() time at which song time 0 is to be
+   *   heard (a shared start); by default as soon as the count-in allows
+   * @returns {number} the context time of song time 0
    */
-  start({ buffer, plan, countInBars = 1, click = true }) {
+  start({ buffer = null, plan, countInBars = 1, click = true, heardAtMs = null }) {
     this.stop();
-    const beats = plan.beatmap.beats;
-    const downbeats = new Set(plan.beatmap.downbeats.map((t) => t.toFixed(6)));
-    const period = beats.length > 1 ? beats[1] - beats[0] : 0.5;
-    const meter = plan.beatmap.meter;
-    const countIn = countInBars * meter;
+    const { beats, downbeats, meter } = plan.beatmap;
     const musicAt = plan.lead_in_s;
-    // the music starts after the count-in; without one it starts right away (the lead-in bar
-    // of the timeline then lies in the past)
-    this.songStart = this.ctx.currentTime + 0.15 + countIn * period - musicAt;
-    for (let k = countIn; k >= 1; k--) {
-      this.click(this.songStart + musicAt - k * period, (countIn - k) % meter === 0, this.ctx.destination);
-    }
+    this.clicks = clickSchedule({ beats, downbeats, meter, firstS: musicAt, endS: plan.duration_s, countInBars });
+    const first = this.clicks.length ? Math.min(this.clicks[0].time_s, musicAt) : musicAt;
+    const now = this.ctx.currentTime;
+    const start = heardAtMs === null
+      ? this.clock.startAt(now + START_DELAY_S - first)
+      : this.clock.startHeardAt(heardAtMs);
     this.setClick(click);
-    for (const t of beats) {
-      if (t > plan.duration_s + 1e-6) break;
-      this.click(this.songStart + t, downbeats.has(t.toFixed(6)), this.clickBus);
+    for (const c of this.clicks) {
+      const at = start + c.time_s;
+      if (at >= now) this.click(at, c.accent, c.count === null ? this.clickBus : this.ctx.destination);
     }
     if (buffer) {
       const src = this.ctx.createBufferSource();
@@ -108,21 +89,23 @@ export class AudioEngine {
         src.loopStart = plan.audio_start_s;
         src.loopEnd = plan.audio_end_s;
       }
-      src.start(this.songStart + musicAt, plan.audio_start_s);
-      src.stop(this.songStart + plan.duration_s + (plan.looped ? 0 : 2));
+      const at = start + musicAt;
+      const late = Math.max(0, now - at); // joined after the music started
+      src.start(Math.max(at, now), plan.audio_start_s + late);
+      src.stop(start + plan.duration_s + (plan.looped ? 0 : 2));
       this.nodes.push(src);
     }
-    return this.songStart;
+    return start;
   }
 
   /** Clicks only, e.g. for calibration: returns their song times. */
   startClicks(count, period) {
     this.stop();
-    this.songStart = this.ctx.currentTime + 0.3;
+    const start = this.clock.startAt(this.ctx.currentTime + 0.3);
     const times = [];
     for (let i = 0; i < count; i++) {
       times.push(i * period);
-      this.click(this.songStart + i * period, i % 4 === 0, this.ctx.destination);
+      this.click(start + i * period, i % 4 === 0, this.ctx.destination);
     }
     return times;
   }
@@ -132,6 +115,23 @@ export class AudioEngine {
       try { node.stop(); } catch (_) { /* already stopped */ }
     }
     this.nodes = [];
-    this.songStart = null;
+    this.clock.stop();
   }
+}
+
+/** The body of a fetch response, reporting the fraction read when its size is known. */
+async function readWithProgress(response, onProgress) {
+  const total = Number(response.headers.get("Content-Length")) || 0;
+  if (!total || !response.body) return response.arrayBuffer();
+  const reader = response.body.getReader();
+  const chunks = [];
+  let got = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    got += value.length;
+    onProgress(Math.min(1, got / total));
+  }
+  return new Blob(chunks).arrayBuffer();
 }

@@ -1,6 +1,9 @@
-// Inputs: computer keyboard (two players on one keyboard, remappable), on-screen pads and
-// electronic kits over Web MIDI. Every input calls onHit({player, voice, velocity, openness,
-// timeStamp}) with the event's performance.now()-based timestamp.
+// The one input module of every page: computer keyboard (two players on one keyboard,
+// remappable), on-screen pads and electronic kits over Web MIDI, plus any other source added
+// with Inputs.add (a microphone's onset detector, say). Every input calls
+// onHit({player, voice, velocity, openness, timeStamp, source}) with the event's
+// performance.now()-based timestamp; the page turns it into song time on the audio clock
+// (audioclock.js), the same way for every source.
 
 export const PAD_VOICES = [
   "crash", "ride", "hihat_open", "hihat_closed", "hihat_pedal", "tom_high", "tom_mid", "tom_floor",
@@ -63,42 +66,96 @@ export class KeyMap {
   }
 }
 
-/** Keyboard hits for both players; `remap` (if set) receives the next key instead. */
-export function listenKeyboard(keymap, onHit, state) {
-  document.addEventListener("keydown", (ev) => {
+/**
+ * Every input of a page, calling `onHit(hit)` for each hit.
+ *
+ * Other sources plug in with `add(source)`: an object with `start(emit)` and `stop()` that
+ * calls `emit({player, voice, velocity, openness, timeStamp, source})`, timeStamp in
+ * performance.now() milliseconds at which the hit was played.
+ */
+export class Inputs {
+  constructor(onHit, { keymap = new KeyMap() } = {}) {
+    this.onHit = onHit;
+    this.keymap = keymap;
+    this.midi = new MidiInputs(onHit);
+    this.remap = null; // {player, voice, done}: the next key press is assigned instead of played
+    this.sources = [];
+    this.onKey = (ev) => this.key(ev);
+    document.addEventListener("keydown", this.onKey);
+  }
+
+  key(ev) {
     if (ev.repeat || ev.ctrlKey || ev.metaKey || ev.altKey) return;
-    if (state.remap) {
+    if (this.remap) {
       ev.preventDefault();
-      const { player, voice, done } = state.remap;
-      state.remap = null;
-      keymap.assign(player, voice, ev.code);
+      const { player, voice, done } = this.remap;
+      this.remap = null;
+      this.keymap.assign(player, voice, ev.code);
       done();
       return;
     }
-    const tag = (ev.target && ev.target.tagName) || "";
-    if (["INPUT", "SELECT", "TEXTAREA"].includes(tag) && ev.target.type !== "range"
-        && ev.target.type !== "checkbox") return;
-    const found = keymap.lookup(ev.code);
+    const target = ev.target || {};
+    if (["INPUT", "SELECT", "TEXTAREA"].includes(target.tagName) && target.type !== "range"
+        && target.type !== "checkbox") return;
+    const found = this.keymap.lookup(ev.code);
     if (!found) return;
     ev.preventDefault();
-    onHit({ ...found, velocity: 100, openness: null, timeStamp: ev.timeStamp, source: "key" });
-  });
-}
+    this.onHit({ ...found, velocity: 100, openness: null, timeStamp: ev.timeStamp, source: "key" });
+  }
 
-/** On-screen pads for one player (touch or mouse). */
-export function buildPads(container, player, onHit, groupOf) {
-  container.replaceChildren();
-  for (const voice of PAD_VOICES) {
-    const pad = document.createElement("button");
-    pad.type = "button";
-    pad.className = `pad pad-${groupOf[voice] || voice}`;
-    pad.textContent = voice.replace("_", " ");
-    pad.dataset.voice = voice;
-    pad.addEventListener("pointerdown", (ev) => {
-      ev.preventDefault();
-      onHit({ player, voice, velocity: 100, openness: null, timeStamp: ev.timeStamp, source: "pad" });
-    });
-    container.append(pad);
+  /** On-screen pads for one player (touch or mouse) in `container`. */
+  pads(container, player, groupOf = {}) {
+    container.replaceChildren();
+    for (const voice of PAD_VOICES) {
+      const pad = document.createElement("button");
+      pad.type = "button";
+      pad.className = `pad pad-${groupOf[voice] || voice}`;
+      pad.textContent = voice.replace("_", " ");
+      pad.dataset.voice = voice;
+      pad.addEventListener("pointerdown", (ev) => {
+        ev.preventDefault();
+        this.onHit({ player, voice, velocity: 100, openness: null, timeStamp: ev.timeStamp, source: "pad" });
+      });
+      container.append(pad);
+    }
+  }
+
+  /**
+   * Web MIDI for the page: each chooser {player, device, kit} is a pair of <select>s picking
+   * that player's kit and its note map; `status` tells how many kits were found (or why none).
+   */
+  async chooseMidi(choosers, kitmaps, status) {
+    for (const { player, device, kit } of choosers) {
+      for (const [key, map] of Object.entries(kitmaps)) kit.append(new Option(map.name, key));
+      kit.value = "roland";
+      const update = () => this.midi.set(player, device.value, kitmaps[kit.value]);
+      device.addEventListener("change", update);
+      kit.addEventListener("change", update);
+      update();
+    }
+    const list = (devices) => {
+      status.textContent = `${devices.length} MIDI input(s) found`;
+      for (const { device } of choosers) {
+        const chosen = device.value;
+        device.replaceChildren(new Option(device.options[0] ? device.options[0].text : "none", ""));
+        for (const d of devices) device.append(new Option(d.name, d.id));
+        device.value = devices.some((d) => d.id === chosen) ? chosen : "";
+        device.dispatchEvent(new Event("change"));
+      }
+    };
+    const problem = await this.midi.init();
+    if (problem) {
+      status.textContent = problem;
+      return;
+    }
+    this.midi.onDevices = list;
+    list(this.midi.devices());
+  }
+
+  /** Plug in another source of hits (see the class comment). */
+  add(source) {
+    this.sources.push(source);
+    source.start((hit) => this.onHit(hit));
   }
 }
 

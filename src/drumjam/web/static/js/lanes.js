@@ -4,7 +4,7 @@
 export const LANE_ORDER = ["crash", "ride", "hihat", "hihat_pedal", "tom_high", "tom_mid", "tom_floor", "snare", "kick",
   "percussion"];
 export const JUDGMENT_COLOURS = { perfect: "#3ddc97", great: "#9bd34a", good: "#f6ae2d",
-  extra: "#e4572e", miss: "#888" };
+  extra: "#e4572e", miss: "#888", shown: "#b9b3ff" };
 
 export class LaneView {
   /**
@@ -28,9 +28,13 @@ export class LaneView {
     return i >= 0 ? i : this.lanes.length - 1;
   }
 
+  /** A played hit; the note it met (by the note's id, else its group and time) takes its colour. */
   addMark(result) {
     this.marks.push(result);
-    if (result.target_time_s !== null) {
+    if (result.target_id !== undefined && result.target_id !== null) {
+      const note = this.notes.find((n) => n.id === result.target_id);
+      if (note) note.hit = result.judgment;
+    } else if (result.target_time_s !== null && result.target_time_s !== undefined) {
       const group = this.groupOf[result.voice];
       const note = this.notes.find((n) => n.group === group && Math.abs(n.time_s - result.target_time_s) < 1e-4);
       if (note) note.hit = result.judgment;

@@ -3,23 +3,25 @@
 import { api, el, fmt } from "./api.js";
 import { playDrum } from "./drums.js";
 import { AudioEngine } from "./engine.js";
-import { KeyMap, MidiInputs, PAD_VOICES, buildPads, keyLabel, listenKeyboard } from "./inputs.js";
-import { LaneView } from "./lanes.js";
+import { Inputs, PAD_VOICES, keyLabel } from "./inputs.js";
+import { singleFlight } from "./once.js";
+import { PlayScreen } from "./playscreen.js";
+import { Progress } from "./progress.js";
 
 const $ = (sel) => document.querySelector(sel);
-const MAX_MARKS = 12;
 const CALIBRATION_CLICKS = 16;
 const CALIBRATION_PERIOD_S = 0.6;
 
 const engine = new AudioEngine();
-const keymap = new KeyMap();
-const midi = new MidiInputs(onHit);
+const inputs = new Inputs(onHit);
 const state = {
-  mode: "idle", // idle | playing | calibrating | finishing
+  mode: "loading", // loading | idle | starting | playing | calibrating | finishing
   songs: [], kitmaps: {}, groupOf: {},
-  live: null, ws: null, seq: 0, lanes: [], plan: null,
-  calibration: null, remap: null,
+  live: null, ws: null, seq: 0, plan: null,
+  calibration: null,
 };
+let screen = null;
+let progress = null;
 
 function showMessage(text, kind = "error") {
   const box = $("#message");
@@ -80,13 +82,18 @@ async function uploadSong(ev) {
   if (!file) { showMessage("Choose an audio or MIDI file first."); return; }
   const form = new FormData();
   form.append("file", file);
-  showMessage(`Adding ${file.name}…`, "info");
+  showMessage("");
+  progress.begin(`Adding and analysing ${file.name}…`);
+  setMode("loading");
   try {
     const song = await api("/api/songs", { method: "POST", body: form });
     await loadSongs(song.id);
     showMessage(`Added “${song.title}”.`, "info");
   } catch (err) {
     showMessage(`Could not add ${file.name}: ${err.message}`);
+  } finally {
+    progress.done();
+    setMode("idle");
   }
 }
 
@@ -109,12 +116,9 @@ async function loadCalibration(i) {
 }
 
 function refreshPlayerBlocks() {
-  const two = twoPlayers();
-  document.querySelector('.lane-block[data-player="1"]').hidden = !two;
-  document.querySelector('fieldset.player[data-player="1"]').classList.toggle("off", !two);
-  for (let i = 0; i < 2; i++) {
-    document.querySelector(`#player-name-${i}`).textContent = document.querySelector(`#name-${i}`).value;
-  }
+  document.querySelector('fieldset.player[data-player="1"]').classList.toggle("off", !twoPlayers());
+  screen.setPlayers([...Array(playerCount()).keys()].map((i) => ({
+    name: document.querySelector(`#name-${i}`).value, local: true })));
 }
 
 // ---------------------------------------------------------------- hits
@@ -122,40 +126,20 @@ function onHit(hit) {
   if (hit.source !== "midi") playDrum(engine.ctx, engine.ctx.destination, hit.voice, hit.velocity);
   if (state.mode === "calibrating") {
     if (hit.player !== state.calibration.player) return;
-    const t = engine.songTimeAt(hit.timeStamp);
+    const t = engine.clock.songTimeAt(hit.timeStamp);
     if (t !== null) state.calibration.taps.push(t);
     return;
   }
   if (state.mode !== "playing" || hit.player >= playerCount()) return;
-  const t = engine.songTimeAt(hit.timeStamp);
+  const t = engine.clock.songTimeAt(hit.timeStamp);
   if (t === null) return;
-  if (t < 0) { addMarkText(hit.player, `${hit.voice.replace("_", " ")} before the song started`, "extra"); return; }
   const msg = { type: "hit", seq: ++state.seq, player: hit.player, time_s: t, voice: hit.voice,
     velocity: hit.velocity, openness: hit.openness };
   if (state.ws && state.ws.readyState === WebSocket.OPEN) state.ws.send(JSON.stringify(msg));
 }
 
-function addMarkText(player, text, judgment, attrs = {}) {
-  const list = document.querySelector(`#marks-${player}`);
-  const item = el("li", text, { class: `mark ${judgment}`, "data-judgment": judgment, ...attrs });
-  list.prepend(item);
-  while (list.children.length > MAX_MARKS) list.lastChild.remove();
-}
-
 function onJudgment(msg) {
-  const lane = state.lanes[msg.player];
-  if (lane) lane.addMark(msg);
-  const voice = msg.voice.replace("_", " ");
-  if (msg.offset_ms === null) {
-    addMarkText(msg.player, `${voice} · extra`, "extra", { "data-offset-ms": "" });
-  } else {
-    const side = msg.offset_ms > 0 ? "late" : msg.offset_ms < 0 ? "early" : "on time";
-    addMarkText(msg.player, `${voice} ${fmt(msg.offset_ms, " ms", true)} ${side} · ${msg.judgment}`,
-      msg.judgment, { "data-offset-ms": String(msg.offset_ms) });
-  }
-  const r = msg.running;
-  document.querySelector(`#running-${msg.player}`).textContent =
-    `${fmt(r.on_time_pct, " %")} of ${r.hits} hits on a note · mean |offset| ${fmt(r.mean_abs_offset_ms, " ms")}`;
+  screen.judged(msg.player, msg);
   if (msg.duet && msg.duet.pairs) {
     const [a, b] = state.live.players.map((p) => p.name);
     $("#duet-live").textContent = `together: ${a} − ${b} ${fmt(msg.duet.mean_async_ms, " ms", true)} `
@@ -198,56 +182,56 @@ function openSocket(path) {
   });
 }
 
-async function start() {
-  if (state.mode === "playing" || state.mode === "calibrating") return;
+/** One run: the session on the server, the backing track (stretched there first for another
+ * speed), the socket, then the count-in. Start stays disabled throughout; a second click joins
+ * this run instead of making another session. */
+const start = singleFlight(async () => {
+  if (state.mode !== "idle") return;
+  setMode("starting");
   document.activeElement && document.activeElement.blur();
   showMessage("");
   await engine.resume();
-  let live;
   try {
-    live = await api("/api/sessions", { method: "POST", json: practiceBody() });
+    const live = await api("/api/sessions", { method: "POST", json: practiceBody() });
+    const buffer = await loadBacking(live);
+    state.ws = await openSocket(live.websocket);
+    state.live = live;
+    state.plan = live.plan;
+    state.seq = 0;
+    screen.setPlayers(live.players.map((p) => ({ name: p.name, local: true })));
+    engine.start({ buffer, plan: live.plan, countInBars: Number($("#count-in").value), click: $("#click").checked });
+    screen.load({ notes: live.plan.notes, beatmap: live.plan.beatmap, clicks: engine.clicks });
+    setMode("playing");
   } catch (err) {
     showMessage(`Could not start: ${err.message}`);
-    return;
+    setMode("idle");
   }
-  let buffer = null;
-  showMessage(live.speed === 1 ? "Loading the backing track…"
-    : `Preparing the backing track at ${Math.round(live.speed * 100)} %…`, "info");
+});
+
+async function loadBacking(live) {
+  progress.begin(live.speed === 1 ? "Loading the backing track…"
+    : `Stretching the backing track to ${Math.round(live.speed * 100)} % and loading it…`);
   try {
-    buffer = await engine.load(live.audio_url);
-    showMessage("");
+    return await engine.load(live.audio_url, (f) => progress.fraction(f));
   } catch (err) {
     showMessage(`${err.message}; playing with the click only.`, "info");
+    return null;
+  } finally {
+    progress.done();
   }
-  try {
-    state.ws = await openSocket(live.websocket);
-  } catch (err) {
-    showMessage(err.message);
-    return;
-  }
-  state.live = live;
-  state.plan = live.plan;
-  state.seq = 0;
-  live.players.forEach((p, i) => {
-    document.querySelector(`#player-name-${i}`).textContent = p.name;
-    document.querySelector(`#marks-${i}`).replaceChildren();
-    document.querySelector(`#running-${i}`).textContent = "";
-  });
-  $("#duet-live").textContent = "";
-  state.lanes = live.players.map((_, i) => new LaneView(document.querySelector(`#lanes-${i}`),
-    { notes: live.plan.notes, beatmap: live.plan.beatmap, groupOf: state.groupOf }));
-  engine.start({ buffer, plan: live.plan, countInBars: Number($("#count-in").value), click: $("#click").checked });
-  setMode("playing");
 }
 
 function setMode(mode) {
   state.mode = mode;
-  $("#state").textContent = mode === "idle" ? "ready" : mode;
+  screen.setState(mode === "idle" ? "ready" : mode);
   $("#start").disabled = mode !== "idle";
-  $("#restart").disabled = mode === "idle" || mode === "calibrating";
+  $("#restart").disabled = mode !== "playing" && mode !== "finishing";
   $("#stop").disabled = mode !== "playing";
-  for (const button of document.querySelectorAll("#beatmap-fix button")) button.disabled = mode !== "idle";
+  for (const button of document.querySelectorAll("#beatmap-fix button, #upload button, .calibrate")) {
+    button.disabled = mode !== "idle";
+  }
   document.body.dataset.mode = mode;
+  screen.show(mode === "playing" || mode === "finishing");
   if (mode === "idle") showSongInfo();
 }
 
@@ -279,10 +263,10 @@ function onResult(msg) {
 
 function onServerError(msg) {
   if (state.mode === "finishing") {
-    showMessage(`Nothing was saved: ${msg.message}`);
+    showMessage(`Nothing was saved: ${msg.detail}`);
     stopRun();
   } else {
-    showMessage(msg.message);
+    showMessage(msg.detail);
   }
 }
 
@@ -318,10 +302,9 @@ async function endCalibration() {
 
 // ---------------------------------------------------------------- frame loop
 function frame() {
-  const now = engine.songTimeNow();
+  const now = engine.clock.songTimeNow();
   if (state.mode === "playing" && now !== null) {
-    $("#clock").textContent = `${now.toFixed(1)} s`;
-    state.lanes.forEach((lane) => lane.draw(now));
+    screen.draw(now);
     if (now > state.plan.duration_s + 1.0) finish();
   } else if (state.mode === "calibrating" && now !== null && now > state.calibration.end) {
     endCalibration();
@@ -337,13 +320,13 @@ function renderKeyTable() {
     const row = el("tr");
     row.append(el("td", voice.replace("_", " ")));
     for (let p = 0; p < 2; p++) {
-      const code = keymap.keyOf(p, voice);
+      const code = inputs.keymap.keyOf(p, voice);
       const cell = el("td");
       cell.append(el("kbd", code ? keyLabel(code) : "–", { "data-code": code || "" }), " ");
       const change = el("button", "change", { type: "button" });
       change.addEventListener("click", () => {
         change.textContent = "press a key…";
-        state.remap = { player: p, voice, done: renderKeyTable };
+        inputs.remap = { player: p, voice, done: renderKeyTable };
       });
       cell.append(change);
       row.append(cell);
@@ -352,37 +335,9 @@ function renderKeyTable() {
   }
 }
 
-function listDevices(devices) {
-  $("#midi-status").textContent = `${devices.length} MIDI input(s) found`;
-  document.querySelectorAll("fieldset.player .midi-device").forEach((select) => {
-    const chosen = select.value;
-    select.replaceChildren(el("option", "none", { value: "" }));
-    for (const d of devices) select.append(el("option", d.name, { value: d.id }));
-    select.value = devices.some((d) => d.id === chosen) ? chosen : "";
-    if (select.value !== chosen) select.dispatchEvent(new Event("change"));
-  });
-}
-
-async function setupMidi(midi) {
-  const problem = await midi.init();
-  if (problem) $("#midi-status").textContent = problem;
-  else listDevices(midi.devices());
-  midi.onDevices = listDevices;
-  document.querySelectorAll("fieldset.player").forEach((box) => {
-    const i = Number(box.dataset.player);
-    const device = box.querySelector(".midi-device");
-    const kit = box.querySelector(".kit-map");
-    for (const [key, map] of Object.entries(state.kitmaps)) kit.append(el("option", map.name, { value: key }));
-    kit.value = "roland";
-    const update = () => midi.set(i, device.value, state.kitmaps[kit.value]);
-    device.addEventListener("change", update);
-    kit.addEventListener("change", update);
-    update();
-  });
-}
-
 // ---------------------------------------------------------------- start up
 async function main() {
+  progress = new Progress($("#progress"));
   const kits = await api("/api/kitmaps");
   state.kitmaps = kits.kitmaps;
   state.groupOf = kits.voice_groups;
@@ -393,12 +348,12 @@ async function main() {
   }
   $("#upload").addEventListener("submit", uploadSong);
   $("#two-players").addEventListener("change", refreshPlayerBlocks);
+  screen = new PlayScreen($("#play"), { inputs, groupOf: state.groupOf, actions: [$("#restart"), $("#stop")] });
   for (let i = 0; i < 2; i++) {
     const name = document.querySelector(`#name-${i}`);
     name.addEventListener("input", refreshPlayerBlocks);
     name.addEventListener("change", () => loadCalibration(i));
     document.querySelector(`#calibrate-${i}`).addEventListener("click", () => calibrate(i));
-    buildPads(document.querySelector(`#pads-${i}`), i, onHit, state.groupOf);
     loadCalibration(i);
   }
   $("#speed").addEventListener("input", () => { $("#speed-out").textContent = `${$("#speed").value} %`; });
@@ -406,17 +361,19 @@ async function main() {
   $("#start").addEventListener("click", start);
   $("#restart").addEventListener("click", restart);
   $("#stop").addEventListener("click", finish);
-  $("#keys-reset").addEventListener("click", () => { keymap.reset(); renderKeyTable(); });
-  listenKeyboard(keymap, onHit, state);
+  $("#keys-reset").addEventListener("click", () => { inputs.keymap.reset(); renderKeyTable(); });
   renderKeyTable();
   refreshPlayerBlocks();
   setMode("idle");
-  setupMidi(midi);
+  inputs.chooseMidi([...document.querySelectorAll("fieldset.player")].map((box) => ({
+    player: Number(box.dataset.player), device: box.querySelector(".midi-device"),
+    kit: box.querySelector(".kit-map") })), state.kitmaps, $("#midi-status"));
   requestAnimationFrame(frame);
   document.body.dataset.ready = "1";
 }
 
 // Test hook: fix the song clock so scripted key presses land at known song times.
-window.drumjam = { engine, state, midi, keymap, setSongTime: (t) => engine.setManualTime(t) };
+window.drumjam = { engine, state, inputs, midi: inputs.midi, start, get screen() { return screen; },
+  setSongTime: (t) => engine.clock.setManual(t) };
 
 main().catch((err) => showMessage(`drumjam could not start: ${err.message}`));

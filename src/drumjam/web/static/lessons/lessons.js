@@ -1,16 +1,24 @@
 // Lessons page: record a teacher's groove against a click, show its notation, let a student
-// practise it with the tempo trainer and follow their progress. Hit times are seconds from the
-// first beat after a one-bar count-in, measured with performance.now() (event timeStamps).
-// An electronic kit plays in over Web MIDI with its velocities (the app's MidiInputs).
+// practise it with the tempo trainer and follow their progress. Clicks, hits and the play
+// screen run on the app's one audio clock (js/engine.js, js/audioclock.js): a hit's time is
+// the song time heard when it was played, seconds from the first beat after a one-bar
+// count-in, so hitting with the click one hears is on time. Keys, pads and an electronic kit
+// over Web MIDI come from the app's input module (js/inputs.js).
 
-import { api, errorMessage } from "/js/api.js";
-import { KeyMap, MidiInputs, PAD_VOICES } from "/js/inputs.js";
+import { api, errorMessage, fmt } from "/js/api.js";
+import { playDrum } from "/js/drums.js";
+import { AudioEngine } from "/js/engine.js";
+import { Inputs } from "/js/inputs.js";
+import { singleFlight } from "/js/once.js";
+import { PlayScreen } from "/js/playscreen.js";
 
-const keys = new KeyMap(); // the jam app's keys, as the player set them there
 const $ = (id) => document.getElementById(id);
+const COUNT_IN_BARS = 1;
 
-let recording = null; // {startMs, hits, endMs}
-let audio = null;
+const engine = new AudioEngine();
+const inputs = new Inputs(onHit);
+let screen = null;
+let recording = null; // {hits, endS}
 
 function message(text, info = false) {
   const box = $("message");
@@ -26,95 +34,63 @@ async function notationSvg(name) {
   return response.text();
 }
 
-function click(atMs, accent) {
-  if (!audio) return;
-  const when = audio.currentTime + Math.max(0, (atMs - performance.now()) / 1000);
-  const osc = audio.createOscillator();
-  const gain = audio.createGain();
-  osc.frequency.value = accent ? 1500 : 1000;
-  gain.gain.setValueAtTime(0.3, when);
-  gain.gain.exponentialRampToValueAtTime(0.001, when + 0.05);
-  osc.connect(gain).connect(audio.destination);
-  osc.start(when);
-  osc.stop(when + 0.06);
+/** A click track of `bars` bars at `tempo` from song time 0, as a plan for the audio engine. */
+function clickPlan(tempo, bars, meter) {
+  const period = 60 / tempo;
+  const beats = Array.from({ length: bars * meter }, (_, k) => k * period);
+  return { beatmap: { beats, downbeats: beats.filter((_, k) => k % meter === 0), meter },
+    lead_in_s: 0, duration_s: bars * meter * period, looped: false };
 }
 
-/** Record `bars` bars at `tempo` after a one-bar count-in; resolves with the hits. */
-function record(tempo, bars, meter, statusEl) {
-  try { audio = audio || new AudioContext(); } catch (_) { audio = null; }
-  const beatMs = 60000 / tempo;
-  const startMs = performance.now() + meter * beatMs + 100;
-  const endMs = startMs + bars * meter * beatMs;
-  for (let b = -meter; b < bars * meter; b++) click(startMs + b * beatMs, b % meter === 0);
-  recording = { startMs, endMs, hits: [] };
-  statusEl.dataset.startMs = String(startMs); // the first beat, on the performance.now() clock
-  statusEl.textContent = "count-in…";
+/**
+ * Record `bars` bars at `tempo` after a one-bar count-in, the play screen showing `notes`
+ * ({time_s, voice}, from the first beat); resolves with the hits (song time, s).
+ */
+async function record({ tempo, bars, meter, statusEl, notes = [] }) {
+  await engine.resume();
+  const plan = clickPlan(tempo, bars, meter);
+  engine.start({ plan, countInBars: COUNT_IN_BARS, click: true });
+  screen.load({ notes, beatmap: plan.beatmap, clicks: engine.clicks });
+  screen.show(true);
+  recording = { hits: [], endS: plan.duration_s + 30 / tempo };
+  // the first beat as heard, on the performance.now() clock
+  statusEl.dataset.startMs = String(engine.clock.perfMsOf(0));
   statusEl.classList.add("recording");
+  const barS = meter * 60 / tempo;
   return new Promise((resolve) => {
     const tick = () => {
-      const now = performance.now();
-      if (now < startMs) statusEl.textContent = "count-in…";
-      else statusEl.textContent = `recording bar ${Math.min(bars, 1 + Math.floor((now - startMs) / (meter * beatMs)))} of ${bars}`;
-      if (now >= endMs + beatMs / 2) {
-        const hits = recording.hits;
-        recording = null;
-        statusEl.classList.remove("recording");
-        statusEl.textContent = `${hits.length} hits recorded`;
-        resolve(hits);
-      } else {
+      const t = engine.clock.songTimeNow();
+      statusEl.textContent = t < 0 ? "count-in…"
+        : `recording bar ${Math.min(bars, 1 + Math.floor(t / barS))} of ${bars}`;
+      screen.setState(statusEl.textContent);
+      if (t < recording.endS) {
         setTimeout(tick, 50);
+        return;
       }
+      const { hits } = recording;
+      recording = null;
+      engine.stop();
+      statusEl.classList.remove("recording");
+      statusEl.textContent = `${hits.length} hits recorded`;
+      resolve(hits);
     };
     tick();
   });
 }
 
-function onHit(voice, timeStamp, velocity = 100) {
+function onHit(hit) {
+  if (hit.source !== "midi") playDrum(engine.ctx, engine.ctx.destination, hit.voice, hit.velocity);
   if (!recording) return;
-  const t = (timeStamp - recording.startMs) / 1000;
-  if (t < -0.25) return; // count-in; a hit just before the first beat is early, kept as such
-  recording.hits.push({ time_s: t, voice, velocity });
+  const t = engine.clock.songTimeAt(hit.timeStamp);
+  if (t === null) return;
+  recording.hits.push({ time_s: t, voice: hit.voice, velocity: hit.velocity });
+  screen.shown(0, { time_s: t, voice: hit.voice }, `${t >= 0 ? "+" : ""}${t.toFixed(2)} s`);
 }
 
-const midi = new MidiInputs((hit) => onHit(hit.voice, hit.timeStamp, hit.velocity));
-
-async function setUpMidi() {
-  const { kitmaps } = await api("/api/kitmaps");
-  const kit = $("kit-map");
-  for (const [key, map] of Object.entries(kitmaps)) kit.append(new Option(map.name, key));
-  kit.value = "roland";
-  const device = $("midi-device");
-  const update = () => midi.set(0, device.value, kitmaps[kit.value]);
-  const list = (devices) => {
-    const keep = device.value;
-    device.replaceChildren(new Option("none (keyboard and pads)", ""));
-    for (const d of devices) device.append(new Option(d.name, d.id));
-    device.value = devices.some((d) => d.id === keep) ? keep : "";
-    update();
-  };
-  const problem = await midi.init();
-  $("midi-status").textContent = problem || "";
-  midi.onDevices = list;
-  list(midi.devices());
-  device.addEventListener("change", update);
-  kit.addEventListener("change", update);
-}
-
-document.addEventListener("keydown", (ev) => {
-  if (ev.repeat || ev.ctrlKey || ev.metaKey || ev.altKey || ev.target.tagName === "INPUT") return;
-  const key = keys.lookup(ev.code);
-  if (key) { onHit(key.voice, ev.timeStamp); ev.preventDefault(); }
-});
-
-function buildPads() {
-  for (const voice of PAD_VOICES) {
-    const pad = document.createElement("button");
-    pad.type = "button";
-    pad.className = "pad";
-    pad.textContent = voice.replace("_", " ");
-    pad.addEventListener("pointerdown", (ev) => onHit(voice, ev.timeStamp));
-    $("pads").append(pad);
-  }
+function frame() {
+  const t = engine.clock.songTimeNow();
+  if (t !== null) screen.draw(t);
+  requestAnimationFrame(frame);
 }
 
 async function loadLessons(select) {
@@ -202,13 +178,19 @@ async function showProgress() {
   return p;
 }
 
-async function teach() {
+/** Controls that must wait while a take is recorded. */
+function busy(on) {
+  for (const id of ["record", "practise", "upload-submit", "from-session-submit"]) $(id).disabled = on;
+}
+
+const teach = singleFlight(async () => {
   message("");
   const tempo = Number($("teach-tempo").value);
   const bars = Number($("teach-bars").value);
-  $("record").disabled = true;
+  busy(true);
+  screen.setPlayers([{ name: "Teacher", local: true }]);
   try {
-    const hits = await record(tempo, bars, 4, $("record-status"));
+    const hits = await record({ tempo, bars, meter: 4, statusEl: $("record-status") });
     const lesson = await api("/api/lessons", {
       method: "POST", json: { name: $("lesson-name").value, tempo_bpm: tempo, meter: 4,
         bars: $("teach-pick").value || null, hits,
@@ -219,9 +201,10 @@ async function teach() {
   } catch (err) {
     message(err.message);
   } finally {
-    $("record").disabled = false;
+    screen.show(false);
+    busy(false);
   }
-}
+});
 
 async function upload(ev) {
   ev.preventDefault();
@@ -250,7 +233,9 @@ async function attemptOnce(name, student) {
   const lesson = await api(`/api/lessons/${encodeURIComponent(name)}`);
   const loops = Number($("loops").value);
   const bars = lesson.pattern.bars * loops;
-  const hits = await record(progress.tempo_bpm, bars, lesson.pattern.meter, $("practise-status"));
+  const chart = await api(`/api/lessons/${encodeURIComponent(name)}/chart?tempo_bpm=${progress.tempo_bpm}&loops=${loops}`);
+  const hits = await record({ tempo: progress.tempo_bpm, bars, meter: lesson.pattern.meter,
+    statusEl: $("practise-status"), notes: chart.notes });
   const result = await api(`/api/lessons/${encodeURIComponent(name)}/attempts`, {
     method: "POST", json: { student, tempo_bpm: progress.tempo_bpm, loops, hits,
       latency_ms: Number($("latency").value) || 0 },
@@ -258,9 +243,11 @@ async function attemptOnce(name, student) {
   const verdict = $("verdict");
   verdict.hidden = false;
   verdict.className = `verdict ${result.passed ? "pass" : "fail"}`;
-  verdict.textContent = result.change === "mastered"
+  const mean = result.mean_offset_ms === null ? "" : ` · mean offset ${fmt(result.mean_offset_ms, " ms", true, 1)}`;
+  verdict.textContent = (result.change === "mastered"
     ? `Mastered at ${Math.round(result.tempo_bpm)} BPM!`
-    : `${result.passed ? "Passed" : "Not yet"} at ${Math.round(result.tempo_bpm)} BPM — next: ${Math.round(result.next_tempo_bpm)} BPM`;
+    : `${result.passed ? "Passed" : "Not yet"} at ${Math.round(result.tempo_bpm)} BPM — next: ${Math.round(result.next_tempo_bpm)} BPM`) + mean;
+  verdict.dataset.meanOffsetMs = result.mean_offset_ms === null ? "" : String(result.mean_offset_ms);
   const list = $("feedback");
   list.innerHTML = "";
   for (const line of result.feedback) {
@@ -300,12 +287,13 @@ async function fromSession(ev) {
   }
 }
 
-async function practise() {
+const practise = singleFlight(async () => {
   message("");
   const name = $("lesson").value;
   const student = $("student").value.trim();
   if (!name) { message("Make or choose a lesson first."); return; }
-  $("practise").disabled = true;
+  busy(true);
+  screen.setPlayers([{ name: student, local: true }]);
   keepGoing = $("auto").checked;
   $("stop").hidden = !keepGoing;
   try {
@@ -318,9 +306,10 @@ async function practise() {
   } finally {
     keepGoing = false;
     $("stop").hidden = true;
-    $("practise").disabled = false;
+    screen.show(false);
+    busy(false);
   }
-}
+});
 
 async function renameLesson() {
   const name = $("lesson").value;
@@ -343,8 +332,13 @@ async function deleteLesson() {
   message(`Lesson "${name}" deleted.`, true);
 }
 
-buildPads();
-setUpMidi().catch((err) => { $("midi-status").textContent = err.message; });
+screen = new PlayScreen($("play"), { inputs, actions: [$("stop")] });
+api("/api/kitmaps").then(({ kitmaps, voice_groups: groupOf }) => {
+  Object.assign(screen.groupOf, groupOf);
+  return inputs.chooseMidi([{ player: 0, device: $("midi-device"), kit: $("kit-map") }], kitmaps, $("midi-status"));
+}).catch((err) => { $("midi-status").textContent = err.message; });
+requestAnimationFrame(frame);
+window.drumjamLessons = { engine, inputs, get screen() { return screen; } };
 $("record").addEventListener("click", teach);
 $("upload").addEventListener("submit", upload);
 $("from-session").addEventListener("submit", fromSession);
