@@ -24,7 +24,7 @@ from drumjam.io.midi import read_take, write_midi
 from drumjam.io.render import render_midi
 from drumjam.model import BeatMap, Take
 from drumjam.scoring import quantize_take
-from drumjam.songs import builtin_dir, builtin_specs, write_ogg
+from drumjam.library import builtin_dir, builtin_specs, write_ogg
 
 PPQ = 480
 NOTE_NAMES = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}

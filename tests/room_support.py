@@ -4,7 +4,7 @@ from pathlib import Path
 
 from drumjam.io.midi import read_chart
 from drumjam.model import BeatMap, Chart
-from drumjam.songs import Song
+from drumjam.library import Song
 
 GROOVE = "groove-midi/drummer1/eval_session/2_funk-groove2_105_beat_4-4.mid"
 

@@ -26,9 +26,8 @@ def groove(
     return Take(tuple(hits), beatmap=BeatMap.constant(tempo_bpm, start_s + (bars + 1) * 4 * beat_s))
 
 
-def test_same_database_as_the_sessions(tmp_path, monkeypatch):
-    url = f"sqlite:///{tmp_path / 'shared.sqlite3'}"
-    monkeypatch.setenv("DRUMJAM_DB_URL", url)
+def test_same_database_as_the_sessions(db_url):
+    url = db_url  # also $DRUMJAM_DB_URL
     store.create_lesson("rock", extract_pattern(groove()))
     assert list_sessions() == []  # the sessions' tables answer from the same file
     tables = set(inspect(get_engine(url)).get_table_names())
@@ -42,8 +41,8 @@ def test_same_database_as_the_sessions(tmp_path, monkeypatch):
     assert [row["name"] for row in store.list_lessons()] == ["rock"]
 
 
-def test_attempts_and_progress_are_kept_per_student(tmp_path):
-    url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+def test_attempts_and_progress_are_kept_per_student(db_url):
+    url = db_url
     config = TrainerConfig(start_fraction=0.5, step_up_pct=10)
     store.create_lesson("rock", extract_pattern(groove()), trainer=config, url=url)
     fresh = store.progress("rock", "ann", url=url)
@@ -69,8 +68,8 @@ def test_attempts_and_progress_are_kept_per_student(tmp_path):
     ]
 
 
-def test_unknown_lesson_names_the_ones_there_are(tmp_path):
-    url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+def test_unknown_lesson_names_the_ones_there_are(db_url):
+    url = db_url
     with pytest.raises(store.LessonNotFoundError, match="create one"):
         store.load_lesson("rock", url=url)
     store.create_lesson("rock", extract_pattern(groove()), url=url)
@@ -80,8 +79,8 @@ def test_unknown_lesson_names_the_ones_there_are(tmp_path):
         store.practise("rock", "", groove(), url=url)
 
 
-def test_rename_keeps_the_progress_and_delete_takes_it_along(tmp_path):
-    url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+def test_rename_keeps_the_progress_and_delete_takes_it_along(db_url):
+    url = db_url
     store.create_lesson("rock", extract_pattern(groove()), url=url)
     store.create_lesson("funk", extract_pattern(groove(100.0)), url=url)
     store.practise("rock", "ann", groove(54.0, bars=2), url=url)

@@ -13,7 +13,8 @@ from drumjam.scoring import analyse_duet, score_take
 from drumjam.session.calibration import measure_latency
 from drumjam.session.live import LiveSession, Player, clean_name
 from drumjam.session.practice import Practice, plan_practice
-from drumjam.songs import SongLibrary, builtin_dir, builtin_specs
+from drumjam.library import SongLibrary, SongRow, builtin_dir, builtin_specs
+from drumjam.store.db import session_scope
 from drumjam.store.sessions import get_session, list_sessions, save_session
 
 EVAL = "drummer1/eval_session/1_funk-groove1_138_beat_4-4.mid"
@@ -121,8 +122,8 @@ def test_measure_latency_finds_the_offset_despite_stray_taps():
         measure_latency(clicks, [0.05, 0.65])
 
 
-def test_saving_never_loses_an_earlier_session(tmp_path):
-    url = f"sqlite:///{tmp_path / 'h.sqlite3'}"
+def test_saving_never_loses_an_earlier_session(db_url):
+    url = db_url
     common = {"song_id": "s", "practice": {}, "beatmap": {}, "chart": {}, "takes": [[]], "url": url}
     first = save_session(song_title="first", players=[{"name": "A"}], results={"summary": "one"}, **common)
     with pytest.raises(IntegrityError):
@@ -172,8 +173,8 @@ def test_perfectly_steady_duet_is_still_saved_with_both_scores(tmp_path):
 
 
 def test_a_damaged_added_song_does_not_hide_the_library(tmp_path):
-    broken = tmp_path / "songs" / "abc123"
-    broken.mkdir(parents=True)
-    (broken / "song.json").write_text("{not json")
+    with session_scope() as db:  # a song whose folder was removed by hand
+        db.add(SongRow(id="abc123", title="gone", kind="midi", audio="backing.ogg",
+                       chart="source.mid", grid=16, source_name="gone.mid"))
     songs = SongLibrary(tmp_path).list()
     assert len(songs) == len(builtin_specs()) and all(s.builtin for s in songs)

@@ -76,7 +76,7 @@ def test_solo_live_marks_and_results_show_sign_and_size(page):
     for i, (note, off) in enumerate(zip(notes, offsets_ms)):
         _press(page, 0, note["voice"], group_of, note["time_s"] + off / 1000)
         page.wait_for_function(f"document.querySelectorAll('#marks-0 li').length >= {min(i + 1, 12)}"
-                               f" && drumjam.state.lanes[0].marks.length === {i + 1}")
+                               f" && drumjam.screen.lanes[0].marks.length === {i + 1}")
         newest = _marks(page, 0)[0]
         assert float(newest[0]) == pytest.approx(off, abs=2.0)
         assert ("late" if off > 0 else "early") in newest[2]
@@ -98,7 +98,7 @@ def test_duet_on_one_keyboard(page):
     for note in notes[:16]:
         _press(page, 0, note["voice"], group_of, note["time_s"] + 0.020)
         _press(page, 1, note["voice"], group_of, note["time_s"] - 0.012)
-    page.wait_for_function("drumjam.state.lanes[0].marks.length === 16 && drumjam.state.lanes[1].marks.length === 16")
+    page.wait_for_function("drumjam.screen.lanes[0].marks.length === 16 && drumjam.screen.lanes[1].marks.length === 16")
     assert all(float(m[0]) == pytest.approx(20, abs=1.5) for m in _marks(page, 0))
     assert all(float(m[0]) == pytest.approx(-12, abs=1.5) for m in _marks(page, 1))
     assert "Ann − Bob +32 ms on average" in page.inner_text("#duet-live")
@@ -126,7 +126,7 @@ def test_calibration_shifts_scores_by_the_measured_offset(page):
     notes, group_of = _start(page)
     for note in notes[:10]:
         _press(page, 0, note["voice"], group_of, note["time_s"] + 0.045)
-    page.wait_for_function("drumjam.state.lanes[0].marks.length === 10")
+    page.wait_for_function("drumjam.screen.lanes[0].marks.length === 10")
     assert all(abs(float(m[0])) < 4 for m in _marks(page, 0))
     _finish(page)
     assert abs(_cell(page, 0, "mean_offset_ms")) < 3
@@ -138,7 +138,7 @@ def test_history_lists_sessions_and_names_stay_text(page, jam_server):
     notes, group_of = _start(page)
     for note in notes[:6]:
         _press(page, 0, note["voice"], group_of, note["time_s"] + 0.010)
-    page.wait_for_function("drumjam.state.lanes[0].marks.length === 6")
+    page.wait_for_function("drumjam.screen.lanes[0].marks.length === 6")
     assert page.inner_text("#player-name-0") == name
     _finish(page)
     assert page.inner_text("#players-table tr[data-player='0'] .player-name") == name
@@ -191,13 +191,13 @@ def test_real_audio_clock_plays_the_slowed_backing(page):
     assert page.is_hidden("#message")
     plan = page.evaluate("drumjam.state.plan")
     assert plan["beatmap"]["tempo_bpm"] == pytest.approx(157 * 0.7, rel=1e-3)
-    first = page.evaluate("drumjam.engine.songTimeNow()")
+    first = page.evaluate("drumjam.engine.clock.songTimeNow()")
     page.wait_for_timeout(800)
-    second = page.evaluate("drumjam.engine.songTimeNow()")
+    second = page.evaluate("drumjam.engine.clock.songTimeNow()")
     assert second - first == pytest.approx(0.8, abs=0.25)
     page.click("#restart")
     page.wait_for_selector("body[data-mode='playing']")
-    assert page.evaluate("drumjam.engine.songTimeNow()") < second
+    assert page.evaluate("drumjam.engine.clock.songTimeNow()") < second
 
 
 def test_midi_kit_and_remapped_keys(page):
@@ -217,7 +217,7 @@ def test_midi_kit_and_remapped_keys(page):
     page.evaluate(f"drumjam.setSongTime({snare['time_s'] - 0.011!r})")
     page.evaluate("drumjam.midi.message('kit-1', {data: [0x99, 38, 117], timeStamp: performance.now()})")
     page.keyboard.press("KeyB")
-    page.wait_for_function("drumjam.state.lanes[0].marks.length === 2 && drumjam.state.lanes[1].marks.length === 1")
+    page.wait_for_function("drumjam.screen.lanes[0].marks.length === 2 && drumjam.screen.lanes[1].marks.length === 1")
     assert [float(m[0]) for m in _marks(page, 0)] == [pytest.approx(-11, abs=1), pytest.approx(8, abs=1)]
     assert float(_marks(page, 1)[0][0]) == pytest.approx(-11, abs=1)
     _finish(page)
@@ -241,7 +241,7 @@ def test_touch_pads_on_a_phone(chromium, jam_server):
         kick = next(n for n in notes if group_of[n["voice"]] == "kick")
         page.evaluate(f"drumjam.setSongTime({kick['time_s'] - 0.020!r})")
         page.locator("#pads-0 .pad[data-voice='kick']").tap()
-        page.wait_for_function("drumjam.state.lanes[0].marks.length === 1")
+        page.wait_for_function("drumjam.screen.lanes[0].marks.length === 1")
         offset, judgment, text = _marks(page, 0)[0]
         assert float(offset) == pytest.approx(-20, abs=1) and "early" in text and judgment == "great"
     finally:
@@ -250,7 +250,7 @@ def test_touch_pads_on_a_phone(chromium, jam_server):
 
 def test_an_added_songs_beats_are_fixed_by_ear(page, tmp_path):
     """An added recording read at the wrong tempo: doubled, then back to the analysis."""
-    from drumjam.songs import builtin_dir
+    from drumjam.library import builtin_dir
 
     song = tmp_path / "my funk.ogg"
     song.write_bytes((builtin_dir() / "slow-funk" / "backing.ogg").read_bytes())

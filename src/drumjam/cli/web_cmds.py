@@ -22,6 +22,9 @@ def register(app: typer.Typer) -> None:
 
         if not 1 <= port <= 65535:
             raise InputError(f"port {port} does not exist; use 1-65535")
+        from drumjam.store.db import migrate
+
+        migrate()  # the database's schema up to date before the first request
         typer.echo(f"drumjam jam app on http://{host}:{port}/  (Ctrl+C to stop)")
         # hits are tiny JSON messages: compressing them costs more time than it saves
         uvicorn.run(create_app(), host=host, port=port, log_level="warning", ws_ping_interval=20,

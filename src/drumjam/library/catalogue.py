@@ -1,0 +1,305 @@
+"""The song catalogue: the built-in songs and the songs people add, kept in the database.
+
+A song is a backing track (audio without drums) plus what to play against it: a drum chart,
+or, for an audio file a person brings, the song's beat map and a grid to play on. Built-in
+songs live in ``drumjam/data/songs/<id>/`` (``chart.mid`` and ``backing.ogg``, made by
+``scripts/build_songs.py``) and are described by its ``songs.json``. An added song's files
+live in ``<user_dir>/songs/<id>/``; what it is (title, kind, beat map and its corrections)
+is a row of the ``songs`` table, in the same database as the sessions and lessons.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import shutil
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, Integer, String, select
+from sqlalchemy.orm import Mapped, mapped_column
+
+from drumjam.errors import DrumjamError, InputError, NotFoundError
+from drumjam.library.importers import prepare_song
+from drumjam.library.media import stretched_audio
+from drumjam.model import BeatMap, Chart
+from drumjam.store.db import Base, session_scope
+
+#: Largest move of a song's beats in one correction (ms).
+MAX_BEAT_OFFSET_MS = 500.0
+
+
+class SongNotFoundError(NotFoundError):
+    """No song has the id asked for."""
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class SongRow(Base):
+    """An added song: where its files are and what to play against them."""
+
+    __tablename__ = "songs"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    #: "audio" (played on the grid of ``beatmap``) or "midi" (played against ``chart``).
+    kind: Mapped[str] = mapped_column(String(8))
+    audio: Mapped[str] = mapped_column(String(200))
+    chart: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    grid: Mapped[int] = mapped_column(Integer, default=16)
+    beatmap: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    #: The beat map as analysed, kept once the person corrected ``beatmap`` by ear.
+    analysed_beatmap: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    source_name: Mapped[str] = mapped_column(String(300), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+@dataclass(frozen=True)
+class Song:
+    """One song to play along to.
+
+    Parameters
+    ----------
+    id : str
+        Stable identifier used in URLs.
+    title : str
+        Name shown to people.
+    beatmap : BeatMap
+        Beats and bars of the backing track, in seconds from its start.
+    chart : Chart or None
+        The drum part to play; None to play on the grid of ``beatmap``.
+    grid : int
+        Grid subdivision (16 = sixteenths, 12 = eighth triplets) for scoring without a chart.
+    audio_path : Path
+        The backing track.
+    feel : str
+        ``"straight"`` or ``"swung"``.
+    builtin : bool
+        Shipped with drumjam (True) or added by a person.
+    credit : str
+        Where the chart comes from.
+    """
+
+    id: str
+    title: str
+    beatmap: BeatMap
+    chart: Chart | None
+    grid: int
+    audio_path: Path
+    feel: str = "straight"
+    builtin: bool = True
+    credit: str = ""
+    #: The analysed beat map was corrected by hand (:meth:`SongLibrary.correct_beatmap`).
+    corrected: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready summary (the chart itself is served with a session)."""
+        return {
+            "id": self.id,
+            "title": self.title,
+            "tempo_bpm": round(self.beatmap.tempo_bpm, 1),
+            "meter": self.beatmap.meter,
+            "bars": int(self.beatmap.downbeats_s.size - 1) if self.beatmap.downbeats_s.size > 1 else 1,
+            "feel": self.feel,
+            "grid": self.grid,
+            "has_chart": self.chart is not None,
+            "notes": len(self.chart) if self.chart is not None else 0,
+            "builtin": self.builtin,
+            "credit": self.credit,
+            "beatmap_correctable": not self.builtin and self.chart is None,
+            "beatmap_corrected": self.corrected,
+        }
+
+
+def builtin_dir() -> Path:
+    """Folder of the built-in songs inside the package."""
+    return Path(str(resources.files("drumjam") / "data" / "songs"))
+
+
+def builtin_specs() -> list[dict[str, Any]]:
+    """The entries of ``songs.json``: how each built-in song is made and named."""
+    return json.loads((builtin_dir() / "songs.json").read_text(encoding="utf-8"))["songs"]
+
+
+class SongLibrary:
+    """Built-in songs plus the songs added to the database, with their files under ``user_dir``.
+
+    Parameters
+    ----------
+    user_dir : Path
+        Where added songs' files and stretched audio are kept (created on use).
+    url : str, optional
+        Database of the catalogue (default: :func:`drumjam.paths.db_url`).
+    """
+
+    def __init__(self, user_dir: Path, *, url: str | None = None) -> None:
+        self.user_dir = Path(user_dir)
+        self.url = url
+        self._cache: dict[str, Song] = {}
+
+    # ------------------------------------------------------------------ reading
+    def list(self) -> list[Song]:
+        """Every song: built-in ones first, then added ones, oldest first.
+
+        An added song whose files were damaged or removed by hand is left out, so one broken
+        folder never hides the others.
+        """
+        songs = [self.get(spec["id"]) for spec in builtin_specs()]
+        with session_scope(self.url) as db:
+            ids = db.scalars(select(SongRow.id).order_by(SongRow.created_at, SongRow.id)).all()
+        for song_id in ids:
+            try:
+                songs.append(self.get(song_id))
+            except (DrumjamError, OSError, KeyError, ValueError):
+                continue
+        return songs
+
+    def get(self, song_id: str) -> Song:
+        """The song with this id.
+
+        Raises
+        ------
+        SongNotFoundError
+            If no built-in or added song has the id.
+        """
+        song = self._cache.get(song_id)
+        if song is not None:
+            return song
+        spec = next((s for s in builtin_specs() if s["id"] == song_id), None)
+        if spec is not None:
+            song = self._load_builtin(spec)
+        else:
+            song = self._load_added(self._row(song_id))
+        self._cache[song_id] = song
+        return song
+
+    def _row(self, song_id: str) -> SongRow:
+        with session_scope(self.url) as db:
+            row = db.get(SongRow, str(song_id)[:32])
+        if row is None:
+            raise SongNotFoundError(f"no song with id {song_id!r}; list the songs at /api/songs")
+        return row
+
+    def _load_builtin(self, spec: dict[str, Any]) -> Song:
+        from drumjam.io.midi import read_chart
+
+        folder = builtin_dir() / spec["id"]
+        chart = read_chart(folder / "chart.mid")
+        chart = Chart(chart.notes, chart.beatmap, title=spec["title"])
+        return Song(
+            id=spec["id"], title=spec["title"], beatmap=chart.beatmap, chart=chart,
+            grid=int(spec["grid"]), audio_path=folder / "backing.ogg", feel=spec["feel"],
+            builtin=True,
+            credit="Drum part from the Groove MIDI Dataset, Gillick et al. 2019, CC BY 4.0",
+        )
+
+    def _load_added(self, row: SongRow) -> Song:
+        from drumjam.io.midi import read_chart
+
+        folder = self.user_dir / "songs" / row.id
+        chart = None
+        if row.kind == "midi":
+            chart = read_chart(folder / row.chart)
+            chart = Chart(chart.notes, chart.beatmap, title=row.title)
+            beatmap = chart.beatmap
+        else:
+            beatmap = BeatMap.from_dict(row.beatmap)
+        return Song(
+            id=row.id, title=row.title, beatmap=beatmap, chart=chart, grid=int(row.grid),
+            audio_path=folder / row.audio, feel="straight", builtin=False,
+            credit=f"added from {row.source_name or 'an upload'}",
+            corrected=row.analysed_beatmap is not None and row.analysed_beatmap != row.beatmap,
+        )
+
+    # ------------------------------------------------------------------ audio
+    def audio_at_speed(self, song: Song, speed: float) -> Path:
+        """The backing track at ``speed`` with its pitch kept (cached after the first call)."""
+        return stretched_audio(song.audio_path, speed, cache_dir=self.user_dir / "cache" / "stretched",
+                               key=song.id)
+
+    # ------------------------------------------------------------------ adding
+    def add(self, filename: str, data: bytes, title: str | None = None) -> Song:
+        """Add a song from an uploaded audio or MIDI file or a zipped rhythm-game song folder.
+
+        The files are made by :func:`drumjam.library.importers.prepare_song` in a work
+        folder, which becomes the song's folder only once the song is readable; then the
+        song is entered in the catalogue.
+
+        Raises
+        ------
+        FileFormatError
+            If the upload is not a song drumjam can read (see ``prepare_song``).
+        """
+        name = Path(filename or "upload").name
+        song_id = secrets.token_hex(6)
+        folder = self.user_dir / "songs" / song_id
+        self.user_dir.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix="upload-", dir=self.user_dir))
+        try:
+            made = prepare_song(name, data, title, work)
+            folder.parent.mkdir(parents=True, exist_ok=True)
+            work.rename(folder)
+            try:
+                with session_scope(self.url) as db:
+                    db.add(SongRow(id=song_id, title=made.title, kind=made.kind, audio=made.audio,
+                                   chart=made.chart, grid=made.grid, beatmap=made.beatmap,
+                                   source_name=made.source_name[:300]))
+            except BaseException:
+                shutil.rmtree(folder, ignore_errors=True)
+                raise
+        finally:
+            if work.exists():
+                shutil.rmtree(work, ignore_errors=True)
+        return self.get(song_id)
+
+    # ------------------------------------------------------------------ correcting
+    def correct_beatmap(
+        self,
+        song_id: str,
+        *,
+        tempo: str | None = None,
+        meter: int | None = None,
+        downbeat_shift: int = 0,
+        offset_ms: float = 0.0,
+        reset: bool = False,
+    ) -> Song:
+        """Fix the analysed beat map of an added audio song by ear; kept for later sessions.
+
+        Parameters
+        ----------
+        song_id : str
+            An added audio song (built-in and MIDI songs have exact beat maps).
+        tempo : {"double", "half"}, optional
+            The analysis found half (``"double"``) or twice (``"half"``) the real tempo.
+        meter : int, optional
+            Beats per bar (2-12).
+        downbeat_shift : int
+            Move "one" this many beats later (negative: earlier).
+        offset_ms : float
+            Move every beat this much later (negative: earlier), at most 500 ms.
+        reset : bool
+            Go back to the analysis first.
+        """
+        song = self.get(song_id)
+        if song.builtin or song.chart is not None:
+            raise InputError(f"{song.title!r} has an exact beat map from its MIDI; only songs "
+                             "added as audio can be corrected")
+        if meter is not None and not 2 <= int(meter) <= 12:
+            raise InputError(f"meter {meter} is out of range; give 2-12 beats per bar")
+        if not abs(offset_ms) <= MAX_BEAT_OFFSET_MS:
+            raise InputError(f"offset {offset_ms} ms is too large; move the beats at most "
+                             f"{MAX_BEAT_OFFSET_MS:.0f} ms at a time")
+        with session_scope(self.url) as db:
+            row = db.get(SongRow, song_id, with_for_update=True)
+            if row.analysed_beatmap is None:
+                row.analysed_beatmap = row.beatmap
+            beatmap = BeatMap.from_dict(row.analysed_beatmap if reset else row.beatmap)
+            row.beatmap = beatmap.corrected(tempo, meter, downbeat_shift, offset_ms / 1000.0).to_dict()
+        self._cache.pop(song_id, None)
+        return self.get(song_id)
