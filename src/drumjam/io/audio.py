@@ -16,13 +16,15 @@ import soundfile as sf
 import soxr
 
 from drumjam.errors import AudioFileError, InputError
+from drumjam.limits import (
+    MAX_AUDIO_CHANNELS, MAX_AUDIO_DURATION_S, MAX_AUDIO_SAMPLES, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE,
+    duration_text,
+)
 
-#: Longest audio drumjam reads: a long live set, not a day of recording.
-MAX_AUDIO_DURATION_S = 2 * 3600.0
 #: Peak below which a file counts as silent (-80 dBFS).
 SILENCE_PEAK = 1e-4
-MIN_SAMPLE_RATE = 4000
-MAX_SAMPLE_RATE = 384000
+#: Frames decoded at a time.
+BLOCK_FRAMES = 1 << 16
 
 _FIX_FORMAT = "give a WAV, FLAC, OGG or MP3 file, or convert it with e.g. `ffmpeg -i FILE out.wav`"
 
@@ -96,35 +98,81 @@ def load_audio(
     try:
         with _quiet_decoder():
             info = sf.info(str(p))
-    except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
-        raise AudioFileError(p, f"not a readable audio file ({exc})", _FIX_FORMAT) from exc
-    duration_s = info.frames / info.samplerate if info.samplerate else 0.0
-    if duration_s > MAX_AUDIO_DURATION_S:
-        raise AudioFileError(
-            p,
-            f"{duration_s / 60:.0f} minutes long, more than {MAX_AUDIO_DURATION_S / 3600:.0f} hours",
-            "cut out the song you want to play along to",
-        )
+    except (RuntimeError, TypeError, ValueError) as exc:
+        raise AudioFileError(p, f"not a readable audio file ({exc})", _FIX_FORMAT) from None
+    channels = _check_header(p, info, sample_rate, mono)
     try:
-        with _quiet_decoder():
-            data, sr = sf.read(str(p), dtype="float32", always_2d=True)
-    except (sf.LibsndfileError, RuntimeError) as exc:
-        raise AudioFileError(p, f"could not decode the audio ({exc})", _FIX_FORMAT) from exc
+        with _quiet_decoder(), sf.SoundFile(str(p)) as f:
+            data, peak = _read_blocks(p, f, info.frames, channels, mono)
+            sr = f.samplerate
+    except (RuntimeError, TypeError, ValueError) as exc:
+        raise AudioFileError(p, f"could not decode the audio ({exc})", _FIX_FORMAT) from None
     if data.shape[0] == 0:
         raise AudioFileError(p, "the file holds no audio (0 samples)", "export the song again")
-    if not np.all(np.isfinite(data)):
-        raise AudioFileError(p, "the audio holds NaN or infinite samples", "export the song again")
-    peak = float(np.max(np.abs(data)))
     if peak < SILENCE_PEAK:
         raise AudioFileError(
             p, f"the audio is silent (peak {20 * np.log10(max(peak, 1e-12)):.0f} dBFS)",
             "check that the right file was exported with sound in it",
         )
-    samples = data.mean(axis=1) if mono else data
+    samples = data
     if sample_rate is not None and sample_rate != sr:
         samples = resample(samples, sr, sample_rate)
         sr = sample_rate
     return np.ascontiguousarray(samples, dtype=np.float32), int(sr)
+
+
+def _check_header(p: Path, info: sf._SoundFileInfo, sample_rate: int | None, mono: bool) -> int:
+    """Check what a file's header claims before anything is decoded; the channels kept."""
+    if not MIN_SAMPLE_RATE <= info.samplerate <= MAX_SAMPLE_RATE:
+        raise AudioFileError(p, f"sample rate {info.samplerate} Hz is outside "
+                             f"{MIN_SAMPLE_RATE}-{MAX_SAMPLE_RATE} Hz", _FIX_FORMAT)
+    if not 1 <= info.channels <= MAX_AUDIO_CHANNELS:
+        raise AudioFileError(p, f"{info.channels} channels are more than drumjam reads "
+                             f"({MAX_AUDIO_CHANNELS})", "give a stereo or mono mix")
+    duration_s = info.frames / info.samplerate
+    if duration_s > MAX_AUDIO_DURATION_S:
+        raise AudioFileError(
+            p,
+            f"{duration_text(duration_s)} long, more than {MAX_AUDIO_DURATION_S / 3600:.0f} hours",
+            "cut out the song you want to play along to",
+        )
+    kept = 1 if mono else info.channels
+    out_rate = max(info.samplerate, sample_rate or 0)
+    samples = info.frames * kept * out_rate / info.samplerate
+    if samples > MAX_AUDIO_SAMPLES:
+        raise AudioFileError(
+            p, f"{samples / 1e6:.0f} million samples ({duration_text(duration_s)} at "
+            f"{out_rate} Hz, {kept} channel(s)) are more than drumjam holds ({MAX_AUDIO_SAMPLES / 1e6:.0f} million)",
+            "cut the file shorter or convert it to 48 kHz mono")
+    return kept
+
+
+def _read_blocks(
+    p: Path, f: sf.SoundFile, frames: int, channels: int, mono: bool
+) -> tuple[np.ndarray, float]:
+    """Decode block by block into one array, ``(frames,)`` with the channels averaged when
+    ``mono``, else ``(frames, channels)``, checking every block; the array and its peak."""
+    limit = MAX_AUDIO_SAMPLES // channels
+    tail = () if mono else (channels,)
+    out = np.empty((min(frames, limit), *tail), dtype=np.float32)
+    n = 0
+    peak = 0.0
+    for block in f.blocks(blocksize=BLOCK_FRAMES, dtype="float32", always_2d=True):
+        if not np.all(np.isfinite(block)):
+            raise AudioFileError(p, "the audio holds NaN or infinite samples", "export the song again")
+        if block.size:
+            peak = max(peak, float(np.max(np.abs(block))))
+        rows = block.mean(axis=1) if mono else block
+        if n + rows.shape[0] > out.shape[0]:  # the header claimed fewer frames than there are
+            if n + rows.shape[0] > limit:
+                raise AudioFileError(p, f"decodes to more than {limit} frames, more than its "
+                                     "header says and than drumjam holds", "convert it to WAV")
+            out.resize((min(limit, max(2 * out.shape[0], n + rows.shape[0])), *tail), refcheck=False)
+        out[n:n + rows.shape[0]] = rows
+        n += rows.shape[0]
+    if n < out.shape[0]:
+        out.resize((n, *tail), refcheck=False)
+    return out, peak
 
 
 def write_audio(

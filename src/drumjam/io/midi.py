@@ -14,15 +14,20 @@ from typing import Iterable, Sequence
 
 import mido
 import numpy as np
+from mido.midifiles.meta import KeySignatureError
 
-from drumjam.errors import MidiFileError
+from drumjam.errors import FileFormatError, InputError, MidiFileError
+from drumjam.limits import (
+    BEAT_UNITS, MAX_BEATS, MAX_DURATION_S, MAX_EVENTS, MAX_METER, MAX_MIDI_BYTES, MAX_TEMPO_BPM,
+    MAX_TICKS_PER_BEAT, MIN_TEMPO_BPM, duration_text,
+)
 from drumjam.model import BeatMap, Chart, Hit, KitMap, Note, Take, Voice, get_kit_map
-from drumjam.model.beatmap import MAX_TEMPO_BPM, MIN_TEMPO_BPM
 from drumjam.model.voices import VoiceGroup, voice_group
 
 DRUM_CHANNEL = 9  # MIDI channel 10, counted from 0
 DEFAULT_PPQ = 480
-MAX_MIDI_BYTES = 32 * 1024 * 1024
+#: Most quarter notes of a file: the longest song at the fastest tempo.
+_MAX_QUARTERS = int(MAX_DURATION_S * MAX_TEMPO_BPM / 60.0)
 
 
 @dataclass(frozen=True)
@@ -75,13 +80,17 @@ def open_midi(path: str | Path) -> mido.MidiFile:
     if size == 0:
         raise MidiFileError(p, "empty file", "export the take again from your kit or DAW")
     if size > MAX_MIDI_BYTES:
-        raise MidiFileError(p, f"{size / 1e6:.0f} MB is too large for a MIDI take", "split the file")
+        raise MidiFileError(p, f"{size / 2**20:.1f} MB is too large for a MIDI take or chart "
+                            f"(at most {MAX_MIDI_BYTES // 2**20} MB)", "split the file")
     try:
         midi = mido.MidiFile(p)
     except EOFError:
         raise MidiFileError(p, "truncated MIDI file (it ends in the middle of a track)",
                             "export it again") from None
-    except (OSError, ValueError, KeyError, IndexError, TypeError) as exc:
+    except KeySignatureError as exc:
+        raise MidiFileError(p, f"invalid key signature ({exc})",
+                            "remove the key signature in your DAW and export again") from None
+    except (OSError, ValueError, KeyError, IndexError, TypeError, OverflowError) as exc:
         head = p.read_bytes()[:4]
         if head != b"MThd":
             raise MidiFileError(p, "not a MIDI file (no MThd header)",
@@ -90,8 +99,10 @@ def open_midi(path: str | Path) -> mido.MidiFile:
     if midi.type == 2:
         raise MidiFileError(p, "MIDI type 2 (independent sequences) is not supported",
                             "save it as type 0 or 1")
-    if midi.ticks_per_beat <= 0:
-        raise MidiFileError(p, f"invalid resolution {midi.ticks_per_beat} ticks per beat")
+    if not 1 <= midi.ticks_per_beat <= MAX_TICKS_PER_BEAT:
+        raise MidiFileError(p, f"resolution {midi.ticks_per_beat} is not 1-{MAX_TICKS_PER_BEAT} "
+                            "ticks per quarter note (SMTPE time is not supported)",
+                            "save it with a metrical (PPQ) time base")
     return midi
 
 
@@ -158,11 +169,6 @@ def read_midi(path: str | Path) -> MidiContents:
     timeline.sort(key=lambda item: item[0])
     for tick, msg in timeline:
         if msg.type == "set_tempo":
-            bpm = mido.tempo2bpm(msg.tempo) if msg.tempo > 0 else float("inf")
-            if not MIN_TEMPO_BPM <= bpm <= MAX_TEMPO_BPM:
-                raise MidiFileError(
-                    path, f"absurd tempo {bpm:.1f} BPM at tick {tick}",
-                    f"fix the tempo to {MIN_TEMPO_BPM:.0f}-{MAX_TEMPO_BPM:.0f} BPM in your DAW")
             tempo_changes.append((tick, msg.tempo))
         elif msg.type == "time_signature":
             signatures.append((tick, msg.numerator, msg.denominator))
@@ -177,10 +183,15 @@ def read_midi(path: str | Path) -> MidiContents:
             idx = open_notes.pop((msg.channel, msg.note), None)
             if idx is not None:
                 note_off_ticks[idx] = tick
-    tempo_map = TempoMap(tempo_changes, ppq)
+    if len(raw) > MAX_EVENTS:
+        raise MidiFileError(path, f"{len(raw)} notes are more than drumjam reads ({MAX_EVENTS})",
+                            "split the file")
     # the beat map covers whole bars up to the last note (or the end of a file without notes)
     last_tick = max(raw[-1][0] if raw else tick, 1)
-    beatmap = beatmap_from_ticks(tempo_map, signatures, ppq, last_tick)
+    if raw:  # note-offs may lie beyond the last note-on
+        last_off = max((t for t in note_off_ticks if t is not None), default=0)
+        _check_tick(path, last_off, ppq, "note-off", MidiFileError)
+    tempo_map, beatmap = tick_timeline(path, tempo_changes, signatures, ppq, last_tick)
     if raw:
         ticks = np.array([r[0] for r in raw], dtype=np.int64)
         times = tempo_map.seconds(ticks)
@@ -195,17 +206,91 @@ def read_midi(path: str | Path) -> MidiContents:
     return MidiContents(str(path), notes, beatmap)
 
 
-def beatmap_from_ticks(
-    tempo_map: TempoMap, signatures: list[tuple[int, int, int]], ppq: int, last_tick: int
+def _check_tick(source: str | Path, tick: int, ppq: int, what: str,
+                error: type[FileFormatError]) -> None:
+    """Refuse a tick that lies beyond the longest song even at the fastest tempo."""
+    if not 0 <= tick <= _MAX_QUARTERS * ppq:
+        raise error(source, f"{what} at tick {tick} lies {tick / ppq:.3g} beats in, beyond "
+                    f"{MAX_DURATION_S / 3600:.0f} hours at any tempo ({ppq} ticks per beat)",
+                    "fix the file's resolution or the event's position")
+
+
+def tick_timeline(
+    source: str | Path,
+    tempo_changes: list[tuple[int, int]],
+    signatures: list[tuple[int, int, int]],
+    ppq: int,
+    last_tick: int,
+    *,
+    error: type[FileFormatError] = MidiFileError,
+) -> tuple[TempoMap, BeatMap]:
+    """Check a file's tempo changes, time signatures and length, then map its ticks to seconds.
+
+    Everything is checked before anything is built, so a tiny file that claims an absurd
+    length costs nothing.
+
+    Parameters
+    ----------
+    source : str or Path
+        The file, for error messages.
+    tempo_changes : list of (tick, microseconds per quarter note)
+        The file's tempo events.
+    signatures : list of (tick, numerator, denominator)
+        Its time signatures (default 4/4).
+    ppq : int
+        Ticks per quarter note.
+    last_tick : int
+        The beat map covers whole bars through the bar holding this tick.
+    error : type
+        The :class:`FileFormatError` subclass to raise.
+
+    Returns
+    -------
+    tempo_map : TempoMap
+    beatmap : BeatMap
+        One beat per time-signature beat, a downbeat at every bar line.
+
+    Raises
+    ------
+    FileFormatError
+        If a tempo, time signature, tick, the length or the number of beats is out of range.
+    """
+    if not 1 <= ppq <= MAX_TICKS_PER_BEAT:
+        raise error(source, f"resolution {ppq} is not 1-{MAX_TICKS_PER_BEAT} ticks per beat",
+                    "fix the file's resolution")
+    _check_tick(source, last_tick, ppq, "the last note", error)
+    for tick, tempo in tempo_changes:
+        _check_tick(source, tick, ppq, "a tempo change", error)
+        bpm = 60e6 / tempo if tempo > 0 else float("inf")
+        if not MIN_TEMPO_BPM <= bpm <= MAX_TEMPO_BPM:
+            raise error(source, f"absurd tempo {bpm:.1f} BPM at tick {tick}",
+                        f"fix the tempo to {MIN_TEMPO_BPM:.0f}-{MAX_TEMPO_BPM:.0f} BPM")
+    for tick, num, den in signatures:
+        _check_tick(source, tick, ppq, "a time signature", error)
+        if not 1 <= num <= MAX_METER or den not in BEAT_UNITS:
+            raise error(source, f"time signature {num}/{den} at tick {tick} is not usable",
+                        f"use 1-{MAX_METER} beats of a whole, half, quarter ... 32nd note")
+    tempo_map = TempoMap(tempo_changes, ppq)
+    end_s = float(tempo_map.seconds(last_tick))
+    if end_s > MAX_DURATION_S:
+        raise error(source, f"the last note (tick {last_tick}) is {duration_text(end_s)} in, longer "
+                    f"than the {MAX_DURATION_S / 3600:.0f} hours drumjam reads",
+                    "check the file's resolution and tempo, or split it")
+    return tempo_map, _beatmap_from_ticks(source, tempo_map, signatures, ppq, last_tick, error)
+
+
+def _beatmap_from_ticks(
+    source: str | Path, tempo_map: TempoMap, signatures: list[tuple[int, int, int]], ppq: int,
+    last_tick: int, error: type[FileFormatError],
 ) -> BeatMap:
-    """Beats and bar lines of (tick, numerator, denominator) time signatures, in seconds,
-    through the bar holding ``last_tick``."""
+    """Beats and bar lines of checked time signatures, in seconds, through the bar holding
+    ``last_tick`` (the number of beats is checked before they are made)."""
     sigs = sorted(signatures or [(0, 4, 4)])
     if sigs[0][0] > 0:
         sigs.insert(0, (0, sigs[0][1], sigs[0][2]))
-    beat_ticks: list[int] = []
-    downbeat_ticks: list[int] = []
+    segments: list[tuple[int, int, int, int]] = []  # start, stop, step, bar
     lengths: dict[tuple[int, int], int] = {}
+    n_beats = 0
     for i, (start, num, den) in enumerate(sigs):
         step = max(1, ppq * 4 // den)
         bar = step * num
@@ -214,14 +299,24 @@ def beatmap_from_ticks(
         else:  # the last segment runs to the end of the bar holding the last event
             stop = start + max(1, -(-(last_tick + 1 - start) // bar)) * bar + 1
         lengths[(num, den)] = lengths.get((num, den), 0) + stop - start
-        for t in range(start, stop, step):
-            if (t - start) % bar == 0:
-                downbeat_ticks.append(t)
-            beat_ticks.append(t)
+        segments.append((start, stop, step, bar))
+        n_beats += max(0, -(-(stop - start) // step))
+    if n_beats > MAX_BEATS + MAX_METER + 1:
+        raise error(source, f"{n_beats} beats are more than a beat map holds ({MAX_BEATS}: "
+                    f"{MAX_DURATION_S / 3600:.0f} hours at {MAX_TEMPO_BPM:.0f} BPM)",
+                    "check the time signatures and the resolution")
+    beat_parts, downbeat_parts = [], []
+    for start, stop, step, bar in segments:
+        ticks = np.arange(start, stop, step, dtype=np.int64)
+        beat_parts.append(ticks)
+        downbeat_parts.append(ticks[(ticks - start) % bar == 0])
     meter, unit = max(lengths, key=lengths.__getitem__)
-    beats = tempo_map.seconds(np.asarray(beat_ticks))
-    downbeats = tempo_map.seconds(np.asarray(downbeat_ticks))
-    return BeatMap(beats, downbeats, meter=meter, beat_unit=unit)
+    beats = tempo_map.seconds(np.concatenate(beat_parts))
+    downbeats = tempo_map.seconds(np.concatenate(downbeat_parts))
+    try:
+        return BeatMap(beats, downbeats, meter=meter, beat_unit=unit)
+    except InputError as exc:
+        raise error(source, str(exc), "check the file's tempo and time signatures") from None
 
 
 def drum_notes(

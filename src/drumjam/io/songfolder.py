@@ -33,7 +33,8 @@ import numpy as np
 
 from drumjam.errors import FileFormatError, MidiFileError
 from drumjam.io.audio import load_audio
-from drumjam.io.midi import beatmap_from_ticks, open_midi, TempoMap
+from drumjam.io.midi import open_midi, tick_timeline
+from drumjam.limits import MAX_CHART_BYTES, MAX_EVENTS
 from drumjam.model import Chart, Note, Voice
 
 CHART_FILES = ("notes.mid", "notes.chart")
@@ -41,7 +42,9 @@ STEM_SUFFIXES = (".ogg", ".opus", ".mp3", ".wav", ".flac")
 DRUM_STEM = re.compile(r"^drums(_\d+)?$", re.IGNORECASE)
 #: Stems that are not part of the music.
 SKIPPED_STEMS = ("preview", "crowd")
-MAX_CHART_BYTES = 8 * 1024 * 1024
+#: Largest song delay or chart offset, in seconds.
+MAX_DELAY_S = 60.0
+_TICK = re.compile(r"[0-9]{1,18}")
 
 _MIDI_LANES = {96: "kick", 95: "kick", 97: "red", 98: "yellow", 99: "blue", 100: "green"}
 _TOM_MARKERS = {110: "yellow", 111: "blue", 112: "green"}
@@ -104,7 +107,7 @@ def _delay_s(ini: dict[str, str], path: Path) -> float:
     except ValueError:
         raise FileFormatError(path / "song.ini", f"delay {ini['delay']!r} is not a number of ms",
                               "write delay = 0 or another whole number of ms") from None
-    if abs(delay_ms) > 60_000:
+    if not abs(delay_ms) <= MAX_DELAY_S * 1000:
         raise FileFormatError(path / "song.ini", f"delay {delay_ms:.0f} ms is absurd", "use a delay under a minute")
     return delay_ms / 1000.0
 
@@ -154,8 +157,9 @@ def read_rb_midi(path: str | Path, midi: mido.MidiFile | None = None) -> Chart:
     if not hits:
         raise MidiFileError(path, "the PART DRUMS track has no expert notes (96-100)",
                             "give a song charted for expert drums")
-    tempo_map = TempoMap(tempo_changes, midi.ticks_per_beat)
-    beatmap = beatmap_from_ticks(tempo_map, signatures, midi.ticks_per_beat, max(h[0] for h in hits))
+    _check_count(path, len(hits), MidiFileError)
+    tempo_map, beatmap = tick_timeline(path, tempo_changes, signatures, midi.ticks_per_beat,
+                                       max(h[0] for h in hits))
 
     def is_tom(t: int, lane: str) -> bool:
         return any(a <= t < b for a, b in markers.get(lane, []))
@@ -166,7 +170,13 @@ def read_rb_midi(path: str | Path, midi: mido.MidiFile | None = None) -> Chart:
     return Chart(notes, beatmap, title=Path(path).parent.name)
 
 
-def _chart_sections(text: str) -> dict[str, list[tuple[int, str, list[str]]]]:
+def _check_count(path: Path | str, n_notes: int, error: type[FileFormatError]) -> None:
+    if n_notes > MAX_EVENTS:
+        raise error(path, f"{n_notes} drum notes are more than drumjam reads ({MAX_EVENTS})",
+                    "give one song's chart")
+
+
+def _chart_sections(path: Path, text: str) -> dict[str, list[tuple[int, str, list[str]]]]:
     """``{section: [(tick, kind, values), ...]}`` of a ``.chart`` file."""
     sections: dict[str, list[tuple[int, str, list[str]]]] = {}
     current: list[tuple[int, str, list[str]]] | None = None
@@ -176,28 +186,36 @@ def _chart_sections(text: str) -> dict[str, list[tuple[int, str, list[str]]]]:
             current = sections.setdefault(line[1:-1].strip(), [])
         elif current is not None and "=" in line:
             key, _, value = line.partition("=")
+            key = key.strip()
             fields = value.split()
-            if key.strip().isdigit() and fields:
-                current.append((int(key), fields[0], fields[1:]))
-            elif not key.strip().isdigit():
-                current.append((-1, key.strip(), [value.strip()]))
+            if _TICK.fullmatch(key):
+                if fields:
+                    current.append((int(key), fields[0], fields[1:]))
+            elif key.isdigit():
+                raise FileFormatError(path, f"tick {key[:30]} is not a tick drumjam can read",
+                                      "fix the chart")
+            else:
+                current.append((-1, key, [value.strip()]))
     return sections
 
 
 def read_dot_chart(path: str | Path) -> Chart:
     """The expert drums of a Clone Hero ``notes.chart`` as a chart."""
     path = Path(path)
+    if not path.is_file():
+        raise FileFormatError(path, "no such chart file", "check the path")
     if path.stat().st_size > MAX_CHART_BYTES:
-        raise FileFormatError(path, "too large for a chart", "give the song's notes.chart")
-    sections = _chart_sections(path.read_text(encoding="utf-8-sig", errors="replace"))
+        raise FileFormatError(path, f"too large for a chart (more than {MAX_CHART_BYTES // 2**20} MB)",
+                              "give the song's notes.chart")
+    sections = _chart_sections(path, path.read_text(encoding="utf-8-sig", errors="replace"))
     song = {kind.lower(): values[0].strip('"') for _, kind, values in sections.get("Song", [])}
     try:
         resolution = int(float(song.get("resolution", "192")))
         offset_s = float(song.get("offset", "0"))
-    except ValueError:
+    except (ValueError, OverflowError):
         raise FileFormatError(path, "unreadable Resolution or Offset in [Song]", "fix the chart") from None
-    if resolution <= 0:
-        raise FileFormatError(path, f"resolution {resolution} is not positive", "fix the chart")
+    if not abs(offset_s) <= MAX_DELAY_S:
+        raise FileFormatError(path, f"offset {offset_s} s is absurd", "use an offset under a minute")
     tempo_changes, signatures = [], []
     for tick, kind, values in sections.get("SyncTrack", []):
         try:
@@ -207,8 +225,10 @@ def read_dot_chart(path: str | Path) -> Chart:
                     raise ValueError
                 tempo_changes.append((tick, round(60_000_000_000 / milli_bpm)))
             elif kind == "TS":
-                den = 2 ** int(values[1]) if len(values) > 1 else 4
-                signatures.append((tick, int(values[0]), den))
+                exponent = values[1] if len(values) > 1 else "2"  # log2 of the denominator
+                if exponent not in ("0", "1", "2", "3", "4", "5"):
+                    raise ValueError
+                signatures.append((tick, int(values[0]), 2 ** int(exponent)))
         except (ValueError, IndexError):
             raise FileFormatError(path, f"unreadable [SyncTrack] event at tick {tick}: {kind} {values}",
                                   "fix the chart") from None
@@ -220,7 +240,7 @@ def read_dot_chart(path: str | Path) -> Chart:
     hits: list[tuple[int, str]] = []
     flagged: set[tuple[int, str]] = set()
     for tick, kind, values in drums:
-        if kind != "N" or not values or not values[0].isdigit():
+        if kind != "N" or not values or not _TICK.fullmatch(values[0]):
             continue
         lane = int(values[0])
         if lane in _CHART_FLAGS:
@@ -229,9 +249,10 @@ def read_dot_chart(path: str | Path) -> Chart:
             hits.append((tick, lanes[lane]))
     if not hits:
         raise FileFormatError(path, "the [ExpertDrums] section has no notes", "give a song charted for drums")
+    _check_count(path, len(hits), FileFormatError)
     pro = bool(flagged)
-    tempo_map = TempoMap(tempo_changes, resolution)
-    beatmap = beatmap_from_ticks(tempo_map, signatures, resolution, max(t for t, _ in hits))
+    tempo_map, beatmap = tick_timeline(path, tempo_changes, signatures, resolution,
+                                       max(t for t, _ in hits), error=FileFormatError)
 
     plain = _FIVE_LANE if five_lane else _FOUR_LANE
 

@@ -13,12 +13,10 @@ from typing import Any
 import numpy as np
 
 from drumjam.errors import InputError
+from drumjam.limits import BEAT_UNITS, MAX_BEATS, MAX_DURATION_S, MAX_METER, MAX_TEMPO_BPM, MIN_TEMPO_BPM
 
-MIN_TEMPO_BPM = 20.0
-MAX_TEMPO_BPM = 400.0
 #: Tempo corrections of :meth:`BeatMap.corrected`.
 TEMPO_CORRECTIONS = ("double", "half")
-MAX_DURATION_S = 6 * 3600.0
 
 #: Grid subdivisions understood by :meth:`BeatMap.grid`, per beat of a 4/4 bar (so 16 means
 #: sixteenth notes, 12 eighth-note triplets, 24 sixteenth-note triplets).
@@ -61,6 +59,37 @@ def validate_times_s(times_s: Any, name: str = "times") -> np.ndarray:
     return arr
 
 
+def check_seconds(value: float, name: str) -> float:
+    """One time in seconds, checked to be finite and within the longest song, as float.
+
+    Raises
+    ------
+    InputError
+        If it is not a number, not finite, or further than ``MAX_DURATION_S`` from 0.
+    """
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{name} {value!r} is not a number of seconds") from None
+    if not abs(x) <= MAX_DURATION_S:
+        raise InputError(f"{name} {value!r} is not a finite time within {MAX_DURATION_S / 3600:.0f} "
+                         "hours; give seconds (not milliseconds or samples)")
+    return x
+
+
+def _check_meter(meter: int, beat_unit: int = 4) -> int:
+    """Beats per bar as int, with the beat unit checked too."""
+    try:
+        whole = float(meter).is_integer()
+    except (TypeError, ValueError):
+        whole = False
+    if not whole or not 1 <= meter <= MAX_METER:
+        raise InputError(f"meter must be a whole number of 1-{MAX_METER} beats per bar, got {meter!r}")
+    if beat_unit not in BEAT_UNITS:
+        raise InputError(f"beat unit must be a power of two up to 32, got {beat_unit!r}")
+    return int(meter)
+
+
 @dataclass(frozen=True, eq=False)
 class BeatMap:
     """Beats, downbeats and metre of a piece of music.
@@ -88,6 +117,9 @@ class BeatMap:
     _beat_index: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
+        meter = _check_meter(self.meter, self.beat_unit)
+        if self.confidence is not None and not 0.0 <= self.confidence <= 1.0:
+            raise InputError(f"beat map confidence {self.confidence!r} is not within 0-1")
         beats = validate_times_s(self.beats_s, "beat times")
         if beats.size < 2:
             raise InputError("a beat map needs at least two beats")
@@ -102,17 +134,13 @@ class BeatMap:
                 f"absurd tempo {bad:.1f} BPM; drumjam handles {MIN_TEMPO_BPM:.0f}-"
                 f"{MAX_TEMPO_BPM:.0f} BPM (check the tempo or the beat times)"
             )
-        if not 1 <= int(self.meter) <= 32:
-            raise InputError(f"meter must be 1-32 beats per bar, got {self.meter}")
-        if self.beat_unit not in (1, 2, 4, 8, 16, 32):
-            raise InputError(f"beat unit must be a power of two up to 32, got {self.beat_unit}")
         downbeats = validate_times_s(self.downbeats_s, "downbeat times")
         beats.setflags(write=False)
         downbeats = np.sort(downbeats)
         downbeats.setflags(write=False)
         object.__setattr__(self, "beats_s", beats)
         object.__setattr__(self, "downbeats_s", downbeats)
-        object.__setattr__(self, "meter", int(self.meter))
+        object.__setattr__(self, "meter", meter)
         object.__setattr__(self, "_beat_index", np.arange(beats.size, dtype=np.float64))
 
     # ------------------------------------------------------------------ construction
@@ -144,6 +172,9 @@ class BeatMap:
             raise InputError(
                 f"absurd tempo {tempo_bpm} BPM; use {MIN_TEMPO_BPM:.0f}-{MAX_TEMPO_BPM:.0f} BPM"
             )
+        meter = _check_meter(meter, beat_unit)
+        start_s = check_seconds(start_s, "start")
+        duration_s = check_seconds(duration_s, "duration")
         period = 60.0 / tempo_bpm
         n_bars = max(1, int(np.ceil((duration_s - start_s) / (period * meter) - 1e-9)))
         beats = start_s + period * np.arange(n_bars * meter + 1)
@@ -159,6 +190,7 @@ class BeatMap:
         confidence: float | None = None,
     ) -> BeatMap:
         """A beat map from beat times, with a downbeat every ``meter`` beats."""
+        meter = _check_meter(meter, beat_unit)
         beats = validate_times_s(beats_s, "beat times")
         downbeats = beats[first_downbeat_index % max(meter, 1) :: meter]
         return cls(beats, downbeats, meter=meter, beat_unit=beat_unit, confidence=confidence)
@@ -243,9 +275,12 @@ class BeatMap:
             raise InputError(
                 f"grid subdivision {subdivision} is coarser than the beat (1/{self.beat_unit})"
             )
-        lo = self.to_beats(self.start_s if start_s is None else start_s)
-        hi = self.to_beats(self.end_s if end_s is None else end_s)
+        lo = self.to_beats(self.start_s if start_s is None else check_seconds(start_s, "grid start"))
+        hi = self.to_beats(self.end_s if end_s is None else check_seconds(end_s, "grid end"))
         step = 1.0 / steps_per_beat
+        if (hi - lo) * steps_per_beat > MAX_BEATS * max(SUBDIVISIONS):
+            raise InputError(f"a grid of {(hi - lo) * steps_per_beat:.0f} positions is too long; "
+                             f"scoring covers at most {MAX_DURATION_S / 3600:.0f} hours")
         positions = np.arange(np.ceil(lo / step - 1e-9), np.floor(hi / step + 1e-9) + 1) * step
         return self.to_seconds(positions)
 
@@ -353,7 +388,7 @@ class BeatMap:
                 beat_unit=int(data.get("beat_unit", 4)),
                 confidence=data.get("confidence"),
             )
-        except (KeyError, TypeError) as exc:
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise InputError(f"not a beat map: missing or malformed field {exc}") from exc
 
     def __eq__(self, other: object) -> bool:

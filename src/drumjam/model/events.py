@@ -8,12 +8,16 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from drumjam.errors import InputError
-from drumjam.model.beatmap import BeatMap, validate_times_s
+from drumjam.limits import MAX_EVENTS
+from drumjam.model.beatmap import BeatMap, check_seconds, validate_times_s
 from drumjam.model.voices import Voice, VoiceGroup, parse_voice, voice_group
 
 
 def _check_velocity(velocity: int) -> int:
-    v = int(velocity)
+    try:
+        v = int(velocity)
+    except (TypeError, ValueError, OverflowError):
+        raise InputError(f"velocity {velocity!r} is not a whole number 0-127") from None
     if not 0 <= v <= 127:
         raise InputError(f"velocity {velocity} is outside 0-127")
     return v
@@ -23,7 +27,21 @@ def _normalise_event(event: Hit | Note) -> None:
     """Check and normalise the fields shared by hits and notes (after dataclass init)."""
     object.__setattr__(event, "voice", parse_voice(event.voice))
     object.__setattr__(event, "velocity", _check_velocity(event.velocity))
-    object.__setattr__(event, "time_s", float(event.time_s))
+    object.__setattr__(event, "time_s", check_seconds(event.time_s, "time"))
+
+
+def _normalise_hit(hit: Hit) -> None:
+    """Check a hit: the shared fields, and the hi-hat openness within 0-1."""
+    _normalise_event(hit)
+    openness = hit.hihat_openness
+    if openness is not None:
+        try:
+            value = float(openness)
+        except (TypeError, ValueError):
+            value = float("nan")
+        if not 0.0 <= value <= 1.0:
+            raise InputError(f"hi-hat openness {openness!r} is not within 0 (closed) to 1 (open)")
+        object.__setattr__(hit, "hihat_openness", value)
 
 
 def _event_group(event: Hit | Note) -> VoiceGroup:
@@ -52,7 +70,7 @@ class Hit:
     velocity: int = 100
     hihat_openness: float | None = None
 
-    __post_init__ = _normalise_event
+    __post_init__ = _normalise_hit
     group = property(_event_group)
 
 
@@ -101,6 +119,10 @@ class _EventSequence:
 def _sorted_events(events: Iterable, kind: str) -> tuple:
     """Events in a canonical order: by time, then voice, then velocity (so any arrival order of
     the same events gives the same sequence)."""
+    events = tuple(events)
+    if len(events) > MAX_EVENTS:
+        raise InputError(f"{len(events)} {kind}s are more than drumjam scores at once "
+                         f"({MAX_EVENTS}); split the {'take' if kind == 'hit' else 'chart'}")
     items = tuple(sorted(events, key=lambda e: (e.time_s, e.voice.value, e.velocity)))
     validate_times_s([e.time_s for e in items], f"{kind} times")
     return items
@@ -188,5 +210,8 @@ class Chart(_EventSequence):
     ) -> Chart:
         """A chart with a note of each voice at every grid position (a metronome chart)."""
         times = beatmap.grid(subdivision)
+        if times.size * len(voices) > MAX_EVENTS:
+            raise InputError(f"a grid chart of {times.size * len(voices)} notes is more than "
+                             f"{MAX_EVENTS}; use fewer voices, a coarser grid or a shorter map")
         notes = [Note(t, parse_voice(v)) for t in times for v in voices]
         return cls(tuple(notes), beatmap, title=title or f"grid 1/{subdivision}")
