@@ -65,6 +65,11 @@ case $want in
     # beat-this network code (drumjam computes its input itself, so torchaudio is not needed)
     pip_install 'torch==2.13.0' einops rotary-embedding-torch
     pip_install --no-deps beat-this
+    # ESLint for the browser code, as package-lock.json pins it (again only when that changed)
+    if ! cmp -s package-lock.json node_modules/.installed-lock.json; then
+      npm ci --no-audit --no-fund --loglevel=error
+      cp package-lock.json node_modules/.installed-lock.json
+    fi
     ;;
   train) pip_install -e '.[train]' ;;
 esac

@@ -76,7 +76,7 @@ def play_duet(page, url: str, rng: np.random.Generator) -> None:
             page.evaluate(f"drumjam.setSongTime({t!r})")
             page.keyboard.press(PLAYER_KEYS[player][groups[note["voice"]]])
     page.evaluate(f"drumjam.setSongTime({played[-1]['time_s'] + 0.02!r})")
-    page.wait_for_function(f"drumjam.screen.lanes[1].marks.length === {len(played)}")
+    page.wait_for_function(f"() => drumjam.screen.lanes[1].marks.length === {len(played)}")
     page.wait_for_timeout(200)  # a frame drawn at the final time
 
 
@@ -103,7 +103,7 @@ def main() -> None:
                         page.click("#stop")
                         page.wait_for_url("**/results.html?id=*")
                         page.wait_for_selector("body[data-ready='1']")
-                        page.wait_for_function("document.querySelector('#card').complete")
+                        page.wait_for_function("() => document.querySelector('#card').complete")
                         page.screenshot(path=str(args.out / "results.png"))
                         written.append(args.out / "results.png")
                     page.close()

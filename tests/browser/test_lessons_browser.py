@@ -43,7 +43,7 @@ def teach(page, base_url: str, name: str, tempo: int) -> None:
     page.click("#record")
     two_bars = [[bar * 4 + b, c] for bar in range(2) for b, c in ROCK_BAR]
     page.evaluate(PLAY, ["record-status", two_bars, tempo, None])
-    page.wait_for_function(f"document.getElementById('lesson').value === '{name}'", timeout=20000)
+    page.wait_for_function(f"() => document.getElementById('lesson').value === '{name}'", timeout=20000)
     page.wait_for_selector("#notation svg", timeout=20000)
 
 
@@ -52,7 +52,7 @@ def become_student(page, name: str, start_tempo: str) -> None:
     page.fill("#student", name)
     page.fill("#loops", "1")
     page.dispatch_event("#student", "change")
-    page.wait_for_function(f"document.getElementById('tempo-now').textContent === '{start_tempo}'")
+    page.wait_for_function(f"() => document.getElementById('tempo-now').textContent === '{start_tempo}'")
 
 
 def progress_rows(page) -> list[list[str]]:
@@ -65,7 +65,7 @@ def progress_rows(page) -> list[list[str]]:
 
 def wait_for_attempts(page, count: int) -> None:
     page.wait_for_function(
-        f"document.querySelectorAll('#progress tbody tr').length === {count}", timeout=30000
+        f"() => document.querySelectorAll('#progress tbody tr').length === {count}", timeout=30000
     )
 
 
@@ -120,7 +120,7 @@ def test_keep_going_loops_until_stopped(jam_server, chromium):
         if attempt == 3:
             page.click("#stop")  # the attempt under way still counts
         wait_for_attempts(page, attempt)
-    page.wait_for_function("!document.getElementById('practise').disabled", timeout=30000)
+    page.wait_for_function("() => !document.getElementById('practise').disabled", timeout=30000)
     cells = progress_rows(page)
     assert len(cells) == 3 and page.locator("#stop").is_hidden()
     # each attempt started at the tempo the one before it set
@@ -143,7 +143,7 @@ def test_practice_removes_the_latency_calibrated_in_the_jam_app(jam_server, chro
     assert calibrated["latency_ms"] == pytest.approx(60.0, abs=0.5)
     page.fill("#latency", "0")
     become_student(page, "kim", "72")
-    page.wait_for_function("document.getElementById('latency').value === '60'")
+    page.wait_for_function("() => document.getElementById('latency').value === '60'")
     before = page.get_attribute("#practise-status", "data-start-ms")
     page.click("#practise")
     late = [[b + 0.06 * 72 / 60, c] for b, c in ROCK_BAR]  # 60 ms late at 72 BPM, in beats
@@ -162,10 +162,10 @@ def test_rename_and_delete_a_lesson_in_the_page(jam_server, chromium):
     answers = iter(["second take", None])  # the new name, then accept the deletion
     page.on("dialog", lambda d: d.accept(next(answers) or ""))
     page.click("#rename-lesson")
-    page.wait_for_function("document.getElementById('message').textContent.includes('is now')")
+    page.wait_for_function("() => document.getElementById('message').textContent.includes('is now')")
     assert page.evaluate("document.getElementById('lesson').value") == "second take"
     assert sorted(page.evaluate(options)) == sorted([*others, "second take"])
     page.click("#delete-lesson")
-    page.wait_for_function("document.getElementById('message').textContent.includes('deleted')")
+    page.wait_for_function("() => document.getElementById('message').textContent.includes('deleted')")
     assert sorted(page.evaluate(options)) == sorted(others)
     page.close()

@@ -96,7 +96,8 @@ def true_offset_ms(page) -> float:
 
 
 def wait_for(page, expression: str, timeout_s: float):
-    page.wait_for_function(expression, timeout=timeout_s * 1e3)
+    """Wait until a JavaScript expression holds (as a function: the app's CSP forbids eval)."""
+    page.wait_for_function(f"() => ({expression})", timeout=timeout_s * 1e3)
 
 
 def test_remote_duet_through_delaying_links(server, browser):
