@@ -1,0 +1,122 @@
+"""One batch item, done on a Dask worker: the same calls as the one-file commands.
+
+:func:`run_item` never raises for a bad item: a file that cannot be read (or any other
+failure of the item's own) becomes that item's ``error`` in its row, so one bad file never
+stops a batch.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from drumjam.batch.items import Item
+
+OK, FAILED, LOST = "ok", "failed", "lost"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Options every item of a batch shares (per-item manifest columns override them).
+
+    Parameters are those of ``drumjam score`` / ``duet`` / ``analyze``: ``grid``, ``chart``,
+    ``kit``, ``channel``, ``strict``, the windows ``perfect_ms``, ``great_ms``, ``good_ms``, and
+    ``meter`` for the analysis.
+    """
+
+    grid: int = 16
+    chart: str | None = None
+    kit: str | None = None
+    channel: int | None = None
+    strict: bool = False
+    perfect_ms: float = 20.0
+    great_ms: float = 45.0
+    good_ms: float = 90.0
+    meter: int | None = None
+
+
+def flat(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """A table row: scalar fields as they are, nested ones (per voice, lists) as JSON text."""
+    row = {}
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        row[name] = json.dumps(value) if isinstance(value, (dict, list, tuple)) else value
+    return row
+
+
+def _scoring(settings: Settings, item: Item):  # noqa: ANN202 (target, grid, config)
+    from drumjam.io.songfolder import load_chart
+    from drumjam.scoring import ScoringConfig
+
+    chart = item.options.get("chart") or settings.chart
+    grid = int(item.options.get("grid") or settings.grid)
+    config = ScoringConfig(perfect_ms=settings.perfect_ms, great_ms=settings.great_ms,
+                           good_ms=settings.good_ms, strict_voices=settings.strict)
+    target = load_chart(chart, kit_map=settings.kit) if chart else None
+    return target, None if target else grid, config
+
+
+def _score(item: Item, settings: Settings) -> dict[str, Any]:
+    from drumjam.io.midi import read_take
+    from drumjam.scoring import score_take
+
+    played = read_take(item.paths[0], kit_map=settings.kit, channel=settings.channel)
+    target, grid, config = _scoring(settings, item)
+    return flat(score_take(played, target, grid=grid, config=config).to_dict())
+
+
+def _duet(item: Item, settings: Settings) -> dict[str, Any]:
+    from drumjam.cli.scoring_cmds import player_names
+    from drumjam.io.midi import read_take
+    from drumjam.scoring import analyse_duet
+
+    names = player_names([Path(p) for p in item.paths])
+    a, b = (read_take(p, kit_map=settings.kit, channel=settings.channel, player=n)
+            for p, n in zip(item.paths, names))
+    target, grid, config = _scoring(settings, item)
+    result = analyse_duet(a, b, target, grid=grid, config=config).to_dict()
+    row = {"summary": result["summary"], **flat(result["sync"], "sync_")}
+    for label, player in zip("ab", result["players"]):
+        row.update(flat({k: v for k, v in player.items() if k != "voices"}, f"{label}_"))
+    return row
+
+
+def _analyze(item: Item, settings: Settings) -> dict[str, Any]:
+    from drumjam.analysis import analyse_audio
+
+    meter = item.options.get("meter") or settings.meter
+    beatmap = analyse_audio(item.paths[0], meter=int(meter) if meter else None)
+    data = beatmap.to_dict()
+    return {"tempo_bpm": data["tempo_bpm"], "meter": data["meter"], "confidence": data["confidence"],
+            "beats": len(data["beats"]), "downbeats": len(data["downbeats"]),
+            "beatmap": json.dumps(data)}
+
+
+def _transcribe(item: Item, settings: Settings) -> dict[str, Any]:
+    try:
+        from drumjam.analysis.transcribe import transcribe
+    except ImportError as exc:
+        raise RuntimeError(f"drum transcription is not available in this drumjam installation "
+                           f"({exc}); install a drumjam that has drumjam.analysis.transcribe") from None
+    take = transcribe(item.paths[0])
+    hits = list(getattr(take, "hits", take))
+    voices = Counter(getattr(h.voice, "value", str(h.voice)) for h in hits)
+    return {"hits": len(hits), "hits_per_voice": json.dumps(dict(sorted(voices.items()))),
+            "first_hit_s": min((h.time_s for h in hits), default=None)}
+
+
+TASKS = {"score": _score, "duet": _duet, "analyze": _analyze, "transcribe": _transcribe}
+
+
+def run_item(command: str, item: Item, settings: Settings) -> dict[str, Any]:
+    """Do one item; its row in the result table (``status`` ``"ok"`` or ``"failed"``)."""
+    start = time.perf_counter()
+    try:
+        row = {"status": OK, "error": "", **TASKS[command](item, settings)}
+    except Exception as exc:  # noqa: BLE001 - any failure of one item is that item's error
+        row = {"status": FAILED, "error": f"{type(exc).__name__}: {exc}"}
+    return {"item": item.key, **row, "seconds": round(time.perf_counter() - start, 4)}
