@@ -37,7 +37,7 @@ TAIL_S = 2.0
 #: How long the result of an ended room stays readable.
 RESULT_TTL_S = 15 * 60.0
 #: A room nobody starts is forgotten after this long.
-IDLE_TTL_S = 2 * 3600.0
+IDLE_TTL_S = 10 * 60.0
 #: Hits played this long before the song's start are count-in taps, not part of the take.
 EARLY_LIMIT_S = 0.5
 

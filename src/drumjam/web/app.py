@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+import os
 from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import IntegrityError
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from drumjam.errors import DrumjamError, NotFoundError
 from drumjam.paths import db_url as default_db_url
@@ -20,20 +24,31 @@ from drumjam.web import (
     song_routes,
     ws_routes,
 )
+from drumjam.web.middleware import BodyLimit, Bucket, RateLimit, SameOrigin, SecurityHeaders
 from drumjam.web.state import JamState, ServerBusyError
 
 STATIC_DIR = Path(__file__).parent / "static"
 DEFAULT_MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+#: Host names the app answers to unless ``$DRUMJAM_ALLOWED_HOSTS`` (comma-separated) says
+#: otherwise; anything else is refused (400), which stops DNS-rebinding pages.
+DEFAULT_ALLOWED_HOSTS = ("localhost", "127.0.0.1", "::1", "testserver")
+#: Per client address: how many sessions and rooms it may create at once, and then a minute.
+DEFAULT_RATE_LIMITS = {"sessions": (60, 30.0), "rooms": (10, 6.0)}
 
 #: Routers of the app.
 ROUTERS = (song_routes, session_routes, ws_routes, calibration_routes, history_routes,
            lesson_routes, room_routes)
+
+log = logging.getLogger("drumjam.web")
 
 
 def create_app(
     db_url: str | None = None,
     home: str | Path | None = None,
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
+    *,
+    allowed_hosts: tuple[str, ...] | None = None,
+    rate_limits: dict[str, tuple[int, float]] | None = None,
 ) -> FastAPI:
     """Build the jam app.
 
@@ -45,7 +60,13 @@ def create_app(
     home : str or Path, optional
         Folder for added songs and caches (default: ``$DRUMJAM_HOME``).
     max_upload_bytes : int
-        Largest song file accepted (default 50 MB).
+        Largest upload accepted, counted while it streams (default 50 MB).
+    allowed_hosts : tuple of str, optional
+        Host names the app answers to (default: ``$DRUMJAM_ALLOWED_HOSTS``, else this
+        computer's names); ``("*",)`` answers to any.
+    rate_limits : dict, optional
+        ``{"sessions": (burst, per_minute), "rooms": (burst, per_minute)}`` per client address
+        (default :data:`DEFAULT_RATE_LIMITS`).
 
     Returns
     -------
@@ -65,7 +86,30 @@ def create_app(
         status = 404 if isinstance(exc, NotFoundError) else 503 if isinstance(exc, ServerBusyError) else 400
         return JSONResponse({"detail": str(exc)}, status_code=status)
 
+    @app.exception_handler(IntegrityError)
+    async def _conflict(_request: Request, _exc: IntegrityError) -> JSONResponse:
+        return JSONResponse({"detail": "something of this name was saved at the same moment; "
+                                       "choose another name or try again"}, status_code=409)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+        return JSONResponse({"detail": "internal error; it was logged on the server"}, status_code=500)
+
     for module in ROUTERS:
         app.include_router(module.router)
     app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="static")
+
+    limits = {**DEFAULT_RATE_LIMITS, **(rate_limits or {})}
+    app.add_middleware(BodyLimit, max_bytes=max_upload_bytes)
+    app.add_middleware(RateLimit, limits={("POST", f"/api/{kind}"): Bucket(*limits[kind])
+                                          for kind in ("sessions", "rooms")})
+    app.add_middleware(SameOrigin)
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts or _env_hosts()))
+    app.add_middleware(SecurityHeaders)
     return app
+
+
+def _env_hosts() -> tuple[str, ...]:
+    names = os.environ.get("DRUMJAM_ALLOWED_HOSTS", "")
+    return tuple(n.strip() for n in names.split(",") if n.strip()) or DEFAULT_ALLOWED_HOSTS

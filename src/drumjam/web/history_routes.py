@@ -6,50 +6,53 @@ import io
 import re
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Query
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from drumjam.io.midi import write_midi
 from drumjam.store.sessions import get_session, list_sessions
 from drumjam.report.card import write_card
-from drumjam.web.results import rebuild, write_report
+from drumjam.web.results import attachment, rebuild, write_report
 from drumjam.web.state import JamStateDep
 
-router = APIRouter(prefix="/api/history", tags=["history"])
+router = APIRouter(prefix="/api/history", tags=["history"],
+                   responses={404: {"description": "No saved session has this id."},
+                              422: {"description": "The id or a parameter is out of range."}})
+#: Largest id or offset taken (ids are 64-bit integers in the database).
+MAX_ID = 2**53
+SessionId = Annotated[int, PathParam(ge=1, le=MAX_ID, description="A saved session's id.")]
 
 
 def _filename(saved: dict[str, Any], suffix: str) -> str:
-    stem = re.sub(r"[^A-Za-z0-9]+", "-", saved["song_title"]).strip("-").lower() or "session"
+    stem = re.sub(r"\W+", "-", saved["song_title"]).strip("-").lower() or "session"
     return f"drumjam-{saved['id']}-{stem}{suffix}"
 
 
-def _attachment(name: str) -> dict[str, str]:
-    return {"Content-Disposition": f'attachment; filename="{name}"'}
-
-
 @router.get("")
-def history(state: JamStateDep, limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
+def history(state: JamStateDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+            offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0) -> list[dict[str, Any]]:
     """Saved sessions, newest first."""
     return list_sessions(limit, offset, url=state.db_url)
 
 
 @router.get("/{session_id}")
-def saved_session(state: JamStateDep, session_id: int) -> dict[str, Any]:
+def saved_session(state: JamStateDep, session_id: SessionId) -> dict[str, Any]:
     """Everything about one saved session."""
     return get_session(session_id, url=state.db_url)
 
 
 @router.get("/{session_id}/results.json")
-def results_json(state: JamStateDep, session_id: int) -> JSONResponse:
+def results_json(state: JamStateDep, session_id: SessionId) -> JSONResponse:
     """The session as a JSON download."""
     saved = get_session(session_id, url=state.db_url)
-    return JSONResponse(saved, headers=_attachment(_filename(saved, ".json")))
+    return JSONResponse(saved, headers=attachment(_filename(saved, ".json")))
 
 
 @router.get("/{session_id}/take/{player}.mid")
-def take_midi(state: JamStateDep, session_id: int, player: int) -> Response:
+def take_midi(state: JamStateDep, session_id: SessionId, player: Annotated[int, PathParam(ge=0, le=1000)]) -> Response:
     """One player's take as a General MIDI drum file on the session's beat map."""
     saved = get_session(session_id, url=state.db_url)
     rebuilt = rebuild(saved)
@@ -59,24 +62,24 @@ def take_midi(state: JamStateDep, session_id: int, player: int) -> Response:
         path = write_midi(Path(tmp) / "take.mid", rebuilt.takes[player], rebuilt.beatmap)
         data = path.read_bytes()
     return Response(data, media_type="audio/midi",
-                    headers=_attachment(_filename(saved, f"-player{player + 1}.mid")))
+                    headers=attachment(_filename(saved, f"-player{player + 1}.mid")))
 
 
 @router.get("/{session_id}/report.html", response_class=HTMLResponse)
-def report(state: JamStateDep, session_id: int, download: bool = False) -> HTMLResponse:
+def report(state: JamStateDep, session_id: SessionId, download: bool = False) -> HTMLResponse:
     """The core HTML report (plots, per-voice table, summary)."""
     saved = get_session(session_id, url=state.db_url)
     with tempfile.TemporaryDirectory() as tmp:
         html = write_report(saved, Path(tmp) / "report.html").read_text(encoding="utf-8")
-    headers = _attachment(_filename(saved, ".html")) if download else None
+    headers = attachment(_filename(saved, ".html")) if download else None
     return HTMLResponse(html, headers=headers)
 
 
 @router.get("/{session_id}/card.png")
-def card(state: JamStateDep, session_id: int, download: bool = False) -> Response:
+def card(state: JamStateDep, session_id: SessionId, download: bool = False) -> Response:
     """The keepsake card (PNG, 1200 x 630)."""
     saved = get_session(session_id, url=state.db_url)
     buf = io.BytesIO()
     write_card(saved, buf)
-    headers = _attachment(_filename(saved, ".png")) if download else None
+    headers = attachment(_filename(saved, ".png")) if download else None
     return Response(buf.getvalue(), media_type="image/png", headers=headers)

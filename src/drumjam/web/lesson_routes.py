@@ -19,7 +19,7 @@ from drumjam.model import BeatMap, Hit, Take
 from drumjam.session.live import clean_name
 from drumjam.store import lessons as store
 from drumjam.store.sessions import get_calibration, get_session
-from drumjam.web.results import rebuild
+from drumjam.web.results import attachment, rebuild
 from drumjam.web.protocol import (
     AttemptIn,
     FromSessionIn,
@@ -85,9 +85,7 @@ async def create_from_midi(
     state: JamState = Depends(get_state),
 ) -> dict[str, Any]:
     """Make a lesson from an uploaded MIDI take (``with_feel``: students aim at its feel)."""
-    data = await file.read(state.max_upload_bytes + 1)
-    if len(data) > state.max_upload_bytes:
-        raise InputError(f"{file.filename}: larger than {state.max_upload_bytes // 2**20} MB")
+    data = await file.read()  # its size was bounded while it streamed (BodyLimit)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / (Path(file.filename or "take.mid").name or "take.mid")
         path.write_bytes(data)
@@ -155,7 +153,7 @@ def notation_musicxml(name: str, state: JamState = Depends(get_state)) -> Respon
     return Response(
         pattern_musicxml(pattern, info["name"]),
         media_type="application/vnd.recordare.musicxml+xml",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        headers=attachment(filename),
     )
 
 

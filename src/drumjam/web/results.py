@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import html
+import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from urllib.parse import quote
 
 from drumjam.model import BeatMap, Chart, Hit, Note, Take
 from drumjam.scoring import DuetResult, TakeScore, analyse_duet, score_take
@@ -61,3 +65,14 @@ def write_report(saved: dict[str, Any], path: Path) -> Path:
         page = page.replace("</body>", extra + "</body>", 1)
     path.write_text(page, encoding="utf-8")
     return path
+
+
+def attachment(filename: str) -> dict[str, str]:
+    """A Content-Disposition header for a download named ``filename`` (any script): an ASCII
+    fallback name and the exact name as RFC 5987 ``filename*``."""
+    ascii_name = unicodedata.normalize("NFKD", filename).encode("ascii", "ignore").decode()
+    ascii_name = re.sub(r"[^A-Za-z0-9._-]+", "-", ascii_name).strip("-") or "download"
+    if "." in filename and "." not in ascii_name:
+        ascii_name += "." + filename.rsplit(".", 1)[-1].encode("ascii", "ignore").decode()
+    return {"Content-Disposition":
+            f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"}

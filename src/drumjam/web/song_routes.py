@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
+from fastapi import APIRouter, File, Form, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 
@@ -15,7 +15,6 @@ from drumjam.web.protocol import BeatmapCorrectionIn
 from drumjam.web.state import JamStateDep
 
 router = APIRouter(prefix="/api", tags=["songs"])
-CHUNK_BYTES = 1024 * 1024
 
 
 @router.get("/songs")
@@ -41,28 +40,14 @@ def song_audio(state: JamStateDep, song_id: str, speed: float = 1.0) -> FileResp
 
 @router.post("/songs", status_code=201)
 async def upload_song(
-    request: Request,
     state: JamStateDep,
     file: Annotated[UploadFile, File()],
-    title: Annotated[str | None, Form()] = None,
+    title: Annotated[str | None, Form(max_length=200)] = None,
 ) -> dict[str, Any]:
     """Add a song from an audio file (beat map by analysis), a MIDI file (drums = chart) or a
     zipped rhythm-game song folder (expert drums = chart, other stems = backing)."""
-    limit = state.max_upload_bytes
-    too_big = HTTPException(
-        413, f"{file.filename}: the file is larger than {limit / 1e6:.0f} MB; "
-             "upload a shorter or compressed file (OGG, MP3)")
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit + 64 * 1024:
-        raise too_big
-    chunks: list[bytes] = []
-    size = 0
-    while chunk := await file.read(CHUNK_BYTES):
-        size += len(chunk)
-        if size > limit:
-            raise too_big
-        chunks.append(chunk)
-    song = await run_in_threadpool(state.library.add, file.filename or "upload", b"".join(chunks), title)
+    data = await file.read()  # its size was bounded while it streamed (BodyLimit)
+    song = await run_in_threadpool(state.library.add, file.filename or "upload", data, title)
     return song.to_dict()
 
 
