@@ -1,17 +1,18 @@
 """Beats from an onset envelope: dynamic programming and peak refinement.
 
-librosa's dynamic-programming beat tracker (Ellis 2007) follows the tempo curve of
-:mod:`drumjam.analysis.tempo` frame by frame; each beat then moves to the onset-strength peak
-within a few milliseconds of it (parabolic interpolation between frames), where there is one.
+Ellis's dynamic-programming beat tracker (2007), as librosa implements it, follows the tempo
+curve of :mod:`drumjam.analysis.tempo` frame by frame; here in NumPy, a block of frames at a
+time (no frame looks back less than half a beat, so half a beat of frames is scored at once),
+which needs no compiler at start-up. Each beat then moves to the onset-strength peak within a
+few milliseconds of it (parabolic interpolation between frames), where there is one.
 :mod:`drumjam.analysis.grid` fits the grid of songs played to a click.
 """
 
 from __future__ import annotations
 
-import librosa
 import numpy as np
 
-from drumjam.analysis.features import HOP, Envelope, peak_positions
+from drumjam.analysis.features import Envelope, peak_positions
 
 REFINE_WINDOW_S = 0.012
 TIGHTNESS = 400.0
@@ -21,15 +22,75 @@ TIGHTNESS = 400.0
 EXTEND_MIN_SHARE = 0.5
 
 
+def _local_score(onset: np.ndarray, frames_per_beat: np.ndarray) -> np.ndarray:
+    """The onsets (in units of their standard deviation) smoothed by a Gaussian of a 32nd of
+    the local beat period."""
+    x = onset / (onset.std(ddof=1) + 1e-12)
+    out = np.empty_like(x)
+    for fpb in np.unique(frames_per_beat):
+        half = int(min(fpb, np.ceil(6.0 * fpb / 32.0)))
+        window = np.exp(-0.5 * (np.arange(-half, half + 1) * 32.0 / fpb) ** 2)
+        where = np.flatnonzero(frames_per_beat == fpb)
+        lo, hi = max(0, where[0] - half), min(x.size, where[-1] + half + 1)
+        smooth = np.convolve(x[lo:hi], window, mode="same")
+        out[where] = smooth[where - lo]
+    return out
+
+
+def _dynamic_program(score: np.ndarray, frames_per_beat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Cumulative score and back-link of every frame: the best previous beat between half a
+    period and two periods back, penalised by ``TIGHTNESS * log(gap / period) ** 2``."""
+    n = score.size
+    cum = np.empty(n)
+    back = np.full(n, -1, dtype=np.int64)
+    started = np.flatnonzero(score >= 0.01 * score.max())
+    first = int(started[0]) if started.size else n
+    nearest = np.round(frames_per_beat / 2.0).astype(np.int64)
+    i = 0
+    while i < n:
+        size = max(1, int(nearest[i:i + max(1, nearest[i])].min()))
+        idx = np.arange(i, min(n, i + size))
+        fpb, d_min, d_max = frames_per_beat[idx], nearest[idx], 2 * frames_per_beat[idx].astype(np.int64)
+        gaps = np.arange(d_min.min(), d_max.max() + 1)
+        loc = idx[:, None] - gaps[None, :]
+        valid = (gaps >= d_min[:, None]) & (gaps <= d_max[:, None]) & (loc >= 0)
+        cand = np.where(valid, cum[np.maximum(loc, 0)]
+                        - TIGHTNESS * (np.log(gaps)[None, :] - np.log(fpb)[:, None]) ** 2, -np.inf)
+        best = np.argmax(cand, axis=1)  # the nearest of equal scores, as librosa
+        found = valid[np.arange(idx.size), best]
+        cum[idx] = score[idx] + np.where(found, cand[np.arange(idx.size), best], 0.0)
+        back[idx] = np.where(found & (idx >= first), loc[np.arange(idx.size), best], -1)
+        i += size
+    return cum, back
+
+
+def _beat_frames(score: np.ndarray, cum: np.ndarray, back: np.ndarray) -> np.ndarray:
+    """Back-track from the last strong local maximum of the cumulative score, then drop beats
+    before the first and after the last frame whose local score is a clear onset."""
+    padded = np.concatenate([cum[:1], cum, cum[-1:]])
+    peaks = (cum > padded[:-2]) & (cum >= padded[2:])
+    ok = np.flatnonzero(peaks & (cum >= 0.5 * np.median(cum[peaks])))
+    frame = int(ok[-1]) if ok.size else cum.size - 1
+    beats = []
+    while frame >= 0:
+        beats.append(frame)
+        frame = int(back[frame])
+    beats = np.asarray(beats[::-1], dtype=np.int64)
+    smooth = np.convolve(score[beats], np.hanning(5), mode="same")
+    strong = np.flatnonzero(score > 0.5 * np.sqrt(np.mean(smooth**2)))
+    if strong.size == 0:
+        return beats[:0]
+    return beats[(beats >= strong[0]) & (beats <= strong[-1])]
+
+
 def track(env: Envelope, tempo_times_s: np.ndarray, tempo_bpm: np.ndarray) -> np.ndarray:
     """Beat frames (fractional) by dynamic programming along a tempo curve."""
     frame_t = np.arange(env.onset.size) / env.fps
     bpm = np.interp(frame_t, tempo_times_s, tempo_bpm)
-    _, frames = librosa.beat.beat_track(
-        onset_envelope=env.onset, sr=env.fps * HOP, hop_length=HOP, bpm=bpm,
-        tightness=TIGHTNESS, trim=True, units="frames",
-    )
-    return extend(env, np.asarray(frames, dtype=np.float64))
+    frames_per_beat = np.round(env.fps * 60.0 / bpm)
+    score = _local_score(env.onset, frames_per_beat)
+    cum, back = _dynamic_program(score, frames_per_beat)
+    return extend(env, _beat_frames(score, cum, back).astype(np.float64))
 
 
 def _strength(env: Envelope, frame: float, half: int) -> float:

@@ -1,4 +1,4 @@
-"""Which of two interleaved pulses is the beat: a discriminant learned on drum grooves.
+"""Which pulse is the beat: the off-beats told from the beats, and the metrical level.
 
 A tracker following the onsets may lock onto the off-beats (hi-hat eighths between the kick
 and snare) as readily as onto the beats: both are equally regular. The beat differs by what
@@ -12,9 +12,12 @@ Dataset rendered with the AVL kits.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
-from drumjam.analysis.features import Envelope
+from drumjam.analysis.features import Envelope, window_max
+from drumjam.analysis.tempo import MAX_BPM, MIN_BPM
 
 PEAK_WINDOW_S = 0.03
 FEATURES = ("low", "mid", "high", "low_half", "mid_half", "high_half")
@@ -48,3 +51,113 @@ def offbeat_margin(env: Envelope, beats_s: np.ndarray) -> float:
     z = zscore(np.concatenate([on, off])) @ BEAT_WEIGHTS
     spread = float(z.std()) or 1.0
     return float(z[on.shape[0]:].mean() - z[:on.shape[0]].mean()) / spread
+
+
+# --- the metrical level: which multiple of the tracked pulse is the beat ---------------------
+
+#: Tempo ratios (new / tracked) of the metrical levels a tracked beat sequence may be moved to.
+LEVELS = ((1, 1), (2, 1), (1, 2), (3, 2), (2, 3))
+#: Half-width of the window in which a beat takes the network's largest beat probability.
+NET_WINDOW_S = 0.04
+#: Log-normal tempo prior (as in Ellis 2007 and madmom's tempo estimators): centre and weight
+#: of ``-log2(tempo / centre) ** 2``.
+PRIOR_CENTRE_BPM = 120.0
+PRIOR_WEIGHT = 1.0
+#: Weight of the log of the onsets' periodicity at a level's tempo.
+SALIENCE_WEIGHT = 2.0
+#: A level replaces the tracked one only when its score is this much higher. The weights and
+#: this margin were chosen on 103 rendered training-split grooves of the Groove MIDI Dataset
+#: (see :mod:`drumjam.analysis.learn_metrical`), not on the benchmark files.
+LEVEL_MARGIN = 0.7
+MIN_LEVEL_BEATS = 4
+
+
+def level_candidates(beats_s: np.ndarray) -> list[tuple[tuple[int, int], np.ndarray]]:
+    """Every level of :data:`LEVELS` and phase on the lattice of the tracked beats.
+
+    The times are interpolated between the tracked beats (so a level follows the tracked
+    tempo's drift): the double tempo adds the midpoints; half the tempo keeps every other
+    beat (two phases); 3/2 puts three beats over every two (two phases), 2/3 two over every
+    three (three phases). Returns ``((numerator, denominator), times_s)`` pairs, the tracked
+    level first.
+    """
+    index = np.arange(beats_s.size, dtype=np.float64)
+    out = []
+    for num, den in LEVELS:
+        for phase in range(den):
+            pos = np.arange(phase, beats_s.size - 1 + 1e-9, den / num)
+            times = np.interp(pos, index, beats_s)
+            if times.size >= MIN_LEVEL_BEATS:
+                out.append(((num, den), times))
+    return out
+
+
+def network_fit(beat_prob: np.ndarray, fps: float, times_s: np.ndarray) -> tuple[float, float]:
+    """How well beats explain a network's beat probability: precision and recall.
+
+    Precision is the mean probability at the beats (the largest within
+    :data:`NET_WINDOW_S`); recall the share of the probability summed between the first and
+    the last beat that lies within that window of a beat. A level too slow leaves beats the
+    network hears uncovered (low recall); one too fast puts beats where it hears none (low
+    precision).
+    """
+    half = round(NET_WINDOW_S * fps)
+    centres = np.round(times_s * fps).astype(int)
+    precision = float(window_max(beat_prob, centres, half).mean())
+    lo, hi = max(0, centres[0] - half), min(beat_prob.size, centres[-1] + half + 1)
+    marks = np.zeros(beat_prob.size + 2 * half + 1)
+    np.add.at(marks, np.clip(centres, -half, beat_prob.size + half - 1) + half, 1.0)
+    covered = np.convolve(marks, np.ones(2 * half + 1), mode="same")[half:half + beat_prob.size] > 0
+    total = float(beat_prob[lo:hi].sum())
+    recall = float(beat_prob[lo:hi][covered[lo:hi]].sum()) / total if total > 0 else 0.0
+    return precision, recall
+
+
+def choose_level(beats_s: np.ndarray, beat_prob: np.ndarray, fps: float,
+                 salience_at: Callable[[float], float]) -> tuple[tuple[int, int], np.ndarray]:
+    """The metrical level of the beat: the tracked one, or a multiple the evidence prefers.
+
+    Each level of :func:`level_candidates` scores ``log precision + log recall`` of the
+    network's beat probability (:func:`network_fit`), plus :data:`SALIENCE_WEIGHT` times the
+    log of the onsets' periodicity at its tempo, plus the log-normal tempo prior. Another
+    level replaces the tracked one only if it scores :data:`LEVEL_MARGIN` more and the network
+    hears its beats at least as clearly (precision no lower), so the recall gained by adding
+    beats cannot by itself double a tempo.
+
+    Parameters
+    ----------
+    beats_s : numpy.ndarray
+        Tracked beats.
+    beat_prob : numpy.ndarray
+        The network's probability of a beat (any beat, downbeats included) per frame.
+    fps : float
+        Its frame rate.
+    salience_at : callable
+        Periodicity of the onsets at a tempo in BPM (:meth:`TempoCurve.salience_at`).
+
+    Returns
+    -------
+    level : tuple of int
+        ``(numerator, denominator)`` of the chosen tempo over the tracked one.
+    beats_s : numpy.ndarray
+        The beats at that level (the tracked beats for ``(1, 1)``).
+    """
+    candidates = level_candidates(beats_s)
+    if beats_s.size < MIN_LEVEL_BEATS or not candidates:
+        return (1, 1), beats_s
+    scores, precisions = [], []
+    for _, times in candidates:
+        bpm = 60.0 / float(np.median(np.diff(times)))
+        if not MIN_BPM <= bpm <= MAX_BPM:
+            scores.append(-np.inf)
+            precisions.append(0.0)
+            continue
+        precision, recall = network_fit(beat_prob, fps, times)
+        scores.append(np.log(precision + 1e-3) + np.log(recall + 1e-3)
+                      + SALIENCE_WEIGHT * np.log(salience_at(bpm) + 1e-3)
+                      - PRIOR_WEIGHT * np.log2(bpm / PRIOR_CENTRE_BPM) ** 2)
+        precisions.append(precision)
+    best = int(np.argmax(scores))
+    if scores[best] > scores[0] + LEVEL_MARGIN and precisions[best] >= precisions[0]:
+        return candidates[best]
+    return (1, 1), beats_s

@@ -11,7 +11,8 @@ real tempo change.
 
 from __future__ import annotations
 
-import librosa
+from typing import NamedTuple
+
 import numpy as np
 
 from drumjam.analysis.features import Envelope
@@ -57,9 +58,12 @@ def local_autocorrelation(x: np.ndarray, win: int, hop: int) -> np.ndarray:
     """
     half = win // 2
     padded = np.pad(x, (half, half), mode="linear_ramp", end_values=(0, 0))
-    frames = librosa.util.frame(padded, frame_length=win, hop_length=hop)[:, : (x.size - 1) // hop + 1]
-    window = librosa.filters.get_window("hann", win, fftbins=True)[:, None]
-    return librosa.autocorrelate(frames * window, axis=0)
+    n_frames = (x.size - 1) // hop + 1
+    frames = np.lib.stride_tricks.sliding_window_view(padded, win)[::hop][:n_frames]
+    window = 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(win) / win)  # periodic Hann
+    n_fft = 1 << int(np.ceil(np.log2(2 * win - 1)))
+    power = np.abs(np.fft.rfft(frames * window, n=n_fft, axis=1)) ** 2
+    return np.fft.irfft(power, n=n_fft, axis=1)[:, :win].T
 
 
 def band_salience(x: np.ndarray, fps: float) -> tuple[np.ndarray, np.ndarray]:
@@ -102,27 +106,23 @@ def metrical_weights(salience: np.ndarray) -> np.ndarray:
     return np.maximum(on_level, OFF_METRICAL_SHARE * _prior(TEMPO_GRID_BPM)[:, None])
 
 
-def tempo_salience(env: Envelope) -> tuple[np.ndarray, np.ndarray]:
-    """Score of each tempo of :data:`TEMPO_GRID_BPM` in each block.
+def periodicity(env: Envelope) -> tuple[np.ndarray, np.ndarray]:
+    """Salience of each tempo of :data:`TEMPO_GRID_BPM` in each block, summed over the bands.
 
     The periodicity of each band's onsets (kick and bass, snare and chords, cymbals) is
     scored on its own and the three are summed, so a band whose onsets mark the beat
-    counts as much as the busiest band. Each block keeps the metrical levels of its dominant
-    periodicity (:func:`metrical_weights`), among which a log-Gaussian prior favours moderate
-    tempi.
+    counts as much as the busiest band.
 
     Returns
     -------
     block_times_s : numpy.ndarray
         Centre of each block.
     salience : numpy.ndarray
-        ``(N_BINS, blocks)`` non-negative scores.
+        ``(N_BINS, blocks)`` non-negative scores, no tempo preferred.
     """
     per_band = [band_salience(band, env.fps) for band in env.bands]
     frames = per_band[0][0]
-    salience = np.maximum(sum(s for _, s in per_band), 0.0)
-    salience *= metrical_weights(salience)
-    return frames / env.fps, salience
+    return frames / env.fps, np.maximum(sum(s for _, s in per_band), 0.0)
 
 
 def tempo_path(salience: np.ndarray) -> np.ndarray:
@@ -145,13 +145,26 @@ def tempo_path(salience: np.ndarray) -> np.ndarray:
     return path
 
 
-def tempo_curve(env: Envelope) -> tuple[np.ndarray, np.ndarray]:
+class TempoCurve(NamedTuple):
+    """The tempo of a song over time and the song's periodicity at every tempo."""
+
+    block_times_s: np.ndarray
+    tempo_bpm: np.ndarray
+    #: Mean of :func:`periodicity` over the song at each tempo of :data:`TEMPO_GRID_BPM`.
+    salience: np.ndarray
+
+    def salience_at(self, tempo_bpm: float) -> float:
+        """The song's periodicity at any tempo (interpolated on the log-tempo grid)."""
+        return float(np.interp(np.log(tempo_bpm), np.log(TEMPO_GRID_BPM), self.salience))
+
+
+def tempo_curve(env: Envelope) -> TempoCurve:
     """Tempo in BPM per block of a song, steady except where it really changes.
 
-    Returns
-    -------
-    block_times_s, tempo_bpm : numpy.ndarray
+    Each block keeps the metrical levels of its dominant periodicity
+    (:func:`metrical_weights`), among which a log-Gaussian prior favours moderate tempi; a
+    Viterbi path through the weighted scores gives the tempo of every block.
     """
-    times, sal = tempo_salience(env)
-    path = tempo_path(sal)
-    return times, TEMPO_GRID_BPM[path]
+    times, sal = periodicity(env)
+    path = tempo_path(sal * metrical_weights(sal))
+    return TempoCurve(times, TEMPO_GRID_BPM[path], sal.mean(axis=1))

@@ -11,7 +11,7 @@ from drumjam.analysis import beats as beats_mod
 from drumjam.analysis.downbeats import downbeats, learned_evidence
 from drumjam.analysis.features import Envelope, onset_envelope, window_max
 from drumjam.analysis.grid import fit_grid
-from drumjam.analysis.metrical import offbeat_margin
+from drumjam.analysis.metrical import choose_level, offbeat_margin
 from drumjam.analysis.tempo import tempo_curve
 from drumjam.errors import InputError
 from drumjam.model import BeatMap
@@ -74,12 +74,12 @@ def track_beatmap(samples: np.ndarray, sr: int, meter: int | None = None,
     meter : int, optional
         Beats per bar if known; estimated otherwise.
     downbeat_models : tuple of dict, optional
-        BeatNet weights for the learned downbeat evidence (:mod:`drumjam.analysis.beatnet`);
-        the three bundled models by default.
+        BeatNet weights for the learned beat and downbeat evidence
+        (:mod:`drumjam.analysis.beatnet`); the three bundled models by default.
     """
     env = onset_envelope(samples, sr)
-    t_blocks, bpm = tempo_curve(env)
-    frames = beats_mod.track(env, t_blocks, bpm)
+    curve = tempo_curve(env)
+    frames = beats_mod.track(env, curve.block_times_s, curve.tempo_bpm)
     if frames.size < 2:
         raise InputError("found no beat in the audio: is there any rhythm in it?")
     refined = env.frame_times_s(beats_mod.refine(env, frames))
@@ -87,11 +87,15 @@ def track_beatmap(samples: np.ndarray, sr: int, meter: int | None = None,
         # locked onto the off-beats: the beats are half-way between
         mid = refined[:-1] + 0.5 * np.diff(refined)
         refined = env.frame_times_s(beats_mod.refine(env, env.frames_of(mid)))
-    gridded, _ = fit_grid(regular(refined), env)
-    gridded = regular(gridded)
+    gridded = regular(fit_grid(regular(refined), env)[0])
+    network = beatnet.activations(samples, sr, downbeat_models)
+    level, moved = choose_level(gridded, network.sum(axis=1), beatnet.FPS, curve.salience_at)
+    if level != (1, 1):
+        moved = env.frame_times_s(beats_mod.refine(env, env.frames_of(moved)))
+        gridded = regular(fit_grid(regular(moved), env)[0])
     if gridded.size < 2:
         raise InputError("found no beat in the audio: is there any rhythm in it?")
-    network = beatnet.activations(samples, sr, downbeat_models)[:, beatnet.DOWNBEAT]
-    m, first = downbeats(env, gridded, meter, learned_evidence(network, beatnet.FPS, gridded))
+    learned = learned_evidence(network[:, beatnet.DOWNBEAT], beatnet.FPS, gridded)
+    m, first = downbeats(env, gridded, meter, learned)
     conf = confidence(env, gridded)
     return BeatMap.from_beats(gridded, meter=m, first_downbeat_index=first, confidence=round(conf, 3))
