@@ -20,7 +20,6 @@ from functools import cache
 from importlib import resources
 
 import numpy as np
-import scipy.fft
 import soxr
 
 SR = 22050
@@ -74,7 +73,7 @@ def _feature_blocks(samples: np.ndarray) -> Iterator[np.ndarray]:
     previous = None
     for first in range(0, n_frames, BLOCK_FRAMES):
         block = windows[first:min(first + BLOCK_FRAMES, n_frames)]
-        spectrum = np.abs(scipy.fft.rfft(block * hann, axis=1))
+        spectrum = np.abs(np.fft.rfft(block * hann, axis=1)).astype(np.float32)
         spec = np.log10(spectrum[:, :FRAME >> 1] @ filterbank() + 1.0)
         rise = np.maximum(np.diff(spec, axis=0, prepend=spec[:1] if previous is None else previous), 0.0)
         previous = spec[-1:]

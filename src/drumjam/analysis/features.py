@@ -3,15 +3,16 @@
 A log-compressed mel spectrogram at a 5.8 ms hop; its positive spectral flux (with a small
 maximum filter across frequency, as in SuperFlux, so vibrato does not count as onsets) is the
 onset strength. Frames are turned into seconds only through :attr:`Envelope.frame_times_s`.
+The spectrogram is computed in blocks with NumPy alone (the same values as librosa's ``stft``
+and Slaney mel filters), so a long song needs little more memory than its mel spectrogram.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
-import librosa
 import numpy as np
-import scipy.ndimage
 
 from drumjam.errors import InputError
 from drumjam.io.audio import resample
@@ -20,6 +21,9 @@ ANALYSIS_SR = 22050
 HOP = 128
 N_FFT = 512
 N_MELS = 80
+FMAX_HZ = 11000.0
+#: Frames computed at a time.
+BLOCK_FRAMES = 8192
 LOW_BAND_HZ = 180.0
 HIGH_BAND_HZ = 2500.0
 #: Seconds by which the flux peak trails a note start (measured on clicks, -3 ms, and
@@ -41,7 +45,7 @@ class Envelope:
         ``(3, frames)`` onset strength below ``LOW_BAND_HZ``, up to ``HIGH_BAND_HZ`` (snare,
         voice, chords) and above it (cymbals, hi-hats), each normalised like ``onset``.
     mel_db : numpy.ndarray
-        ``(n_mels, frames)`` log-mel spectrogram, for bar-level features.
+        ``(n_mels, frames)`` log-mel spectrogram in dB (float16), for bar-level features.
     low_share : float
         Share of the low band in the raw spectral flux (near 0 for clicks, hi-hats, voice).
     fps : float
@@ -94,19 +98,76 @@ def peak_positions(x: np.ndarray, peaks: np.ndarray) -> np.ndarray:
     return peaks + np.clip(delta, -0.5, 0.5)
 
 
+def hz_to_mel(hz: np.ndarray) -> np.ndarray:
+    """Slaney's mel scale: linear below 1 kHz, logarithmic above."""
+    hz = np.asarray(hz, dtype=np.float64)
+    log_step = np.log(6.4) / 27.0
+    return np.where(hz >= 1000.0, 15.0 + np.log(np.maximum(hz, 1e-9) / 1000.0) / log_step, hz * 3.0 / 200.0)
+
+
+def mel_to_hz(mel: np.ndarray) -> np.ndarray:
+    """Inverse of :func:`hz_to_mel`."""
+    mel = np.asarray(mel, dtype=np.float64)
+    log_step = np.log(6.4) / 27.0
+    return np.where(mel >= 15.0, 1000.0 * np.exp(log_step * (mel - 15.0)), mel * 200.0 / 3.0)
+
+
+def mel_frequencies(n_mels: int, fmax_hz: float) -> np.ndarray:
+    """``n_mels`` frequencies evenly spaced on the mel scale from 0 Hz to ``fmax_hz``."""
+    return mel_to_hz(np.linspace(0.0, float(hz_to_mel(fmax_hz)), n_mels))
+
+
+@cache
+def mel_filters() -> np.ndarray:
+    """``(N_MELS, N_FFT // 2 + 1)`` triangular mel filters of unit area (Slaney)."""
+    fft_hz = np.fft.rfftfreq(N_FFT, 1.0 / ANALYSIS_SR)
+    edges = mel_frequencies(N_MELS + 2, FMAX_HZ)
+    width = np.diff(edges)
+    ramps = edges[:, None] - fft_hz[None, :]
+    rising = -ramps[:-2] / width[:-1, None]
+    falling = ramps[2:] / width[1:, None]
+    weights = np.maximum(0.0, np.minimum(rising, falling)) * (2.0 / (edges[2:] - edges[:-2]))[:, None]
+    return weights.astype(np.float32)
+
+
+def mel_power(y: np.ndarray) -> np.ndarray:
+    """``(N_MELS, frames)`` mel power spectrogram (centred frames, zero-padded, periodic Hann
+    window), frame ``i`` centred on sample ``i * HOP``, computed :data:`BLOCK_FRAMES` at a time."""
+    padded = np.pad(np.asarray(y, dtype=np.float32), N_FFT // 2)
+    windows = np.lib.stride_tricks.sliding_window_view(padded, N_FFT)[::HOP]
+    window = (0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(N_FFT) / N_FFT)).astype(np.float32)
+    out = np.empty((N_MELS, windows.shape[0]), dtype=np.float32)
+    filters = mel_filters()
+    for first in range(0, windows.shape[0], BLOCK_FRAMES):
+        block = windows[first:first + BLOCK_FRAMES]
+        power = np.abs(np.fft.rfft(block * window, axis=1)).astype(np.float32) ** 2
+        out[:, first:first + block.shape[0]] = filters @ power.T
+    return out
+
+
 def _flux(mel_log: np.ndarray) -> np.ndarray:
-    ref = scipy.ndimage.maximum_filter1d(mel_log, size=3, axis=0)
-    diff = np.zeros_like(mel_log)
-    diff[:, 1:] = mel_log[:, 1:] - ref[:, :-1]
-    return np.maximum(diff, 0.0).sum(axis=0)
+    """Positive spectral flux against the previous frame's maximum over neighbouring bands."""
+    ref = mel_log.copy()
+    ref[1:] = np.maximum(ref[1:], mel_log[:-1])
+    ref[:-1] = np.maximum(ref[:-1], mel_log[1:])
+    diff = np.zeros(mel_log.shape[1], dtype=np.float64)
+    diff[1:] = np.maximum(mel_log[:, 1:] - ref[:, :-1], 0.0).sum(axis=0)
+    return diff
+
+
+def moving_mean(x: np.ndarray, size: int) -> np.ndarray:
+    """Centred moving mean over an odd ``size`` of frames, the ends extended by their values."""
+    half = size // 2
+    c = np.cumsum(np.concatenate([[0.0], np.full(half, x[0]), x, np.full(half, x[-1])]))
+    return (c[size:] - c[:-size]) / size
 
 
 def _normalise(x: np.ndarray, fps: float) -> np.ndarray:
     # remove a slowly varying floor (1 s moving median would be costly: use a mean) and scale
-    win = max(3, int(round(0.5 * fps)) | 1)
-    floor = scipy.ndimage.uniform_filter1d(x, size=win, mode="nearest")
-    y = np.maximum(x - floor, 0.0)
-    top = np.percentile(y, 99.5) if y.size else 0.0
+    if x.size == 0:
+        return x
+    y = np.maximum(x - moving_mean(x, max(3, int(round(0.5 * fps)) | 1)), 0.0)
+    top = np.percentile(y, 99.5)
     return y / top if top > 0 else y
 
 
@@ -131,18 +192,22 @@ def onset_envelope(samples: np.ndarray, sr: int) -> Envelope:
         raise InputError(f"audio of {y.size / sr:.2f} s is too short to analyse; give at least 0.5 s")
     if sr != ANALYSIS_SR:
         y = resample(y, sr, ANALYSIS_SR)
-    spec = np.abs(librosa.stft(y, n_fft=N_FFT, hop_length=HOP, center=True)) ** 2
-    mel = librosa.feature.melspectrogram(S=spec, sr=ANALYSIS_SR, n_mels=N_MELS, fmax=11000.0)
-    mel_log = np.log1p(1000.0 * mel / max(float(mel.max()), 1e-12))
+    mel = mel_power(y)
+    top = max(float(mel.max()), 1e-12)
     fps = ANALYSIS_SR / HOP
-    freqs = librosa.mel_frequencies(n_mels=N_MELS, fmax=11000.0)
+    freqs = mel_frequencies(N_MELS, FMAX_HZ)
     low_bands = max(2, int(np.searchsorted(freqs, LOW_BAND_HZ)))
     high_bands = int(np.searchsorted(freqs, HIGH_BAND_HZ))
-    flux_all = _flux(mel_log)
-    flux_low = _flux(mel_log[:low_bands])
-    bands = np.stack([_normalise(flux_low, fps), _normalise(_flux(mel_log[low_bands:high_bands]), fps),
-                      _normalise(_flux(mel_log[high_bands:]), fps)])
-    low_share = float(flux_low.sum() / max(float(flux_all.sum()), 1e-12))
-    mel_db = librosa.power_to_db(mel, ref=np.max, top_db=80.0)
-    return Envelope(_normalise(flux_all, fps), bands[0], bands, mel_db, low_share, fps,
-                    y.size / ANALYSIS_SR)
+    flux = np.zeros((4, mel.shape[1]))  # all, low, mid, high
+    for first in range(0, mel.shape[1], BLOCK_FRAMES):
+        a = max(0, first - 1)  # one frame of overlap for the difference
+        mel_log = np.log1p((1000.0 / top) * mel[:, a:first + BLOCK_FRAMES])
+        parts = (_flux(mel_log), _flux(mel_log[:low_bands]), _flux(mel_log[low_bands:high_bands]),
+                 _flux(mel_log[high_bands:]))
+        for row, part in enumerate(parts):
+            flux[row, first:first + BLOCK_FRAMES] = part[first - a:]
+    low_share = float(flux[1].sum() / max(float(flux[0].sum()), 1e-12))
+    bands = np.stack([_normalise(f, fps) for f in flux[1:]])
+    mel_db = 10.0 * np.log10(np.maximum(mel, 1e-10), out=mel) - 10.0 * np.log10(max(top, 1e-10))
+    mel_db = np.maximum(mel_db, float(mel_db.max()) - 80.0).astype(np.float16)
+    return Envelope(_normalise(flux[0], fps), bands[0], bands, mel_db, low_share, fps, y.size / ANALYSIS_SR)

@@ -16,7 +16,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.ndimage
 
 from drumjam.analysis.features import Envelope
 
@@ -184,7 +183,11 @@ class _Run:
 
 def _evidence(env: Envelope, times_s: np.ndarray) -> float:
     """Mean onset strength (smoothed over a drummer's microtiming) at the given times."""
-    curve = scipy.ndimage.gaussian_filter1d(env.onset, EVIDENCE_SMOOTH_S * env.fps)
+    sigma = EVIDENCE_SMOOTH_S * env.fps
+    radius = int(4.0 * sigma + 0.5)
+    kernel = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
+    padded = np.pad(env.onset, radius, mode="symmetric")
+    curve = np.convolve(padded, kernel / kernel.sum(), mode="valid")
     return float(np.interp(env.frames_of(times_s), np.arange(curve.size), curve).mean())
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import scipy.signal
 
 from drumjam.analysis.features import Envelope, onset_envelope, peak_positions
 
@@ -22,6 +21,8 @@ def peaks_s(env: Envelope, threshold: float = 0.12, min_gap_s: float = MIN_GAP_S
     min_gap_s : float
         Smallest time between two onsets.
     """
+    import scipy.signal  # costly to import: only where onsets are asked for
+
     x = env.onset
     distance = max(1, int(round(min_gap_s * env.fps)))
     idx, _ = scipy.signal.find_peaks(x, height=threshold, distance=distance)
