@@ -7,6 +7,10 @@ port (its own temporary DRUMJAM_HOME), then measures, from send to the judgment'
 2. 50 sessions at once, each sending a hit every 20 ms (a busy drummer's 16th notes at
    190 BPM) at its own phase, 2,500 hits a second in all.
 
+Both are measured twice: with every hit written through to the database as it arrives (the
+app as it runs) and with hits kept in memory only (the write-through switched off), so that
+the difference is the cost of the write-through.
+
 The clients run on uvloop (as uvicorn does), so that the measurement is not the Python client's
 own overhead. Prints a table of p50 / p99 / max in ms. Loopback only, bounded in hits and time.
 
@@ -40,11 +44,21 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(port: int, home: str) -> subprocess.Popen:
+def app_in_memory():  # noqa: ANN201 (a FastAPI app)
+    """The jam app with the write-through switched off: hits kept in memory only."""
+    from drumjam.web.app import create_app
+
+    app = create_app()
+    app.state.jam.history.recorder = lambda _session_id: None
+    return app
+
+
+def start_server(port: int, home: str, write_through: bool = True) -> subprocess.Popen:
     env = dict(os.environ, DRUMJAM_HOME=home)
     env.pop("DRUMJAM_DB_URL", None)
+    factory = "drumjam.web.app:create_app" if write_through else "ws_latency:app_in_memory"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", "drumjam.web.app:create_app",
+        [sys.executable, "-m", "uvicorn", "--factory", factory, "--app-dir", str(Path(__file__).parent),
          "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
          "--ws-per-message-deflate", "false"],
         env=env)
@@ -106,14 +120,11 @@ def row(name: str, rtts: list[float], server_cpu_s: float) -> str:
             f"{a.max():.2f} | {1e6 * server_cpu_s / a.size:.0f} |")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--hits", type=int, default=400, help="hits per session")
-    parser.add_argument("--sessions", type=int, default=50, help="simultaneous sessions")
-    args = parser.parse_args()
+def measure(args: argparse.Namespace, write_through: bool) -> list[str]:
+    """Table rows of one server: one session, then many at once."""
     port = free_port()
     with tempfile.TemporaryDirectory() as home:
-        proc = start_server(port, home)
+        proc = start_server(port, home, write_through)
         try:
             base = f"http://127.0.0.1:{port}"
             uvloop.run(one_session(base, 50, 0.0))  # warm-up
@@ -125,13 +136,23 @@ def main() -> None:
         finally:
             proc.terminate()
             proc.wait(timeout=10)
+    how = "write-through" if write_through else "memory only"
+    return [row(f"1 session, back to back, {how}", single, cpu1 - cpu0),
+            row(f"{args.sessions} sessions, a hit every 20 ms each, {how}", crowd, cpu2 - cpu1)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--hits", type=int, default=400, help="hits per session")
+    parser.add_argument("--sessions", type=int, default=50, help="simultaneous sessions")
+    args = parser.parse_args()
+    rows = measure(args, write_through=False) + measure(args, write_through=True)
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"Hit-to-judgment round trip over WebSocket on loopback (ms); "
           f"{os.cpu_count()} cores, load average {load} (server and clients share them)")
     print("| load | hits | p50 | p99 | max | server CPU µs per hit |")
     print("|---|---|---|---|---|---|")
-    print(row("1 session, back to back", single, cpu1 - cpu0))
-    print(row(f"{args.sessions} sessions, a hit every 20 ms each", crowd, cpu2 - cpu1))
+    print("\n".join(rows))
 
 
 if __name__ == "__main__":

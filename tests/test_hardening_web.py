@@ -259,3 +259,28 @@ def test_an_unexpected_error_is_logged_and_a_short_500(app, caplog):
     assert r.status_code == 500 and r.json() == {"detail": "internal error; it was logged on the server"}
     record = next(rec for rec in caplog.records if rec.name == "drumjam.web")
     assert record.exc_info[0] is ZeroDivisionError and "/api/boom" in record.getMessage()
+
+
+def test_an_unexpected_error_on_a_websocket_is_one_error_reply(client, monkeypatch, caplog):
+    live = _start(client)
+    notes = live["plan"]["notes"]
+    from drumjam.session.live import LiveSession
+
+    real = LiveSession.add_hit
+    calls = {"n": 0}
+
+    def flaky(self, player, hit):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise ZeroDivisionError("deliberate")
+        return real(self, player, hit)
+
+    monkeypatch.setattr(LiveSession, "add_hit", flaky)
+    with client.websocket_connect(live["websocket"]) as ws, caplog.at_level(logging.ERROR):
+        replies = []
+        for i in range(3):
+            ws.send_json(_hit(i, notes[i]))
+            replies.append(ws.receive_json())
+    assert [r["type"] for r in replies] == ["judgment", "error", "judgment"]
+    assert replies[1] == {"type": "error", "seq": 1, "detail": "internal error; it was logged on the server"}
+    assert any(r.exc_info and r.exc_info[0] is ZeroDivisionError for r in caplog.records)

@@ -9,6 +9,7 @@ final scores, which equal offline scoring of the recorded takes.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -128,6 +129,9 @@ class LiveSession:
         Grid subdivision used without a chart.
     config : ScoringConfig
         Timing windows.
+    on_hit : callable, optional
+        Called with ``(player, hit)`` for every hit recorded (latency removed), e.g. to write
+        it through to the history as it is played.
     """
 
     players: list[Player]
@@ -135,6 +139,7 @@ class LiveSession:
     chart: Chart | None = None
     grid: int = 16
     config: ScoringConfig = field(default_factory=ScoringConfig)
+    on_hit: Callable[[int, Hit], None] | None = None
 
     def __post_init__(self) -> None:
         if not 1 <= len(self.players) <= MAX_PLAYERS:
@@ -183,6 +188,8 @@ class LiveSession:
             result = self._scorers[player].add(corrected)
             self._running[player].add(result)
             self._pair(player, result)
+            if self.on_hit is not None:
+                self.on_hit(player, corrected)
         return result
 
     def running(self, player: int) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import math
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +26,7 @@ from drumjam.session.live import (
     MAX_LATENCY_MS,
     LiveSession,
     Player,
+    SessionResult,
     clean_name,
 )
 from drumjam.library import Song
@@ -154,6 +156,10 @@ class Room:
         self.closed = False
         self.result: dict[str, Any] | None = None
         self.ended_s: float | None = None
+        #: The scored session once the room ended with someone to score (None otherwise).
+        self.final: SessionResult | None = None
+        #: The room's id in the session history, once it started (None without a history).
+        self.history_id: int | None = None
         self._live: LiveSession | None = None
 
     # ------------------------------------------------------------------ seats
@@ -218,22 +224,28 @@ class Room:
         """Server time at which the room ends (song end plus a short tail), once started."""
         return None if self.start_s is None else self.start_s + self.song_length_s + TAIL_S
 
-    def start(self, now_s: float, lead_in_s: float = LEAD_IN_S) -> float:
+    def players(self) -> list[Player]:
+        """The seats as players: name, and calibration plus backing-track delay as latency."""
+        return [Player(s.name, s.calibration_ms + s.track_delay_ms) for s in self.seats]
+
+    def start(self, now_s: float, lead_in_s: float = LEAD_IN_S,
+              on_hit: Callable[[int, Hit], None] | None = None) -> float:
         """Fix the song's start on the shared clock, ``lead_in_s`` from now; returns it.
 
-        Starting twice returns the first start.
+        Starting twice returns the first start. ``on_hit`` is given every hit scored live
+        (seat index, hit with latency removed), e.g. to write it through to the history.
         """
         if self.closed:
             raise RoomError("this room has ended; ask for a new room")
         if self.start_s is None:
             self.start_s = now_s + lead_in_s
-            players = [Player(s.name, s.calibration_ms + s.track_delay_ms) for s in self.seats]
-            self._live = self._session(players)
+            self._live = self._session(self.players(), on_hit)
         return self.start_s
 
-    def _session(self, players: list[Player]) -> LiveSession:
+    def _session(self, players: list[Player], on_hit: Callable[[int, Hit], None] | None = None) -> LiveSession:
         song = self.song
-        return LiveSession(players, song.beatmap, chart=song.chart, grid=song.grid, config=self.config)
+        return LiveSession(players, song.beatmap, chart=song.chart, grid=song.grid, config=self.config,
+                           on_hit=on_hit)
 
     # ------------------------------------------------------------------ hits
     def add_hit(self, seat: Seat, seq: int, song_time_s: float, voice: Any, velocity: int = 100,
@@ -320,7 +332,8 @@ class Room:
                         session.add_hit(index, hit)
                     except InputError:
                         pass  # refused live for the same reason (acknowledged unscored)
-            outcome = session.finish().to_dict()
+            self.final = session.finish()
+            outcome = self.final.to_dict()
             for seat, player in zip(present, outcome["players"]):
                 player["seat"] = seat.letter
             self.result = {"mode": "duet" if len(present) == 2 else "single",

@@ -8,11 +8,11 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
 from urllib.parse import quote
 
-from drumjam.model import BeatMap, Chart, Hit, Note, Take
+from drumjam.model import BeatMap, Chart, Hit, Take
 from drumjam.scoring import DuetResult, TakeScore, analyse_duet, score_take
+from drumjam.store.sessions import saved_targets
 
 
 @dataclass(frozen=True)
@@ -27,18 +27,13 @@ class Rebuilt:
 
 def rebuild(saved: dict[str, Any]) -> Rebuilt:
     """Takes, chart (or grid) and beat map of a saved session."""
-    beatmap = BeatMap.from_dict(saved["beatmap"])
-    notes = saved["chart"].get("notes")
-    chart = None
-    if notes is not None:
-        chart = Chart(tuple(Note(n["time_s"], n["voice"], n["velocity"]) for n in notes), beatmap,
-                      title=saved["song_title"])
+    chart, beatmap, grid = saved_targets(saved)
     takes = [
         Take(tuple(Hit(h["time_s"], h["voice"], h["velocity"], h.get("hihat_openness")) for h in hits),
              player=p["name"], beatmap=beatmap)
         for p, hits in zip(saved["players"], saved["takes"])
     ]
-    return Rebuilt(takes, chart, beatmap, saved["chart"].get("grid"))
+    return Rebuilt(takes, chart, beatmap, grid)
 
 
 def rescore(rebuilt: Rebuilt) -> tuple[list[TakeScore], DuetResult | None]:

@@ -63,6 +63,7 @@ from drumjam.web.protocol import (
     WelcomeMessage,
     parse_message,
 )
+from drumjam.web.state import History
 from drumjam.web.ws_routes import error_reply, receive_text
 
 router = APIRouter(prefix="/api/rooms", tags=["rooms"])
@@ -93,12 +94,17 @@ class RoomService:
         Wait at the song's end for a dropped player.
     max_rooms : int
         Rooms open at once.
+    history : History, optional
+        Where rooms are saved as they are played; default: the jam app's.
     """
 
     def __init__(self, clock_s: Callable[[], float] = time.monotonic,
                  songs: Callable[[str], Song] | None = None, lead_in_s: float = LEAD_IN_S,
-                 rejoin_grace_s: float = REJOIN_GRACE_S, max_rooms: int = 1000) -> None:
+                 rejoin_grace_s: float = REJOIN_GRACE_S, max_rooms: int = 1000,
+                 history: History | None = None) -> None:
         self.clock_s = clock_s
+        self.history = history
+        self._starting = asyncio.Lock()
         self.songs = songs
         self.lead_in_s = lead_in_s
         self.rejoin_grace_s = rejoin_grace_s
@@ -126,9 +132,21 @@ class RoomService:
         for letter in list(self.sockets.get(id(room), {})):
             await self.send(room, letter, message)
 
-    def start(self, room: Room) -> float:
-        """Start the room's song (idempotent) and arm its end; returns the start in ms."""
-        start_s = room.start(self.clock_s(), self.lead_in_s)
+    async def start(self, room: Room) -> float:
+        """Start the room's song (idempotent) and arm its end; returns the start in ms.
+
+        With a history, the room gets its history row first and every hit scored live is
+        written through to it.
+        """
+        async with self._starting:
+            on_hit = None
+            if room.start_s is None and not room.closed and self.history is not None:
+                room.history_id = await asyncio.to_thread(
+                    self.history.open, song=room.song, players=room.players(),
+                    beatmap=room.song.beatmap, chart=room.song.chart,
+                    practice={"speed": 1.0, "loop_bars": None, "repeats": None, "remote": True})
+                on_hit = self.history.recorder(room.history_id)
+            start_s = room.start(self.clock_s(), self.lead_in_s, on_hit=on_hit)
         if id(room) not in self.tasks:
             self.tasks[id(room)] = asyncio.create_task(self._end_when_over(room))
         if self._gc_pacer is None or self._gc_pacer.done():
@@ -162,6 +180,9 @@ class RoomService:
         """
         room.close()
         result = await asyncio.to_thread(room.finish, self.clock_s())
+        if room.history_id is not None and "session_id" not in result:
+            await asyncio.to_thread(self.history.finish, room.history_id, room.final, result)
+            result["session_id"] = room.history_id if room.final is not None else None
         await self.broadcast(room, EndMessage(result=result))
         for ws in list(self.sockets.pop(id(room), {}).values()):
             try:
@@ -181,6 +202,8 @@ def _service(app: Any) -> RoomService:
     if service is None:
         service = RoomService()
         app.state.rooms = service
+    if service.history is None and hasattr(app.state, "jam"):
+        service.history = app.state.jam.history
     return service
 
 
@@ -254,7 +277,10 @@ def _welcome(service: RoomService, room: Room, seat: Seat) -> WelcomeMessage:
         received_seqs=sorted(seat.hits),
         settings={"calibration_ms": seat.calibration_ms, "track_delay_ms": seat.track_delay_ms},
         song={"id": song.id, "title": song.title, "audio_url": f"/api/songs/{song.id}/audio",
-              "beats_s": [round(float(b), 6) for b in song.beatmap.beats_s]},
+              "beats_s": [round(float(b), 6) for b in song.beatmap.beats_s],
+              "beatmap": song.beatmap.to_dict(),
+              "notes": [] if song.chart is None else [
+                  {"time_s": round(n.time_s, 6), "voice": n.voice.value} for n in song.chart.notes]},
     )
 
 
@@ -278,7 +304,7 @@ async def _handle(service: RoomService, room: Room, seat: Seat, msg: ClientMessa
             await service.send(room, partner.letter, PartnerStatusMessage(rtt_ms=msg.rtt_ms))
         return None
     if isinstance(msg, StartMessage):
-        start_ms = service.start(room)
+        start_ms = await service.start(room)
         await service.broadcast(room, StartReply(start_ms=start_ms, room=room.summary()))
         return None
     raise RoomError(f"a room takes ping, hit, settings, status or start, not {msg.type!r}")
@@ -329,7 +355,9 @@ async def room_socket(websocket: WebSocket) -> None:
                 text = await receive_text(websocket)
                 received_ms = service.now_ms()
                 reply = await _handle(service, room, seat, parse_message(text), received_ms)
-            except DrumjamError as exc:
+            except WebSocketDisconnect:
+                raise
+            except Exception as exc:  # noqa: BLE001 (one bad message never ends the room)
                 await websocket.send_text(error_reply(text, exc))
                 continue
             if reply is not None:

@@ -15,7 +15,10 @@ from drumjam.web.state import JamStateDep, LiveEntry
 router = APIRouter(prefix="/api", tags=["sessions"])
 
 
-@router.post("/sessions", status_code=201)
+@router.post("/sessions", status_code=201, responses={
+    404: {"description": "No song has this id."},
+    429: {"description": "Too many sessions started from this address; try again later."},
+    503: {"description": "Every session slot is in use by someone playing."}})
 def start_session(state: JamStateDep, body: SessionIn) -> dict[str, Any]:
     """Create a live session; hits then go over ``/ws/sessions/{live_id}``."""
     song = state.library.get(body.song_id)
@@ -32,8 +35,13 @@ def start_session(state: JamStateDep, body: SessionIn) -> dict[str, Any]:
         if latency is None:
             latency = get_calibration(name, url=state.db_url) or 0.0
         players.append(Player(name, latency))
-    session = LiveSession(players, plan.beatmap, plan.chart, grid=song.grid)
-    live_id = state.add_live(LiveEntry(song, practice, plan, session))
+    history_id = state.history.open(
+        song=song, players=players, beatmap=plan.beatmap, chart=plan.chart,
+        practice={"speed": practice.speed, "loop_bars": practice.loop_bars,
+                  "repeats": practice.repeats if practice.loop_bars else None})
+    session = LiveSession(players, plan.beatmap, plan.chart, grid=song.grid,
+                          on_hit=state.history.recorder(history_id))
+    live_id = state.add_live(LiveEntry(song, practice, plan, session, history_id))
     return {
         "live_id": live_id,
         "song": song.to_dict(),

@@ -1,4 +1,8 @@
-"""What the app keeps while it runs: the song library, the database URL and live sessions.
+"""What the app keeps while it runs: the song library, the history and live sessions.
+
+Every session and room being played has its history row from the start, and its hits are
+written through to it as they arrive (:class:`History`); after a crash the next start of the
+app keeps them as ``interrupted``.
 
 A live session is never evicted while its player is connected, nor within
 :data:`LIVE_IDLE_S` of its last activity (the player may reconnect); past that an idle session
@@ -11,17 +15,26 @@ from __future__ import annotations
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
 from drumjam.errors import DrumjamError, NotFoundError
-from drumjam.session.live import LiveSession
-from drumjam.session.practice import Practice, PracticePlan
 from drumjam.library import Song, SongLibrary
-from drumjam.store.sessions import save_session
+from drumjam.model import BeatMap, Chart, Hit
+from drumjam.session.live import LiveSession, Player, SessionResult
+from drumjam.session.practice import Practice, PracticePlan
+from drumjam.session.recording import HitWriter
+from drumjam.store.sessions import (
+    append_hits,
+    finish_session,
+    interrupt_session,
+    open_session,
+    recover_interrupted,
+)
 
 MAX_LIVE_SESSIONS = 500
 #: A session nobody is connected to is forgotten this long after its last activity.
@@ -32,6 +45,56 @@ class ServerBusyError(DrumjamError, RuntimeError):
     """Every slot is in use by someone playing; the app answers 503."""
 
 
+class History:
+    """The session history of one app, written through while sessions are played.
+
+    Parameters
+    ----------
+    db_url : str
+        SQLAlchemy URL of the history.
+    """
+
+    def __init__(self, db_url: str) -> None:
+        self.db_url = db_url
+        self.recovered = recover_interrupted(url=db_url)
+        self.writer = HitWriter(lambda rows: append_hits(rows, url=db_url))
+
+    def open(self, *, song: Song, players: list[Player], beatmap: BeatMap, chart: Chart | None,
+             practice: dict[str, Any]) -> int:
+        """The history id of a session about to be played (hidden until it ends)."""
+        return open_session(
+            song_id=song.id, song_title=song.title,
+            players=[{"name": p.name, "latency_ms": p.latency_ms} for p in players],
+            practice=practice, beatmap=beatmap.to_dict(),
+            chart={"notes": None if chart is None else [
+                       {"time_s": round(n.time_s, 6), "voice": n.voice.value, "velocity": n.velocity}
+                       for n in chart.notes],
+                   "grid": None if chart is not None else song.grid},
+            url=self.db_url)
+
+    def recorder(self, session_id: int) -> Callable[[int, Hit], None]:
+        """The ``on_hit`` of a live session: each hit queued for writing under ``session_id``."""
+        append = self.writer.append
+        return lambda player, hit: append(session_id, player, hit)
+
+    def finish(self, session_id: int, result: SessionResult | None,
+               extra: dict[str, Any] | None = None) -> None:
+        """Store a session's final result; with none (nobody left to score it), keep what was
+        played as ``interrupted``."""
+        self.writer.flush()
+        if result is None:
+            interrupt_session(session_id, url=self.db_url)
+            return
+        finish_session(session_id, url=self.db_url, takes=[t.hits for t in result.takes],
+                       players=[{"name": p.name, "latency_ms": p.latency_ms} for p in result.players],
+                       results={**result.to_dict(), **(extra or {})})
+
+    def interrupt(self, session_id: int) -> None:
+        """Keep an abandoned session's hits as ``interrupted`` (deleted if it has none)."""
+        self.writer.flush()
+        interrupt_session(session_id, url=self.db_url)
+
+
 @dataclass
 class LiveEntry:
     """A session being played: the song, how it is practised, and the live scorers."""
@@ -40,6 +103,7 @@ class LiveEntry:
     practice: Practice
     plan: PracticePlan
     session: LiveSession
+    history_id: int
     connections: int = 0
     last_active_s: float = field(default_factory=time.monotonic)
     saved: tuple[int, str] | None = None
@@ -64,6 +128,7 @@ class JamState:
         self.db_url = db_url
         self.max_upload_bytes = max_upload_bytes
         self.library = SongLibrary(home)
+        self.history = History(db_url)
         self._live: dict[str, LiveEntry] = {}
         self._lock = threading.Lock()
 
@@ -77,17 +142,22 @@ class JamState:
         """
         live_id = secrets.token_urlsafe(12)
         with self._lock:
-            self._sweep(time.monotonic())
-            if len(self._live) >= MAX_LIVE_SESSIONS:
-                raise ServerBusyError(f"{MAX_LIVE_SESSIONS} sessions are being played; try again "
-                                      f"in a few minutes")
-            self._live[live_id] = entry
+            idle = self._sweep(time.monotonic())
+            full = len(self._live) >= MAX_LIVE_SESSIONS
+            if not full:
+                self._live[live_id] = entry
+        for gone in idle:
+            self.history.interrupt(gone.history_id)
+        if full:
+            self.history.interrupt(entry.history_id)
+            raise ServerBusyError(f"{MAX_LIVE_SESSIONS} sessions are being played; try again "
+                                  f"in a few minutes")
         return live_id
 
-    def _sweep(self, now_s: float) -> None:
-        for key, entry in list(self._live.items()):
-            if entry.connections == 0 and now_s - entry.last_active_s > LIVE_IDLE_S:
-                del self._live[key]
+    def _sweep(self, now_s: float) -> list[LiveEntry]:
+        idle = [key for key, entry in self._live.items()
+                if entry.connections == 0 and now_s - entry.last_active_s > LIVE_IDLE_S]
+        return [self._live.pop(key) for key in idle]
 
     def live(self, live_id: str) -> LiveEntry:
         """The live session with this id."""
@@ -112,30 +182,12 @@ class JamState:
         """
         with entry.finish_lock:
             if entry.saved is None:
-                entry.saved = _save(self.db_url, entry)
+                result = entry.session.finish()
+                self.history.finish(entry.history_id, result)
+                entry.saved = (entry.history_id, result.summary)
         with self._lock:
             self._live.pop(live_id, None)
         return entry.saved
-
-
-def _save(db_url: str, entry: LiveEntry) -> tuple[int, str]:
-    result = entry.session.finish()
-    plan = entry.plan
-    session_id = save_session(
-        song_id=entry.song.id,
-        song_title=entry.song.title,
-        players=[{"name": p.name, "latency_ms": p.latency_ms} for p in result.players],
-        practice={"speed": entry.practice.speed, "loop_bars": entry.practice.loop_bars,
-                  "repeats": entry.practice.repeats if entry.practice.loop_bars else None},
-        beatmap=plan.beatmap.to_dict(),
-        chart={"notes": plan.to_dict()["notes"] if plan.chart is not None else None,
-               "grid": None if plan.chart is not None else entry.song.grid},
-        takes=[[{"time_s": h.time_s, "voice": h.voice.value, "velocity": h.velocity,
-                 "hihat_openness": h.hihat_openness} for h in take.hits] for take in result.takes],
-        results=result.to_dict(),
-        url=db_url,
-    )
-    return session_id, result.summary
 
 
 def get_state(request: Request) -> JamState:

@@ -7,6 +7,7 @@ carries on; ``finish`` may be sent again and answers with the same saved session
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
@@ -26,6 +27,7 @@ from drumjam.web.protocol import (
 from drumjam.web.state import JamState, LiveEntry
 
 router = APIRouter(tags=["live"])
+log = logging.getLogger("drumjam.web")
 
 
 class BinaryFrameError(DrumjamError, ValueError):
@@ -48,9 +50,14 @@ async def receive_text(websocket: WebSocket) -> str:
     return message["text"]
 
 
-def error_reply(text: str | None, exc: DrumjamError) -> str:
-    """The ``error`` message for a refused message (with its ``seq`` when it had one)."""
-    return ErrorMessage(seq=None if text is None else seq_of(text), detail=str(exc)).model_dump_json()
+def error_reply(text: str | None, exc: Exception) -> str:
+    """The ``error`` message for a refused message (with its ``seq`` when it had one); an
+    unexpected error is logged with its trace and answered in one line."""
+    detail = str(exc)
+    if not isinstance(exc, DrumjamError):
+        log.error("unexpected error on a WebSocket message", exc_info=exc)
+        detail = "internal error; it was logged on the server"
+    return ErrorMessage(seq=None if text is None else seq_of(text), detail=detail).model_dump_json()
 
 
 def _judge(entry: LiveEntry, msg: HitMessage) -> str:
@@ -94,7 +101,9 @@ async def live_socket(websocket: WebSocket, live_id: str) -> None:
                     return
                 else:
                     raise DrumjamError(f"a local session takes 'hit' and 'finish', not {msg.type!r}")
-            except DrumjamError as exc:
+            except WebSocketDisconnect:
+                raise
+            except Exception as exc:  # noqa: BLE001 (one bad message never ends the session)
                 await websocket.send_text(error_reply(text, exc))
     except WebSocketDisconnect:
         return

@@ -1,0 +1,160 @@
+"""Crash-safe takes: hits are written through as they are played, rooms are saved like local
+sessions, and a server killed with SIGKILL loses no hit older than 250 ms."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from room_support import groove_song
+from websockets.sync.client import connect
+
+from drumjam.web.app import create_app
+from drumjam.web.room_routes import RoomService
+
+#: The promise: a hit acknowledged this long before the crash is in the history.
+WRITE_BEHIND_S = 0.250
+
+
+def receive(ws, kind: str) -> dict:
+    """The next message of this type (others, e.g. the partner's hits, are skipped)."""
+    while True:
+        msg = json.loads(ws.recv(timeout=10))
+        if msg["type"] == kind:
+            return msg
+
+
+def test_a_remote_duet_is_saved_to_the_history_like_a_local_session(tmp_path):
+    song = groove_song(bars=1)
+    app = create_app(home=tmp_path)
+    app.state.rooms = RoomService(songs={song.id: song}.__getitem__, lead_in_s=0.2, rejoin_grace_s=0.5)
+    with TestClient(app) as client:
+        host = client.post("/api/rooms", json={"song_id": song.id, "name": "Ana"}).json()
+        guest = client.post("/api/rooms/join", json={"code": host["code"], "name": "Bo"}).json()
+        with client.websocket_connect("/api/rooms/ws") as wa, client.websocket_connect("/api/rooms/ws") as wb:
+            for ws, seat in ((wa, host), (wb, guest)):
+                ws.send_json({"type": "hello", "code": seat["code"], "token": seat["token"]})
+            wa.send_json({"type": "start"})
+            for ws in (wa, wb):
+                while ws.receive_json()["type"] != "start":
+                    pass
+            for i, note in enumerate(song.chart.notes):
+                for ws, late_s in ((wa, 0.004), (wb, -0.006)):
+                    ws.send_json({"type": "hit", "seq": i, "time_s": note.time_s + late_s,
+                                  "voice": note.voice.value})
+            end = None
+            while end is None:
+                msg = wa.receive_json()
+                end = msg if msg["type"] == "end" else None
+        result = end["result"]
+        assert result["mode"] == "duet" and result["session_id"] is not None
+        sid = result["session_id"]
+        listed = client.get("/api/history").json()
+        assert [(s["id"], s["status"]) for s in listed] == [(sid, "finished")]
+        saved = client.get(f"/api/history/{sid}").json()
+        assert [p["name"] for p in saved["players"]] == ["Ana", "Bo"]
+        assert [len(t) for t in saved["takes"]] == [len(song.chart.notes)] * 2
+        scores = [p["score"]["mean_offset_ms"] for p in saved["results"]["players"]]
+        assert scores == [pytest.approx(4.0, abs=0.01), pytest.approx(-6.0, abs=0.01)]
+        for url in (f"/api/history/{sid}/report.html", f"/api/history/{sid}/card.png",
+                    f"/api/history/{sid}/take/0.mid", f"/api/history/{sid}/take/1.mid"):
+            assert client.get(url).status_code == 200, url
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _serve(home: Path, port: int) -> subprocess.Popen:
+    env = dict(os.environ, DRUMJAM_HOME=str(home))
+    env.pop("DRUMJAM_DB_URL", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "--factory", "drumjam.web.app:create_app",
+         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"], env=env)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/api/songs", timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    proc.kill()
+    raise AssertionError("the jam app did not start")
+
+
+@pytest.mark.slow
+def test_kill_9_loses_no_hit_older_than_250_ms(tmp_path):
+    """A two-player session and a remote room play on; the server gets SIGKILL mid-song.
+    After a restart both are in the history as interrupted, with every hit acknowledged
+    250 ms or more before the kill, scorable and downloadable."""
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = _serve(tmp_path, port)
+    try:
+        live = httpx.post(f"{base}/api/sessions", json={"song_id": "fast-rock", "players": [
+            {"name": "Ann", "latency_ms": 0}, {"name": "Bob", "latency_ms": 0}]}).json()
+        host = httpx.post(f"{base}/api/rooms", json={"song_id": "fast-rock", "name": "Ana"}).json()
+        guest = httpx.post(f"{base}/api/rooms/join", json={"code": host["code"], "name": "Bo"}).json()
+        notes = live["plan"]["notes"]
+        lead_s = live["plan"]["lead_in_s"]
+        acked: dict[str, list[tuple[float, float]]] = {"local": [], "room": []}  # (ack time, hit time)
+        ws_url = base.replace("http", "ws")
+        with connect(ws_url + live["websocket"]) as local, connect(ws_url + "/api/rooms/ws") as wa, \
+                connect(ws_url + "/api/rooms/ws") as wb:
+            for ws, seat in ((wa, host), (wb, guest)):
+                ws.send(json.dumps({"type": "hello", "code": seat["code"], "token": seat["token"]}))
+                receive(ws, "welcome")
+            wa.send(json.dumps({"type": "start"}))
+            receive(wa, "start")
+            receive(wb, "start")
+            kill_at = time.monotonic() + 1.5
+            i = 0
+            while time.monotonic() < kill_at:
+                note = notes[i % len(notes)]
+                song_time_s = note["time_s"] - lead_s
+                for player in (0, 1):
+                    t = note["time_s"] + 0.003 * player
+                    local.send(json.dumps({"type": "hit", "seq": i, "player": player, "time_s": t,
+                                           "voice": note["voice"]}))
+                    receive(local, "judgment")
+                    acked["local"].append((time.monotonic(), t))
+                for ws, late_s in ((wa, 0.002), (wb, 0.001)):
+                    t = song_time_s + late_s
+                    ws.send(json.dumps({"type": "hit", "seq": i, "time_s": t, "voice": note["voice"]}))
+                    receive(ws, "judgment")
+                    acked["room"].append((time.monotonic(), t))
+                i += 1
+                time.sleep(0.01)
+            killed_s = time.monotonic()
+            server.send_signal(signal.SIGKILL)
+            server.wait(10)
+        assert i > 20
+        server = _serve(tmp_path, port)
+        listed = httpx.get(f"{base}/api/history").json()
+        assert sorted(s["status"] for s in listed) == ["interrupted", "interrupted"]
+        for entry in listed:
+            saved = httpx.get(f"{base}/api/history/{entry['id']}").json()
+            kind = "room" if saved["practice"].get("remote") else "local"
+            kept = sorted(round(h["time_s"], 6) for take in saved["takes"] for h in take)
+            due = sorted(round(t, 6) for at, t in acked[kind] if at <= killed_s - WRITE_BEHIND_S)
+            assert len(due) > 20
+            missing = [t for t in due if t not in set(kept)]
+            assert not missing, (kind, len(missing), len(due))
+            assert saved["summary"].startswith("Interrupted")
+            assert len(saved["results"]["players"]) == 2
+            for url in ("report.html", "card.png", "take/0.mid", "take/1.mid"):
+                assert httpx.get(f"{base}/api/history/{entry['id']}/{url}").status_code == 200, url
+    finally:
+        server.kill()
+        server.wait(10)
