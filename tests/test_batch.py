@@ -35,8 +35,11 @@ SAMPLE = [  # grooves of four styles by four drummers (one scored on eighth trip
 
 
 @pytest.fixture(scope="module")
-def scheduler():
-    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+def scheduler(tmp_path_factory):
+    """The module's cluster; its workers keep their caches in a DRUMJAM_HOME of their own."""
+    with pytest.MonkeyPatch.context() as env, dask.config.set(
+            {"distributed.scheduler.allowed-failures": 0}):
+        env.setenv("DRUMJAM_HOME", str(tmp_path_factory.mktemp("workers-home")))
         cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                dashboard_address=None, silence_logs=logging.ERROR)
     with cluster:

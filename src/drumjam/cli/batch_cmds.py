@@ -45,8 +45,8 @@ def _run(command: str, source: str, out: Path, workers: int | None, scheduler: s
         + (f" · {summary.items_per_s:.1f} items/s on {summary.workers} workers"
            if summary.done else ""))
     if summary.failed or summary.lost:
-        console.print(f"the errors are in the table's error column; "
-                      f"{'run again to redo the lost items' if summary.lost else ''}".rstrip("; "))
+        console.print(f"each item's error is in the error column of {out}"
+                      + ("; run the same command again to redo the lost items" if summary.lost else ""))
 
 
 def register(app: typer.Typer) -> None:
