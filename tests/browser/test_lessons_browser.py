@@ -34,6 +34,51 @@ PLAY = """([statusId, beats, tempo, previousStart]) => new Promise((resolve) => 
 })"""
 
 
+# Keys pressed when the loudspeaker plays each beat, as the page's AudioContext itself says:
+# getOutputTimestamp pairs the context time being heard with its performance.now() time. The
+# median of the pairs read in the last 0.4 s (one can be off on a busy machine) gives the
+# performance time at which each beat is heard, and the key event is dispatched on that
+# millisecond (a timer 60 ms ahead, then a wait reading fresh pairs).
+PLAY_WITH_HEARD_CLICK = """async ([beats, tempo]) => {
+  const { engine } = window.drumjamLessons;
+  const ctx = engine.ctx;
+  const pause = (ms) => new Promise((r) => setTimeout(r, ms));
+  const pairs = [];
+  const heardOffsetMs = () => {
+    const ts = ctx.getOutputTimestamp();
+    pairs.push([ts.performanceTime, ts.performanceTime - ts.contextTime * 1000]);
+    while (pairs[0][0] < ts.performanceTime - 400) pairs.shift();
+    const sorted = pairs.map((p) => p[1]).sort((a, b) => a - b);
+    return sorted[Math.floor((sorted.length - 1) / 2)];
+  };
+  while (engine.clock.start === null) await pause(5);
+  const ahead = [];
+  for (let i = 0; i < 40; i++) {
+    const ts = ctx.getOutputTimestamp();
+    // how far the audio clock renders ahead of what is heard: what performance.now() stamping missed
+    ahead.push((ctx.currentTime - ts.contextTime) * 1000 - (performance.now() - ts.performanceTime));
+    heardOffsetMs();
+    await pause(3);
+  }
+  const beatMs = 60000 / tempo;
+  const heardMs = (beat) => engine.clock.start * 1000 + heardOffsetMs() + beat * beatMs;
+  window.lateMs = []; // how late each key really went out (a busy machine can hold a timer up)
+  const byBeat = new Map();
+  for (const [beat, code] of beats) byBeat.set(beat, [...(byBeat.get(beat) || []), code]);
+  for (const [beat, codes] of byBeat) {
+    setTimeout(() => {
+      while (performance.now() < heardMs(beat)) { /* to the millisecond */ }
+      const events = codes.map((code) => new KeyboardEvent("keydown", { code }));
+      for (const event of events) {
+        window.lateMs.push(event.timeStamp - heardMs(beat));
+        document.dispatchEvent(event);
+      }
+    }, heardMs(beat) - performance.now() - 60);
+  }
+  return ahead.sort((a, b) => a - b)[20];
+}"""
+
+
 def teach(page, base_url: str, name: str, tempo: int) -> None:
     """Open the lessons page and record two bars of the rock beat as lesson ``name``."""
     page.goto(f"{base_url}/lessons/")
@@ -42,7 +87,7 @@ def teach(page, base_url: str, name: str, tempo: int) -> None:
     page.fill("#teach-bars", "2")
     page.click("#record")
     two_bars = [[bar * 4 + b, c] for bar in range(2) for b, c in ROCK_BAR]
-    page.evaluate(PLAY, ["record-status", two_bars, tempo, None])
+    page.evaluate(PLAY_WITH_HEARD_CLICK, [two_bars, tempo])
     page.wait_for_function(f"() => document.getElementById('lesson').value === '{name}'", timeout=20000)
     page.wait_for_selector("#notation svg", timeout=20000)
 
@@ -168,4 +213,57 @@ def test_rename_and_delete_a_lesson_in_the_page(jam_server, chromium):
     page.click("#delete-lesson")
     page.wait_for_function("() => document.getElementById('message').textContent.includes('deleted')")
     assert sorted(page.evaluate(options)) == sorted(others)
+    page.close()
+
+
+def test_a_student_hitting_with_the_heard_click_is_on_time(jam_server, chromium):
+    """The click is heard the audio output latency after the context schedules it; hits played
+    with what is heard pass, with a mean offset within 5 ms of 0.
+
+    Every attempt checks that the page measured each hit as it really went out; the verdict is
+    checked on an attempt whose keys all went out within 3 ms of the heard click (a busy machine
+    can hold a timer up; then the next attempt is taken, five at most).
+    """
+    page = chromium.new_page()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    teach(page, jam_server, "heard click", 120)
+    page.fill("#latency", "0")
+    become_student(page, "noa", "72")
+    for attempt in range(1, 6):
+        page.fill("#latency", "0")
+        tempo = float(page.text_content("#tempo-now"))
+        page.click("#practise")
+        ahead_ms = page.evaluate(PLAY_WITH_HEARD_CLICK, [[[b, c] for b, c in ROCK_BAR], tempo])
+        wait_for_attempts(page, attempt)
+        page.wait_for_function("() => !document.getElementById('practise').disabled")
+        assert ahead_ms > 10  # stamping on performance.now() would make every hit this late
+        row = progress_rows(page)[-1]
+        mean_ms = float(page.get_attribute("#verdict", "data-mean-offset-ms"))
+        late_ms = page.evaluate("window.lateMs")
+        assert len(late_ms) == len(ROCK_BAR)
+        # the page measured each hit as it went out
+        assert mean_ms == pytest.approx(sum(late_ms) / len(late_ms), abs=2.5), (mean_ms, late_ms)
+        if max(late_ms) < 3.0:
+            assert row[2] == "yes" and int(row[4]) == 100, (row, page.text_content("#feedback"))
+            assert abs(mean_ms) < 5, (mean_ms, late_ms)
+            break
+    else:
+        pytest.fail(f"no attempt's keys went out within 3 ms of the click: {late_ms}")
+    assert not errors
+    page.close()
+
+
+def test_a_double_click_on_practise_makes_one_attempt(jam_server, chromium):
+    page = chromium.new_page()
+    teach(page, jam_server, "one attempt", 150)
+    become_student(page, "ari", "90")
+    attempts = []
+    page.on("request", lambda r: attempts.append(r.url) if r.url.endswith("/attempts") else None)
+    page.dblclick("#practise")
+    page.evaluate(PLAY_WITH_HEARD_CLICK, [[[b, c] for b, c in ROCK_BAR], 90.0])
+    wait_for_attempts(page, 1)
+    page.wait_for_function("() => !document.getElementById('practise').disabled", timeout=30000)
+    page.wait_for_timeout(500)
+    assert len(attempts) == 1 and len(progress_rows(page)) == 1
     page.close()

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { SongClock, heardContextTime, heardPerfMs } from "../../src/drumjam/web/static/js/audioclock.js";
+import { OutputOffset, SongClock, heardContextTime } from "../../src/drumjam/web/static/js/audioclock.js";
 
 /** A context whose speaker plays context time `heard` at performance time `perfMs`, rendering
  * `latencyS` ahead of it. */
@@ -25,12 +25,36 @@ test("without getOutputTimestamp, currentTime less the output latency stands in"
   assert.ok(Math.abs(heardContextTime(ctx, 10_000, 10_000) - (5.04 - 0.01)) < 1e-12);
 });
 
-test("heardPerfMs inverts heardContextTime", () => {
-  const ctx = fakeContext({ perfMs: 2_000, heard: 1.0, latencyS: 0.039 });
-  for (const t of [0.5, 1.0, 3.25]) {
-    const ms = heardPerfMs(ctx, t, 2_100);
-    assert.ok(Math.abs(heardContextTime(ctx, ms, 2_100) - t) < 1e-12);
+test("one late output timestamp does not move the clock; a new output does, within the window", () => {
+  const offset = new OutputOffset(100);
+  const truth = 5.0 - 10; // heard context time minus performance time (s)
+  let last;
+  for (let i = 0; i < 7; i++) {
+    const perf = 10_000 + 16 * i;
+    const late = i === 3 ? 0.008 : 0; // the audio thread ran 8 ms late once
+    last = offset.add({ contextTime: truth + perf / 1000 - late, performanceTime: perf });
   }
+  assert.ok(Math.abs(last - truth) < 1e-9);
+  // the output slipped 20 ms: once the old timestamps are older than the window, only the new count
+  last = offset.add({ contextTime: truth - 0.02 + 10.2, performanceTime: 10_200 });
+  assert.ok(Math.abs(last - (truth - 0.02)) < 1e-9);
+  assert.equal(offset.samples.length, 1);
+});
+
+test("a SongClock maps performance time through the median of its output timestamps", () => {
+  let k = 0;
+  const jitterMs = [0, 6, -1, 0, 1, 0, -7, 0, 2];
+  const ctx = { currentTime: 9, getOutputTimestamp: () => {
+    const perf = 1_000 + 16 * k;
+    const ts = { contextTime: 3 + perf / 1000 + jitterMs[k % jitterMs.length] / 1000, performanceTime: perf };
+    k += 1;
+    return ts;
+  } };
+  const clock = new SongClock(ctx, () => 1_000 + 16 * k);
+  clock.startAt(5);
+  for (let i = 0; i < 9; i++) clock.songTimeNow();
+  assert.ok(Math.abs(clock.songTimeAt(2_000) - (3 + 2 - 5)) < 1e-9);
+  assert.ok(Math.abs(clock.perfMsOf(0) - 2_000) < 1e-6);
 });
 
 test("a hit played when the click is heard is at the click's song time, whatever the latency", () => {

@@ -23,9 +23,30 @@ export function heardContextTime(ctx, eventMs, nowMs) {
   return ctx.currentTime - latency + (eventMs - nowMs) / 1000;
 }
 
-/** performance.now() time (ms) at which context time `contextTime` is heard. */
-export function heardPerfMs(ctx, contextTime, nowMs) {
-  return nowMs + (contextTime - heardContextTime(ctx, nowMs, nowMs)) * 1000;
+/** How long output timestamps are kept for the median (ms of performance time). */
+export const TIMESTAMPS_KEPT_MS = 400;
+
+/**
+ * The offset between the heard context time and performance time (s): the median of the output
+ * timestamps of the last TIMESTAMPS_KEPT_MS. One timestamp can be off by a few ms when the audio
+ * thread runs late on a busy machine; the median of the two dozen that a page's frames read in
+ * that time is not. When the output really moves (an underrun, a new device) the median
+ * follows within half that time.
+ */
+export class OutputOffset {
+  constructor(keptMs = TIMESTAMPS_KEPT_MS) {
+    this.keptMs = keptMs;
+    this.samples = []; // [performanceTime, offset]
+  }
+
+  /** Add one output timestamp {contextTime, performanceTime}; returns the median offset (s). */
+  add({ contextTime, performanceTime }) {
+    this.samples.push([performanceTime, contextTime - performanceTime / 1000]);
+    while (this.samples[0][0] < performanceTime - this.keptMs) this.samples.shift();
+    const sorted = this.samples.map((x) => x[1]).sort((a, b) => a - b);
+    const n = sorted.length;
+    return n % 2 ? sorted[(n - 1) / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+  }
 }
 
 /**
@@ -42,10 +63,13 @@ export class SongClock {
     this.now = now;
     this.start = null; // context time of song time 0
     this.manual = null;
+    this.offset = new OutputOffset();
   }
 
-  /** Context time heard at performance time `eventMs`. */
+  /** Context time heard at performance time `eventMs` (median-smoothed output timestamps). */
   contextTimeAt(eventMs) {
+    const ts = this.ctx.getOutputTimestamp ? this.ctx.getOutputTimestamp() : null;
+    if (ts && ts.performanceTime > 0) return this.offset.add(ts) + eventMs / 1000;
     return heardContextTime(this.ctx, eventMs, this.now());
   }
 
@@ -86,7 +110,8 @@ export class SongClock {
 
   /** performance.now() time (ms) at which song time `t` is heard. */
   perfMsOf(t) {
-    return heardPerfMs(this.ctx, this.contextTimeOf(t), this.now());
+    const now = this.now();
+    return now + (this.contextTimeOf(t) - this.contextTimeAt(now)) * 1000;
   }
 
   /** Test hook: fix the song time (null lets the audio clock run again). */

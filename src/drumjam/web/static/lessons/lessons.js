@@ -51,7 +51,6 @@ async function record({ tempo, bars, meter, statusEl, notes = [] }) {
   const plan = clickPlan(tempo, bars, meter);
   engine.start({ plan, countInBars: COUNT_IN_BARS, click: true });
   screen.load({ notes, beatmap: plan.beatmap, clicks: engine.clicks });
-  screen.show(true);
   recording = { hits: [], endS: plan.duration_s + 30 / tempo };
   // the first beat as heard, on the performance.now() clock
   statusEl.dataset.startMs = String(engine.clock.perfMsOf(0));
@@ -189,6 +188,7 @@ const teach = singleFlight(async () => {
   const bars = Number($("teach-bars").value);
   busy(true);
   screen.setPlayers([{ name: "Teacher", local: true }]);
+  screen.show(true);
   try {
     const hits = await record({ tempo, bars, meter: 4, statusEl: $("record-status") });
     const lesson = await api("/api/lessons", {
@@ -296,6 +296,7 @@ const practise = singleFlight(async () => {
   screen.setPlayers([{ name: student, local: true }]);
   keepGoing = $("auto").checked;
   $("stop").hidden = !keepGoing;
+  screen.show(true);
   try {
     let result;
     do {
