@@ -79,7 +79,7 @@ def serve(port: int, song_s: float) -> None:
     async def timed_handle(service, room, seat, msg, received_ms):
         # server latency of a hit: from its arrival to its ack being ready (relay sent)
         reply = await handle(service, room, seat, msg, received_ms)
-        if msg.get("type") == "hit":
+        if msg.type == "hit":
             handle_ms.append(service.now_ms() - received_ms)
         return reply
 

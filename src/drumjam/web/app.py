@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -76,8 +78,16 @@ def create_app(
     home_path.mkdir(parents=True, exist_ok=True)
     if db_url is None:
         db_url = default_db_url() if home is None else f"sqlite:///{home_path / 'drumjam.sqlite3'}"
-    app = FastAPI(title="drumjam", description="Play along and duet on drums in the browser.")
-    app.state.jam = JamState(home_path, db_url, max_upload_bytes)
+    jam = JamState(home_path, db_url, max_upload_bytes)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        jam.history.writer.close()  # every hit played is written before the app stops
+
+    app = FastAPI(title="drumjam", description="Play along and duet on drums in the browser.",
+                  lifespan=lifespan)
+    app.state.jam = jam
     app.state.db_url = db_url
     app.state.home = home_path
 

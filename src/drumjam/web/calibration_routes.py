@@ -9,10 +9,10 @@ from fastapi import APIRouter
 from drumjam.session.calibration import measure_latency
 from drumjam.session.live import clean_name
 from drumjam.store.sessions import get_calibration, save_calibration
-from drumjam.web.protocol import CalibrationIn
+from drumjam.web.protocol import CalibrationIn, error_responses
 from drumjam.web.state import JamStateDep
 
-router = APIRouter(prefix="/api", tags=["calibration"])
+router = APIRouter(prefix="/api", tags=["calibration"], responses=error_responses(400, 403, 413))
 
 
 @router.post("/calibration")

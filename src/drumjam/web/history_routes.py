@@ -15,12 +15,11 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from drumjam.io.midi import write_midi
 from drumjam.store.sessions import get_session, list_sessions
 from drumjam.report.card import write_card
+from drumjam.web.protocol import error_responses
 from drumjam.web.results import attachment, rebuild, write_report
 from drumjam.web.state import JamStateDep
 
-router = APIRouter(prefix="/api/history", tags=["history"],
-                   responses={404: {"description": "No saved session has this id."},
-                              422: {"description": "The id or a parameter is out of range."}})
+router = APIRouter(prefix="/api/history", tags=["history"], responses=error_responses(400, 404))
 #: Largest id or offset taken (ids are 64-bit integers in the database).
 MAX_ID = 2**53
 SessionId = Annotated[int, PathParam(ge=1, le=MAX_ID, description="A saved session's id.")]
@@ -51,7 +50,8 @@ def results_json(state: JamStateDep, session_id: SessionId) -> JSONResponse:
     return JSONResponse(saved, headers=attachment(_filename(saved, ".json")))
 
 
-@router.get("/{session_id}/take/{player}.mid")
+@router.get("/{session_id}/take/{player}.mid", response_class=Response,
+            responses={200: {"content": {"audio/midi": {}}, "description": "The take."}})
 def take_midi(state: JamStateDep, session_id: SessionId, player: Annotated[int, PathParam(ge=0, le=1000)]) -> Response:
     """One player's take as a General MIDI drum file on the session's beat map."""
     saved = get_session(session_id, url=state.db_url)
@@ -65,7 +65,8 @@ def take_midi(state: JamStateDep, session_id: SessionId, player: Annotated[int, 
                     headers=attachment(_filename(saved, f"-player{player + 1}.mid")))
 
 
-@router.get("/{session_id}/report.html", response_class=HTMLResponse)
+@router.get("/{session_id}/report.html", response_class=Response,
+            responses={200: {"content": {"text/html": {}}, "description": "The report."}})
 def report(state: JamStateDep, session_id: SessionId, download: bool = False) -> HTMLResponse:
     """The core HTML report (plots, per-voice table, summary)."""
     saved = get_session(session_id, url=state.db_url)
@@ -75,7 +76,8 @@ def report(state: JamStateDep, session_id: SessionId, download: bool = False) ->
     return HTMLResponse(html, headers=headers)
 
 
-@router.get("/{session_id}/card.png")
+@router.get("/{session_id}/card.png", response_class=Response,
+            responses={200: {"content": {"image/png": {}}, "description": "The card."}})
 def card(state: JamStateDep, session_id: SessionId, download: bool = False) -> Response:
     """The keepsake card (PNG, 1200 x 630)."""
     saved = get_session(session_id, url=state.db_url)

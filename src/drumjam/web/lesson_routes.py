@@ -26,10 +26,12 @@ from drumjam.web.protocol import (
     LessonHitIn,
     RecordedTakeIn,
     RenameIn,
+    error_responses,
 )
 from drumjam.web.state import JamState, get_state
 
-router = APIRouter(prefix="/api/lessons", tags=["lessons"])
+router = APIRouter(prefix="/api/lessons", tags=["lessons"],
+                   responses=error_responses(400, 403, 404, 409, 413))
 
 #: Hits up to this long before the first beat aim at it; earlier ones belong to the count-in.
 COUNT_IN_GRACE_S = 0.25
@@ -136,7 +138,8 @@ def delete(name: str, state: JamState = Depends(get_state)) -> dict[str, Any]:
     return store.delete_lesson(name, url=state.db_url)
 
 
-@router.get("/{name}/notation.svg")
+@router.get("/{name}/notation.svg", response_class=Response,
+            responses={200: {"content": {"image/svg+xml": {}}, "description": "The notation."}})
 def notation_svg(name: str, state: JamState = Depends(get_state)) -> Response:
     """The pattern engraved as SVG."""
     pattern, _, info = store.load_lesson(name, url=state.db_url)
@@ -145,7 +148,9 @@ def notation_svg(name: str, state: JamState = Depends(get_state)) -> Response:
     )
 
 
-@router.get("/{name}/notation.musicxml")
+@router.get("/{name}/notation.musicxml", response_class=Response,
+            responses={200: {"content": {"application/vnd.recordare.musicxml+xml": {}},
+                             "description": "The notation as MusicXML."}})
 def notation_musicxml(name: str, state: JamState = Depends(get_state)) -> Response:
     """The pattern as a MusicXML download."""
     pattern, _, info = store.load_lesson(name, url=state.db_url)

@@ -359,6 +359,29 @@ class RenameIn(Strict):
     name: Name
 
 
+# ---------------------------------------------------------------- HTTP error answers
+class ErrorBody(BaseModel):
+    """Every refused HTTP request: what was wrong and how to fix it."""
+
+    detail: str
+
+
+_ERROR_TEXT = {
+    400: "A value or a file the request carries cannot be used (the detail says which and why).",
+    403: "Sent by a page of another site.",
+    404: "Nothing has this id or name.",
+    409: "In conflict with the present state (e.g. a name taken at the same moment).",
+    413: "The request body is larger than the limit.",
+    429: "Too many requests of this kind from this address; see Retry-After.",
+    503: "Every slot is in use; try again in a few minutes.",
+}
+
+
+def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` documenting the error answers ``codes`` of a route or router."""
+    return {code: {"model": ErrorBody, "description": _ERROR_TEXT[code]} for code in codes}
+
+
 # ---------------------------------------------------------------- parsing
 def json_depth_ok(text: str | bytes, max_depth: int = MAX_JSON_DEPTH) -> bool:
     """Whether the arrays and objects of a JSON text nest at most ``max_depth`` deep.

@@ -61,12 +61,14 @@ from drumjam.web.protocol import (
     StartReply,
     StatusMessage,
     WelcomeMessage,
+    error_responses,
     parse_message,
 )
 from drumjam.web.state import History
 from drumjam.web.ws_routes import error_reply, receive_text
 
-router = APIRouter(prefix="/api/rooms", tags=["rooms"])
+router = APIRouter(prefix="/api/rooms", tags=["rooms"],
+                   responses=error_responses(400, 403, 404, 409, 413, 429, 503))
 
 #: How long a room waits at the song's end for a player whose connection dropped.
 REJOIN_GRACE_S = 10.0

@@ -9,16 +9,14 @@ from drumjam.session.live import LiveSession, Player, clean_name
 from drumjam.session.practice import Practice, plan_practice
 from drumjam.library import validate_speed
 from drumjam.store.sessions import get_calibration
-from drumjam.web.protocol import SessionIn
+from drumjam.web.protocol import SessionIn, error_responses
 from drumjam.web.state import JamStateDep, LiveEntry
 
-router = APIRouter(prefix="/api", tags=["sessions"])
+router = APIRouter(prefix="/api", tags=["sessions"],
+                   responses=error_responses(400, 403, 404, 413, 429, 503))
 
 
-@router.post("/sessions", status_code=201, responses={
-    404: {"description": "No song has this id."},
-    429: {"description": "Too many sessions started from this address; try again later."},
-    503: {"description": "Every session slot is in use by someone playing."}})
+@router.post("/sessions", status_code=201)
 def start_session(state: JamStateDep, body: SessionIn) -> dict[str, Any]:
     """Create a live session; hits then go over ``/ws/sessions/{live_id}``."""
     song = state.library.get(body.song_id)

@@ -7,14 +7,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, UploadFile
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response
 
 from drumjam.model import BUILTIN_KIT_MAPS, Voice, voice_group
 from drumjam.library import validate_speed
-from drumjam.web.protocol import BeatmapCorrectionIn
+from drumjam.web.protocol import BeatmapCorrectionIn, error_responses
 from drumjam.web.state import JamStateDep
 
-router = APIRouter(prefix="/api", tags=["songs"])
+router = APIRouter(prefix="/api", tags=["songs"], responses=error_responses(400, 403, 404, 413))
 
 
 @router.get("/songs")
@@ -29,7 +29,9 @@ def get_song(state: JamStateDep, song_id: str) -> dict[str, Any]:
     return state.library.get(song_id).to_dict()
 
 
-@router.get("/songs/{song_id}/audio")
+@router.get("/songs/{song_id}/audio", response_class=Response, responses={200: {
+    "content": {t: {} for t in ("audio/ogg", "audio/wav", "audio/flac", "audio/mpeg", "application/octet-stream")},
+    "description": "The backing track."}})
 def song_audio(state: JamStateDep, song_id: str, speed: float = 1.0) -> FileResponse:
     """The backing track at ``speed`` (0.5-1.5) with its pitch kept."""
     song = state.library.get(song_id)
