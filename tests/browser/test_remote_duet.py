@@ -203,9 +203,15 @@ def test_remote_duet_through_delaying_links(server, browser):
             assert abs(sync["mean_async_ms"] - (-ASYNC_MS)) < 2.0, sync["mean_async_ms"]
             assert sync["sd_async_ms"] < 2.0
 
-            # A heard B's hits about two one-way delays (2 x 15 ms) after B played them
+            # A heard B's hits about two one-way delays (2 x 15 ms) after B played them ...
             delay_ms = a.evaluate("drumjamRoom.client.partnerDelays")
             assert 24.0 < float(np.median(delay_ms)) < 100.0  # a busy machine only adds
+            # ... except those B played while cut off: resent seconds late, shown but not sounded
+            assert a.evaluate("drumjamRoom.client.partner.stale") >= 2
+            # A's play screen: every own hit judged in A's lanes, every hit of B's in B's lanes
+            assert a.evaluate("drumjamRoom.screen.lanes[0].marks.length") == len(notes)
+            assert a.evaluate("drumjamRoom.screen.lanes[1].marks.length") == len(notes)
+            assert a.evaluate("drumjamRoom.screen.lanes[0].notes.length") == len(notes)
             a.wait_for_selector("#result:not([hidden])")
             assert "Seoul" in a.inner_text("#result-rows") and "Tokyo" in a.inner_text("#result-rows")
 

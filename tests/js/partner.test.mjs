@@ -11,6 +11,7 @@ test("fresh hits sound and count towards the delay; stale ones are only shown", 
   // sixteen hits resent at once after a 5 s dropout
   const resent = Array.from({ length: 16 }, (_, i) => partner.arrive(3_000 + 250 * i, 9_000));
   assert.ok(resent.every((r) => !r.sound));
+  assert.equal(partner.stale, 16);
   assert.deepEqual(resent.map((r) => r.ageMs).slice(-2), [2_500, 2_250]);
   assert.equal(partner.meanDelayMs(), (30 + STALE_MS) / 2);
 });

@@ -11,6 +11,7 @@ export class PartnerHits {
     this.staleMs = staleMs;
     this.keep = keep;
     this.delays = []; // ms, of the newest fresh hits
+    this.stale = 0; // hits shown without a sound
   }
 
   /**
@@ -23,6 +24,8 @@ export class PartnerHits {
     if (sound) {
       this.delays.push(ageMs);
       if (this.delays.length > this.keep) this.delays.shift();
+    } else {
+      this.stale += 1;
     }
     return { ageMs, sound };
   }

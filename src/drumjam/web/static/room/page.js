@@ -1,19 +1,29 @@
-// The remote duet page: open or join a room, sync the clock, start together, play, see the result.
+// The remote duet page: open or join a room, sync the clock, start together, play on the app's
+// play screen (both players' lanes, count-in, click, live marks), see the result. The backing
+// track and the click are scheduled on the one audio clock so that they are heard at the
+// shared start; hits are stamped with the time they were played (the heard frame, see
+// js/audioclock.js) and sent on the shared clock.
 
 import { api, el, fmt } from "../js/api.js";
-import { AudioEngine } from "../js/engine.js";
-import { buildPads, KeyMap, listenKeyboard } from "../js/inputs.js";
 import { playDrum } from "../js/drums.js";
+import { AudioEngine } from "../js/engine.js";
+import { Inputs } from "../js/inputs.js";
+import { PlayScreen } from "../js/playscreen.js";
 import { RoomClient } from "./room.js";
-import { localNowMs } from "./clock.js";
 
 const $ = (id) => document.getElementById(id);
 const STORE = "drumjam.room.";
+const ME = 0; // my lane; the partner's is 1
+const PARTNER = 1;
 
 let engine = null;
 let client = null;
 let partnerConnected = false;
 let backing = null;
+const groupOf = {};
+const kitmaps = api("/api/kitmaps").then((kits) => Object.assign(groupOf, kits.voice_groups));
+const inputs = new Inputs(ownHit);
+const screen = new PlayScreen($("play"), { inputs, groupOf });
 
 function say(text, info = false) {
   const box = $("message");
@@ -53,10 +63,9 @@ function openRoom(code, token, seat) {
     $("join-link").value = `${location.origin}/room/#code=${encodeURIComponent(code)}`;
   }
   client = new RoomClient({ code, token, onEvent });
-  window.drumjamRoom = { client, audio: () => engine };
+  window.drumjamRoom = { client, screen, audio: () => engine };
   client.connect();
-  buildPads($("pads"), 0, ownHit, {});
-  listenKeyboard(new KeyMap(), ownHit, {});
+  requestAnimationFrame(frame);
 }
 
 function ownHit({ voice, velocity, timeStamp }) {
@@ -66,6 +75,12 @@ function ownHit({ voice, velocity, timeStamp }) {
   client.hit(voice, velocity, performance.timeOrigin + timeStamp);
 }
 
+function frame() {
+  const t = engine ? engine.clock.songTimeNow() : null;
+  if (t !== null && !client.ended) screen.draw(t);
+  requestAnimationFrame(frame);
+}
+
 function renderRoom(room) {
   if (!room) return;
   $("room-title").textContent = `${room.song.title} · ${room.players.map((p) => p.name).join(" & ")}`;
@@ -73,6 +88,9 @@ function renderRoom(room) {
   const partner = room.players.find((p) => p.seat !== me);
   partnerConnected = Boolean(partner && partner.connected);
   $("partner").textContent = partner ? `${partner.name} (${partner.connected ? "connected" : "away"})` : "not here yet";
+  const mine = room.players.find((p) => p.seat === me);
+  screen.setPlayers([{ name: mine ? mine.name : "me", local: true },
+    { name: partner ? partner.name : "partner", local: false }]);
   updateStart();
 }
 
@@ -88,25 +106,24 @@ async function loadBacking(song) {
   }
 }
 
+/** The song as a run for the audio engine: music and first beat at song time 0. */
+function songPlan(song) {
+  const beats = song.beatmap.beats;
+  return { beatmap: song.beatmap, lead_in_s: 0, audio_start_s: 0, audio_end_s: beats.at(-1),
+    duration_s: beats.at(-1), looped: false };
+}
+
+/** Count in, click and backing track heard from `heardLocalMs` (the shared start, plus this
+ * player's own backing-track delay). */
 function scheduleSong(heardLocalMs) {
   const e = audio();
-  const at = e.contextTimeAt(heardLocalMs - performance.timeOrigin);
-  if (backing) {
-    const src = e.ctx.createBufferSource();
-    src.buffer = backing;
-    src.connect(e.music);
-    src.start(Math.max(at, e.ctx.currentTime), Math.max(0, e.ctx.currentTime - at));
-    e.nodes.push(src);
-  } else if (client.welcome) {
-    for (const [i, beat] of client.welcome.song.beats_s.entries()) e.click(at + beat, i % 4 === 0, e.ctx.destination);
-  }
-  const tick = () => {
-    if (client.ended) return;
-    const left = (client.startLocalMs - localNowMs()) / 1000;
-    $("countdown").textContent = left > 0 ? `starts in ${left.toFixed(1)} s` : "playing";
-    requestAnimationFrame(tick);
-  };
-  tick();
+  const song = client.welcome.song;
+  const plan = songPlan(song);
+  e.start({ buffer: backing, plan, countInBars: 1, click: $("click").checked || !backing,
+    heardAtMs: heardLocalMs - performance.timeOrigin });
+  screen.load({ notes: song.notes, beatmap: song.beatmap, clicks: e.clicks });
+  screen.setState("playing");
+  screen.show(true);
 }
 
 function meetDelayMs() {
@@ -137,9 +154,17 @@ function onEvent(msg) {
     case "partner_status":
       $("meet-ms").textContent = fmt(meetDelayMs(), " ms");
       break;
+    case "judgment":
+      if (!msg.duplicate && msg.judgment !== null) screen.judged(ME, msg);
+      break;
     case "partner_hit": {
-      const e = audio();
-      playDrum(e.ctx, e.ctx.destination, msg.voice, msg.velocity);
+      const { ageMs, sound } = msg.fate;
+      if (sound) {
+        const e = audio();
+        playDrum(e.ctx, e.ctx.destination, msg.voice, msg.velocity);
+      }
+      screen.shown(PARTNER, msg, ageMs === null ? "heard"
+        : sound ? `heard ${fmt(ageMs, " ms")} later` : `not sounded, ${fmt(ageMs / 1000, " s", false, 1)} late`);
       $("partner-delay").textContent = fmt(client.meanPartnerDelayMs(), " ms");
       break;
     }
@@ -147,6 +172,7 @@ function onEvent(msg) {
       $("start").disabled = true;
       $("calibration").disabled = true;
       $("meet").disabled = true;
+      $("click").disabled = true;
       scheduleSong(msg.heardLocalMs);
       break;
     case "error":
@@ -161,8 +187,13 @@ function onEvent(msg) {
 }
 
 function showResult(result) {
-  $("countdown").textContent = "the song is over";
+  if (engine) engine.stop();
+  screen.show(false);
   $("result").hidden = false;
+  if (result.session_id !== undefined && result.session_id !== null) {
+    $("result-link").href = `/results.html?id=${encodeURIComponent(result.session_id)}`;
+    $("result-links").hidden = false;
+  }
   $("summary").textContent = result.summary + (result.absent.length ? ` (${result.absent.join(", ")} left the room)` : "");
   $("result-rows").replaceChildren(...result.players.map((p) => {
     const tr = el("tr");
@@ -204,6 +235,7 @@ $("meet").addEventListener("change", () => {
 });
 
 const code = codeFromHash();
+kitmaps.catch((err) => say(err.message));
 if (!code) {
   showCreate().catch((err) => say(err.message));
 } else {

@@ -5,6 +5,7 @@
 // the room's shared clock. A hit is sent with its server time; the server removes the player's
 // calibration and backing-track delay and scores it.
 
+import { PartnerHits } from "../js/partner.js";
 import { ClockSync, localNowMs } from "./clock.js";
 
 export const PING_BURST = 16;
@@ -36,7 +37,7 @@ export class RoomClient {
     this.startLocalMs = null;
     this.songStartedLocalMs = null;
     this.partnerRttMs = null;
-    this.partnerDelays = [];
+    this.partner = new PartnerHits();
     this.settings = { calibration_ms: 0, track_delay_ms: 0 };
     this.result = null;
     this.ended = false;
@@ -121,10 +122,10 @@ export class RoomClient {
         this.songStart(msg.start_ms);
         break;
       case "partner_hit":
-        if (this.clock.ready) {
-          this.partnerDelays.push(this.clock.toServer(arrivedLocalMs) - (this.startMs + msg.time_s * 1e3));
-          if (this.partnerDelays.length > 32) this.partnerDelays.shift();
-        }
+        // sounded while fresh, only shown once older than partner.staleMs (resent after a dropout)
+        msg.fate = this.clock.ready && this.startMs !== null
+          ? this.partner.arrive(this.startMs + msg.time_s * 1e3, this.clock.toServer(arrivedLocalMs))
+          : { ageMs: null, sound: true };
         break;
       case "partner_status":
         this.partnerRttMs = msg.rtt_ms;
@@ -194,7 +195,11 @@ export class RoomClient {
   }
 
   meanPartnerDelayMs() {
-    if (!this.partnerDelays.length) return null;
-    return this.partnerDelays.reduce((a, b) => a + b, 0) / this.partnerDelays.length;
+    return this.partner.meanDelayMs();
+  }
+
+  /** Delays (ms) of the partner's fresh hits, newest last. */
+  get partnerDelays() {
+    return this.partner.delays;
   }
 }
