@@ -13,11 +13,12 @@ import numpy as np
 
 from drumjam.analysis import beat_this_backend, cache
 from drumjam.analysis.click import mix_click, render_click
-from drumjam.analysis.features import onset_envelope
+from drumjam.analysis.features import ANALYSIS_SR, onset_envelope
 from drumjam.analysis.onsets import detect_onsets
+from drumjam.analysis.stream import read_mono
 from drumjam.analysis.tracker import confidence, track_beatmap
 from drumjam.errors import InputError
-from drumjam.io.audio import MAX_AUDIO_DURATION_S, SILENCE_PEAK, load_audio
+from drumjam.io.audio import MAX_AUDIO_DURATION_S, SILENCE_PEAK
 from drumjam.model import BeatMap
 
 BACKENDS = ("drumjam", "beat_this")
@@ -88,7 +89,7 @@ def analyse_audio(
     if backend == "beat_this":
         beat_this_backend.require()
     if isinstance(path_or_samples, (str, Path)):
-        samples, rate = load_audio(path_or_samples)
+        samples, rate = read_mono(path_or_samples, ANALYSIS_SR), ANALYSIS_SR
         digest = cache.file_digest(path_or_samples)
     else:
         samples, rate = _samples_in(path_or_samples, sr)

@@ -20,8 +20,10 @@ from functools import cache
 from importlib import resources
 
 import numpy as np
+import scipy.fft
 import soxr
 
+from drumjam.analysis.features import framed
 SR = 22050
 HOP = 441  # 20 ms: 50 frames a second
 FPS = SR / HOP
@@ -67,13 +69,11 @@ def _feature_blocks(samples: np.ndarray) -> Iterator[np.ndarray]:
     """:func:`spectral_features` in blocks of :data:`BLOCK_FRAMES` frames."""
     y = np.asarray(samples, dtype=np.float32)
     n_frames = int(np.ceil(y.size / HOP))
-    padded = np.concatenate([np.zeros(FRAME // 2, np.float32), y, np.zeros(FRAME, np.float32)])
-    windows = np.lib.stride_tricks.sliding_window_view(padded, FRAME)[::HOP]
     hann = np.hanning(FRAME).astype(np.float32)
     previous = None
     for first in range(0, n_frames, BLOCK_FRAMES):
-        block = windows[first:min(first + BLOCK_FRAMES, n_frames)]
-        spectrum = np.abs(np.fft.rfft(block * hann, axis=1)).astype(np.float32)
+        block = framed(y, first, min(BLOCK_FRAMES, n_frames - first), FRAME, HOP, FRAME // 2)
+        spectrum = np.abs(scipy.fft.rfft(block * hann, axis=1))
         spec = np.log10(spectrum[:, :FRAME >> 1] @ filterbank() + 1.0)
         rise = np.maximum(np.diff(spec, axis=0, prepend=spec[:1] if previous is None else previous), 0.0)
         previous = spec[-1:]

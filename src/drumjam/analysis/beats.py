@@ -115,10 +115,10 @@ def extend(env: Envelope, frames: np.ndarray) -> np.ndarray:
     return np.concatenate([head[::-1], frames])
 
 
-def refine(env: Envelope, frames: np.ndarray) -> np.ndarray:
-    """Move each beat to the nearest strong onset peak (sub-frame, parabolic)."""
+def refine(env: Envelope, frames: np.ndarray, *, window_s: float = REFINE_WINDOW_S) -> np.ndarray:
+    """Move each beat to the strongest onset peak within ``window_s`` (sub-frame, parabolic)."""
     x = env.onset
-    half = int(round(REFINE_WINDOW_S * env.fps))
+    half = int(round(window_s * env.fps))
     out = frames.astype(np.float64).copy()
     for k, f in enumerate(frames):
         c = int(round(f))

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
+import scipy.fft
 
 from drumjam.errors import InputError
 from drumjam.io.audio import resample
@@ -130,18 +131,30 @@ def mel_filters() -> np.ndarray:
     return weights.astype(np.float32)
 
 
+def framed(y: np.ndarray, first: int, count: int, length: int, hop: int, lead: int) -> np.ndarray:
+    """Frames ``first`` to ``first + count - 1`` of ``length`` samples, frame ``i`` starting at
+    sample ``i * hop - lead``, zeros outside ``y`` (no copy of the whole signal is padded)."""
+    start = first * hop - lead
+    stop = (first + count - 1) * hop - lead + length
+    segment = np.zeros(stop - start, dtype=np.float32)
+    lo, hi = max(start, 0), min(stop, y.size)
+    if hi > lo:
+        segment[lo - start:hi - start] = y[lo:hi]
+    return np.lib.stride_tricks.sliding_window_view(segment, length)[::hop][:count]
+
+
 def mel_power(y: np.ndarray) -> np.ndarray:
     """``(N_MELS, frames)`` mel power spectrogram (centred frames, zero-padded, periodic Hann
     window), frame ``i`` centred on sample ``i * HOP``, computed :data:`BLOCK_FRAMES` at a time."""
-    padded = np.pad(np.asarray(y, dtype=np.float32), N_FFT // 2)
-    windows = np.lib.stride_tricks.sliding_window_view(padded, N_FFT)[::HOP]
+    n_frames = 1 + y.size // HOP
     window = (0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(N_FFT) / N_FFT)).astype(np.float32)
-    out = np.empty((N_MELS, windows.shape[0]), dtype=np.float32)
+    out = np.empty((N_MELS, n_frames), dtype=np.float32)
     filters = mel_filters()
-    for first in range(0, windows.shape[0], BLOCK_FRAMES):
-        block = windows[first:first + BLOCK_FRAMES]
-        power = np.abs(np.fft.rfft(block * window, axis=1)).astype(np.float32) ** 2
-        out[:, first:first + block.shape[0]] = filters @ power.T
+    for first in range(0, n_frames, BLOCK_FRAMES):
+        count = min(BLOCK_FRAMES, n_frames - first)
+        block = framed(y, first, count, N_FFT, HOP, N_FFT // 2)
+        power = np.abs(scipy.fft.rfft(block * window, axis=1)) ** 2
+        out[:, first:first + count] = filters @ power.T
     return out
 
 
@@ -208,6 +221,12 @@ def onset_envelope(samples: np.ndarray, sr: int) -> Envelope:
             flux[row, first:first + BLOCK_FRAMES] = part[first - a:]
     low_share = float(flux[1].sum() / max(float(flux[0].sum()), 1e-12))
     bands = np.stack([_normalise(f, fps) for f in flux[1:]])
-    mel_db = 10.0 * np.log10(np.maximum(mel, 1e-10), out=mel) - 10.0 * np.log10(max(top, 1e-10))
-    mel_db = np.maximum(mel_db, float(mel_db.max()) - 80.0).astype(np.float16)
+    # in place: dB relative to the loudest bin, 80 dB of range
+    np.maximum(mel, 1e-10, out=mel)
+    np.log10(mel, out=mel)
+    mel *= 10.0
+    mel -= 10.0 * np.log10(max(top, 1e-10))
+    np.maximum(mel, float(mel.max()) - 80.0, out=mel)
+    mel_db = mel.astype(np.float16)
+    del mel
     return Envelope(_normalise(flux[0], fps), bands[0], bands, mel_db, low_share, fps, y.size / ANALYSIS_SR)

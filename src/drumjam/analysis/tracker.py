@@ -23,6 +23,8 @@ MIN_BEATS_FOR_PHASE = 8
 #: like beats (see :func:`drumjam.analysis.metrical.offbeat_margin`; chosen on the training
 #: grooves the discriminant was learned on).
 OFFBEAT_MARGIN = 0.3
+#: Beats moved to another metrical level go to the strongest onset this close to them.
+MOVED_WINDOW_S = 0.035
 
 
 def regular(beats_s: np.ndarray) -> np.ndarray:
@@ -91,7 +93,8 @@ def track_beatmap(samples: np.ndarray, sr: int, meter: int | None = None,
     network = beatnet.activations(samples, sr, downbeat_models)
     level, moved = choose_level(gridded, network.sum(axis=1), beatnet.FPS, curve.salience_at)
     if level != (1, 1):
-        moved = env.frame_times_s(beats_mod.refine(env, env.frames_of(moved)))
+        # interpolated between the tracked beats: each new beat may lie a little off its onset
+        moved = env.frame_times_s(beats_mod.refine(env, env.frames_of(moved), window_s=MOVED_WINDOW_S))
         gridded = regular(fit_grid(regular(moved), env)[0])
     if gridded.size < 2:
         raise InputError("found no beat in the audio: is there any rhythm in it?")
