@@ -166,16 +166,33 @@ def test_registry_forgets_ended_and_idle_rooms(song):
     assert len(reg) == 0
 
 
-def test_a_hit_before_the_start_once_calibrated_does_not_stop_the_room_ending(song):
+def test_a_hit_before_the_start_is_early_never_clamped_or_dropped(song):
     room = Room(song, "Ana", 0.0)
     room.join("Bo")
-    ana = room.seats[0]
+    ana, bo = room.seats
     room.configure(ana, calibration_ms=30.0)
-    room.set_connected(ana, True)
+    for seat in (ana, bo):
+        room.set_connected(seat, True)
     room.start(0.0)
-    # 10 ms into the song on Ana's slow kit is 20 ms before it: acknowledged, not scored
-    assert room.add_hit(ana, 999, 0.010, "kick").result is None
-    play(room, ana, Chart(song.chart.notes[:20], song.chart.beatmap), 0.0, latency_s=0.030)
+    first = song.chart.notes[0]
+    assert 0.0 < first.time_s < 0.030
+    # heard 10 ms before the first note on Ana's slow kit (30 ms): played 40 ms before it,
+    # before the song's start: scored 40 ms early
+    early = room.add_hit(ana, 999, first.time_s - 0.010, first.voice.value)
+    assert early.result.time_s - early.song_start_s < 0
+    assert early.result.offset_ms == pytest.approx(-40.0, abs=1e-6)
+    assert early.to_dict()["target_time_s"] == pytest.approx(first.time_s, abs=1e-6)
+    # Bo, uncalibrated, 30 ms early on the first note
+    assert room.add_hit(bo, 0, first.time_s - 0.030, first.voice.value).result.offset_ms == pytest.approx(-30.0)
+    # a tap a whole beat before the start is the count-in: acknowledged, not part of the take
+    tap = room.add_hit(bo, 1, -0.6, "hihat_closed")
+    assert tap.result is None and not tap.duplicate and len(room.takes_hits(bo)) == 1
+    rest = Chart(song.chart.notes[1:20], song.chart.beatmap)
+    play(room, ana, rest, 0.0, latency_s=0.030)
     result = room.finish(100.0)
-    assert result["mode"] == "single"
-    assert result["players"][0]["score"]["matched"] == 20
+    assert result["mode"] == "duet"
+    ana_score = result["players"][0]["score"]
+    assert ana_score["matched"] == 20 and ana_score["extra"] == 0
+    offsets = sorted(h["offset_ms"] for h in ana_score["hits"] if h["offset_ms"] is not None)
+    assert offsets[0] == pytest.approx(-40.0, abs=1e-6)
+    assert result["players"][1]["score"]["mean_offset_ms"] == pytest.approx(-30.0)

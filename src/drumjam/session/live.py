@@ -1,17 +1,23 @@
-"""A live jam session: one or two players playing a chart (or a grid) at the same time.
+"""The play-along core: one or two players playing a chart (or a grid) on one timeline.
 
-Every hit arrives with its time on the practice timeline as the player's device heard it;
-the session removes the player's calibrated latency, records the hit, and scores it at once
-with the player's :class:`drumjam.scoring.LiveScorer`. :meth:`LiveSession.finish` returns the
-final scores, which equal offline scoring of the recorded takes.
+A local jam, a remote room and a lesson attempt share its rules. Every hit arrives with its
+time on the timeline as the player's device heard it; :func:`remove_latency` takes the
+player's calibrated latency off; a hit more than :data:`COUNT_IN_GRACE_S` before the song's
+start is a count-in tap (:func:`is_count_in`), not part of the take, and one after it is
+scored as it is, early or late, never moved. Each hit is recorded and scored at once with the
+player's :class:`drumjam.scoring.LiveScorer`; the running figures use the results' accuracy
+(:func:`drumjam.scoring.stats`), and :meth:`LiveSession.finish` returns the final scores, which
+equal offline scoring of the recorded takes, up to where the players stopped.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
+
+import numpy as np
 
 from drumjam.errors import InputError
 from drumjam.model import BeatMap, Chart, Hit, Take, voice_group
@@ -23,13 +29,29 @@ from drumjam.scoring import (
     ScoringConfig,
     TakeScore,
     analyse_duet,
+    score_take,
 )
+from drumjam.scoring.stats import JUDGMENT_WEIGHT
 
 MAX_PLAYERS = 2
 MAX_NAME_CHARS = 40
 MAX_LATENCY_MS = 500.0
 MAX_HITS_PER_PLAYER = 20000
+#: Hits up to this long before the song's start aim at its first notes (early, not clamped);
+#: earlier ones are count-in taps.
+COUNT_IN_GRACE_S = 0.25
 _ON_TIME = (Judgment.PERFECT, Judgment.GREAT, Judgment.GOOD)
+
+
+def remove_latency(hit: Hit, latency_ms: float) -> Hit:
+    """The hit as played: its time less the player's input + output latency."""
+    return Hit(hit.time_s - latency_ms / 1000.0, hit.voice, hit.velocity, hit.hihat_openness)
+
+
+def is_count_in(time_s: float, start_s: float) -> bool:
+    """Whether a hit at ``time_s`` (latency removed) is a count-in tap of a song starting at
+    ``start_s`` rather than part of the take."""
+    return time_s < start_s - COUNT_IN_GRACE_S
 
 
 def clean_name(name: Any, default: str) -> str:
@@ -71,16 +93,26 @@ class _Running:
     hits: int = 0
     on_time: int = 0
     abs_offset_ms: float = 0.0
+    weighted: float = 0.0
+    extra: int = 0
+    last_s: float = float("-inf")
 
     def add(self, result: HitResult) -> None:
         self.hits += 1
+        self.last_s = max(self.last_s, result.time_s)
         if result.judgment in _ON_TIME and result.offset_ms is not None:
             self.on_time += 1
             self.abs_offset_ms += abs(result.offset_ms)
+            self.weighted += JUDGMENT_WEIGHT[result.judgment]
+        else:
+            self.extra += 1
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, notes_due: int | None) -> dict[str, Any]:
+        # the results' accuracy: judgment-weighted share of the notes so far and the extra hits
+        denom = (self.on_time if notes_due is None else max(notes_due, self.on_time)) + self.extra
         return {
             "hits": self.hits,
+            "accuracy_pct": round(100.0 * self.weighted / denom, 1) if denom else None,
             "on_time_pct": round(100.0 * self.on_time / self.hits, 1) if self.hits else None,
             "mean_abs_offset_ms": round(self.abs_offset_ms / self.on_time, 1) if self.on_time else None,
         }
@@ -95,6 +127,7 @@ class SessionResult:
     scores: list[TakeScore]
     duet: DuetResult | None
     summary: str
+    stopped_at_s: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready results: per player the score with every hit, and the duet analysis."""
@@ -110,6 +143,7 @@ class SessionResult:
             "players": players,
             "duet": self.duet.to_dict() if self.duet is not None else None,
             "summary": self.summary,
+            "stopped_at_s": self.stopped_at_s,
         }
 
 
@@ -132,6 +166,9 @@ class LiveSession:
     on_hit : callable, optional
         Called with ``(player, hit)`` for every hit recorded (latency removed), e.g. to write
         it through to the history as it is played.
+    start_s : float
+        Where the song starts on the timeline (after the lead-in); hits more than
+        :data:`COUNT_IN_GRACE_S` before it are count-in taps.
     """
 
     players: list[Player]
@@ -140,6 +177,7 @@ class LiveSession:
     grid: int = 16
     config: ScoringConfig = field(default_factory=ScoringConfig)
     on_hit: Callable[[int, Hit], None] | None = None
+    start_s: float = 0.0
 
     def __post_init__(self) -> None:
         if not 1 <= len(self.players) <= MAX_PLAYERS:
@@ -147,7 +185,8 @@ class LiveSession:
         self._lock = threading.Lock()
         self._scorers = [self._new_scorer(p.name) for p in self.players]
         self._running = [_Running() for _ in self.players]
-        self._matched: list[dict[tuple[str, float], float]] = [{} for _ in self.players]
+        self._matched: list[dict[tuple[str, int], float]] = [{} for _ in self.players]
+        self._note_times = None if self.chart is None else self.chart.times_s()
         self._async_ms: list[float] = []
         self.finished: SessionResult | None = None
 
@@ -156,7 +195,7 @@ class LiveSession:
             return LiveScorer(self.chart, config=self.config, player=name)
         return LiveScorer(grid=self.grid, beatmap=self.beatmap, config=self.config, player=name)
 
-    def add_hit(self, player: int, hit: Hit) -> HitResult:
+    def add_hit(self, player: int, hit: Hit) -> HitResult | None:
         """Record and score one hit.
 
         Parameters
@@ -164,24 +203,21 @@ class LiveSession:
         player : int
             Index of the player (0 or 1).
         hit : Hit
-            The hit as heard on the player's device, in practice-timeline seconds; the
-            player's latency is removed before scoring.
+            The hit as heard on the player's device, in timeline seconds; the player's latency
+            is removed before scoring.
 
         Returns
         -------
-        HitResult
-            The immediate verdict (times already calibrated).
+        HitResult or None
+            The immediate verdict (times already calibrated); None for a count-in tap.
         """
         if self.finished is not None:
             raise InputError("this session has finished; start a new one to play again")
         if not isinstance(player, int) or not 0 <= player < len(self.players):
             raise InputError(f"player {player!r} does not exist; use 0-{len(self.players) - 1}")
-        latency_s = self.players[player].latency_ms / 1000.0
-        if hit.time_s - latency_s < 0:
-            raise InputError(
-                f"hit at {hit.time_s:.3f} s (latency {latency_s * 1000:.0f} ms) is before the session "
-                "started; it is not scored")
-        corrected = Hit(hit.time_s - latency_s, hit.voice, hit.velocity, hit.hihat_openness)
+        corrected = remove_latency(hit, self.players[player].latency_ms)
+        if is_count_in(corrected.time_s, self.start_s):
+            return None
         with self._lock:
             if self._running[player].hits >= MAX_HITS_PER_PLAYER:
                 raise InputError(f"more than {MAX_HITS_PER_PLAYER} hits from one player")
@@ -193,14 +229,19 @@ class LiveSession:
         return result
 
     def running(self, player: int) -> dict[str, Any]:
-        """Hits so far, share of them matched to a note (perfect, great or good; %), and their
-        mean absolute offset (ms)."""
-        return self._running[player].to_dict()
+        """Hits so far; accuracy so far as the results define it (judgment-weighted share of
+        the notes up to the player's latest hit and the extra hits, %); the share of hits on a
+        note (%), and their mean absolute offset (ms)."""
+        running = self._running[player]
+        due = None
+        if self._note_times is not None:
+            due = int(np.searchsorted(self._note_times, running.last_s, side="right"))
+        return running.to_dict(due)
 
     def _pair(self, player: int, result: HitResult) -> None:
-        if len(self.players) != 2 or result.target_time_s is None:
+        if len(self.players) != 2 or result.target_index is None:
             return
-        key = (voice_group(result.voice).value, round(result.target_time_s, 6))
+        key = (voice_group(result.voice).value, result.target_index)
         self._matched[player][key] = result.time_s
         other = self._matched[1 - player].get(key)
         if other is not None:
@@ -226,11 +267,17 @@ class LiveSession:
         return [Take(tuple(s.hits), player=p.name, beatmap=self.beatmap)
                 for p, s in zip(self.players, self._scorers)]
 
-    def finish(self) -> SessionResult:
+    def finish(self, stop_s: float | None = None) -> SessionResult:
         """Close the session: final scores of each player and, for two, the duet analysis.
 
         A player who played nothing is left out of the result (a duet with a silent partner
-        is a solo).
+        is a solo). Finishing again returns the first result.
+
+        Parameters
+        ----------
+        stop_s : float, optional
+            Where the players stopped on the timeline, if before the end: notes after it are
+            not counted as missed, and the summary says where it was.
 
         Raises
         ------
@@ -245,18 +292,28 @@ class LiveSession:
                 raise InputError("nobody played a hit, so there is nothing to score or save")
             players = [self.players[i] for i in played]
             takes = [self.takes()[i] for i in played]
-            scores = [self._scorers[i].finish() for i in played]
+            chart = self.chart
+            if stop_s is not None and chart is not None and stop_s < chart.duration_s:
+                chart = replace(chart, notes=tuple(n for n in chart.notes if n.time_s < stop_s - 1e-6))
+                scores = [score_take(t, chart, beatmap=self.beatmap, config=self.config) for t in takes]
+            else:
+                stop_s = None
+                scores = [self._scorers[i].finish() for i in played]
             duet = None
             summary = " ".join(_solo_summary(s) for s in scores)
             if len(takes) == 2:
-                duet = analyse_duet(takes[0], takes[1], self.chart,
-                                    grid=None if self.chart else self.grid,
+                duet = analyse_duet(takes[0], takes[1], chart,
+                                    grid=None if chart else self.grid,
                                     beatmap=self.beatmap, config=self.config)
                 summary = duet.summary
             silent = [p.name for i, p in enumerate(self.players) if i not in played]
             if silent:
                 summary += f" {', '.join(silent)} played no hits."
-            self.finished = SessionResult(players, takes, scores, duet, summary)
+            if stop_s is not None:
+                bar = int(np.searchsorted(self.beatmap.downbeats_s, stop_s, side="right"))
+                summary += (f" Stopped {stop_s - self.start_s:.1f} s into the song (bar {bar}); "
+                            "the notes after that are not counted.")
+            self.finished = SessionResult(players, takes, scores, duet, summary, stop_s)
         return self.finished
 
 

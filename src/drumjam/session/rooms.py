@@ -2,11 +2,13 @@
 
 A room holds only what the duet needs: the song, the players' names and their hits. The
 creator gets a join code (unguessable, from :mod:`secrets`) to hand to the partner; each
-player gets a private token that proves who sends a hit. Hits arrive stamped on the shared
-(server) clock, carry a per-player sequence number and are kept once, so a client may resend
-everything it has not seen acknowledged after a reconnection. Each player's calibration (and
-the delay they chose for their own backing track) is removed before scoring, and scoring is
-:class:`drumjam.session.live.LiveSession`'s: the same as for two players on one machine.
+player gets a private token that proves who sends a hit. Hits arrive stamped with their time
+from the song's start on the shared (server) clock, carry a per-player sequence number and are
+kept once, so a client may resend everything it has not seen acknowledged after a
+reconnection. The room plays on the timeline of a local session (a lead-in bar, then the
+song), and each player's calibration (and the delay they chose for their own backing track)
+is removed before scoring: the timeline, the rule for hits before the start and the scoring
+are :class:`drumjam.session.live.LiveSession`'s, the same as for two players on one machine.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any
 
 from drumjam.errors import InputError, NotFoundError
 from drumjam.model import Hit, parse_voice
+from drumjam.library import Song
 from drumjam.scoring import HitResult, ScoringConfig
 from drumjam.session.live import (
     MAX_HITS_PER_PLAYER,
@@ -29,7 +32,7 @@ from drumjam.session.live import (
     SessionResult,
     clean_name,
 )
-from drumjam.library import Song
+from drumjam.session.practice import Practice, plan_practice
 
 SEATS = ("A", "B")
 #: Count-in between the start command and the song's first beat, in seconds.
@@ -40,8 +43,6 @@ TAIL_S = 2.0
 RESULT_TTL_S = 15 * 60.0
 #: A room nobody starts is forgotten after this long.
 IDLE_TTL_S = 10 * 60.0
-#: Hits played this long before the song's start are count-in taps, not part of the take.
-EARLY_LIMIT_S = 0.5
 
 
 class RoomError(InputError):
@@ -102,21 +103,25 @@ class HitAck:
     duplicate : bool
         True if this sequence number had been received before (nothing changed).
     result : HitResult or None
-        The provisional verdict; None for duplicates and for taps before the song.
+        The provisional verdict; None for duplicates, count-in taps and hits after the song.
+    song_start_s : float
+        Where the song starts on the room's timeline: the answer's times are the song's.
     """
 
     seq: int
     player: int
     duplicate: bool
     result: HitResult | None
+    song_start_s: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form (the fields of a judgment message)."""
+        """JSON-ready form (the fields of a judgment message), times from the song's start."""
         out: dict[str, Any] = {"seq": self.seq, "player": self.player, "duplicate": self.duplicate}
         if self.result is not None:
             verdict = self.result.to_dict()
-            out.update({k: verdict[k] for k in ("voice", "time_s", "target_time_s", "offset_ms",
-                                                 "judgment")})
+            out.update({k: verdict[k] for k in ("voice", "offset_ms", "judgment")})
+            for key in ("time_s", "target_time_s"):
+                out[key] = None if verdict[key] is None else round(verdict[key] - self.song_start_s, 6)
         return out
 
 
@@ -148,6 +153,8 @@ class Room:
     def __init__(self, song: Song, host_name: str, created_s: float,
                  config: ScoringConfig | None = None) -> None:
         self.song = song
+        #: The room's timeline: the song after a lead-in bar, as a local session plays it.
+        self.plan = plan_practice(song.chart, song.beatmap, Practice())
         self.config = config or ScoringConfig()
         self.code = secrets.token_urlsafe(12)
         self.created_s = created_s
@@ -243,9 +250,8 @@ class Room:
         return self.start_s
 
     def _session(self, players: list[Player], on_hit: Callable[[int, Hit], None] | None = None) -> LiveSession:
-        song = self.song
-        return LiveSession(players, song.beatmap, chart=song.chart, grid=song.grid, config=self.config,
-                           on_hit=on_hit)
+        return LiveSession(players, self.plan.beatmap, chart=self.plan.chart, grid=self.song.grid,
+                           config=self.config, on_hit=on_hit, start_s=self.plan.lead_in_s)
 
     # ------------------------------------------------------------------ hits
     def add_hit(self, seat: Seat, seq: int, song_time_s: float, voice: Any, velocity: int = 100,
@@ -280,22 +286,23 @@ class Room:
             raise RoomError(f"hit sequence number {seq!r} must be an integer 0-{MAX_HITS_PER_PLAYER - 1}")
         index = self.seats.index(seat)
         if seq in seat.hits:
-            return HitAck(seq, index, True, None)
+            return HitAck(seq, index, True, None, self.plan.lead_in_s)
         if not math.isfinite(song_time_s):
             raise RoomError(f"hit time {song_time_s!r} is not finite")
-        if song_time_s < -EARLY_LIMIT_S or song_time_s > self.song_length_s + TAIL_S:
-            seat.hits[seq] = None  # seen, but outside the song
-            return HitAck(seq, index, False, None)
-        hit = Hit(max(0.0, song_time_s), parse_voice(voice), velocity, openness)
-        seat.hits[seq] = hit
+        lead_s = self.plan.lead_in_s
+        if song_time_s > self.song_length_s + TAIL_S:
+            seat.hits[seq] = None  # seen, but after the song
+            return HitAck(seq, index, False, None, lead_s)
+        hit = Hit(song_time_s + lead_s, parse_voice(voice), velocity, openness)
         try:
             result = self._live.add_hit(index, hit)
         except InputError:
-            result = None  # before the start once calibrated, or past the limit: not scored
-        return HitAck(seq, index, False, result)
+            result = None  # past the limit of hits: not scored
+        seat.hits[seq] = None if result is None else hit  # a count-in tap is seen, not kept
+        return HitAck(seq, index, False, result, lead_s)
 
     def takes_hits(self, seat: Seat) -> list[Hit]:
-        """The hits of a seat within the song, in time order."""
+        """The hits of a seat's take on the room's timeline, in time order."""
         return sorted((h for h in seat.hits.values() if h is not None), key=lambda h: h.time_s)
 
     # ------------------------------------------------------------------ ending
@@ -331,7 +338,7 @@ class Room:
                     try:
                         session.add_hit(index, hit)
                     except InputError:
-                        pass  # refused live for the same reason (acknowledged unscored)
+                        pass  # past the limit of hits, refused live for the same reason
             self.final = session.finish()
             outcome = self.final.to_dict()
             for seat, player in zip(present, outcome["players"]):

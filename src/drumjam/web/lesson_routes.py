@@ -16,7 +16,7 @@ from drumjam.errors import InputError
 from drumjam.io.midi import read_take
 from drumjam.lesson import TrainerConfig, extract_pattern, parse_bars, pattern_musicxml, pattern_svg
 from drumjam.model import BeatMap, Hit, Take
-from drumjam.session.live import clean_name
+from drumjam.session.live import clean_name, is_count_in, remove_latency
 from drumjam.store import lessons as store
 from drumjam.store.sessions import get_calibration, get_session
 from drumjam.web.results import attachment, rebuild
@@ -33,23 +33,19 @@ from drumjam.web.state import JamState, get_state
 router = APIRouter(prefix="/api/lessons", tags=["lessons"],
                    responses=error_responses(400, 403, 404, 409, 413))
 
-#: Hits up to this long before the first beat aim at it; earlier ones belong to the count-in.
-COUNT_IN_GRACE_S = 0.25
 #: Where an attempt's first beat is put in its take, so that hits before it keep their times.
 ATTEMPT_LEAD_S = 1.0
 #: Engraving size of the notation shown in the page (verovio's scale, %).
 SVG_SCALE_PCT = 70
 
 
-def _take(hits: list[LessonHitIn], player: str, beatmap: BeatMap | None = None, shift_s: float = 0.0) -> Take:
-    """The hits as a take, each moved by ``shift_s``; count-in hits left out and the few that
-    would still fall before 0 s held there."""
-    return Take(
-        tuple(Hit(max(0.0, h.time_s + shift_s), h.voice, h.velocity)
-              for h in hits if h.time_s >= -COUNT_IN_GRACE_S),
-        player=player,
-        beatmap=beatmap,
-    )
+def _take(hits: list[LessonHitIn], player: str, *, beatmap: BeatMap | None = None,
+          start_s: float = 0.0, latency_ms: float = 0.0) -> Take:
+    """The hits as a take whose first beat is at ``start_s``: the player's latency removed and
+    count-in taps left out, by the rules of every play-along (:mod:`drumjam.session.live`)."""
+    played = (remove_latency(Hit(h.time_s + start_s, h.voice, h.velocity), latency_ms) for h in hits)
+    return Take(tuple(h for h in played if not is_count_in(h.time_s, start_s)),
+                player=player, beatmap=beatmap)
 
 
 @router.get("")
@@ -67,7 +63,7 @@ def create_from_recording(
         raise InputError("the recording has no hits; play the groove along with the click")
     last_s = max(h.time_s for h in take.hits)
     beatmap = BeatMap.constant(take.tempo_bpm, last_s + 60.0 / take.tempo_bpm, meter=take.meter)
-    pattern = extract_pattern(_take(take.hits, "teacher", beatmap), bars=parse_bars(take.bars))
+    pattern = extract_pattern(_take(take.hits, "teacher", beatmap=beatmap), bars=parse_bars(take.bars))
     info = store.create_lesson(
         take.name,
         pattern,
@@ -184,7 +180,7 @@ def attempt(name: str, body: AttemptIn, state: JamState = Depends(get_state)) ->
     if latency_ms is None:
         latency_ms = get_calibration(clean_name(body.student, ""), url=state.db_url) or 0.0
     # the first beat goes ATTEMPT_LEAD_S into the take: a hit just before it stays early
-    take = _take(body.hits, body.student, shift_s=ATTEMPT_LEAD_S - latency_ms / 1000.0)
+    take = _take(body.hits, body.student, start_s=ATTEMPT_LEAD_S, latency_ms=latency_ms)
     result = store.practise(name, body.student, take, tempo_bpm=body.tempo_bpm,
                             url=state.db_url, loops=body.loops, start_s=ATTEMPT_LEAD_S)
     return {**result, "latency_ms": latency_ms}

@@ -85,9 +85,11 @@ class HitMessage(_Voiced):
 
 
 class FinishMessage(Strict):
-    """Local sessions: the song is over; score and save it (again: the same result)."""
+    """Local sessions: the song is over, or the player stopped at ``stop_s`` on the timeline
+    (notes after it are not counted missed); score and save it (again: the same result)."""
 
     type: Literal["finish"]
+    stop_s: Seconds | None = None
 
 
 class SettingsMessage(Strict):
@@ -129,9 +131,12 @@ class ErrorMessage(BaseModel):
 
 
 class RunningFigures(BaseModel):
-    """A player's live figures: hits so far, the share on a note (%) and their mean |offset|."""
+    """A player's live figures: hits so far; the accuracy so far as the results define it
+    (judgment-weighted share of the notes up to the latest hit and the extra hits, %); the
+    share of hits on a note (%) and their mean |offset|."""
 
     hits: int
+    accuracy_pct: float | None
     on_time_pct: float | None
     mean_abs_offset_ms: float | None
 
@@ -145,7 +150,8 @@ class DuetFigures(BaseModel):
 
 
 class JudgmentMessage(BaseModel):
-    """The answer to every hit: its verdict (null for a duplicate or a hit outside the song)."""
+    """The answer to every hit: its verdict (``judgment`` null for a duplicate, a count-in tap
+    or a hit after the song). Times are on the timeline the hit was sent on."""
 
     type: Literal["judgment"] = "judgment"
     seq: int

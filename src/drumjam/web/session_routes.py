@@ -38,7 +38,7 @@ def start_session(state: JamStateDep, body: SessionIn) -> dict[str, Any]:
         practice={"speed": practice.speed, "loop_bars": practice.loop_bars,
                   "repeats": practice.repeats if practice.loop_bars else None})
     session = LiveSession(players, plan.beatmap, plan.chart, grid=song.grid,
-                          on_hit=state.history.recorder(history_id))
+                          on_hit=state.history.recorder(history_id), start_s=plan.lead_in_s)
     live_id = state.add_live(LiveEntry(song, practice, plan, session, history_id))
     return {
         "live_id": live_id,

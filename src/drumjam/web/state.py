@@ -172,8 +172,9 @@ class JamState:
             entry.connections += 1 if opened else -1
             entry.last_active_s = time.monotonic()
 
-    def finish_live(self, live_id: str, entry: LiveEntry) -> tuple[int, str]:
-        """Score and save a live session once; later calls return the same history id.
+    def finish_live(self, live_id: str, entry: LiveEntry, stop_s: float | None = None) -> tuple[int, str]:
+        """Score and save a live session once (up to ``stop_s`` on its timeline, if given);
+        later calls return the same history id.
 
         Raises
         ------
@@ -182,7 +183,7 @@ class JamState:
         """
         with entry.finish_lock:
             if entry.saved is None:
-                result = entry.session.finish()
+                result = entry.session.finish(stop_s)
                 self.history.finish(entry.history_id, result)
                 entry.saved = (entry.history_id, result.summary)
         with self._lock:

@@ -63,7 +63,8 @@ def error_reply(text: str | None, exc: Exception) -> str:
 def _judge(entry: LiveEntry, msg: HitMessage) -> str:
     hit = Hit(msg.time_s, msg.voice, msg.velocity, msg.openness)
     result = entry.session.add_hit(msg.player, hit)
-    return JudgmentMessage(seq=msg.seq, player=msg.player, **_verdict(result.to_dict()),
+    verdict = {"voice": msg.voice} if result is None else _verdict(result.to_dict())
+    return JudgmentMessage(seq=msg.seq, player=msg.player, **verdict,
                            running=entry.session.running(msg.player),
                            duet=entry.session.duet_running()).model_dump_json()
 
@@ -94,7 +95,8 @@ async def live_socket(websocket: WebSocket, live_id: str) -> None:
                 if isinstance(msg, HitMessage):
                     await websocket.send_text(_judge(entry, msg))
                 elif isinstance(msg, FinishMessage):
-                    session_id, summary = await run_in_threadpool(state.finish_live, live_id, entry)
+                    session_id, summary = await run_in_threadpool(state.finish_live, live_id, entry,
+                                                                  msg.stop_s)
                     await websocket.send_text(ResultMessage(session_id=session_id,
                                                             summary=summary).model_dump_json())
                     await websocket.close()
