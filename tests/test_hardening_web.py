@@ -284,3 +284,13 @@ def test_an_unexpected_error_on_a_websocket_is_one_error_reply(client, monkeypat
     assert [r["type"] for r in replies] == ["judgment", "error", "judgment"]
     assert replies[1] == {"type": "error", "seq": 1, "detail": "internal error; it was logged on the server"}
     assert any(r.exc_info and r.exc_info[0] is ZeroDivisionError for r in caplog.records)
+
+
+def test_the_protocol_document_is_generated_from_the_models():
+    from pathlib import Path
+
+    from drumjam.web.protocol import protocol_markdown
+
+    doc = Path(__file__).parents[1] / "docs" / "protocol.md"
+    assert doc.read_text(encoding="utf-8") == protocol_markdown() + "\n", \
+        "regenerate it: python -m drumjam.web.protocol > docs/protocol.md"
