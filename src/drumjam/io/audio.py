@@ -175,6 +175,64 @@ def _read_blocks(
     return out, peak
 
 
+def audio_blocks(
+    path: str | Path, *, block_s: float = 10.0
+) -> tuple[int, float, Iterator[np.ndarray]]:
+    """Read an audio file as consecutive mono blocks, so that long files need little memory.
+
+    Unlike :func:`load_audio`, a silent file is no error (it holds no drums, say).
+
+    Parameters
+    ----------
+    path : str or Path
+        A WAV, FLAC, OGG/Vorbis or MP3 file.
+    block_s : float
+        Length of each block in seconds (the last one may be shorter).
+
+    Returns
+    -------
+    sr : int
+        The file's sample rate in Hz.
+    duration_s : float
+        Its length in seconds, as its header gives it.
+    blocks : iterator of numpy.ndarray
+        float32 mono blocks (the channels averaged).
+
+    Raises
+    ------
+    AudioFileError
+        If the file is missing, unreadable or too long, or (from the iterator, when it gets
+        there) undecodable or holding NaN samples.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise AudioFileError(p, "no such audio file", "check the path")
+    if not 0.01 <= float(block_s) <= 600.0:
+        raise InputError(f"block length {block_s} s is out of range; use 0.01-600 s")
+    try:
+        with _quiet_decoder():
+            info = sf.info(str(p))
+    except (RuntimeError, TypeError, ValueError) as exc:
+        raise AudioFileError(p, f"not a readable audio file ({exc})", _FIX_FORMAT) from None
+    _check_header(p, info, None, True)
+    step = max(1, int(block_s * info.samplerate))
+
+    def blocks() -> Iterator[np.ndarray]:
+        try:
+            with _quiet_decoder(), sf.SoundFile(str(p)) as f:
+                for block in f.blocks(blocksize=step, dtype="float32", always_2d=True):
+                    if not np.all(np.isfinite(block)):
+                        raise AudioFileError(p, "the audio holds NaN or infinite samples",
+                                             "export the song again")
+                    yield np.ascontiguousarray(block.mean(axis=1))
+        except AudioFileError:
+            raise
+        except (RuntimeError, TypeError, ValueError) as exc:
+            raise AudioFileError(p, f"could not decode the audio ({exc})", _FIX_FORMAT) from None
+
+    return int(info.samplerate), info.frames / info.samplerate, blocks()
+
+
 def write_audio(
     path: str | Path, samples: np.ndarray, sr: int, subtype: str | None = None
 ) -> Path:

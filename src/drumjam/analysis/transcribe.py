@@ -1,0 +1,308 @@
+"""Drum transcription: audio in, a :class:`~drumjam.model.Take` of hits out.
+
+:class:`DrumTranscriber` is the one engine, fed with audio blocks of any size: a live
+microphone sends a few milliseconds at a time, :func:`transcribe` sends a file in ten-second
+blocks. Because the network looks at a fixed window of frames and a hit is decided once its
+peak-picking window is complete, the hits do not depend on how the audio was cut into blocks:
+streaming output equals offline output. A hit is final :attr:`DrumTranscriber.latency_s`
+after it sounded (plus the block it arrives in).
+
+Each hit gets a voice (kick, snare, side stick, hi-hat closed/open/pedal, three toms, crash,
+ride, ride bell), a time in seconds (the peak of the onset probability, refined between frames)
+and a MIDI velocity 1-127 from the network's velocity head (how loud the stroke is for its
+drum).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import numpy as np
+import soxr
+
+from drumjam.analysis import drumnet
+from drumjam.errors import InputError
+from drumjam.model import Hit, Take
+
+#: A peak must be the highest onset probability within this many frames on each side.
+PEAK_RADIUS_FRAMES = 2
+OFFLINE_BLOCK_S = 10.0
+
+
+def peak_positions(onset: np.ndarray, rows: np.ndarray,
+                   threshold: float) -> tuple[np.ndarray, np.ndarray]:
+    """Which rows are onset peaks, and where between frames each peak lies.
+
+    Parameters
+    ----------
+    onset : numpy.ndarray
+        One class's onset probabilities; every row in ``rows`` has
+        :data:`PEAK_RADIUS_FRAMES` rows on each side.
+    rows : numpy.ndarray
+        Candidate rows (integers).
+    threshold : float
+        Lowest probability of a peak.
+
+    Returns
+    -------
+    is_peak : numpy.ndarray
+        bool per candidate: at least ``threshold``, above the rows before it and not below the
+        rows after it within :data:`PEAK_RADIUS_FRAMES`.
+    delta : numpy.ndarray
+        For each peak, its offset from the row in frames (-0.5 to 0.5), from a parabola
+        through the peak and its neighbours.
+    """
+    centre = onset[rows]
+    is_peak = centre >= threshold
+    for k in range(1, PEAK_RADIUS_FRAMES + 1):
+        is_peak &= centre > onset[rows - k]
+        is_peak &= centre >= onset[rows + k]
+    r = rows[is_peak]
+    left, mid, right = onset[r - 1], onset[r], onset[r + 1]
+    curvature = left - 2 * mid + right
+    with np.errstate(divide="ignore", invalid="ignore"):
+        delta = np.where(curvature < 0, 0.5 * (left - right) / curvature, 0.0)
+    return is_peak, np.clip(delta, -0.5, 0.5)
+
+
+class DrumTranscriber:
+    """Streaming drum transcription.
+
+    Parameters
+    ----------
+    sample_rate : int
+        Sample rate of the audio that will be fed, in Hz.
+    weights : dict, optional
+        Network weights (default: the bundled model).
+    threshold_scale : float
+        Multiplies every class's onset threshold (below 1 finds softer hits and more false ones).
+
+    Examples
+    --------
+    >>> tr = DrumTranscriber(sample_rate=48000)
+    >>> hits = tr.process(block)        # doctest: +SKIP
+    >>> hits += tr.flush()              # doctest: +SKIP
+    """
+
+    def __init__(self, *, sample_rate: int, weights: dict[str, np.ndarray] | None = None,
+                 threshold_scale: float = 1.0) -> None:
+        if not 4000 <= int(sample_rate) <= 384000:
+            raise InputError(f"sample rate {sample_rate} Hz is out of range; use 4000-384000 Hz")
+        if not 0.1 <= float(threshold_scale) <= 10.0:
+            raise InputError(f"threshold scale {threshold_scale} is out of range; use 0.1-10")
+        self.sample_rate = int(sample_rate)
+        self._w = weights if weights is not None else drumnet.bundled_weights()
+        self._mel = self._w["mel_basis"]
+        self._thr = self._w["threshold"] * float(threshold_scale)
+        self._offset_s = self._w["offset_s"]
+        self._window = drumnet.window()
+        self._resampler = (None if self.sample_rate == drumnet.SAMPLE_RATE else
+                           soxr.ResampleStream(self.sample_rate, drumnet.SAMPLE_RATE, 1,
+                                               dtype="float32", quality="HQ"))
+        half = drumnet.N_FFT // 2
+        # audio at the network's rate, starting at sample index self._buf_start (may be < 0)
+        self._buf = np.zeros(half, np.float32)
+        self._buf_start = -half
+        self._n_samples = 0
+        self._n_feat = 0  # frames whose features are computed
+        # features of frames [self._feat_start, self._n_feat)
+        self._feat = np.zeros((drumnet.CONTEXT_PAST_FRAMES, drumnet.N_MELS), np.float32)
+        self._feat_start = -drumnet.CONTEXT_PAST_FRAMES
+        self._n_out = 0  # frames whose onset probabilities are computed
+        # onset/velocity of frames [self._act_start, self._n_out)
+        n_cls = len(drumnet.CLASSES)
+        self._onset = np.zeros((PEAK_RADIUS_FRAMES, n_cls), np.float32)
+        self._velocity = np.zeros((PEAK_RADIUS_FRAMES, n_cls), np.float32)
+        self._act_start = -PEAK_RADIUS_FRAMES
+        self._n_decided = 0  # frames whose peaks are decided
+        self._flushed = False
+
+    @property
+    def latency_s(self) -> float:
+        """How long after a hit sounds it is reported (frames of look-ahead, peak window and
+        half an analysis window), not counting the block it arrives in."""
+        frames = drumnet.LOOKAHEAD_FRAMES + PEAK_RADIUS_FRAMES + 1
+        return frames / drumnet.FPS + drumnet.N_FFT / 2 / drumnet.SAMPLE_RATE
+
+    def process(self, block: np.ndarray) -> list[Hit]:
+        """Feed audio; return the hits that became final.
+
+        Parameters
+        ----------
+        block : numpy.ndarray
+            Mono float samples at :attr:`sample_rate` (any length, possibly 0).
+
+        Returns
+        -------
+        list of Hit
+            New hits in time order.
+        """
+        if self._flushed:
+            raise InputError("this transcriber was flushed; make a new one for more audio")
+        x = np.asarray(block, dtype=np.float32).reshape(-1)
+        if x.size and not np.all(np.isfinite(x)):
+            raise InputError("the audio holds NaN or infinite samples")
+        if self._resampler is not None:
+            x = self._resampler.resample_chunk(x)
+        return self._consume(x)
+
+    def flush(self) -> list[Hit]:
+        """End of the audio: decide the last hits (the audio is followed by silence)."""
+        if self._flushed:
+            return []
+        tail = self._resampler.resample_chunk(np.zeros(0, np.float32), last=True) \
+            if self._resampler is not None else np.zeros(0, np.float32)
+        hits = self._consume(tail)
+        self._flushed = True
+        n_frames = -(-self._n_samples // drumnet.HOP)
+        silence = np.zeros(drumnet.N_FFT + drumnet.HOP, np.float32)
+        self._append_audio(silence)
+        self._compute_features(limit=n_frames)
+        pad = drumnet.LOOKAHEAD_FRAMES + PEAK_RADIUS_FRAMES
+        self._feat = np.concatenate([self._feat, np.zeros((pad, drumnet.N_MELS), np.float32)])
+        hits += self._compute_outputs(limit=n_frames + PEAK_RADIUS_FRAMES,
+                                      n_feat=n_frames + pad, decide_limit=n_frames)
+        return hits
+
+    # -- stages ------------------------------------------------------------------------------
+    def _consume(self, x: np.ndarray) -> list[Hit]:
+        self._n_samples += x.size
+        self._append_audio(x)
+        self._compute_features(limit=None)
+        return self._compute_outputs(limit=None, n_feat=self._n_feat, decide_limit=None)
+
+    def _append_audio(self, x: np.ndarray) -> None:
+        if x.size:
+            self._buf = np.concatenate([self._buf, x])
+
+    def _compute_features(self, *, limit: int | None) -> None:
+        half = drumnet.N_FFT // 2
+        buf_end = self._buf_start + self._buf.size
+        # frame i needs samples [i*HOP - half, i*HOP + half)
+        available = (buf_end - half) // drumnet.HOP + 1
+        n_new = max(0, available - self._n_feat)
+        if limit is not None:
+            n_new = max(0, min(n_new, limit - self._n_feat))
+        if n_new:
+            first = self._n_feat * drumnet.HOP - half - self._buf_start
+            idx = first + np.arange(drumnet.N_FFT)[None, :] + drumnet.HOP * np.arange(n_new)[:, None]
+            feats = drumnet.frames_to_features(self._buf[idx] * self._window, self._mel)
+            self._feat = np.concatenate([self._feat, feats])
+            self._n_feat += n_new
+        keep_from = self._n_feat * drumnet.HOP - half - self._buf_start
+        if keep_from > 0:
+            self._buf = self._buf[keep_from:]
+            self._buf_start += keep_from
+
+    def _compute_outputs(self, *, limit: int | None, n_feat: int,
+                         decide_limit: int | None) -> list[Hit]:
+        ready = n_feat - drumnet.LOOKAHEAD_FRAMES
+        if limit is not None:
+            ready = min(ready, limit)
+        if ready > self._n_out:
+            lo = self._n_out - drumnet.CONTEXT_PAST_FRAMES - self._feat_start
+            hi = ready + drumnet.LOOKAHEAD_FRAMES - self._feat_start
+            onset, velocity = drumnet.forward(self._feat[lo:hi], self._w)
+            self._onset = np.concatenate([self._onset, onset])
+            self._velocity = np.concatenate([self._velocity, velocity])
+            self._n_out = ready
+            drop = self._n_out - drumnet.CONTEXT_PAST_FRAMES - self._feat_start
+            if drop > 0:
+                self._feat = self._feat[drop:]
+                self._feat_start += drop
+        return self._decide(decide_limit)
+
+    def _decide(self, decide_limit: int | None) -> list[Hit]:
+        end = self._n_out - PEAK_RADIUS_FRAMES
+        if decide_limit is not None:
+            end = min(end, decide_limit)
+        if end <= self._n_decided:
+            return []
+        r = PEAK_RADIUS_FRAMES
+        base = self._act_start
+        a = self._onset
+        frames = np.arange(self._n_decided, end)
+        rows = frames - base
+        hits = []
+        for c in range(a.shape[1]):
+            found, delta = peak_positions(a[:, c], rows, float(self._thr[c]))
+            for row, frame, d in zip(rows[found], frames[found], delta):
+                time_s = (frame + d) / drumnet.FPS - float(self._offset_s[c])
+                velocity = int(np.clip(round(float(self._velocity[row, c]) * 127), 1, 127))
+                hits.append(Hit(max(time_s, 0.0), drumnet.CLASSES[c], velocity))
+        self._n_decided = end
+        keep_from = self._n_decided - r - 1 - base
+        if keep_from > 0:
+            self._onset = self._onset[keep_from:]
+            self._velocity = self._velocity[keep_from:]
+            self._act_start += keep_from
+        hits.sort(key=lambda h: h.time_s)
+        return hits
+
+
+def transcribe_blocks(blocks: Iterable[np.ndarray], *, sample_rate: int,
+                      threshold_scale: float = 1.0) -> list[Hit]:
+    """Transcribe audio given as consecutive mono blocks (see :class:`DrumTranscriber`)."""
+    tr = DrumTranscriber(sample_rate=sample_rate, threshold_scale=threshold_scale)
+    hits: list[Hit] = []
+    for block in blocks:
+        hits += tr.process(block)
+    return hits + tr.flush()
+
+
+def transcribe(audio: str | Path | np.ndarray, *, sample_rate: int | None = None,
+               player: str | None = None, threshold_scale: float = 1.0,
+               progress: Callable[[float], None] | None = None) -> Take:
+    """Transcribe the drums of a recording.
+
+    Parameters
+    ----------
+    audio : str, Path or numpy.ndarray
+        An audio file (WAV, FLAC, OGG, MP3; read in blocks, so long files need little memory),
+        or samples (1-D, or ``(frames, channels)`` mixed to mono) with ``sample_rate``.
+    sample_rate : int, optional
+        The samples' rate in Hz (required for an array).
+    player : str, optional
+        Name of the take (default: the file name, or ``"audio"``).
+    threshold_scale : float
+        See :class:`DrumTranscriber`.
+    progress : callable, optional
+        Called with the share of the audio done (0-1) after each block.
+
+    Returns
+    -------
+    Take
+        The hits in time order (empty for silence).
+
+    Raises
+    ------
+    AudioFileError
+        If the file is missing, unreadable or too long.
+    InputError
+        If samples are given without a sample rate, or hold NaN.
+    """
+    from drumjam.io.audio import audio_blocks
+
+    if isinstance(audio, (str, Path)):
+        sr, total_s, blocks = audio_blocks(audio, block_s=OFFLINE_BLOCK_S)
+        name = player or Path(audio).stem
+    else:
+        if sample_rate is None:
+            raise InputError("give the sample rate of the samples (sample_rate=...)")
+        x = np.asarray(audio, dtype=np.float32)
+        x = x.mean(axis=1) if x.ndim == 2 else x.reshape(-1)
+        sr, total_s = int(sample_rate), x.size / float(sample_rate)
+        step = int(OFFLINE_BLOCK_S * sr)
+        blocks = (x[i:i + step] for i in range(0, x.size, step))
+        name = player or "audio"
+    tr = DrumTranscriber(sample_rate=sr, threshold_scale=threshold_scale)
+    hits: list[Hit] = []
+    done_s = 0.0
+    for block in blocks:
+        hits += tr.process(block)
+        done_s += block.shape[0] / sr
+        if progress is not None:
+            progress(min(1.0, done_s / total_s) if total_s else 1.0)
+    hits += tr.flush()
+    return Take(tuple(hits), player=name)
