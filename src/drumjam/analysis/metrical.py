@@ -158,6 +158,6 @@ def choose_level(beats_s: np.ndarray, beat_prob: np.ndarray, fps: float,
                       - PRIOR_WEIGHT * np.log2(bpm / PRIOR_CENTRE_BPM) ** 2)
         precisions.append(precision)
     best = int(np.argmax(scores))
-    if scores[best] > scores[0] + LEVEL_MARGIN and precisions[best] >= precisions[0]:
+    if scores[best] > scores[0] + LEVEL_MARGIN and precisions[best] >= precisions[0] - 1e-3:
         return candidates[best]
     return (1, 1), beats_s
