@@ -221,8 +221,8 @@ def test_a_student_hitting_with_the_heard_click_is_on_time(jam_server, chromium)
     with what is heard pass, with a mean offset within 5 ms of 0.
 
     Every attempt checks that the page measured each hit as it really went out; the verdict is
-    checked on an attempt whose keys all went out within 3 ms of the heard click (a busy machine
-    can hold a timer up; then the next attempt is taken, five at most).
+    checked on an attempt whose keys went out within 2 ms of the heard click on average (a busy
+    machine can hold a timer up; then the next attempt is taken, five at most).
     """
     page = chromium.new_page()
     errors = []
@@ -244,12 +244,12 @@ def test_a_student_hitting_with_the_heard_click_is_on_time(jam_server, chromium)
         assert len(late_ms) == len(ROCK_BAR)
         # the page measured each hit as it went out
         assert mean_ms == pytest.approx(sum(late_ms) / len(late_ms), abs=2.5), (mean_ms, late_ms)
-        if max(late_ms) < 3.0:
+        if sum(late_ms) / len(late_ms) < 2.0:
             assert row[2] == "yes" and int(row[4]) == 100, (row, page.text_content("#feedback"))
             assert abs(mean_ms) < 5, (mean_ms, late_ms)
             break
     else:
-        pytest.fail(f"no attempt's keys went out within 3 ms of the click: {late_ms}")
+        pytest.fail(f"no attempt's keys went out within 2 ms of the click on average: {late_ms}")
     assert not errors
     page.close()
 

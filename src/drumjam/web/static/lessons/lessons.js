@@ -83,7 +83,7 @@ function onHit(hit) {
   const t = engine.clock.songTimeAt(hit.timeStamp);
   if (t === null) return;
   recording.hits.push({ time_s: t, voice: hit.voice, velocity: hit.velocity });
-  screen.shown(0, { time_s: t, voice: hit.voice }, `${t >= 0 ? "+" : ""}${t.toFixed(2)} s`);
+  screen.shown(0, { time_s: t, voice: hit.voice }, `at ${t.toFixed(2)} s`);
 }
 
 function frame() {
@@ -241,7 +241,7 @@ async function attemptOnce(name, student) {
       latency_ms: Number($("latency").value) || 0 },
   });
   const verdict = $("verdict");
-  verdict.hidden = false;
+  $("verdict-panel").hidden = false;
   verdict.className = `verdict ${result.passed ? "pass" : "fail"}`;
   const mean = result.mean_offset_ms === null ? "" : ` · mean offset ${fmt(result.mean_offset_ms, " ms", true, 1)}`;
   verdict.textContent = (result.change === "mastered"
