@@ -59,6 +59,8 @@ def _marks(page, player):
 
 
 def _finish(page):
+    """Press Stop a moment (0.1 s) after the last hit, as a player would."""
+    page.evaluate("drumjam.setSongTime(drumjam.engine.clock.manual + 0.1)")
     page.click("#stop")
     page.wait_for_url("**/results.html?id=*")
     page.wait_for_selector("body[data-ready='1']")
@@ -268,3 +270,71 @@ def test_an_added_songs_beats_are_fixed_by_ear(page, tmp_path):
     assert page.locator("#beatmap-reset").is_disabled()
     page.select_option("#song", "slow-funk")  # built-in songs have exact beats
     assert page.locator("#beatmap-fix").is_hidden()
+
+
+def test_a_double_click_on_start_makes_one_session(page):
+    """Start is disabled until the page is ready and while a run starts; a double click (and a
+    second start from script while the first is under way) makes one session and one socket."""
+    sessions, sockets = [], []
+    page.on("request", lambda r: sessions.append(r.url) if r.method == "POST" and r.url.endswith("/api/sessions") else None)
+    page.on("websocket", lambda ws: sockets.append(ws.url))
+    _setup(page, "slow-funk", ["Dee"])
+    page.dblclick("#start")
+    page.evaluate("drumjam.start()")
+    page.wait_for_selector("body[data-mode='playing']")
+    assert page.locator("#start").is_disabled()
+    page.wait_for_timeout(500)
+    assert len(sessions) == 1 and len(sockets) == 1, (sessions, sockets)
+    # the play screen fills the window: the setup is out of the way, both buttons in reach
+    assert page.locator("#setup").is_hidden() and page.locator("#stop").is_visible()
+
+
+def test_the_play_screen_fits_a_phone(chromium, jam_server):
+    """At 390 px the duet's two lanes, marks and pads stay within the screen's width."""
+    context = chromium.new_context(viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True)
+    page = context.new_page()
+    try:
+        page.goto(jam_server + "/")
+        page.wait_for_selector("body[data-ready='1']")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        _setup(page, "slow-funk", ["Ann", "Bob"])
+        _start(page)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        for i in (0, 1):
+            box = page.locator(f"#lanes-{i}").bounding_box()
+            assert box["x"] >= 0 and box["x"] + box["width"] <= 390 and box["height"] >= 100
+            assert page.locator(f"#pads-{i} .pad").count() == 10
+    finally:
+        context.close()
+
+
+def test_live_accuracy_is_the_results_accuracy(page):
+    """One meaning per figure: the running line's accuracy after stopping early is the results
+    page's accuracy (notes after the stop are not missed), with a missed note and an extra hit."""
+    _setup(page, "slow-funk", ["Eve"])
+    notes, group_of = _start(page)
+    # the notes up to a gap of more than 0.2 s after the first 3 s: the player stops in the gap
+    k = next(i for i in range(len(notes) - 1) if notes[i]["time_s"] > notes[0]["time_s"] + 3.0
+             and notes[i + 1]["time_s"] - notes[i]["time_s"] > 0.2)
+    played = notes[: k + 1]
+    skipped = played[3]
+    used = {group_of[n["voice"]] for n in played}
+    extra_voice = next(v for v in ("crash", "ride", "tom_floor", "tom_high") if group_of[v] not in used)
+    offsets_ms = [25.0, -12.0, 40.0, 3.0]  # the last hit is at most 40 ms late: Stop is in the gap
+    last_s = None
+    pressed = 0
+    for i, note in enumerate(played):
+        if note is skipped:
+            continue
+        last_s = note["time_s"] + abs(offsets_ms[i % 4]) / 1000  # the last one late, so it is due
+        _press(page, 0, note["voice"], group_of, note["time_s"] + offsets_ms[i % 4] / 1000)
+        pressed += 1
+    _press(page, 0, extra_voice, group_of, played[1]["time_s"] + 0.2)
+    _press(page, 0, played[-1]["voice"], group_of, last_s)  # its note's second hit: extra
+    page.wait_for_function(f"() => drumjam.screen.lanes[0].marks.length === {pressed + 2}")
+    live = float(page.get_attribute("#running-0", "data-accuracy-pct"))
+    assert f"accuracy {live:.0f} %" in page.inner_text("#running-0")
+    _finish(page)
+    assert _cell(page, 0, "missed") == 1 and _cell(page, 0, "extra") == 2
+    assert _cell(page, 0, "accuracy_pct") == pytest.approx(live, abs=0.05)
+    assert live < 90

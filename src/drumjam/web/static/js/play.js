@@ -247,12 +247,15 @@ async function restart() {
   await start();
 }
 
+/** End the run: at the song's end, or where the player stopped (notes after it are not missed). */
 function finish() {
   if (state.mode !== "playing") return;
+  const now = engine.clock.songTimeNow();
+  const stopS = now !== null && now < state.plan.duration_s ? now : null;
   setMode("finishing");
   engine.stop();
   if (!state.ws || state.ws.readyState !== WebSocket.OPEN) { setMode("idle"); return; }
-  state.ws.send(JSON.stringify({ type: "finish" }));
+  state.ws.send(JSON.stringify({ type: "finish", stop_s: stopS }));
 }
 
 function onResult(msg) {

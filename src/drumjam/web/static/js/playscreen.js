@@ -115,7 +115,7 @@ export class PlayScreen {
     const judgment = result.offset_ms === null ? "extra" : result.judgment;
     this.addMark(player, markText(result), judgment,
       { "data-offset-ms": result.offset_ms === null ? "" : String(result.offset_ms) });
-    if (result.running) this.blocks[player].running.textContent = runningText(result.running);
+    if (result.running) this.setRunning(player, result.running);
   }
 
   /** A hit shown without a sound or judgment (a partner's stale hit, say). */
@@ -133,6 +133,8 @@ export class PlayScreen {
   }
 
   setRunning(player, running) {
-    this.blocks[player].running.textContent = runningText(running);
+    const line = this.blocks[player].running;
+    line.textContent = runningText(running);
+    line.dataset.accuracyPct = running.accuracy_pct === null ? "" : String(running.accuracy_pct);
   }
 }
