@@ -1,8 +1,9 @@
-"""Learn :data:`drumjam.analysis.metrical.BEAT_WEIGHTS` from rendered drum grooves.
+"""Learn the metrical choices of :mod:`drumjam.analysis.metrical` from rendered drum grooves.
 
 Run from the repository root (needs FluidSynth and the AVL kits)::
 
-    python -m drumjam.analysis.learn_metrical ../shared/data/groove-midi
+    python -m drumjam.analysis.learn_metrical ../shared/data/groove-midi            # BEAT_WEIGHTS
+    python -m drumjam.analysis.learn_metrical ../shared/data/groove-midi --levels   # level weights
 
 Grooves ("beat" files in 3/4 or 4/4) of the Groove MIDI Dataset's *train* split are rendered
 with the two AVL kits in turn; the drummer's click grid gives the true beats.
@@ -13,12 +14,15 @@ from __future__ import annotations
 
 import argparse
 import csv
+import itertools
 from pathlib import Path
 
+import mir_eval
 import numpy as np
 
+from drumjam.analysis import beatnet
 from drumjam.analysis.features import onset_envelope
-from drumjam.analysis.metrical import FEATURES, pulse_features, zscore
+from drumjam.analysis.metrical import FEATURES, LevelEvidence, level_evidence, pick_level, pulse_features, zscore
 from drumjam.io.midi import read_chart
 from drumjam.io.render import render_events
 
@@ -70,10 +74,63 @@ def fisher(x: np.ndarray, label: np.ndarray, ridge: float = RIDGE) -> np.ndarray
     return w / np.linalg.norm(w)
 
 
+#: Weights and margins tried for :func:`drumjam.analysis.metrical.pick_level`.
+PRIOR_WEIGHTS = (0.0, 0.5, 1.0, 2.0)
+SALIENCE_WEIGHTS = (0.0, 1.0, 2.0, 3.0)
+MARGINS = (0.0, 0.2, 0.5, 0.7, 1.0)
+
+
+def level_examples(gmd: Path, names: list[str]) -> list[tuple[list[LevelEvidence], np.ndarray]]:
+    """For each rendered groove: the evidence for every level of its tracked beats, and the
+    F-measure (+-70 ms) of each level's beats against the click, 0 where its tempo is not the
+    click's (within 4 %)."""
+    from drumjam.analysis.tracker import track_pulse
+
+    out = []
+    for n, name in enumerate(names):
+        chart = read_chart(gmd / name).section(0, BARS - 1)
+        y, sr = render_events(chart, soundfont=KITS[n % len(KITS)], mono=True)
+        env = onset_envelope(y, sr)
+        curve, beats = track_pulse(env)
+        network = beatnet.activations(y, sr).sum(axis=1)
+        evidence = level_evidence(beats, network, beatnet.FPS, curve.salience_at)
+        notes = chart.times_s()
+        lo, hi = notes[0] - 0.1, notes[-1] + 0.1
+        ref = chart.beatmap.beats_s[(chart.beatmap.beats_s >= lo) & (chart.beatmap.beats_s <= hi)]
+        f = []
+        for e in evidence:
+            t = e.beats_s[(e.beats_s >= lo) & (e.beats_s <= hi)]
+            right = t.size > 1 and abs(np.median(np.diff(t)) / np.median(np.diff(ref)) - 1) < 0.04
+            f.append(mir_eval.beat.f_measure(ref, t, 0.07) if right else 0.0)
+        if evidence and evidence[0].level == (1, 1):
+            out.append((evidence, np.array(f)))
+    return out
+
+
+def search_levels(examples: list[tuple[list[LevelEvidence], np.ndarray]]) -> list[tuple[float, float, tuple]]:
+    """Share of grooves at the right level and mean F-measure for every setting, best first
+    (by right level, then F-measure)."""
+    rows = []
+    for setting in itertools.product(PRIOR_WEIGHTS, SALIENCE_WEIGHTS, MARGINS):
+        picks = [f[pick_level(ev, *setting)] for ev, f in examples]
+        rows.append((float(np.mean([p > 0 for p in picks])), float(np.mean(picks)), setting))
+    return sorted(rows, key=lambda r: (-r[0], -r[1]))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("gmd", type=Path, help="the Groove MIDI Dataset folder (with info.csv)")
+    parser.add_argument("--levels", action="store_true",
+                        help="choose the level weights (PRIOR_WEIGHT, SALIENCE_WEIGHT, LEVEL_MARGIN)")
     args = parser.parse_args()
+    if args.levels:
+        examples = level_examples(args.gmd, training_files(args.gmd))
+        kept = [f[0] for _, f in examples]
+        print(f"{len(examples)} grooves; tracked level right in {np.mean([k > 0 for k in kept]):.3f}")
+        for right, f70, (prior, salience, margin) in search_levels(examples)[:10]:
+            print(f"  right level {right:.3f}  F {f70:.3f}  PRIOR_WEIGHT={prior} SALIENCE_WEIGHT={salience} "
+                  f"LEVEL_MARGIN={margin}")
+        return
     names = training_files(args.gmd)
     x, label = examples(args.gmd, names)
     w = fisher(x, label)

@@ -13,6 +13,7 @@ Dataset rendered with the AVL kits.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 
@@ -66,8 +67,8 @@ PRIOR_WEIGHT = 1.0
 #: Weight of the log of the onsets' periodicity at a level's tempo.
 SALIENCE_WEIGHT = 2.0
 #: A level replaces the tracked one only when its score is this much higher. The weights and
-#: this margin were chosen on 103 rendered training-split grooves of the Groove MIDI Dataset
-#: (see :mod:`drumjam.analysis.learn_metrical`), not on the benchmark files.
+#: this margin were chosen on rendered training-split grooves of the Groove MIDI Dataset
+#: (``python -m drumjam.analysis.learn_metrical GMD --levels``), not on the benchmark files.
 LEVEL_MARGIN = 0.7
 MIN_LEVEL_BEATS = 4
 
@@ -113,16 +114,52 @@ def network_fit(beat_prob: np.ndarray, fps: float, times_s: np.ndarray) -> tuple
     return precision, recall
 
 
+class LevelEvidence(NamedTuple):
+    """What speaks for one metrical level (see :func:`level_evidence`)."""
+
+    level: tuple[int, int]
+    beats_s: np.ndarray
+    precision: float
+    network: float  # log precision + log recall of the network's beat probability
+    salience: float  # log periodicity of the onsets at the level's tempo
+    prior: float  # -log2(tempo / PRIOR_CENTRE_BPM) ** 2
+
+
+def level_evidence(beats_s: np.ndarray, beat_prob: np.ndarray, fps: float,
+                   salience_at: Callable[[float], float]) -> list[LevelEvidence]:
+    """The evidence for every level of :func:`level_candidates` within the tempo range."""
+    out = []
+    for level, times in level_candidates(beats_s):
+        bpm = 60.0 / float(np.median(np.diff(times)))
+        if not MIN_BPM <= bpm <= MAX_BPM:
+            continue
+        precision, recall = network_fit(beat_prob, fps, times)
+        out.append(LevelEvidence(level, times, precision, np.log(precision + 1e-3) + np.log(recall + 1e-3),
+                                 float(np.log(salience_at(bpm) + 1e-3)),
+                                 -float(np.log2(bpm / PRIOR_CENTRE_BPM) ** 2)))
+    return out
+
+
+def pick_level(evidence: list[LevelEvidence], prior_weight: float = PRIOR_WEIGHT,
+               salience_weight: float = SALIENCE_WEIGHT, margin: float = LEVEL_MARGIN) -> int:
+    """Index of the chosen level in ``evidence`` (0, the tracked level, unless another wins)."""
+    scores = [e.network + salience_weight * e.salience + prior_weight * e.prior for e in evidence]
+    best = int(np.argmax(scores))
+    if scores[best] > scores[0] + margin and evidence[best].precision >= evidence[0].precision - 1e-3:
+        return best
+    return 0
+
+
 def choose_level(beats_s: np.ndarray, beat_prob: np.ndarray, fps: float,
                  salience_at: Callable[[float], float]) -> tuple[tuple[int, int], np.ndarray]:
     """The metrical level of the beat: the tracked one, or a multiple the evidence prefers.
 
     Each level of :func:`level_candidates` scores ``log precision + log recall`` of the
     network's beat probability (:func:`network_fit`), plus :data:`SALIENCE_WEIGHT` times the
-    log of the onsets' periodicity at its tempo, plus the log-normal tempo prior. Another
-    level replaces the tracked one only if it scores :data:`LEVEL_MARGIN` more and the network
-    hears its beats at least as clearly (precision no lower), so the recall gained by adding
-    beats cannot by itself double a tempo.
+    log of the onsets' periodicity at its tempo, plus :data:`PRIOR_WEIGHT` times the
+    log-normal tempo prior. Another level replaces the tracked one only if it scores
+    :data:`LEVEL_MARGIN` more and the network hears its beats at least as clearly (precision
+    no lower), so the recall gained by adding beats cannot by itself double a tempo.
 
     Parameters
     ----------
@@ -142,22 +179,10 @@ def choose_level(beats_s: np.ndarray, beat_prob: np.ndarray, fps: float,
     beats_s : numpy.ndarray
         The beats at that level (the tracked beats for ``(1, 1)``).
     """
-    candidates = level_candidates(beats_s)
-    if beats_s.size < MIN_LEVEL_BEATS or not candidates:
+    if beats_s.size < MIN_LEVEL_BEATS:
         return (1, 1), beats_s
-    scores, precisions = [], []
-    for _, times in candidates:
-        bpm = 60.0 / float(np.median(np.diff(times)))
-        if not MIN_BPM <= bpm <= MAX_BPM:
-            scores.append(-np.inf)
-            precisions.append(0.0)
-            continue
-        precision, recall = network_fit(beat_prob, fps, times)
-        scores.append(np.log(precision + 1e-3) + np.log(recall + 1e-3)
-                      + SALIENCE_WEIGHT * np.log(salience_at(bpm) + 1e-3)
-                      - PRIOR_WEIGHT * np.log2(bpm / PRIOR_CENTRE_BPM) ** 2)
-        precisions.append(precision)
-    best = int(np.argmax(scores))
-    if scores[best] > scores[0] + LEVEL_MARGIN and precisions[best] >= precisions[0] - 1e-3:
-        return candidates[best]
-    return (1, 1), beats_s
+    evidence = level_evidence(beats_s, beat_prob, fps, salience_at)
+    if not evidence or evidence[0].level != (1, 1):
+        return (1, 1), beats_s
+    chosen = evidence[pick_level(evidence)]
+    return chosen.level, chosen.beats_s

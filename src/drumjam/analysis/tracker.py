@@ -12,7 +12,7 @@ from drumjam.analysis.downbeats import downbeats, learned_evidence
 from drumjam.analysis.features import Envelope, onset_envelope, window_max
 from drumjam.analysis.grid import fit_grid
 from drumjam.analysis.metrical import choose_level, offbeat_margin
-from drumjam.analysis.tempo import tempo_curve
+from drumjam.analysis.tempo import TempoCurve, tempo_curve
 from drumjam.errors import InputError
 from drumjam.model import BeatMap
 from drumjam.model.beatmap import MAX_TEMPO_BPM
@@ -63,6 +63,21 @@ def confidence(env: Envelope, beats_s: np.ndarray) -> float:
     return float(np.clip(0.5 * (1.0 - 1.0 / max(ratio, 1.0)) + 0.5 * max(contrast, 0.0), 0.0, 1.0))
 
 
+def track_pulse(env: Envelope) -> tuple[TempoCurve, np.ndarray]:
+    """The tempo curve and the beats tracked along it (on the beats, not the off-beats, and
+    gridded where the song keeps to a click), before any change of metrical level."""
+    curve = tempo_curve(env)
+    frames = beats_mod.track(env, curve.block_times_s, curve.tempo_bpm)
+    if frames.size < 2:
+        raise InputError("found no beat in the audio: is there any rhythm in it?")
+    refined = env.frame_times_s(beats_mod.refine(env, frames))
+    if refined.size >= MIN_BEATS_FOR_PHASE and offbeat_margin(env, refined) > OFFBEAT_MARGIN:
+        # locked onto the off-beats: the beats are half-way between
+        mid = refined[:-1] + 0.5 * np.diff(refined)
+        refined = env.frame_times_s(beats_mod.refine(env, env.frames_of(mid)))
+    return curve, regular(fit_grid(regular(refined), env)[0])
+
+
 def track_beatmap(samples: np.ndarray, sr: int, meter: int | None = None,
                   downbeat_models: tuple[dict[str, np.ndarray], ...] | None = None) -> BeatMap:
     """Beats, downbeats, metre and confidence of mono audio.
@@ -80,16 +95,7 @@ def track_beatmap(samples: np.ndarray, sr: int, meter: int | None = None,
         (:mod:`drumjam.analysis.beatnet`); the three bundled models by default.
     """
     env = onset_envelope(samples, sr)
-    curve = tempo_curve(env)
-    frames = beats_mod.track(env, curve.block_times_s, curve.tempo_bpm)
-    if frames.size < 2:
-        raise InputError("found no beat in the audio: is there any rhythm in it?")
-    refined = env.frame_times_s(beats_mod.refine(env, frames))
-    if refined.size >= MIN_BEATS_FOR_PHASE and offbeat_margin(env, refined) > OFFBEAT_MARGIN:
-        # locked onto the off-beats: the beats are half-way between
-        mid = refined[:-1] + 0.5 * np.diff(refined)
-        refined = env.frame_times_s(beats_mod.refine(env, env.frames_of(mid)))
-    gridded = regular(fit_grid(regular(refined), env)[0])
+    curve, gridded = track_pulse(env)
     network = beatnet.activations(samples, sr, downbeat_models)
     level, moved = choose_level(gridded, network.sum(axis=1), beatnet.FPS, curve.salience_at)
     if level != (1, 1):
