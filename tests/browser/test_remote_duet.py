@@ -214,6 +214,8 @@ def test_remote_duet_through_delaying_links(server, browser):
             assert a.evaluate("drumjamRoom.screen.lanes[0].notes.length") == len(notes)
             a.wait_for_selector("#result:not([hidden])")
             assert "Seoul" in a.inner_text("#result-rows") and "Tokyo" in a.inner_text("#result-rows")
+            # the duet is in the history: the result links to its results page
+            assert a.get_attribute("#result-link", "href") == f"/results.html?id={result['session_id']}"
 
             assert page_errors == []
 

@@ -41,3 +41,11 @@ export function fmt(value, unit = "", signed = false, digits = 0) {
   const s = Number(value).toFixed(digits);
   return (signed && value > 0 ? "+" : "") + s + unit;
 }
+
+/** Show `text` in the page's #message box, as an error or (`info`) as news; "" hides it. */
+export function say(text, info = false) {
+  const box = document.getElementById("message");
+  box.textContent = text;
+  box.className = info ? "message info" : "message";
+  box.hidden = !text;
+}

@@ -1,6 +1,6 @@
 // The history page: every saved session, newest first.
 
-import { api, el } from "./api.js";
+import { api, el, say } from "./api.js";
 
 async function main() {
   const rows = await api("/api/history?limit=200");
@@ -20,8 +20,4 @@ async function main() {
   }
 }
 
-main().catch((err) => {
-  const box = document.querySelector("#message");
-  box.textContent = `Could not load the history: ${err.message}`;
-  box.hidden = false;
-});
+main().catch((err) => say(`Could not load the history: ${err.message}`));

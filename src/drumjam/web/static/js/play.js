@@ -1,6 +1,6 @@
 // The play page: choose a song and players, practise, play, and see every hit judged live.
 
-import { api, el, fmt } from "./api.js";
+import { api, el, fmt, say } from "./api.js";
 import { playDrum } from "./drums.js";
 import { AudioEngine } from "./engine.js";
 import { Inputs, PAD_VOICES, keyLabel } from "./inputs.js";
@@ -22,13 +22,6 @@ const state = {
 };
 let screen = null;
 let progress = null;
-
-function showMessage(text, kind = "error") {
-  const box = $("#message");
-  box.textContent = text;
-  box.className = `message ${kind}`;
-  box.hidden = !text;
-}
 
 function twoPlayers() {
   return $("#two-players").checked;
@@ -69,28 +62,28 @@ async function fixBeatmap(fix) {
     const song = await api(`/api/songs/${encodeURIComponent(id)}/beatmap`, { method: "POST", json: fix });
     state.songs = state.songs.map((s) => (s.id === id ? song : s));
     showSongInfo();
-    showMessage(`Beat map of “${song.title}”: ${Math.round(song.tempo_bpm)} BPM, ${song.meter}/4`
-      + `${song.beatmap_corrected ? " (corrected)" : " (as analysed)"}.`, "info");
+    say(`Beat map of “${song.title}”: ${Math.round(song.tempo_bpm)} BPM, ${song.meter}/4`
+      + `${song.beatmap_corrected ? " (corrected)" : " (as analysed)"}.`, true);
   } catch (err) {
-    showMessage(`Could not correct the beat map: ${err.message}`);
+    say(`Could not correct the beat map: ${err.message}`);
   }
 }
 
 async function uploadSong(ev) {
   ev.preventDefault();
   const file = $("#upload-file").files[0];
-  if (!file) { showMessage("Choose an audio or MIDI file first."); return; }
+  if (!file) { say("Choose an audio or MIDI file first."); return; }
   const form = new FormData();
   form.append("file", file);
-  showMessage("");
+  say("");
   progress.begin(`Adding and analysing ${file.name}…`);
   setMode("loading");
   try {
     const song = await api("/api/songs", { method: "POST", body: form });
     await loadSongs(song.id);
-    showMessage(`Added “${song.title}”.`, "info");
+    say(`Added “${song.title}”.`, true);
   } catch (err) {
-    showMessage(`Could not add ${file.name}: ${err.message}`);
+    say(`Could not add ${file.name}: ${err.message}`);
   } finally {
     progress.done();
     setMode("idle");
@@ -175,7 +168,7 @@ function openSocket(path) {
     };
     ws.onclose = () => {
       if (state.mode === "playing" && state.ws === ws) {
-        showMessage("The connection to the server was lost; press Restart to play again.");
+        say("The connection to the server was lost; press Restart to play again.");
         stopRun();
       }
     };
@@ -189,7 +182,7 @@ const start = singleFlight(async () => {
   if (state.mode !== "idle") return;
   setMode("starting");
   document.activeElement && document.activeElement.blur();
-  showMessage("");
+  say("");
   await engine.resume();
   try {
     const live = await api("/api/sessions", { method: "POST", json: practiceBody() });
@@ -203,7 +196,7 @@ const start = singleFlight(async () => {
     screen.load({ notes: live.plan.notes, beatmap: live.plan.beatmap, clicks: engine.clicks });
     setMode("playing");
   } catch (err) {
-    showMessage(`Could not start: ${err.message}`);
+    say(`Could not start: ${err.message}`);
     setMode("idle");
   }
 });
@@ -214,7 +207,7 @@ async function loadBacking(live) {
   try {
     return await engine.load(live.audio_url, (f) => progress.fraction(f));
   } catch (err) {
-    showMessage(`${err.message}; playing with the click only.`, "info");
+    say(`${err.message}; playing with the click only.`, true);
     return null;
   } finally {
     progress.done();
@@ -266,10 +259,10 @@ function onResult(msg) {
 
 function onServerError(msg) {
   if (state.mode === "finishing") {
-    showMessage(`Nothing was saved: ${msg.detail}`);
+    say(`Nothing was saved: ${msg.detail}`);
     stopRun();
   } else {
-    showMessage(msg.detail);
+    say(msg.detail);
   }
 }
 
@@ -299,7 +292,7 @@ async function endCalibration() {
     $("#calibration-status").dataset.latencyMs = String(result.latency_ms);
   } catch (err) {
     $("#calibration-status").textContent = "";
-    showMessage(`Calibration failed: ${err.message}`);
+    say(`Calibration failed: ${err.message}`);
   }
 }
 
@@ -379,4 +372,4 @@ async function main() {
 window.drumjam = { engine, state, inputs, midi: inputs.midi, start, get screen() { return screen; },
   setSongTime: (t) => engine.clock.setManual(t) };
 
-main().catch((err) => showMessage(`drumjam could not start: ${err.message}`));
+main().catch((err) => say(`drumjam could not start: ${err.message}`));

@@ -1,6 +1,6 @@
 // The results page of one saved session: figures, per-voice tables, downloads, card, report.
 
-import { api, el, fmt } from "./api.js";
+import { api, el, fmt, say } from "./api.js";
 
 const STAT_FIELDS = [
   ["accuracy_pct", " %", false], ["matched", "", false], ["missed", "", false], ["extra", "", false],
@@ -78,8 +78,4 @@ async function main() {
   document.body.dataset.ready = "1";
 }
 
-main().catch((err) => {
-  const box = document.querySelector("#message");
-  box.textContent = `Could not show these results: ${err.message}`;
-  box.hidden = false;
-});
+main().catch((err) => say(`Could not show these results: ${err.message}`));

@@ -5,7 +5,7 @@
 // count-in, so hitting with the click one hears is on time. Keys, pads and an electronic kit
 // over Web MIDI come from the app's input module (js/inputs.js).
 
-import { api, errorMessage, fmt } from "/js/api.js";
+import { api, errorMessage, fmt, say } from "/js/api.js";
 import { playDrum } from "/js/drums.js";
 import { AudioEngine } from "/js/engine.js";
 import { Inputs } from "/js/inputs.js";
@@ -19,13 +19,6 @@ const engine = new AudioEngine();
 const inputs = new Inputs(onHit);
 let screen = null;
 let recording = null; // {hits, endS}
-
-function message(text, info = false) {
-  const box = $("message");
-  box.textContent = text;
-  box.className = info ? "message info" : "message";
-  box.hidden = !text;
-}
 
 /** The notation of a lesson as SVG text. */
 async function notationSvg(name) {
@@ -183,7 +176,7 @@ function busy(on) {
 }
 
 const teach = singleFlight(async () => {
-  message("");
+  say("");
   const tempo = Number($("teach-tempo").value);
   const bars = Number($("teach-bars").value);
   busy(true);
@@ -196,10 +189,10 @@ const teach = singleFlight(async () => {
         bars: $("teach-pick").value || null, hits,
         trainer: { with_feel: $("teach-feel").checked } },
     });
-    message(`Lesson “${lesson.name}” made: ${lesson.pattern.bars} bar(s), grid ${lesson.pattern.grid}.`, true);
+    say(`Lesson “${lesson.name}” made: ${lesson.pattern.bars} bar(s), grid ${lesson.pattern.grid}.`, true);
     await loadLessons(lesson.name);
   } catch (err) {
-    message(err.message);
+    say(err.message);
   } finally {
     screen.show(false);
     busy(false);
@@ -208,9 +201,9 @@ const teach = singleFlight(async () => {
 
 async function upload(ev) {
   ev.preventDefault();
-  message("");
+  say("");
   const file = $("upload-file").files[0];
-  if (!file) { message("Choose a MIDI file first."); return; }
+  if (!file) { say("Choose a MIDI file first."); return; }
   const form = new FormData();
   form.append("file", file);
   form.append("name", $("lesson-name").value);
@@ -218,10 +211,10 @@ async function upload(ev) {
   form.append("with_feel", $("teach-feel").checked ? "true" : "false");
   try {
     const lesson = await api("/api/lessons/upload", { method: "POST", body: form });
-    message(`Lesson “${lesson.name}” made from ${file.name}.`, true);
+    say(`Lesson “${lesson.name}” made from ${file.name}.`, true);
     await loadLessons(lesson.name);
   } catch (err) {
-    message(err.message);
+    say(err.message);
   }
 }
 
@@ -273,25 +266,25 @@ async function loadSessions() {
 
 async function fromSession(ev) {
   ev.preventDefault();
-  message("");
+  say("");
   const [sessionId, player] = JSON.parse($("session").value);
   try {
     const lesson = await api("/api/lessons/from-session", {
       method: "POST", json: { name: $("lesson-name").value, session_id: sessionId, player,
         bars: $("teach-pick").value || null, trainer: { with_feel: $("teach-feel").checked } },
     });
-    message(`Lesson “${lesson.name}” made from ${lesson.source}.`, true);
+    say(`Lesson “${lesson.name}” made from ${lesson.source}.`, true);
     await loadLessons(lesson.name);
   } catch (err) {
-    message(err.message);
+    say(err.message);
   }
 }
 
 const practise = singleFlight(async () => {
-  message("");
+  say("");
   const name = $("lesson").value;
   const student = $("student").value.trim();
-  if (!name) { message("Make or choose a lesson first."); return; }
+  if (!name) { say("Make or choose a lesson first."); return; }
   busy(true);
   screen.setPlayers([{ name: student, local: true }]);
   keepGoing = $("auto").checked;
@@ -303,7 +296,7 @@ const practise = singleFlight(async () => {
       result = await attemptOnce(name, student);
     } while (keepGoing && result.change !== "mastered");
   } catch (err) {
-    message(err.message);
+    say(err.message);
   } finally {
     keepGoing = false;
     $("stop").hidden = true;
@@ -320,7 +313,7 @@ async function renameLesson() {
     method: "PATCH", json: { name: newName },
   });
   await loadLessons(info.name);
-  message(`Lesson "${name}" is now "${info.name}".`, true);
+  say(`Lesson "${name}" is now "${info.name}".`, true);
 }
 
 async function deleteLesson() {
@@ -330,7 +323,7 @@ async function deleteLesson() {
   if (!confirm(`Delete "${name}" and its ${attempts} attempt(s) by ${everyone.length} student(s)?`)) return;
   await api(`/api/lessons/${encodeURIComponent(name)}`, { method: "DELETE" });
   await loadLessons();
-  message(`Lesson "${name}" deleted.`, true);
+  say(`Lesson "${name}" deleted.`, true);
 }
 
 screen = new PlayScreen($("play"), { inputs, actions: [$("stop")] });
@@ -345,10 +338,10 @@ $("upload").addEventListener("submit", upload);
 $("from-session").addEventListener("submit", fromSession);
 loadSessions().catch(() => { $("from-session").hidden = true; });
 $("practise").addEventListener("click", practise);
-$("rename-lesson").addEventListener("click", () => renameLesson().catch((e) => message(e.message)));
-$("delete-lesson").addEventListener("click", () => deleteLesson().catch((e) => message(e.message)));
+$("rename-lesson").addEventListener("click", () => renameLesson().catch((e) => say(e.message)));
+$("delete-lesson").addEventListener("click", () => deleteLesson().catch((e) => say(e.message)));
 $("stop").addEventListener("click", () => { keepGoing = false; $("stop").hidden = true; });
-$("lesson").addEventListener("change", () => showLesson().catch((e) => message(e.message)));
+$("lesson").addEventListener("change", () => showLesson().catch((e) => say(e.message)));
 /** The student's latency as calibrated in the jam app (kept as typed if never calibrated). */
 async function loadLatency() {
   const student = $("student").value.trim();
@@ -358,8 +351,8 @@ async function loadLatency() {
 }
 
 $("student").addEventListener("change", () => {
-  loadLatency().catch((e) => message(e.message));
-  showProgress().catch((e) => message(e.message));
+  loadLatency().catch((e) => say(e.message));
+  showProgress().catch((e) => say(e.message));
 });
 loadLatency().catch(() => {});
-loadLessons().catch((err) => message(err.message));
+loadLessons().catch((err) => say(err.message));

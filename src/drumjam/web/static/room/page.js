@@ -4,7 +4,7 @@
 // shared start; hits are stamped with the time they were played (the heard frame, see
 // js/audioclock.js) and sent on the shared clock.
 
-import { api, el, fmt } from "../js/api.js";
+import { api, el, fmt, say } from "../js/api.js";
 import { playDrum } from "../js/drums.js";
 import { AudioEngine } from "../js/engine.js";
 import { Inputs } from "../js/inputs.js";
@@ -24,13 +24,6 @@ const groupOf = {};
 const kitmaps = api("/api/kitmaps").then((kits) => Object.assign(groupOf, kits.voice_groups));
 const inputs = new Inputs(ownHit);
 const screen = new PlayScreen($("play"), { inputs, groupOf });
-
-function say(text, info = false) {
-  const box = $("message");
-  box.textContent = text;
-  box.className = info ? "message info" : "message";
-  box.hidden = !text;
-}
 
 function audio() {
   if (!engine) engine = new AudioEngine();
