@@ -8,12 +8,15 @@ import threading
 
 import pytest
 from fastapi.routing import APIRoute
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 from drumjam.web import state as state_module
 from drumjam.web.app import create_app
-from drumjam.web.protocol import json_depth_ok
+from drumjam.errors import InputError
+from drumjam.web.protocol import json_depth_ok, parse_message
 
 DEEP = "[" * 2000 + "]" * 2000
 
@@ -294,3 +297,53 @@ def test_the_protocol_document_is_generated_from_the_models():
     doc = Path(__file__).parents[1] / "docs" / "protocol.md"
     assert doc.read_text(encoding="utf-8") == protocol_markdown() + "\n", \
         "regenerate it: python -m drumjam.web.protocol > docs/protocol.md"
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12)
+_VALID_HIT = {"type": "hit", "seq": 3, "player": 0, "time_s": 2.5, "voice": "snare", "velocity": 90}
+
+
+@st.composite
+def _mutated_messages(draw) -> str:
+    """A valid hit with fields replaced, dropped or added, or any JSON, or any text."""
+    kind = draw(st.sampled_from(["replace", "drop", "add", "json", "text"]))
+    msg = dict(_VALID_HIT)
+    if kind == "replace":
+        msg[draw(st.sampled_from(sorted(msg)))] = draw(_JSON)
+    elif kind == "drop":
+        msg.pop(draw(st.sampled_from(sorted(msg))))
+    elif kind == "add":
+        msg[draw(st.text(max_size=8))] = draw(_JSON)
+    elif kind == "json":
+        msg = draw(_JSON)
+    else:
+        return draw(st.text(max_size=200))
+    return json.dumps(msg, allow_nan=True)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_mutated_messages())
+def test_fuzzed_messages_parse_or_get_a_clear_error(text):
+    try:
+        parse_message(text)
+    except InputError as exc:
+        assert str(exc) and "Traceback" not in str(exc)
+
+
+@settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(_mutated_messages(), min_size=20, max_size=40))
+def test_fuzzed_messages_on_a_live_socket_each_get_one_answer(client, messages):
+    live = _start(client)
+    notes = live["plan"]["notes"]
+    messages = [m for m in messages if not m.lstrip().startswith('{"type": "finish"')]
+    with client.websocket_connect(live["websocket"]) as ws:
+        for text in messages:
+            ws.send_text(text)
+            assert ws.receive_json()["type"] in ("judgment", "error")
+        ws.send_json(_hit(100, notes[0]))
+        assert ws.receive_json()["judgment"] == "perfect"
+        ws.send_json({"type": "finish"})
+        assert ws.receive_json()["type"] == "result"
