@@ -1,0 +1,248 @@
+"""The song in the microphone: cancel the backing track's bleed before transcribing.
+
+Without headphones the microphone hears the backing track too. drumjam knows exactly what it
+played and when (the reference), so the bleed is the reference through one path: the round
+trip measured by ear (:mod:`drumjam.analysis.roundtrip`) and a short room response after it.
+:class:`BleedCanceller` learns that response as it goes, by frequency-domain least squares
+(Welch averages of the cross- and auto-spectra of microphone and reference: the drums do not
+correlate with the song, so they average out), filters the reference with it and subtracts
+the result. The response is updated at fixed sample positions, so the output does not depend
+on how the microphone's audio was cut into blocks, and no latency is added: the reference is
+known ahead.
+
+:meth:`BleedCanceller.report` says how loud the song was in the microphone and how far the
+drums stand above what is left, and flags bleed too strong to transcribe reliably.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from drumjam.errors import InputError
+
+#: Length of the learned room response after the round trip, in seconds.
+TAPS_S = 0.1
+#: Room response kept before the measured round trip (its error), in seconds.
+PRE_S = 0.003
+#: Time over which the response is averaged (older segments weigh less), in seconds.
+MEMORY_S = 30.0
+#: Song heard before the response is trusted and subtracted, in seconds.
+WARMUP_S = 0.4
+#: Recent audio the report looks at, in seconds, in chunks of REPORT_CHUNK_S.
+REPORT_S = 30.0
+REPORT_CHUNK_S = 0.02
+#: Bleed is too strong when what is left of it stands within this many dB of the drums.
+TOO_STRONG_DB = -20.0
+
+
+@dataclass(frozen=True)
+class BleedReport:
+    """How much of the song reached the microphone and what is left of it.
+
+    Attributes
+    ----------
+    bleed_db : float or None
+        Song level relative to the cleaned signal between hits (the medians of 20-50 ms
+        chunk powers), in dB; None before any audio.
+    residual_db : float or None
+        Level between hits after cancelling, relative to the drums' loud chunks (95th
+        percentile), in dB: the lower, the cleaner.
+    too_strong : bool
+        The song dominated the microphone and what is left of it stands within
+        :data:`TOO_STRONG_DB` of the drums: hits may be missed or invented.
+    """
+
+    bleed_db: float | None
+    residual_db: float | None
+    too_strong: bool
+
+    @property
+    def message(self) -> str | None:
+        """What to tell the player, or None when all is well."""
+        if not self.too_strong:
+            return None
+        return ("the song is too loud in the microphone to hear the drums reliably: "
+                "use headphones, turn the speakers down or move the microphone closer to the kit")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {"bleed_db": None if self.bleed_db is None else round(self.bleed_db, 1),
+                "residual_db": None if self.residual_db is None else round(self.residual_db, 1),
+                "too_strong": self.too_strong, "message": self.message}
+
+
+class BleedCanceller:
+    """Subtract a known reference's bleed from a microphone, streaming.
+
+    Parameters
+    ----------
+    reference : numpy.ndarray
+        The backing track as played (mono float), its first sample played at microphone
+        sample 0 on the shared audio clock (pad or cut it to line up).
+    sample_rate : int
+        Of both, in Hz.
+    round_trip_s : float
+        Output + input latency measured by ear (the bleed arrives this late).
+
+    Examples
+    --------
+    >>> bc = BleedCanceller(song, sample_rate=48000, round_trip_s=0.092)  # doctest: +SKIP
+    >>> clean = bc.process(mic_block)                                       # doctest: +SKIP
+    """
+
+    def __init__(self, reference: np.ndarray, *, sample_rate: int, round_trip_s: float) -> None:
+        ref = np.asarray(reference, dtype=np.float32)
+        if ref.ndim != 1:
+            raise InputError(f"the reference must be mono samples, got shape {ref.shape}")
+        if not np.all(np.isfinite(ref)):
+            raise InputError("the reference holds NaN or infinite samples")
+        if not 4000 <= int(sample_rate) <= 384000:
+            raise InputError(f"sample rate {sample_rate} Hz is out of range; use 4000-384000 Hz")
+        if not 0.0 <= float(round_trip_s) <= 0.5:
+            raise InputError(f"round trip {round_trip_s} s is out of range; calibrate again "
+                             "(expected 0-0.5 s)")
+        self.sample_rate = int(sample_rate)
+        self.taps = int(round(TAPS_S * sample_rate))
+        self._seg = 1 << int(np.ceil(np.log2(4 * self.taps)))
+        self._hop = self._seg // 2
+        self._window = np.hanning(self._seg).astype(np.float32)
+        # reference sample feeding tap 0 of mic sample n: n - self._lag
+        self._lag = int(round(float(round_trip_s) * sample_rate)) - int(round(PRE_S * sample_rate))
+        pad = self.taps + self._seg
+        self._ref = np.concatenate([np.zeros(pad, np.float32), ref, np.zeros(self._seg, np.float32)])
+        self._ref_pad = pad
+        self._sxy = np.zeros(self._seg // 2 + 1, np.complex128)
+        self._sxx = np.zeros(self._seg // 2 + 1)
+        self._syy = np.zeros(self._seg // 2 + 1)
+        self._n_eff = 0.0  # effective number of segments averaged
+        self._forget = float(np.exp(-self._hop / (MEMORY_S * sample_rate)))
+        self._warm = 0.0  # song heard so far, in seconds (segments with reference energy)
+        self._h = np.zeros(self.taps, np.float32)
+        self._mic = np.zeros(0, np.float32)  # mic samples [self._mic_start, self._n)
+        self._mic_start = 0
+        self._n = 0
+        self._next_seg = 0  # start of the next segment to learn from
+        self._chunk = int(REPORT_CHUNK_S * sample_rate)
+        n_chunks = int(REPORT_S / REPORT_CHUNK_S)
+        self._powers: deque[tuple[float, float]] = deque(maxlen=n_chunks)
+        self._acc = np.zeros(2)  # bleed and cleaned energy of the current chunk
+        self._acc_n = 0
+
+    def process(self, block: np.ndarray) -> np.ndarray:
+        """Feed microphone samples (the next ones after the last block); return them cleaned.
+
+        Parameters
+        ----------
+        block : numpy.ndarray
+            Mono float samples, any length.
+
+        Returns
+        -------
+        numpy.ndarray
+            float32, the same length: the microphone less the estimated bleed.
+        """
+        y = np.asarray(block, dtype=np.float32).reshape(-1)
+        if y.size and not np.all(np.isfinite(y)):
+            raise InputError("the microphone audio holds NaN or infinite samples")
+        out = np.empty_like(y)
+        done = 0
+        self._mic = np.concatenate([self._mic, y])
+        while done < y.size:
+            update_at = self._next_seg + self._seg
+            if self._n >= update_at:
+                self._learn()
+                continue
+            stop = min(y.size, done + update_at - self._n)
+            out[done:stop] = self._clean(y[done:stop])
+            done = stop
+        while self._n >= self._next_seg + self._seg:
+            self._learn()
+        keep = self._next_seg - self._mic_start
+        if keep > 0:
+            self._mic = self._mic[keep:]
+            self._mic_start += keep
+        return out
+
+    def bleed(self, start: int, stop: int) -> np.ndarray:
+        """The estimated bleed for microphone samples ``[start, stop)`` with the response as it
+        is now."""
+        a = start - self._lag - (self.taps - 1) + self._ref_pad
+        b = stop - self._lag + self._ref_pad
+        x = _slice(self._ref, a, b)
+        return _fir(x, self._h)
+
+    def _clean(self, y: np.ndarray) -> np.ndarray:
+        est = self.bleed(self._n, self._n + y.size)
+        out = y - est
+        self._n += y.size
+        self._acc += (float(np.dot(est, est)), float(np.dot(out, out)))
+        self._acc_n += y.size
+        if self._acc_n >= self._chunk:
+            self._powers.append((self._acc[0] / self._acc_n, self._acc[1] / self._acc_n))
+            self._acc[:] = 0.0
+            self._acc_n = 0
+        return out
+
+    def _learn(self) -> None:
+        """Average one more segment's spectra and update the response."""
+        m = self._next_seg
+        y = self._mic[m - self._mic_start:m - self._mic_start + self._seg]
+        a = m - self._lag + self._ref_pad
+        x = _slice(self._ref, a, a + self._seg)
+        self._next_seg += self._hop
+        energy = float(np.dot(x, x))
+        if energy <= 1e-9 * self._seg:
+            return
+        spec_x = np.fft.rfft(x * self._window)
+        spec_y = np.fft.rfft(y * self._window)
+        self._sxy = self._forget * self._sxy + np.conj(spec_x) * spec_y
+        self._sxx = self._forget * self._sxx + np.abs(spec_x) ** 2
+        self._syy = self._forget * self._syy + np.abs(spec_y) ** 2
+        self._n_eff = self._forget * self._n_eff + 1.0
+        self._warm += self._hop / self.sample_rate
+        if self._warm < WARMUP_S:
+            return
+        sxx = self._sxx + 1e-3 * np.mean(self._sxx) + 1e-20
+        response = self._sxy / sxx
+        # shrink each bin by the part of |H|^2 that the drums and noise alone would give
+        # (the residual spectrum over the song's, over the segments averaged; overlapping
+        # Hann segments count about half)
+        gain2 = np.abs(response) ** 2
+        chance = np.maximum(self._syy - gain2 * sxx, 0.0) / sxx / (0.5 * self._n_eff)
+        response *= np.maximum(0.0, 1.0 - chance / (gain2 + 1e-30))
+        self._h = np.fft.irfft(response, self._seg)[:self.taps].astype(np.float32)
+
+    def report(self) -> BleedReport:
+        """How loud the song was and how clean the microphone is, over the last 30 s."""
+        if not self._powers:
+            return BleedReport(None, None, False)
+        p = np.asarray(self._powers)
+        floor = float(np.median(p[:, 1])) + 1e-20
+        peaks = float(np.percentile(p[:, 1], 95)) + 1e-20
+        bleed_db = 10 * np.log10(float(np.median(p[:, 0])) / floor + 1e-20)
+        residual_db = 10 * np.log10(floor / peaks)
+        return BleedReport(float(bleed_db), float(residual_db),
+                           bool(bleed_db > 0.0 and residual_db > TOO_STRONG_DB))
+
+
+def _slice(x: np.ndarray, a: int, b: int) -> np.ndarray:
+    """``x[a:b]`` with zeros outside ``x``."""
+    out = np.zeros(b - a, np.float32)
+    lo, hi = max(a, 0), min(b, x.size)
+    if hi > lo:
+        out[lo - a:hi - a] = x[lo:hi]
+    return out
+
+
+def _fir(x: np.ndarray, h: np.ndarray) -> np.ndarray:
+    """The 'valid' part of ``x`` filtered by ``h`` (len(x) - len(h) + 1 samples), by FFT."""
+    n_out = x.size - h.size + 1
+    if not np.any(h):
+        return np.zeros(n_out, np.float32)
+    size = 1 << int(np.ceil(np.log2(x.size)))
+    y = np.fft.irfft(np.fft.rfft(x, size) * np.fft.rfft(h, size), size)
+    return y[h.size - 1:x.size].astype(np.float32)

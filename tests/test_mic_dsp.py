@@ -1,0 +1,80 @@
+"""Microphone DSP with known answers: the round trip by ear and the song's bleed cancelled."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from drumjam.analysis.bleed import BleedCanceller
+from drumjam.analysis.roundtrip import calibration_clicks, measure_round_trip
+from drumjam.errors import InputError
+from mic_room import SPEED_OF_SOUND_M_S, bursts, convolve, delayed, noise, room_ir, song
+
+SR = 48000
+
+
+@pytest.mark.parametrize(("round_trip_ms", "distance_m", "rt60_s", "noise_db"), [
+    (23.4, 0.5, 0.2, -30.0),     # a wired interface, close speaker
+    (91.3, 1.5, 0.4, -40.0),     # a laptop's speakers and built-in microphone
+    (212.6, 3.0, 0.8, -30.0),    # a wireless speaker in a reverberant room
+])
+def test_round_trip_by_ear_within_2_ms(round_trip_ms: float, distance_m: float, rt60_s: float,
+                                       noise_db: float) -> None:
+    clicks, _ = calibration_clicks(sample_rate=SR)
+    ir = room_ir(sample_rate=SR, distance_m=distance_m, rt60_s=rt60_s, seed=3)
+    heard = delayed(convolve(clicks, ir, clicks.size + SR), round_trip_ms / 1000, SR)
+    heard += noise(heard.size, level_db=noise_db)
+    measured = measure_round_trip(clicks, heard, sample_rate=SR)
+    truth_ms = round_trip_ms + 1000 * distance_m / SPEED_OF_SOUND_M_S
+    assert measured.latency_ms == pytest.approx(truth_ms, abs=2.0)
+
+
+def test_round_trip_refuses_silence_and_unheard_clicks() -> None:
+    clicks, _ = calibration_clicks(sample_rate=SR)
+    with pytest.raises(InputError, match="silent"):
+        measure_round_trip(clicks, np.zeros(clicks.size + SR), sample_rate=SR)
+    with pytest.raises(InputError, match="did not hear the clicks"):
+        measure_round_trip(clicks, noise(clicks.size + SR, level_db=-20), sample_rate=SR)
+    with pytest.raises(InputError, match="shorter"):
+        measure_round_trip(clicks, clicks[:100], sample_rate=SR)
+
+
+def _mix(gain: float, seconds: float = 12.0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]:
+    backing = song(seconds, sample_rate=SR)
+    drums = bursts(seconds, sample_rate=SR)
+    round_trip_s = 0.0734
+    ir = room_ir(sample_rate=SR, distance_m=2.0, rt60_s=0.4, seed=2)
+    bleed = gain * delayed(convolve(backing, ir), round_trip_s, SR)
+    mic = drums + bleed + noise(drums.size, level_db=-60)
+    # the calibration measured the round trip with the flight from the speaker
+    return backing, drums, bleed, mic, round_trip_s + 2.0 / SPEED_OF_SOUND_M_S
+
+
+def test_bleed_cancelled_by_12_db_and_blocks_do_not_matter() -> None:
+    backing, drums, bleed, mic, round_trip_s = _mix(1.0)
+    canceller = BleedCanceller(backing, sample_rate=SR, round_trip_s=round_trip_s)
+    cleaned = np.concatenate([canceller.process(mic[i:i + 960]) for i in range(0, mic.size, 960)])
+    later = slice(mic.size // 3, None)  # after the first few seconds of learning
+    left = cleaned[later] - drums[later]
+    assert 10 * np.log10(np.sum(bleed[later] ** 2) / np.sum(left ** 2)) > 12.0
+    report = canceller.report()
+    assert report.bleed_db > 0 and not report.too_strong and report.message is None
+    other = BleedCanceller(backing, sample_rate=SR, round_trip_s=round_trip_s)
+    odd = np.concatenate([other.process(mic[i:i + 7777]) for i in range(0, mic.size, 7777)])
+    np.testing.assert_allclose(odd, cleaned, atol=1e-5)
+
+
+def test_bleed_too_strong_is_reported() -> None:
+    backing, _, _, mic, round_trip_s = _mix(4.0)
+    canceller = BleedCanceller(backing, sample_rate=SR, round_trip_s=round_trip_s)
+    canceller.process(mic)
+    report = canceller.report()
+    assert report.too_strong and "headphones" in report.message
+
+
+def test_no_bleed_leaves_the_drums() -> None:
+    backing, drums, _, _, _ = _mix(0.0)
+    canceller = BleedCanceller(backing, sample_rate=SR, round_trip_s=0.07)
+    cleaned = canceller.process(drums)
+    assert 10 * np.log10(np.sum((cleaned - drums) ** 2) / np.sum(drums ** 2)) < -20.0
+    assert not canceller.report().too_strong
