@@ -18,8 +18,12 @@ from fastapi.testclient import TestClient
 from room_support import groove_song
 from websockets.sync.client import connect
 
+from drumjam.model import Hit
+from drumjam.session.live import LiveSession, Player
+from drumjam.store.sessions import SessionNotFoundError, get_session, list_sessions
 from drumjam.web.app import create_app
 from drumjam.web.room_routes import RoomService
+from drumjam.web.state import History
 
 #: The promise: a hit acknowledged this long before the crash is in the history.
 WRITE_BEHIND_S = 0.250
@@ -68,6 +72,38 @@ def test_a_remote_duet_is_saved_to_the_history_like_a_local_session(tmp_path):
         for url in (f"/api/history/{sid}/report.html", f"/api/history/{sid}/card.png",
                     f"/api/history/{sid}/take/0.mid", f"/api/history/{sid}/take/1.mid"):
             assert client.get(url).status_code == 200, url
+
+
+def test_an_unfinished_session_is_kept_as_interrupted_and_scored_from_its_hits(db_url):
+    """On either backend: hits written through while playing; the next start scores them
+    exactly as the live session would have, a session without hits is dropped, and a
+    session being played is not listed."""
+    song = groove_song(bars=2)
+    history = History(db_url)
+    players = [Player("Ann", 12.0), Player("Bob", -8.0)]
+    sid = history.open(song=song, players=players, beatmap=song.beatmap, chart=song.chart,
+                       practice={"speed": 1.0})
+    empty = history.open(song=song, players=players[:1], beatmap=song.beatmap, chart=song.chart,
+                         practice={"speed": 1.0})
+    live = LiveSession(players, song.beatmap, song.chart, on_hit=history.recorder(sid))
+    twin = LiveSession(players, song.beatmap, song.chart)
+    for i, note in enumerate(song.chart.notes):
+        for player, (late_s, latency) in enumerate(((0.006, 0.012), (-0.004, -0.008))):
+            hit = Hit(note.time_s + late_s + latency + 0.001 * (i % 3), note.voice, 80)
+            live.add_hit(player, hit)
+            twin.add_hit(player, hit)
+    assert history.writer.flush()
+    assert list_sessions(url=db_url) == []  # still being played
+    assert History(db_url).recovered == [sid]  # the next start of the app
+    saved = get_session(sid, url=db_url)
+    expected = twin.finish().to_dict()
+    assert saved["status"] == "interrupted" and saved["summary"] == "Interrupted (the server stopped): " + expected["summary"]
+    assert [p["score"] for p in saved["results"]["players"]] == [p["score"] for p in expected["players"]]
+    assert [p["latency_ms"] for p in saved["players"]] == [12.0, -8.0]
+    assert [len(t) for t in saved["takes"]] == [len(song.chart.notes)] * 2
+    with pytest.raises(SessionNotFoundError):
+        get_session(empty, url=db_url)
+    history.writer.close()
 
 
 def _free_port() -> int:
