@@ -336,5 +336,6 @@ def test_live_accuracy_is_the_results_accuracy(page):
     assert f"accuracy {live:.0f} %" in page.inner_text("#running-0")
     _finish(page)
     assert _cell(page, 0, "missed") == 1 and _cell(page, 0, "extra") == 2
+    assert "Stopped" in page.inner_text("#summary")  # and the summary says where
     assert _cell(page, 0, "accuracy_pct") == pytest.approx(live, abs=0.05)
     assert live < 90

@@ -31,6 +31,7 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
 SERVER_AHEAD_S = 3600.5
 ASYNC_MS = 12.0  # B plays this much behind A
 CALIBRATION_B_MS = 30.0  # B's kit is this slow; the server removes it
+EARLY_FIRST_MS = 30.0  # both play the first beat this early
 
 
 def _free_port() -> int:
@@ -167,9 +168,13 @@ def test_remote_duet_through_delaying_links(server, browser):
             assert abs(started["A"] - started["B"]) < 2.0, started
             assert abs(started["A"] - start_ms) < 1.0 and abs(started["B"] - start_ms) < 1.0
 
-            # scripted hits at known times on the true shared clock, in each browser's own clock
+            # scripted hits at known times on the true shared clock, in each browser's own clock;
+            # both play the song's first beat (its first note is at 0 s) 30 ms early
+            first_s = min(n.time_s for n in notes)
+
             def script(page, name, late_ms):
-                hits = [{"local_ms": start_ms + n.time_s * 1e3 + late_ms - offsets[name],
+                hits = [{"local_ms": start_ms + n.time_s * 1e3 + late_ms - offsets[name]
+                         - (EARLY_FIRST_MS if n.time_s == first_s else 0.0),
                          "voice": str(n.voice), "velocity": n.velocity} for n in notes]
                 assert page.evaluate("(h) => drumjamRoom.client.scriptHits(h)", hits) == len(notes)
 
@@ -214,8 +219,21 @@ def test_remote_duet_through_delaying_links(server, browser):
             assert a.evaluate("drumjamRoom.screen.lanes[0].notes.length") == len(notes)
             a.wait_for_selector("#result:not([hidden])")
             assert "Seoul" in a.inner_text("#result-rows") and "Tokyo" in a.inner_text("#result-rows")
-            # the duet is in the history: the result links to its results page
-            assert a.get_attribute("#result-link", "href") == f"/results.html?id={result['session_id']}"
+            # a first hit 30 ms early is reported 30 ms early (not clamped to the song's start)
+            first_offsets = a.evaluate(f"[...drumjamRoom.client.acks.values()].filter((j) =>"
+                                       f" Math.abs(j.target_time_s - {first_s}) < 1e-6).map((j) => j.offset_ms)")
+            assert first_offsets and all(abs(o + EARLY_FIRST_MS) < 2.0 for o in first_offsets), first_offsets
+            # the duet is in the history with its report, card and both takes as MIDI
+            session_id = result["session_id"]
+            assert a.get_attribute("#result-link", "href") == f"/results.html?id={session_id}"
+            base = f"http://127.0.0.1:{port}/api/history/{session_id}"
+            saved = a.request.get(base).json()
+            assert [p["name"] for p in saved["results"]["players"]] == ["Seoul", "Tokyo"]
+            assert [len(take) for take in saved["takes"]] == [len(notes), len(notes)]
+            for path, kind in (("/report.html", "text/html"), ("/card.png", "image/png"),
+                               ("/take/0.mid", "audio/midi"), ("/take/1.mid", "audio/midi")):
+                answer = a.request.get(base + path)
+                assert answer.ok and answer.headers["content-type"].startswith(kind), path
 
             assert page_errors == []
 
