@@ -27,9 +27,10 @@ err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def _register_all() -> None:
-    from drumjam.cli import analysis_cmds, batch_cmds, lesson_cmds, scoring_cmds, web_cmds
+    from drumjam.cli import (analysis_cmds, batch_cmds, lesson_cmds, scoring_cmds, transcribe_cmds,
+                             web_cmds)
 
-    for module in (scoring_cmds, web_cmds, analysis_cmds, lesson_cmds, batch_cmds):
+    for module in (scoring_cmds, web_cmds, analysis_cmds, transcribe_cmds, lesson_cmds, batch_cmds):
         module.register(app)
 
 
@@ -46,6 +47,9 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         err_console.print("drumjam: interrupted", markup=False)
         sys.exit(130)
+    except BrokenPipeError:  # the reader of our output went away (``drumjam ... | head``)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)
     except Exception as exc:  # the last resort: one line, the trace only on request
         if os.environ.get("DRUMJAM_DEBUG", "") not in ("", "0"):
             raise

@@ -8,9 +8,10 @@ with reproduces the same times exactly.
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable, Iterator, Sequence
 
 import mido
 import numpy as np
@@ -30,7 +31,7 @@ DEFAULT_PPQ = 480
 _MAX_QUARTERS = int(MAX_DURATION_S * MAX_TEMPO_BPM / 60.0)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MidiNoteEvent:
     """A note-on read from a file, in seconds."""
 
@@ -101,9 +102,17 @@ def open_midi(path: str | Path) -> mido.MidiFile:
                             "save it as type 0 or 1")
     if not 1 <= midi.ticks_per_beat <= MAX_TICKS_PER_BEAT:
         raise MidiFileError(p, f"resolution {midi.ticks_per_beat} is not 1-{MAX_TICKS_PER_BEAT} "
-                            "ticks per quarter note (SMTPE time is not supported)",
+                            "ticks per quarter note (SMPTE time is not supported)",
                             "save it with a metrical (PPQ) time base")
     return midi
+
+
+def _absolute(track: mido.MidiTrack) -> Iterator[tuple[int, mido.Message]]:
+    """The messages of a track with their absolute ticks."""
+    now = 0
+    for msg in track:
+        now += msg.time
+        yield now, msg
 
 
 class TempoMap:
@@ -158,15 +167,9 @@ def read_midi(path: str | Path) -> MidiContents:
     cc4_at_note: list[int | None] = []
     note_off_ticks: list[int | None] = []
     open_notes: dict[tuple[int, int], int] = {}
-    # all tracks on one timeline by absolute tick; the sort is stable, so events at the same
-    # tick keep track order as in mido.merge_tracks (which copies every message, slowly)
-    timeline: list[tuple[int, mido.Message]] = []
-    for track in midi.tracks:
-        now = 0
-        for msg in track:
-            now += msg.time
-            timeline.append((now, msg))
-    timeline.sort(key=lambda item: item[0])
+    # all tracks on one timeline by absolute tick, merged lazily; events at the same tick keep
+    # track order as in mido.merge_tracks (which copies every message, slowly)
+    timeline = heapq.merge(*(_absolute(track) for track in midi.tracks), key=lambda item: item[0])
     for tick, msg in timeline:
         if msg.type == "set_tempo":
             tempo_changes.append((tick, msg.tempo))
@@ -183,6 +186,7 @@ def read_midi(path: str | Path) -> MidiContents:
             idx = open_notes.pop((msg.channel, msg.note), None)
             if idx is not None:
                 note_off_ticks[idx] = tick
+    del midi, timeline  # every mido message: by far the most memory of a long file
     if len(raw) > MAX_EVENTS:
         raise MidiFileError(path, f"{len(raw)} notes are more than drumjam reads ({MAX_EVENTS})",
                             "split the file")

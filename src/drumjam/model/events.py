@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from itertools import pairwise
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -123,9 +124,14 @@ def _sorted_events(events: Iterable, kind: str) -> tuple:
     if len(events) > MAX_EVENTS:
         raise InputError(f"{len(events)} {kind}s are more than drumjam scores at once "
                          f"({MAX_EVENTS}); split the {'take' if kind == 'hit' else 'chart'}")
-    items = tuple(sorted(events, key=lambda e: (e.time_s, e.voice.value, e.velocity)))
-    validate_times_s([e.time_s for e in items], f"{kind} times")
-    return items
+    def order(e: Hit | Note) -> tuple[float, str, int]:
+        return (e.time_s, e.voice.value, e.velocity)
+
+    # most sequences arrive sorted: checking costs no copy, sorting a long take does
+    if any(order(a) > order(b) for a, b in pairwise(events)):
+        events = tuple(sorted(events, key=order))
+    validate_times_s(np.fromiter((e.time_s for e in events), np.float64, len(events)), f"{kind} times")
+    return events
 
 
 @dataclass(frozen=True)

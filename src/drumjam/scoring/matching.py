@@ -5,8 +5,9 @@ Hits and targets form a bipartite graph (a hit may match a target whose window c
 because windows are intervals whose starts and ends both increase with the target time, each
 hit's candidates are a contiguous run of targets and the graph splits into small connected
 components along time. Components with one target (nearly all of them) are solved in bulk with
-numpy; the rare larger ones exactly with the Hungarian algorithm. The same component solver
-serves the live scorer, so live and offline results are identical.
+numpy; the rare larger ones exactly with the Hungarian algorithm, or, past a size only
+adversarial input reaches, by a dynamic programme linear in their candidate pairs. The same component solver serves the live scorer, so live and
+offline results are identical.
 """
 
 from __future__ import annotations
@@ -73,10 +74,19 @@ def component_breaks(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     return starts
 
 
+#: Largest component (hits x candidate targets) solved with the Hungarian algorithm; larger
+#: ones, which only adversarial or absurdly dense input makes, go through the dynamic programme.
+DENSE_CELLS = 4096
+
+
 def solve_component(
     hits_s: np.ndarray, targets_s: np.ndarray, lo: np.ndarray, hi: np.ndarray
 ) -> np.ndarray:
-    """Exact matching of one component.
+    """Exact matching of one component: the most matches, then the least total distance.
+
+    Small components are solved with the Hungarian algorithm, larger ones with
+    :func:`_solve_in_order`, whose time and memory grow linearly with the candidate pairs;
+    both find the same optimum (they may differ only where several matchings tie exactly).
 
     Parameters
     ----------
@@ -100,6 +110,8 @@ def solve_component(
         best = int(np.argmin(np.abs(hits_s - targets_s[t0])))
         out[best] = t0
         return out
+    if hits_s.size * (t1 - t0) > DENSE_CELLS:
+        return _solve_in_order(hits_s, targets_s, lo, hi)
     cols = np.arange(t0, t1)
     dist = np.abs(hits_s[:, None] - targets_s[None, t0:t1])
     feasible = (cols[None, :] >= lo[:, None]) & (cols[None, :] < hi[:, None])
@@ -110,6 +122,49 @@ def solve_component(
     rows, picked = linear_sum_assignment(cost)
     ok = feasible[rows, picked]
     out[rows[ok]] = cols[picked[ok]]
+    return out
+
+
+def _solve_in_order(
+    hits_s: np.ndarray, targets_s: np.ndarray, lo: np.ndarray, hi: np.ndarray
+) -> np.ndarray:
+    """Exact matching of a large component by dynamic programming over the hits in time order.
+
+    Windows are intervals whose starts and ends increase with the target time, so some best
+    matching never crosses (an earlier hit never takes a later target than a later hit). The
+    state is the last target taken; every target before the current hit's candidates is one
+    state. Ties keep the earlier hit.
+    """
+    out = np.full(hits_s.size, _UNMATCHED, dtype=np.int64)
+    # a state: (matches, -total distance, chain of (hit, target, previous link))
+    below: tuple = (0, 0.0, None)  # the best state whose last target lies before ``a``
+    states: dict[int, tuple] = {}  # last target taken -> the best state ending there
+    times = hits_s.tolist()
+    target_times = targets_s.tolist()
+    for i in np.argsort(hits_s, kind="stable").tolist():
+        a, b = int(lo[i]), int(hi[i])
+        for j in [j for j in states if j < a]:
+            state = states.pop(j)
+            if state[:2] > below[:2]:
+                below = state
+        run = below
+        updates = []
+        for j in range(a, b):
+            old = states.get(j)
+            cand = (run[0] + 1, run[1] - abs(times[i] - target_times[j]), (i, j, run[2]))
+            if old is None or cand[:2] > old[:2]:
+                updates.append((j, cand))
+            if old is not None and old[:2] > run[:2]:
+                run = old
+        states.update(updates)
+    best = below
+    for state in states.values():
+        if state[:2] > best[:2]:
+            best = state
+    link = best[2]
+    while link is not None:
+        i, j, link = link
+        out[i] = j
     return out
 
 

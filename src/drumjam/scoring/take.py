@@ -15,7 +15,7 @@ from drumjam.scoring.stats import TimingStats, dynamics, timing_stats
 from drumjam.scoring.targets import TargetSet, chart_targets, check_overlap, grid_targets, hit_keys
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class HitResult:
     """The verdict on one hit.
 
