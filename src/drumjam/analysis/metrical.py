@@ -150,6 +150,23 @@ def pick_level(evidence: list[LevelEvidence], prior_weight: float = PRIOR_WEIGHT
     return 0
 
 
+def nearest_level(beats_s: np.ndarray, beat_prob: np.ndarray, fps: float,
+                  tempo_bpm: float) -> tuple[tuple[int, int], np.ndarray]:
+    """The level of :func:`level_candidates` whose tempo is nearest ``tempo_bpm`` (the tracked
+    one on a tie), in the phase the network's beat probability fits best (for the tracked
+    level, the beats or the points half-way between them: the tracker may have followed the
+    off-beats)."""
+    candidates = level_candidates(beats_s)
+    if beats_s.size < MIN_LEVEL_BEATS or not candidates:
+        return (1, 1), beats_s
+    candidates.append(((1, 1), beats_s[:-1] + 0.5 * np.diff(beats_s)))
+    distance = [abs(np.log2(60.0 / float(np.median(np.diff(t))) / tempo_bpm)) for _, t in candidates]
+    level = candidates[int(np.argmin(distance))][0]
+    phases = [t for lv, t in candidates if lv == level]
+    fits = [sum(np.log(np.asarray(network_fit(beat_prob, fps, t)) + 1e-3)) for t in phases]
+    return level, phases[int(np.argmax(fits))]
+
+
 def choose_level(beats_s: np.ndarray, beat_prob: np.ndarray, fps: float,
                  salience_at: Callable[[float], float]) -> tuple[tuple[int, int], np.ndarray]:
     """The metrical level of the beat: the tracked one, or a multiple the evidence prefers.

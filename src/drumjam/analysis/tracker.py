@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 
 import numpy as np
 
@@ -10,8 +11,8 @@ from drumjam.analysis import beatnet
 from drumjam.analysis import beats as beats_mod
 from drumjam.analysis.downbeats import downbeats, learned_evidence
 from drumjam.analysis.features import Envelope, onset_envelope, window_max
-from drumjam.analysis.grid import fit_grid
-from drumjam.analysis.metrical import choose_level, offbeat_margin
+from drumjam.analysis.grid import fit_grid, tempo_sections
+from drumjam.analysis.metrical import choose_level, nearest_level, offbeat_margin
 from drumjam.analysis.tempo import TempoCurve, tempo_curve
 from drumjam.errors import InputError
 from drumjam.model import BeatMap
@@ -78,6 +79,37 @@ def track_pulse(env: Envelope) -> tuple[TempoCurve, np.ndarray]:
     return curve, regular(fit_grid(regular(refined), env)[0])
 
 
+def at_metrical_level(beats_s: np.ndarray, beat_prob: np.ndarray,
+                      salience_at: Callable[[float], float]) -> np.ndarray | None:
+    """The beats at the metrical level chosen for the song, or None where it keeps the tracked
+    level.
+
+    The level is chosen (:func:`drumjam.analysis.metrical.choose_level`) on the longest
+    stretch at one tempo (:func:`drumjam.analysis.grid.tempo_sections`), where the evidence is
+    most; every other stretch takes the multiple of its tracked tempo nearest the tempo chosen
+    there (:func:`drumjam.analysis.metrical.nearest_level`). So a song whose pulse was tracked
+    at two thirds of the beat in one part and at the beat in another is put right part by
+    part, while a real change of tempo stays.
+    """
+    starts = np.searchsorted(beats_s, [start for start, _ in tempo_sections(beats_s)])
+    edges = [0, *[int(e) for e in starts if 0 < e < beats_s.size], beats_s.size]
+    # each section with the next one's first beat, so its last interval is kept
+    sections = [(a, b, beats_s[a:min(b + 1, beats_s.size)]) for a, b in itertools.pairwise(edges)]
+    longest = max(sections, key=lambda sec: sec[1] - sec[0])
+    level, moved = choose_level(longest[2], beat_prob, beatnet.FPS, salience_at)
+    if level == (1, 1) or moved.size < 2:
+        return None
+    tempo_bpm = 60.0 / float(np.median(np.diff(moved)))
+    pieces = []
+    for a, b, section in sections:
+        if (a, b) != longest[:2]:
+            moved = nearest_level(section, beat_prob, beatnet.FPS, tempo_bpm)[1]
+        else:
+            moved = choose_level(section, beat_prob, beatnet.FPS, salience_at)[1]
+        pieces.append(moved[moved < beats_s[b] - 1e-6] if b < beats_s.size else moved)
+    return np.concatenate(pieces)
+
+
 def track_beatmap(samples: np.ndarray, sr: int, meter: int | None = None,
                   downbeat_models: tuple[dict[str, np.ndarray], ...] | None = None) -> BeatMap:
     """Beats, downbeats, metre and confidence of mono audio.
@@ -97,8 +129,8 @@ def track_beatmap(samples: np.ndarray, sr: int, meter: int | None = None,
     env = onset_envelope(samples, sr)
     curve, gridded = track_pulse(env)
     network = beatnet.activations(samples, sr, downbeat_models)
-    level, moved = choose_level(gridded, network.sum(axis=1), beatnet.FPS, curve.salience_at)
-    if level != (1, 1):
+    moved = at_metrical_level(gridded, network.sum(axis=1), curve.salience_at)
+    if moved is not None:
         # interpolated between the tracked beats: each new beat may lie a little off its onset
         moved = env.frame_times_s(beats_mod.refine(env, env.frames_of(moved), window_s=MOVED_WINDOW_S))
         gridded = regular(fit_grid(regular(moved), env)[0])
