@@ -105,7 +105,7 @@ def test_bad_manifests_and_sources_are_refused_before_any_work(tmp_path, capsys)
     (tmp_path / "empty.csv").write_text("take\n")
     with pytest.raises(FileFormatError, match="has no rows"):
         collect_items("score", str(tmp_path / "empty.csv"))
-    with pytest.raises(InputError, match="holds no .mid/.midi files"):
+    with pytest.raises(InputError, match="holds no .mid/.midi/.wav/.flac.* files"):
         collect_items("score", str(tmp_path))
     with pytest.raises(InputError, match="unknown batch command 'mix'"):
         collect_items("mix", str(tmp_path))

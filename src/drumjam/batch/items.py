@@ -15,8 +15,8 @@ MIDI_SUFFIXES = (".mid", ".midi")
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".aif", ".aiff")
 #: Command -> (files it reads, manifest columns it needs, optional manifest columns).
 COMMANDS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
-    "score": (MIDI_SUFFIXES, ("take",), ("chart", "grid")),
-    "duet": (MIDI_SUFFIXES, ("take_a", "take_b"), ("chart", "grid")),
+    "score": (MIDI_SUFFIXES + AUDIO_SUFFIXES, ("take",), ("chart", "grid")),
+    "duet": (MIDI_SUFFIXES + AUDIO_SUFFIXES, ("take_a", "take_b"), ("chart", "grid")),
     "analyze": (AUDIO_SUFFIXES, ("audio",), ("meter",)),
     "transcribe": (AUDIO_SUFFIXES, ("audio",), ()),
 }

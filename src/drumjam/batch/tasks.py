@@ -61,23 +61,27 @@ def _scoring(settings: Settings, item: Item):  # noqa: ANN202 (target, grid, con
 
 
 def _score(item: Item, settings: Settings) -> dict[str, Any]:
-    from drumjam.io.midi import read_take
+    from drumjam.analysis.takes import load_take
     from drumjam.scoring import score_take
 
-    played = read_take(item.paths[0], kit_map=settings.kit, channel=settings.channel)
     target, grid, config = _scoring(settings, item)
+    played = load_take(item.paths[0], kit_map=settings.kit, channel=settings.channel,
+                       find_beats=target is None)
     return flat(score_take(played, target, grid=grid, config=config).to_dict())
 
 
 def _duet(item: Item, settings: Settings) -> dict[str, Any]:
+    from drumjam.analysis.takes import load_take, take_kind
     from drumjam.cli.scoring_cmds import player_names
-    from drumjam.io.midi import read_take
     from drumjam.scoring import analyse_duet
 
     names = player_names([Path(p) for p in item.paths])
-    a, b = (read_take(p, kit_map=settings.kit, channel=settings.channel, player=n)
-            for p, n in zip(item.paths, names))
     target, grid, config = _scoring(settings, item)
+    # two recordings on no chart: the grid is built on the beats found in the first
+    beats = target is None and all(take_kind(p) == "audio" for p in item.paths)
+    a, b = (load_take(p, kit_map=settings.kit, channel=settings.channel, player=n,
+                      find_beats=beats and i == 0)
+            for i, (p, n) in enumerate(zip(item.paths, names)))
     result = analyse_duet(a, b, target, grid=grid, config=config).to_dict()
     row = {"summary": result["summary"], **flat(result["sync"], "sync_")}
     for label, player in zip("ab", result["players"]):
@@ -111,8 +115,8 @@ def _transcribe(item: Item, settings: Settings) -> dict[str, Any]:
 
 TASKS = {"score": _score, "duet": _duet, "analyze": _analyze, "transcribe": _transcribe}
 #: What each command imports on a worker, so workers can load it before the clock starts.
-MODULES = {"score": ("drumjam.io.midi", "drumjam.io.songfolder", "drumjam.scoring"),
-           "duet": ("drumjam.io.midi", "drumjam.io.songfolder", "drumjam.scoring"),
+MODULES = {"score": ("drumjam.analysis.takes", "drumjam.io.songfolder", "drumjam.scoring"),
+           "duet": ("drumjam.analysis.takes", "drumjam.io.songfolder", "drumjam.scoring"),
            "analyze": ("drumjam.analysis",), "transcribe": ("drumjam.io.audio",)}
 
 

@@ -11,8 +11,8 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from drumjam.cli.transcribe_cmds import read_any_take
 from drumjam.errors import FileFormatError, InputError
-from drumjam.io.midi import read_take
 from drumjam.lesson import (
     PassCriteria,
     TrainerConfig,
@@ -67,7 +67,8 @@ def _beatmap(take: Take, tempo_bpm: float | None, path: Path | None) -> BeatMap 
 @lesson_app.command("create")
 def create(
     take_path: Annotated[
-        Path, typer.Argument(metavar="TAKE.mid", help="The teacher's take (MIDI).")
+        Path, typer.Argument(metavar="TAKE",
+                             help="The teacher's take: MIDI, or a recording (WAV, FLAC, OGG, MP3).")
     ],
     name: Annotated[str, typer.Option("--name", help="Name of the new lesson.")],
     bars: Annotated[
@@ -80,7 +81,8 @@ def create(
     tempo: Annotated[
         float | None,
         typer.Option(
-            "--tempo", help="The click's tempo, BPM, first beat at 0 s (default: the file's)."
+            "--tempo", help="The click's tempo, BPM, first beat at 0 s (default: the MIDI file's, "
+            "or the beats found in the recording)."
         ),
     ] = None,
     beatmap_path: Annotated[
@@ -142,7 +144,7 @@ def create(
             max_mean_offset_ms=offset_ms,
         ),
     )
-    take = read_take(take_path, kit)
+    take = read_any_take(take_path, kit_map=kit, find_beats=tempo is None and beatmap_path is None)
     pattern = extract_pattern(take, _beatmap(take, tempo, beatmap_path), bars=parse_bars(bars))
     info = store.create_lesson(name, pattern, trainer=trainer, source=take_path.name)
     data = {**info, "pattern": pattern.to_dict()}
@@ -211,7 +213,8 @@ def practise(
     attempt: Annotated[
         Path,
         typer.Argument(
-            metavar="ATTEMPT.mid", help="The student's attempt (MIDI), played to the click."
+            metavar="ATTEMPT",
+            help="The student's attempt (MIDI or a recording), played to the click."
         ),
     ],
     student: StudentOpt,
@@ -225,7 +228,7 @@ def practise(
     as_json: JsonOpt = False,
 ) -> None:
     """Score an attempt; the tempo trainer says pass or fail and sets the next tempo."""
-    take = read_take(attempt, kit, player=student)
+    take = read_any_take(attempt, kit_map=kit, player=student)
     result = store.practise(name, student, take, tempo_bpm=tempo)
     if _emit(result, as_json):
         return

@@ -12,6 +12,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from drumjam.cli.transcribe_cmds import read_any_take
 from drumjam.errors import InputError
 from drumjam.io.midi import read_take
 from drumjam.io.songfolder import load_chart
@@ -52,6 +53,13 @@ def player_names(paths: list[Path]) -> list[str]:
         if len(set(cand)) == len(cand):
             return cand
     return [f"{n} ({i + 1})" for i, n in enumerate(names)]
+
+
+def _any_midi(*paths: Path) -> bool:
+    """Whether any take is MIDI (whose beat map a grid is built on before any found in audio)."""
+    from drumjam.analysis.takes import take_kind
+
+    return any(take_kind(p) == "midi" for p in paths)
 
 
 def _fmt(x: float | None, signed: bool = True) -> str:
@@ -95,7 +103,8 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def score(
-        take: Annotated[Path, typer.Argument(help="MIDI file of the played take.")],
+        take: Annotated[Path, typer.Argument(
+            help="The played take: a MIDI file or a recording of the drums (WAV, FLAC, OGG, MP3).")],
         chart: ChartOpt = None,
         grid: GridOpt = 16,
         json_out: JsonOpt = False,
@@ -109,8 +118,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Score one take against a chart or the beat grid."""
         cfg = _config(strict, perfect_ms, great_ms, good_ms)
-        played = read_take(take, kit_map=kit, channel=channel)
         target = load_chart(chart, kit_map=kit) if chart else None
+        played = read_any_take(take, kit_map=kit, channel=channel, find_beats=target is None)
         result = score_take(played, target, grid=None if target else grid, config=cfg)
         if report:
             from drumjam.report import write_take_report
@@ -125,8 +134,8 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def duet(
-        take_a: Annotated[Path, typer.Argument(help="MIDI file of player A.")],
-        take_b: Annotated[Path, typer.Argument(help="MIDI file of player B.")],
+        take_a: Annotated[Path, typer.Argument(help="Player A's take: MIDI or a recording.")],
+        take_b: Annotated[Path, typer.Argument(help="Player B's take: MIDI or a recording.")],
         chart: ChartOpt = None,
         grid: GridOpt = 16,
         json_out: JsonOpt = False,
@@ -147,9 +156,10 @@ def register(app: typer.Typer) -> None:
                 raise InputError(f"--names {names!r} must be two names separated by a comma")
         else:
             given = player_names([take_a, take_b])
-        a = read_take(take_a, kit_map=kit, channel=channel, player=given[0])
-        b = read_take(take_b, kit_map=kit, channel=channel, player=given[1])
         target = load_chart(chart, kit_map=kit) if chart else None
+        a, b = (read_any_take(path, kit_map=kit, channel=channel, player=name,
+                              find_beats=first and target is None and not _any_midi(take_a, take_b))
+                for path, name, first in zip((take_a, take_b), given, (True, False)))
         result = analyse_duet(a, b, target, grid=None if target else grid, config=cfg)
         if report:
             from drumjam.report import write_duet_report
