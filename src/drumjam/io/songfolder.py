@@ -208,7 +208,7 @@ def read_dot_chart(path: str | Path) -> Chart:
         raise FileFormatError(path, f"too large for a chart (more than {MAX_CHART_BYTES // 2**20} MB)",
                               "give the song's notes.chart")
     sections = _chart_sections(path, path.read_text(encoding="utf-8-sig", errors="replace"))
-    song = {kind.lower(): values[0].strip('"') for _, kind, values in sections.get("Song", [])}
+    song = {kind.lower(): values[0].strip('"') for tick, kind, values in sections.get("Song", []) if tick < 0}
     try:
         resolution = int(float(song.get("resolution", "192")))
         offset_s = float(song.get("offset", "0"))

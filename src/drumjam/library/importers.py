@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import shutil
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -156,7 +157,10 @@ def _unzip(source: Path, into: Path, name: str) -> None:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 with archive.open(m) as src, target.open("wb") as dst:
                     shutil.copyfileobj(src, dst)
-    except (zipfile.BadZipFile, EOFError) as exc:
+    except FileFormatError:
+        raise
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedError, RuntimeError,
+            zlib.error) as exc:  # what a damaged archive makes zipfile and zlib raise
         raise FileFormatError(name, f"is not a readable zip file ({exc})", "zip the song's folder again") from None
 
 
