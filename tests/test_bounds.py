@@ -157,24 +157,15 @@ def test_missing_chart_file_is_a_clear_error(tmp_path: Path) -> None:
 
 
 # ---------------------------------------------------------------- MIDI meta events
-def test_key_signature_out_of_range(tmp_path: Path) -> None:
-    path = tmp_path / "key.mid"
-    path.write_bytes(_smf(b"\x00\xff\x59\x02\x20\x00" + NOTE + END))  # 32 sharps
-    with pytest.raises(MidiFileError, match=r"key\.mid: invalid key signature .*remove the key"):
-        read_take(path)
-
-
-def test_time_signature_numerator_zero(tmp_path: Path) -> None:
-    path = tmp_path / "ts0.mid"
-    path.write_bytes(_smf(b"\x00\xff\x58\x04\x00\x02\x18\x08" + NOTE + END))
-    with pytest.raises(MidiFileError, match=r"ts0\.mid: time signature 0/4 at tick 0"):
-        read_take(path)
-
-
-def test_time_signature_denominator_beyond_32nd_notes(tmp_path: Path) -> None:
-    path = tmp_path / "ts.mid"
-    path.write_bytes(_smf(b"\x00\xff\x58\x04\x04\x3f\x18\x08" + NOTE + END))  # 4/2^63
-    with pytest.raises(MidiFileError, match=r"time signature 4/9223372036854775808"):
+@pytest.mark.parametrize("meta, match", [
+    (b"\x00\xff\x59\x02\x20\x00", r"bad\.mid: invalid key signature .*remove the key"),  # 32 sharps
+    (b"\x00\xff\x58\x04\x00\x02\x18\x08", r"bad\.mid: time signature 0/4 at tick 0"),
+    (b"\x00\xff\x58\x04\x04\x3f\x18\x08", r"time signature 4/9223372036854775808"),  # 4/2^63
+])
+def test_meta_events_out_of_range(tmp_path: Path, meta: bytes, match: str) -> None:
+    path = tmp_path / "bad.mid"
+    path.write_bytes(_smf(meta + NOTE + END))
+    with pytest.raises(MidiFileError, match=match):
         read_take(path)
 
 
@@ -409,6 +400,15 @@ def test_cli_expected_errors_still_exit_2(tmp_path: Path) -> None:
     assert done.stderr.strip() == (f"drumjam: error: {path}: invalid key signature (Could not decode "
                                    "key with 32 sharps and mode 0) (remove the key signature in "
                                    "your DAW and export again)")
+
+
+def test_notation_is_bounded_before_music21_builds_bars() -> None:
+    from drumjam.io.musicxml import to_score
+
+    with pytest.raises(InputError, match="10000000 bars of notation: write 1-256 bars"):
+        to_score([], bars=10_000_000)
+    with pytest.raises(InputError, match="time signature 0/4 cannot be written"):
+        to_score([], bars=1, meter=0)
 
 
 def test_limits_are_consistent() -> None:

@@ -16,6 +16,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from drumjam.errors import FileFormatError, InputError
+from drumjam.limits import BEAT_UNITS, MAX_METER
 from drumjam.model import Voice
 
 #: Voice -> (display step and octave on the percussion staff, notehead).
@@ -42,6 +43,8 @@ STAFF_POSITION: dict[Voice, tuple[str, str]] = {
 _VOICE_AT = {pos: voice for voice, pos in STAFF_POSITION.items()}
 #: Voices played with the feet: written in voice 2, stems down.
 FEET = frozenset({Voice.KICK, Voice.HIHAT_PEDAL})
+#: Most bars written as notation at once (a lesson's groove, or a song's part in pages).
+MAX_NOTATION_BARS = 256
 
 
 @dataclass(frozen=True)
@@ -143,8 +146,11 @@ def to_score(
     from music21 import clef, expressions, instrument, metadata, stream, tempo
     from music21 import meter as m21meter
 
-    if bars < 1:
-        raise InputError(f"need at least one bar of notation, got {bars}")
+    if not 1 <= bars <= MAX_NOTATION_BARS:
+        raise InputError(f"{bars} bars of notation: write 1-{MAX_NOTATION_BARS} bars at a time")
+    if not 1 <= meter <= MAX_METER or beat_unit not in BEAT_UNITS:
+        raise InputError(f"time signature {meter}/{beat_unit} cannot be written; use 1-{MAX_METER} "
+                         "beats of a whole, half, quarter ... 32nd note")
     quarter_per_beat = Fraction(4, beat_unit)
     by_bar: dict[int, dict[bool, dict[Fraction, list[DrumNote]]]] = {}
     for dn in notes:
