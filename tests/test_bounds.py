@@ -402,6 +402,14 @@ def test_cli_expected_errors_still_exit_2(tmp_path: Path) -> None:
                                    "your DAW and export again)")
 
 
+def test_grid_targets_are_counted_before_they_are_made(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("drumjam.scoring.targets.MAX_GRID_TARGETS", 100)
+    take = Take((Hit(0.1, "kick"), Hit(3.9, "snare")), beatmap=BeatMap.constant(120, 4))
+    assert len(score_take(take, grid=4).targets) == 2 * 9  # two groups, nine quarter notes
+    with pytest.raises(InputError, match="2 voice groups on 65 grid positions makes 130 targets"):
+        score_take(take, grid=32)
+
+
 def test_notation_is_bounded_before_music21_builds_bars() -> None:
     from drumjam.io.musicxml import to_score
 

@@ -11,6 +11,9 @@ from drumjam.model import BeatMap, Chart, Take
 from drumjam.model.voices import VOICE_GROUP, voice_group
 
 _GROUP_NAME = {voice: group.value for voice, group in VOICE_GROUP.items()}
+#: Most grid targets of one take (a 6-hour take at 120 BPM on sixteenths for 12 voice
+#: groups is about 2 million).
+MAX_GRID_TARGETS = 4_000_000
 
 
 @dataclass(frozen=True, eq=False)
@@ -91,6 +94,11 @@ def grid_targets(
     )
     grid = grid[grid >= 0]
     n = grid.size
+    if n * len(keys_played) > MAX_GRID_TARGETS:
+        raise InputError(
+            f"scoring {len(keys_played)} voice groups on {n} grid positions makes "
+            f"{n * len(keys_played)} targets, more than {MAX_GRID_TARGETS}; use a coarser grid "
+            "or score a shorter part of the take")
     all_times = np.tile(grid, len(keys_played))
     all_keys = np.repeat(np.array(keys_played, dtype=object), n)
     order = np.argsort(all_times, kind="stable")
