@@ -254,6 +254,28 @@ def test_audio_read_in_blocks_equals_one_read(tmp_path: Path, monkeypatch: pytes
     np.testing.assert_array_equal(stereo, whole)
 
 
+def test_stems_are_mixed_block_by_block(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from drumjam.io.audio import resample
+    from drumjam.io.songfolder import mix_stems
+
+    rng = np.random.default_rng(5)
+    guitar, bass, keys = tmp_path / "guitar.flac", tmp_path / "bass.wav", tmp_path / "keys.wav"
+    sf.write(guitar, 0.4 * rng.standard_normal((30_000, 2)), 44100, subtype="PCM_24")
+    sf.write(bass, 0.5 * rng.standard_normal(50_000), 44100, subtype="FLOAT")
+    sf.write(keys, 0.3 * rng.standard_normal(20_000), 48000, subtype="FLOAT")
+    monkeypatch.setattr("drumjam.io.audio.BLOCK_FRAMES", 1000)
+    mix, sr = mix_stems([guitar, bass, keys])
+    g, b, k = load_audio(guitar)[0], load_audio(bass)[0], load_audio(keys)[0]
+    want = np.zeros(50_000, np.float32)
+    want[:g.size] += g
+    want += b
+    k = resample(k, 48000, 44100)
+    want[:k.size] += k
+    want *= 0.99 / float(np.max(np.abs(want)))
+    assert sr == 44100
+    np.testing.assert_array_equal(mix, want)
+
+
 def test_nan_samples_in_a_float_wav(tmp_path: Path) -> None:
     path = tmp_path / "nan.wav"
     x = np.full(1000, 0.5, np.float32)

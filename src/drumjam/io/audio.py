@@ -91,15 +91,9 @@ def load_audio(
         If the file is missing, unreadable, empty, silent or longer than two hours.
     """
     p = Path(path)
-    if not p.is_file():
-        raise AudioFileError(p, "no such audio file", "check the path")
     if sample_rate is not None:
         sample_rate = _check_rate(sample_rate)
-    try:
-        with _quiet_decoder():
-            info = sf.info(str(p))
-    except (RuntimeError, TypeError, ValueError) as exc:
-        raise AudioFileError(p, f"not a readable audio file ({exc})", _FIX_FORMAT) from None
+    info = audio_info(p)
     channels = _check_header(p, info, sample_rate, mono)
     try:
         with _quiet_decoder(), sf.SoundFile(str(p)) as f:
@@ -119,6 +113,24 @@ def load_audio(
         samples = resample(samples, sr, sample_rate)
         sr = sample_rate
     return np.ascontiguousarray(samples, dtype=np.float32), int(sr)
+
+
+def audio_info(path: str | Path) -> sf._SoundFileInfo:
+    """What an audio file's header says (rate, channels, frames), nothing decoded.
+
+    Raises
+    ------
+    AudioFileError
+        If the file is missing or not audio that libsndfile reads.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise AudioFileError(p, "no such audio file", "check the path")
+    try:
+        with _quiet_decoder():
+            return sf.info(str(p))
+    except (RuntimeError, TypeError, ValueError) as exc:
+        raise AudioFileError(p, f"not a readable audio file ({exc})", _FIX_FORMAT) from None
 
 
 def _check_header(p: Path, info: sf._SoundFileInfo, sample_rate: int | None, mono: bool) -> int:
@@ -205,15 +217,9 @@ def audio_blocks(
         there) undecodable or holding NaN samples.
     """
     p = Path(path)
-    if not p.is_file():
-        raise AudioFileError(p, "no such audio file", "check the path")
     if not 0.01 <= float(block_s) <= 600.0:
         raise InputError(f"block length {block_s} s is out of range; use 0.01-600 s")
-    try:
-        with _quiet_decoder():
-            info = sf.info(str(p))
-    except (RuntimeError, TypeError, ValueError) as exc:
-        raise AudioFileError(p, f"not a readable audio file ({exc})", _FIX_FORMAT) from None
+    info = audio_info(p)
     _check_header(p, info, None, True)
     step = max(1, int(block_s * info.samplerate))
 

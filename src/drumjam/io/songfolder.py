@@ -32,9 +32,9 @@ import mido
 import numpy as np
 
 from drumjam.errors import FileFormatError, MidiFileError
-from drumjam.io.audio import load_audio
+from drumjam.io.audio import audio_blocks, load_audio
 from drumjam.io.midi import open_midi, tick_timeline
-from drumjam.limits import MAX_CHART_BYTES, MAX_EVENTS
+from drumjam.limits import MAX_AUDIO_SAMPLES, MAX_CHART_BYTES, MAX_EVENTS
 from drumjam.model import Chart, Note, Voice
 
 CHART_FILES = ("notes.mid", "notes.chart")
@@ -333,22 +333,29 @@ def load_chart(path: str | Path, kit_map: str | None = None) -> Chart:
 
 
 def mix_stems(paths: list[Path]) -> tuple[np.ndarray, int]:
-    """Mono mix of audio files at the first one's sample rate, scaled to peak at most 0.99."""
-    import soxr
+    """Mono mix of audio files at the first one's sample rate, scaled to peak at most 0.99.
 
-    mix: np.ndarray | None = None
-    rate = 0
+    Stems at that rate are added block by block, so the mix is the only whole-song array held.
+    """
+    mix = np.zeros(0, dtype=np.float32)
+    rate = length = 0
     for p in paths:
-        y, sr = load_audio(p)
-        if mix is None:
-            mix, rate = y.astype(np.float32), sr
-            continue
+        sr, _, blocks = audio_blocks(p)
+        rate = rate or sr
         if sr != rate:
-            y = soxr.resample(y, sr, rate).astype(np.float32)
-        if y.size > mix.size:
-            mix = np.pad(mix, (0, y.size - mix.size))
-        mix[: y.size] += y
-    if mix is None:
+            blocks = iter([load_audio(p, sample_rate=rate)[0]])
+        n = 0
+        for block in blocks:
+            end = n + block.size
+            if end > mix.size:
+                mix.resize(max(end, min(2 * mix.size, MAX_AUDIO_SAMPLES)), refcheck=False)
+            mix[n:end] += block
+            n = end
+        length = max(length, n)
+    if not rate:
         raise FileFormatError(Path("."), "no audio stems to mix", "add the song's audio files")
-    peak = float(np.max(np.abs(mix))) if mix.size else 0.0
-    return (mix * (0.99 / peak) if peak > 0.99 else mix), rate
+    mix.resize(length, refcheck=False)
+    peak = max(float(mix.max()), -float(mix.min())) if mix.size else 0.0
+    if peak > 0.99:
+        mix *= 0.99 / peak
+    return mix, rate
