@@ -75,3 +75,29 @@ def bursts(seconds: float, *, sample_rate: int, every_s: float = 0.3, seed: int 
         i = int(at * sample_rate)
         out[i:i + w] += 0.3 * rng.standard_normal(w) * env
     return out
+
+
+#: Two kits in one room: each microphone 0.4 m from its own kit and 2.6 m / 3.2 m from the
+#: other (metres, kit A then kit B).
+MIC_DISTANCES_M = ((0.4, 3.2), (2.6, 0.4))
+
+
+def two_mics(kit_a: np.ndarray, kit_b: np.ndarray, *, sample_rate: int,
+             noise_db: float = -65.0) -> list[np.ndarray]:
+    """Microphones A and B hearing both kits: flight delay, 1/r loudness and a room's reverb
+    (RT60 0.5 s; the far kit reaches a microphone with more reverb than direct sound)."""
+    n = max(kit_a.size, kit_b.size)
+    mics = []
+    for m, distances in enumerate(MIC_DISTANCES_M):
+        out = noise(n, level_db=noise_db, seed=10 + m)
+        for k, (kit, d) in enumerate(zip((kit_a, kit_b), distances)):
+            ir = room_ir(sample_rate=sample_rate, distance_m=d, rt60_s=0.5,
+                         direct_to_reverb_db=6.0 if d < 1 else -3.0, seed=20 + 2 * m + k)
+            out[:kit.size] += convolve(kit, ir)
+        mics.append(out)
+    return mics
+
+
+def flight_s(mic: int, kit: int) -> float:
+    """Time the sound of ``kit`` takes to reach ``mic``."""
+    return MIC_DISTANCES_M[mic][kit] / SPEED_OF_SOUND_M_S

@@ -113,9 +113,28 @@ class StartMessage(Strict):
     type: Literal["start"]
 
 
+class MicStartMessage(Strict):
+    """Local sessions: a player's microphone starts streaming; binary frames follow (see
+    :mod:`drumjam.session.mic`). ``timeline_zero_frame`` is the audio-clock frame at which the
+    session's timeline is 0 s."""
+
+    type: Literal["mic_start"]
+    player: int = Field(default=0, ge=0, le=1)
+    sample_rate: int = Field(ge=8000, le=192000)
+    timeline_zero_frame: int = Field(ge=-2**53, le=2**53)
+    cancel_bleed: bool = Field(default=True, description="Cancel the backing track's bleed.")
+
+
+class MicEndMessage(Strict):
+    """Local sessions: a player's microphone stopped (or was unplugged)."""
+
+    type: Literal["mic_end"]
+    player: int = Field(default=0, ge=0, le=1)
+
+
 ClientMessage = Annotated[
     HelloMessage | PingMessage | HitMessage | FinishMessage | SettingsMessage | StatusMessage
-    | StartMessage,
+    | StartMessage | MicStartMessage | MicEndMessage,
     Field(discriminator="type"),
 ]
 _CLIENT = TypeAdapter(ClientMessage)
@@ -164,6 +183,20 @@ class JudgmentMessage(BaseModel):
     judgment: str | None = None
     running: RunningFigures | None = None
     duet: DuetFigures | None = None
+    mic: bool = Field(default=False, description="A hit the microphone heard (``seq`` counts "
+                                                 "them per player).")
+
+
+class MicStatusMessage(BaseModel):
+    """Local sessions: the state of a player's microphone: started, ended (hits kept), a
+    warning (clipping, silence, the song too loud in it) in ``detail``."""
+
+    type: Literal["mic_status"] = "mic_status"
+    player: int
+    status: Literal["started", "warning", "ended"]
+    detail: str | None = None
+    bleed: dict[str, Any] | None = Field(default=None, description="How loud the song is in "
+                                         "the microphone (``bleed_db``, ``residual_db``).")
 
 
 class ResultMessage(BaseModel):
@@ -243,11 +276,11 @@ class EndMessage(BaseModel):
     result: dict[str, Any]
 
 
-SERVER_MESSAGES = (ErrorMessage, JudgmentMessage, ResultMessage, PongMessage, PartnerHitMessage,
+SERVER_MESSAGES = (ErrorMessage, JudgmentMessage, MicStatusMessage, ResultMessage, PongMessage, PartnerHitMessage,
                    PartnerStatusMessage, SettingsReply, StartReply, PartnerMessage,
                    WelcomeMessage, EndMessage)
 CLIENT_MESSAGES = (HelloMessage, PingMessage, HitMessage, FinishMessage, SettingsMessage,
-                   StatusMessage, StartMessage)
+                   StatusMessage, StartMessage, MicStartMessage, MicEndMessage)
 
 
 # ---------------------------------------------------------------- HTTP bodies
@@ -273,6 +306,8 @@ class SessionIn(Strict):
     players: list[PlayerIn] = Field(min_length=1, max_length=2)
     speed: float = Field(default=1.0, ge=0.5, le=1.5)
     loop: LoopIn | None = None
+    #: Play an added audio song against its own drum part (transcribed from the mix), not its grid.
+    drum_part: bool = False
 
 
 class CreateRoomIn(Strict):
@@ -428,7 +463,7 @@ def describe(error: ValidationError) -> str:
 
 
 def parse_message(text: str) -> HelloMessage | PingMessage | HitMessage | FinishMessage \
-        | SettingsMessage | StatusMessage | StartMessage:
+        | SettingsMessage | StatusMessage | StartMessage | MicStartMessage | MicEndMessage:
     """Validate one WebSocket text message.
 
     Raises
@@ -477,9 +512,13 @@ def protocol_markdown() -> str:
         "never booleans, unknown fields are refused. A refused message is answered with an "
         "`error` message (`seq` of the refused hit, `detail` naming the field and the fix); the "
         "connection, the session and the partner carry on. A binary frame is answered the same "
-        "way. Times: `*_s` seconds, `*_ms` milliseconds.",
+        "way, except a local session's microphone frames after `mic_start` (a 16-byte header "
+        "`<2sBBIq`: `DJ`, format 1 = int16 or 2 = float32, player, sequence number, audio-clock "
+        "frame of the first sample; then mono little-endian samples). Times: `*_s` seconds, "
+        "`*_ms` milliseconds.",
         "",
-        "Local sessions (`/ws/sessions/{live_id}`) take `hit` and `finish`; rooms "
+        "Local sessions (`/ws/sessions/{live_id}`) take `hit`, `finish`, `mic_start` and "
+        "`mic_end`; rooms "
         "(`/api/rooms/ws`) take `hello` first, then `ping`, `hit`, `settings`, `status`, `start`.",
         "",
         "HTTP bodies follow the same rules; a refused body is answered 422, a body larger than "

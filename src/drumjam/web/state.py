@@ -107,6 +107,8 @@ class LiveEntry:
     connections: int = 0
     last_active_s: float = field(default_factory=time.monotonic)
     saved: tuple[int, str] | None = None
+    #: Open microphones by player (:class:`drumjam.web.mic_socket.MicSlot`).
+    mics: dict[int, Any] = field(default_factory=dict)
     finish_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
 

@@ -8,18 +8,19 @@ carries on; ``finish`` may be sent again and answers with the same saved session
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from fastapi.concurrency import run_in_threadpool
 
 from drumjam.errors import DrumjamError
 from drumjam.model import Hit
+from drumjam.web.mic_socket import end_all, end_mic, judgment_message, mic_frame, start_mic
 from drumjam.web.protocol import (
     ErrorMessage,
     FinishMessage,
     HitMessage,
-    JudgmentMessage,
+    MicEndMessage,
+    MicStartMessage,
     ResultMessage,
     parse_message,
     seq_of,
@@ -63,15 +64,7 @@ def error_reply(text: str | None, exc: Exception) -> str:
 def _judge(entry: LiveEntry, msg: HitMessage) -> str:
     hit = Hit(msg.time_s, msg.voice, msg.velocity, msg.openness)
     result = entry.session.add_hit(msg.player, hit)
-    verdict = {"voice": msg.voice} if result is None else _verdict(result.to_dict())
-    return JudgmentMessage(seq=msg.seq, player=msg.player, **verdict,
-                           running=entry.session.running(msg.player),
-                           duet=entry.session.duet_running()).model_dump_json()
-
-
-def _verdict(result: dict[str, Any]) -> dict[str, Any]:
-    keys = ("voice", "time_s", "target_time_s", "offset_ms", "judgment")
-    return {k: result[k] for k in keys}
+    return judgment_message(entry, seq=msg.seq, player=msg.player, voice=msg.voice, result=result)
 
 
 @router.websocket("/ws/sessions/{live_id}")
@@ -90,9 +83,22 @@ async def live_socket(websocket: WebSocket, live_id: str) -> None:
         while True:
             text = None
             try:
-                text = await receive_text(websocket)
+                message = await websocket.receive()
+                if message["type"] == "websocket.disconnect":
+                    raise WebSocketDisconnect(message.get("code", 1000))
+                if message.get("bytes") is not None:  # a microphone's audio
+                    for reply in await run_in_threadpool(mic_frame, entry, message["bytes"]):
+                        await websocket.send_text(reply)
+                    continue
+                text = message["text"]
                 msg = parse_message(text)
-                if isinstance(msg, HitMessage):
+                if isinstance(msg, MicStartMessage):
+                    for reply in await run_in_threadpool(start_mic, state, entry, msg):
+                        await websocket.send_text(reply)
+                elif isinstance(msg, MicEndMessage):
+                    for reply in await run_in_threadpool(end_mic, entry, msg.player):
+                        await websocket.send_text(reply)
+                elif isinstance(msg, HitMessage):
                     await websocket.send_text(_judge(entry, msg))
                 elif isinstance(msg, FinishMessage):
                     session_id, summary = await run_in_threadpool(state.finish_live, live_id, entry,
@@ -102,7 +108,8 @@ async def live_socket(websocket: WebSocket, live_id: str) -> None:
                     await websocket.close()
                     return
                 else:
-                    raise DrumjamError(f"a local session takes 'hit' and 'finish', not {msg.type!r}")
+                    raise DrumjamError("a local session takes 'hit', 'finish', 'mic_start' and "
+                                       f"'mic_end', not {msg.type!r}")
             except WebSocketDisconnect:
                 raise
             except Exception as exc:  # noqa: BLE001 (one bad message never ends the session)
@@ -110,4 +117,5 @@ async def live_socket(websocket: WebSocket, live_id: str) -> None:
     except WebSocketDisconnect:
         return
     finally:
+        await run_in_threadpool(end_all, entry)
         state.connected(entry, False)

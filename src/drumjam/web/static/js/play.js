@@ -4,6 +4,7 @@ import { api, el, fmt, say } from "./api.js";
 import { playDrum } from "./drums.js";
 import { AudioEngine } from "./engine.js";
 import { Inputs, PAD_VOICES, keyLabel } from "./inputs.js";
+import { Microphone } from "./mic.js";
 import { singleFlight } from "./once.js";
 import { PlayScreen } from "./playscreen.js";
 import { Progress } from "./progress.js";
@@ -19,6 +20,7 @@ const state = {
   songs: [], kitmaps: {}, groupOf: {},
   live: null, ws: null, seq: 0, plan: null,
   calibration: null,
+  mics: [], // [{player, mic}] of the run
 };
 let screen = null;
 let progress = null;
@@ -163,6 +165,7 @@ function openSocket(path) {
     ws.onmessage = (ev) => {
       const msg = JSON.parse(ev.data);
       if (msg.type === "judgment") onJudgment(msg);
+      else if (msg.type === "mic_status") { if (msg.status !== "started" && msg.detail) say(msg.detail); }
       else if (msg.type === "result") onResult(msg);
       else if (msg.type === "error") onServerError(msg);
     };
@@ -185,6 +188,7 @@ const start = singleFlight(async () => {
   say("");
   await engine.resume();
   try {
+    await openMics();
     const live = await api("/api/sessions", { method: "POST", json: practiceBody() });
     const buffer = await loadBacking(live);
     state.ws = await openSocket(live.websocket);
@@ -195,11 +199,51 @@ const start = singleFlight(async () => {
     engine.start({ buffer, plan: live.plan, countInBars: Number($("#count-in").value), click: $("#click").checked });
     screen.load({ notes: live.plan.notes, beatmap: live.plan.beatmap, clicks: engine.clicks });
     setMode("playing");
+    startMics();
   } catch (err) {
     say(`Could not start: ${err.message}`);
+    closeMics();
     setMode("idle");
   }
 });
+
+/** Open the microphones ticked for the run's players (before the session, so that a missing
+ * or refused microphone is said at once). */
+async function openMics() {
+  closeMics();
+  for (let player = 0; player < playerCount(); player++) {
+    if (!document.querySelector(`#mic-${player}`).checked) continue;
+    const mic = new Microphone(engine.ctx, {
+      onFrame: (buffer) => { if (state.ws && state.ws.readyState === WebSocket.OPEN) state.ws.send(buffer); },
+      onEnded: (text) => { say(text); sendJson({ type: "mic_end", player }); },
+    });
+    state.mics.push({ player, mic });
+    await mic.open(player);
+  }
+}
+
+/** Stream every open microphone, stamped on the audio clock: the timeline's 0 s is the audio
+ * clock frame at which song time 0 is scheduled. */
+function startMics() {
+  const sampleRate = engine.ctx.sampleRate;
+  for (const { player, mic } of state.mics) {
+    sendJson({ type: "mic_start", player, sample_rate: sampleRate,
+      timeline_zero_frame: Math.round(engine.clock.start * sampleRate) });
+    mic.startSending();
+  }
+}
+
+function closeMics() {
+  for (const { player, mic } of state.mics) {
+    mic.close();
+    sendJson({ type: "mic_end", player });
+  }
+  state.mics = [];
+}
+
+function sendJson(msg) {
+  if (state.ws && state.ws.readyState === WebSocket.OPEN) state.ws.send(JSON.stringify(msg));
+}
 
 async function loadBacking(live) {
   progress.begin(live.speed === 1 ? "Loading the backing track…"
@@ -229,6 +273,7 @@ function setMode(mode) {
 }
 
 function stopRun() {
+  closeMics();
   engine.stop();
   if (state.ws && state.ws.readyState === WebSocket.OPEN && state.mode !== "finishing") state.ws.close();
   state.ws = null;
@@ -246,6 +291,7 @@ function finish() {
   const now = engine.clock.songTimeNow();
   const stopS = now !== null && now < state.plan.duration_s ? now : null;
   setMode("finishing");
+  closeMics();
   engine.stop();
   if (!state.ws || state.ws.readyState !== WebSocket.OPEN) { setMode("idle"); return; }
   state.ws.send(JSON.stringify({ type: "finish", stop_s: stopS }));

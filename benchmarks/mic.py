@@ -1,0 +1,118 @@
+"""Microphone players on the server: mic-to-mark latency and CPU per player.
+
+A take (a Groove MIDI groove, 20 s) is rendered with the AVL Black Pearl kit at 48 kHz, a
+stand-in song is mixed in as bleed, and the audio is fed to :class:`drumjam.session.mic.MicInput`
+in 20 ms frames (what the browser sends), as the server does: once transcribing only, once
+cancelling the song's bleed too.
+
+- **mic-to-mark latency**: for every hit, from when it sounded to when its judgment exists
+  on the server: the frame it completes in (up to 20 ms), the transcriber's look-ahead, and the
+  time spent on that frame. The browser adds its capture buffer and the network.
+- **CPU per player**: CPU seconds per second of audio (one player, one thread).
+- **players in real time**: k players fed at once from k threads of one process (as the app's
+  thread pool runs them), as fast as they go: seconds of audio done per wall second, summed
+  over the players, is how many players it keeps up with on this machine.
+
+    python benchmarks/mic.py [--seconds 20] [--players 1 2 4 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+from drumjam.io.midi import read_take
+from drumjam.io.render import render_events
+from drumjam.model import Take
+from drumjam.session.live import LiveSession, Player
+from drumjam.session.mic import MicFrame, MicInput
+
+SR = 48000
+FRAME = SR // 50
+GROOVE = Path(__file__).resolve().parents[2] / "shared/data/groove-midi/drummer1/eval_session/2_funk-groove2_105_beat_4-4.mid"
+
+
+def make_audio(seconds: float) -> tuple[np.ndarray, np.ndarray, Take]:
+    """The take's drums with a song's bleed, and the song."""
+    take = read_take(GROOVE)
+    take = Take(tuple(h for h in take.hits if h.time_s < seconds - 1), player="bench",
+                beatmap=take.beatmap)
+    drums, _ = render_events(take, soundfont="black_pearl", sample_rate=SR, mono=True)
+    rng = np.random.default_rng(0)
+    n = drums.size
+    t = np.arange(n) / SR
+    song = (0.05 * np.sin(2 * np.pi * 220 * t) + 0.01 * rng.standard_normal(n)).astype(np.float32)
+    lag = int(0.04 * SR)
+    bleed = np.concatenate([np.zeros(lag, np.float32), song[:-lag]]) * 0.5
+    return drums + bleed, song, take
+
+
+def new_input(take: Take, song: np.ndarray | None) -> MicInput:
+    session = LiveSession([Player("bench", 40.0 if song is not None else 0.0)], take.beatmap,
+                          None, grid=16)
+    return MicInput(session, 0, sample_rate=SR, timeline_zero_frame=0, reference=song)
+
+
+def run_one(audio: np.ndarray, take: Take, song: np.ndarray | None) -> tuple[float, list[float]]:
+    """CPU seconds for the whole stream and the mic-to-mark latency of each hit (ms)."""
+    mic = new_input(take, song)
+    latencies = []
+    cpu0 = time.process_time()
+    for i in range(0, audio.size, FRAME):
+        t0 = time.perf_counter()
+        heard, _ = mic.feed(MicFrame(0, i // FRAME, i, audio[i:i + FRAME]))
+        spent = time.perf_counter() - t0
+        end_s = min(i + FRAME, audio.size) / SR
+        latencies += [1000 * (end_s - h.hit.time_s + spent) for h in heard]
+    mic.end()
+    return time.process_time() - cpu0, latencies
+
+
+def run_many(k: int, audio: np.ndarray, take: Take, song: np.ndarray | None) -> float:
+    """Players kept up with: seconds of audio done per wall second, k players at once."""
+    def feed(_: int) -> None:
+        mic = new_input(take, song)
+        for i in range(0, audio.size, FRAME):
+            mic.feed(MicFrame(0, i // FRAME, i, audio[i:i + FRAME]))
+        mic.end()
+
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=k) as pool:
+        list(pool.map(feed, range(k)))
+    return k * audio.size / SR / (time.perf_counter() - t0)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--players", type=int, nargs="+", default=[1, 2, 4, 8])
+    args = parser.parse_args()
+    audio, song, take = make_audio(args.seconds)
+    seconds = audio.size / SR
+    print(f"{seconds:.1f} s of audio at {SR} Hz in {FRAME}-sample frames; "
+          f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
+    header = f"{'':28}" + "".join(f"{name:>22}" for name in ("transcribe", "cancel + transcribe"))
+    print(header)
+    rows: dict[str, list[str]] = {}
+    for ref in (None, song):
+        cpu, lat = run_one(audio, take, ref)
+        rows.setdefault("CPU s per audio s", []).append(f"{cpu / seconds:.3f}")
+        rows.setdefault("mic-to-mark p50 / p99 ms", []).append(
+            f"{np.percentile(lat, 50):.0f} / {np.percentile(lat, 99):.0f}" if lat else "no hits")
+        for k in args.players:
+            rows.setdefault(f"players in real time (k={k})", []).append(
+                f"{run_many(k, audio, take, ref):.1f}")
+    for name, cells in rows.items():
+        print(f"{name:28}" + "".join(f"{c:>22}" for c in cells))
+    print(f"load average after: {os.getloadavg()[0]:.1f}")
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

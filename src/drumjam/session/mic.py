@@ -1,0 +1,257 @@
+"""Microphone players: audio frames in, hits into the session's one hit path.
+
+The browser captures the microphone on the audio clock the backing track plays on and sends
+it as binary WebSocket frames (:func:`decode_frame`): a 16-byte header — ``b"DJ"``, the sample
+format (1 = int16, 2 = float32), the player, a sequence number and the audio-clock frame of
+the first sample — then the samples, mono, little-endian. :class:`MicInput` cancels the
+backing track's bleed when it knows the song (:class:`~drumjam.analysis.bleed.BleedCanceller`),
+transcribes in streaming mode (:class:`~drumjam.analysis.transcribe.DrumTranscriber`) and hands
+every hit, with its exact onset time on the session's timeline, to
+:meth:`~drumjam.session.live.LiveSession.add_hit` like any key, pad or MIDI hit: the live marks
+and the final scores come from those times. It also watches the input: a clipping microphone
+and a silent one are reported once each, when they start. A stream that ends (the device was
+unplugged, the page closed) is flushed: its last hits are scored and the session carries on.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+
+from drumjam.analysis.bleed import BleedCanceller, BleedReport
+from drumjam.analysis.transcribe import DrumTranscriber
+from drumjam.errors import InputError
+from drumjam.model import Hit
+from drumjam.scoring import HitResult
+from drumjam.session.live import LiveSession
+
+MAGIC = b"DJ"
+HEADER = struct.Struct("<2sBBIq")
+FORMATS = {1: np.dtype("<i2"), 2: np.dtype("<f4")}
+FORMAT_CODES = {"int16": 1, "float32": 2}
+#: Most samples in one frame (a second at 48 kHz).
+MAX_FRAME_SAMPLES = 48000
+#: A gap in the stream up to this long is filled with silence; a longer one is refused.
+MAX_GAP_S = 2.0
+#: A share of samples at full scale over the last second above this is clipping.
+CLIP_SHARE = 0.001
+CLIP_LEVEL = 0.999
+#: Silence: the last SILENT_S seconds all below SILENT_DBFS.
+SILENT_S = 3.0
+SILENT_DBFS = -70.0
+#: Microphones take the same sample rates as the transcriber.
+MIN_RATE, MAX_RATE = 8000, 192000
+
+
+@dataclass(frozen=True)
+class MicFrame:
+    """One decoded frame: who, which, when (audio-clock frame of the first sample), what."""
+
+    player: int
+    seq: int
+    first_frame: int
+    samples: np.ndarray
+
+
+def encode_frame(samples: np.ndarray, *, player: int, seq: int, first_frame: int,
+                 fmt: str = "int16") -> bytes:
+    """A binary frame as the browser sends it (see the module's description)."""
+    code = FORMAT_CODES[fmt]
+    x = np.asarray(samples, dtype=np.float32)
+    if code == 1:
+        x = np.round(np.clip(x, -1.0, 1.0) * 32767.0)
+    return HEADER.pack(MAGIC, code, player, seq, first_frame) + x.astype(FORMATS[code]).tobytes()
+
+
+def decode_frame(data: bytes) -> MicFrame:
+    """Read a binary microphone frame.
+
+    Raises
+    ------
+    InputError
+        Too short, a wrong magic or format, a partial sample, too many samples.
+    """
+    if len(data) < HEADER.size:
+        raise InputError(f"a binary frame of {len(data)} bytes is not a microphone frame "
+                         f"(shorter than its {HEADER.size}-byte header)")
+    magic, code, player, seq, first = HEADER.unpack_from(data)
+    if magic != MAGIC or code not in FORMATS:
+        raise InputError("this binary frame is not a microphone frame: it must start with "
+                         "b'DJ' and format 1 (int16) or 2 (float32)")
+    dtype = FORMATS[code]
+    body = memoryview(data)[HEADER.size:]
+    if len(body) % dtype.itemsize:
+        raise InputError(f"a microphone frame holds {len(body)} bytes of samples, not a whole "
+                         f"number of {dtype.itemsize}-byte samples")
+    if len(body) // dtype.itemsize > MAX_FRAME_SAMPLES:
+        raise InputError(f"a microphone frame holds more than {MAX_FRAME_SAMPLES} samples; "
+                         "send shorter frames")
+    if first < 0:
+        raise InputError(f"audio-clock frame {first} is negative")
+    x = np.frombuffer(body, dtype=dtype).astype(np.float32)
+    if code == 1:
+        x /= 32767.0
+    elif not np.all(np.isfinite(x)):
+        raise InputError("the microphone frame holds NaN or infinite samples")
+    return MicFrame(player, seq, first, x)
+
+
+@dataclass(frozen=True)
+class MicHit:
+    """A hit heard by a microphone, as the player's device heard it (timeline seconds), and
+    the session's verdict (None for a count-in tap)."""
+
+    hit: Hit
+    result: HitResult | None
+
+
+class MicInput:
+    """One player's microphone feeding a live session.
+
+    Parameters
+    ----------
+    session : LiveSession
+        Where the hits go (``session.add_hit(player, hit)``).
+    player : int
+        The player's index in the session.
+    sample_rate : int
+        Of the microphone, in Hz.
+    timeline_zero_frame : int
+        The audio-clock frame at which the session's timeline is 0 s.
+    reference : numpy.ndarray, optional
+        The backing track on the timeline (sample 0 = timeline 0 s) at ``sample_rate``, to
+        cancel its bleed; the player's latency is the round trip it arrives after.
+    """
+
+    def __init__(self, session: LiveSession, player: int, *, sample_rate: int,
+                 timeline_zero_frame: int, reference: np.ndarray | None = None) -> None:
+        if not MIN_RATE <= int(sample_rate) <= MAX_RATE:
+            raise InputError(f"microphone sample rate {sample_rate} Hz is out of range; use "
+                             f"{MIN_RATE}-{MAX_RATE} Hz")
+        if not 0 <= player < len(session.players):
+            raise InputError(f"player {player} does not exist; use 0-{len(session.players) - 1}")
+        self.session = session
+        self.player = player
+        self.sample_rate = int(sample_rate)
+        self.zero = int(timeline_zero_frame)
+        self._reference = reference
+        self._transcriber = DrumTranscriber(sample_rate=self.sample_rate)
+        self._canceller: BleedCanceller | None = None
+        self._start: int | None = None  # audio-clock frame of the stream's first sample
+        self._next: int | None = None
+        self._recent: deque[tuple[float, int, int]] = deque()  # (peak, clipped, n) per frame
+        self._recent_n = 0
+        self.clipping = False
+        self.silent = False
+        self.ended = False
+
+    def feed(self, frame: MicFrame) -> tuple[list[MicHit], list[str]]:
+        """Take one frame; return the hits it completed (scored) and new warnings.
+
+        Frames must come in order; a missing stretch up to :data:`MAX_GAP_S` is filled with
+        silence, a repeated or overlapping one is dropped where it overlaps.
+
+        Raises
+        ------
+        InputError
+            After the stream ended, or across a gap longer than :data:`MAX_GAP_S`.
+        """
+        if self.ended:
+            raise InputError("this microphone stream has ended; start the microphone again")
+        x = frame.samples
+        if self._start is None:
+            self._start = self._next = frame.first_frame
+            if self._reference is not None:
+                self._canceller = BleedCanceller(
+                    _slice(self._reference, frame.first_frame - self.zero),
+                    sample_rate=self.sample_rate,
+                    round_trip_s=max(0.0, self.session.players[self.player].latency_ms / 1000))
+        gap = frame.first_frame - self._next
+        if gap > MAX_GAP_S * self.sample_rate:
+            raise InputError(f"the microphone stream skipped {gap / self.sample_rate:.1f} s "
+                             f"(more than {MAX_GAP_S:.0f} s); start the microphone again")
+        if gap > 0:
+            x = np.concatenate([np.zeros(gap, np.float32), x])
+        elif gap < 0:
+            x = x[-gap:]
+        warnings = self._watch(x)
+        return self._hits(self._transcribe(x)), warnings
+
+    def end(self) -> list[MicHit]:
+        """The stream ended: score the hits still being decided."""
+        if self.ended:
+            return []
+        self.ended = True
+        return self._hits(self._transcriber.flush())
+
+    def bleed(self) -> BleedReport | None:
+        """How loud the song is in the microphone (None without a reference)."""
+        return None if self._canceller is None else self._canceller.report()
+
+    def _transcribe(self, x: np.ndarray) -> list[Hit]:
+        self._next += x.size
+        if self._canceller is not None:
+            x = self._canceller.process(x)
+        return self._transcriber.process(x)
+
+    def _hits(self, hits: list[Hit]) -> list[MicHit]:
+        out = []
+        offset_s = (self._start - self.zero) / self.sample_rate if self._start is not None else 0.0
+        for h in hits:
+            on_timeline = Hit(h.time_s + offset_s, h.voice, h.velocity)
+            out.append(MicHit(on_timeline, self.session.add_hit(self.player, on_timeline)))
+        return out
+
+    def _watch(self, x: np.ndarray) -> list[str]:
+        """Clipping over the last second, silence over the last :data:`SILENT_S`."""
+        if not x.size:
+            return []
+        self._recent.append((float(np.max(np.abs(x))), int(np.sum(np.abs(x) >= CLIP_LEVEL)), x.size))
+        self._recent_n += x.size
+        while self._recent_n - self._recent[0][2] >= SILENT_S * self.sample_rate:
+            self._recent_n -= self._recent.popleft()[2]
+        warnings = []
+        last_s, clipped = 0, 0
+        for _, c, n in reversed(self._recent):
+            if last_s >= self.sample_rate:
+                break
+            last_s += n
+            clipped += c
+        clipping = clipped > CLIP_SHARE * max(last_s, 1)
+        if clipping and not self.clipping:
+            warnings.append("the microphone is clipping: turn its input gain down (or move it "
+                            "away from the drums) so that loud hits are measured right")
+        self.clipping = clipping
+        full = self._recent_n >= SILENT_S * self.sample_rate - x.size
+        peak_db = 20 * np.log10(max(max(p for p, _, _ in self._recent), 1e-12))
+        silent = full and peak_db < SILENT_DBFS
+        if silent and not self.silent:
+            warnings.append(f"the microphone has heard nothing for {SILENT_S:.0f} s: check that "
+                            "it is plugged in, switched on and not muted")
+        self.silent = silent
+        return warnings
+
+
+def _slice(x: np.ndarray, start: int) -> np.ndarray:
+    """``x`` from ``start`` on, with silence before its beginning."""
+    if start >= 0:
+        return x[start:]
+    return np.concatenate([np.zeros(-start, np.float32), x])
+
+
+def backing_reference(audio: np.ndarray, *, sample_rate: int, lead_in_s: float,
+                      audio_start_s: float, audio_end_s: float, looped: bool,
+                      duration_s: float) -> np.ndarray:
+    """The backing track as a session plays it, on its timeline (sample 0 = 0 s): silence for
+    the lead-in, then the audio range, repeated to the end of the timeline when looped (the
+    fields of :class:`~drumjam.session.practice.PracticePlan`)."""
+    a, b = (int(round(t * sample_rate)) for t in (audio_start_s, audio_end_s))
+    part = np.asarray(audio, dtype=np.float32)[a:b]
+    total = int(round(duration_s * sample_rate))
+    lead = int(round(lead_in_s * sample_rate))
+    if looped and part.size:
+        part = np.tile(part, -(-max(total - lead, 0) // part.size))
+    return np.concatenate([np.zeros(lead, np.float32), part])[:max(total, lead + 1)]

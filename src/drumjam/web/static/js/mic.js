@@ -1,0 +1,114 @@
+// The microphone as an input: an acoustic kit heard through getUserMedia (echo cancellation,
+// noise suppression and auto gain off: drumjam cancels the song itself and measures levels),
+// captured by an AudioWorklet on the page's one AudioContext, so every sample has its frame on
+// the audio clock the backing track plays on. Frames of 20 ms go to the server as binary
+// WebSocket messages (header: "DJ", format 1 = int16, player, sequence number, audio-clock
+// frame of the first sample; then the samples), where they are transcribed and scored like
+// keys. The pure parts (frame encoding, error texts) are tested under node.
+
+export const MIC_CONSTRAINTS = {
+  audio: { echoCancellation: false, noiseSuppression: false, autoGainControl: false },
+  video: false,
+};
+export const FRAME_S = 0.02;
+export const HEADER_BYTES = 16;
+
+/** A binary frame: the 16-byte header, then int16 little-endian samples. */
+export function encodeFrame(samples, { player, seq, firstFrame }) {
+  const buffer = new ArrayBuffer(HEADER_BYTES + 2 * samples.length);
+  const view = new DataView(buffer);
+  view.setUint8(0, 0x44); // D
+  view.setUint8(1, 0x4a); // J
+  view.setUint8(2, 1); // int16
+  view.setUint8(3, player);
+  view.setUint32(4, seq >>> 0, true);
+  view.setBigInt64(8, BigInt(Math.round(firstFrame)), true);
+  for (let i = 0; i < samples.length; i++) {
+    const x = Math.max(-1, Math.min(1, samples[i]));
+    view.setInt16(HEADER_BYTES + 2 * i, Math.round(x * 32767), true);
+  }
+  return buffer;
+}
+
+/** What to tell the player when the microphone cannot be opened. */
+export function micErrorText(err) {
+  const name = err && err.name;
+  if (name === "NotFoundError" || name === "OverconstrainedError") {
+    return "No microphone was found: plug one in (or choose it in the browser's settings) and start again.";
+  }
+  if (name === "NotAllowedError" || name === "SecurityError") {
+    return "The browser refused the microphone: allow it for this page (the icon in the address bar) and start again.";
+  }
+  if (name === "NotReadableError") {
+    return "The microphone is busy or failed: close other programs using it and start again.";
+  }
+  return `The microphone could not be opened: ${err && err.message ? err.message : err}`;
+}
+
+/** One player's microphone on an AudioContext. */
+export class Microphone {
+  /**
+   * @param {AudioContext} ctx the page's audio context (the one audio clock)
+   * @param {{onFrame: (buf: ArrayBuffer) => void, onEnded: (text: string) => void}} handlers
+   */
+  constructor(ctx, { onFrame, onEnded }) {
+    this.ctx = ctx;
+    this.onFrame = onFrame;
+    this.onEnded = onEnded;
+    this.player = 0;
+    this.seq = 0;
+    this.stream = null;
+    this.node = null;
+  }
+
+  /** Ask for the microphone and start capturing; throws an Error with a clear message. */
+  async open(player) {
+    this.player = player;
+    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+      throw new Error("This browser gives no access to a microphone (a page served over https or localhost is needed).");
+    }
+    try {
+      this.stream = await navigator.mediaDevices.getUserMedia(MIC_CONSTRAINTS);
+    } catch (err) {
+      throw new Error(micErrorText(err));
+    }
+    await this.ctx.audioWorklet.addModule("/static/js/mic-worklet.js");
+    const frameSamples = Math.round(FRAME_S * this.ctx.sampleRate);
+    this.node = new AudioWorkletNode(this.ctx, "drumjam-mic", {
+      numberOfInputs: 1, numberOfOutputs: 0, channelCount: 1, channelCountMode: "explicit",
+      processorOptions: { frameSamples },
+    });
+    this.source = this.ctx.createMediaStreamSource(this.stream);
+    this.source.connect(this.node);
+    this.streaming = false;
+    this.node.port.onmessage = (ev) => {
+      if (!this.streaming) return;
+      this.onFrame(encodeFrame(ev.data.samples, { player: this.player, seq: this.seq++, firstFrame: ev.data.firstFrame }));
+    };
+    for (const track of this.stream.getAudioTracks()) {
+      track.onended = () => {
+        this.close();
+        this.onEnded("The microphone was unplugged or switched off; every hit it heard is kept.");
+      };
+    }
+  }
+
+  /** Start sending frames (after the session's `mic_start`). */
+  startSending() {
+    this.streaming = true;
+  }
+
+  get sampleRate() {
+    return this.ctx.sampleRate;
+  }
+
+  close() {
+    this.streaming = false;
+    if (this.source) this.source.disconnect();
+    if (this.node) this.node.port.onmessage = null;
+    if (this.stream) for (const track of this.stream.getTracks()) track.stop();
+    this.stream = null;
+    this.node = null;
+    this.source = null;
+  }
+}

@@ -1,0 +1,93 @@
+"""Two acoustic kits in one room: a simulated room, two sampled kits, a real duet.
+
+Two takes of one groove by two drummers (Groove MIDI eval session) are rendered with two
+different kits (AVL Black Pearl and Red Zeppelin), and mixed into two microphones, each
+0.4 m from its own kit and 2.6-3.2 m from the other, with 1/r loudness, flight delay and a
+room's reverb. A kit check (each kit alone hitting each drum a few times) learns how each
+microphone hears the other kit; every transcribed hit is then attributed to a kit.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from drumjam.analysis.kitcheck import attribute, learn_kit
+from drumjam.analysis.transcribe import transcribe_blocks
+from drumjam.io.midi import read_take
+from drumjam.io.render import render_events
+from drumjam.model import Hit, Take, Voice
+from drumjam.scoring import analyse_duet, score_take
+from mic_room import flight_s, two_mics
+
+PAIR = ("drummer1/eval_session/2_funk-groove2_105_beat_4-4.mid",
+        "drummer7/eval_session/2_funk-groove2_105_beat_4-4.mid")
+KITS = ("black_pearl", "red_zeppelin")
+CHECK = [Voice.KICK, Voice.SNARE, Voice.HIHAT_CLOSED, Voice.TOM_HIGH, Voice.TOM_FLOOR, Voice.CRASH]
+MATCH_S = 0.025
+
+
+def _transcribe(x: np.ndarray, sr: int) -> list[Hit]:
+    block = sr // 50  # 20 ms, as the browser sends them
+    return transcribe_blocks((x[i:i + block] for i in range(0, x.size, block)), sample_rate=sr)
+
+
+@pytest.fixture(scope="module")
+def room(groove_midi: Path) -> dict:
+    takes = [read_take(groove_midi / p) for p in PAIR]
+    renders = [render_events(t, soundfont=k, mono=True) for t, k in zip(takes, KITS)]
+    sr = renders[0][1]
+    check = [Hit(0.5 + 0.4 * i, v, 100) for i, v in enumerate(np.repeat(CHECK, 4))]
+    signatures = []
+    for k, kit in enumerate(KITS):
+        alone, _ = render_events(check, soundfont=kit, mono=True)
+        silent = np.zeros_like(alone)
+        mics = two_mics(*((alone, silent) if k == 0 else (silent, alone)), sample_rate=sr)
+        heard = _transcribe(mics[k], sr)
+        signatures.append(learn_kit(mics[k], mics[1 - k], heard, sample_rate=sr))
+    mics = two_mics(renders[0][0], renders[1][0], sample_rate=sr)
+    heard = [_transcribe(m, sr) for m in mics]
+    kits = attribute(mics, heard, signatures, sample_rate=sr)
+    return {"takes": takes, "kits": kits, "signatures": signatures}
+
+
+def _near(hit: Hit, take: Take, shift_s: float) -> bool:
+    return any(abs(hit.time_s - shift_s - t.time_s) <= MATCH_S and t.group == hit.group
+               for t in take.hits)
+
+
+def test_kit_check_learns_the_room(room: dict) -> None:
+    for k, sig in enumerate(room["signatures"]):
+        truth_ms = 1000 * (flight_s(1 - k, k) - flight_s(k, k))
+        assert sig.delay_ms == pytest.approx(truth_ms, abs=0.5)
+        assert -25.0 < sig.gain_db < -8.0  # 1/r alone says -16 to -18 dB
+        assert not sig.clipped and sig.hits >= 20
+        assert {"kick", "snare", "hihat"} <= set(sig.groups)
+
+
+def test_hits_attributed_to_the_right_kit(room: dict) -> None:
+    takes, kits = room["takes"], room["kits"]
+    right = wrong = 0
+    for k in (0, 1):
+        for hit in kits[k]:
+            if _near(hit, takes[k], flight_s(k, k)):
+                right += 1
+            elif _near(hit, takes[1 - k], flight_s(k, 1 - k)):
+                wrong += 1
+    assert right + wrong > 0.9 * sum(len(t.hits) for t in takes)
+    assert right / (right + wrong) >= 0.95
+
+
+def test_offsets_and_asynchrony_within_3_ms(room: dict) -> None:
+    takes, kits = room["takes"], room["kits"]
+    beatmap = takes[0].beatmap
+    heard = [Take(tuple(h), player=t.player, beatmap=beatmap) for h, t in zip(kits, takes)]
+    for truth, measured in zip(takes, heard):
+        want = score_take(truth, grid=16, beatmap=beatmap).to_dict()["mean_offset_ms"]
+        got = score_take(measured, grid=16, beatmap=beatmap).to_dict()["mean_offset_ms"]
+        assert got == pytest.approx(want, abs=3.0)
+    want = analyse_duet(*takes, grid=16, beatmap=beatmap).mean_async_ms
+    got = analyse_duet(*heard, grid=16, beatmap=beatmap).mean_async_ms
+    assert got == pytest.approx(want, abs=3.0)

@@ -1,0 +1,116 @@
+"""A microphone player over the live session's WebSocket: a rendered take with the song's bleed
+streamed as binary frames, judged like keys, kept when the device is unplugged."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from drumjam.io.audio import load_audio
+from drumjam.io.render import render_events
+from drumjam.library import builtin_dir
+from drumjam.model import Hit
+from drumjam.session.mic import backing_reference, encode_frame
+from drumjam.web.app import create_app
+from mic_room import convolve, delayed, room_ir
+
+SR = 48000
+LATE_S = 0.030
+ROUND_TRIP_S = 0.040
+ZERO_FRAME = 5 * SR  # the audio clock had run 5 s when the timeline started
+BLOCK = SR // 50
+SONG_S = 10.0
+
+
+@pytest.fixture()
+def client(tmp_path):
+    app = create_app(home=tmp_path, db_url=os.environ.get("DRUMJAM_DB_URL"), max_upload_bytes=2_000_000)
+    with TestClient(app) as c:
+        yield c
+
+
+def _live(client) -> dict:
+    body = {"song_id": "slow-funk", "players": [{"name": "Mic", "latency_ms": 1000 * ROUND_TRIP_S}]}
+    r = client.post("/api/sessions", json=body)
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def _microphone(plan: dict) -> tuple[np.ndarray, list[dict]]:
+    """What the microphone hears: the drummer 30 ms late on the song's first notes, and the
+    song from the speakers, both a round trip late on the audio clock."""
+    notes = [n for n in plan["notes"] if plan["lead_in_s"] <= n["time_s"] < SONG_S]
+    take = [Hit(n["time_s"] + LATE_S, n["voice"], n["velocity"]) for n in notes]
+    drums, _ = render_events(take, soundfont="black_pearl", sample_rate=SR, mono=True)
+    song, _ = load_audio(builtin_dir() / "slow-funk" / "backing.ogg", sample_rate=SR)
+    backing = backing_reference(song, sample_rate=SR, lead_in_s=plan["lead_in_s"],
+                                audio_start_s=plan["audio_start_s"],
+                                audio_end_s=plan["audio_end_s"], looped=plan["looped"],
+                                duration_s=plan["duration_s"])[:drums.size]
+    bleed = 0.5 * convolve(backing, room_ir(sample_rate=SR, distance_m=1.5, rt60_s=0.3), drums.size)
+    return delayed(drums + bleed, ROUND_TRIP_S, SR), notes
+
+
+def _send(ws, audio: np.ndarray) -> None:
+    for seq, i in enumerate(range(0, audio.size, BLOCK)):
+        ws.send_bytes(encode_frame(audio[i:i + BLOCK], player=0, seq=seq,
+                                   first_frame=ZERO_FRAME + i))
+
+
+def _until(ws, status: str) -> list[dict]:
+    out = []
+    while True:
+        msg = ws.receive_json()
+        out.append(msg)
+        if msg["type"] == "mic_status" and msg["status"] == status:
+            return out
+
+
+def test_microphone_hits_scored_like_keys_with_the_song_cancelled(client) -> None:
+    live = _live(client)
+    audio, notes = _microphone(live["plan"])
+    with client.websocket_connect(live["websocket"]) as ws:
+        ws.send_json({"type": "mic_start", "sample_rate": SR, "timeline_zero_frame": ZERO_FRAME})
+        assert "bleed is cancelled" in _until(ws, "started")[-1]["detail"]
+        _send(ws, audio)
+        ws.send_json({"type": "mic_end"})
+        replies = _until(ws, "ended")
+        judged = [m for m in replies if m["type"] == "judgment"]
+        assert judged and all(m["mic"] for m in judged)
+        assert [m["seq"] for m in judged] == list(range(len(judged)))
+        assert not [m for m in replies if m["type"] == "error"]
+        on_notes = [m["offset_ms"] for m in judged if m["offset_ms"] is not None]
+        assert np.median(on_notes) == pytest.approx(1000 * LATE_S, abs=5.0)
+        ws.send_json({"type": "finish", "stop_s": notes[-1]["time_s"] + 0.2})
+        result = ws.receive_json()
+    saved = client.get(f"/api/history/{result['session_id']}").json()
+    score = saved["results"]["players"][0]["score"]
+    assert score["matched"] == len(notes)
+    assert score["mean_offset_ms"] == pytest.approx(1000 * LATE_S, abs=5.0)
+
+
+def test_unplugged_microphone_keeps_the_session_and_its_hits(client) -> None:
+    live = _live(client)
+    audio, _ = _microphone(live["plan"])
+    half = audio[:audio.size // 2]
+    with client.websocket_connect(live["websocket"]) as ws:
+        ws.send_json({"type": "mic_start", "sample_rate": SR, "timeline_zero_frame": ZERO_FRAME,
+                      "cancel_bleed": False})
+        _until(ws, "started")
+        _send(ws, half)
+        ws.send_bytes(b"DJ\x07")  # a broken frame is refused; the stream carries on
+        replies = []
+        while not replies or replies[-1]["type"] != "error":
+            replies.append(ws.receive_json())
+        assert "shorter than" in replies[-1]["detail"]
+    # the device was unplugged and the page closed: the hits it heard are kept
+    with client.websocket_connect(live["websocket"]) as ws:
+        ws.send_bytes(encode_frame(half[:BLOCK], player=0, seq=0, first_frame=0))
+        assert "was not started" in ws.receive_json()["detail"]
+        ws.send_json({"type": "finish"})
+        result = ws.receive_json()
+    saved = client.get(f"/api/history/{result['session_id']}").json()
+    assert saved["results"]["players"][0]["score"]["matched"] > 10
