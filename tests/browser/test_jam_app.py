@@ -188,7 +188,12 @@ def test_real_audio_clock_plays_the_slowed_backing(page):
     page.eval_on_selector("#speed", "e => { e.value = 70; e.dispatchEvent(new Event('input')); }")
     assert page.inner_text("#speed-out") == "70 %"
     page.click("#start")
-    page.wait_for_selector("body[data-mode='playing']", timeout=60_000)
+    # while the server stretches the track: a running line says so, and Start stays disabled
+    page.wait_for_selector("#progress[data-busy='1']")
+    assert "Stretching the backing track to 70 %" in page.inner_text("#progress")
+    assert page.locator("#start").is_disabled()
+    page.wait_for_selector("body[data-mode='playing']", timeout=150_000)  # a busy machine stretches slowly
+    assert page.is_hidden("#progress")
     assert page.evaluate("drumjam.engine.buffers.size") == 1
     assert page.is_hidden("#message")
     plan = page.evaluate("drumjam.state.plan")
