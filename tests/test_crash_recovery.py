@@ -32,7 +32,7 @@ WRITE_BEHIND_S = 0.250
 def receive(ws, kind: str) -> dict:
     """The next message of this type (others, e.g. the partner's hits, are skipped)."""
     while True:
-        msg = json.loads(ws.recv(timeout=10))
+        msg = json.loads(ws.recv(timeout=60))
         if msg["type"] == kind:
             return msg
 
@@ -81,10 +81,10 @@ def test_an_unfinished_session_is_kept_as_interrupted_and_scored_from_its_hits(d
     song = groove_song(bars=2)
     history = History(db_url)
     players = [Player("Ann", 12.0), Player("Bob", -8.0)]
-    sid = history.open(song=song, players=players, beatmap=song.beatmap, chart=song.chart,
-                       practice={"speed": 1.0})
-    empty = history.open(song=song, players=players[:1], beatmap=song.beatmap, chart=song.chart,
-                         practice={"speed": 1.0})
+    targets = {"song_id": song.id, "title": song.title, "beatmap": song.beatmap, "chart": song.chart,
+               "grid": song.grid, "practice": {"speed": 1.0}}
+    sid = history.open(players=players, **targets)
+    empty = history.open(players=players[:1], **targets)
     live = LiveSession(players, song.beatmap, song.chart, on_hit=history.recorder(sid))
     twin = LiveSession(players, song.beatmap, song.chart)
     for i, note in enumerate(song.chart.notes):
@@ -118,10 +118,10 @@ def _serve(home: Path, port: int) -> subprocess.Popen:
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "--factory", "drumjam.web.app:create_app",
          "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"], env=env)
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/api/songs", timeout=1).status_code == 200:
+            if httpx.get(f"http://127.0.0.1:{port}/api/songs", timeout=5).status_code == 200:
                 return proc
         except httpx.HTTPError:
             time.sleep(0.2)
@@ -137,11 +137,12 @@ def test_kill_9_loses_no_hit_older_than_250_ms(tmp_path):
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     server = _serve(tmp_path, port)
+    http = httpx.Client(timeout=120)  # the machine may be busy: slow, not wrong
     try:
-        live = httpx.post(f"{base}/api/sessions", json={"song_id": "fast-rock", "players": [
+        live = http.post(f"{base}/api/sessions", json={"song_id": "fast-rock", "players": [
             {"name": "Ann", "latency_ms": 0}, {"name": "Bob", "latency_ms": 0}]}).json()
-        host = httpx.post(f"{base}/api/rooms", json={"song_id": "fast-rock", "name": "Ana"}).json()
-        guest = httpx.post(f"{base}/api/rooms/join", json={"code": host["code"], "name": "Bo"}).json()
+        host = http.post(f"{base}/api/rooms", json={"song_id": "fast-rock", "name": "Ana"}).json()
+        guest = http.post(f"{base}/api/rooms/join", json={"code": host["code"], "name": "Bo"}).json()
         notes = live["plan"]["notes"]
         lead_s = live["plan"]["lead_in_s"]
         acked: dict[str, list[tuple[float, float]]] = {"local": [], "room": []}  # (ack time, hit time)
@@ -156,7 +157,7 @@ def test_kill_9_loses_no_hit_older_than_250_ms(tmp_path):
             receive(wb, "start")
             kill_at = time.monotonic() + 1.5
             i = 0
-            while time.monotonic() < kill_at:
+            while time.monotonic() < kill_at or i < 40:  # hits in flight until the kill
                 note = notes[i % len(notes)]
                 song_time_s = note["time_s"] - lead_s
                 for player in (0, 1):
@@ -175,12 +176,11 @@ def test_kill_9_loses_no_hit_older_than_250_ms(tmp_path):
             killed_s = time.monotonic()
             server.send_signal(signal.SIGKILL)
             server.wait(10)
-        assert i > 20
         server = _serve(tmp_path, port)
-        listed = httpx.get(f"{base}/api/history").json()
+        listed = http.get(f"{base}/api/history").json()
         assert sorted(s["status"] for s in listed) == ["interrupted", "interrupted"]
         for entry in listed:
-            saved = httpx.get(f"{base}/api/history/{entry['id']}").json()
+            saved = http.get(f"{base}/api/history/{entry['id']}").json()
             kind = "room" if saved["practice"].get("remote") else "local"
             # the room plays on a local session's timeline: the song after a lead-in bar
             shift_s = lead_s if kind == "room" else 0.0
@@ -192,7 +192,8 @@ def test_kill_9_loses_no_hit_older_than_250_ms(tmp_path):
             assert saved["summary"].startswith("Interrupted")
             assert len(saved["results"]["players"]) == 2
             for url in ("report.html", "card.png", "take/0.mid", "take/1.mid"):
-                assert httpx.get(f"{base}/api/history/{entry['id']}/{url}").status_code == 200, url
+                assert http.get(f"{base}/api/history/{entry['id']}/{url}").status_code == 200, url
     finally:
+        http.close()
         server.kill()
         server.wait(10)

@@ -100,11 +100,18 @@ def test_one_scripted_take_scores_the_same_in_a_session_a_room_and_a_lesson(app)
             "student": "Ann", "tempo_bpm": 240 / bar_s, "loops": 1, "latency_ms": LATENCY_MS,
             "hits": [{"time_s": t + (off + LATENCY_MS) / 1e3, "voice": v} for t, v, off in notes]}).json()
         cells = [r["mean_offset_ms"] for r in attempt["remarks"] if r["kind"] == "timing"]
+        # the attempt is in the history like a jam, with its report, card and MIDI
+        kept = client.get(f"/api/history/{attempt['session_id']}").json()
+        lesson_offsets = [h["offset_ms"] for h in kept["results"]["players"][0]["score"]["hits"]]
+        assert kept["song_title"] == "Lesson: fast rock" and kept["status"] == "finished"
+        for url in ("report.html", "card.png", "take/0.mid"):
+            assert client.get(f"/api/history/{attempt['session_id']}/{url}").status_code == 200
 
     scripted = [off for _, _, off in notes]
     assert local == pytest.approx(scripted, abs=0.1)
     assert sorted(final_offsets) == pytest.approx(sorted(scripted), abs=0.1)
     assert room == pytest.approx(scripted, abs=0.1)
+    assert sorted(lesson_offsets) == pytest.approx(sorted(scripted), abs=0.1)
     # the lesson speaks per voice and position: one remark per scripted cell, same offsets
     per_cell = sorted({(voice_group(v).value, round(t / (bar_s / 16))): off for t, v, off in notes}.values())
     assert sorted(cells) == pytest.approx(per_cell, abs=0.1)

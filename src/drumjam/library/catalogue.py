@@ -6,15 +6,23 @@ songs live in ``drumjam/data/songs/<id>/`` (``chart.mid`` and ``backing.ogg``, m
 ``scripts/build_songs.py``) and are described by its ``songs.json``. An added song's files
 live in ``<user_dir>/songs/<id>/``; what it is (title, kind, beat map and its corrections)
 is a row of the ``songs`` table, in the same database as the sessions and lessons.
+
+An added audio song also gets its own drum part as a chart: the drums inside the mix are
+transcribed (:func:`drumjam.analysis.transcribe.transcribe`) in the background after the song
+is added, into ``drum_part.mid`` in its folder, and the row's ``drum_part`` says how far that
+is (``pending``, ``ready``, ``empty`` when no drums were heard, ``failed``). Players then choose
+to play on the grid or against the drum part (:meth:`SongLibrary.with_drum_part`).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 import shutil
 import tempfile
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
@@ -31,6 +39,11 @@ from drumjam.store.db import Base, session_scope
 
 #: Largest move of a song's beats in one correction (ms).
 MAX_BEAT_OFFSET_MS = 500.0
+#: The transcribed drum part of an added audio song, in its folder.
+DRUM_PART_FILE = "drum_part.mid"
+PENDING, READY, EMPTY, FAILED = "pending", "ready", "empty", "failed"
+
+log = logging.getLogger("drumjam.library")
 
 
 class SongNotFoundError(NotFoundError):
@@ -57,6 +70,8 @@ class SongRow(Base):
     #: The beat map as analysed, kept once the person corrected ``beatmap`` by ear.
     analysed_beatmap: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     source_name: Mapped[str] = mapped_column(String(300), default="")
+    #: The transcribed drum part of an audio song: None, "pending", "ready", "empty", "failed".
+    drum_part: Mapped[str | None] = mapped_column(String(16), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
 
 
@@ -97,6 +112,10 @@ class Song:
     credit: str = ""
     #: The analysed beat map was corrected by hand (:meth:`SongLibrary.correct_beatmap`).
     corrected: bool = False
+    #: An added audio song's own drum part, transcribed from the mix, on ``beatmap``.
+    drum_part: Chart | None = None
+    #: How far its transcription is: None (none made), "pending", "ready", "empty", "failed".
+    drum_part_status: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready summary (the chart itself is served with a session)."""
@@ -114,6 +133,8 @@ class Song:
             "credit": self.credit,
             "beatmap_correctable": not self.builtin and self.chart is None,
             "beatmap_corrected": self.corrected,
+            "drum_part": self.drum_part_status,
+            "drum_part_notes": len(self.drum_part) if self.drum_part is not None else 0,
         }
 
 
@@ -142,6 +163,8 @@ class SongLibrary:
         self.user_dir = Path(user_dir)
         self.url = url
         self._cache: dict[str, Song] = {}
+        self._drum_jobs: ThreadPoolExecutor | None = None
+        self._drum_progress: dict[str, float] = {}
 
     # ------------------------------------------------------------------ reading
     def list(self) -> list[Song]:
@@ -176,7 +199,8 @@ class SongLibrary:
             song = self._load_builtin(spec)
         else:
             song = self._load_added(self._row(song_id))
-        self._cache[song_id] = song
+        if song.drum_part_status != PENDING:  # a pending song changes when its drum part is made
+            self._cache[song_id] = song
         return song
 
     def _row(self, song_id: str) -> SongRow:
@@ -203,18 +227,22 @@ class SongLibrary:
         from drumjam.io.midi import read_chart
 
         folder = self.user_dir / "songs" / row.id
-        chart = None
+        chart = drum_part = None
         if row.kind == "midi":
             chart = read_chart(folder / row.chart)
             chart = Chart(chart.notes, chart.beatmap, title=row.title)
             beatmap = chart.beatmap
         else:
             beatmap = BeatMap.from_dict(row.beatmap)
+        if row.drum_part == READY:  # the notes' times are the mix's, on today's beat map
+            drum_part = Chart(read_chart(folder / DRUM_PART_FILE).notes, beatmap,
+                              title=f"{row.title} (drum part)")
         return Song(
             id=row.id, title=row.title, beatmap=beatmap, chart=chart, grid=int(row.grid),
             audio_path=folder / row.audio, feel="straight", builtin=False,
             credit=f"added from {row.source_name or 'an upload'}",
             corrected=row.analysed_beatmap is not None and row.analysed_beatmap != row.beatmap,
+            drum_part=drum_part, drum_part_status=row.drum_part,
         )
 
     # ------------------------------------------------------------------ audio
@@ -249,14 +277,86 @@ class SongLibrary:
                 with session_scope(self.url) as db:
                     db.add(SongRow(id=song_id, title=made.title, kind=made.kind, audio=made.audio,
                                    chart=made.chart, grid=made.grid, beatmap=made.beatmap,
-                                   source_name=made.source_name[:300]))
+                                   source_name=made.source_name[:300],
+                                   drum_part=PENDING if made.kind == "audio" else None))
             except BaseException:
                 shutil.rmtree(folder, ignore_errors=True)
                 raise
         finally:
             if work.exists():
                 shutil.rmtree(work, ignore_errors=True)
+        if made.kind == "audio":
+            self._queue_drum_part(song_id)
         return self.get(song_id)
+
+    # ------------------------------------------------------------------ drum parts
+    def _queue_drum_part(self, song_id: str) -> None:
+        if self._drum_jobs is None:
+            self._drum_jobs = ThreadPoolExecutor(max_workers=1, thread_name_prefix="drum-part")
+        self._drum_progress[song_id] = 0.0
+        self._drum_jobs.submit(self._make_drum_part, song_id)
+
+    def _make_drum_part(self, song_id: str) -> None:
+        """Transcribe the drums of an added audio song into ``drum_part.mid`` (a job thread)."""
+        from drumjam.analysis.transcribe import transcribe
+        from drumjam.io.midi import write_midi
+        from drumjam.model import Note
+
+        status = FAILED
+        try:
+            row = self._row(song_id)
+            folder = self.user_dir / "songs" / song_id
+            take = transcribe(folder / row.audio, player=row.title,
+                              progress=lambda done: self._drum_progress.__setitem__(song_id, done))
+            notes = tuple(Note(h.time_s, h.voice, h.velocity) for h in take.hits)
+            tmp = folder / f"{DRUM_PART_FILE}.{secrets.token_hex(4)}.tmp"
+            write_midi(tmp, Chart(notes, BeatMap.from_dict(row.beatmap), title=row.title))
+            tmp.replace(folder / DRUM_PART_FILE)
+            status = READY if notes else EMPTY
+        except Exception:  # noqa: BLE001 - the song stays playable on its grid; the reason is logged
+            log.exception("the drum part of song %s could not be made", song_id)
+        try:
+            with session_scope(self.url) as db:
+                row = db.get(SongRow, song_id)
+                if row is not None:
+                    row.drum_part = status
+        finally:
+            self._drum_progress.pop(song_id, None)
+            self._cache.pop(song_id, None)
+
+    def drum_part_progress(self, song_id: str) -> float | None:
+        """Share of the song transcribed so far (0-1), while its drum part is being made."""
+        return self._drum_progress.get(song_id)
+
+    def resume_drum_parts(self) -> int:
+        """Transcribe again the drum parts left ``pending`` by a stop; how many were queued."""
+        with session_scope(self.url) as db:
+            ids = db.scalars(select(SongRow.id).where(SongRow.drum_part == PENDING)).all()
+        for song_id in ids:
+            if song_id not in self._drum_progress:
+                self._queue_drum_part(song_id)
+        return len(ids)
+
+    def wait_for_drum_parts(self) -> None:
+        """Let the drum parts being made finish (a stopping app; tests)."""
+        if self._drum_jobs is not None:
+            self._drum_jobs.shutdown(wait=True)
+            self._drum_jobs = None
+
+    def with_drum_part(self, song: Song) -> Song:
+        """The song played against its own drum part instead of its grid.
+
+        Raises
+        ------
+        InputError
+            If the song has no drum part (yet), saying why.
+        """
+        if song.drum_part is not None:
+            return replace(song, chart=song.drum_part)
+        reasons = {PENDING: "is still being transcribed; try again in a moment",
+                   EMPTY: "has no drums that could be heard", FAILED: "could not be transcribed"}
+        why = reasons.get(song.drum_part_status, "has no drum part (only added audio songs have one)")
+        raise InputError(f"{song.title!r} {why}; play it on the grid")
 
     # ------------------------------------------------------------------ correcting
     def correct_beatmap(

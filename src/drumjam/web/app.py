@@ -82,6 +82,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        jam.library.resume_drum_parts()  # drum parts a stop left half made
         yield
         jam.history.writer.close()  # every hit played is written before the app stops
 

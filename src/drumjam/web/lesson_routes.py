@@ -10,13 +10,14 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
-from drumjam.errors import InputError
-from drumjam.io.midi import read_take
+from drumjam.analysis.takes import load_take
+from drumjam.errors import FileFormatError, InputError
 from drumjam.lesson import TrainerConfig, extract_pattern, parse_bars, pattern_musicxml, pattern_svg
 from drumjam.model import BeatMap, Hit, Take
-from drumjam.session.live import clean_name, is_count_in, remove_latency
+from drumjam.session.live import LiveSession, Player, clean_name, is_count_in, remove_latency
 from drumjam.store import lessons as store
 from drumjam.store.sessions import get_calibration, get_session
 from drumjam.web.results import attachment, rebuild
@@ -74,6 +75,20 @@ def create_from_recording(
     return {**info, "pattern": pattern.to_dict()}
 
 
+async def _uploaded_take(file: UploadFile, *, player: str | None = None,
+                         find_beats: bool = False) -> Take:
+    """The take in an uploaded MIDI file or recording (transcribed off the event loop)."""
+    data = await file.read()  # its size was bounded while it streamed (BodyLimit)
+    name = Path(file.filename or "take").name or "take"
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / name
+        path.write_bytes(data)
+        try:
+            return await run_in_threadpool(load_take, path, player=player, find_beats=find_beats)
+        except FileFormatError as exc:  # name the upload, not the temporary copy
+            raise type(exc)(name, exc.problem, exc.fix) from exc
+
+
 @router.post("/upload")
 async def create_from_midi(
     file: UploadFile = File(...),
@@ -82,12 +97,10 @@ async def create_from_midi(
     with_feel: bool = Form(False),
     state: JamState = Depends(get_state),
 ) -> dict[str, Any]:
-    """Make a lesson from an uploaded MIDI take (``with_feel``: students aim at its feel)."""
-    data = await file.read()  # its size was bounded while it streamed (BodyLimit)
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / (Path(file.filename or "take.mid").name or "take.mid")
-        path.write_bytes(data)
-        pattern = extract_pattern(read_take(path), bars=parse_bars(bars))
+    """Make a lesson from an uploaded take: a MIDI file, or a recording whose drums are
+    transcribed and whose beats are found (``with_feel``: students aim at its feel)."""
+    take = await _uploaded_take(file, find_beats=True)
+    pattern = extract_pattern(take, bars=parse_bars(bars))
     info = store.create_lesson(
         name,
         pattern,
@@ -183,7 +196,44 @@ def attempt(name: str, body: AttemptIn, state: JamState = Depends(get_state)) ->
     take = _take(body.hits, body.student, start_s=ATTEMPT_LEAD_S, latency_ms=latency_ms)
     result = store.practise(name, body.student, take, tempo_bpm=body.tempo_bpm,
                             url=state.db_url, loops=body.loops, start_s=ATTEMPT_LEAD_S)
-    return {**result, "latency_ms": latency_ms}
+    player = Player(clean_name(body.student, "Student"), latency_ms)
+    session_id = _save_attempt(state, name, body.hits, player, result["tempo_bpm"], result["loops"])
+    return {**result, "latency_ms": latency_ms, "session_id": session_id}
+
+
+@router.post("/{name}/attempts/upload")
+async def attempt_from_file(
+    name: str,
+    file: UploadFile = File(...),
+    student: str = Form(..., max_length=100),
+    tempo_bpm: float | None = Form(None, gt=0, le=400),
+    state: JamState = Depends(get_state),
+) -> dict[str, Any]:
+    """Score an attempt uploaded as a MIDI file or a recording, played to a click whose first
+    beat is at 0 s (or the MIDI file's first downbeat); the trainer's verdict and next tempo."""
+    take = await _uploaded_take(file, player=student)
+    return await run_in_threadpool(store.practise, name, student, take, tempo_bpm=tempo_bpm,
+                                   url=state.db_url)
+
+
+def _save_attempt(state: JamState, name: str, hits: list[LessonHitIn], player: Player,
+                  tempo_bpm: float, loops: int) -> int:
+    """Keep an attempt in the session history like a jam: played through the play-along core
+    against the loops of the pattern it was scored on, with its report, card and MIDI."""
+    pattern, trainer, info = store.load_lesson(name, url=state.db_url)
+    chart = pattern.to_chart(tempo_bpm, loops, ATTEMPT_LEAD_S, with_feel=trainer.with_feel)
+    history = state.history
+    session_id = history.open(
+        song_id=f"lesson:{info['name']}"[:64], title=f"Lesson: {info['name']}", players=[player],
+        beatmap=chart.beatmap, chart=chart,
+        practice={"speed": round(tempo_bpm / pattern.tempo_bpm, 4), "loop_bars": None,
+                  "repeats": loops, "lesson": info["name"], "tempo_bpm": tempo_bpm})
+    session = LiveSession([player], chart.beatmap, chart, on_hit=history.recorder(session_id),
+                          start_s=ATTEMPT_LEAD_S)
+    for h in hits:
+        session.add_hit(0, Hit(h.time_s + ATTEMPT_LEAD_S, h.voice, h.velocity))
+    history.finish(session_id, session.finish())
+    return session_id
 
 
 @router.get("/{name}/chart")

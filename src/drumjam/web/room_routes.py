@@ -144,8 +144,9 @@ class RoomService:
             on_hit = None
             if room.start_s is None and not room.closed and self.history is not None:
                 room.history_id = await asyncio.to_thread(
-                    self.history.open, song=room.song, players=room.players(),
-                    beatmap=room.plan.beatmap, chart=room.plan.chart,
+                    self.history.open, song_id=room.song.id, title=room.song.title,
+                    players=room.players(), beatmap=room.plan.beatmap, chart=room.plan.chart,
+                    grid=room.song.grid,
                     practice={"speed": 1.0, "loop_bars": None, "repeats": None, "remote": True})
                 on_hit = self.history.recorder(room.history_id)
             start_s = room.start(self.clock_s(), self.lead_in_s, on_hit=on_hit)

@@ -20,6 +20,8 @@ router = APIRouter(prefix="/api", tags=["sessions"],
 def start_session(state: JamStateDep, body: SessionIn) -> dict[str, Any]:
     """Create a live session; hits then go over ``/ws/sessions/{live_id}``."""
     song = state.library.get(body.song_id)
+    if body.drum_part:
+        song = state.library.with_drum_part(song)
     practice = Practice(
         speed=validate_speed(body.speed),
         loop_bars=None if body.loop is None else (body.loop.first_bar, body.loop.last_bar),
@@ -34,7 +36,8 @@ def start_session(state: JamStateDep, body: SessionIn) -> dict[str, Any]:
             latency = get_calibration(name, url=state.db_url) or 0.0
         players.append(Player(name, latency))
     history_id = state.history.open(
-        song=song, players=players, beatmap=plan.beatmap, chart=plan.chart,
+        song_id=song.id, title=song.title, players=players, beatmap=plan.beatmap,
+        chart=plan.chart, grid=song.grid,
         practice={"speed": practice.speed, "loop_bars": practice.loop_bars,
                   "repeats": practice.repeats if practice.loop_bars else None})
     session = LiveSession(players, plan.beatmap, plan.chart, grid=song.grid,

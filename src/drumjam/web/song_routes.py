@@ -9,9 +9,12 @@ from fastapi import APIRouter, File, Form, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, Response
 
+from drumjam.errors import NotFoundError
 from drumjam.model import BUILTIN_KIT_MAPS, Voice, voice_group
 from drumjam.library import validate_speed
+from drumjam.library.catalogue import DRUM_PART_FILE
 from drumjam.web.protocol import BeatmapCorrectionIn, error_responses
+from drumjam.web.results import attachment
 from drumjam.web.state import JamStateDep
 
 router = APIRouter(prefix="/api", tags=["songs"], responses=error_responses(400, 403, 404, 413))
@@ -25,8 +28,31 @@ def list_songs(state: JamStateDep) -> list[dict[str, Any]]:
 
 @router.get("/songs/{song_id}")
 def get_song(state: JamStateDep, song_id: str) -> dict[str, Any]:
-    """One song's summary."""
-    return state.library.get(song_id).to_dict()
+    """One song's summary (with the share of its drum part transcribed, while that runs)."""
+    return {**state.library.get(song_id).to_dict(),
+            "drum_part_progress": state.library.drum_part_progress(song_id)}
+
+
+@router.get("/songs/{song_id}/drum-part")
+def drum_part(state: JamStateDep, song_id: str) -> dict[str, Any]:
+    """An added audio song's own drum part, as the play screen's lanes draw it: the notes
+    (seconds in the song, voice, velocity) and the beat map."""
+    song = state.library.with_drum_part(state.library.get(song_id))
+    return {"song_id": song.id, "title": song.chart.title, "beatmap": song.beatmap.to_dict(),
+            "notes": [{"time_s": round(n.time_s, 6), "voice": n.voice.value, "velocity": n.velocity}
+                      for n in song.chart.notes]}
+
+
+@router.get("/songs/{song_id}/drum-part.mid", response_class=Response, responses={200: {
+    "content": {"audio/midi": {}}, "description": "The drum part as a General MIDI file."}})
+def drum_part_midi(state: JamStateDep, song_id: str) -> FileResponse:
+    """An added audio song's own drum part as a MIDI file (General MIDI drums, channel 10)."""
+    song = state.library.with_drum_part(state.library.get(song_id))
+    path = song.audio_path.parent / DRUM_PART_FILE
+    if not path.is_file():
+        raise NotFoundError(f"the drum part of {song.title!r} is missing; add the song again")
+    return FileResponse(path, media_type="audio/midi",
+                        headers=attachment(f"{song.title} drum part.mid"))
 
 
 @router.get("/songs/{song_id}/audio", response_class=Response, responses={200: {

@@ -59,17 +59,19 @@ class History:
         self.recovered = recover_interrupted(url=db_url)
         self.writer = HitWriter(lambda rows: append_hits(rows, url=db_url))
 
-    def open(self, *, song: Song, players: list[Player], beatmap: BeatMap, chart: Chart | None,
-             practice: dict[str, Any]) -> int:
-        """The history id of a session about to be played (hidden until it ends)."""
+    def open(self, *, song_id: str, title: str, players: list[Player], beatmap: BeatMap,
+             chart: Chart | None, practice: dict[str, Any], grid: int | None = None) -> int:
+        """The history id of a run about to be played (hidden until it ends): the song (or
+        lesson) it plays, its players, and the targets on its timeline (the chart, or the
+        grid subdivision without one)."""
         return open_session(
-            song_id=song.id, song_title=song.title,
+            song_id=song_id, song_title=title,
             players=[{"name": p.name, "latency_ms": p.latency_ms} for p in players],
             practice=practice, beatmap=beatmap.to_dict(),
             chart={"notes": None if chart is None else [
                        {"time_s": round(n.time_s, 6), "voice": n.voice.value, "velocity": n.velocity}
                        for n in chart.notes],
-                   "grid": None if chart is not None else song.grid},
+                   "grid": None if chart is not None else grid},
             url=self.db_url)
 
     def recorder(self, session_id: int) -> Callable[[int, Hit], None]:
