@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from drumjam.analysis import drumnet
-from drumjam.analysis.transcribe import PEAK_RADIUS_FRAMES, peak_positions
+from drumjam.analysis.transcribe import EXCLUSIVE_SETS, PEAK_RADIUS_FRAMES, pick_strokes
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from kits import CACHE  # noqa: E402
@@ -136,10 +136,20 @@ def make_batch(items, rng: np.random.Generator, batch: int):
     return torch.from_numpy(xs), torch.from_numpy(ys), torch.from_numpy(vs)
 
 
-def evaluate(weights: dict[str, np.ndarray], items, *, grid=np.arange(0.1, 0.95, 0.05)):
-    """Per class: best threshold, F at it, and the median time error of matched hits.
+def strokes(onset: np.ndarray, thresholds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Stroke times (s, before time correction) and classes, as the transcriber picks them."""
+    r = PEAK_RADIUS_FRAMES
+    pad = np.zeros((r, onset.shape[1]), np.float32)
+    rows = np.arange(r, r + len(onset))
+    found, classes, delta = pick_strokes(np.concatenate([pad, onset, pad]), rows, thresholds)
+    return (found - r + delta) / drumnet.FPS, classes
 
-    Runs the real NumPy transcriber on the held-out features (same frames as the renders)."""
+
+def evaluate(weights: dict[str, np.ndarray], items, *, grid=np.arange(0.2, 0.91, 0.05)):
+    """One threshold per exclusive set (best F-measure at ±50 ms over the set's strokes, any
+    articulation), and each class's median time error, on the held-out renders.
+
+    Runs the NumPy network on the held-out features (the frames of the renders)."""
     import mir_eval
 
     probs = []
@@ -148,37 +158,43 @@ def evaluate(weights: dict[str, np.ndarray], items, *, grid=np.arange(0.1, 0.95,
         pad_hi = np.zeros((drumnet.LOOKAHEAD_FRAMES + 3, drumnet.N_MELS), np.float32)
         onset, _ = drumnet.forward(np.concatenate([pad_lo, x.astype(np.float32), pad_hi]), weights)
         probs.append((onset, labels))
-    thresholds, f_best, offsets = [], [], []
-    for c in range(N_CLASSES):
-        best = (0.0, 0.5, 0.0)
+    thresholds = np.full(N_CLASSES, 0.5)
+    f_best = np.zeros(len(EXCLUSIVE_SETS))
+    errors: dict[int, list[float]] = {c: [] for c in range(N_CLASSES)}
+    for k, members in enumerate(EXCLUSIVE_SETS):
+        best_f, best_thr, best_err = -1.0, 0.5, None
         for thr in grid:
+            trial = thresholds.copy()
+            trial[list(members)] = thr
             tp = n_ref = n_est = 0
-            errs = []
+            err: dict[int, list[float]] = {c: [] for c in members}
             for onset, labels in probs:
-                ref = np.sort(labels[labels[:, 1] == c, 0]).astype(float)
-                est = peaks(onset[:, c], thr)
+                ref_sel = np.isin(labels[:, 1].astype(int), members)
+                order = np.argsort(labels[ref_sel, 0])
+                ref = labels[ref_sel, 0][order].astype(float)
+                ref_cls = labels[ref_sel, 1][order].astype(int)
+                times, classes = strokes(onset, trial)
+                sel = np.isin(classes, members)
+                o = np.argsort(times[sel])
+                est, est_cls = times[sel][o], classes[sel][o]
                 n_ref += len(ref)
                 n_est += len(est)
                 if len(ref) and len(est):
                     m = mir_eval.util.match_events(ref, est, WINDOW_S)
                     tp += len(m)
-                    errs += [est[j] - ref[i] for i, j in m]
+                    for i, j in m:
+                        if ref_cls[i] == est_cls[j]:
+                            err[int(est_cls[j])].append(est[j] - ref[i])
             f = 2 * tp / (n_ref + n_est) if n_ref + n_est else 0.0
-            if f > best[0]:
-                best = (f, float(thr), float(np.median(errs)) if errs else 0.0)
-        f_best.append(best[0])
-        thresholds.append(best[1])
-        offsets.append(best[2])
-    return np.array(thresholds), np.array(f_best), np.array(offsets)
-
-
-def peaks(a: np.ndarray, thr: float) -> np.ndarray:
-    """Peak times in seconds, as the transcriber picks them (before its time correction)."""
-    r = PEAK_RADIUS_FRAMES
-    padded = np.concatenate([np.zeros(r, np.float32), a, np.zeros(r, np.float32)])
-    rows = np.arange(r, r + len(a))
-    found, delta = peak_positions(padded, rows, thr)
-    return (rows[found] - r + delta) / drumnet.FPS
+            if f > best_f:
+                best_f, best_thr, best_err = f, float(thr), err
+        thresholds[list(members)] = best_thr
+        f_best[k] = best_f
+        for c in members:
+            errors[c] = best_err[c] if best_err else []
+    offsets = np.array([float(np.median(errors[c])) if errors[c] else 0.0
+                        for c in range(N_CLASSES)])
+    return thresholds, f_best, offsets
 
 
 def main() -> None:
@@ -239,9 +255,10 @@ def main() -> None:
     n = N_CLASSES
     weights = export(model, np.full(n, 0.5), np.zeros(n), mel)
     thresholds, f, offsets = evaluate(weights, val)
-    for c in range(n):
-        print(f"{drumnet.CLASSES[c].value:14s} thr {thresholds[c]:.2f} F {f[c]:.3f} "
-              f"bias {offsets[c] * 1000:+.1f} ms", flush=True)
+    for k, members in enumerate(EXCLUSIVE_SETS):
+        names = "/".join(drumnet.CLASSES[c].value for c in members)
+        print(f"{names:40s} thr {thresholds[members[0]]:.2f} F {f[k]:.3f} bias "
+              + " ".join(f"{offsets[c] * 1000:+.1f}" for c in members) + " ms", flush=True)
     weights = export(model, thresholds, offsets, mel)
     OUT.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(OUT, **weights)

@@ -23,47 +23,74 @@ import soxr
 
 from drumjam.analysis import drumnet
 from drumjam.errors import InputError
-from drumjam.model import Hit, Take
+from drumjam.model import Hit, Take, Voice
 
 #: A peak must be the highest onset probability within this many frames on each side.
 PEAK_RADIUS_FRAMES = 2
 OFFLINE_BLOCK_S = 10.0
 
 
-def peak_positions(onset: np.ndarray, rows: np.ndarray,
-                   threshold: float) -> tuple[np.ndarray, np.ndarray]:
-    """Which rows are onset peaks, and where between frames each peak lies.
+def _class_index(*voices: Voice) -> tuple[int, ...]:
+    return tuple(drumnet.CLASSES.index(v) for v in voices)
+
+
+#: The articulations of one drum (or of drums the network may mistake for each other): one
+#: stroke sounds as one of them, so of simultaneous peaks in a set only the strongest is kept.
+EXCLUSIVE_SETS: tuple[tuple[int, ...], ...] = (
+    _class_index(Voice.KICK),
+    _class_index(Voice.SNARE, Voice.SIDE_STICK),
+    _class_index(Voice.HIHAT_CLOSED, Voice.HIHAT_OPEN, Voice.HIHAT_PEDAL),
+    _class_index(Voice.TOM_HIGH, Voice.TOM_MID, Voice.TOM_FLOOR),
+    _class_index(Voice.CRASH),
+    _class_index(Voice.RIDE, Voice.RIDE_BELL),
+)
+
+
+def pick_strokes(onset: np.ndarray, rows: np.ndarray,
+                 thresholds: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Strokes among candidate frames: peaks of each exclusive set's strongest class.
 
     Parameters
     ----------
     onset : numpy.ndarray
-        One class's onset probabilities; every row in ``rows`` has
+        ``(frames, classes)`` onset probabilities; every candidate row has
         :data:`PEAK_RADIUS_FRAMES` rows on each side.
     rows : numpy.ndarray
-        Candidate rows (integers).
-    threshold : float
-        Lowest probability of a peak.
+        Candidate rows (integers, ascending).
+    thresholds : numpy.ndarray
+        Lowest probability of a stroke, per class.
 
     Returns
     -------
-    is_peak : numpy.ndarray
-        bool per candidate: at least ``threshold``, above the rows before it and not below the
-        rows after it within :data:`PEAK_RADIUS_FRAMES`.
+    rows : numpy.ndarray
+        The rows holding a stroke: within its set, the strongest class at that row reaches its
+        threshold, beats the rows before it and is not beaten by the rows after it within
+        :data:`PEAK_RADIUS_FRAMES`.
+    classes : numpy.ndarray
+        The class of each stroke.
     delta : numpy.ndarray
-        For each peak, its offset from the row in frames (-0.5 to 0.5), from a parabola
-        through the peak and its neighbours.
+        Each stroke's offset from its row in frames (-0.5 to 0.5), from a parabola through
+        its class's probability at the row and its neighbours.
     """
-    centre = onset[rows]
-    is_peak = centre >= threshold
-    for k in range(1, PEAK_RADIUS_FRAMES + 1):
-        is_peak &= centre > onset[rows - k]
-        is_peak &= centre >= onset[rows + k]
-    r = rows[is_peak]
-    left, mid, right = onset[r - 1], onset[r], onset[r + 1]
+    found_rows, found_cls = [], []
+    for members in EXCLUSIVE_SETS:
+        sub = onset[:, members]
+        best = sub.max(axis=1)
+        top = np.asarray(members)[sub.argmax(axis=1)]
+        centre = best[rows]
+        ok = centre >= thresholds[top[rows]]
+        for k in range(1, PEAK_RADIUS_FRAMES + 1):
+            ok &= centre > best[rows - k]
+            ok &= centre >= best[rows + k]
+        found_rows.append(rows[ok])
+        found_cls.append(top[rows[ok]])
+    r = np.concatenate(found_rows)
+    c = np.concatenate(found_cls)
+    left, mid, right = onset[r - 1, c], onset[r, c], onset[r + 1, c]
     curvature = left - 2 * mid + right
     with np.errstate(divide="ignore", invalid="ignore"):
         delta = np.where(curvature < 0, 0.5 * (left - right) / curvature, 0.0)
-    return is_peak, np.clip(delta, -0.5, 0.5)
+    return r, c, np.clip(delta, -0.5, 0.5)
 
 
 class DrumTranscriber:
@@ -225,12 +252,11 @@ class DrumTranscriber:
         frames = np.arange(self._n_decided, end)
         rows = frames - base
         hits = []
-        for c in range(a.shape[1]):
-            found, delta = peak_positions(a[:, c], rows, float(self._thr[c]))
-            for row, frame, d in zip(rows[found], frames[found], delta):
-                time_s = (frame + d) / drumnet.FPS - float(self._offset_s[c])
-                velocity = int(np.clip(round(float(self._velocity[row, c]) * 127), 1, 127))
-                hits.append(Hit(max(time_s, 0.0), drumnet.CLASSES[c], velocity))
+        found, classes, delta = pick_strokes(a, rows, self._thr)
+        for row, c, d in zip(found, classes, delta):
+            time_s = (row + base + d) / drumnet.FPS - float(self._offset_s[c])
+            velocity = int(np.clip(round(float(self._velocity[row, c]) * 127), 1, 127))
+            hits.append(Hit(max(time_s, 0.0), drumnet.CLASSES[c], velocity))
         self._n_decided = end
         keep_from = self._n_decided - r - 1 - base
         if keep_from > 0:
