@@ -2,6 +2,7 @@
 
 import { api, el, fmt, say } from "./api.js";
 import { playDrum } from "./drums.js";
+import { DrumPartPanel } from "./drumpart.js";
 import { AudioEngine } from "./engine.js";
 import { Inputs, PAD_VOICES, keyLabel } from "./inputs.js";
 import { Microphone } from "./mic.js";
@@ -24,6 +25,7 @@ const state = {
 };
 let screen = null;
 let progress = null;
+let drumPart = null;
 
 function twoPlayers() {
   return $("#two-players").checked;
@@ -50,7 +52,8 @@ function showSongInfo() {
   if (!song) return;
   const meter = `${song.meter}/4`;
   $("#song-info").textContent = `${Math.round(song.tempo_bpm)} BPM · ${meter} · ${song.feel} · `
-    + `${song.bars} bars${song.has_chart ? "" : " · played on the grid"}`;
+    + `${song.bars} bars${song.has_chart || song.drum_part ? "" : " · played on the grid"}`;
+  drumPart.show(song);
   $("#loop-last").max = song.bars;
   $("#loop-first").max = song.bars;
   $("#beatmap-fix").hidden = !song.beatmap_correctable;
@@ -148,6 +151,7 @@ function practiceBody() {
     song_id: $("#song").value,
     players: [...Array(playerCount()).keys()].map(playerSetup),
     speed: Number($("#speed").value) / 100,
+    drum_part: drumPart.chosen(),
   };
   if ($("#loop").checked) {
     body.loop = { first_bar: Number($("#loop-first").value) - 1, last_bar: Number($("#loop-last").value) - 1,
@@ -383,6 +387,10 @@ async function main() {
   const kits = await api("/api/kitmaps");
   state.kitmaps = kits.kitmaps;
   state.groupOf = kits.voice_groups;
+  drumPart = new DrumPartPanel({ groupOf: state.groupOf, onSong: (song) => {
+    state.songs = state.songs.map((s) => (s.id === song.id ? song : s));
+    showSongInfo();
+  } });
   await loadSongs(new URLSearchParams(location.search).get("song"));
   $("#song").addEventListener("change", showSongInfo);
   for (const button of document.querySelectorAll("#beatmap-fix button")) {

@@ -172,7 +172,9 @@ async function showProgress() {
 
 /** Controls that must wait while a take is recorded. */
 function busy(on) {
-  for (const id of ["record", "practise", "upload-submit", "from-session-submit"]) $(id).disabled = on;
+  for (const id of ["record", "practise", "upload-submit", "from-session-submit", "attempt-upload-submit"]) {
+    $(id).disabled = on;
+  }
 }
 
 const teach = singleFlight(async () => {
@@ -203,7 +205,7 @@ async function upload(ev) {
   ev.preventDefault();
   say("");
   const file = $("upload-file").files[0];
-  if (!file) { say("Choose a MIDI file first."); return; }
+  if (!file) { say("Choose a MIDI file or a recording first."); return; }
   const form = new FormData();
   form.append("file", file);
   form.append("name", $("lesson-name").value);
@@ -217,6 +219,30 @@ async function upload(ev) {
     say(err.message);
   }
 }
+
+/** An attempt uploaded as a file (recordings are transcribed on the server), scored by the trainer. */
+const uploadAttempt = singleFlight(async () => {
+  say("");
+  const name = $("lesson").value;
+  const file = $("attempt-file").files[0];
+  if (!name || !file) { say("Choose a lesson and the attempt's MIDI file or recording first."); return; }
+  const form = new FormData();
+  form.append("file", file);
+  form.append("student", $("student").value.trim());
+  busy(true);
+  say(`Scoring ${file.name}…`, true);
+  try {
+    const r = await api(`/api/lessons/${encodeURIComponent(name)}/attempts/upload`, { method: "POST", body: form });
+    say(`${file.name}: ${r.passed ? "passed" : "not yet"} at ${Math.round(r.tempo_bpm)} BPM `
+      + `(${Math.round(r.played_pct)} % played, ${Math.round(r.on_time_pct)} % on time) — next: `
+      + `${Math.round(r.next_tempo_bpm)} BPM. ${r.feedback.join(" ")}`, true);
+    await showProgress();
+  } catch (err) {
+    say(err.message);
+  } finally {
+    busy(false);
+  }
+});
 
 let keepGoing = false;
 
@@ -335,6 +361,7 @@ requestAnimationFrame(frame);
 window.drumjamLessons = { engine, inputs, get screen() { return screen; } };
 $("record").addEventListener("click", teach);
 $("upload").addEventListener("submit", upload);
+$("attempt-upload").addEventListener("submit", (ev) => { ev.preventDefault(); uploadAttempt(); });
 $("from-session").addEventListener("submit", fromSession);
 loadSessions().catch(() => { $("from-session").hidden = true; });
 $("practise").addEventListener("click", practise);
