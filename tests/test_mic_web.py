@@ -3,10 +3,12 @@ streamed as binary frames, judged like keys, kept when the device is unplugged."
 
 from __future__ import annotations
 
+import io
 import os
 
 import numpy as np
 import pytest
+import soundfile as sf
 from fastapi.testclient import TestClient
 
 from drumjam.io.audio import load_audio
@@ -114,3 +116,26 @@ def test_unplugged_microphone_keeps_the_session_and_its_hits(client) -> None:
         result = ws.receive_json()
     saved = client.get(f"/api/history/{result['session_id']}").json()
     assert saved["results"]["players"][0]["score"]["matched"] > 10
+
+
+def test_calibration_by_ear_over_http(client) -> None:
+    wav = client.get("/api/calibration/ear/clicks.wav", params={"sample_rate": SR})
+    assert wav.status_code == 200 and wav.headers["content-type"] == "audio/wav"
+    clicks, sr = sf.read(io.BytesIO(wav.content), dtype="float32")
+    assert sr == SR
+    # the page recorded from 0.1 s before the clicks; the round trip is 63.2 ms plus 1 m of air
+    clicks_frame = 10 * SR
+    heard = delayed(convolve(clicks, room_ir(sample_rate=SR, distance_m=1.0, rt60_s=0.3), clicks.size + SR),
+                    0.1 + 0.0632, SR)
+    body = encode_frame(heard, player=0, seq=0, first_frame=clicks_frame - SR // 10)
+    r = client.post("/api/calibration/ear", params={"sample_rate": SR, "clicks_frame": clicks_frame},
+                    content=body, headers={"content-type": "application/octet-stream"})
+    assert r.status_code == 200, r.text
+    assert r.json()["latency_ms"] == pytest.approx(63.2 + 1000 / 343, abs=2.0)
+    late = encode_frame(heard, player=0, seq=0, first_frame=clicks_frame + 10)
+    r = client.post("/api/calibration/ear", params={"sample_rate": SR, "clicks_frame": clicks_frame},
+                    content=late, headers={"content-type": "application/octet-stream"})
+    assert r.status_code == 400 and "began after the clicks" in r.json()["detail"]
+    r = client.post("/api/calibration/ear", params={"sample_rate": SR, "clicks_frame": clicks_frame},
+                    content=b"nonsense", headers={"content-type": "application/octet-stream"})
+    assert r.status_code == 400 and "not a microphone frame" in r.json()["detail"]

@@ -66,8 +66,8 @@ def encode_frame(samples: np.ndarray, *, player: int, seq: int, first_frame: int
     return HEADER.pack(MAGIC, code, player, seq, first_frame) + x.astype(FORMATS[code]).tobytes()
 
 
-def decode_frame(data: bytes) -> MicFrame:
-    """Read a binary microphone frame.
+def decode_frame(data: bytes, *, max_samples: int = MAX_FRAME_SAMPLES) -> MicFrame:
+    """Read a binary microphone frame (at most ``max_samples`` samples).
 
     Raises
     ------
@@ -86,8 +86,8 @@ def decode_frame(data: bytes) -> MicFrame:
     if len(body) % dtype.itemsize:
         raise InputError(f"a microphone frame holds {len(body)} bytes of samples, not a whole "
                          f"number of {dtype.itemsize}-byte samples")
-    if len(body) // dtype.itemsize > MAX_FRAME_SAMPLES:
-        raise InputError(f"a microphone frame holds more than {MAX_FRAME_SAMPLES} samples; "
+    if len(body) // dtype.itemsize > max_samples:
+        raise InputError(f"a microphone frame holds more than {max_samples} samples; "
                          "send shorter frames")
     if first < 0:
         raise InputError(f"audio-clock frame {first} is negative")

@@ -21,6 +21,7 @@ from drumjam.web import (
     calibration_routes,
     history_routes,
     lesson_routes,
+    mic_routes,
     room_routes,
     session_routes,
     song_routes,
@@ -38,8 +39,8 @@ DEFAULT_ALLOWED_HOSTS = ("localhost", "127.0.0.1", "::1", "testserver")
 DEFAULT_RATE_LIMITS = {"sessions": (60, 30.0), "rooms": (10, 6.0)}
 
 #: Routers of the app.
-ROUTERS = (song_routes, session_routes, ws_routes, calibration_routes, history_routes,
-           lesson_routes, room_routes)
+ROUTERS = (song_routes, session_routes, ws_routes, calibration_routes, mic_routes,
+           history_routes, lesson_routes, room_routes)
 
 log = logging.getLogger("drumjam.web")
 

@@ -59,6 +59,7 @@ export class Microphone {
     this.seq = 0;
     this.stream = null;
     this.node = null;
+    this.recording = null;
   }
 
   /** Ask for the microphone and start capturing; throws an Error with a clear message. */
@@ -82,6 +83,7 @@ export class Microphone {
     this.source.connect(this.node);
     this.streaming = false;
     this.node.port.onmessage = (ev) => {
+      if (this.recording) this.recording.push(ev.data);
       if (!this.streaming) return;
       this.onFrame(encodeFrame(ev.data.samples, { player: this.player, seq: this.seq++, firstFrame: ev.data.firstFrame }));
     };
@@ -98,6 +100,19 @@ export class Microphone {
     this.streaming = true;
   }
 
+  /** Record `seconds` of the microphone: {firstFrame, samples} (audio-clock frame of the first). */
+  async record(seconds) {
+    this.recording = [];
+    await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+    const frames = this.recording;
+    this.recording = null;
+    if (!frames.length) throw new Error("The microphone sent no sound: check that it is plugged in and try again.");
+    const samples = new Float32Array(frames.reduce((n, f) => n + f.samples.length, 0));
+    let at = 0;
+    for (const f of frames) { samples.set(f.samples, at); at += f.samples.length; }
+    return { firstFrame: frames[0].firstFrame, samples };
+  }
+
   get sampleRate() {
     return this.ctx.sampleRate;
   }
@@ -111,4 +126,30 @@ export class Microphone {
     this.node = null;
     this.source = null;
   }
+}
+
+/**
+ * Calibration by ear: play the server's known clicks at a known audio-clock frame, record the
+ * microphone meanwhile, and let the server find the round trip from speakers to microphone.
+ * @returns {Promise<{latency_ms: number, peak_ratio: number}>}
+ */
+export async function measureRoundTrip(ctx, mic) {
+  const sr = ctx.sampleRate;
+  const wav = await fetch(`/api/calibration/ear/clicks.wav?sample_rate=${sr}`);
+  if (!wav.ok) throw new Error("The calibration clicks could not be loaded from the server.");
+  const clicks = await ctx.decodeAudioData(await wav.arrayBuffer());
+  const at = ctx.currentTime + 0.3;
+  const recording = mic.record(clicks.duration + 0.3 + 0.6);
+  const src = ctx.createBufferSource();
+  src.buffer = clicks;
+  src.connect(ctx.destination);
+  src.start(at);
+  const { firstFrame, samples } = await recording;
+  const res = await fetch(`/api/calibration/ear?sample_rate=${sr}&clicks_frame=${Math.round(at * sr)}`, {
+    method: "POST", headers: { "content-type": "application/octet-stream" },
+    body: encodeFrame(samples, { player: mic.player, seq: 0, firstFrame }),
+  });
+  const answer = await res.json();
+  if (!res.ok) throw new Error(answer.detail || `the server answered ${res.status}`);
+  return answer;
 }

@@ -5,7 +5,7 @@ import { playDrum } from "./drums.js";
 import { DrumPartPanel } from "./drumpart.js";
 import { AudioEngine } from "./engine.js";
 import { Inputs, PAD_VOICES, keyLabel } from "./inputs.js";
-import { Microphone } from "./mic.js";
+import { Microphone, measureRoundTrip } from "./mic.js";
 import { singleFlight } from "./once.js";
 import { PlayScreen } from "./playscreen.js";
 import { Progress } from "./progress.js";
@@ -17,7 +17,7 @@ const CALIBRATION_PERIOD_S = 0.6;
 const engine = new AudioEngine();
 const inputs = new Inputs(onHit);
 const state = {
-  mode: "loading", // loading | idle | starting | playing | calibrating | finishing
+  mode: "loading", // loading | idle | starting | playing | calibrating | listening | finishing
   songs: [], kitmaps: {}, groupOf: {},
   live: null, ws: null, seq: 0, plan: null,
   calibration: null,
@@ -346,6 +346,28 @@ async function endCalibration() {
   }
 }
 
+/** A microphone player's latency: the round trip from the speakers to the microphone, heard. */
+async function calibrateByEar(player) {
+  if (state.mode !== "idle") return;
+  await engine.resume();
+  setMode("listening");
+  $("#calibration-status").textContent = `${playerSetup(player).name}: listening to the clicks…`;
+  const mic = new Microphone(engine.ctx, { onFrame: () => {}, onEnded: (text) => say(text) });
+  try {
+    await mic.open(player);
+    const result = await measureRoundTrip(engine.ctx, mic);
+    document.querySelector(`#latency-${player}`).value = Math.round(result.latency_ms);
+    $("#calibration-status").textContent = `${playerSetup(player).name}: round trip `
+      + `${fmt(result.latency_ms, " ms")} from the speakers to the microphone.`;
+  } catch (err) {
+    $("#calibration-status").textContent = "";
+    say(`Calibration by ear failed: ${err.message}`);
+  } finally {
+    mic.close();
+    setMode("idle");
+  }
+}
+
 // ---------------------------------------------------------------- frame loop
 function frame() {
   const now = engine.clock.songTimeNow();
@@ -404,6 +426,7 @@ async function main() {
     name.addEventListener("input", refreshPlayerBlocks);
     name.addEventListener("change", () => loadCalibration(i));
     document.querySelector(`#calibrate-${i}`).addEventListener("click", () => calibrate(i));
+    document.querySelector(`#ear-${i}`).addEventListener("click", () => calibrateByEar(i));
     loadCalibration(i);
   }
   $("#speed").addEventListener("input", () => { $("#speed-out").textContent = `${$("#speed").value} %`; });

@@ -1,0 +1,91 @@
+"""The microphone input in Chromium: fake capture devices fed with a rendered kit.
+
+``--use-fake-device-for-media-stream --use-file-for-fake-audio-capture=FILE.wav`` makes the
+file the microphone. It starts when the page opens the microphone, so its place on the audio
+clock is not known in advance: the file is a kick or a snare every 0.5 s on the AVL Black
+Pearl kit, and every hit the server hears must lie on one 0.5 s grid on the session's
+timeline (the frames are stamped on the audio clock without drift or jitter) and come back
+as a live mark.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from conftest import CHROMIUM, CHROMIUM_ARGS
+from drumjam.io.render import render_events
+from drumjam.model import Hit, Voice
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+PERIOD_S = 0.5
+
+
+@pytest.fixture(scope="module")
+def fake_mic(tmp_path_factory) -> Path:
+    hits = [Hit(0.25 + PERIOD_S * i, Voice.KICK if i % 2 == 0 else Voice.SNARE, 110)
+            for i in range(60)]
+    audio, sr = render_events(hits, soundfont="black_pearl", sample_rate=48000, mono=True)
+    path = tmp_path_factory.mktemp("fake-mic") / "kit.wav"
+    sf.write(path, audio, sr, subtype="PCM_16")
+    return path
+
+
+def _browser(playwright, *extra: str):
+    return playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                      args=CHROMIUM_ARGS + ["--use-fake-device-for-media-stream",
+                                                            *extra])
+
+
+def _open(browser, jam_server: str, **context):
+    page = browser.new_context(viewport={"width": 1280, "height": 1000}, **context).new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(jam_server + "/")
+    page.wait_for_selector("body[data-ready='1']")
+    page.select_option("#song", "slow-funk")
+    page.fill("#name-0", "Kit")
+    page.fill("#latency-0", "0")
+    page.check("#mic-0")
+    return page, errors
+
+
+def test_microphone_hits_are_stamped_on_the_audio_clock(jam_server, fake_mic) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = _browser(p, "--use-fake-ui-for-media-stream",
+                           f"--use-file-for-fake-audio-capture={fake_mic}")
+        page, errors = _open(browser, jam_server)
+        page.click("#start")
+        page.wait_for_selector("body[data-mode='playing']", timeout=60_000)
+        page.wait_for_function("() => drumjam.screen.lanes[0].marks.length >= 12", timeout=120_000)
+        page.click("#stop")
+        page.wait_for_url("**/results.html?id=*", timeout=60_000)
+        session_id = page.url.rsplit("=", 1)[-1]
+        saved = page.request.get(f"{jam_server}/api/history/{session_id}/results.json").json()
+        browser.close()
+    assert not errors, errors
+    times = np.array([h["time_s"] for h in saved["results"]["players"][0]["score"]["hits"]])
+    assert times.size >= 12
+    phase = np.angle(np.mean(np.exp(2j * np.pi * times / PERIOD_S))) * PERIOD_S / (2 * np.pi)
+    residual_ms = 1000 * ((times - phase + PERIOD_S / 2) % PERIOD_S - PERIOD_S / 2)
+    assert np.max(np.abs(residual_ms)) < 5.0, residual_ms
+
+
+def test_a_refused_microphone_is_said_and_nothing_starts(jam_server) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = _browser(p, "--deny-permission-prompts")
+        page, errors = _open(browser, jam_server)
+        page.click("#start")
+        page.wait_for_function("() => document.querySelector('#message').textContent.includes('microphone')")
+        text = page.inner_text("#message")
+        mode = page.evaluate("document.body.dataset.mode")
+        browser.close()
+    assert not errors, errors
+    assert "refused the microphone" in text and mode == "idle"
