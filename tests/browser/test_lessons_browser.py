@@ -88,8 +88,8 @@ def teach(page, base_url: str, name: str, tempo: int) -> None:
     page.click("#record")
     two_bars = [[bar * 4 + b, c] for bar in range(2) for b, c in ROCK_BAR]
     page.evaluate(PLAY_WITH_HEARD_CLICK, [two_bars, tempo])
-    page.wait_for_function(f"() => document.getElementById('lesson').value === '{name}'", timeout=20000)
-    page.wait_for_selector("#notation svg", timeout=20000)
+    page.wait_for_function(f"() => document.getElementById('lesson').value === '{name}'", timeout=60000)
+    page.wait_for_selector("#notation svg", timeout=60000)
 
 
 def become_student(page, name: str, start_tempo: str) -> None:
@@ -141,6 +141,9 @@ def test_create_a_lesson_from_a_recorded_take_practise_and_see_progress(jam_serv
     assert first[1] == "72"
     assert second[1] == first[5]  # the second loop was played at the tempo the first one set
     assert page.locator("#verdict").is_visible()
+    # each attempt is in the history too, with its report, card and MIDI
+    link = page.get_attribute("#attempt-link", "href")
+    assert link.startswith("/results.html?id=") and page.locator("#attempt-link").is_visible()
     summary = page.text_content("#progress-summary")
     assert summary.startswith("sam:") and "of 2 attempts passed" in summary
     if first[2] == "yes":

@@ -267,6 +267,9 @@ async function attemptOnce(name, student) {
     ? `Mastered at ${Math.round(result.tempo_bpm)} BPM!`
     : `${result.passed ? "Passed" : "Not yet"} at ${Math.round(result.tempo_bpm)} BPM — next: ${Math.round(result.next_tempo_bpm)} BPM`) + mean;
   verdict.dataset.meanOffsetMs = result.mean_offset_ms === null ? "" : String(result.mean_offset_ms);
+  const link = $("attempt-link");
+  link.hidden = result.session_id === undefined || result.session_id === null;
+  link.href = `/results.html?id=${encodeURIComponent(result.session_id)}`;
   const list = $("feedback");
   list.innerHTML = "";
   for (const line of result.feedback) {
