@@ -24,6 +24,8 @@ MIN_BEATS_FOR_PHASE = 8
 #: like beats (see :func:`drumjam.analysis.metrical.offbeat_margin`; chosen on the training
 #: grooves the discriminant was learned on).
 OFFBEAT_MARGIN = 0.3
+#: Beats of music before the first tracked beat that make an intro rather than a pickup.
+INTRO_BEATS = 4
 #: Beats moved to another metrical level go to the strongest onset this close to them.
 MOVED_WINDOW_S = 0.035
 
@@ -76,7 +78,33 @@ def track_pulse(env: Envelope) -> tuple[TempoCurve, np.ndarray]:
         # locked onto the off-beats: the beats are half-way between
         mid = refined[:-1] + 0.5 * np.diff(refined)
         refined = env.frame_times_s(beats_mod.refine(env, env.frames_of(mid)))
-    return curve, regular(fit_grid(regular(refined), env)[0])
+    return curve, from_the_start(env, regular(fit_grid(regular(refined), env)[0]))
+
+
+def from_the_start(env: Envelope, beats_s: np.ndarray) -> np.ndarray:
+    """The beats carried back at their first period to the music's first clear onset.
+
+    An intro is often sparser or softer than what follows (a fill, a hi-hat count, the drums
+    alone) and too weak for the tracker to start on; where the first tracked beat comes a bar
+    or more (:data:`INTRO_BEATS`) after the first onset as strong as half a typical beat's,
+    the beats before it follow the period back to there. Less than a bar before the first
+    beat is a pickup, left out as bars (and annotations) leave it out.
+    """
+    if beats_s.size < MIN_BEATS_FOR_PHASE:
+        return beats_s
+    period = float(np.median(np.diff(beats_s[:MIN_BEATS_FOR_PHASE])))
+    typical = float(np.median(env.peak_near(env.onset, beats_s, beats_mod.REFINE_WINDOW_S)))
+    clear = np.flatnonzero(env.onset >= beats_mod.EXTEND_MIN_SHARE * typical)
+    if clear.size == 0:
+        return beats_s
+    count = int(np.floor((beats_s[0] - float(env.frame_times_s(clear[0]))) / period + 0.25))
+    if count < INTRO_BEATS:
+        return beats_s
+    head = beats_s[0] - period * np.arange(count, 0, -1)
+    head = head[head >= 0]
+    if head.size == 0:
+        return beats_s
+    return np.concatenate([head, beats_s])
 
 
 def at_metrical_level(beats_s: np.ndarray, beat_prob: np.ndarray,
