@@ -11,10 +11,9 @@ import pytest
 import soundfile as sf
 from fastapi.testclient import TestClient
 
-from drumjam.io.audio import load_audio
+from drum_mix import song_with_drums
 from drumjam.io.midi import read_chart, read_take
 from drumjam.io.render import render_events
-from drumjam.library import builtin_dir
 from drumjam.model import Hit, Take
 from drumjam.scoring import score_take
 from drumjam.web.app import create_app
@@ -40,18 +39,8 @@ def _wav_bytes(samples: np.ndarray, sr: int) -> bytes:
 
 @pytest.fixture(scope="module")
 def song_mix() -> tuple[bytes, object]:
-    """A built-in song's drum chart rendered (AVL Black Pearl) and mixed into its backing
-    track: a song with drums whose drum part is known."""
-    folder = builtin_dir() / SONG
-    chart = read_chart(folder / "chart.mid")
-    drums, sr = render_events(chart, soundfont="black_pearl", mono=False)
-    backing, _ = load_audio(folder / "backing.ogg", sample_rate=sr, mono=False)
-    n = max(drums.shape[0], backing.shape[0])
-    mix = np.zeros((n, 2), np.float32)
-    mix[:drums.shape[0]] += drums
-    mix[:backing.shape[0]] += 0.7 * backing
-    mix *= 0.9 / max(1e-6, float(np.max(np.abs(mix))))
-    return _wav_bytes(mix, sr), chart
+    """A built-in song's drum chart rendered (AVL Black Pearl) and mixed into its backing."""
+    return song_with_drums(SONG)
 
 
 def test_an_added_audio_song_offers_its_drum_part(client: TestClient, song_mix) -> None:
