@@ -19,19 +19,6 @@ KEYS = [
 ]
 
 
-@pytest.fixture()
-def page(chromium, jam_server):
-    context = chromium.new_context(viewport={"width": 1280, "height": 1000})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(jam_server + "/")
-    page.wait_for_selector("body[data-ready='1']")
-    yield page
-    context.close()
-    assert not errors, errors
-
-
 def _setup(page, song, names):
     page.select_option("#song", song)
     page.fill("#name-0", names[0])
