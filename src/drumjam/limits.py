@@ -16,8 +16,9 @@ MAX_DURATION_S = 6 * 3600.0
 MAX_BEATS = int(MAX_DURATION_S * MAX_TEMPO_BPM / 60.0)
 #: Most hits in one take, or notes in one chart (six hours at 23 strokes a second).
 MAX_EVENTS = 500_000
-#: Largest MIDI file read (a six-hour take with every controller is under 4 MB).
-MAX_MIDI_BYTES = 8 * 1024 * 1024
+#: Largest MIDI file read: 500,000 notes with their note-offs fit in 3.5 MB, and mido holds a
+#: file of this size in about half a gigabyte while it is read.
+MAX_MIDI_BYTES = 4 * 1024 * 1024
 #: Largest Clone Hero ``notes.chart`` read.
 MAX_CHART_BYTES = 8 * 1024 * 1024
 #: Finest tick resolution (ticks per quarter note) of a MIDI file or chart.
