@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from drumjam.analysis import drumnet
-from drumjam.analysis.transcribe import EXCLUSIVE_SETS, PEAK_RADIUS_FRAMES, pick_strokes
+from drumjam.analysis.transcribe import PEAK_RADIUS_FRAMES, pick_strokes
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from kits import CACHE  # noqa: E402
@@ -34,6 +34,8 @@ WINDOW_FRAMES = 256
 TARGET_HALF_WIDTH_FRAMES = 1.5
 POS_WEIGHT = 4.0
 WINDOW_S = 0.05
+MIN_F_FOR_TIME_CORRECTION = 0.1
+MIN_F_FOR_TUNED_THRESHOLD = 0.2
 
 
 class DrumNet(nn.Module):
@@ -145,9 +147,10 @@ def strokes(onset: np.ndarray, thresholds: np.ndarray) -> tuple[np.ndarray, np.n
     return (found - r + delta) / drumnet.FPS, classes
 
 
-def evaluate(weights: dict[str, np.ndarray], items, *, grid=np.arange(0.2, 0.91, 0.05)):
-    """One threshold per exclusive set (best F-measure at ±50 ms over the set's strokes, any
-    articulation), and each class's median time error, on the held-out renders.
+def evaluate(weights: dict[str, np.ndarray], items, *, grid=np.arange(0.1, 0.91, 0.05)):
+    """Each class's threshold (best F-measure at ±50 ms for that class alone, its strokes picked
+    as the transcriber picks them: only where it is the strongest of its set) and its median
+    time error, on the held-out renders.
 
     Runs the NumPy network on the held-out features (the frames of the renders)."""
     import mir_eval
@@ -159,41 +162,33 @@ def evaluate(weights: dict[str, np.ndarray], items, *, grid=np.arange(0.2, 0.91,
         onset, _ = drumnet.forward(np.concatenate([pad_lo, x.astype(np.float32), pad_hi]), weights)
         probs.append((onset, labels))
     thresholds = np.full(N_CLASSES, 0.5)
-    f_best = np.zeros(len(EXCLUSIVE_SETS))
-    errors: dict[int, list[float]] = {c: [] for c in range(N_CLASSES)}
-    for k, members in enumerate(EXCLUSIVE_SETS):
-        best_f, best_thr, best_err = -1.0, 0.5, None
+    f_best = np.zeros(N_CLASSES)
+    offsets = np.zeros(N_CLASSES)
+    for c in range(N_CLASSES):
+        best = (-1.0, 0.5, 0.0)
         for thr in grid:
-            trial = thresholds.copy()
-            trial[list(members)] = thr
+            only = np.full(N_CLASSES, 2.0)  # every other class off
+            only[c] = thr
             tp = n_ref = n_est = 0
-            err: dict[int, list[float]] = {c: [] for c in members}
+            errs: list[float] = []
             for onset, labels in probs:
-                ref_sel = np.isin(labels[:, 1].astype(int), members)
-                order = np.argsort(labels[ref_sel, 0])
-                ref = labels[ref_sel, 0][order].astype(float)
-                ref_cls = labels[ref_sel, 1][order].astype(int)
-                times, classes = strokes(onset, trial)
-                sel = np.isin(classes, members)
-                o = np.argsort(times[sel])
-                est, est_cls = times[sel][o], classes[sel][o]
+                ref = np.sort(labels[labels[:, 1] == c, 0]).astype(float)
+                times, classes = strokes(onset, only)
+                est = np.sort(times[classes == c])
                 n_ref += len(ref)
                 n_est += len(est)
                 if len(ref) and len(est):
                     m = mir_eval.util.match_events(ref, est, WINDOW_S)
                     tp += len(m)
-                    for i, j in m:
-                        if ref_cls[i] == est_cls[j]:
-                            err[int(est_cls[j])].append(est[j] - ref[i])
+                    errs += [est[j] - ref[i] for i, j in m]
             f = 2 * tp / (n_ref + n_est) if n_ref + n_est else 0.0
-            if f > best_f:
-                best_f, best_thr, best_err = f, float(thr), err
-        thresholds[list(members)] = best_thr
-        f_best[k] = best_f
-        for c in members:
-            errors[c] = best_err[c] if best_err else []
-    offsets = np.array([float(np.median(errors[c])) if errors[c] else 0.0
-                        for c in range(N_CLASSES)])
+            if f > best[0]:
+                # a time correction only from a class the network really hears
+                usable = f >= MIN_F_FOR_TIME_CORRECTION and errs
+                best = (f, float(thr), float(np.median(errs)) if usable else 0.0)
+        f_best[c], thresholds[c], offsets[c] = best
+        if best[0] < MIN_F_FOR_TUNED_THRESHOLD:  # the grid's edge says nothing: stay neutral
+            thresholds[c] = 0.5
     return thresholds, f_best, offsets
 
 
@@ -255,10 +250,9 @@ def main() -> None:
     n = N_CLASSES
     weights = export(model, np.full(n, 0.5), np.zeros(n), mel)
     thresholds, f, offsets = evaluate(weights, val)
-    for k, members in enumerate(EXCLUSIVE_SETS):
-        names = "/".join(drumnet.CLASSES[c].value for c in members)
-        print(f"{names:40s} thr {thresholds[members[0]]:.2f} F {f[k]:.3f} bias "
-              + " ".join(f"{offsets[c] * 1000:+.1f}" for c in members) + " ms", flush=True)
+    for c in range(n):
+        print(f"{drumnet.CLASSES[c].value:14s} thr {thresholds[c]:.2f} F {f[c]:.3f} "
+              f"bias {offsets[c] * 1000:+.1f} ms", flush=True)
     weights = export(model, thresholds, offsets, mel)
     OUT.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(OUT, **weights)

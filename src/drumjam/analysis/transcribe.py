@@ -16,6 +16,7 @@ drum).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -93,6 +94,30 @@ def pick_strokes(onset: np.ndarray, rows: np.ndarray,
     return r, c, np.clip(delta, -0.5, 0.5)
 
 
+#: The block length :attr:`DrumTranscriber.latency_s` is stated for (a live input's block).
+LIVE_BLOCK_S = 0.01
+
+
+@lru_cache(maxsize=8)
+def _resampler_delay_s(sample_rate: int) -> float:
+    """How long the streaming resampler holds a sound back when fed :data:`LIVE_BLOCK_S`
+    blocks, measured with an impulse (soxr releases its output in chunks of its own)."""
+    if sample_rate == drumnet.SAMPLE_RATE:
+        return 0.0
+    block = max(1, int(LIVE_BLOCK_S * sample_rate))
+    worst_s = 0.0
+    for at in range(sample_rate // 2, sample_rate // 2 + 8 * block, block // 3 + 1):
+        probe = soxr.ResampleStream(sample_rate, drumnet.SAMPLE_RATE, 1, dtype="float32",
+                                    quality="HQ")
+        x = np.zeros(2 * sample_rate, np.float32)
+        x[at] = 1.0
+        for i in range(0, x.size, block):
+            if np.max(np.abs(probe.resample_chunk(x[i:i + block])), initial=0.0) > 0.1:
+                worst_s = max(worst_s, (i + block - at) / sample_rate - LIVE_BLOCK_S)
+                break
+    return worst_s
+
+
 class DrumTranscriber:
     """Streaming drum transcription.
 
@@ -127,6 +152,7 @@ class DrumTranscriber:
         self._resampler = (None if self.sample_rate == drumnet.SAMPLE_RATE else
                            soxr.ResampleStream(self.sample_rate, drumnet.SAMPLE_RATE, 1,
                                                dtype="float32", quality="HQ"))
+        self._resampler_delay_s = _resampler_delay_s(self.sample_rate)
         half = drumnet.N_FFT // 2
         # audio at the network's rate, starting at sample index self._buf_start (may be < 0)
         self._buf = np.zeros(half, np.float32)
@@ -147,10 +173,13 @@ class DrumTranscriber:
 
     @property
     def latency_s(self) -> float:
-        """How long after a hit sounds it is reported (frames of look-ahead, peak window and
-        half an analysis window), not counting the block it arrives in."""
-        frames = drumnet.LOOKAHEAD_FRAMES + PEAK_RADIUS_FRAMES + 1
-        return frames / drumnet.FPS + drumnet.N_FFT / 2 / drumnet.SAMPLE_RATE
+        """The longest time from a hit sounding to its report when audio arrives in
+        :data:`LIVE_BLOCK_S` blocks, not counting the block itself: the resampler's delay, half
+        an analysis window, the network's look-ahead, the peak window, and the refinement of
+        the time within a frame."""
+        frames = drumnet.LOOKAHEAD_FRAMES + PEAK_RADIUS_FRAMES + 1.5
+        return (frames / drumnet.FPS + drumnet.N_FFT / 2 / drumnet.SAMPLE_RATE
+                + self._resampler_delay_s + max(0.0, float(np.max(self._offset_s))))
 
     def process(self, block: np.ndarray) -> list[Hit]:
         """Feed audio; return the hits that became final.
