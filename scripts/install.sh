@@ -22,7 +22,7 @@ apt_packages=(fluidsynth avldrums.lv2-soundfont fluid-soundfont-gm libsndfile1 l
 if ! "$PY" -c 'import venv, ensurepip' >/dev/null 2>&1; then
   apt_packages+=(python3-venv)
 fi
-if [[ $want == test || $want == train ]]; then
+if [[ $want == train ]]; then
   apt_packages+=(hydrogen-drumkits musescore-general-soundfont timgm6mb-soundfont)
 fi
 if [[ $want == test ]]; then
