@@ -201,7 +201,7 @@ def streaming() -> None:
     share = cpu / (len(y) / sr)
     print("## Streaming (10 ms blocks at 48 kHz)\n")
     print("| figure | value |\n|---|---|")
-    print(f"| a hit is final after (look-ahead + peak window + half a frame) | "
+    print(f"| a hit is final after (resampling, half a window, look-ahead, peak window) | "
           f"{tr.latency_s * 1000:.0f} ms + the block (10 ms) |")
     print(f"| CPU share of one core | {share * 100:.1f} % |")
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
