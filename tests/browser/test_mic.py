@@ -16,12 +16,15 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from conftest import CHROMIUM, CHROMIUM_ARGS
 from drumjam.io.render import render_events
 from drumjam.model import Hit, Voice
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 PERIOD_S = 0.5
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run",
+        "--autoplay-policy=no-user-gesture-required", "--disable-dev-shm-usage",
+        "--use-fake-device-for-media-stream"]
 
 
 @pytest.fixture(scope="module")
@@ -36,8 +39,7 @@ def fake_mic(tmp_path_factory) -> Path:
 
 def _browser(playwright, *extra: str):
     return playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                      args=CHROMIUM_ARGS + ["--use-fake-device-for-media-stream",
-                                                            *extra])
+                                      args=ARGS + list(extra))
 
 
 def _open(browser, jam_server: str, **context):
@@ -64,7 +66,7 @@ def test_microphone_hits_are_stamped_on_the_audio_clock(jam_server, fake_mic) ->
         page.wait_for_selector("body[data-mode='playing']", timeout=60_000)
         page.wait_for_function("() => drumjam.screen.lanes[0].marks.length >= 12", timeout=120_000)
         page.click("#stop")
-        page.wait_for_url("**/results.html?id=*", timeout=60_000)
+        page.wait_for_url("**/results.html?id=*", timeout=240_000)
         session_id = page.url.rsplit("=", 1)[-1]
         saved = page.request.get(f"{jam_server}/api/history/{session_id}/results.json").json()
         browser.close()

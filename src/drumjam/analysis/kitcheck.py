@@ -10,8 +10,9 @@ bring the hits to a comfortable peak.
 During the song each microphone is transcribed on its own, so microphone A finds kit A's hits
 and some of kit B's bleed. :func:`attribute` keeps a hit of microphone A when its onset is
 louder than kit B's bleed explains: kit B's onset, looked up in microphone B where it arrived
-``delay_ms`` earlier, times B's ``gain_db`` — with a margin halfway (in dB) between pure bleed
-and as loud as kit B is at its own microphone, so a hit of both kits at once stays with both.
+``delay_ms`` earlier, times B's ``gain_db``, by :data:`OWN_MARGIN_DB` (a hit of both kits at
+once stays with both). Onsets are measured in a few frequency bands weighted by where the
+check found each drum's energy, so a kick's bleed is not taken for the hi-hat played with it.
 """
 
 from __future__ import annotations
@@ -34,6 +35,9 @@ SEARCH_S = 0.010
 ALIGN_S = 0.0007
 #: Longest delay between the two microphones learned (10 m of air).
 MAX_DELAY_S = 0.03
+#: A hit is the microphone's own kit's when its onset is this much louder than the other
+#: kit's bleed alone would make it (3 dB: at least as loud as the bleed itself).
+OWN_MARGIN_DB = 3.0
 #: Hits of one kit the check needs.
 MIN_CHECK_HITS = 4
 #: Peak level the suggested input gain aims at, in dBFS.
@@ -97,6 +101,7 @@ class KitSignature:
 BAND_EDGES_HZ = (0.0, 200.0, 1500.0, 6000.0)
 _FRAME = 512
 _HOP = 32
+_CHUNK_FRAMES = 2048
 
 
 class _Bands:
@@ -111,10 +116,14 @@ class _Bands:
         a = np.concatenate([np.zeros(_FRAME // 2, np.float32), a, np.zeros(_FRAME, np.float32)])
         n = (a.size - _FRAME) // _HOP + 1
         frames = np.lib.stride_tricks.sliding_window_view(a, _FRAME)[::_HOP][:n]
-        power = np.abs(np.fft.rfft(frames * np.hanning(_FRAME).astype(np.float32), axis=1)) ** 2
-        freqs = np.fft.rfftfreq(_FRAME, 1.0 / sample_rate)
-        band = np.searchsorted(BAND_EDGES_HZ, freqs, side="right") - 1
-        energy = np.stack([power[:, band == b].sum(axis=1) for b in range(len(BAND_EDGES_HZ))], 1)
+        window = np.hanning(_FRAME).astype(np.float32)
+        band = np.searchsorted(BAND_EDGES_HZ, np.fft.rfftfreq(_FRAME, 1.0 / sample_rate),
+                               side="right") - 1
+        onehot = (band[:, None] == np.arange(len(BAND_EDGES_HZ))[None, :]).astype(np.float32)
+        energy = np.empty((n, len(BAND_EDGES_HZ)))
+        for i in range(0, n, _CHUNK_FRAMES):  # in chunks: a few MB at a time
+            power = np.abs(np.fft.rfft(frames[i:i + _CHUNK_FRAMES] * window, axis=1)) ** 2
+            energy[i:i + _CHUNK_FRAMES] = power.astype(np.float32) @ onehot
         self.cum = np.concatenate([np.zeros((1, energy.shape[1])), np.cumsum(energy, 0)])
         self.w = max(1, int(round(RISE_S * sample_rate / _HOP)))
 
@@ -126,7 +135,8 @@ class _Bands:
         at = np.clip(np.arange(centre - reach, centre + reach + 1), self.w, self.cum.shape[0] - 1 - self.w)
         return 2 * self.cum[at] - self.cum[at + self.w] - self.cum[at - self.w]
 
-    def rise(self, t_s: float, weights: np.ndarray, search_s: float = SEARCH_S) -> tuple[float, float]:
+    def rise(self, t_s: float, weights: np.ndarray,
+             search_s: float = SEARCH_S) -> tuple[float, float]:
         """Largest weighted rise within ``search_s`` of ``t_s``, and where it is (s)."""
         gain = -self.rises(t_s, search_s) @ weights
         best = int(np.argmax(gain))
@@ -246,7 +256,6 @@ def attribute(mics: Sequence[np.ndarray], hits: Sequence[Sequence[Hit]],
             own, _ = bands[p].rise(hit.time_s, weights)
             source, _ = bands[q].rise(hit.time_s - other.delay_ms / 1000, weights)
             ratio_db = 10 * np.log10(max(own, 1e-20) / max(source, 1e-20))
-            # halfway in dB between pure bleed (gain_db) and as loud as at its own mic (0 dB)
-            if ratio_db > gain_db / 2:
+            if ratio_db > gain_db + OWN_MARGIN_DB:
                 out[p].append(hit)
     return out

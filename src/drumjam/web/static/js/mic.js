@@ -73,7 +73,7 @@ export class Microphone {
     } catch (err) {
       throw new Error(micErrorText(err));
     }
-    await this.ctx.audioWorklet.addModule("/static/js/mic-worklet.js");
+    await this.ctx.audioWorklet.addModule(new URL("./mic-worklet.js", import.meta.url));
     const frameSamples = Math.round(FRAME_S * this.ctx.sampleRate);
     this.node = new AudioWorkletNode(this.ctx, "drumjam-mic", {
       numberOfInputs: 1, numberOfOutputs: 0, channelCount: 1, channelCountMode: "explicit",
