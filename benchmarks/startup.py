@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    python benchmarks/startup.py [--runs 5]
+    python benchmarks/startup.py [--runs 5]      # prints the table, writes benchmarks/results/startup.md
 
 For ``drumjam analyze`` the start-up is the CPU time (user + system) of
 ``drumjam analyze CLICK.wav --no-cache --json`` less that of ``drumjam --help`` (the CLI's own
@@ -74,12 +74,15 @@ def main() -> None:
             code = PEER_SNIPPET.format(bench=str(ROOT / "benchmarks"), name=name, path=str(click))
             fresh = median([sys.executable, "-c", code])
             rows.append((name, fresh - median([sys.executable, "-c", "pass"]), warm_cpu_s(name, click, args.runs)))
-    print(f"CPU seconds, median of {args.runs} runs; `drumjam --help` alone: {help_s:.2f} s")
-    print()
-    print("| tracker | fresh process (beyond the CLI's or Python's own start) | analysis in a warm process | start-up |")
-    print("|---|---|---|---|")
-    for name, fresh, warm in rows:
-        print(f"| {name} | {fresh:.2f} | {warm:.2f} | {fresh - warm:.2f} |")
+    lines = [f"CPU seconds, median of {args.runs} runs; `drumjam --help` alone: {help_s:.2f} s", "",
+             "| tracker | fresh process (beyond the CLI's or Python's own start) | analysis in a warm process "
+             "| start-up |", "|---|---|---|---|"]
+    lines += [f"| {name} | {fresh:.2f} | {warm:.2f} | {fresh - warm:.2f} |" for name, fresh, warm in rows]
+    text = "\n".join(lines)
+    print(text)
+    (ROOT / "benchmarks" / "results").mkdir(exist_ok=True)
+    (ROOT / "benchmarks" / "results" / "startup.md").write_text(
+        "# Start-up cost of beat analysis\n\nMade by `python benchmarks/startup.py`.\n\n" + text + "\n")
 
 
 if __name__ == "__main__":
