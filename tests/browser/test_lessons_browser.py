@@ -15,31 +15,12 @@ ROCK_BAR = [(b / 2, "KeyC") for b in range(8)] + [
     (3, "KeyX"),
 ]
 
-PLAY = """([statusId, beats, tempo, previousStart]) => new Promise((resolve) => {
-  const status = document.getElementById(statusId);
-  const wait = () => {
-    if (!status.dataset.startMs || status.dataset.startMs === String(previousStart)) {
-      setTimeout(wait, 10);
-      return;
-    }
-    const start = Number(status.dataset.startMs);
-    const beatMs = 60000 / tempo;
-    for (const [beat, code] of beats) {
-      setTimeout(() => document.dispatchEvent(new KeyboardEvent("keydown", { code })),
-                 start + beat * beatMs - performance.now());
-    }
-    resolve(start);
-  };
-  wait();
-})"""
-
-
 # Keys pressed when the loudspeaker plays each beat, as the page's AudioContext itself says:
 # getOutputTimestamp pairs the context time being heard with its performance.now() time. The
 # median of the pairs read in the last 0.4 s (one can be off on a busy machine) gives the
 # performance time at which each beat is heard, and the key event is dispatched on that
 # millisecond (a timer 60 ms ahead, then a wait reading fresh pairs).
-PLAY_WITH_HEARD_CLICK = """async ([beats, tempo]) => {
+PLAY_WITH_HEARD_CLICK = """async ([beats, tempo, previousStart]) => {
   const { engine } = window.drumjamLessons;
   const ctx = engine.ctx;
   const pause = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -51,7 +32,8 @@ PLAY_WITH_HEARD_CLICK = """async ([beats, tempo]) => {
     const sorted = pairs.map((p) => p[1]).sort((a, b) => a - b);
     return sorted[Math.floor((sorted.length - 1) / 2)];
   };
-  while (engine.clock.start === null) await pause(5);
+  while (engine.clock.start === null || engine.clock.start === previousStart) await pause(5);
+  const start = engine.clock.start;
   const ahead = [];
   for (let i = 0; i < 40; i++) {
     const ts = ctx.getOutputTimestamp();
@@ -61,7 +43,7 @@ PLAY_WITH_HEARD_CLICK = """async ([beats, tempo]) => {
     await pause(3);
   }
   const beatMs = 60000 / tempo;
-  const heardMs = (beat) => engine.clock.start * 1000 + heardOffsetMs() + beat * beatMs;
+  const heardMs = (beat) => start * 1000 + heardOffsetMs() + beat * beatMs;
   window.lateMs = []; // how late each key really went out (a busy machine can hold a timer up)
   const byBeat = new Map();
   for (const [beat, code] of beats) byBeat.set(beat, [...(byBeat.get(beat) || []), code]);
@@ -75,8 +57,16 @@ PLAY_WITH_HEARD_CLICK = """async ([beats, tempo]) => {
       }
     }, heardMs(beat) - performance.now() - 60);
   }
-  return ahead.sort((a, b) => a - b)[20];
+  return [ahead.sort((a, b) => a - b)[20], start];
 }"""
+
+
+def play(page, beats, tempo: float, previous_start: float | None = None) -> tuple[float, float]:
+    """Press the keys of ``beats`` ([beat, key code]) with the click as heard in the attempt
+    that starts after ``previous_start`` (the audio-clock start of the one before, if any);
+    returns how far the audio clock renders ahead of the loudspeaker (ms) and the start."""
+    ahead_ms, start = page.evaluate(PLAY_WITH_HEARD_CLICK, [beats, tempo, previous_start])
+    return ahead_ms, start
 
 
 def teach(page, base_url: str, name: str, tempo: int) -> None:
@@ -87,9 +77,37 @@ def teach(page, base_url: str, name: str, tempo: int) -> None:
     page.fill("#teach-bars", "2")
     page.click("#record")
     two_bars = [[bar * 4 + b, c] for bar in range(2) for b, c in ROCK_BAR]
-    page.evaluate(PLAY_WITH_HEARD_CLICK, [two_bars, tempo])
+    play(page, two_bars, tempo)
     page.wait_for_function(f"() => document.getElementById('lesson').value === '{name}'", timeout=60000)
     page.wait_for_selector("#notation svg", timeout=60000)
+
+
+def teach_from_midi(page, base_url: str, name: str, tempo: int, tmp_path) -> None:
+    """Open the lessons page and make lesson ``name`` from a MIDI file of two bars of the rock
+    beat played exactly on the grid (a lesson whose pattern is known)."""
+    import mido
+
+    keys = {"KeyC": 42, "KeyZ": 36, "KeyX": 38}
+    ticks = 480
+    events = sorted((round((bar * 4 + beat) * ticks), keys[code])
+                    for bar in range(2) for beat, code in ROCK_BAR)
+    track = mido.MidiTrack([mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(tempo)),
+                            mido.MetaMessage("time_signature", numerator=4, denominator=4)])
+    now = 0
+    for tick, note in events:
+        track.append(mido.Message("note_on", channel=9, note=note, velocity=100, time=tick - now))
+        track.append(mido.Message("note_off", channel=9, note=note, velocity=0, time=0))
+        now = tick
+    track.append(mido.Message("note_off", channel=9, note=36, velocity=0, time=8 * ticks - now))
+    path = tmp_path / f"{name}.mid"
+    mido.MidiFile(ticks_per_beat=ticks, tracks=[track]).save(path)
+    page.goto(f"{base_url}/lessons/")
+    page.fill("#lesson-name", name)
+    page.set_input_files("#upload-file", str(path))
+    page.click("#upload-submit")
+    page.wait_for_function(f"() => document.getElementById('lesson').value === '{name}'", timeout=60000)
+    page.wait_for_function("() => document.getElementById('lesson-info').textContent !== ''")
+    assert "12 notes" in page.text_content("#lesson-info")
 
 
 def become_student(page, name: str, start_tempo: str) -> None:
@@ -127,11 +145,11 @@ def test_create_a_lesson_from_a_recorded_take_practise_and_see_progress(jam_serv
     assert feel.startswith("Teacher's feel") and "kick" in feel and "aim at the grid" in feel
 
     become_student(page, "sam", "72")  # 60 % of 120 BPM
+    previous = None
     for attempt in (1, 2):
         tempo = float(page.text_content("#tempo-now"))
-        before = page.get_attribute("#practise-status", "data-start-ms")
         page.click("#practise")
-        page.evaluate(PLAY, ["practise-status", [[b, c] for b, c in ROCK_BAR], tempo, before])
+        _, previous = play(page, [[b, c] for b, c in ROCK_BAR], tempo, previous)
         wait_for_attempts(page, attempt)
     first, second = progress_rows(page)
     # the chart has a point per attempt, coloured by its verdict
@@ -152,19 +170,17 @@ def test_create_a_lesson_from_a_recorded_take_practise_and_see_progress(jam_serv
     page.close()
 
 
-def test_keep_going_loops_until_stopped(jam_server, chromium):
+def test_keep_going_loops_until_stopped(jam_server, chromium, tmp_path):
     page = chromium.new_page()
-    teach(page, jam_server, "keep going", 150)
+    teach_from_midi(page, jam_server, "keep going", 150, tmp_path)
     become_student(page, "lee", "90")
     page.check("#auto")
-    start = page.get_attribute("#practise-status", "data-start-ms")
+    start = None
     page.click("#practise")
     assert page.locator("#stop").is_visible()
     for attempt in (1, 2, 3):
         tempo = float(page.text_content("#tempo-now"))
-        start = page.evaluate(
-            PLAY, ["practise-status", [[b, c] for b, c in ROCK_BAR], tempo, start]
-        )
+        _, start = play(page, [[b, c] for b, c in ROCK_BAR], tempo, start)
         if attempt == 3:
             page.click("#stop")  # the attempt under way still counts
         wait_for_attempts(page, attempt)
@@ -178,11 +194,11 @@ def test_keep_going_loops_until_stopped(jam_server, chromium):
     page.close()
 
 
-def test_practice_removes_the_latency_calibrated_in_the_jam_app(jam_server, chromium):
+def test_practice_removes_the_latency_calibrated_in_the_jam_app(jam_server, chromium, tmp_path):
     """A student whose setup adds 60 ms (calibrated in the jam app) plays 60 ms late by the
     page's clock: the page fills in their latency and the attempt is scored on time."""
     page = chromium.new_page()
-    teach(page, jam_server, "late setup", 120)
+    teach_from_midi(page, jam_server, "late setup", 120, tmp_path)
     clicks = [1.0 + 0.5 * k for k in range(8)]
     calibrated = page.request.post(
         f"{jam_server}/api/calibration",
@@ -192,13 +208,12 @@ def test_practice_removes_the_latency_calibrated_in_the_jam_app(jam_server, chro
     page.fill("#latency", "0")
     become_student(page, "kim", "72")
     page.wait_for_function("() => document.getElementById('latency').value === '60'")
-    before = page.get_attribute("#practise-status", "data-start-ms")
     page.click("#practise")
     late = [[b + 0.06 * 72 / 60, c] for b, c in ROCK_BAR]  # 60 ms late at 72 BPM, in beats
-    page.evaluate(PLAY, ["practise-status", late, 72.0, before])
+    play(page, late, 72.0)
     wait_for_attempts(page, 1)
     (row,) = progress_rows(page)
-    assert int(row[4]) >= 80  # on time once the 60 ms are removed (none would be without)
+    assert int(row[4]) >= 80, (row, page.text_content("#feedback"), page.text_content("#verdict"))  # on time once the 60 ms are removed (none would be without)
     page.close()
 
 
@@ -219,25 +234,27 @@ def test_rename_and_delete_a_lesson_in_the_page(jam_server, chromium):
     page.close()
 
 
-def test_a_student_hitting_with_the_heard_click_is_on_time(jam_server, chromium):
+def test_a_student_hitting_with_the_heard_click_is_on_time(jam_server, chromium, tmp_path):
     """The click is heard the audio output latency after the context schedules it; hits played
     with what is heard pass, with a mean offset within 5 ms of 0.
 
-    Every attempt checks that the page measured each hit as it really went out; the verdict is
-    checked on an attempt whose keys went out within 2 ms of the heard click on average (a busy
-    machine can hold a timer up; then the next attempt is taken, five at most).
+    Every attempt whose keys all went out within 25 ms of the heard click checks that the page
+    measured them as they went out; the verdict is checked on one whose keys went out within
+    2 ms on average (a busy machine can hold a timer up; then the next attempt is taken, five
+    at most).
     """
     page = chromium.new_page()
     errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))
-    teach(page, jam_server, "heard click", 120)
+    teach_from_midi(page, jam_server, "heard click", 120, tmp_path)
     page.fill("#latency", "0")
     become_student(page, "noa", "72")
+    start = None
     for attempt in range(1, 6):
         page.fill("#latency", "0")
         tempo = float(page.text_content("#tempo-now"))
         page.click("#practise")
-        ahead_ms = page.evaluate(PLAY_WITH_HEARD_CLICK, [[[b, c] for b, c in ROCK_BAR], tempo])
+        ahead_ms, start = play(page, [[b, c] for b, c in ROCK_BAR], tempo, start)
         wait_for_attempts(page, attempt)
         page.wait_for_function("() => !document.getElementById('practise').disabled")
         assert ahead_ms > 10  # stamping on performance.now() would make every hit this late
@@ -245,6 +262,8 @@ def test_a_student_hitting_with_the_heard_click_is_on_time(jam_server, chromium)
         mean_ms = float(page.get_attribute("#verdict", "data-mean-offset-ms"))
         late_ms = page.evaluate("window.lateMs")
         assert len(late_ms) == len(ROCK_BAR)
+        if max(late_ms) > 25.0:
+            continue  # a key held up past the judgment windows: not what this test measures
         # the page measured each hit as it went out
         assert mean_ms == pytest.approx(sum(late_ms) / len(late_ms), abs=2.5), (mean_ms, late_ms)
         if sum(late_ms) / len(late_ms) < 2.0:
@@ -257,14 +276,14 @@ def test_a_student_hitting_with_the_heard_click_is_on_time(jam_server, chromium)
     page.close()
 
 
-def test_a_double_click_on_practise_makes_one_attempt(jam_server, chromium):
+def test_a_double_click_on_practise_makes_one_attempt(jam_server, chromium, tmp_path):
     page = chromium.new_page()
-    teach(page, jam_server, "one attempt", 150)
+    teach_from_midi(page, jam_server, "one attempt", 150, tmp_path)
     become_student(page, "ari", "90")
     attempts = []
     page.on("request", lambda r: attempts.append(r.url) if r.url.endswith("/attempts") else None)
     page.dblclick("#practise")
-    page.evaluate(PLAY_WITH_HEARD_CLICK, [[[b, c] for b, c in ROCK_BAR], 90.0])
+    play(page, [[b, c] for b, c in ROCK_BAR], 90.0)
     wait_for_attempts(page, 1)
     page.wait_for_function("() => !document.getElementById('practise').disabled", timeout=30000)
     page.wait_for_timeout(500)
