@@ -178,7 +178,7 @@ def test_held_out_grooves_score_at_least_the_recorded_benchmark() -> None:
         found = analyse_audio(audio, use_cache=False)
         rows.append(score_file(annotation, found.beats_s.tolist(), found.downbeats_s.tolist()))
     for metric in ("f70", "f20", "cmlt", "level", "down_f70"):
-        got = float(np.mean([r[metric] for r in rows]))
+        got = float(np.mean([r[metric] for r in rows if metric in r]))  # downbeats where annotated
         assert got >= recorded["mean"]["drumjam"][metric] - 0.02, metric
 
 

@@ -38,7 +38,6 @@ def flat_salience(_bpm: float) -> float:
 
 
 @pytest.mark.parametrize(("true_bpm", "tracked_bpm", "level"), [
-    (150.0, 75.0, (2, 1)),     # half the tempo tracked: the beats in between come back
     (110.0, 220.0, (1, 2)),    # double: every other beat goes
     (111.0, 74.0, (3, 2)),     # two thirds: three beats over every two tracked
     (100.0, 100.0, (1, 1)),    # right: kept
@@ -52,6 +51,17 @@ def test_level_follows_the_network_beats(true_bpm: float, tracked_bpm: float, le
     truth = truth[truth <= beats[-1] + 1e-6]
     assert beats.size == truth.size
     np.testing.assert_allclose(beats, truth, atol=0.03)
+
+
+def test_a_level_heard_only_as_well_is_not_taken() -> None:
+    """Half the tempo tracked, every tracked beat on a beat the network hears: twice the tempo
+    is heard as well, not better (a drum-less backing in sixteenths is heard so at twice its
+    tempo too), so the tracked level stays; the player doubles it by ear if it is wrong."""
+    prob = beat_probability(150.0, 30.0)
+    tracked = np.arange(0.5, 29.0, 60.0 / 75.0)
+    found, beats = choose_level(tracked, prob, FPS, flat_salience)
+    assert found == (1, 1)
+    np.testing.assert_array_equal(beats, tracked)
 
 
 def test_a_faster_level_needs_beats_the_network_hears() -> None:

@@ -71,6 +71,11 @@ SALIENCE_WEIGHT = 2.0
 #: (``python -m drumjam.analysis.learn_metrical GMD --levels``), not on the benchmark files.
 LEVEL_MARGIN = 0.7
 MIN_LEVEL_BEATS = 4
+#: Another level must also be heard clearly better by the network: the share of its beats on
+#: the network's beat probability this much higher. A song's drum-less backing (bass and
+#: chords in sixteenths) is heard about as well at twice its tempo, so "as well" is no reason
+#: to double it.
+MIN_PRECISION_GAIN = 0.1
 
 
 def level_candidates(beats_s: np.ndarray) -> list[tuple[tuple[int, int], np.ndarray]]:
@@ -145,7 +150,8 @@ def pick_level(evidence: list[LevelEvidence], prior_weight: float = PRIOR_WEIGHT
     """Index of the chosen level in ``evidence`` (0, the tracked level, unless another wins)."""
     scores = [e.network + salience_weight * e.salience + prior_weight * e.prior for e in evidence]
     best = int(np.argmax(scores))
-    if scores[best] > scores[0] + margin and evidence[best].precision >= evidence[0].precision - 1e-3:
+    clearer = evidence[best].precision >= evidence[0].precision + MIN_PRECISION_GAIN
+    if scores[best] > scores[0] + margin and clearer:
         return best
     return 0
 
@@ -175,8 +181,9 @@ def choose_level(beats_s: np.ndarray, beat_prob: np.ndarray, fps: float,
     network's beat probability (:func:`network_fit`), plus :data:`SALIENCE_WEIGHT` times the
     log of the onsets' periodicity at its tempo, plus :data:`PRIOR_WEIGHT` times the
     log-normal tempo prior. Another level replaces the tracked one only if it scores
-    :data:`LEVEL_MARGIN` more and the network hears its beats at least as clearly (precision
-    no lower), so the recall gained by adding beats cannot by itself double a tempo.
+    :data:`LEVEL_MARGIN` more and the network hears its beats clearly better (precision higher
+    by :data:`MIN_PRECISION_GAIN`), so the recall gained by adding beats cannot by itself
+    double a tempo.
 
     Parameters
     ----------
