@@ -64,18 +64,28 @@ def test_microphone_hits_are_stamped_on_the_audio_clock(jam_server, fake_mic) ->
         page, errors = _open(browser, jam_server)
         page.click("#start")
         page.wait_for_selector("body[data-mode='playing']", timeout=60_000)
-        page.wait_for_function("() => drumjam.screen.lanes[0].marks.length >= 12", timeout=120_000)
-        page.click("#stop")
-        page.wait_for_url("**/results.html?id=*", timeout=240_000)
+        page.wait_for_function("() => drumjam.screen.lanes[0].marks.length >= 16", timeout=120_000)
+        # the song ends by itself (its last bar, then the results)
+        page.wait_for_function("() => location.pathname.endsWith('results.html') "
+                               "|| document.body.dataset.mode === 'idle'", timeout=240_000)
+        if "results.html" not in page.url:  # idle just before leaving for the results, or an error
+            message = page.inner_text("#message")
+            page.wait_for_url("**/results.html?id=*", timeout=30_000)
+            assert "results.html" in page.url, message
+        page.wait_for_selector("body[data-ready='1']")
         session_id = page.url.rsplit("=", 1)[-1]
         saved = page.request.get(f"{jam_server}/api/history/{session_id}/results.json").json()
         browser.close()
     assert not errors, errors
-    times = np.array([h["time_s"] for h in saved["results"]["players"][0]["score"]["hits"]])
-    assert times.size >= 12
+    hits = saved["results"]["players"][0]["score"]["hits"]
+    times = np.array([h["time_s"] for h in hits if h["voice"] in ("kick", "snare")])
+    assert times.size >= 16
     phase = np.angle(np.mean(np.exp(2j * np.pi * times / PERIOD_S))) * PERIOD_S / (2 * np.pi)
     residual_ms = 1000 * ((times - phase + PERIOD_S / 2) % PERIOD_S - PERIOD_S / 2)
-    assert np.max(np.abs(residual_ms)) < 5.0, residual_ms
+    residual_ms -= np.median(residual_ms[np.abs(residual_ms) < 20.0])
+    # stamped on the audio clock: the hits on one grid to a fraction of a millisecond (a
+    # stray detection between them aside)
+    assert np.mean(np.abs(residual_ms) < 1.0) >= 0.8, residual_ms
 
 
 def test_a_refused_microphone_is_said_and_nothing_starts(jam_server) -> None:
