@@ -67,7 +67,6 @@ def test_a_late_take_is_scored_late_with_every_note_matched(played) -> None:
     assert heard and all(h.result is not None for h in heard)
     result = session.finish(stop_s=notes[-1].time_s + 0.1)
     score = result.scores[0].to_dict()
-    print("MATCHED", score["matched"], len(notes), score["mean_offset_ms"], score["extra"])
     assert score["matched"] == len(notes)
     assert score["mean_offset_ms"] == pytest.approx(1000 * LATE_S, abs=5.0)
 
@@ -79,7 +78,9 @@ def test_streaming_equals_one_block(played) -> None:
     small = _stream(a, audio[:sr * 4], first_frame=0, fmt="float32") + a.end()
     hits, _ = b.feed(MicFrame(0, 0, 0, audio[:sr * 4]))
     whole = hits + b.end()
-    assert [h.hit for h in small] == [h.hit for h in whole]
+    assert [(h.hit.voice, h.hit.velocity) for h in small] == [(h.hit.voice, h.hit.velocity) for h in whole]
+    # the resampler's rounding differs with the block sizes by far less than a microsecond
+    np.testing.assert_allclose([h.hit.time_s for h in small], [h.hit.time_s for h in whole], atol=1e-6)
 
 
 def test_silence_clipping_and_unplugging(played) -> None:
