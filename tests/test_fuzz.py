@@ -183,8 +183,17 @@ def worker(kind: str, count: int, seed: int, seed_file: Path, out_dir: Path) -> 
             saved = out_dir / f"{kind}-{k}{Path(name).suffix}"
             saved.write_bytes(example)
             failures.append({"example": k, "problem": problem, "saved": str(saved)})
-    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rss_mb = _peak_rss_mb()
     return {"failures": failures, "clear_errors": clear, "examples": count, "max_rss_mb": rss_mb}
+
+
+def _peak_rss_mb() -> float:
+    """This process's peak resident memory since it started (VmHWM: unlike ru_maxrss, which
+    Linux carries over through exec from the parent that forked it)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 # ---------------------------------------------------------------- seeds and the tests
