@@ -101,3 +101,15 @@ def two_mics(kit_a: np.ndarray, kit_b: np.ndarray, *, sample_rate: int,
 def flight_s(mic: int, kit: int) -> float:
     """Time the sound of ``kit`` takes to reach ``mic``."""
     return MIC_DISTANCES_M[mic][kit] / SPEED_OF_SOUND_M_S
+
+
+def render_onset_delay_s(kit: str, *, sample_rate: int = 44100) -> float:
+    """How long after a note's time a rendered kit's stroke starts to sound (its first sample
+    above 1 % of its peak): the acoustic onset that a microphone, and the truth, go by."""
+    from drumjam.io.render import render_events
+    from drumjam.model import Hit, Voice
+
+    x, sr = render_events([Hit(1.0, Voice.KICK, 100)], soundfont=kit, sample_rate=sample_rate,
+                          mono=True)
+    a = np.abs(x)
+    return float(np.argmax(a > 0.01 * a.max()) / sr - 1.0)
