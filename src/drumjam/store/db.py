@@ -34,6 +34,7 @@ class Base(DeclarativeBase):
 def table_metadata() -> MetaData:
     """The metadata of every table the code defines (all table modules imported)."""
     import drumjam.library.catalogue  # noqa: F401
+    import drumjam.store.inputs  # noqa: F401
     import drumjam.store.lessons  # noqa: F401
     import drumjam.store.sessions  # noqa: F401
 

@@ -37,6 +37,8 @@ ClockMs = Annotated[float, Field(ge=-MAX_CLOCK_MS, le=MAX_CLOCK_MS)]
 LatencyMs = Annotated[float, Field(ge=-MAX_LATENCY_MS, le=MAX_LATENCY_MS)]
 Velocity = Annotated[int, Field(ge=1, le=127)]
 Seq = Annotated[int, Field(ge=0, lt=MAX_HITS_PER_PLAYER)]
+#: An input device's label as the browser names it (e.g. a microphone's).
+Device = Annotated[str, Field(max_length=128)]
 
 
 class Strict(BaseModel):
@@ -114,19 +116,28 @@ class StartMessage(Strict):
 
 
 class MicStartMessage(Strict):
-    """Local sessions: a player's microphone starts streaming; binary frames follow (see
+    """A player's microphone starts streaming; binary frames follow (see
     :mod:`drumjam.session.mic`). ``timeline_zero_frame`` is the audio-clock frame at which the
-    session's timeline is 0 s."""
+    timeline (a local session's, or a room's as this player hears it) is 0 s; ``click`` and
+    ``count_in_bars`` say which clicks the page plays, to cancel them with the backing track.
+    In a room the connection says who plays and ``player`` is not used."""
 
     type: Literal["mic_start"]
     player: int = Field(default=0, ge=0, le=1)
     sample_rate: int = Field(ge=8000, le=192000)
     timeline_zero_frame: int = Field(ge=-2**53, le=2**53)
-    cancel_bleed: bool = Field(default=True, description="Cancel the backing track's bleed.")
+    cancel_bleed: bool = Field(default=True, description="Cancel the backing track's and the "
+                               "clicks' bleed.")
+    click: bool = Field(default=True, description="The song's beats click (the count-in "
+                        "always does).")
+    count_in_bars: int = Field(default=1, ge=0, le=8)
+    #: The microphone's label: the kit check stored for the player and this device adapts
+    #: the transcription to their kit.
+    device: Device = ""
 
 
 class MicEndMessage(Strict):
-    """Local sessions: a player's microphone stopped (or was unplugged)."""
+    """A player's microphone stopped (or was unplugged)."""
 
     type: Literal["mic_end"]
     player: int = Field(default=0, ge=0, le=1)
@@ -188,7 +199,7 @@ class JudgmentMessage(BaseModel):
 
 
 class MicStatusMessage(BaseModel):
-    """Local sessions: the state of a player's microphone: started, ended (hits kept), a
+    """The state of a player's microphone: started, ended (hits kept), a
     warning (clipping, silence, the song too loud in it) in ``detail``."""
 
     type: Literal["mic_status"] = "mic_status"
@@ -285,10 +296,14 @@ CLIENT_MESSAGES = (HelloMessage, PingMessage, HitMessage, FinishMessage, Setting
 
 # ---------------------------------------------------------------- HTTP bodies
 class PlayerIn(Strict):
-    """A player joining a session; without ``latency_ms`` their stored calibration is used."""
+    """A player joining a session; without ``latency_ms`` their stored calibration is used:
+    for a microphone, the round trip measured by ear with that ``device`` (else their
+    tap-along latency)."""
 
     name: Name = ""
     latency_ms: LatencyMs | None = None
+    input: Literal["keys", "midi", "mic"] = "keys"
+    device: Device = ""
 
 
 class LoopIn(Strict):
@@ -337,6 +352,18 @@ class CalibrationIn(Strict):
     name: Name = ""
     clicks_s: list[Seconds] = Field(min_length=4, max_length=256)
     taps_s: list[Seconds] = Field(max_length=512)
+
+
+class InputCalibrationOut(BaseModel):
+    """The latency stored for a player's input device (``latency_ms`` null: never measured)."""
+
+    name: str
+    input: Literal["keys", "midi", "mic"]
+    device: str
+    latency_ms: float | None
+    #: How clearly the microphone heard the clicks (the correlation peak over its background).
+    peak_ratio: float | None = None
+    measured_at: str | None = None
 
 
 class BeatmapCorrectionIn(Strict):

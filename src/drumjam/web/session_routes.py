@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from drumjam.session.live import LiveSession, Player, clean_name
 from drumjam.session.practice import Practice, plan_practice
 from drumjam.library import validate_speed
-from drumjam.store.sessions import get_calibration
+from drumjam.store.inputs import stored_latency_ms
 from drumjam.web.protocol import SessionIn, error_responses
 from drumjam.web.state import JamStateDep, LiveEntry
 
@@ -33,7 +33,8 @@ def start_session(state: JamStateDep, body: SessionIn) -> dict[str, Any]:
         name = clean_name(p.name, f"Player {i + 1}")
         latency = p.latency_ms
         if latency is None:
-            latency = get_calibration(name, url=state.db_url) or 0.0
+            latency = stored_latency_ms(name, input_kind=p.input, device=p.device,
+                                        url=state.db_url) or 0.0
         players.append(Player(name, latency))
     history_id = state.history.open(
         song_id=song.id, title=song.title, players=players, beatmap=plan.beatmap,
