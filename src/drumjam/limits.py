@@ -28,8 +28,9 @@ MAX_METER = 32
 BEAT_UNITS = (1, 2, 4, 8, 16, 32)
 #: Longest audio read.
 MAX_AUDIO_DURATION_S = 2 * 3600.0
-#: Most samples of decoded audio (all channels kept): two hours of mono audio at 48 kHz.
-MAX_AUDIO_SAMPLES = int(MAX_AUDIO_DURATION_S * 48_000)
+#: Most samples of decoded audio held at once (all channels kept): two hours of mono audio at
+#: 24 kHz, 691 MB as float32. Longer or wider audio is read in blocks.
+MAX_AUDIO_SAMPLES = int(MAX_AUDIO_DURATION_S * 24_000)
 #: Most channels of an audio file.
 MAX_AUDIO_CHANNELS = 32
 #: Sample rates read and written, in Hz.

@@ -12,7 +12,6 @@ import json
 from pathlib import Path
 from typing import Annotated
 
-import numpy as np
 import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -112,14 +111,11 @@ def register(app: typer.Typer) -> None:
         no_cache: NoCacheOpt = False,
     ) -> None:
         """Write the song with a click on every beat (accented downbeats)."""
-        from drumjam.analysis import mix_click
-        from drumjam.io.audio import load_audio, write_audio
+        from drumjam.analysis.click import mix_click_file
 
         if not -60.0 <= click_db <= 12.0:
             raise InputError(f"--click-db {click_db} is out of range; use -60 to 12 dB")
         beatmap = _analyse(song, backend, meter, no_cache, tempo=tempo, shift_downbeat=shift_downbeat)
-        samples, sr = load_audio(song, mono=False)
-        mix = mix_click(samples, sr, beatmap, click_gain_db=click_db)
-        write_audio(out, mix, sr)
+        frames, sr = mix_click_file(song, out, beatmap, click_gain_db=click_db)
         console.print(f"{out}: {beatmap.beats_s.size} clicks at {beatmap.tempo_bpm:.1f} BPM, "
-                      f"{beatmap.meter} beats per bar, {np.asarray(mix).shape[0] / sr:.1f} s")
+                      f"{beatmap.meter} beats per bar, {frames / sr:.1f} s")

@@ -65,18 +65,25 @@ def resample(samples: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
 
 
 def load_audio(
-    path: str | Path, sample_rate: int | None = None, mono: bool = True
+    path: str | Path, sample_rate: int | None = None, mono: bool = True, *,
+    start_s: float = 0.0, end_s: float | None = None,
 ) -> tuple[np.ndarray, int]:
-    """Read an audio file as float32 samples.
+    """Read a whole audio file as float32 samples, decoded (and resampled) block by block.
+
+    What is held is the result alone, so it is bounded: at most :data:`MAX_AUDIO_SAMPLES`
+    samples (all channels kept counted). Paths that may meet long files read them with
+    :func:`audio_blocks` instead.
 
     Parameters
     ----------
     path : str or Path
         A WAV, FLAC, OGG/Vorbis or MP3 file (anything libsndfile reads).
     sample_rate : int, optional
-        Resample to this rate (soxr); default: the file's own rate.
+        Resample to this rate (soxr, streamed); default: the file's own rate.
     mono : bool
         Average the channels into one (default). Otherwise return ``(frames, channels)``.
+    start_s, end_s : float, optional
+        Read only this part of the file (default: all of it); only the part is decoded.
 
     Returns
     -------
@@ -88,31 +95,43 @@ def load_audio(
     Raises
     ------
     AudioFileError
-        If the file is missing, unreadable, empty, silent or longer than two hours.
+        If the file is missing, unreadable, empty, silent, holds NaN, is longer than two hours
+        or decodes to more samples than drumjam holds.
     """
     p = Path(path)
-    if sample_rate is not None:
-        sample_rate = _check_rate(sample_rate)
-    info = audio_info(p)
-    channels = _check_header(p, info, sample_rate, mono)
-    try:
-        with _quiet_decoder(), sf.SoundFile(str(p)) as f:
-            data, peak = _read_blocks(p, f, info.frames, channels, mono)
-            sr = f.samplerate
-    except (RuntimeError, TypeError, ValueError) as exc:
-        raise AudioFileError(p, f"could not decode the audio ({exc})", _FIX_FORMAT) from None
-    if data.shape[0] == 0:
+    info, rate, channels, frames, pieces = _open(p, sample_rate, mono, start_s, end_s)
+    duration_s = frames / info.samplerate
+    held = frames * channels * rate / info.samplerate
+    if held > MAX_AUDIO_SAMPLES:
+        raise AudioFileError(
+            p, f"{held / 1e6:.0f} million samples ({duration_text(duration_s)} at "
+            f"{rate} Hz, {channels} channel(s)) are more than drumjam holds at once "
+            f"({MAX_AUDIO_SAMPLES / 1e6:.1f} million)",
+            "cut the file shorter or convert it to a lower rate, e.g. `ffmpeg -i FILE -ac 1 -ar 22050 out.wav`")
+    limit = MAX_AUDIO_SAMPLES // channels
+    tail = () if mono else (channels,)
+    out = np.empty((min(int(np.ceil(frames * rate / info.samplerate)), limit), *tail), np.float32)
+    n = 0
+    peak = 0.0
+    for rows in pieces:
+        if n + rows.shape[0] > out.shape[0]:  # the header claimed fewer frames than there are
+            if n + rows.shape[0] > limit:
+                raise AudioFileError(p, f"decodes to more than {limit} frames, more than its "
+                                     "header says and than drumjam holds", "convert it to WAV")
+            out.resize((min(limit, max(2 * out.shape[0], n + rows.shape[0])), *tail), refcheck=False)
+        out[n:n + rows.shape[0]] = rows
+        n += rows.shape[0]
+        peak = max(peak, float(np.max(np.abs(rows), initial=0.0)))
+    if n < out.shape[0]:
+        out.resize((n, *tail), refcheck=False)
+    if n == 0:
         raise AudioFileError(p, "the file holds no audio (0 samples)", "export the song again")
     if peak < SILENCE_PEAK:
         raise AudioFileError(
             p, f"the audio is silent (peak {20 * np.log10(max(peak, 1e-12)):.0f} dBFS)",
             "check that the right file was exported with sound in it",
         )
-    samples = data
-    if sample_rate is not None and sample_rate != sr:
-        samples = resample(samples, sr, sample_rate)
-        sr = sample_rate
-    return np.ascontiguousarray(samples, dtype=np.float32), int(sr)
+    return out, int(rate)
 
 
 def audio_info(path: str | Path) -> sf._SoundFileInfo:
@@ -133,8 +152,8 @@ def audio_info(path: str | Path) -> sf._SoundFileInfo:
         raise AudioFileError(p, f"not a readable audio file ({exc})", _FIX_FORMAT) from None
 
 
-def _check_header(p: Path, info: sf._SoundFileInfo, sample_rate: int | None, mono: bool) -> int:
-    """Check what a file's header claims before anything is decoded; the channels kept."""
+def _check_header(p: Path, info: sf._SoundFileInfo) -> None:
+    """Check what a file's header claims (rate, channels, length) before anything is decoded."""
     if not MIN_SAMPLE_RATE <= info.samplerate <= MAX_SAMPLE_RATE:
         raise AudioFileError(p, f"sample rate {info.samplerate} Hz is outside "
                              f"{MIN_SAMPLE_RATE}-{MAX_SAMPLE_RATE} Hz", _FIX_FORMAT)
@@ -148,67 +167,116 @@ def _check_header(p: Path, info: sf._SoundFileInfo, sample_rate: int | None, mon
             f"{duration_text(duration_s)} long, more than {MAX_AUDIO_DURATION_S / 3600:.0f} hours",
             "cut out the song you want to play along to",
         )
-    kept = 1 if mono else info.channels
-    out_rate = max(info.samplerate, sample_rate or 0)
-    samples = info.frames * kept * out_rate / info.samplerate
-    if samples > MAX_AUDIO_SAMPLES:
-        raise AudioFileError(
-            p, f"{samples / 1e6:.0f} million samples ({duration_text(duration_s)} at "
-            f"{out_rate} Hz, {kept} channel(s)) are more than drumjam holds ({MAX_AUDIO_SAMPLES / 1e6:.0f} million)",
-            "cut the file shorter or convert it to 48 kHz mono")
-    return kept
 
 
-def _read_blocks(
-    p: Path, f: sf.SoundFile, frames: int, channels: int, mono: bool
-) -> tuple[np.ndarray, float]:
-    """Decode block by block into one array, ``(frames,)`` with the channels averaged when
-    ``mono``, else ``(frames, channels)``, checking every block; the array and its peak."""
-    limit = MAX_AUDIO_SAMPLES // channels
-    tail = () if mono else (channels,)
-    out = np.empty((min(frames, limit), *tail), dtype=np.float32)
-    n = 0
-    peak = 0.0
-    for block in f.blocks(blocksize=BLOCK_FRAMES, dtype="float32", always_2d=True):
-        if not np.all(np.isfinite(block)):
-            raise AudioFileError(p, "the audio holds NaN or infinite samples", "export the song again")
-        if block.size:
-            peak = max(peak, float(np.max(np.abs(block))))
-        rows = block.mean(axis=1) if mono else block
-        if n + rows.shape[0] > out.shape[0]:  # the header claimed fewer frames than there are
-            if n + rows.shape[0] > limit:
-                raise AudioFileError(p, f"decodes to more than {limit} frames, more than its "
-                                     "header says and than drumjam holds", "convert it to WAV")
-            out.resize((min(limit, max(2 * out.shape[0], n + rows.shape[0])), *tail), refcheck=False)
-        out[n:n + rows.shape[0]] = rows
-        n += rows.shape[0]
-    if n < out.shape[0]:
-        out.resize((n, *tail), refcheck=False)
-    return out, peak
+def _open(
+    p: Path, sample_rate: int | None, mono: bool, start_s: float = 0.0, end_s: float | None = None
+) -> tuple[sf._SoundFileInfo, int, int, int, Iterator[np.ndarray]]:
+    """Check a file's header; its info, the output rate and channels, the frames of the file
+    to read and their decoded pieces."""
+    if sample_rate is not None:
+        sample_rate = _check_rate(sample_rate)
+    info = audio_info(p)
+    _check_header(p, info)
+    end_s = info.frames / info.samplerate if end_s is None else end_s
+    if not (np.isfinite(start_s) and np.isfinite(end_s) and 0.0 <= start_s <= end_s):
+        raise InputError(f"audio range {start_s}-{end_s} s is not a range; give 0 <= start <= end")
+    first = min(int(round(start_s * info.samplerate)), info.frames)
+    last = min(int(round(end_s * info.samplerate)), info.frames)
+    rate = sample_rate or int(info.samplerate)
+    channels = 1 if mono else int(info.channels)
+    pieces = _decode(p, int(info.samplerate), rate, channels, mono, first, last)
+    return info, rate, channels, last - first, pieces
+
+
+def _decode(
+    p: Path, sr_in: int, sr_out: int, channels: int, mono: bool, first: int = 0, last: int | None = None
+) -> Iterator[np.ndarray]:
+    """Decode frames ``first`` to ``last`` (default: to the end) :data:`BLOCK_FRAMES` at a time,
+    each checked for NaN, mixed to mono when ``mono`` and resampled with a streaming soxr
+    resampler; stopped past the length limit."""
+    resampler = None if sr_in == sr_out else soxr.ResampleStream(
+        sr_in, sr_out, channels, dtype="float32", quality="HQ")
+    most = int(MAX_AUDIO_DURATION_S * sr_in) + BLOCK_FRAMES
+    read = 0
+    try:
+        with _quiet_decoder():
+            f = sf.SoundFile(str(p))
+        with f:
+            if first:
+                f.seek(first)
+            while True:
+                want = BLOCK_FRAMES if last is None else min(BLOCK_FRAMES, last - first - read)
+                with _quiet_decoder():
+                    block = f.read(want, dtype="float32", always_2d=True)
+                done = block.shape[0] < BLOCK_FRAMES
+                read += block.shape[0]
+                if read > most:
+                    raise AudioFileError(p, "decodes to more than 2 hours, more than its header "
+                                         "says", "convert it to WAV")
+                if not np.all(np.isfinite(block)):
+                    raise AudioFileError(p, "the audio holds NaN or infinite samples",
+                                         "export the song again")
+                rows = block.mean(axis=1) if mono else block
+                if resampler is not None:
+                    rows = resampler.resample_chunk(rows, last=done)
+                if rows.shape[0]:
+                    yield rows
+                if done:
+                    return
+    except AudioFileError:
+        raise
+    except (RuntimeError, TypeError, ValueError) as exc:
+        raise AudioFileError(p, f"could not decode the audio ({exc})", _FIX_FORMAT) from None
+
+
+def _rechunk(pieces: Iterator[np.ndarray], step: int) -> Iterator[np.ndarray]:
+    """The pieces' samples in blocks of exactly ``step`` frames (the last one shorter)."""
+    rest: list[np.ndarray] = []
+    held = 0
+    for piece in pieces:
+        rest.append(piece)
+        held += piece.shape[0]
+        if held < step:
+            continue
+        joined = np.concatenate(rest)
+        cut = held - held % step
+        for start in range(0, cut, step):
+            yield joined[start:start + step]
+        rest, held = [joined[cut:]], held - cut
+    if held:
+        yield np.concatenate(rest)
 
 
 def audio_blocks(
-    path: str | Path, *, block_s: float = 10.0
+    path: str | Path, *, block_s: float | None = None, sample_rate: int | None = None,
+    mono: bool = True,
 ) -> tuple[int, float, Iterator[np.ndarray]]:
-    """Read an audio file as consecutive mono blocks, so that long files need little memory.
+    """Read an audio file as consecutive blocks, so that long files need little memory.
 
-    Unlike :func:`load_audio`, a silent file is no error (it holds no drums, say).
+    Unlike :func:`load_audio`, a silent file is no error (it holds no drums, say), and there
+    is no limit on the samples, only on the length (two hours).
 
     Parameters
     ----------
     path : str or Path
         A WAV, FLAC, OGG/Vorbis or MP3 file.
-    block_s : float
-        Length of each block in seconds (the last one may be shorter).
+    block_s : float, optional
+        Length of each block in seconds at the output rate (the last one may be shorter);
+        default: blocks as decoded, :data:`BLOCK_FRAMES` frames of the file each.
+    sample_rate : int, optional
+        Resample to this rate (soxr, streamed); default: the file's own rate.
+    mono : bool
+        Average the channels into one (default), else blocks of ``(frames, channels)``.
 
     Returns
     -------
     sr : int
-        The file's sample rate in Hz.
+        The blocks' sample rate in Hz.
     duration_s : float
-        Its length in seconds, as its header gives it.
+        The file's length in seconds, as its header gives it.
     blocks : iterator of numpy.ndarray
-        float32 mono blocks (the channels averaged).
+        float32 blocks.
 
     Raises
     ------
@@ -217,26 +285,33 @@ def audio_blocks(
         there) undecodable or holding NaN samples.
     """
     p = Path(path)
-    if not 0.01 <= float(block_s) <= 600.0:
+    if block_s is not None and not 0.01 <= float(block_s) <= 600.0:
         raise InputError(f"block length {block_s} s is out of range; use 0.01-600 s")
-    info = audio_info(p)
-    _check_header(p, info, None, True)
-    step = max(1, int(block_s * info.samplerate))
+    info, rate, _, _, pieces = _open(p, sample_rate, mono)
+    if block_s is not None:
+        pieces = _rechunk(pieces, max(1, int(block_s * rate)))
+    return rate, info.frames / info.samplerate, pieces
 
-    def blocks() -> Iterator[np.ndarray]:
-        try:
-            with _quiet_decoder(), sf.SoundFile(str(p)) as f:
-                for block in f.blocks(blocksize=step, dtype="float32", always_2d=True):
-                    if not np.all(np.isfinite(block)):
-                        raise AudioFileError(p, "the audio holds NaN or infinite samples",
-                                             "export the song again")
-                    yield np.ascontiguousarray(block.mean(axis=1))
-        except AudioFileError:
-            raise
-        except (RuntimeError, TypeError, ValueError) as exc:
-            raise AudioFileError(p, f"could not decode the audio ({exc})", _FIX_FORMAT) from None
 
-    return int(info.samplerate), info.frames / info.samplerate, blocks()
+_WRITE_FORMATS = {"wav": "WAV", "flac": "FLAC", "ogg": "OGG", "mp3": "MP3"}
+
+
+def audio_writer(
+    path: str | Path, sr: int, channels: int, subtype: str | None = None
+) -> sf.SoundFile:
+    """An audio file open for writing block by block (``with audio_writer(...) as f:
+    f.write(block)``); the format follows the extension, as in :func:`write_audio`."""
+    out = Path(path)
+    sr = _check_rate(sr)
+    ext = out.suffix.lower().lstrip(".")
+    if ext not in _WRITE_FORMATS:
+        raise InputError(f"cannot write audio as '.{ext}'; use .wav, .flac, .ogg or .mp3")
+    if not 1 <= channels <= MAX_AUDIO_CHANNELS:
+        raise InputError(f"{channels} channels to write; use 1-{MAX_AUDIO_CHANNELS}")
+    if subtype is None and ext in ("wav", "flac"):
+        subtype = "PCM_16"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return sf.SoundFile(str(out), "w", sr, channels, format=_WRITE_FORMATS[ext], subtype=subtype)
 
 
 def write_audio(
@@ -260,19 +335,11 @@ def write_audio(
     Path
         The written file.
     """
-    out = Path(path)
-    sr = _check_rate(sr)
     data = np.asarray(samples, dtype=np.float32)
     if data.ndim not in (1, 2) or data.shape[0] == 0:
         raise InputError(f"audio to write must be 1-D or (frames, channels), got shape {data.shape}")
     if not np.all(np.isfinite(data)):
         raise InputError("audio to write holds NaN or infinite samples")
-    ext = out.suffix.lower().lstrip(".")
-    formats = {"wav": "WAV", "flac": "FLAC", "ogg": "OGG", "mp3": "MP3"}
-    if ext not in formats:
-        raise InputError(f"cannot write audio as '.{ext}'; use .wav, .flac, .ogg or .mp3")
-    if subtype is None and ext in ("wav", "flac"):
-        subtype = "PCM_16"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    sf.write(str(out), np.clip(data, -1.0, 1.0), sr, format=formats[ext], subtype=subtype)
-    return out
+    with audio_writer(path, sr, 1 if data.ndim == 1 else data.shape[1], subtype) as f:
+        f.write(np.clip(data, -1.0, 1.0))
+    return Path(path)

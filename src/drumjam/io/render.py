@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from drumjam.errors import DrumjamError, InputError, MidiFileError
+from drumjam.errors import AudioFileError, DrumjamError, InputError, MidiFileError
 from drumjam.io.audio import load_audio
 from drumjam.io.midi import write_midi
 from drumjam.model import BeatMap, Chart, Hit, Note, Take
@@ -88,6 +88,61 @@ def _select_bank0(folder: Path) -> Path:
     return cfg
 
 
+def render_midi_file(
+    midi_path: str | Path,
+    out_path: str | Path,
+    *,
+    soundfont: str | Path = "black_pearl",
+    sample_rate: int = 44100,
+) -> Path:
+    """Render a MIDI file to a stereo 32-bit float WAV file, holding none of it in memory.
+
+    Parameters
+    ----------
+    midi_path : str or Path
+        The MIDI file (drums on channel 10 use the kit; other channels the SoundFont's programs).
+    out_path : str or Path
+        Where to write the rendering.
+    soundfont : str or Path
+        ``"black_pearl"``, ``"red_zeppelin"``, ``"gm"`` or a path to an ``.sf2`` file.
+    sample_rate : int
+        Sample rate of the result in Hz.
+
+    Returns
+    -------
+    Path
+        ``out_path``.
+
+    Raises
+    ------
+    MidiFileError
+        If the MIDI file is missing.
+    SynthError
+        If fluidsynth or the kit is missing, or fluidsynth fails.
+    """
+    midi = Path(midi_path)
+    if not midi.is_file():
+        raise MidiFileError(midi, "no such MIDI file", "check the path")
+    sf2 = soundfont_path(soundfont)
+    exe = _fluidsynth()
+    wav = Path(out_path)
+    wav.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="drumjam-render-") as tmp:
+        cmd = [exe, "-n", "-i", "-q", "-R", "0", "-C", "0", "-g", str(GAIN),
+               *(["-f", str(_select_bank0(Path(tmp)))] if soundfont in BANK0_KITS else []),
+               "-r", str(int(sample_rate)), "-T", "wav", "-O", "float", "-F", str(wav),
+               *_soundfont_stack(soundfont, sf2), str(midi)]
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=RENDER_TIMEOUT_S,
+                                  check=False)
+        except subprocess.TimeoutExpired as exc:
+            raise SynthError(f"{midi}: fluidsynth took longer than {RENDER_TIMEOUT_S:.0f} s") from exc
+    if proc.returncode != 0 or not wav.is_file():
+        detail = (proc.stderr or proc.stdout).strip().splitlines()
+        raise SynthError(f"{midi}: fluidsynth failed ({detail[-1] if detail else 'no output'})")
+    return wav
+
+
 def render_midi(
     midi_path: str | Path,
     out_path: str | Path | None = None,
@@ -96,18 +151,16 @@ def render_midi(
     sample_rate: int = 44100,
     mono: bool = False,
 ) -> tuple[np.ndarray, int]:
-    """Render a MIDI file to audio.
+    """Render a MIDI file to audio in memory (:func:`render_midi_file` writes it to a file).
 
     Parameters
     ----------
     midi_path : str or Path
-        The MIDI file (drums on channel 10 use the kit; other channels the SoundFont's programs).
+        The MIDI file.
     out_path : str or Path, optional
         Also keep the rendering here as a WAV file.
-    soundfont : str or Path
-        ``"black_pearl"``, ``"red_zeppelin"``, ``"gm"`` or a path to an ``.sf2`` file.
-    sample_rate : int
-        Sample rate of the result in Hz.
+    soundfont, sample_rate
+        As in :func:`render_midi_file`.
     mono : bool
         Mix the two channels into one.
 
@@ -123,29 +176,18 @@ def render_midi(
     MidiFileError
         If the MIDI file is missing.
     SynthError
-        If fluidsynth or the kit is missing, or fluidsynth fails.
+        If fluidsynth or the kit is missing, fluidsynth fails, or the rendering is longer
+        than drumjam holds in memory (:data:`~drumjam.limits.MAX_AUDIO_SAMPLES`).
     """
     midi = Path(midi_path)
-    if not midi.is_file():
-        raise MidiFileError(midi, "no such MIDI file", "check the path")
-    sf2 = soundfont_path(soundfont)
-    exe = _fluidsynth()
     with tempfile.TemporaryDirectory(prefix="drumjam-render-") as tmp:
-        wav = Path(tmp) / "render.wav" if out_path is None else Path(out_path)
-        wav.parent.mkdir(parents=True, exist_ok=True)
-        cmd = [exe, "-n", "-i", "-q", "-R", "0", "-C", "0", "-g", str(GAIN),
-               *(["-f", str(_select_bank0(Path(tmp)))] if soundfont in BANK0_KITS else []),
-               "-r", str(int(sample_rate)), "-T", "wav", "-O", "float", "-F", str(wav),
-               *_soundfont_stack(soundfont, sf2), str(midi)]
+        wav = render_midi_file(midi, Path(tmp) / "render.wav" if out_path is None else out_path,
+                               soundfont=soundfont, sample_rate=sample_rate)
         try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=RENDER_TIMEOUT_S,
-                                  check=False)
-        except subprocess.TimeoutExpired as exc:
-            raise SynthError(f"{midi}: fluidsynth took longer than {RENDER_TIMEOUT_S:.0f} s") from exc
-        if proc.returncode != 0 or not wav.is_file():
-            detail = (proc.stderr or proc.stdout).strip().splitlines()
-            raise SynthError(f"{midi}: fluidsynth failed ({detail[-1] if detail else 'no output'})")
-        return load_audio(wav, sample_rate=int(sample_rate), mono=mono)
+            return load_audio(wav, sample_rate=int(sample_rate), mono=mono)
+        except AudioFileError as exc:
+            raise SynthError(f"{midi}: rendered, {exc.problem} "
+                             "(render a shorter part, or to a file with render_midi_file)") from None
 
 
 def render_events(

@@ -24,15 +24,17 @@ there is).
 from __future__ import annotations
 
 import configparser
+import itertools
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import mido
 import numpy as np
 
-from drumjam.errors import FileFormatError, MidiFileError
-from drumjam.io.audio import audio_blocks, load_audio
+from drumjam.errors import AudioFileError, FileFormatError, MidiFileError
+from drumjam.io.audio import audio_blocks
 from drumjam.io.midi import open_midi, tick_timeline
 from drumjam.limits import MAX_AUDIO_SAMPLES, MAX_CHART_BYTES, MAX_EVENTS
 from drumjam.model import Chart, Note, Voice
@@ -332,29 +334,73 @@ def load_chart(path: str | Path, kit_map: str | None = None) -> Chart:
     return read_chart(p, kit_map=kit_map)
 
 
+#: Length of the blocks stems are mixed in.
+MIX_BLOCK_S = 1.0
+
+
+def stem_mix_blocks(paths: list[Path]) -> tuple[int, Iterator[np.ndarray]]:
+    """Mono mix of audio files at the first one's sample rate, a block at a time (unscaled).
+
+    Every stem is decoded, mixed to mono and resampled to that rate block by block, and the
+    stems are added in step, so no stem and no mix is ever held whole; a shorter stem adds
+    silence after its end.
+
+    Parameters
+    ----------
+    paths : list of Path
+        The stems.
+
+    Returns
+    -------
+    sr : int
+        The mix's sample rate in Hz.
+    blocks : iterator of numpy.ndarray
+        float32 mono blocks of :data:`MIX_BLOCK_S` seconds (the last one may be shorter).
+
+    Raises
+    ------
+    FileFormatError
+        If there are no stems.
+    AudioFileError
+        For a stem that is unreadable, too long or holds NaN.
+    """
+    if not paths:
+        raise FileFormatError(Path("."), "no audio stems to mix", "add the song's audio files")
+    rate, _, first = audio_blocks(paths[0], block_s=MIX_BLOCK_S)
+    streams = [first] + [audio_blocks(p, block_s=MIX_BLOCK_S, sample_rate=rate)[2] for p in paths[1:]]
+
+    def mixed() -> Iterator[np.ndarray]:
+        # every stream's blocks are MIX_BLOCK_S long at one rate, only its last one shorter
+        for parts in itertools.zip_longest(*streams):
+            present = [x for x in parts if x is not None]
+            out = np.zeros(max(x.size for x in present), np.float32)
+            for x in present:
+                out[:x.size] += x
+            yield out
+
+    return rate, mixed()
+
+
 def mix_stems(paths: list[Path]) -> tuple[np.ndarray, int]:
     """Mono mix of audio files at the first one's sample rate, scaled to peak at most 0.99.
 
-    Stems at that rate are added block by block, so the mix is the only whole-song array held.
+    Added block by block (:func:`stem_mix_blocks`), so the mix is the only whole-song array
+    held, bounded by :data:`~drumjam.limits.MAX_AUDIO_SAMPLES`.
     """
+    rate, blocks = stem_mix_blocks(paths)
     mix = np.zeros(0, dtype=np.float32)
-    rate = length = 0
-    for p in paths:
-        sr, _, blocks = audio_blocks(p)
-        rate = rate or sr
-        if sr != rate:
-            blocks = iter([load_audio(p, sample_rate=rate)[0]])
-        n = 0
-        for block in blocks:
-            end = n + block.size
-            if end > mix.size:
-                mix.resize(max(end, min(2 * mix.size, MAX_AUDIO_SAMPLES)), refcheck=False)
-            mix[n:end] += block
-            n = end
-        length = max(length, n)
-    if not rate:
-        raise FileFormatError(Path("."), "no audio stems to mix", "add the song's audio files")
-    mix.resize(length, refcheck=False)
+    n = 0
+    for block in blocks:
+        end = n + block.size
+        if end > MAX_AUDIO_SAMPLES:
+            raise AudioFileError(paths[0].parent, f"the stems mix to more than "
+                                 f"{MAX_AUDIO_SAMPLES / 1e6:.1f} million samples at {rate} Hz",
+                                 "cut the song shorter or convert the stems to 22.05 kHz")
+        if end > mix.size:
+            mix.resize(min(max(end, 2 * mix.size), MAX_AUDIO_SAMPLES), refcheck=False)
+        mix[n:end] = block
+        n = end
+    mix.resize(n, refcheck=False)
     peak = max(float(mix.max()), -float(mix.min())) if mix.size else 0.0
     if peak > 0.99:
         mix *= 0.99 / peak

@@ -9,14 +9,16 @@ from __future__ import annotations
 import shutil
 import zipfile
 import zlib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from drumjam.errors import DrumjamError, FileFormatError
-from drumjam.library.media import write_ogg
+from drumjam.errors import FileFormatError
+from drumjam.library.media import write_ogg_blocks
+from drumjam.limits import MAX_AUDIO_DURATION_S, duration_text
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".aif", ".aiff")
 MIDI_SUFFIXES = (".mid", ".midi")
@@ -24,6 +26,8 @@ MIDI_SUFFIXES = (".mid", ".midi")
 FOLDER_SUFFIXES = (".zip",)
 #: Largest unpacked size of a zipped song folder.
 MAX_UNZIPPED_BYTES = 512 * 1024 * 1024
+#: Frames of silence written at a time.
+SILENCE_BLOCK_FRAMES = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -111,31 +115,47 @@ def prepare_song(name: str, data: bytes, title: str | None, work: Path) -> Prepa
 
 def _prepare_audio_song(source: Path, title: str, name: str) -> PreparedSong:
     from drumjam.analysis import analyse_audio
-    from drumjam.io.audio import load_audio
 
-    try:
-        samples, sr = load_audio(source)
-    except DrumjamError as exc:
-        raise FileFormatError(name, "is not audio drumjam can read",
-                              "upload a WAV, FLAC, OGG or MP3 file") from exc
-    beatmap = analyse_audio(samples, sr)
+    beatmap = analyse_audio(source)  # read at the analysis rate, a block at a time
     return PreparedSong(title=title, kind="audio", audio=source.name, chart=None,
                         beatmap=beatmap.to_dict(), source_name=name)
 
 
+def _backing_length_s(end_s: float, name: str) -> float:
+    """The backing track's length for a chart ending at ``end_s``, refused past the audio limit."""
+    if end_s > MAX_AUDIO_DURATION_S:
+        raise FileFormatError(name, f"its drum part lasts {duration_text(end_s)}, longer than "
+                              f"the {MAX_AUDIO_DURATION_S / 3600:.0f} hours of backing audio drumjam "
+                              "makes", "cut out the song you want to play along to")
+    return end_s
+
+
+def _padded(blocks: Iterable[np.ndarray], frames: int) -> Iterator[np.ndarray]:
+    """Mono blocks, then silence up to ``frames`` frames in all."""
+    n = 0
+    for block in blocks:
+        n += block.shape[0]
+        yield block
+    for start in range(n, frames, SILENCE_BLOCK_FRAMES):
+        yield np.zeros(min(SILENCE_BLOCK_FRAMES, frames - start), np.float32)
+
+
 def _prepare_midi_song(source: Path, work: Path, title: str, name: str) -> PreparedSong:
+    from drumjam.io.audio import audio_blocks
     from drumjam.io.midi import read_chart, write_backing_midi
-    from drumjam.io.render import render_midi
+    from drumjam.io.render import render_midi_file
 
     chart = read_chart(source)
+    end_s = _backing_length_s(max(chart.beatmap.end_s, chart.duration_s) + 1.0, name)
     backing_mid = work / "backing.mid"
-    has_backing = write_backing_midi(source, backing_mid)
-    end_s = max(chart.beatmap.end_s, chart.duration_s) + 1.0
-    if has_backing:
-        samples, sr = render_midi(backing_mid, sample_rate=44100)
+    rate = 44100
+    if write_backing_midi(source, backing_mid):
+        rendered = render_midi_file(backing_mid, work / "backing.wav", sample_rate=rate)
+        rate, _, blocks = audio_blocks(rendered, mono=False)
+        write_ogg_blocks(work / "backing.ogg", blocks, rate, 2)
+        rendered.unlink()
     else:
-        samples, sr = np.zeros(int(end_s * 44100), dtype=np.float32), 44100
-    write_ogg(work / "backing.ogg", samples, sr)
+        write_ogg_blocks(work / "backing.ogg", _padded([], int(end_s * rate)), rate, 1)
     return PreparedSong(title=title, kind="midi", audio="backing.ogg", chart=source.name,
                         beatmap=None, source_name=name)
 
@@ -166,16 +186,19 @@ def _unzip(source: Path, into: Path, name: str) -> None:
 
 def _prepare_folder_song(source: Path, work: Path, title: str | None, name: str) -> PreparedSong:
     from drumjam.io.midi import write_midi
-    from drumjam.io.songfolder import read_song_folder
+    from drumjam.io.songfolder import read_song_folder, stem_mix_blocks
 
     unpacked = work / "unpacked"
     _unzip(source, unpacked, name)
     song = read_song_folder(unpacked)
-    samples, sr = song.backing_audio()
-    end_s = max(song.chart.beatmap.end_s, song.chart.duration_s) + 1.0
-    if samples.size < end_s * sr:
-        samples = np.pad(samples, (0, int(end_s * sr) - samples.size))
-    write_ogg(work / "backing.ogg", samples, sr)
+    end_s = _backing_length_s(max(song.chart.beatmap.end_s, song.chart.duration_s) + 1.0, name)
+    # two passes over the stems, a block at a time: the mix's peak, then the mix scaled to 0.99
+    rate, blocks = stem_mix_blocks(song.backing_stems)
+    peak = max((float(np.max(np.abs(b))) for b in blocks), default=0.0)
+    scale = 0.99 / peak if peak > 0.99 else 1.0
+    rate, blocks = stem_mix_blocks(song.backing_stems)
+    write_ogg_blocks(work / "backing.ogg", _padded((b * scale for b in blocks), int(end_s * rate)),
+                     rate, 1)
     write_midi(work / "chart.mid", song.chart)
     shutil.rmtree(unpacked, ignore_errors=True)
     source.unlink()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -17,16 +18,23 @@ OGG_BLOCK_FRAMES = 16384
 
 
 def write_ogg(path: Path, samples: np.ndarray, sample_rate: int) -> None:
-    """Write float samples ``(frames,)`` or ``(frames, channels)`` as OGG/Vorbis.
-
-    Written in blocks: libvorbis allocates its work buffer on the stack, and one large write
-    overflows a worker thread's stack (python-soundfile issues 233 and 396).
-    """
+    """Write float samples ``(frames,)`` or ``(frames, channels)`` as OGG/Vorbis."""
     data = np.asarray(samples, dtype=np.float32)
-    channels = 1 if data.ndim == 1 else data.shape[1]
+    write_ogg_blocks(path, [data], sample_rate, 1 if data.ndim == 1 else data.shape[1])
+
+
+def write_ogg_blocks(path: Path, blocks: Iterable[np.ndarray], sample_rate: int, channels: int) -> None:
+    """Write consecutive blocks of float samples as one OGG/Vorbis file, holding none whole.
+
+    Each block is written :data:`OGG_BLOCK_FRAMES` frames at a time: libvorbis allocates its
+    work buffer on the stack, and one large write overflows a worker thread's stack
+    (python-soundfile issues 233 and 396).
+    """
     with sf.SoundFile(path, "w", sample_rate, channels, format="OGG", subtype="VORBIS") as out:
-        for start in range(0, data.shape[0], OGG_BLOCK_FRAMES):
-            out.write(data[start:start + OGG_BLOCK_FRAMES])
+        for block in blocks:
+            data = np.asarray(block, dtype=np.float32)
+            for start in range(0, data.shape[0], OGG_BLOCK_FRAMES):
+                out.write(data[start:start + OGG_BLOCK_FRAMES])
 
 
 def validate_speed(speed: float) -> float:

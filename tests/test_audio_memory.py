@@ -1,0 +1,180 @@
+"""Long audio is read, mixed and written in blocks: memory stays flat whatever the length.
+
+The block paths must give what reading the whole file gives, and a child process streaming an
+hour of stereo audio (230 MB as float32 if it were held) must not grow by more than a few
+blocks. ``benchmarks/memory.py`` measures every path on a two-hour 48 kHz song.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import mido
+import numpy as np
+import pytest
+import soundfile as sf
+
+from drumjam.analysis.click import mix_click, mix_click_file, render_click
+from drumjam.errors import AudioFileError, FileFormatError
+from drumjam.io.audio import audio_blocks, load_audio
+from drumjam.io.midi import read_chart
+from drumjam.io.songfolder import stem_mix_blocks
+from drumjam.library.importers import prepare_song
+from drumjam.model import BeatMap
+
+
+def _groove(seconds: float, sr: int, channels: int = 2, seed: int = 1) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    x = 0.05 * rng.standard_normal((int(seconds * sr), channels))
+    x[:: sr // 2] += 0.8  # a loud sample every half second
+    return x.astype(np.float32)
+
+
+def test_click_track_rendered_in_windows_joins_exactly() -> None:
+    bm = BeatMap.constant(137.0, 30.0, meter=3)
+    whole = render_click(bm, 30.0, 8000)
+    cuts = [0, 1, 999, 1000, 4321, 77_777, 240_000]
+    parts = [render_click(bm, (b - a) / 8000, 8000, start_frame=a) for a, b in zip(cuts, cuts[1:])]
+    np.testing.assert_array_equal(np.concatenate(parts), whole)
+
+
+def test_click_mixed_in_blocks_equals_the_whole_mix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    song = tmp_path / "song.wav"
+    sf.write(song, _groove(12.0, 8000), 8000, subtype="FLOAT")
+    bm = BeatMap.constant(100.0, 12.0)
+    want = mix_click(load_audio(song, mono=False)[0], 8000, bm, click_gain_db=3.0)
+    assert np.max(np.abs(want)) == pytest.approx(1.0)  # loud enough that the mix is scaled down
+    monkeypatch.setattr("drumjam.io.audio.BLOCK_FRAMES", 3001)
+    frames, sr = mix_click_file(song, tmp_path / "out.wav", bm, click_gain_db=3.0)
+    got, got_sr = sf.read(tmp_path / "out.wav", dtype="float32")
+    assert (frames, sr, got_sr, got.shape) == (want.shape[0], 8000, 8000, want.shape)
+    np.testing.assert_allclose(got, want, atol=1.01 / 32768)  # 16-bit output
+
+
+def test_a_part_of_a_file_is_read_alone(tmp_path: Path) -> None:
+    path = tmp_path / "song.flac"
+    x = _groove(5.0, 22050, channels=1)[:, 0]
+    sf.write(path, x, 22050, subtype="PCM_24")
+    whole, _ = load_audio(path)
+    part, _ = load_audio(path, start_s=1.5, end_s=3.25)
+    np.testing.assert_array_equal(part, whole[int(1.5 * 22050):int(3.25 * 22050)])
+    with pytest.raises(ValueError, match="not a range"):
+        load_audio(path, start_s=3.0, end_s=1.0)
+
+
+def test_blocks_resampled_as_they_stream_equal_one_resampling(tmp_path: Path) -> None:
+    path = tmp_path / "song.wav"
+    sf.write(path, _groove(20.0, 44100), 44100, subtype="FLOAT")
+    rate, _, blocks = audio_blocks(path, block_s=0.7, sample_rate=16000)
+    parts = list(blocks)
+    assert rate == 16000 and all(p.size == int(0.7 * 16000) for p in parts[:-1])
+    got = np.concatenate(parts)
+    want = load_audio(path, sample_rate=16000)[0]
+    np.testing.assert_array_equal(got, want)
+    assert abs(got.size - 20 * 16000) <= 1
+
+
+STREAM_AN_HOUR = """
+import sys
+import numpy as np, soundfile as sf
+from drumjam.analysis.click import mix_click_file
+from drumjam.io.songfolder import stem_mix_blocks
+from drumjam.model import BeatMap
+
+def hwm_mb():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+
+song, out = sys.argv[1], sys.argv[2]
+bm = BeatMap.constant(120.0, 3600.0)
+rate, blocks = stem_mix_blocks([song])
+for block in blocks:  # warm up: imports, the first blocks
+    break
+start = hwm_mb()
+frames = sum(b.size for b in stem_mix_blocks([song, song])[1])
+mix_frames, _ = mix_click_file(song, out, bm)
+print(start, hwm_mb(), frames, mix_frames)
+"""
+
+
+def test_an_hour_of_stereo_audio_streams_in_flat_memory(tmp_path: Path) -> None:
+    """An hour at 8 kHz stereo (230 MB as float32): mixing two stems and writing the song with
+    a click, three reads, grow the process by less than 40 MB."""
+    song = tmp_path / "hour.wav"
+    minute = _groove(60.0, 8000)
+    with sf.SoundFile(song, "w", 8000, 2, subtype="PCM_16") as f:
+        for _ in range(60):
+            f.write(minute)
+    done = subprocess.run([sys.executable, "-c", STREAM_AN_HOUR, str(song), str(tmp_path / "out.wav")],
+                          capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    start_mb, peak_mb, frames, mix_frames = map(float, done.stdout.split())
+    assert frames == mix_frames == 3600 * 8000
+    assert peak_mb - start_mb < 40, f"grew {peak_mb - start_mb:.0f} MB"
+    assert sf.info(str(tmp_path / "out.wav")).frames == 3600 * 8000
+
+
+def test_stems_of_different_lengths_and_rates_mix_in_step(tmp_path: Path) -> None:
+    a, b = tmp_path / "a.wav", tmp_path / "b.wav"
+    sf.write(a, np.full(8000 * 3, 0.25, np.float32), 8000, subtype="FLOAT")
+    sf.write(b, np.full(16000 * 5, 0.5, np.float32), 16000, subtype="FLOAT")
+    rate, blocks = stem_mix_blocks([a, b])
+    mix = np.concatenate(list(blocks))
+    assert rate == 8000 and abs(mix.size - 5 * 8000) <= 1
+    np.testing.assert_allclose(mix[4000:20000], 0.75, atol=1e-3)  # both, away from the edges
+    np.testing.assert_allclose(mix[28000:36000], 0.5, atol=1e-3)  # the longer one alone
+
+
+def test_holding_more_audio_than_the_limit_is_refused_before_decoding(tmp_path: Path) -> None:
+    """Two hours of mono 48 kHz audio is read in blocks, but not held whole."""
+    path = tmp_path / "set.wav"
+    with sf.SoundFile(path, "w", 48000, 1, subtype="PCM_16") as f:
+        f.write(np.full(48000, 0.5, np.float32))
+    # claim two hours in the header without writing them: a sparse file
+    with path.open("r+b") as f:
+        data_bytes = 2 * 48000 * 7199
+        f.seek(4)
+        f.write((36 + data_bytes).to_bytes(4, "little"))
+        f.seek(40)
+        f.write(data_bytes.to_bytes(4, "little"))
+        f.truncate(44 + data_bytes)
+    with pytest.raises(AudioFileError, match=r"set\.wav: 346 million samples \(2\.0 h at 48000 Hz, "
+                       r"1 channel\(s\)\) are more than drumjam holds at once \(172\.8 million\)"):
+        load_audio(path)
+    rate, duration_s, _ = audio_blocks(path)
+    assert (rate, round(duration_s)) == (48000, 7199)
+    assert load_audio(path, end_s=2.0)[0].size == 96000  # a part is fine
+
+
+def _drum_midi(path: Path, last_beat: int) -> bytes:
+    track = mido.MidiTrack([mido.MetaMessage("set_tempo", tempo=500_000),
+                            mido.Message("note_on", channel=9, note=36, velocity=100, time=0),
+                            mido.Message("note_off", channel=9, note=36, velocity=0, time=60),
+                            mido.Message("note_on", channel=9, note=38, velocity=100,
+                                         time=last_beat * 480 - 60),
+                            mido.Message("note_off", channel=9, note=38, velocity=0, time=60)])
+    mido.MidiFile(tracks=[track], ticks_per_beat=480).save(path)
+    return path.read_bytes()
+
+
+def test_an_upload_longer_than_the_backing_limit_is_refused_before_rendering(tmp_path: Path) -> None:
+    # a drum part three hours long (two notes): its silent backing would be 3 hours of audio
+    data = _drum_midi(tmp_path / "far.mid", 3 * 3600 * 2)
+    (tmp_path / "work").mkdir()
+    with pytest.raises(FileFormatError, match=r"far\.mid: its drum part lasts 3\.0 h, longer than "
+                       r"the 2 hours of backing audio drumjam makes"):
+        prepare_song("far.mid", data, None, tmp_path / "work")
+
+
+def test_a_drum_only_upload_gets_a_silent_backing_written_in_blocks(tmp_path: Path) -> None:
+    data = _drum_midi(tmp_path / "beat.mid", 2 * 300)  # five minutes
+    (tmp_path / "work").mkdir()
+    made = prepare_song("beat.mid", data, None, tmp_path / "work")
+    chart = read_chart(tmp_path / "beat.mid")
+    info = sf.info(str(tmp_path / "work" / made.audio))
+    assert chart.duration_s == pytest.approx(300.0, abs=0.2)
+    assert info.duration == pytest.approx(max(chart.beatmap.end_s, chart.duration_s) + 1.0, abs=0.01)
+    assert sf.read(tmp_path / "work" / made.audio)[0].max() < 1e-3
