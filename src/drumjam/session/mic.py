@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from drumjam.analysis.bleed import BleedCanceller, BleedReport
+from drumjam.analysis.kitprofile import KitProfile, KitTranscriber
 from drumjam.analysis.transcribe import DrumTranscriber
 from drumjam.errors import InputError
 from drumjam.model import Hit
@@ -124,10 +125,14 @@ class MicInput:
     reference : numpy.ndarray, optional
         The backing track on the timeline (sample 0 = timeline 0 s) at ``sample_rate``, to
         cancel its bleed; the player's latency is the round trip it arrives after.
+    kit : KitProfile, optional
+        The player's kit check: the transcription adapted to their kit (input gain,
+        thresholds, their drums).
     """
 
     def __init__(self, session: LiveSession, player: int, *, sample_rate: int,
-                 timeline_zero_frame: int, reference: np.ndarray | None = None) -> None:
+                 timeline_zero_frame: int, reference: np.ndarray | None = None,
+                 kit: KitProfile | None = None) -> None:
         if not MIN_RATE <= int(sample_rate) <= MAX_RATE:
             raise InputError(f"microphone sample rate {sample_rate} Hz is out of range; use "
                              f"{MIN_RATE}-{MAX_RATE} Hz")
@@ -138,7 +143,8 @@ class MicInput:
         self.sample_rate = int(sample_rate)
         self.zero = int(timeline_zero_frame)
         self._reference = reference
-        self._transcriber = DrumTranscriber(sample_rate=self.sample_rate)
+        self._transcriber = (DrumTranscriber(sample_rate=self.sample_rate) if kit is None
+                             else KitTranscriber(kit, sample_rate=self.sample_rate))
         self._canceller: BleedCanceller | None = None
         self._start: int | None = None  # audio-clock frame of the stream's first sample
         self._next: int | None = None

@@ -18,6 +18,7 @@ from drumjam.errors import DrumjamError, InputError
 from drumjam.io.audio import load_audio
 from drumjam.scoring import HitResult
 from drumjam.session.mic import MicHit, MicInput, backing_reference, decode_frame
+from drumjam.web.kitcheck_routes import stored_kit
 from drumjam.web.protocol import JudgmentMessage, MicStartMessage, MicStatusMessage
 from drumjam.web.state import JamState, LiveEntry
 
@@ -59,7 +60,8 @@ def start_mic(state: JamState, entry: LiveEntry, msg: MicStartMessage) -> list[s
     entry.mics[msg.player] = MicSlot(MicInput(entry.session, msg.player,
                                               sample_rate=msg.sample_rate,
                                               timeline_zero_frame=msg.timeline_zero_frame,
-                                              reference=reference))
+                                              reference=reference,
+                                              kit=stored_kit(state, entry, msg)))
     detail = None if reference is None else "the backing track's bleed is cancelled"
     return replies + [MicStatusMessage(player=msg.player, status="started",
                                        detail=detail).model_dump_json()]

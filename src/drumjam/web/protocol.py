@@ -366,6 +366,26 @@ class InputCalibrationOut(BaseModel):
     measured_at: str | None = None
 
 
+class KitCheckOut(BaseModel):
+    """A player's kit as their microphone hears it, from the kit check (``checked`` false:
+    never checked). ``confused`` lists the pairs of drums drumjam cannot tell apart."""
+
+    name: str
+    device: str
+    checked: bool
+    stored: bool = False
+    voices: list[str] = Field(default_factory=list)
+    input_gain_db: float | None = None
+    peak_dbfs: float | None = None
+    clipped: bool = False
+    thresholds: dict[str, float] = Field(default_factory=dict)
+    classes: dict[str, list[str]] = Field(default_factory=dict)
+    confused: list[list[str]] = Field(default_factory=list)
+    strokes: dict[str, int] = Field(default_factory=dict)
+    not_heard: list[str] = Field(default_factory=list)
+    messages: list[str] = Field(default_factory=list)
+
+
 class BeatmapCorrectionIn(Strict):
     """A correction of an added song's analysed beat map, by ear."""
 
