@@ -45,6 +45,28 @@ export function micErrorText(err) {
   return `The microphone could not be opened: ${err && err.message ? err.message : err}`;
 }
 
+function deviceLabel(stream) {
+  const track = stream.getAudioTracks()[0];
+  return track ? track.label : "";
+}
+
+/** The label of the microphone the browser gives (asking for permission); throws an Error
+ * with a clear message when there is none or it is refused. */
+export async function microphoneLabel() {
+  if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+    throw new Error("This browser gives no access to a microphone (a page served over https or localhost is needed).");
+  }
+  let stream;
+  try {
+    stream = await navigator.mediaDevices.getUserMedia(MIC_CONSTRAINTS);
+  } catch (err) {
+    throw new Error(micErrorText(err));
+  }
+  const label = deviceLabel(stream);
+  for (const track of stream.getTracks()) track.stop();
+  return label;
+}
+
 /** One player's microphone on an AudioContext. */
 export class Microphone {
   /**
@@ -60,6 +82,7 @@ export class Microphone {
     this.stream = null;
     this.node = null;
     this.recording = null;
+    this.device = ""; // the microphone's label, once open
   }
 
   /** Ask for the microphone and start capturing; throws an Error with a clear message. */
@@ -73,6 +96,7 @@ export class Microphone {
     } catch (err) {
       throw new Error(micErrorText(err));
     }
+    this.device = deviceLabel(this.stream);
     await this.ctx.audioWorklet.addModule(new URL("./mic-worklet.js", import.meta.url));
     const frameSamples = Math.round(FRAME_S * this.ctx.sampleRate);
     this.node = new AudioWorkletNode(this.ctx, "drumjam-mic", {
@@ -130,10 +154,11 @@ export class Microphone {
 
 /**
  * Calibration by ear: play the server's known clicks at a known audio-clock frame, record the
- * microphone meanwhile, and let the server find the round trip from speakers to microphone.
- * @returns {Promise<{latency_ms: number, peak_ratio: number}>}
+ * microphone meanwhile, and let the server find the round trip from speakers to microphone
+ * (stored for the player `name` and this microphone when a name is given).
+ * @returns {Promise<{latency_ms: number, peak_ratio: number, stored: boolean}>}
  */
-export async function measureRoundTrip(ctx, mic) {
+export async function measureRoundTrip(ctx, mic, { name = "" } = {}) {
   const sr = ctx.sampleRate;
   const wav = await fetch(`/api/calibration/ear/clicks.wav?sample_rate=${sr}`);
   if (!wav.ok) throw new Error("The calibration clicks could not be loaded from the server.");
@@ -145,7 +170,8 @@ export async function measureRoundTrip(ctx, mic) {
   src.connect(ctx.destination);
   src.start(at);
   const { firstFrame, samples } = await recording;
-  const res = await fetch(`/api/calibration/ear?sample_rate=${sr}&clicks_frame=${Math.round(at * sr)}`, {
+  const q = new URLSearchParams({ sample_rate: sr, clicks_frame: Math.round(at * sr), name, device: mic.device });
+  const res = await fetch(`/api/calibration/ear?${q}`, {
     method: "POST", headers: { "content-type": "application/octet-stream" },
     body: encodeFrame(samples, { player: mic.player, seq: 0, firstFrame }),
   });

@@ -6,6 +6,7 @@ import { DrumPartPanel } from "./drumpart.js";
 import { AudioEngine } from "./engine.js";
 import { Inputs, PAD_VOICES, keyLabel } from "./inputs.js";
 import { Microphone, measureRoundTrip } from "./mic.js";
+import { MicSetup, drumChoice } from "./kitcheck.js";
 import { singleFlight } from "./once.js";
 import { PlayScreen } from "./playscreen.js";
 import { Progress } from "./progress.js";
@@ -22,6 +23,7 @@ const state = {
   live: null, ws: null, seq: 0, plan: null,
   calibration: null,
   mics: [], // [{player, mic}] of the run
+  micSetups: [], // per player: device, stored round trip and kit check
 };
 let screen = null;
 let progress = null;
@@ -149,7 +151,7 @@ function onJudgment(msg) {
 function practiceBody() {
   const body = {
     song_id: $("#song").value,
-    players: [...Array(playerCount()).keys()].map(playerSetup),
+    players: [...Array(playerCount()).keys()].map((i) => ({ ...playerSetup(i), ...micInput(i) })),
     speed: Number($("#speed").value) / 100,
     drum_part: drumPart.chosen(),
   };
@@ -158,6 +160,12 @@ function practiceBody() {
       repeats: Number($("#loop-repeats").value) };
   }
   return body;
+}
+
+/** A microphone player's input and device (their stored round trip and kit check go by it). */
+function micInput(i) {
+  const open = state.mics.find((m) => m.player === i);
+  return open ? { input: "mic", device: open.mic.device } : {};
 }
 
 function openSocket(path) {
@@ -232,7 +240,7 @@ function startMics() {
   const sampleRate = engine.ctx.sampleRate;
   for (const { player, mic } of state.mics) {
     sendJson({ type: "mic_start", player, sample_rate: sampleRate,
-      timeline_zero_frame: Math.round(engine.clock.start * sampleRate) });
+      timeline_zero_frame: Math.round(engine.clock.start * sampleRate), device: mic.device });
     mic.startSending();
   }
 }
@@ -355,15 +363,40 @@ async function calibrateByEar(player) {
   const mic = new Microphone(engine.ctx, { onFrame: () => {}, onEnded: (text) => say(text) });
   try {
     await mic.open(player);
-    const result = await measureRoundTrip(engine.ctx, mic);
+    const result = await measureRoundTrip(engine.ctx, mic, { name: playerSetup(player).name });
     document.querySelector(`#latency-${player}`).value = Math.round(result.latency_ms);
     $("#calibration-status").textContent = `${playerSetup(player).name}: round trip `
-      + `${fmt(result.latency_ms, " ms")} from the speakers to the microphone.`;
+      + `${fmt(result.latency_ms, " ms")} from the speakers to the microphone`
+      + `${result.stored ? `, stored for ${mic.device || "this microphone"}` : ""}.`;
+    state.micSetups[player].device = mic.device;
+    await state.micSetups[player].showStored();
   } catch (err) {
     $("#calibration-status").textContent = "";
     say(`Calibration by ear failed: ${err.message}`);
   } finally {
     mic.close();
+    setMode("idle");
+  }
+}
+
+/** The microphone ticked or not: its device and what is stored for it, the kit check button. */
+function toggleMic(player) {
+  const on = document.querySelector(`#mic-${player}`).checked;
+  document.querySelector(`#kitcheck-${player}`).hidden = !on;
+  $("#kit-drums").hidden = ![0, 1].some((i) => document.querySelector(`#mic-${i}`).checked);
+  if (on) state.micSetups[player].refresh();
+  else document.querySelector(`#mic-info-${player}`).textContent = "";
+}
+
+async function checkKit(player) {
+  if (state.mode !== "idle") return;
+  await engine.resume();
+  setMode("listening");
+  try {
+    await state.micSetups[player].check();
+  } catch (err) {
+    say(`Kit check failed: ${err.message}`);
+  } finally {
     setMode("idle");
   }
 }
@@ -421,10 +454,19 @@ async function main() {
   $("#upload").addEventListener("submit", uploadSong);
   $("#two-players").addEventListener("change", refreshPlayerBlocks);
   screen = new PlayScreen($("#play"), { inputs, groupOf: state.groupOf, actions: [$("#restart"), $("#stop")] });
+  const drums = drumChoice($("#kit-drums"));
   for (let i = 0; i < 2; i++) {
     const name = document.querySelector(`#name-${i}`);
+    state.micSetups[i] = new MicSetup({ engine, player: i, name: () => playerSetup(i).name, drums, say,
+      latency: document.querySelector(`#latency-${i}`), earButton: document.querySelector(`#ear-${i}`),
+      info: document.querySelector(`#mic-info-${i}`), prompt: $("#kitcheck-prompt") });
     name.addEventListener("input", refreshPlayerBlocks);
-    name.addEventListener("change", () => loadCalibration(i));
+    name.addEventListener("change", () => {
+      if (document.querySelector(`#mic-${i}`).checked) state.micSetups[i].showStored();
+      else loadCalibration(i);
+    });
+    document.querySelector(`#mic-${i}`).addEventListener("change", () => toggleMic(i));
+    document.querySelector(`#kitcheck-${i}`).addEventListener("click", () => checkKit(i));
     document.querySelector(`#calibrate-${i}`).addEventListener("click", () => calibrate(i));
     document.querySelector(`#ear-${i}`).addEventListener("click", () => calibrateByEar(i));
     loadCalibration(i);
