@@ -445,3 +445,26 @@ def test_limits_are_consistent() -> None:
     assert limits.MAX_BEATS == 144_000
     assert limits.MAX_AUDIO_SAMPLES * 4 < 1.5 * 2**30  # decoded float32 audio
     assert issubclass(FileFormatError, DrumjamError) and issubclass(FileFormatError, ValueError)
+
+
+@pytest.mark.parametrize("text, match", [
+    ("1-9999999", r"bars '1-9999999' are 9999999 bars; a lesson's pattern is written from at most 256 bars"),
+    ("1-257", "are 257 bars"),
+    ("144000-144001", "reach past bar 144000"),
+    ("1" * 5000, r"is not a bar range"),
+    ("3-1", r"bars '3-1' is not a bar range; write e.g. 1-2 or 3"),
+])
+def test_lesson_bar_ranges_are_bounded(text: str, match: str) -> None:
+    from drumjam.lesson import parse_bars
+
+    with pytest.raises(InputError, match=match):
+        parse_bars(text)
+
+
+def test_lesson_bar_ranges_up_to_the_notation_limit() -> None:
+    from drumjam.lesson import parse_bars
+
+    assert parse_bars("1-256") == (0, 255)
+    assert parse_bars(" 2 - 5 ") == (1, 4)
+    assert parse_bars("7") == (6, 6)
+    assert parse_bars("") is None

@@ -349,3 +349,80 @@ def test_fuzzed_messages_on_a_live_socket_each_get_one_answer(client, messages):
         assert ws.receive_json()["judgment"] == "perfect"
         ws.send_json({"type": "finish"})
         assert ws.receive_json()["type"] == "result"
+
+
+def test_csp_lets_the_notation_font_in_and_nothing_more(client, groove_midi):
+    """verovio embeds its music font in the notation SVG as a data: URL; the CSP allows
+    fonts from the app and data: URLs only."""
+    import re
+
+    from drumjam.io.midi import read_take
+    from drumjam.lesson import excerpt, extract_pattern, pattern_svg
+
+    take = read_take(groove_midi / "drummer1" / "eval_session" / "1_funk-groove1_138_beat_4-4.mid")
+    svg = pattern_svg(extract_pattern(excerpt(take, 0, 4)), title="Funk")
+    sources = re.findall(r"@font-face\s*\{[^}]*?src:\s*url\(([a-z]+):", svg)
+    assert sources and set(sources) == {"data"}
+    csp = client.get("/lesson/").headers["content-security-policy"]
+    directives = dict(d.strip().split(" ", 1) for d in csp.split(";"))
+    assert directives["font-src"] == "'self' data:"
+    assert directives["default-src"] == "'self'" and directives["object-src"] == "'none'"
+
+
+def _serve(port: int, home, *options: str):
+    import subprocess
+    import sys
+
+    env = {**__import__("os").environ, "DRUMJAM_HOME": str(home)}
+    return subprocess.Popen([sys.executable, "-m", "drumjam", "serve", "--port", str(port), *options],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def _rooms_until_refused(base: str, forwarded_for: str) -> int:
+    import httpx
+
+    for n in range(1, 40):
+        r = httpx.post(f"{base}/api/rooms", json={"song_id": "slow-funk"},
+                       headers={"x-forwarded-for": forwarded_for, "origin": base})
+        if r.status_code == 429:
+            return n
+        assert r.status_code == 201, r.text
+    return 0
+
+
+@pytest.mark.parametrize("trusted", [True, False])
+def test_rate_limits_key_on_the_forwarded_client_only_behind_a_trusted_proxy(tmp_path, trusted):
+    """With --forwarded-allow-ips naming the proxy (here loopback), each client the proxy
+    forwards has its own limit; without it, X-Forwarded-For is not believed."""
+    import socket
+    import time
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = _serve(port, tmp_path, *(["--forwarded-allow-ips", "127.0.0.1"] if trusted else []))
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.get(f"{base}/api/songs", timeout=1)
+                break
+            except httpx.HTTPError:
+                assert server.poll() is None and time.monotonic() < deadline, server.stderr.read()
+                time.sleep(0.2)
+        assert _rooms_until_refused(base, "203.0.113.7") == 11  # ten rooms, then 429
+        other = _rooms_until_refused(base, "198.51.100.2")
+        assert other == (11 if trusted else 1)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_a_bad_proxy_address_is_refused_with_the_fix(tmp_path):
+    server = _serve(8999, tmp_path, "--forwarded-allow-ips", "10.0.0.1,proxy.example")
+    _, err = server.communicate(timeout=60)
+    assert server.returncode == 2
+    assert "--forwarded-allow-ips: 'proxy.example' is not an IP address or network" in err.decode()

@@ -21,7 +21,9 @@ from typing import Any
 import numpy as np
 
 from drumjam.errors import InputError
+from drumjam.io.musicxml import MAX_NOTATION_BARS
 from drumjam.lesson.grid import STEPS_PER_BEAT, GridKind, choose_grid, played_beat, snap
+from drumjam.limits import MAX_BEATS
 from drumjam.model import BeatMap, Chart, Note, Take, Voice, VoiceGroup, voice_group
 from drumjam.model.dynamics import dynamic_marks, loudness_reference
 
@@ -473,9 +475,19 @@ def _pattern_notes(
 
 def parse_bars(text: str | None) -> tuple[int, int] | None:
     """A bar range as a teacher writes it, ``"1-2"`` or ``"3"`` (from 1, inclusive), as 0-based
-    (first, last); None for an empty text."""
+    (first, last); None for an empty text.
+
+    Raises
+    ------
+    InputError
+        If the text is not a range, or spans more bars than notation is written for at once
+        (:data:`~drumjam.io.musicxml.MAX_NOTATION_BARS`) or starts past the last bar a beat map
+        can have (:data:`~drumjam.limits.MAX_BEATS`).
+    """
     if text is None or not text.strip():
         return None
+    if len(text) > 40:
+        raise InputError(f"bars {text[:40]!r}... is not a bar range; write e.g. 1-2 or 3 (bars count from 1)")
     parts = text.replace(" ", "").split("-")
     try:
         first, last = (int(parts[0]), int(parts[-1])) if len(parts) <= 2 else (0, -1)
@@ -485,6 +497,12 @@ def parse_bars(text: str | None) -> tuple[int, int] | None:
         raise InputError(
             f"bars {text!r} is not a bar range; write e.g. 1-2 or 3 (bars count from 1)"
         )
+    if last - first + 1 > MAX_NOTATION_BARS:
+        raise InputError(f"bars {text!r} are {last - first + 1} bars; a lesson's pattern is "
+                         f"written from at most {MAX_NOTATION_BARS} bars (give a shorter range)")
+    if last > MAX_BEATS:
+        raise InputError(f"bars {text!r} reach past bar {MAX_BEATS}, the last a song can have "
+                         "(give the bars of the groove)")
     return first - 1, last - 1
 
 

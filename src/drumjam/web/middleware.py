@@ -34,8 +34,10 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 #: Largest JSON body accepted (a lesson take of 20,000 hits is about 1.5 MB).
 MAX_JSON_BODY_BYTES = 4 * 1024 * 1024
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+#: ``font-src data:``: verovio's notation SVG embeds its music font as a ``data:`` URL.
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-       "img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self'; "
+       "font-src 'self' data:; img-src 'self' data: blob:; media-src 'self' blob:; "
+       "connect-src 'self'; "
        "frame-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
        "frame-ancestors 'self'")
 SECURITY_HEADERS = (
