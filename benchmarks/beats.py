@@ -9,7 +9,9 @@ Three groups of files, each scored on its own:
 - ``mixes``: every file of ../shared/data/beats (full mixes, annotated beats and downbeats);
 - ``stems``: the drum stems of ../shared/data/drum-audio with their songs' beats;
 - ``grooves`` (``--grooves N``, default 48): N "beat" files spread evenly over the Groove MIDI
-  Dataset's validation and test splits (none of them learned from), 16 bars each as the
+  Dataset's validation and test splits (none of them learned from by the tracker, its level
+  choice or its drum-pattern downbeat model; the drum transcription network it reads was
+  trained on other renders of most of them, by every drummer but 5 and 8), 16 bars each as the
   drummer played them, rendered with the two AVL kits in turn; the reference is the click the
   drummer played to, scored between the first and the last note.
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from drumjam.analysis import beat_this_backend, cache
 from drumjam.analysis.click import mix_click, render_click
@@ -101,7 +102,10 @@ def analyse_audio(
         if hit is not None:
             return hit
     if backend == "drumjam":
-        beatmap = track_beatmap(samples, rate, meter=meter)
+        # one BLAS thread: the networks' many small products gain nothing from more, and idle
+        # BLAS threads spin (half the CPU time on two cores)
+        with threadpool_limits(limits=1, user_api="blas"):
+            beatmap = track_beatmap(samples, rate, meter=meter)
     else:
         beats, downbeats, found_meter = beat_this_backend.track_beatmap(samples, rate, checkpoint)
         conf = confidence(onset_envelope(samples, rate), beats) if beats.size >= 2 else 0.0

@@ -4,6 +4,7 @@ Run from the repository root (needs FluidSynth and the AVL kits)::
 
     python -m drumjam.analysis.learn_metrical ../shared/data/groove-midi            # BEAT_WEIGHTS
     python -m drumjam.analysis.learn_metrical ../shared/data/groove-midi --levels   # level weights
+    python -m drumjam.analysis.learn_metrical ../shared/data/groove-midi --downbeats  # DRUM_WEIGHT
 
 Grooves ("beat" files in 3/4 or 4/4) of the Groove MIDI Dataset's *train* split are rendered
 with the two AVL kits in turn; the drummer's click grid gives the true beats.
@@ -30,9 +31,10 @@ KITS = ("black_pearl", "red_zeppelin")
 BARS = 16
 #: Ridge added to the within-class scatter (features are z-scores).
 RIDGE = 0.05
-#: A train-split file the tests render: not learned from (tests/test_analysis_beats.py checks
+#: Train-split files the tests render: not learned from (tests/test_analysis_beats.py checks
 #: that no file its tests render is).
-KEPT_FOR_TESTS = ("drummer1/session2/6_rock_102_beat_3-4.mid",)
+KEPT_FOR_TESTS = ("drummer1/session2/6_rock_102_beat_3-4.mid", "drummer3/session2/24_rock_92_beat_4-4.mid",
+                  "drummer8/session2/36_latin_118_beat_4-4.mid")
 
 
 def training_files(gmd: Path, step: int = 3) -> list[str]:
@@ -117,12 +119,64 @@ def search_levels(examples: list[tuple[list[LevelEvidence], np.ndarray]]) -> lis
     return sorted(rows, key=lambda r: (-r[0], -r[1]))
 
 
+#: Weights of the drum pattern's downbeat evidence tried for :mod:`drumjam.analysis.downbeats`.
+DRUM_WEIGHTS = (0.0, 0.5, 1.0, 2.0, 4.0)
+
+
+def downbeat_examples(gmd: Path, names: list[str]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """For each rendered groove tracked at the click's tempo: the accent, learned and drum
+    downbeat evidence of its tracked beats, and which of those beats are the click's downbeats."""
+    from drumjam.analysis import drumnet, drumpattern
+    from drumjam.analysis.downbeats import accent_evidence, learned_evidence
+    from drumjam.analysis.tracker import track_pulse
+
+    out = []
+    for n, name in enumerate(names):
+        chart = read_chart(gmd / name).section(0, BARS - 1)
+        y, sr = render_events(chart, soundfont=KITS[n % len(KITS)], mono=True)
+        env = onset_envelope(y, sr)
+        _, beats = track_pulse(env)
+        bm = chart.beatmap
+        near = np.abs(beats[:, None] - bm.downbeats_s[None, :]).min(axis=1) < 0.07
+        on_click = np.abs(beats[:, None] - bm.beats_s[None, :]).min(axis=1) < 0.07
+        if beats.size < 8 or not near.any() or on_click.mean() < 0.9:
+            continue
+        network = beatnet.activations(y, sr)
+        learned = learned_evidence(network[:, beatnet.DOWNBEAT], beatnet.FPS, beats)
+        drums = drumpattern.downbeat_logits(drumpattern.drum_activations(y, sr), drumnet.FPS, beats)
+        out.append((accent_evidence(env, beats), learned, drums, near))
+    return out
+
+
+def search_drum_weights(examples: list[tuple[np.ndarray, ...]], meter: int = 4) -> list[tuple[float, float]]:
+    """Share of grooves whose bar phase is right, for every weight of :data:`DRUM_WEIGHTS`."""
+    from drumjam.analysis.downbeats import LEARNED_WEIGHT, phase_margins
+
+    rows = []
+    for weight in DRUM_WEIGHTS:
+        right = []
+        for accent, learned, drums, near in examples:
+            evidence = zscore(accent) + LEARNED_WEIGHT * zscore(learned) + weight * zscore(drums)
+            right.append(bool(near[int(np.argmax(phase_margins(evidence, meter)))]))
+        rows.append((weight, float(np.mean(right))))
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("gmd", type=Path, help="the Groove MIDI Dataset folder (with info.csv)")
     parser.add_argument("--levels", action="store_true",
                         help="choose the level weights (PRIOR_WEIGHT, SALIENCE_WEIGHT, LEVEL_MARGIN)")
+    parser.add_argument("--downbeats", action="store_true",
+                        help="choose the weight of the drum pattern's downbeat evidence (DRUM_WEIGHT)")
     args = parser.parse_args()
+    if args.downbeats:
+        names = [n for n in training_files(args.gmd) if n.endswith("4-4.mid")]
+        examples = downbeat_examples(args.gmd, names[::2])
+        print(f"{len(examples)} grooves in 4/4 tracked at the click's tempo")
+        for weight, right in search_drum_weights(examples):
+            print(f"  DRUM_WEIGHT={weight}: bar phase right in {right:.3f}")
+        return
     if args.levels:
         examples = level_examples(args.gmd, training_files(args.gmd))
         kept = [f[0] for _, f in examples]

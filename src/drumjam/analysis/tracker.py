@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from drumjam.analysis import beatnet
+from drumjam.analysis import beatnet, drumnet, drumpattern
 from drumjam.analysis import beats as beats_mod
 from drumjam.analysis.downbeats import downbeats, learned_evidence
 from drumjam.analysis.features import Envelope, onset_envelope, window_max
@@ -165,6 +165,9 @@ def track_beatmap(samples: np.ndarray, sr: int, meter: int | None = None,
     if gridded.size < 2:
         raise InputError("found no beat in the audio: is there any rhythm in it?")
     learned = learned_evidence(network[:, beatnet.DOWNBEAT], beatnet.FPS, gridded)
-    m, first = downbeats(env, gridded, meter, learned)
+    kit = drumpattern.drum_activations(samples, sr)
+    drums = (drumpattern.downbeat_logits(kit, drumnet.FPS, gridded)
+             if drumpattern.drum_presence(kit) >= drumpattern.PRESENCE_MIN else None)
+    m, first = downbeats(env, gridded, meter, learned, drums)
     conf = confidence(env, gridded)
     return BeatMap.from_beats(gridded, meter=m, first_downbeat_index=first, confidence=round(conf, 3))

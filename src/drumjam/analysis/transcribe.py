@@ -129,6 +129,10 @@ class DrumTranscriber:
         Network weights (default: the bundled model).
     threshold_scale : float
         Multiplies every class's onset threshold (below 1 finds softer hits and more false ones).
+    on_onset : callable, optional
+        Called with each new block of onset probabilities, ``(frames, classes)``, in order from
+        frame 0 (frame ``i`` at ``i / drumnet.FPS`` s), for uses that read the network's output
+        itself (:func:`drumjam.analysis.drumpattern.drum_activations`).
 
     Examples
     --------
@@ -138,7 +142,8 @@ class DrumTranscriber:
     """
 
     def __init__(self, *, sample_rate: int, weights: dict[str, np.ndarray] | None = None,
-                 threshold_scale: float = 1.0) -> None:
+                 threshold_scale: float = 1.0,
+                 on_onset: Callable[[np.ndarray], None] | None = None) -> None:
         if not 4000 <= int(sample_rate) <= 384000:
             raise InputError(f"sample rate {sample_rate} Hz is out of range; use 4000-384000 Hz")
         if not 0.1 <= float(threshold_scale) <= 10.0:
@@ -148,6 +153,7 @@ class DrumTranscriber:
         self._mel = self._w["mel_basis"]
         self._thr = self._w["threshold"] * float(threshold_scale)
         self._offset_s = self._w["offset_s"]
+        self._on_onset = on_onset
         self._window = drumnet.window()
         self._resampler = (None if self.sample_rate == drumnet.SAMPLE_RATE else
                            soxr.ResampleStream(self.sample_rate, drumnet.SAMPLE_RATE, 1,
@@ -260,6 +266,8 @@ class DrumTranscriber:
             lo = self._n_out - drumnet.CONTEXT_PAST_FRAMES - self._feat_start
             hi = ready + drumnet.LOOKAHEAD_FRAMES - self._feat_start
             onset, velocity = drumnet.forward(self._feat[lo:hi], self._w)
+            if self._on_onset is not None:
+                self._on_onset(onset)
             self._onset = np.concatenate([self._onset, onset])
             self._velocity = np.concatenate([self._velocity, velocity])
             self._n_out = ready
