@@ -10,12 +10,15 @@ import os
 import numpy as np
 import pytest
 import soundfile as sf
+from alembic import command
 from fastapi.testclient import TestClient
+from sqlalchemy import inspect
 
 from drumjam.errors import InputError
 from drumjam.io.render import render_events
 from drumjam.model import Hit
 from drumjam.session.mic import encode_frame
+from drumjam.store.db import alembic_config, get_engine
 from drumjam.store.inputs import (
     get_input_calibration,
     get_kit_profile,
@@ -23,7 +26,7 @@ from drumjam.store.inputs import (
     save_kit_profile,
     stored_latency_ms,
 )
-from drumjam.store.sessions import save_calibration
+from drumjam.store.sessions import get_calibration, save_calibration
 from drumjam.web.app import create_app
 from mic_room import SPEED_OF_SOUND_M_S, convolve, delayed, room_ir, render_onset_delay_s
 
@@ -59,6 +62,22 @@ def test_latency_and_kit_profile_stored_per_player_and_device(db_url) -> None:
     save_kit_profile("Ann", device=MIC, profile={**profile, "input_gain_db": 3.0}, url=db_url)
     assert get_kit_profile("Ann", device=MIC, url=db_url)["input_gain_db"] == 3.0
     assert get_kit_profile("Ann", device="Built-in", url=db_url) is None
+
+
+def test_revision_0005_adds_and_removes_only_its_tables(db_url) -> None:
+    engine = get_engine(db_url)  # a new database at the head revision
+    save_calibration("Ann", 31.0, 16, url=db_url)
+    save_input_calibration("Ann", input_kind="mic", device=MIC, latency_ms=61.2, peak_ratio=40.0, url=db_url)
+    cfg = alembic_config()
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0004")
+    assert not {"input_calibrations", "kit_profiles"} & set(inspect(engine).get_table_names())
+    assert get_calibration("Ann", url=db_url) == 31.0
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+    assert stored_latency_ms("Ann", input_kind="mic", device=MIC, url=db_url) == 31.0
 
 
 @pytest.fixture()
