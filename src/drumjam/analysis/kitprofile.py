@@ -52,6 +52,8 @@ THRESHOLD_RANGE = (0.05, 0.95)
 TEMPLATE_S = 0.04
 TEMPLATE_LEAD_S = 0.003
 TEMPLATE_EDGES_HZ = tuple(float(f) for f in np.geomspace(40.0, 16000.0, 25))
+#: Another drum's template must be this much nearer (cosine) than the label's own to win.
+TEMPLATE_MARGIN = 0.1
 #: Two hits of one drum closer than this are one stroke (two classes that name the same drum).
 SAME_STROKE_S = 0.03
 
@@ -287,9 +289,10 @@ def _template(signatures: Sequence[np.ndarray]) -> np.ndarray:
 
 
 def _thresholds(strokes: list[_Stroke], classes: dict[str, tuple[str, ...]]) -> dict[str, float]:
-    """Per class: just above its strongest response to the kit's other drums where the usual
-    threshold is below it, but at most halfway up to its own strokes' weakest probability; just
-    above that response for a class no stroke was labelled with."""
+    """Per class: the usual threshold, lowered to halfway between its own strokes' weakest
+    probability and its strongest response to the kit's other drums where that is lower (a
+    threshold above the usual would lose soft strokes, which the check does not play); for a
+    class no stroke was labelled with, raised just above its response to the kit's drums."""
     default = drumnet.bundled_weights()["threshold"]
     out = {}
     for c, voice in enumerate(drumnet.CLASSES):
@@ -298,7 +301,7 @@ def _thresholds(strokes: list[_Stroke], classes: dict[str, tuple[str, ...]]) -> 
         cross = [s.activation[c] for s in strokes if s.voice not in mine]
         hi = max(cross, default=0.0)
         if own and hi < min(own):
-            thr = min(max(default[c], hi + 0.05), (min(own) + hi) / 2)
+            thr = min(default[c], (min(own) + hi) / 2)
         elif not own and hi >= default[c]:
             thr = hi + 0.05
         else:
@@ -308,13 +311,23 @@ def _thresholds(strokes: list[_Stroke], classes: dict[str, tuple[str, ...]]) -> 
 
 
 def _classify(label: str, signature: np.ndarray, classes: dict[str, tuple[str, ...]],
-              templates: dict[str, np.ndarray]) -> str:
+              templates: dict[str, np.ndarray],
+              confused: Sequence[tuple[str, str]] = ()) -> str:
     """The drum of a hit the network labelled ``label``: the one drum the class stands for, or
-    of several (or of the whole kit, for a class the check never heard), the nearest template."""
+    of several (or of the whole kit, for a class the check never heard), the nearest template.
+    A label that is itself one of the candidates is kept unless another drum's template is
+    nearer by :data:`TEMPLATE_MARGIN` and the check told the two apart."""
     candidates = classes.get(label) or tuple(templates)
     if len(candidates) == 1:
         return candidates[0]
-    return max(candidates, key=lambda v: float(signature @ templates[v]))
+    sim = {v: float(signature @ templates[v]) for v in candidates if v in templates}
+    if not sim:
+        return label
+    best = max(sim, key=sim.__getitem__)
+    if label in sim and best != label and (sim[best] - sim[label] < TEMPLATE_MARGIN
+                                           or tuple(sorted((best, label))) in confused):
+        return label
+    return best
 
 
 def _confused(strokes: list[_Stroke], voices: list[str]) -> tuple[tuple[str, str], ...]:
@@ -361,6 +374,7 @@ class KitTranscriber:
         self._gain = np.float32(10 ** (profile.input_gain_db / 20))
         self._classes = dict(profile.classes)
         self._templates = {v: np.asarray(t) for v, t in profile.templates.items()}
+        self._confused = profile.confused
         self._keep = int(2.0 * self.sample_rate)  # audio kept for the templates
         self._audio = np.zeros(0, np.float32)
         self._audio_start = 0  # sample index of self._audio[0]
@@ -412,4 +426,4 @@ class KitTranscriber:
         if sig is None:
             candidates = self._classes.get(hit.voice.value, ())
             return candidates[0] if len(candidates) == 1 else hit.voice.value
-        return _classify(hit.voice.value, sig, self._classes, self._templates)
+        return _classify(hit.voice.value, sig, self._classes, self._templates, self._confused)
