@@ -23,6 +23,7 @@ import os
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -56,7 +57,8 @@ def make_audio(seconds: float) -> tuple[np.ndarray, np.ndarray, Take]:
 def new_input(take: Take, song: np.ndarray | None) -> MicInput:
     session = LiveSession([Player("bench", 40.0 if song is not None else 0.0)], take.beatmap,
                           None, grid=16)
-    return MicInput(session, 0, sample_rate=SR, timeline_zero_frame=0, reference=song)
+    return MicInput(partial(session.add_hit, 0), sample_rate=SR, timeline_zero_frame=0,
+                    round_trip_s=session.players[0].latency_ms / 1000, reference=song)
 
 
 def run_one(audio: np.ndarray, take: Take, song: np.ndarray | None) -> tuple[float, list[float]]:

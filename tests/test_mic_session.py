@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -62,7 +63,7 @@ def test_a_late_take_is_scored_late(played) -> None:
     # the timeline's 0 s is audio-clock frame 96000; the microphone hears 12 ms late
     zero = 96000
     latency = int(0.012 * sr)
-    mic = MicInput(session, 0, sample_rate=sr, timeline_zero_frame=zero)
+    mic = MicInput(partial(session.add_hit, 0), sample_rate=sr, timeline_zero_frame=zero)
     heard = _stream(mic, np.concatenate([np.zeros(latency, np.float32), audio]), first_frame=zero)
     heard += mic.end()
     assert heard and all(h.result is not None for h in heard)
@@ -76,8 +77,8 @@ def test_a_late_take_is_scored_late(played) -> None:
 
 def test_streaming_equals_one_block(played) -> None:
     chart, _, audio, sr = played
-    a = MicInput(_session(chart), 0, sample_rate=sr, timeline_zero_frame=0)
-    b = MicInput(_session(chart), 0, sample_rate=sr, timeline_zero_frame=0)
+    a = MicInput(partial(_session(chart).add_hit, 0), sample_rate=sr, timeline_zero_frame=0)
+    b = MicInput(partial(_session(chart).add_hit, 0), sample_rate=sr, timeline_zero_frame=0)
     small = _stream(a, audio[:sr * 4], first_frame=0, fmt="float32") + a.end()
     hits, _ = b.feed(MicFrame(0, 0, 0, audio[:sr * 4]))
     whole = hits + b.end()
@@ -89,7 +90,7 @@ def test_streaming_equals_one_block(played) -> None:
 def test_silence_clipping_and_unplugging(played) -> None:
     chart, _, audio, sr = played
     session = _session(chart)
-    mic = MicInput(session, 0, sample_rate=sr, timeline_zero_frame=0)
+    mic = MicInput(partial(session.add_hit, 0), sample_rate=sr, timeline_zero_frame=0)
     warnings = []
     for i in range(0, 4 * sr, BLOCK):  # four seconds of nothing
         warnings += mic.feed(decode_frame(encode_frame(np.zeros(BLOCK), player=0, seq=0,
@@ -114,7 +115,7 @@ def test_silence_clipping_and_unplugging(played) -> None:
 
 def test_gaps_filled_and_long_gaps_refused(played) -> None:
     chart, _, _, sr = played
-    mic = MicInput(_session(chart), 0, sample_rate=sr, timeline_zero_frame=0)
+    mic = MicInput(partial(_session(chart).add_hit, 0), sample_rate=sr, timeline_zero_frame=0)
     mic.feed(decode_frame(encode_frame(np.zeros(BLOCK), player=0, seq=0, first_frame=0)))
     mic.feed(decode_frame(encode_frame(np.zeros(BLOCK), player=0, seq=2, first_frame=3 * BLOCK)))
     with pytest.raises(InputError, match="skipped"):

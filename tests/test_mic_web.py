@@ -15,7 +15,8 @@ from drumjam.io.audio import load_audio
 from drumjam.io.render import render_events
 from drumjam.library import builtin_dir
 from drumjam.model import Hit
-from drumjam.session.mic import backing_reference, encode_frame
+from drumjam.session.mic import encode_frame
+from drumjam.session.playback import backing_reference, click_schedule, click_track
 from drumjam.web.app import create_app
 from mic_room import convolve, delayed, render_onset_delay_s, room_ir
 
@@ -43,7 +44,8 @@ def _live(client) -> dict:
 
 def _microphone(plan: dict) -> tuple[np.ndarray, list[dict]]:
     """What the microphone hears: the drummer 30 ms late on the song's first notes, and the
-    song from the speakers, both a round trip late on the audio clock."""
+    song and the clicks (a bar of count-in, every beat) from the speakers, all a round trip late
+    on the audio clock."""
     notes = [n for n in plan["notes"] if plan["lead_in_s"] <= n["time_s"] < SONG_S]
     take = [Hit(n["time_s"] + LATE_S, n["voice"], n["velocity"]) for n in notes]
     drums, _ = render_events(take, soundfont="black_pearl", sample_rate=SR, mono=True)
@@ -52,7 +54,13 @@ def _microphone(plan: dict) -> tuple[np.ndarray, list[dict]]:
                                 audio_start_s=plan["audio_start_s"],
                                 audio_end_s=plan["audio_end_s"], looped=plan["looped"],
                                 duration_s=plan["duration_s"])[:drums.size]
-    bleed = 0.5 * convolve(backing, room_ir(sample_rate=SR, distance_m=1.5, rt60_s=0.3), drums.size)
+    bm = plan["beatmap"]
+    clicks = click_track(click_schedule(bm["beats"], bm["downbeats"], meter=bm["meter"],
+                                        first_s=plan["lead_in_s"], end_s=plan["duration_s"],
+                                        count_in_bars=1),
+                         sample_rate=SR, start_s=0.0, duration_s=drums.size / SR)
+    bleed = 0.5 * convolve(backing + clicks[:backing.size],
+                           room_ir(sample_rate=SR, distance_m=1.5, rt60_s=0.3), drums.size)
     return delayed(drums + bleed, ROUND_TRIP_S, SR), notes
 
 
@@ -75,6 +83,7 @@ def test_microphone_hits_scored_like_keys_with_the_song_cancelled(client) -> Non
     live = _live(client)
     audio, notes = _microphone(live["plan"])
     with client.websocket_connect(live["websocket"]) as ws:
+        # the page's defaults: a bar of count-in, the song's beats clicked
         ws.send_json({"type": "mic_start", "sample_rate": SR, "timeline_zero_frame": ZERO_FRAME})
         assert "bleed is cancelled" in _until(ws, "started")[-1]["detail"]
         _send(ws, audio)

@@ -3,12 +3,12 @@
 The browser captures the microphone on the audio clock the backing track plays on and sends
 it as binary WebSocket frames (:func:`decode_frame`): a 16-byte header — ``b"DJ"``, the sample
 format (1 = int16, 2 = float32), the player, a sequence number and the audio-clock frame of
-the first sample — then the samples, mono, little-endian. :class:`MicInput` cancels the
-backing track's bleed when it knows the song (:class:`~drumjam.analysis.bleed.BleedCanceller`),
-transcribes in streaming mode (:class:`~drumjam.analysis.transcribe.DrumTranscriber`) and hands
-every hit, with its exact onset time on the session's timeline, to
-:meth:`~drumjam.session.live.LiveSession.add_hit` like any key, pad or MIDI hit: the live marks
-and the final scores come from those times. It also watches the input: a clipping microphone
+the first sample — then the samples, mono, little-endian. :class:`MicInput` cancels what
+the page plays (backing track and clicks, :mod:`drumjam.session.playback`) from the microphone
+(:class:`~drumjam.analysis.bleed.BleedCanceller`), transcribes in streaming mode
+(:class:`~drumjam.analysis.transcribe.DrumTranscriber`) and hands every hit, with its exact
+onset time on the timeline, to the session's (or the room's) one hit path like any key, pad or
+MIDI hit: the live marks and the final scores come from those times. It also watches the input: a clipping microphone
 and a silent one are reported once each, when they start. A stream that ends (the device was
 unplugged, the page closed) is flushed: its last hits are scored and the session carries on.
 """
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import struct
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,7 +28,6 @@ from drumjam.analysis.transcribe import DrumTranscriber
 from drumjam.errors import InputError
 from drumjam.model import Hit
 from drumjam.scoring import HitResult
-from drumjam.session.live import LiveSession
 
 MAGIC = b"DJ"
 HEADER = struct.Struct("<2sBBIq")
@@ -43,6 +43,9 @@ CLIP_LEVEL = 0.999
 #: Silence: the last SILENT_S seconds all below SILENT_DBFS.
 SILENT_S = 3.0
 SILENT_DBFS = -70.0
+#: An onset this close to a stream's first sample is the stream starting (from silence, or in
+#: a drum's ring after a reconnection), not a stroke: it is dropped.
+STREAM_START_S = 0.03
 #: Microphones take the same sample rates as the transcriber.
 MIN_RATE, MAX_RATE = 8000, 192000
 
@@ -110,39 +113,45 @@ class MicHit:
 
 
 class MicInput:
-    """One player's microphone feeding a live session.
+    """One player's microphone feeding a live session or a room.
 
     Parameters
     ----------
-    session : LiveSession
-        Where the hits go (``session.add_hit(player, hit)``).
-    player : int
-        The player's index in the session.
+    score : callable
+        Where every hit goes: ``score(hit)`` with the hit on the timeline as the player's
+        device heard it (latency not removed), returning the verdict (None for a count-in
+        tap), e.g. ``functools.partial(session.add_hit, player)``.
     sample_rate : int
         Of the microphone, in Hz.
     timeline_zero_frame : int
-        The audio-clock frame at which the session's timeline is 0 s.
+        The audio-clock frame at which the timeline is 0 s (as this player hears it).
+    round_trip_s : float
+        The player's round trip from the speakers to the microphone (measured by ear): how
+        late the song's bleed arrives.
     reference : numpy.ndarray, optional
-        The backing track on the timeline (sample 0 = timeline 0 s) at ``sample_rate``, to
-        cancel its bleed; the player's latency is the round trip it arrives after.
+        What the page plays (backing track and clicks, see
+        :func:`~drumjam.session.playback.bleed_reference`) at ``sample_rate``, its first sample
+        at ``reference_start_s`` on the timeline, to cancel its bleed.
+    reference_start_s : float
+        Timeline time of the reference's first sample (a whole number of samples).
     kit : KitProfile, optional
         The player's kit check: the transcription adapted to their kit (input gain,
         thresholds, their drums).
     """
 
-    def __init__(self, session: LiveSession, player: int, *, sample_rate: int,
-                 timeline_zero_frame: int, reference: np.ndarray | None = None,
+    def __init__(self, score: Callable[[Hit], HitResult | None], *, sample_rate: int,
+                 timeline_zero_frame: int, round_trip_s: float = 0.0,
+                 reference: np.ndarray | None = None, reference_start_s: float = 0.0,
                  kit: KitProfile | None = None) -> None:
         if not MIN_RATE <= int(sample_rate) <= MAX_RATE:
             raise InputError(f"microphone sample rate {sample_rate} Hz is out of range; use "
                              f"{MIN_RATE}-{MAX_RATE} Hz")
-        if not 0 <= player < len(session.players):
-            raise InputError(f"player {player} does not exist; use 0-{len(session.players) - 1}")
-        self.session = session
-        self.player = player
+        self.score = score
         self.sample_rate = int(sample_rate)
         self.zero = int(timeline_zero_frame)
+        self.round_trip_s = max(0.0, float(round_trip_s))
         self._reference = reference
+        self._reference_zero = self.zero + int(round(reference_start_s * self.sample_rate))
         self._transcriber = (DrumTranscriber(sample_rate=self.sample_rate) if kit is None
                              else KitTranscriber(kit, sample_rate=self.sample_rate))
         self._canceller: BleedCanceller | None = None
@@ -172,9 +181,8 @@ class MicInput:
             self._start = self._next = frame.first_frame
             if self._reference is not None:
                 self._canceller = BleedCanceller(
-                    _slice(self._reference, frame.first_frame - self.zero),
-                    sample_rate=self.sample_rate,
-                    round_trip_s=max(0.0, self.session.players[self.player].latency_ms / 1000))
+                    _slice(self._reference, frame.first_frame - self._reference_zero),
+                    sample_rate=self.sample_rate, round_trip_s=self.round_trip_s)
         gap = frame.first_frame - self._next
         if gap > MAX_GAP_S * self.sample_rate:
             raise InputError(f"the microphone stream skipped {gap / self.sample_rate:.1f} s "
@@ -207,8 +215,10 @@ class MicInput:
         out = []
         offset_s = (self._start - self.zero) / self.sample_rate if self._start is not None else 0.0
         for h in hits:
+            if h.time_s < STREAM_START_S:
+                continue
             on_timeline = Hit(h.time_s + offset_s, h.voice, h.velocity)
-            out.append(MicHit(on_timeline, self.session.add_hit(self.player, on_timeline)))
+            out.append(MicHit(on_timeline, self.score(on_timeline)))
         return out
 
     def _watch(self, x: np.ndarray) -> list[str]:
@@ -247,17 +257,3 @@ def _slice(x: np.ndarray, start: int) -> np.ndarray:
         return x[start:]
     return np.concatenate([np.zeros(-start, np.float32), x])
 
-
-def backing_reference(audio: np.ndarray, *, sample_rate: int, lead_in_s: float,
-                      audio_start_s: float, audio_end_s: float, looped: bool,
-                      duration_s: float) -> np.ndarray:
-    """The backing track as a session plays it, on its timeline (sample 0 = 0 s): silence for
-    the lead-in, then the audio range, repeated to the end of the timeline when looped (the
-    fields of :class:`~drumjam.session.practice.PracticePlan`)."""
-    a, b = (int(round(t * sample_rate)) for t in (audio_start_s, audio_end_s))
-    part = np.asarray(audio, dtype=np.float32)[a:b]
-    total = int(round(duration_s * sample_rate))
-    lead = int(round(lead_in_s * sample_rate))
-    if looped and part.size:
-        part = np.tile(part, -(-max(total - lead, 0) // part.size))
-    return np.concatenate([np.zeros(lead, np.float32), part])[:max(total, lead + 1)]

@@ -83,11 +83,13 @@ class Seat:
     connected: bool = False
     ever_connected: bool = False
     hits: dict[int, Hit | None] = field(default_factory=dict, repr=False)
+    #: Hits the player's microphone heard, in the order heard (None: seen, not kept).
+    mic_hits: list[Hit | None] = field(default_factory=list, repr=False)
 
     def public(self) -> dict[str, Any]:
         """What the partner may see of this seat."""
         return {"seat": self.letter, "name": self.name, "connected": self.connected,
-                "hits": len(self.hits)}
+                "hits": len(self.hits) + len(self.mic_hits)}
 
 
 @dataclass(frozen=True)
@@ -278,32 +280,63 @@ class Room:
         -------
         HitAck
         """
-        if self.closed:
-            raise RoomError("this room has ended; the hit came too late")
-        if self.start_s is None or self._live is None:
-            raise RoomError("the song has not started; hits are taken once it starts")
+        self._check_taking()
         if not isinstance(seq, int) or isinstance(seq, bool) or not 0 <= seq < MAX_HITS_PER_PLAYER:
             raise RoomError(f"hit sequence number {seq!r} must be an integer 0-{MAX_HITS_PER_PLAYER - 1}")
         index = self.seats.index(seat)
         if seq in seat.hits:
             return HitAck(seq, index, True, None, self.plan.lead_in_s)
+        seat.hits[seq], result = self._score(seat, song_time_s, voice, velocity, openness)
+        return HitAck(seq, index, False, result, self.plan.lead_in_s)
+
+    def add_mic_hit(self, seat: Seat, hit: Hit) -> HitResult | None:
+        """Record one hit the seat's microphone heard.
+
+        Parameters
+        ----------
+        seat : Seat
+            Whose microphone.
+        hit : Hit
+            On the room's timeline as the player hears it (their backing-track delay included,
+            latency not removed): the audio-clock time at which the microphone heard it, less
+            the time at which the player's page plays the timeline's 0 s.
+
+        Returns
+        -------
+        HitResult or None
+            The provisional verdict, as :meth:`add_hit` gives it.
+        """
+        self._check_taking()
+        song_time_s = hit.time_s - self.plan.lead_in_s + seat.track_delay_ms / 1000
+        kept, result = self._score(seat, song_time_s, hit.voice, hit.velocity, hit.hihat_openness)
+        seat.mic_hits.append(kept)
+        return result
+
+    def _check_taking(self) -> None:
+        if self.closed:
+            raise RoomError("this room has ended; the hit came too late")
+        if self.start_s is None or self._live is None:
+            raise RoomError("the song has not started; hits are taken once it starts")
+
+    def _score(self, seat: Seat, song_time_s: float, voice: Any, velocity: int,
+               openness: float | None) -> tuple[Hit | None, HitResult | None]:
+        """Score a hit played at ``song_time_s`` on the shared clock; the hit kept for the
+        final scores (None: a count-in tap or a hit after the song, seen but not kept)."""
         if not math.isfinite(song_time_s):
             raise RoomError(f"hit time {song_time_s!r} is not finite")
-        lead_s = self.plan.lead_in_s
         if song_time_s > self.song_length_s + TAIL_S:
-            seat.hits[seq] = None  # seen, but after the song
-            return HitAck(seq, index, False, None, lead_s)
-        hit = Hit(song_time_s + lead_s, parse_voice(voice), velocity, openness)
+            return None, None
+        hit = Hit(song_time_s + self.plan.lead_in_s, parse_voice(voice), velocity, openness)
         try:
-            result = self._live.add_hit(index, hit)
+            result = self._live.add_hit(self.seats.index(seat), hit)
         except InputError:
             result = None  # past the limit of hits: not scored
-        seat.hits[seq] = None if result is None else hit  # a count-in tap is seen, not kept
-        return HitAck(seq, index, False, result, lead_s)
+        return (None if result is None else hit), result
 
     def takes_hits(self, seat: Seat) -> list[Hit]:
         """The hits of a seat's take on the room's timeline, in time order."""
-        return sorted((h for h in seat.hits.values() if h is not None), key=lambda h: h.time_s)
+        played = [*seat.hits.values(), *seat.mic_hits]
+        return sorted((h for h in played if h is not None), key=lambda h: h.time_s)
 
     # ------------------------------------------------------------------ ending
     def close(self) -> None:

@@ -1,7 +1,7 @@
 """Microphone players on a local session's WebSocket.
 
 ``mic_start`` opens a :class:`~drumjam.session.mic.MicInput` for a player (with the backing
-track as the session plays it, to cancel its bleed); binary frames feed it; every hit it hears
+track and the clicks as the page plays them, to cancel their bleed); binary frames feed it; every hit it hears
 is answered with a ``judgment`` marked ``mic`` — the same verdict and running figures as a
 key's. Warnings (clipping, silence, the song too loud in the microphone) and the end of a
 stream come as ``mic_status``. When the stream ends — ``mic_end``, or the connection closes
@@ -11,13 +11,16 @@ session, with every hit already played, is kept.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from drumjam.errors import DrumjamError, InputError
 from drumjam.io.audio import load_audio
 from drumjam.scoring import HitResult
-from drumjam.session.mic import MicHit, MicInput, backing_reference, decode_frame
+from drumjam.session.mic import MicFrame, MicHit, MicInput, decode_frame
+from drumjam.session.playback import bleed_reference
 from drumjam.web.kitcheck_routes import stored_kit
 from drumjam.web.protocol import JudgmentMessage, MicStartMessage, MicStatusMessage
 from drumjam.web.state import JamState, LiveEntry
@@ -26,11 +29,12 @@ from drumjam.web.state import JamState, LiveEntry
 @dataclass
 class MicSlot:
     """A player's open microphone: its input, the hits it has answered, whether the bleed
-    warning was given."""
+    warning was given, and a lock for a room whose end may flush it while a frame is fed."""
 
     mic: MicInput
     count: int = 0
     bleed_warned: bool = False
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
 
 def judgment_message(entry: LiveEntry, *, seq: int, player: int, voice: str,
@@ -45,24 +49,43 @@ def judgment_message(entry: LiveEntry, *, seq: int, player: int, voice: str,
                            duet=entry.session.duet_running()).model_dump_json()
 
 
+#: Longest timeline whose backing track a microphone holds to cancel its bleed, in samples
+#: (10 minutes at 48 kHz): the reference is built from several arrays that long.
+MAX_BLEED_SAMPLES = 10 * 60 * 48_000
+
+
+def _check_bleed_length(entry: LiveEntry, sample_rate: int) -> None:
+    """Refuse to hold a backing track too long to cancel its bleed (memory stays bounded)."""
+    seconds = max(entry.plan.duration_s, entry.plan.audio_end_s)
+    if seconds * sample_rate > MAX_BLEED_SAMPLES:
+        raise InputError(
+            f"the backing track's bleed is cancelled for up to {MAX_BLEED_SAMPLES / 48_000 / 60:.0f} "
+            f"minutes at 48 kHz, and this session lasts {seconds / 60:.1f} minutes at "
+            f"{sample_rate} Hz; start the microphone with bleed cancelling off and play with "
+            "headphones, or practise a shorter part")
+
+
 def start_mic(state: JamState, entry: LiveEntry, msg: MicStartMessage) -> list[str]:
     """Open a player's microphone (a running one is ended first, its hits kept)."""
+    if msg.player >= len(entry.session.players):
+        raise InputError(f"player {msg.player} does not exist in this session; use "
+                         f"0-{len(entry.session.players) - 1}")
     replies = end_mic(entry, msg.player) if msg.player in entry.mics else []
-    reference = None
+    reference, start_s = None, 0.0
     if msg.cancel_bleed:
+        _check_bleed_length(entry, msg.sample_rate)
         path = state.library.audio_at_speed(entry.song, entry.practice.speed)
-        audio, _ = load_audio(path, sample_rate=msg.sample_rate)
-        plan = entry.plan
-        reference = backing_reference(
-            audio, sample_rate=msg.sample_rate, lead_in_s=plan.lead_in_s,
-            audio_start_s=plan.audio_start_s, audio_end_s=plan.audio_end_s,
-            looped=plan.looped, duration_s=plan.duration_s)
-    entry.mics[msg.player] = MicSlot(MicInput(entry.session, msg.player,
-                                              sample_rate=msg.sample_rate,
-                                              timeline_zero_frame=msg.timeline_zero_frame,
-                                              reference=reference,
-                                              kit=stored_kit(state, entry, msg)))
-    detail = None if reference is None else "the backing track's bleed is cancelled"
+        audio, _ = load_audio(path, sample_rate=msg.sample_rate, end_s=entry.plan.audio_end_s)
+        reference, start_s = bleed_reference(
+            entry.plan, audio, sample_rate=msg.sample_rate, count_in_bars=msg.count_in_bars,
+            beat_clicks=msg.click)
+    latency_s = entry.session.players[msg.player].latency_ms / 1000
+    entry.mics[msg.player] = MicSlot(MicInput(
+        partial(entry.session.add_hit, msg.player), sample_rate=msg.sample_rate,
+        timeline_zero_frame=msg.timeline_zero_frame, round_trip_s=latency_s,
+        reference=reference, reference_start_s=start_s,
+        kit=stored_kit(state, entry, msg)))
+    detail = None if reference is None else "the backing track's and the clicks' bleed is cancelled"
     return replies + [MicStatusMessage(player=msg.player, status="started",
                                        detail=detail).model_dump_json()]
 
@@ -74,15 +97,35 @@ def mic_frame(entry: LiveEntry, data: bytes) -> list[str]:
     if slot is None:
         raise InputError(f"player {frame.player}'s microphone was not started; send "
                          "'mic_start' before its audio")
+    heard, warnings = feed_slot(slot, frame)
+    return _judgments(slot, entry, frame.player, heard) + warning_messages(slot, frame.player, warnings)
+
+
+def feed_slot(slot: MicSlot, frame: MicFrame) -> tuple[list[MicHit], list[str]]:
+    """Feed one frame to an open microphone: the hits it completed and new warnings (the song
+    too loud in the microphone is said once)."""
     heard, warnings = slot.mic.feed(frame)
-    replies = _judgments(slot, entry, frame.player, heard)
     report = slot.mic.bleed()
     if report is not None and report.too_strong and not slot.bleed_warned:
         slot.bleed_warned = True
         warnings.append(report.message)
-    return replies + [MicStatusMessage(player=frame.player, status="warning", detail=w,
-                                       bleed=None if report is None else report.to_dict()
-                                       ).model_dump_json() for w in warnings]
+    return heard, warnings
+
+
+def warning_messages(slot: MicSlot, player: int, warnings: list[str]) -> list[str]:
+    """The ``mic_status`` warnings, with how loud the song is in the microphone."""
+    report = slot.mic.bleed()
+    return [MicStatusMessage(player=player, status="warning", detail=w,
+                             bleed=None if report is None else report.to_dict()).model_dump_json()
+            for w in warnings]
+
+
+def ended_message(slot: MicSlot, player: int, detail: str | None = None) -> str:
+    """The ``mic_status`` of a stream that ended (its hits kept)."""
+    report = slot.mic.bleed()
+    return MicStatusMessage(player=player, status="ended",
+                            detail=detail or "the microphone stopped; every hit it heard is kept",
+                            bleed=None if report is None else report.to_dict()).model_dump_json()
 
 
 def end_mic(entry: LiveEntry, player: int) -> list[str]:
@@ -93,11 +136,8 @@ def end_mic(entry: LiveEntry, player: int) -> list[str]:
     try:
         heard = slot.mic.end()
     except DrumjamError as exc:  # e.g. the hit limit: what was played is kept
-        return [MicStatusMessage(player=player, status="ended", detail=str(exc)).model_dump_json()]
-    report = slot.mic.bleed()
-    return _judgments(slot, entry, player, heard) + [MicStatusMessage(
-        player=player, status="ended", detail="the microphone stopped; every hit it heard is kept",
-        bleed=None if report is None else report.to_dict()).model_dump_json()]
+        return [ended_message(slot, player, str(exc))]
+    return _judgments(slot, entry, player, heard) + [ended_message(slot, player)]
 
 
 def end_all(entry: LiveEntry) -> None:

@@ -19,6 +19,10 @@ code 4403 and sends nothing. Then:
 - ``hit {seq, time_s, voice, velocity}`` (``time_s`` from the song's start on the shared clock)
   -> ``judgment {seq, duplicate, offset_ms, judgment, ...}``, and the partner gets
   ``partner_hit {voice, velocity, time_s}`` at once, to sound it and show the delay
+- ``mic_start {sample_rate, timeline_zero_frame, click, count_in_bars}`` once the song is
+  scheduled, then binary microphone frames, then ``mic_end``: a player with an acoustic kit
+  (see :mod:`drumjam.web.room_mic`); their hits come back as ``judgment {mic: true}`` and go
+  to the partner as ``partner_hit``, warnings as ``mic_status``
 - the server sends ``partner {status}`` when the partner comes or goes and ``end {result}``
   when the room ends, then closes the connection.
 - a refused message gets ``error {seq, detail}``; the connection and the partner carry on.
@@ -49,6 +53,8 @@ from drumjam.web.protocol import (
     HitMessage,
     JoinRoomIn,
     JudgmentMessage,
+    MicEndMessage,
+    MicStartMessage,
     PartnerHitMessage,
     PartnerMessage,
     PartnerStatusMessage,
@@ -64,6 +70,8 @@ from drumjam.web.protocol import (
     error_responses,
     parse_message,
 )
+from drumjam.web.mic_socket import MicSlot
+from drumjam.web.room_mic import Replies, end_room_mic, room_mic_frame, start_room_mic
 from drumjam.web.state import History
 from drumjam.web.ws_routes import error_reply, receive_text
 
@@ -113,19 +121,22 @@ class RoomService:
         self.registry = RoomRegistry(max_rooms=max_rooms)
         self.sockets: dict[int, dict[str, WebSocket]] = {}
         self.tasks: dict[int, asyncio.Task] = {}
+        #: Open microphones by room and seat letter.
+        self.mics: dict[int, dict[str, MicSlot]] = {}
         self._gc_pacer: asyncio.Task | None = None
 
     def now_ms(self) -> float:
         """The server clock in milliseconds."""
         return self.clock_s() * 1e3
 
-    async def send(self, room: Room, letter: str, message: BaseModel) -> None:
-        """Send to one seat if it is connected (a failing socket is dropped)."""
+    async def send(self, room: Room, letter: str, message: BaseModel | str) -> None:
+        """Send a message (or its JSON text) to one seat if it is connected (a failing socket
+        is dropped)."""
         ws = self.sockets.get(id(room), {}).get(letter)
         if ws is None:
             return
         try:
-            await ws.send_text(message.model_dump_json())
+            await ws.send_text(message if isinstance(message, str) else message.model_dump_json())
         except (RuntimeError, WebSocketDisconnect, OSError):
             self.sockets.get(id(room), {}).pop(letter, None)
 
@@ -179,9 +190,17 @@ class RoomService:
     async def end(self, room: Room) -> dict[str, Any]:
         """Finish the room: score it, send the result to whoever is there, close them.
 
-        Scoring runs in a worker thread so that other rooms' hits are not held up.
+        Scoring runs in a worker thread so that other rooms' hits are not held up. A room
+        ended before its time has its end timer stopped.
         """
+        timer = self.tasks.get(id(room))
+        if timer is not None and timer is not asyncio.current_task():
+            timer.cancel()
+        for seat in room.seats:  # the microphones' last hits are scored first
+            for reply in await self.end_mic(room, seat):
+                await self.send(room, seat.letter, reply)
         room.close()
+        self.mics.pop(id(room), None)
         result = await asyncio.to_thread(room.finish, self.clock_s())
         if room.history_id is not None and "session_id" not in result:
             await asyncio.to_thread(self.history.finish, room.history_id, room.final, result)
@@ -193,6 +212,23 @@ class RoomService:
             except RuntimeError:
                 pass
         return result
+
+    async def mic_replies(self, room: Room, seat: Seat, job: Callable[..., Replies],
+                          *args: Any) -> list[str]:
+        """Run a microphone job in a worker thread (transcription takes CPU), send its
+        partner messages; the player's replies."""
+        own, partner = await asyncio.to_thread(job, room, seat, *args,
+                                               self.mics.setdefault(id(room), {}))
+        other = room.partner_of(seat)
+        for message in partner if other is not None else ():
+            await self.send(room, other.letter, message)
+        return own
+
+    async def end_mic(self, room: Room, seat: Seat) -> list[str]:
+        """End a seat's microphone, if open (its hits kept); the player's replies."""
+        if seat.letter not in self.mics.get(id(room), {}):
+            return []
+        return await self.mic_replies(room, seat, end_room_mic)
 
 
 def get_rooms(request: Request) -> RoomService:
@@ -280,6 +316,7 @@ def _welcome(service: RoomService, room: Room, seat: Seat) -> WelcomeMessage:
         received_seqs=sorted(seat.hits),
         settings={"calibration_ms": seat.calibration_ms, "track_delay_ms": seat.track_delay_ms},
         song={"id": song.id, "title": song.title, "audio_url": f"/api/songs/{song.id}/audio",
+              "lead_in_s": round(room.plan.lead_in_s, 6),
               "beats_s": [round(float(b), 6) for b in song.beatmap.beats_s],
               "beatmap": song.beatmap.to_dict(),
               "notes": [] if song.chart is None else [
@@ -310,7 +347,18 @@ async def _handle(service: RoomService, room: Room, seat: Seat, msg: ClientMessa
         start_ms = await service.start(room)
         await service.broadcast(room, StartReply(start_ms=start_ms, room=room.summary()))
         return None
-    raise RoomError(f"a room takes ping, hit, settings, status or start, not {msg.type!r}")
+    raise RoomError("a room takes ping, hit, settings, status, start, mic_start and mic_end, "
+                    f"not {msg.type!r}")
+
+
+async def _replies(service: RoomService, room: Room, seat: Seat, msg: ClientMessage,
+                   received_ms: float) -> list[str]:
+    if isinstance(msg, MicStartMessage):
+        return await service.mic_replies(room, seat, start_room_mic, msg)
+    if isinstance(msg, MicEndMessage):
+        return await service.end_mic(room, seat)
+    reply = await _handle(service, room, seat, msg, received_ms)
+    return [] if reply is None else [reply.model_dump_json()]
 
 
 async def _hello(websocket: WebSocket, service: RoomService) -> tuple[Room, Seat] | None:
@@ -355,16 +403,22 @@ async def room_socket(websocket: WebSocket) -> None:
         while True:
             text = None
             try:
-                text = await receive_text(websocket)
+                message = await websocket.receive()
                 received_ms = service.now_ms()
-                reply = await _handle(service, room, seat, parse_message(text), received_ms)
+                if message["type"] == "websocket.disconnect":
+                    raise WebSocketDisconnect(message.get("code", 1000))
+                if message.get("bytes") is not None:  # the player's microphone
+                    replies = await service.mic_replies(room, seat, room_mic_frame, message["bytes"])
+                else:
+                    text = message["text"]
+                    replies = await _replies(service, room, seat, parse_message(text), received_ms)
             except WebSocketDisconnect:
                 raise
             except Exception as exc:  # noqa: BLE001 (one bad message never ends the room)
                 await websocket.send_text(error_reply(text, exc))
                 continue
-            if reply is not None:
-                await websocket.send_text(reply.model_dump_json())
+            for reply in replies:
+                await websocket.send_text(reply)
     except (WebSocketDisconnect, RuntimeError):
         pass  # the player left, or the room ended and closed the connection
     finally:
@@ -373,6 +427,9 @@ async def room_socket(websocket: WebSocket) -> None:
             room.set_connected(seat, False)
             if room.result is None:
                 await _tell_partner(service, room, seat, "disconnected")
+            # the page went away: its microphone's last hits are scored (or, if this is cut
+            # short, when the player starts it again or the room ends)
+            await service.end_mic(room, seat)
 
 
 async def _tell_partner(service: RoomService, room: Room, seat: Seat, status: str) -> None:

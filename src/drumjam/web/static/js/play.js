@@ -240,7 +240,8 @@ function startMics() {
   const sampleRate = engine.ctx.sampleRate;
   for (const { player, mic } of state.mics) {
     sendJson({ type: "mic_start", player, sample_rate: sampleRate,
-      timeline_zero_frame: Math.round(engine.clock.start * sampleRate), device: mic.device });
+      timeline_zero_frame: Math.round(engine.clock.start * sampleRate), device: mic.device,
+      click: $("#click").checked, count_in_bars: Number($("#count-in").value) });
     mic.startSending();
   }
 }

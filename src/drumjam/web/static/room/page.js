@@ -2,12 +2,15 @@
 // play screen (both players' lanes, count-in, click, live marks), see the result. The backing
 // track and the click are scheduled on the one audio clock so that they are heard at the
 // shared start; hits are stamped with the time they were played (the heard frame, see
-// js/audioclock.js) and sent on the shared clock.
+// js/audioclock.js) and sent on the shared clock. A player with an acoustic kit ticks
+// Microphone: its audio, stamped on the same audio clock, goes over the room's connection
+// and the server transcribes it and scores it like keys (js/mic.js).
 
 import { api, el, fmt, say } from "../js/api.js";
 import { playDrum } from "../js/drums.js";
 import { AudioEngine } from "../js/engine.js";
 import { Inputs } from "../js/inputs.js";
+import { Microphone, measureRoundTrip } from "../js/mic.js";
 import { PlayScreen } from "../js/playscreen.js";
 import { RoomClient } from "./room.js";
 
@@ -20,6 +23,8 @@ let engine = null;
 let client = null;
 let partnerConnected = false;
 let backing = null;
+let mic = null; // this player's open microphone, if ticked
+let timelineZeroFrame = null; // audio-clock frame of the room's timeline 0 s, once scheduled
 const groupOf = {};
 const kitmaps = api("/api/kitmaps").then((kits) => Object.assign(groupOf, kits.voice_groups));
 const inputs = new Inputs(ownHit);
@@ -112,11 +117,59 @@ function scheduleSong(heardLocalMs) {
   const e = audio();
   const song = client.welcome.song;
   const plan = songPlan(song);
-  e.start({ buffer: backing, plan, countInBars: 1, click: $("click").checked || !backing,
+  const click = $("click").checked || !backing;
+  const start = e.start({ buffer: backing, plan, countInBars: 1, click,
     heardAtMs: heardLocalMs - performance.timeOrigin });
+  timelineZeroFrame = Math.round((start - song.lead_in_s) * e.ctx.sampleRate);
+  startMic();
   screen.load({ notes: song.notes, beatmap: song.beatmap, clicks: e.clicks });
   screen.setState("playing");
   screen.show(true);
+}
+
+/** Open or close the microphone as its box is ticked (so a refusal is said at once). */
+async function toggleMic() {
+  if (mic) { mic.close(); mic = null; }
+  $("by-ear").hidden = !$("mic").checked;
+  if (!$("mic").checked) return;
+  const e = audio();
+  const opened = new Microphone(e.ctx, {
+    onFrame: (buffer) => client && client.sendBinary(buffer),
+    onEnded: (text) => { say(text); mic = null; $("mic").checked = false; if (client) client.send({ type: "mic_end" }); },
+  });
+  try {
+    await opened.open(0);
+    mic = opened;
+    if (timelineZeroFrame !== null) startMic();
+  } catch (err) {
+    $("mic").checked = false;
+    $("by-ear").hidden = true;
+    say(err.message);
+  }
+}
+
+/** Stream the microphone on the room's timeline (again after a reconnection). */
+function startMic() {
+  if (!mic || timelineZeroFrame === null || !client || client.ended) return;
+  client.send({ type: "mic_start", sample_rate: engine.ctx.sampleRate, timeline_zero_frame: timelineZeroFrame,
+    click: $("click").checked || !backing, count_in_bars: 1, device: mic.device });
+  mic.startSending();
+}
+
+/** The round trip from the speakers to the microphone, heard: this player's latency. */
+async function calibrateByEar() {
+  if (!mic) return;
+  $("by-ear").disabled = true;
+  try {
+    const name = client && client.welcome ? (client.welcome.room.players.find((p) => p.seat === client.welcome.seat) || {}).name : "";
+    const result = await measureRoundTrip(audio().ctx, mic, { name });
+    $("calibration").value = Math.round(result.latency_ms);
+    client.configure({ calibration_ms: Math.round(result.latency_ms) });
+  } catch (err) {
+    say(`Calibration failed: ${err.message}`);
+  } finally {
+    $("by-ear").disabled = false;
+  }
 }
 
 function meetDelayMs() {
@@ -139,7 +192,11 @@ function onEvent(msg) {
     }
     case "welcome":
       renderRoom(msg.room);
-      loadBacking(msg.song);
+      if (!backing) loadBacking(msg.song);
+      startMic(); // after a reconnection: the server ended the stream when the connection dropped
+      break;
+    case "mic_status":
+      if (msg.status === "warning" && msg.detail) say(msg.detail);
       break;
     case "partner":
       renderRoom(msg.room);
@@ -166,6 +223,8 @@ function onEvent(msg) {
       $("calibration").disabled = true;
       $("meet").disabled = true;
       $("click").disabled = true;
+      $("mic").disabled = true;
+      $("by-ear").disabled = true;
       scheduleSong(msg.heardLocalMs);
       break;
     case "error":
@@ -181,6 +240,7 @@ function onEvent(msg) {
 
 function showResult(result) {
   if (engine) engine.stop();
+  if (mic) { mic.close(); mic = null; }
   screen.show(false);
   $("result").hidden = false;
   if (result.session_id !== undefined && result.session_id !== null) {
@@ -219,6 +279,8 @@ $("join-form").addEventListener("submit", async (ev) => {
 
 $("copy-link").addEventListener("click", () => navigator.clipboard.writeText($("join-link").value));
 $("start").addEventListener("click", () => { audio(); client.start(); });
+$("mic").addEventListener("change", () => { toggleMic(); });
+$("by-ear").addEventListener("click", () => { calibrateByEar(); });
 $("calibration").addEventListener("change", () => client.configure({ calibration_ms: Number($("calibration").value) }));
 $("meet").addEventListener("change", () => {
   const delay = $("meet").checked ? meetDelayMs() : 0;

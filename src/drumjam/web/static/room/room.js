@@ -115,6 +115,7 @@ export class RoomClient {
         if (msg.room.start_ms !== null) this.songStart(msg.room.start_ms);
         break;
       case "judgment":
+        if (msg.mic) break; // the microphone's hits are numbered apart and never resent
         this.unacked.delete(msg.seq);
         this.acks.set(msg.seq, msg);
         break;
@@ -178,6 +179,13 @@ export class RoomClient {
       setTimeout(() => this.hit(h.voice, h.velocity ?? 100, h.local_ms), Math.max(0, h.local_ms - localNowMs()));
     }
     return hits.length;
+  }
+
+  /** A binary message (a microphone frame); false when the connection is down. */
+  sendBinary(buffer) {
+    if (!this.open) return false;
+    this.ws.send(buffer);
+    return true;
   }
 
   configure(settings) {

@@ -1,0 +1,167 @@
+"""What a page plays, rebuilt on the server: the backing track and the click on a timeline.
+
+A microphone without headphones hears both, so the bleed canceller
+(:class:`~drumjam.analysis.bleed.BleedCanceller`) subtracts them; it needs them sample for
+sample as the page's audio engine (``static/js/engine.js``) schedules them: the count-in and
+the song's beats from ``static/js/timeline.js``'s ``clickSchedule`` (:func:`click_schedule`
+here), each click a short sine (1760 Hz on a bar's first beat, 1175 Hz on the others) with an
+exponential attack to its peak in 2 ms and decay to -80 dB at 60 ms (:func:`click_sound`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from drumjam.errors import InputError
+from drumjam.session.practice import PracticePlan
+
+#: The page's click: (frequency Hz, peak) for an accented and a plain click; attack and
+#: decay ends, the oscillator's stop (s), and the envelope's floor.
+ACCENT = (1760.0, 0.6)
+PLAIN = (1175.0, 0.35)
+ATTACK_S, DECAY_S, STOP_S = 0.002, 0.06, 0.08
+FLOOR = 1e-4
+#: Most count-in bars a page plays.
+MAX_COUNT_IN_BARS = 8
+
+
+@dataclass(frozen=True)
+class Click:
+    """One click: when (timeline seconds), whether accented, its count-in number (None for a
+    song beat's click, which the page's Click switch mutes)."""
+
+    time_s: float
+    accent: bool
+    count: int | None
+
+
+def click_schedule(beats_s: np.ndarray, downbeats_s: np.ndarray, *, meter: int, first_s: float,
+                   end_s: float, count_in_bars: int) -> list[Click]:
+    """Every click of a run as the page schedules it (``clickSchedule`` of timeline.js).
+
+    Parameters
+    ----------
+    beats_s, downbeats_s : numpy.ndarray
+        The timeline's beats and downbeats, in seconds.
+    meter : int
+        Beats per bar.
+    first_s : float
+        Where the music starts (the count-in ends there).
+    end_s : float
+        No song beat clicks after this time.
+    count_in_bars : int
+        Bars counted in before ``first_s``, at the first beat period.
+
+    Returns
+    -------
+    list of Click
+        In time order.
+    """
+    if not 0 <= int(count_in_bars) <= MAX_COUNT_IN_BARS:
+        raise InputError(f"count-in of {count_in_bars} bars is out of range; use "
+                         f"0-{MAX_COUNT_IN_BARS}")
+    beats = np.asarray(beats_s, dtype=float)
+    period = float(beats[1] - beats[0]) if beats.size > 1 else 0.5
+    count_in = int(count_in_bars) * int(meter)
+    clicks = [Click(first_s - k * period, (count_in - k) % meter == 0, (count_in - k) % meter + 1)
+              for k in range(count_in, 0, -1)]
+    down = {f"{t:.6f}" for t in np.asarray(downbeats_s, dtype=float)}
+    for t in beats:
+        if t > end_s + 1e-6:
+            break
+        if count_in and first_s - count_in * period - 1e-3 <= t < first_s - 1e-3:
+            continue
+        clicks.append(Click(float(t), f"{t:.6f}" in down, None))
+    return sorted(clicks, key=lambda c: c.time_s)
+
+
+def click_sound(*, accent: bool, sample_rate: int, delay_s: float = 0.0) -> np.ndarray:
+    """One click as the page's oscillator plays it, starting ``delay_s`` (under a sample) late."""
+    freq, peak = ACCENT if accent else PLAIN
+    t = np.arange(int(np.ceil((STOP_S + delay_s) * sample_rate))) / sample_rate - delay_s
+    attack = FLOOR * (peak / FLOOR) ** np.clip(t / ATTACK_S, 0.0, 1.0)
+    decay = peak * (FLOOR / peak) ** np.clip((t - ATTACK_S) / (DECAY_S - ATTACK_S), 0.0, 1.0)
+    env = np.where(t < ATTACK_S, attack, decay)
+    return np.where((t >= 0) & (t < STOP_S), env * np.sin(2 * np.pi * freq * t), 0.0).astype(np.float32)
+
+
+def click_track(clicks: list[Click], *, sample_rate: int, start_s: float, duration_s: float,
+                beat_clicks: bool = True) -> np.ndarray:
+    """The clicks as heard, ``duration_s`` of the timeline from ``start_s`` (sample 0); the
+    song beats' clicks are left out when ``beat_clicks`` is off (the page's Click switch; the
+    count-in always sounds)."""
+    out = np.zeros(max(int(round(duration_s * sample_rate)), 0), np.float32)
+    for c in clicks:
+        at = (c.time_s - start_s) * sample_rate
+        i = int(np.floor(at))
+        if (c.count is None and not beat_clicks) or not 0 <= i < out.size:
+            continue
+        sound = click_sound(accent=c.accent, sample_rate=sample_rate, delay_s=(at - i) / sample_rate)
+        n = min(sound.size, out.size - i)
+        out[i:i + n] += sound[:n]
+    return out
+
+
+def backing_reference(audio: np.ndarray, *, sample_rate: int, lead_in_s: float,
+                      audio_start_s: float, audio_end_s: float, looped: bool,
+                      duration_s: float) -> np.ndarray:
+    """The backing track as a session plays it, on its timeline (sample 0 = 0 s): silence for
+    the lead-in, then the audio range, repeated to the end of the timeline when looped (the
+    fields of :class:`~drumjam.session.practice.PracticePlan`)."""
+    a, b = (int(round(t * sample_rate)) for t in (audio_start_s, audio_end_s))
+    part = np.asarray(audio, dtype=np.float32)[a:b]
+    total = int(round(duration_s * sample_rate))
+    lead = int(round(lead_in_s * sample_rate))
+    if looped and part.size:
+        part = np.tile(part, -(-max(total - lead, 0) // part.size))
+    return np.concatenate([np.zeros(lead, np.float32), part])[:max(total, lead + 1)]
+
+
+def played_reference(plan: PracticePlan, audio: np.ndarray | None, *, sample_rate: int,
+                     count_in_bars: int, beat_clicks: bool) -> tuple[np.ndarray, np.ndarray, float]:
+    """What the page plays for a run of ``plan``, from its first count-in click on: the
+    backing track (``audio``; None: none) and the clicks, apart.
+
+    Returns
+    -------
+    backing, clicks : numpy.ndarray
+        Mono float32 at ``sample_rate``, lined up.
+    start_s : float
+        The timeline time of their first sample (0 s, or earlier for a count-in longer than
+        the lead-in), a whole number of samples.
+    """
+    bm = plan.beatmap
+    clicks = click_schedule(bm.beats_s, bm.downbeats_s, meter=bm.meter, first_s=plan.lead_in_s,
+                            end_s=plan.duration_s, count_in_bars=count_in_bars)
+    pre = int(np.ceil(max(0.0, -min((c.time_s for c in clicks), default=0.0)) * sample_rate))
+    start_s = -pre / sample_rate
+    ticks = click_track(clicks, sample_rate=sample_rate, start_s=start_s,
+                        duration_s=plan.duration_s - start_s + STOP_S, beat_clicks=beat_clicks)
+    backing = np.zeros(ticks.size, np.float32)
+    if audio is not None:
+        song = backing_reference(audio, sample_rate=sample_rate, lead_in_s=plan.lead_in_s,
+                                 audio_start_s=plan.audio_start_s, audio_end_s=plan.audio_end_s,
+                                 looped=plan.looped, duration_s=plan.duration_s)
+        backing = np.concatenate([np.zeros(pre, np.float32), song])
+    n = max(backing.size, ticks.size)
+    return np.pad(backing, (0, n - backing.size)), np.pad(ticks, (0, n - ticks.size)), start_s
+
+
+def bleed_reference(plan: PracticePlan, audio: np.ndarray | None, *, sample_rate: int,
+                    count_in_bars: int, beat_clicks: bool) -> tuple[np.ndarray | None, float]:
+    """What a microphone's bleed canceller subtracts: the backing track and the clicks
+    together (they reach the microphone through the same speakers and room), and the timeline
+    time of its first sample.
+
+    Without a backing track there is nothing to cancel (None): a room response learned from
+    the clicks alone takes in the drums, which are played in time with them, and leaves false
+    hits on the beat, while the clicks left in are not heard as drums.
+    """
+    if audio is None:
+        return None, 0.0
+    backing, clicks, start_s = played_reference(plan, audio, sample_rate=sample_rate,
+                                                count_in_bars=count_in_bars,
+                                                beat_clicks=beat_clicks)
+    return backing + clicks, start_s
