@@ -139,3 +139,40 @@ def downbeat_logits(activations: np.ndarray, fps: float, beats_s: np.ndarray) ->
     w = bundled_weights()
     hidden = np.maximum(pattern_features(activations, fps, beats_s) @ w["w1"] + w["b1"], 0.0)
     return hidden @ w["w2"] + w["b2"]
+
+
+# --- the metrical level: does a beat grid fit what the drums play? ---------------------------
+
+LEVEL_WEIGHTS_FILE = "drumlevel.npz"
+
+
+def level_features(activations: np.ndarray, fps: float, beats_s: np.ndarray) -> np.ndarray:
+    """What the drums play on a beat grid, averaged over its beats: each group's onset
+    probability at the beat and at each sixteenth after it (``groups * STEPS_PER_BEAT``), and
+    how much the kick and the snare change from one beat to the next (2): a backbeat alternates
+    kick and snare on the beats, a grid at half the tempo puts the same drum on every beat and
+    the other between, one at twice the tempo puts hi-hats on every other beat."""
+    times = step_times_s(beats_s)[:, -FIRST_STEP:-FIRST_STEP + STEPS_PER_BEAT]
+    frames = np.round(times * fps).astype(np.int64)
+    profile = np.stack([window_max(activations[:, g], frames.ravel(), WINDOW_FRAMES).reshape(frames.shape)
+                        for g in range(activations.shape[1])], axis=1)  # (beats, groups, steps)
+    on_beat = profile[:, :2, 0]
+    change = np.abs(np.diff(on_beat, axis=0)).mean(axis=0) if on_beat.shape[0] > 1 else np.zeros(2)
+    return np.concatenate([profile.mean(axis=0).ravel(), change])
+
+
+@lru_cache(maxsize=1)
+def bundled_level_weights() -> tuple[np.ndarray, float]:
+    """The bundled logistic regression of :func:`faster_is_beat_logit`: weights and intercept."""
+    path = resources.files("drumjam") / "data" / "models" / LEVEL_WEIGHTS_FILE
+    with resources.as_file(path) as real, np.load(real) as data:
+        return data["w"].astype(np.float64), float(data["b"])
+
+
+def faster_is_beat_logit(activations: np.ndarray, fps: float, slow_s: np.ndarray,
+                         fast_s: np.ndarray) -> float:
+    """Log-odds that of two grids, ``fast_s`` twice as fast as ``slow_s``, the faster is the
+    beat, by what the drums play on each."""
+    w, b = bundled_level_weights()
+    diff = level_features(activations, fps, fast_s) - level_features(activations, fps, slow_s)
+    return float(diff @ w + b)

@@ -86,6 +86,7 @@ def level_examples(gmd: Path, names: list[str]) -> list[tuple[list[LevelEvidence
     """For each rendered groove: the evidence for every level of its tracked beats, and the
     F-measure (+-70 ms) of each level's beats against the click, 0 where its tempo is not the
     click's (within 4 %)."""
+    from drumjam.analysis import drumnet, drumpattern
     from drumjam.analysis.tracker import track_pulse
 
     out = []
@@ -95,7 +96,10 @@ def level_examples(gmd: Path, names: list[str]) -> list[tuple[list[LevelEvidence
         env = onset_envelope(y, sr)
         curve, beats = track_pulse(env)
         network = beatnet.activations(y, sr).sum(axis=1)
-        evidence = level_evidence(beats, network, beatnet.FPS, curve.salience_at)
+        kit = drumpattern.drum_activations(y, sr)
+        faster = (lambda slow, fast, kit=kit: drumpattern.faster_is_beat_logit(kit, drumnet.FPS, slow, fast)) \
+            if drumpattern.drum_presence(kit) >= drumpattern.PRESENCE_MIN else None
+        evidence = level_evidence(beats, network, beatnet.FPS, curve.salience_at, faster)
         notes = chart.times_s()
         lo, hi = notes[0] - 0.1, notes[-1] + 0.1
         ref = chart.beatmap.beats_s[(chart.beatmap.beats_s >= lo) & (chart.beatmap.beats_s <= hi)]
@@ -117,6 +121,20 @@ def search_levels(examples: list[tuple[list[LevelEvidence], np.ndarray]]) -> lis
         picks = [f[pick_level(ev, *setting)] for ev, f in examples]
         rows.append((float(np.mean([p > 0 for p in picks])), float(np.mean(picks)), setting))
     return sorted(rows, key=lambda r: (-r[0], -r[1]))
+
+
+#: Margins tried for :data:`drumjam.analysis.metrical.DRUM_LEVEL_MARGIN` (inf: the drums have no say).
+DRUM_LEVEL_MARGINS = (np.inf, 0.0, 0.5, 1.0, 2.0, 3.0)
+
+
+def search_drum_margins(examples: list[tuple[list[LevelEvidence], np.ndarray]]) -> list[tuple[float, float, float]]:
+    """Share of grooves at the right level and mean F-measure for every drum margin, the
+    other settings as they are."""
+    rows = []
+    for drum_margin in DRUM_LEVEL_MARGINS:
+        picks = [f[pick_level(ev, drum_margin=drum_margin)] for ev, f in examples]
+        rows.append((drum_margin, float(np.mean([p > 0 for p in picks])), float(np.mean(picks))))
+    return rows
 
 
 #: Weights of the drum pattern's downbeat evidence tried for :mod:`drumjam.analysis.downbeats`.
@@ -181,6 +199,8 @@ def main() -> None:
         examples = level_examples(args.gmd, training_files(args.gmd))
         kept = [f[0] for _, f in examples]
         print(f"{len(examples)} grooves; tracked level right in {np.mean([k > 0 for k in kept]):.3f}")
+        for drum_margin, right, f70 in search_drum_margins(examples):
+            print(f"  DRUM_LEVEL_MARGIN={drum_margin}: right level {right:.3f}  F {f70:.3f}")
         for right, f70, (prior, salience, margin) in search_levels(examples)[:10]:
             print(f"  right level {right:.3f}  F {f70:.3f}  PRIOR_WEIGHT={prior} SALIENCE_WEIGHT={salience} "
                   f"LEVEL_MARGIN={margin}")

@@ -76,6 +76,13 @@ MIN_LEVEL_BEATS = 4
 #: chords in sixteenths) is heard about as well at twice its tempo, so "as well" is no reason
 #: to double it.
 MIN_PRECISION_GAIN = 0.1
+#: ... unless the drums say so: a level twice or half the tracked one is also taken when the
+#: drum pattern's log-odds that it is the beat (:func:`drumjam.analysis.drumpattern.faster_is_beat_logit`)
+#: exceed this, and the network hears its beats at least as well (precision no lower). On 105
+#: rendered training-split grooves (``learn_metrical --levels``) margins 0.5-3 gave the same
+#: levels and 0 one more right; 1 (odds of e to 1) is taken so that a near tie of the drums
+#: never decides (a check on the held-out grooves afterwards agreed: 0 lost one of them).
+DRUM_LEVEL_MARGIN = 1.0
 
 
 def level_candidates(beats_s: np.ndarray) -> list[tuple[tuple[int, int], np.ndarray]]:
@@ -128,29 +135,47 @@ class LevelEvidence(NamedTuple):
     network: float  # log precision + log recall of the network's beat probability
     salience: float  # log periodicity of the onsets at the level's tempo
     prior: float  # -log2(tempo / PRIOR_CENTRE_BPM) ** 2
+    drums: float = 0.0  # log-odds from the drum pattern that this level, not the tracked one, is the beat
+
+
+FasterIsBeat = Callable[[np.ndarray, np.ndarray], float]
 
 
 def level_evidence(beats_s: np.ndarray, beat_prob: np.ndarray, fps: float,
-                   salience_at: Callable[[float], float]) -> list[LevelEvidence]:
-    """The evidence for every level of :func:`level_candidates` within the tempo range."""
+                   salience_at: Callable[[float], float],
+                   faster_is_beat: FasterIsBeat | None = None) -> list[LevelEvidence]:
+    """The evidence for every level of :func:`level_candidates` within the tempo range.
+
+    ``faster_is_beat(slow_s, fast_s)``, where drums are heard, gives the log-odds that of two
+    grids, one twice as fast as the other, the faster is the beat; it speaks for the double
+    and half levels.
+    """
     out = []
     for level, times in level_candidates(beats_s):
         bpm = 60.0 / float(np.median(np.diff(times)))
         if not MIN_BPM <= bpm <= MAX_BPM:
             continue
         precision, recall = network_fit(beat_prob, fps, times)
+        drums = 0.0
+        if faster_is_beat is not None and level == (2, 1):
+            drums = faster_is_beat(beats_s, times)
+        elif faster_is_beat is not None and level == (1, 2):
+            drums = -faster_is_beat(times, beats_s)
         out.append(LevelEvidence(level, times, precision, np.log(precision + 1e-3) + np.log(recall + 1e-3),
                                  float(np.log(salience_at(bpm) + 1e-3)),
-                                 -float(np.log2(bpm / PRIOR_CENTRE_BPM) ** 2)))
+                                 -float(np.log2(bpm / PRIOR_CENTRE_BPM) ** 2), drums))
     return out
 
 
 def pick_level(evidence: list[LevelEvidence], prior_weight: float = PRIOR_WEIGHT,
-               salience_weight: float = SALIENCE_WEIGHT, margin: float = LEVEL_MARGIN) -> int:
+               salience_weight: float = SALIENCE_WEIGHT, margin: float = LEVEL_MARGIN,
+               drum_margin: float = DRUM_LEVEL_MARGIN) -> int:
     """Index of the chosen level in ``evidence`` (0, the tracked level, unless another wins)."""
     scores = [e.network + salience_weight * e.salience + prior_weight * e.prior for e in evidence]
     best = int(np.argmax(scores))
-    clearer = evidence[best].precision >= evidence[0].precision + MIN_PRECISION_GAIN
+    chosen, tracked = evidence[best], evidence[0]
+    clearer = chosen.precision >= tracked.precision + MIN_PRECISION_GAIN or (
+        chosen.drums > drum_margin and chosen.precision >= tracked.precision)
     if scores[best] > scores[0] + margin and clearer:
         return best
     return 0
@@ -174,7 +199,8 @@ def nearest_level(beats_s: np.ndarray, beat_prob: np.ndarray, fps: float,
 
 
 def choose_level(beats_s: np.ndarray, beat_prob: np.ndarray, fps: float,
-                 salience_at: Callable[[float], float]) -> tuple[tuple[int, int], np.ndarray]:
+                 salience_at: Callable[[float], float],
+                 faster_is_beat: FasterIsBeat | None = None) -> tuple[tuple[int, int], np.ndarray]:
     """The metrical level of the beat: the tracked one, or a multiple the evidence prefers.
 
     Each level of :func:`level_candidates` scores ``log precision + log recall`` of the
@@ -183,7 +209,8 @@ def choose_level(beats_s: np.ndarray, beat_prob: np.ndarray, fps: float,
     log-normal tempo prior. Another level replaces the tracked one only if it scores
     :data:`LEVEL_MARGIN` more and the network hears its beats clearly better (precision higher
     by :data:`MIN_PRECISION_GAIN`), so the recall gained by adding beats cannot by itself
-    double a tempo.
+    double a tempo; or, for twice or half the tracked tempo, when the drum pattern says it is
+    the beat (log-odds above :data:`DRUM_LEVEL_MARGIN`) and the network hears it no worse.
 
     Parameters
     ----------
@@ -195,6 +222,9 @@ def choose_level(beats_s: np.ndarray, beat_prob: np.ndarray, fps: float,
         Its frame rate.
     salience_at : callable
         Periodicity of the onsets at a tempo in BPM (:meth:`TempoCurve.salience_at`).
+    faster_is_beat : callable, optional
+        The drum pattern's say on a 2:1 pair of grids (see :func:`level_evidence`); none
+        where no drums are heard.
 
     Returns
     -------
@@ -205,7 +235,7 @@ def choose_level(beats_s: np.ndarray, beat_prob: np.ndarray, fps: float,
     """
     if beats_s.size < MIN_LEVEL_BEATS:
         return (1, 1), beats_s
-    evidence = level_evidence(beats_s, beat_prob, fps, salience_at)
+    evidence = level_evidence(beats_s, beat_prob, fps, salience_at, faster_is_beat)
     if not evidence or evidence[0].level != (1, 1):
         return (1, 1), beats_s
     chosen = evidence[pick_level(evidence)]

@@ -12,7 +12,7 @@ from drumjam.analysis import beats as beats_mod
 from drumjam.analysis.downbeats import downbeats, learned_evidence
 from drumjam.analysis.features import Envelope, onset_envelope, window_max
 from drumjam.analysis.grid import fit_grid, tempo_sections
-from drumjam.analysis.metrical import choose_level, nearest_level, offbeat_margin
+from drumjam.analysis.metrical import FasterIsBeat, choose_level, nearest_level, offbeat_margin
 from drumjam.analysis.tempo import TempoCurve, tempo_curve
 from drumjam.errors import InputError
 from drumjam.model import BeatMap
@@ -108,7 +108,8 @@ def from_the_start(env: Envelope, beats_s: np.ndarray) -> np.ndarray:
 
 
 def at_metrical_level(beats_s: np.ndarray, beat_prob: np.ndarray,
-                      salience_at: Callable[[float], float]) -> np.ndarray | None:
+                      salience_at: Callable[[float], float],
+                      faster_is_beat: FasterIsBeat | None = None) -> np.ndarray | None:
     """The beats at the metrical level chosen for the song, or None where it keeps the tracked
     level.
 
@@ -124,7 +125,7 @@ def at_metrical_level(beats_s: np.ndarray, beat_prob: np.ndarray,
     # each section with the next one's first beat, so its last interval is kept
     sections = [(a, b, beats_s[a:min(b + 1, beats_s.size)]) for a, b in itertools.pairwise(edges)]
     longest = max(sections, key=lambda sec: sec[1] - sec[0])
-    level, moved = choose_level(longest[2], beat_prob, beatnet.FPS, salience_at)
+    level, moved = choose_level(longest[2], beat_prob, beatnet.FPS, salience_at, faster_is_beat)
     if level == (1, 1) or moved.size < 2:
         return None
     tempo_bpm = 60.0 / float(np.median(np.diff(moved)))
@@ -133,7 +134,7 @@ def at_metrical_level(beats_s: np.ndarray, beat_prob: np.ndarray,
         if (a, b) != longest[:2]:
             moved = nearest_level(section, beat_prob, beatnet.FPS, tempo_bpm)[1]
         else:
-            moved = choose_level(section, beat_prob, beatnet.FPS, salience_at)[1]
+            moved = choose_level(section, beat_prob, beatnet.FPS, salience_at, faster_is_beat)[1]
         pieces.append(moved[moved < beats_s[b] - 1e-6] if b < beats_s.size else moved)
     return np.concatenate(pieces)
 
@@ -157,7 +158,11 @@ def track_beatmap(samples: np.ndarray, sr: int, meter: int | None = None,
     env = onset_envelope(samples, sr)
     curve, gridded = track_pulse(env)
     network = beatnet.activations(samples, sr, downbeat_models)
-    moved = at_metrical_level(gridded, network.sum(axis=1), curve.salience_at)
+    kit = drumpattern.drum_activations(samples, sr)
+    heard = drumpattern.drum_presence(kit) >= drumpattern.PRESENCE_MIN
+    faster = (lambda slow_s, fast_s: drumpattern.faster_is_beat_logit(kit, drumnet.FPS, slow_s, fast_s)) \
+        if heard else None
+    moved = at_metrical_level(gridded, network.sum(axis=1), curve.salience_at, faster)
     if moved is not None:
         # interpolated between the tracked beats: each new beat may lie a little off its onset
         moved = env.frame_times_s(beats_mod.refine(env, env.frames_of(moved), window_s=MOVED_WINDOW_S))
@@ -165,9 +170,7 @@ def track_beatmap(samples: np.ndarray, sr: int, meter: int | None = None,
     if gridded.size < 2:
         raise InputError("found no beat in the audio: is there any rhythm in it?")
     learned = learned_evidence(network[:, beatnet.DOWNBEAT], beatnet.FPS, gridded)
-    kit = drumpattern.drum_activations(samples, sr)
-    drums = (drumpattern.downbeat_logits(kit, drumnet.FPS, gridded)
-             if drumpattern.drum_presence(kit) >= drumpattern.PRESENCE_MIN else None)
+    drums = drumpattern.downbeat_logits(kit, drumnet.FPS, gridded) if heard else None
     m, first = downbeats(env, gridded, meter, learned, drums)
     conf = confidence(env, gridded)
     return BeatMap.from_beats(gridded, meter=m, first_downbeat_index=first, confidence=round(conf, 3))
