@@ -1,20 +1,27 @@
-"""Hit-to-judgment round trip of the jam app's WebSocket on loopback.
+"""Hit-to-judgment round trip of the jam app's WebSocket on loopback, and what the
+write-through of hits to the database adds to it.
 
 Starts ``drumjam.web.app:create_app`` with uvicorn in a separate process on a free 127.0.0.1
-port (its own temporary DRUMJAM_HOME), then measures, from send to the judgment's arrival:
+port (its own temporary DRUMJAM_HOME, SQLite history), then measures, from send to the
+judgment's arrival:
 
 1. one session sending its hits one after the other;
 2. 50 sessions at once, each sending a hit every 20 ms (a busy drummer's 16th notes at
    190 BPM) at its own phase, 2,500 hits a second in all.
 
-Both are measured twice: with every hit written through to the database as it arrives (the
-app as it runs) and with hits kept in memory only (the write-through switched off), so that
-the difference is the cost of the write-through.
+On a shared machine the load of other work moves round trips by far more than the
+write-through costs, so both are measured in one server whose write-through is switched on
+and off every second (a benchmark-only route): phases with and without it alternate under the
+same load. Hits sent within 0.25 s after a switch are left out (the writer may still be
+writing the last batch of the phase before). The cost is the difference of the pooled
+percentiles, with a 95 % interval from a two-level bootstrap (pairs of neighbouring phases,
+then hits within them). The writer's batches are also timed inside the server: how long each
+takes (the longest the event loop can wait for the GIL because of it) and its CPU per hit.
 
 The clients run on uvloop (as uvicorn does), so that the measurement is not the Python client's
-own overhead. Prints a table of p50 / p99 / max in ms. Loopback only, bounded in hits and time.
+own overhead. Loopback only, bounded in time; writes ``results/ws_latency.md``.
 
-    python benchmarks/ws_latency.py [--hits 400] [--sessions 50]
+    python benchmarks/ws_latency.py [--seconds 30] [--sessions 50]
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import date
 from pathlib import Path
 
 import httpx
@@ -36,6 +44,11 @@ import uvloop
 import websockets
 
 SONG = "fast-rock"
+RESULTS = Path(__file__).parent / "results" / "ws_latency.md"
+#: How long the write-through stays on, then off.
+PHASE_S = 1.0
+#: Hits sent this soon after a switch are left out.
+SETTLE_S = 0.25
 
 
 def free_port() -> int:
@@ -44,25 +57,50 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def app_in_memory():  # noqa: ANN201 (a FastAPI app)
-    """The jam app with the write-through switched off: hits kept in memory only."""
+def app_switchable():  # noqa: ANN201 (a FastAPI app)
+    """The jam app as it runs, with its write-through switched on and off by
+    ``GET /bench/write-through?on=0|1``, and its writer's batches timed (wall and thread CPU,
+    served at ``GET /bench/writes``)."""
+    from fastapi.routing import APIRoute
+
     from drumjam.web.app import create_app
 
     app = create_app()
-    app.state.jam.history.recorder = lambda _session_id: None
+    history = app.state.jam.history
+    recorder, switch = history.recorder, {"on": True}
+
+    def switchable(session_id: int):  # noqa: ANN202
+        record = recorder(session_id)
+        return lambda player, hit: record(player, hit) if switch["on"] else None
+
+    history.recorder = switchable
+    writer = history.writer
+    sink, times = writer.sink, []
+
+    def timed(rows: list) -> None:
+        t0, c0 = time.perf_counter(), time.thread_time()
+        sink(rows)
+        times.append((len(rows), time.perf_counter() - t0, time.thread_time() - c0))
+
+    def set_switch(on: int) -> dict:
+        switch["on"] = bool(on)
+        return switch
+
+    writer.sink = timed
+    app.router.routes[:0] = [APIRoute("/bench/writes", lambda: times, methods=["GET"]),
+                             APIRoute("/bench/write-through", set_switch, methods=["GET"])]
     return app
 
 
-def start_server(port: int, home: str, write_through: bool = True) -> subprocess.Popen:
+def start_server(port: int, home: str) -> subprocess.Popen:
     env = dict(os.environ, DRUMJAM_HOME=home)
     env.pop("DRUMJAM_DB_URL", None)
-    factory = "drumjam.web.app:create_app" if write_through else "ws_latency:app_in_memory"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", factory, "--app-dir", str(Path(__file__).parent),
-         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
-         "--ws-per-message-deflate", "false"],
+        [sys.executable, "-m", "uvicorn", "--factory", "ws_latency:app_switchable",
+         "--app-dir", str(Path(__file__).parent), "--host", "127.0.0.1", "--port", str(port),
+         "--log-level", "warning", "--ws-per-message-deflate", "false"],
         env=env)
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"http://127.0.0.1:{port}/api/songs", timeout=1).status_code == 200:
@@ -73,39 +111,78 @@ def start_server(port: int, home: str, write_through: bool = True) -> subprocess
     raise RuntimeError("the jam app did not start")
 
 
-async def one_session(base: str, n_hits: int, interval_s: float, phase_s: float = 0.0,
-                      ready: asyncio.Barrier | None = None) -> list[float]:
-    """Round trips (ms) of one session's hits, the first sent ``phase_s`` after every session
-    has joined (``ready``), so that setting sessions up is not measured as playing."""
-    async with httpx.AsyncClient(base_url=base) as http:
+async def one_session(base: str, clock: dict, interval_s: float, phase_s: float,
+                      ready: asyncio.Barrier, go: asyncio.Event) -> list[tuple[float, float]]:
+    """(send time, round trip ms) of one session's hits, from when every session has joined
+    (``ready``) and the clock is set (``go``) to ``clock["until"]`` (perf_counter), the first
+    ``phase_s`` after the start: setting sessions up is not measured as playing."""
+    async with httpx.AsyncClient(base_url=base, timeout=120) as http:  # setting up is not timed
         live = (await http.post("/api/sessions", json={"song_id": SONG, "players": [{"name": "bench"}]})).json()
     notes = live["plan"]["notes"]
-    rtts = []
+    out = []
     async with websockets.connect(base.replace("http", "ws") + live["websocket"], compression=None) as ws:
-        if ready is not None:
-            await ready.wait()
+        await ready.wait()
+        await go.wait()
         await asyncio.sleep(phase_s)
-        for i in range(n_hits):
+        i = 0
+        while time.perf_counter() < clock["until"]:
             note = notes[i % len(notes)]
             t = note["time_s"] + (i // len(notes)) * live["plan"]["duration_s"] + 0.005
             msg = json.dumps({"type": "hit", "seq": i, "player": 0, "time_s": t, "voice": note["voice"]})
             sent = time.perf_counter()
             await ws.send(msg)
             reply = json.loads(await ws.recv())
-            rtts.append((time.perf_counter() - sent) * 1000.0)
+            out.append((sent, (time.perf_counter() - sent) * 1000.0))
             if reply.get("type") != "judgment":
                 raise RuntimeError(f"unexpected reply {reply}")
+            i += 1
             if interval_s:
                 await asyncio.sleep(max(0.0, interval_s - (time.perf_counter() - sent)))
-    return rtts
+    return out
 
 
-async def many_sessions(base: str, sessions: int, n_hits: int, interval_s: float) -> list[float]:
+async def switching(base: str, start: float, until: float, pid: int) -> list[tuple[float, bool, float]]:
+    """Switch the write-through on and off every :data:`PHASE_S` from ``start``; (time, on,
+    server CPU s) at each switch."""
+    switches = []
+    async with httpx.AsyncClient(base_url=base, timeout=120) as http:
+        on = True
+        while time.perf_counter() < until:
+            await http.get("/bench/write-through", params={"on": int(on)})
+            switches.append((time.perf_counter(), on, cpu_s(pid)))
+            on = not on
+            await asyncio.sleep(max(0.0, start + len(switches) * PHASE_S - time.perf_counter()))
+    switches.append((time.perf_counter(), on, cpu_s(pid)))
+    return switches
+
+
+async def played(base: str, pid: int, sessions: int, interval_s: float, seconds: float) -> tuple[list, list]:
+    """Hits of ``sessions`` sessions for ``seconds``, the write-through switching meanwhile."""
     # players are not in step with each other: each session starts at its own phase
     phases = np.random.default_rng(0).uniform(0, interval_s, sessions)
-    ready = asyncio.Barrier(sessions)
-    results = await asyncio.gather(*(one_session(base, n_hits, interval_s, p, ready) for p in phases))
-    return [x for r in results for x in r]
+    ready, go, clock = asyncio.Barrier(sessions + 1), asyncio.Event(), {"until": 0.0}
+    tasks = [asyncio.create_task(one_session(base, clock, interval_s, p, ready, go)) for p in phases]
+    await ready.wait()  # every session set up
+    start = time.perf_counter()
+    clock["until"] = start + seconds
+    go.set()
+    switches = await switching(base, start, clock["until"], pid)
+    hits = [h for r in await asyncio.gather(*tasks) for h in r]
+    return hits, switches
+
+
+def by_phase(hits: list, switches: list) -> tuple[list[np.ndarray], list[np.ndarray], dict]:
+    """Round trips of each whole phase, with and without the write-through (the first
+    :data:`SETTLE_S` of each left out), and the server's CPU seconds and hits per mode."""
+    sent = np.array([h[0] for h in hits])
+    rtt = np.array([h[1] for h in hits])
+    on, off, cpu = [], [], {True: [0.0, 0], False: [0.0, 0]}
+    for (t0, mode, c0), (t1, _, c1) in zip(switches, switches[1:]):
+        inside = (sent >= t0 + SETTLE_S) & (sent < t1)
+        (on if mode else off).append(rtt[inside])
+        cpu[mode][0] += c1 - c0
+        cpu[mode][1] += int(((sent >= t0) & (sent < t1)).sum())
+    return on, off, cpu
 
 
 def cpu_s(pid: int) -> float:
@@ -114,45 +191,79 @@ def cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def row(name: str, rtts: list[float], server_cpu_s: float) -> str:
-    a = np.asarray(rtts)
-    return (f"| {name} | {a.size} | {np.percentile(a, 50):.2f} | {np.percentile(a, 99):.2f} | "
-            f"{a.max():.2f} | {1e6 * server_cpu_s / a.size:.0f} |")
-
-
-def measure(args: argparse.Namespace, write_through: bool) -> list[str]:
-    """Table rows of one server: one session, then many at once."""
-    port = free_port()
-    with tempfile.TemporaryDirectory() as home:
-        proc = start_server(port, home, write_through)
-        try:
-            base = f"http://127.0.0.1:{port}"
-            uvloop.run(one_session(base, 50, 0.0))  # warm-up
-            cpu0 = cpu_s(proc.pid)
-            single = uvloop.run(one_session(base, args.hits, 0.0))
-            cpu1 = cpu_s(proc.pid)
-            crowd = uvloop.run(many_sessions(base, args.sessions, args.hits // 2, 0.020))
-            cpu2 = cpu_s(proc.pid)
-        finally:
-            proc.terminate()
-            proc.wait(timeout=10)
-    how = "write-through" if write_through else "memory only"
-    return [row(f"1 session, back to back, {how}", single, cpu1 - cpu0),
-            row(f"{args.sessions} sessions, a hit every 20 ms each, {how}", crowd, cpu2 - cpu1)]
+def bootstrap_diff(on: list[np.ndarray], off: list[np.ndarray], q: float,
+                   n: int = 1000, seed: int = 0) -> tuple[float, float, float]:
+    """The difference of the q-th percentiles of the pooled round trips (on - off), and its
+    95 % interval from resampling pairs of neighbouring phases, then the hits within each."""
+    rng = np.random.default_rng(seed)
+    pairs = min(len(on), len(off))
+    point = float(np.percentile(np.concatenate(on), q) - np.percentile(np.concatenate(off), q))
+    diffs = np.empty(n)
+    for k in range(n):
+        pick = rng.integers(0, pairs, pairs)
+        a = np.concatenate([rng.choice(on[i], on[i].size) for i in pick if on[i].size])
+        b = np.concatenate([rng.choice(off[i], off[i].size) for i in pick if off[i].size])
+        diffs[k] = np.percentile(a, q) - np.percentile(b, q)
+    low, high = np.percentile(diffs, [2.5, 97.5])
+    return point, float(low), float(high)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--hits", type=int, default=400, help="hits per session")
+    parser.add_argument("--seconds", type=float, default=30.0, help="of each load, half with "
+                        "the write-through")
     parser.add_argument("--sessions", type=int, default=50, help="simultaneous sessions")
+    parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
-    rows = measure(args, write_through=False) + measure(args, write_through=True)
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    print(f"Hit-to-judgment round trip over WebSocket on loopback (ms); "
-          f"{os.cpu_count()} cores, load average {load} (server and clients share them)")
-    print("| load | hits | p50 | p99 | max | server CPU µs per hit |")
-    print("|---|---|---|---|---|---|")
-    print("\n".join(rows))
+    port = free_port()
+    loads = {"1 session, back to back": (1, 0.0),
+             f"{args.sessions} sessions, a hit every 20 ms each": (args.sessions, 0.020)}
+    measured, load_avg = {}, []
+    with tempfile.TemporaryDirectory() as home:
+        proc = start_server(port, home)
+        try:
+            base = f"http://127.0.0.1:{port}"
+            uvloop.run(played(base, proc.pid, 1, 0.0, 2.0))  # warm-up
+            for name, (sessions, interval_s) in loads.items():
+                hits, switches = uvloop.run(played(base, proc.pid, sessions, interval_s, args.seconds))
+                measured[name] = by_phase(hits, switches)
+                load_avg.append(os.getloadavg()[0])
+            writes = np.asarray(httpx.get(f"{base}/bench/writes").json(), dtype=float).reshape(-1, 3)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+    lines = ["# benchmarks/ws_latency.py", "",
+             f"`python benchmarks/ws_latency.py --seconds {args.seconds:g} --sessions {args.sessions}`, "
+             f"{date.today()}: one server, the write-through switched on and off every {PHASE_S:g} s; "
+             f"{os.cpu_count()} cores shared by server, clients and other work, load average "
+             f"{min(load_avg):.1f}-{max(load_avg):.1f} while it ran.", "",
+             "Hit-to-judgment round trip over WebSocket on loopback (ms):", "",
+             "| load | write-through | hits | p50 | p99 | max | server CPU µs per hit |",
+             "|---|---|---|---|---|---|---|"]
+    for name, (on, off, cpu) in measured.items():
+        for mode, parts in ((False, off), (True, on)):
+            a = np.concatenate(parts)
+            lines.append(f"| {name} | {'on' if mode else 'off'} | {a.size} | {np.percentile(a, 50):.2f} | "
+                         f"{np.percentile(a, 99):.2f} | {a.max():.2f} | "
+                         f"{1e6 * cpu[mode][0] / max(cpu[mode][1], 1):.0f} |")
+    lines += ["", "What the write-through adds (on - off), with its 95 % bootstrap interval:", "",
+              "| load | p50 | p99 |", "|---|---|---|"]
+    for name, (on, off, _) in measured.items():
+        cells = []
+        for q in (50, 99):
+            d, low, high = bootstrap_diff(on, off, q)
+            cells.append(f"{d:+.2f} ms [{low:+.2f}, {high:+.2f}]")
+        lines.append(f"| {name} | {cells[0]} | {cells[1]} |")
+    if writes.size:
+        lines += ["", "The writer's batches inside the server, all phases with the write-through:", "",
+                  "| batches | hits per batch, median / max | write ms, p50 / p99 / max | writer CPU µs per hit |",
+                  "|---|---|---|---|",
+                  f"| {len(writes)} | {np.median(writes[:, 0]):.0f} / {writes[:, 0].max():.0f} | "
+                  f"{1e3 * np.percentile(writes[:, 1], 50):.2f} / {1e3 * np.percentile(writes[:, 1], 99):.2f} / "
+                  f"{1e3 * writes[:, 1].max():.2f} | {1e6 * writes[:, 2].sum() / writes[:, 0].sum():.1f} |"]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    args.out.write_text(text)
 
 
 if __name__ == "__main__":
