@@ -10,6 +10,12 @@ the result. The response is updated at fixed sample positions, so the output doe
 on how the microphone's audio was cut into blocks, and no latency is added: the reference is
 known ahead.
 
+The page's clicks reach the microphone the same way, but a response is not learned from them
+while the drums play: they are nearly pure tones in time with the drums, so the drums would be
+taken for their bleed and the subtraction would leave clicks of its own. Their response, at
+their own frequencies, is learned during the count-in, when the microphone hears them alone,
+and then kept.
+
 :meth:`BleedCanceller.report` says how loud the song was in the microphone and how far the
 drums stand above what is left, and flags bleed too strong to transcribe reliably.
 """
@@ -35,6 +41,9 @@ WARMUP_S = 0.4
 #: Recent audio the report looks at, in seconds, in chunks of REPORT_CHUNK_S.
 REPORT_S = 30.0
 REPORT_CHUNK_S = 0.02
+#: The clicks' response is regularised by this share of their strongest spectral power, so
+#: that it fades out where they do not sound.
+CLICK_REG = 1e-4
 #: Bleed is too strong when what is left of it stands within this many dB of the drums.
 TOO_STRONG_DB = -20.0
 
@@ -87,6 +96,11 @@ class BleedCanceller:
         Of both, in Hz.
     round_trip_s : float
         Output + input latency measured by ear (the bleed arrives this late).
+    clicks : numpy.ndarray, optional
+        The clicks played through the same speakers, lined up as ``reference``.
+    alone_s : float
+        How long from the first microphone sample the clicks are heard without the drums (the
+        count-in): their response is learned there.
 
     Examples
     --------
@@ -94,7 +108,8 @@ class BleedCanceller:
     >>> clean = bc.process(mic_block)                                       # doctest: +SKIP
     """
 
-    def __init__(self, reference: np.ndarray, *, sample_rate: int, round_trip_s: float) -> None:
+    def __init__(self, reference: np.ndarray, *, sample_rate: int, round_trip_s: float,
+                 clicks: np.ndarray | None = None, alone_s: float = 0.0) -> None:
         ref = np.asarray(reference, dtype=np.float32)
         if ref.ndim != 1:
             raise InputError(f"the reference must be mono samples, got shape {ref.shape}")
@@ -115,6 +130,11 @@ class BleedCanceller:
         pad = self.taps + self._seg
         self._ref = np.concatenate([np.zeros(pad, np.float32), ref, np.zeros(self._seg, np.float32)])
         self._ref_pad = pad
+        self._clicks = None if clicks is None else _padded(np.asarray(clicks, np.float32), pad, self._seg)
+        self._alone = int(round(max(0.0, alone_s) * sample_rate))
+        self._cxy = np.zeros(self._seg // 2 + 1, np.complex128)  # the clicks' spectra, alone
+        self._cxx = np.zeros(self._seg // 2 + 1)
+        self._h_clicks = np.zeros(self.taps, np.float32)
         self._sxy = np.zeros(self._seg // 2 + 1, np.complex128)
         self._sxx = np.zeros(self._seg // 2 + 1)
         self._syy = np.zeros(self._seg // 2 + 1)
@@ -173,7 +193,9 @@ class BleedCanceller:
         a = start - self._lag - (self.taps - 1) + self._ref_pad
         b = stop - self._lag + self._ref_pad
         x = _slice(self._ref, a, b)
-        return _fir(x, self._h)
+        if self._clicks is None:
+            return _fir(x, self._h)
+        return _fir(x, self._h) + _fir(_slice(self._clicks, a, b), self._h_clicks)
 
     def _clean(self, y: np.ndarray) -> np.ndarray:
         est = self.bleed(self._n, self._n + y.size)
@@ -194,6 +216,11 @@ class BleedCanceller:
         a = m - self._lag + self._ref_pad
         x = _slice(self._ref, a, a + self._seg)
         self._next_seg += self._hop
+        if self._clicks is not None and m + self._seg <= self._alone:
+            self._learn_clicks(_slice(self._clicks, a, a + self._seg), y)
+        elif self._cxx.any() and not self._h_clicks.any():  # the count-in is over
+            response = self._cxy / (self._cxx + CLICK_REG * np.max(self._cxx) + 1e-20)
+            self._h_clicks = np.fft.irfft(response, self._seg)[:self.taps].astype(np.float32)
         energy = float(np.dot(x, x))
         if energy <= 1e-9 * self._seg:
             return
@@ -216,6 +243,15 @@ class BleedCanceller:
         response *= np.maximum(0.0, 1.0 - chance / (gain2 + 1e-30))
         self._h = np.fft.irfft(response, self._seg)[:self.taps].astype(np.float32)
 
+    def _learn_clicks(self, x: np.ndarray, y: np.ndarray) -> None:
+        """Average one more segment of the clicks heard alone (their response is used once
+        the count-in is over)."""
+        if float(np.dot(x, x)) <= 1e-9 * self._seg:
+            return
+        spec_x = np.fft.rfft(x * self._window)
+        self._cxy += np.conj(spec_x) * np.fft.rfft(y * self._window)
+        self._cxx += np.abs(spec_x) ** 2
+
     def report(self) -> BleedReport:
         """How loud the song was and how clean the microphone is, over the last 30 s."""
         if not self._powers:
@@ -227,6 +263,12 @@ class BleedCanceller:
         residual_db = 10 * np.log10(floor / peaks)
         return BleedReport(float(bleed_db), float(residual_db),
                            bool(bleed_db > 0.0 and residual_db > TOO_STRONG_DB))
+
+
+def _padded(x: np.ndarray, pad: int, tail: int) -> np.ndarray:
+    if x.ndim != 1 or not np.all(np.isfinite(x)):
+        raise InputError("the clicks must be finite mono samples")
+    return np.concatenate([np.zeros(pad, np.float32), x, np.zeros(tail, np.float32)])
 
 
 def _slice(x: np.ndarray, a: int, b: int) -> np.ndarray:

@@ -28,6 +28,7 @@ from drumjam.analysis.transcribe import DrumTranscriber
 from drumjam.errors import InputError
 from drumjam.model import Hit
 from drumjam.scoring import HitResult
+from drumjam.session.playback import Played
 
 MAGIC = b"DJ"
 HEADER = struct.Struct("<2sBBIq")
@@ -128,12 +129,8 @@ class MicInput:
     round_trip_s : float
         The player's round trip from the speakers to the microphone (measured by ear): how
         late the song's bleed arrives.
-    reference : numpy.ndarray, optional
-        What the page plays (backing track and clicks, see
-        :func:`~drumjam.session.playback.bleed_reference`) at ``sample_rate``, its first sample
-        at ``reference_start_s`` on the timeline, to cancel its bleed.
-    reference_start_s : float
-        Timeline time of the reference's first sample (a whole number of samples).
+    played : Played, optional
+        What the page plays (backing track and clicks) at ``sample_rate``, to cancel its bleed.
     kit : KitProfile, optional
         The player's kit check: the transcription adapted to their kit (input gain,
         thresholds, their drums).
@@ -141,8 +138,7 @@ class MicInput:
 
     def __init__(self, score: Callable[[Hit], HitResult | None], *, sample_rate: int,
                  timeline_zero_frame: int, round_trip_s: float = 0.0,
-                 reference: np.ndarray | None = None, reference_start_s: float = 0.0,
-                 kit: KitProfile | None = None) -> None:
+                 played: Played | None = None, kit: KitProfile | None = None) -> None:
         if not MIN_RATE <= int(sample_rate) <= MAX_RATE:
             raise InputError(f"microphone sample rate {sample_rate} Hz is out of range; use "
                              f"{MIN_RATE}-{MAX_RATE} Hz")
@@ -150,8 +146,7 @@ class MicInput:
         self.sample_rate = int(sample_rate)
         self.zero = int(timeline_zero_frame)
         self.round_trip_s = max(0.0, float(round_trip_s))
-        self._reference = reference
-        self._reference_zero = self.zero + int(round(reference_start_s * self.sample_rate))
+        self._played = played
         self._transcriber = (DrumTranscriber(sample_rate=self.sample_rate) if kit is None
                              else KitTranscriber(kit, sample_rate=self.sample_rate))
         self._canceller: BleedCanceller | None = None
@@ -179,10 +174,8 @@ class MicInput:
         x = frame.samples
         if self._start is None:
             self._start = self._next = frame.first_frame
-            if self._reference is not None:
-                self._canceller = BleedCanceller(
-                    _slice(self._reference, frame.first_frame - self._reference_zero),
-                    sample_rate=self.sample_rate, round_trip_s=self.round_trip_s)
+            if self._played is not None:
+                self._canceller = self._bleed_canceller(frame.first_frame)
         gap = frame.first_frame - self._next
         if gap > MAX_GAP_S * self.sample_rate:
             raise InputError(f"the microphone stream skipped {gap / self.sample_rate:.1f} s "
@@ -193,6 +186,15 @@ class MicInput:
             x = x[-gap:]
         warnings = self._watch(x)
         return self._hits(self._transcribe(x)), warnings
+
+    def _bleed_canceller(self, first_frame: int) -> BleedCanceller:
+        """The canceller of what the page plays, from the stream's first sample on."""
+        played = self._played
+        at_s = (first_frame - self.zero) / self.sample_rate  # the stream's start on the timeline
+        at = int(round((at_s - played.start_s) * self.sample_rate))
+        return BleedCanceller(_slice(played.backing, at), sample_rate=self.sample_rate,
+                              round_trip_s=self.round_trip_s, clicks=_slice(played.clicks, at),
+                              alone_s=played.music_s - at_s)
 
     def end(self) -> list[MicHit]:
         """The stream ended: score the hits still being decided."""

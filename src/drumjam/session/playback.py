@@ -119,19 +119,31 @@ def backing_reference(audio: np.ndarray, *, sample_rate: int, lead_in_s: float,
     return np.concatenate([np.zeros(lead, np.float32), part])[:max(total, lead + 1)]
 
 
-def played_reference(plan: PracticePlan, audio: np.ndarray | None, *, sample_rate: int,
-                     count_in_bars: int, beat_clicks: bool) -> tuple[np.ndarray, np.ndarray, float]:
-    """What the page plays for a run of ``plan``, from its first count-in click on: the
-    backing track (``audio``; None: none) and the clicks, apart.
+@dataclass(frozen=True)
+class Played:
+    """What the page plays for a run, on its timeline.
 
-    Returns
-    -------
+    Attributes
+    ----------
     backing, clicks : numpy.ndarray
-        Mono float32 at ``sample_rate``, lined up.
+        The backing track (silence when there is none) and the clicks, lined up, mono float32.
     start_s : float
-        The timeline time of their first sample (0 s, or earlier for a count-in longer than
-        the lead-in), a whole number of samples.
+        Timeline time of their first sample (0 s, or earlier for a count-in longer than the
+        lead-in), a whole number of samples.
+    music_s : float
+        Where the music starts: before it the microphone hears the count-in alone.
     """
+
+    backing: np.ndarray
+    clicks: np.ndarray
+    start_s: float
+    music_s: float
+
+
+def played_reference(plan: PracticePlan, audio: np.ndarray | None, *, sample_rate: int,
+                     count_in_bars: int, beat_clicks: bool) -> Played:
+    """What the page plays for a run of ``plan``, from its first count-in click on: the
+    backing track (``audio``; None: none) and the clicks."""
     bm = plan.beatmap
     clicks = click_schedule(bm.beats_s, bm.downbeats_s, meter=bm.meter, first_s=plan.lead_in_s,
                             end_s=plan.duration_s, count_in_bars=count_in_bars)
@@ -146,22 +158,5 @@ def played_reference(plan: PracticePlan, audio: np.ndarray | None, *, sample_rat
                                  looped=plan.looped, duration_s=plan.duration_s)
         backing = np.concatenate([np.zeros(pre, np.float32), song])
     n = max(backing.size, ticks.size)
-    return np.pad(backing, (0, n - backing.size)), np.pad(ticks, (0, n - ticks.size)), start_s
-
-
-def bleed_reference(plan: PracticePlan, audio: np.ndarray | None, *, sample_rate: int,
-                    count_in_bars: int, beat_clicks: bool) -> tuple[np.ndarray | None, float]:
-    """What a microphone's bleed canceller subtracts: the backing track and the clicks
-    together (they reach the microphone through the same speakers and room), and the timeline
-    time of its first sample.
-
-    Without a backing track there is nothing to cancel (None): a room response learned from
-    the clicks alone takes in the drums, which are played in time with them, and leaves false
-    hits on the beat, while the clicks left in are not heard as drums.
-    """
-    if audio is None:
-        return None, 0.0
-    backing, clicks, start_s = played_reference(plan, audio, sample_rate=sample_rate,
-                                                count_in_bars=count_in_bars,
-                                                beat_clicks=beat_clicks)
-    return backing + clicks, start_s
+    return Played(np.pad(backing, (0, n - backing.size)), np.pad(ticks, (0, n - ticks.size)),
+                  start_s, plan.lead_in_s)

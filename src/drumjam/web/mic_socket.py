@@ -20,7 +20,7 @@ from drumjam.errors import DrumjamError, InputError
 from drumjam.io.audio import load_audio
 from drumjam.scoring import HitResult
 from drumjam.session.mic import MicFrame, MicHit, MicInput, decode_frame
-from drumjam.session.playback import bleed_reference
+from drumjam.session.playback import played_reference
 from drumjam.web.kitcheck_routes import stored_kit
 from drumjam.web.protocol import JudgmentMessage, MicStartMessage, MicStatusMessage
 from drumjam.web.state import JamState, LiveEntry
@@ -71,21 +71,20 @@ def start_mic(state: JamState, entry: LiveEntry, msg: MicStartMessage) -> list[s
         raise InputError(f"player {msg.player} does not exist in this session; use "
                          f"0-{len(entry.session.players) - 1}")
     replies = end_mic(entry, msg.player) if msg.player in entry.mics else []
-    reference, start_s = None, 0.0
+    played = None
     if msg.cancel_bleed:
         _check_bleed_length(entry, msg.sample_rate)
         path = state.library.audio_at_speed(entry.song, entry.practice.speed)
         audio, _ = load_audio(path, sample_rate=msg.sample_rate, end_s=entry.plan.audio_end_s)
-        reference, start_s = bleed_reference(
+        played = played_reference(
             entry.plan, audio, sample_rate=msg.sample_rate, count_in_bars=msg.count_in_bars,
             beat_clicks=msg.click)
     latency_s = entry.session.players[msg.player].latency_ms / 1000
     entry.mics[msg.player] = MicSlot(MicInput(
         partial(entry.session.add_hit, msg.player), sample_rate=msg.sample_rate,
         timeline_zero_frame=msg.timeline_zero_frame, round_trip_s=latency_s,
-        reference=reference, reference_start_s=start_s,
-        kit=stored_kit(state, entry, msg)))
-    detail = None if reference is None else "the backing track's and the clicks' bleed is cancelled"
+        played=played, kit=stored_kit(state, entry, msg)))
+    detail = None if played is None else "the backing track's and the clicks' bleed is cancelled"
     return replies + [MicStatusMessage(player=msg.player, status="started",
                                        detail=detail).model_dump_json()]
 

@@ -22,7 +22,7 @@ from pydantic import BaseModel
 from drumjam.errors import DrumjamError
 from drumjam.io.audio import load_audio
 from drumjam.session.mic import MicHit, MicInput, decode_frame
-from drumjam.session.playback import bleed_reference
+from drumjam.session.playback import played_reference
 from drumjam.session.rooms import HitAck, Room, RoomError, Seat
 from drumjam.web.mic_socket import MicSlot, ended_message, feed_slot, warning_messages
 from drumjam.web.protocol import (
@@ -43,18 +43,18 @@ def start_room_mic(room: Room, seat: Seat, msg: MicStartMessage,
         raise RoomError("the microphone starts with the song: send 'mic_start' once it is "
                         "scheduled")
     own, partner = end_room_mic(room, seat, mics)
-    reference, start_s = None, 0.0
-    path = room.song.audio_path
-    if msg.cancel_bleed and path.exists():  # the page plays clicks only without it
-        audio, _ = load_audio(path, sample_rate=msg.sample_rate)
-        reference, start_s = bleed_reference(
-            room.plan, audio, sample_rate=msg.sample_rate, count_in_bars=msg.count_in_bars,
-            beat_clicks=msg.click)
+    played, detail = None, None
+    if msg.cancel_bleed:
+        path = room.song.audio_path  # without it the page plays the clicks alone
+        audio = load_audio(path, sample_rate=msg.sample_rate)[0] if path.exists() else None
+        played = played_reference(room.plan, audio, sample_rate=msg.sample_rate,
+                                  count_in_bars=msg.count_in_bars, beat_clicks=msg.click)
+        detail = ("the clicks' bleed is cancelled" if audio is None
+                  else "the backing track's and the clicks' bleed is cancelled")
     mics[seat.letter] = MicSlot(MicInput(
         partial(room.add_mic_hit, seat), sample_rate=msg.sample_rate,
         timeline_zero_frame=msg.timeline_zero_frame, round_trip_s=seat.calibration_ms / 1000,
-        reference=reference, reference_start_s=start_s))
-    detail = None if reference is None else "the backing track's and the clicks' bleed is cancelled"
+        played=played))
     own.append(MicStatusMessage(player=room.seats.index(seat), status="started",
                                 detail=detail).model_dump_json())
     return own, partner

@@ -1,0 +1,163 @@
+"""The clicks in the microphone: the page's count-in and beat clicks, rebuilt on the server as
+the page plays them, are cancelled with the backing track.
+
+A take played between the beats (every stroke on an off-beat eighth) is rendered on a sampled
+kit, 30 ms late; the microphone also hears the song and the clicks from a speaker 1.5 m away,
+a round trip late. Any hit heard on a beat is then a click taken for a drum.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from drumjam.analysis.bleed import BleedCanceller
+from drumjam.io.audio import load_audio
+from drumjam.io.render import render_events
+from drumjam.library import builtin_dir
+from drumjam.model import BeatMap, Chart, Hit, Note, Voice
+from drumjam.session.live import LiveSession, Player
+from drumjam.session.mic import MicFrame, MicInput
+from drumjam.session.playback import Played, click_schedule, played_reference
+from drumjam.session.practice import Practice, plan_practice
+from mic_room import convolve, delayed, render_onset_delay_s, room_ir
+
+SR = 48000
+ROUND_TRIP_S = 0.040
+LATE_S = 0.030
+#: The page's mix in the microphone: its peaks at 0.8 of the drums' (the song 5-10 dB
+#: above what the canceller leaves between the strokes).
+GAIN = 0.5
+ROOT = Path(__file__).parents[1]
+
+
+@pytest.fixture(scope="module")
+def run() -> dict:
+    period = 0.5
+    beats = np.arange(0.0, 6.01, period)
+    beatmap = BeatMap.from_beats(beats, meter=4)
+    voices = [Voice.KICK, Voice.HIHAT_CLOSED, Voice.SNARE, Voice.HIHAT_CLOSED]
+    notes = tuple(Note(b + period / 2, voices[i % 4], 100) for i, b in enumerate(beats[:-1]))
+    plan = plan_practice(Chart(notes, beatmap, title="off-beats"), beatmap, Practice())
+    take = [Hit(n.time_s + LATE_S, n.voice, n.velocity) for n in plan.chart.notes]
+    drums, _ = render_events(take, soundfont="black_pearl", sample_rate=SR, mono=True)
+    song, _ = load_audio(builtin_dir() / "slow-funk" / "backing.ogg", sample_rate=SR)
+    played = played_reference(plan, song, sample_rate=SR, count_in_bars=1, beat_clicks=True)
+    backing, clicks, start_s = played.backing, played.clicks, played.start_s
+    assert start_s <= 0 and -start_s * SR < 2  # the count-in fills the lead-in bar exactly
+    n = drums.size
+    ir = room_ir(sample_rate=SR, distance_m=1.5, rt60_s=0.3)
+    heard = 0.5 * convolve((backing + clicks)[:n], ir, n)  # the page's own mix, heard
+    return {"plan": plan, "drums": drums, "reference": played, "played": heard,
+            "backing": backing, "clicks": clicks, "start_s": start_s,
+            "click_times": [c.time_s for c in click_schedule(
+                plan.beatmap.beats_s, plan.beatmap.downbeats_s, meter=4,
+                first_s=plan.lead_in_s, end_s=plan.duration_s, count_in_bars=1)]}
+
+
+def _listen(run: dict, played: Played | None, gain: float) -> tuple[list, dict, object]:
+    """Stream the microphone (the drums and the page's sound ``gain`` times as loud as in
+    ``run``); the hits heard (played times), the score and the bleed report."""
+    plan = run["plan"]
+    mic_audio = delayed(run["drums"] + gain * run["played"], ROUND_TRIP_S, SR)
+    session = LiveSession([Player("Kit", 1000 * ROUND_TRIP_S)], plan.beatmap, plan.chart,
+                          start_s=plan.lead_in_s)
+    mic = MicInput(partial(session.add_hit, 0), sample_rate=SR, timeline_zero_frame=0,
+                   round_trip_s=ROUND_TRIP_S, played=played)
+    heard = []
+    for i in range(0, mic_audio.size, SR // 50):
+        heard += mic.feed(MicFrame(0, 0, i, mic_audio[i:i + SR // 50]))[0]
+    heard += mic.end()
+    played_s = [h.hit.time_s - ROUND_TRIP_S for h in heard]
+    return played_s, session.finish().scores[0].to_dict(), mic.bleed()
+
+
+def _on_clicks(run: dict, played_s: list[float]) -> list[float]:
+    clicks = np.asarray(run["click_times"])
+    return [t for t in played_s if np.min(np.abs(clicks - t)) < 0.05]
+
+
+def test_the_clicks_make_no_false_hits_and_every_stroke_is_found(run: dict) -> None:
+    peaks = GAIN * np.max(np.abs(run["played"])) / np.max(np.abs(run["drums"]))
+    assert 0.7 < peaks < 0.9
+    played_s, score, report = _listen(run, run["reference"], GAIN)
+    # the same without the clicks from the speakers: hits near the beats there are the song's
+    # (what the canceller leaves of its own beats), not the clicks'
+    n = run["drums"].size
+    quiet = dict(run, played=0.5 * convolve(run["backing"][:n],
+                                            room_ir(sample_rate=SR, distance_m=1.5, rt60_s=0.3), n))
+    without_s, _, _ = _listen(quiet, run["reference"], GAIN)
+    from_clicks = [t for t in _on_clicks(run, played_s)
+                   if not any(abs(t - u) < 0.02 for u in without_s)]
+    assert from_clicks == [], (from_clicks, _on_clicks(run, played_s), without_s)
+    assert score["matched"] == len(run["plan"].chart.notes)
+    late_ms = 1000 * (LATE_S + render_onset_delay_s("black_pearl", sample_rate=SR))
+    assert score["mean_offset_ms"] == pytest.approx(late_ms, abs=5.0)
+    assert report.bleed_db > 5 and not report.too_strong and report.message is None
+
+
+def test_the_clicks_response_is_learned_in_the_count_in(run: dict) -> None:
+    """The clicks alone in the microphone: after the count-in, where their response was
+    learned, their bleed is cancelled (80 ms after each click); without them in the
+    reference it is all left."""
+    played = run["reference"]
+    heard = delayed(0.5 * convolve(played.clicks, room_ir(sample_rate=SR, distance_m=1.5,
+                                                          rt60_s=0.3)), ROUND_TRIP_S, SR)
+    n = heard.size
+    windows = np.concatenate([np.arange(i, i + int(0.08 * SR)) for i in (
+        int((t - played.start_s + ROUND_TRIP_S) * SR) for t in run["click_times"])
+        if played.music_s * SR < i < n - SR // 5])
+    left_db = {}
+    for name, clicks in (("with", played.clicks), ("without", None)):
+        bc = BleedCanceller(played.backing, sample_rate=SR, round_trip_s=ROUND_TRIP_S,
+                            clicks=clicks, alone_s=played.music_s - played.start_s)
+        cleaned = np.concatenate([bc.process(heard[i:i + 960]) for i in range(0, n, 960)])
+        left_db[name] = 10 * np.log10(np.sum(cleaned[windows] ** 2) / np.sum(heard[windows] ** 2))
+    assert left_db["with"] < -8.0 and left_db["without"] == pytest.approx(0.0, abs=0.1)
+
+
+def test_too_strong_bleed_is_said(run: dict) -> None:
+    played = run["reference"]
+    loud = delayed(run["drums"] + 8.0 * run["played"], ROUND_TRIP_S, SR)
+    bc = BleedCanceller(played.backing, sample_rate=SR, round_trip_s=ROUND_TRIP_S,
+                        clicks=played.clicks, alone_s=played.music_s - played.start_s)
+    bc.process(loud)
+    report = bc.report()
+    assert report.too_strong and "headphones" in report.message
+    assert report.to_dict()["too_strong"] is True
+
+
+def test_played_reference_starts_with_a_longer_count_in(run: dict) -> None:
+    plan = run["plan"]
+    played = played_reference(plan, None, sample_rate=SR, count_in_bars=2, beat_clicks=False)
+    backing, clicks, start_s = played.backing, played.clicks, played.start_s
+    bar_s = 4 * 0.5
+    assert start_s == pytest.approx(plan.lead_in_s - 2 * bar_s, abs=1 / SR)
+    assert not np.any(backing)
+    onsets = np.flatnonzero(np.abs(clicks) > 1e-3)
+    assert onsets[0] < 0.002 * SR  # the first count-in click starts the reference
+    # eight count-in clicks and no beat clicks after the music starts (Click off)
+    assert np.all(clicks[int((plan.lead_in_s - start_s + 0.1) * SR):] == 0)
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="needs Node.js to run timeline.js")
+def test_click_schedule_is_the_pages(run: dict) -> None:
+    bm = run["plan"].beatmap
+    args = {"beats": [float(b) for b in bm.beats_s], "downbeats": [float(b) for b in bm.downbeats_s],
+            "meter": 4, "firstS": run["plan"].lead_in_s, "endS": run["plan"].duration_s}
+    script = ("import { clickSchedule } from './src/drumjam/web/static/js/timeline.js';"
+              f"const a = {json.dumps(args)};"
+              "console.log(JSON.stringify([1, 2].map((n) => clickSchedule({ ...a, countInBars: n }))));")
+    out = subprocess.run(["node", "--input-type=module", "-e", script], capture_output=True,
+                         text=True, timeout=60, cwd=ROOT, check=True)
+    for bars, page in zip((1, 2), json.loads(out.stdout)):
+        mine = click_schedule(bm.beats_s, bm.downbeats_s, meter=4, first_s=args["firstS"],
+                              end_s=args["endS"], count_in_bars=bars)
+        assert [(c.accent, c.count) for c in mine] == [(c["accent"], c["count"]) for c in page]
+        np.testing.assert_allclose([c.time_s for c in mine], [c["time_s"] for c in page], atol=1e-9)
