@@ -53,7 +53,7 @@ TEMPLATE_S = 0.04
 TEMPLATE_LEAD_S = 0.003
 TEMPLATE_EDGES_HZ = tuple(float(f) for f in np.geomspace(40.0, 16000.0, 25))
 #: Another drum's template must be this much nearer (cosine) than the label's own to win.
-TEMPLATE_MARGIN = 0.1
+TEMPLATE_MARGIN = 0.3
 #: Two hits of one drum closer than this are one stroke (two classes that name the same drum).
 SAME_STROKE_S = 0.03
 
@@ -313,16 +313,23 @@ def _thresholds(strokes: list[_Stroke], classes: dict[str, tuple[str, ...]]) -> 
 def _classify(label: str, signature: np.ndarray, classes: dict[str, tuple[str, ...]],
               templates: dict[str, np.ndarray],
               confused: Sequence[tuple[str, str]] = ()) -> str:
-    """The drum of a hit the network labelled ``label``: the one drum the class stands for, or
-    of several (or of the whole kit, for a class the check never heard), the nearest template.
-    A label that is itself one of the candidates is kept unless another drum's template is
-    nearer by :data:`TEMPLATE_MARGIN` and the check told the two apart."""
-    candidates = classes.get(label) or tuple(templates)
-    if len(candidates) == 1:
-        return candidates[0]
+    """The drum of a hit the network labelled ``label``.
+
+    The candidates are the drums the class stood for in the check, and the label itself when
+    it is a drum of the kit (in a groove the network may hear it right where the check did not);
+    a class the check never heard that is no drum of the kit stands for the whole kit. One
+    candidate is the answer; of several, the nearest template, but the label is kept unless
+    another drum's template is nearer by :data:`TEMPLATE_MARGIN` and the check told the two
+    apart.
+    """
+    candidates = set(classes.get(label, ()))
+    if label in templates:
+        candidates.add(label)
+    elif not candidates:
+        candidates = set(templates)
     sim = {v: float(signature @ templates[v]) for v in candidates if v in templates}
-    if not sim:
-        return label
+    if len(sim) <= 1:
+        return next(iter(sim), label) if len(candidates) <= 1 else label
     best = max(sim, key=sim.__getitem__)
     if label in sim and best != label and (sim[best] - sim[label] < TEMPLATE_MARGIN
                                            or tuple(sorted((best, label))) in confused):
