@@ -6,12 +6,15 @@ and learns a :class:`KitProfile`:
 
 - the **input gain** that brings the loudest hit to -12 dBFS (and whether the microphone
   clipped, when only turning it down helps);
-- an onset **threshold** per network class, between the weakest of the kit's own strokes the
-  class is the answer for and the strongest response the class gives to the kit's other drums;
+- an onset **threshold** per network class: lowered where the kit's own strokes answer the
+  class weakly (halfway down to the strongest response the class gives to the kit's other
+  drums), raised above that response for a class none of the kit's drums is heard as;
 - which drum each **network class** stands for with this kit (a floor tom the network calls
   the mid tom is the floor tom) and a **template** per drum: the shape of the spectrum its
   strokes add at their onset, which decides between the drums one class stands for (a kit whose
-  high tom the network takes for a closed hi-hat still has both told apart);
+  high tom the network takes for a closed hi-hat still has both told apart). A label that is
+  itself a drum of the kit is kept unless another drum's template is clearly nearer
+  (:data:`TEMPLATE_MARGIN`): in a groove, strokes sound together and softer than in the check;
 - which drums it **cannot tell apart**: the pairs it mistook for each other when each check
   stroke was classified by the rest of the check (leave one out).
 
