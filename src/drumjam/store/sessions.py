@@ -184,8 +184,11 @@ def append_hits(rows: list[HitRow], url: str | None = None) -> None:
     sql, order = _hit_insert(engine.dialect)
     values = [(take_id, player, hit.time_s, hit.voice.value, hit.velocity, hit.hihat_openness)
               for take_id, player, hit in rows]
-    params: list[Any] = ([dict(zip(HIT_COLUMNS, v)) for v in values] if order is None
-                         else [tuple(v[i] for i in order) for v in values])
+    params: list[Any] = values
+    if order is None:
+        params = [dict(zip(HIT_COLUMNS, v)) for v in values]
+    elif order != tuple(range(len(HIT_COLUMNS))):
+        params = [tuple(v[i] for i in order) for v in values]
     with engine.begin() as conn:
         conn.exec_driver_sql(sql, params)
 
