@@ -109,7 +109,8 @@ class KitProfile:
             out.append("the microphone clipped: turn its input gain down (or move it away from the "
                        "drums) and check the kit again")
         if self.not_heard:
-            out.append(f"too few hits were heard on: {', '.join(_said(v) for v in self.not_heard)}; "
+            drums = ", ".join(_said(v) for v in self.not_heard)
+            out.append(f"too few hits were heard on: {drums}; "
                        "hit each of them harder when asked and check again")
         for a, b in self.confused:
             out.append(f"drumjam cannot tell the {_said(a)} and the {_said(b)} apart")
@@ -144,12 +145,15 @@ class KitProfile:
                          for k, v in data["classes"].items()},
                 templates={parse_voice(k).value: tuple(float(x) for x in v)
                            for k, v in data["templates"].items()},
-                confused=tuple((parse_voice(a).value, parse_voice(b).value) for a, b in data["confused"]),
+                confused=tuple((parse_voice(a).value, parse_voice(b).value)
+                               for a, b in data["confused"]),
                 strokes={parse_voice(k).value: int(v) for k, v in data["strokes"].items()})
         except (KeyError, TypeError, ValueError, AttributeError) as err:
-            raise InputError(f"the stored kit profile cannot be read ({err!r}); check the kit again") from None
+            raise InputError(f"the stored kit profile cannot be read ({err!r}); "
+                             "check the kit again") from None
         if any(len(t) != len(TEMPLATE_EDGES_HZ) - 1 for t in profile.templates.values()):
-            raise InputError("the stored kit profile's templates have the wrong size; check the kit again")
+            raise InputError("the stored kit profile's templates have the wrong size; "
+                             "check the kit again")
         return profile
 
 
@@ -193,8 +197,10 @@ def _activations(x: np.ndarray, sample_rate: int) -> np.ndarray:
     w = drumnet.bundled_weights()
     y = soxr.resample(x.astype(np.float32), sample_rate, drumnet.SAMPLE_RATE)
     feats = drumnet.features(y, w["mel_basis"])
-    feats = np.concatenate([np.zeros((drumnet.CONTEXT_PAST_FRAMES, drumnet.N_MELS), np.float32), feats,
-                            np.zeros((drumnet.LOOKAHEAD_FRAMES, drumnet.N_MELS), np.float32)])
+    pad = np.zeros((drumnet.CONTEXT_PAST_FRAMES + drumnet.LOOKAHEAD_FRAMES, drumnet.N_MELS),
+                   np.float32)
+    feats = np.concatenate([pad[:drumnet.CONTEXT_PAST_FRAMES], feats,
+                            pad[drumnet.CONTEXT_PAST_FRAMES:]])
     onset, _ = drumnet.forward(feats, w)
     return onset
 
@@ -280,7 +286,8 @@ def check_kit(audio: np.ndarray, prompts: Sequence[tuple[Voice | str, float, flo
         classes[s.label] = tuple(sorted(set(classes.get(s.label, ())) | {s.voice}))
     templates = {v: _template([s.signature for s in strokes if s.voice == v]) for v in heard}
     return KitProfile(
-        voices=tuple(voices), input_gain_db=gain_db, peak_dbfs=float(peak_dbfs), clipped=bool(clipped),
+        voices=tuple(voices), input_gain_db=gain_db, peak_dbfs=float(peak_dbfs),
+        clipped=bool(clipped),
         thresholds=_thresholds(strokes, classes), classes=classes,
         templates={v: tuple(float(a) for a in t) for v, t in templates.items()},
         confused=_confused(strokes, heard), strokes=counts)
@@ -390,11 +397,6 @@ class KitTranscriber:
         self._audio_start = 0  # sample index of self._audio[0]
         self._pending: list[Hit] = []
         self._last: dict[str, float] = {}
-
-    @property
-    def latency_s(self) -> float:
-        """As :attr:`DrumTranscriber.latency_s`, plus the template's window where it is longer."""
-        return max(self._tr.latency_s, TEMPLATE_S + TEMPLATE_LEAD_S)
 
     def process(self, block: np.ndarray) -> list[Hit]:
         """Feed audio; the hits that became final."""

@@ -73,7 +73,8 @@ def save_input_calibration(name: str, *, input_kind: str, device: str, latency_m
         if row is None:
             row = InputCalibration(name=key[0], input=key[1], device=key[2])
             db.add(row)
-        row.latency_ms, row.peak_ratio, row.measured_at = float(latency_ms), float(peak_ratio), _now()
+        row.latency_ms, row.peak_ratio = float(latency_ms), float(peak_ratio)
+        row.measured_at = _now()
         return _calibration_dict(row)
 
 

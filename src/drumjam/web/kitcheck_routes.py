@@ -44,7 +44,8 @@ async def check(state: JamStateDep, request: Request, sample_rate: SampleRate, v
     if start_s < 0:
         raise InputError("the recording began after the first drum was asked for; start "
                          "recording before the prompts")
-    prompts = [(v, start_s + i * prompt_s, start_s + (i + 1) * prompt_s) for i, v in enumerate(voices)]
+    prompts = [(v, start_s + i * prompt_s, start_s + (i + 1) * prompt_s)
+               for i, v in enumerate(voices)]
     profile = await run_in_threadpool(check_kit, frame.samples, prompts, sample_rate=sample_rate)
     player = clean_name(name, "")
     if player:

@@ -31,7 +31,8 @@ router = APIRouter(prefix="/api/calibration/ear", tags=["calibration"],
 #: Longest recording taken (the clicks last about 4.5 s).
 MAX_RECORDING_S = 10.0
 SampleRate = Annotated[int, Query(ge=MIN_RATE, le=MAX_RATE, description="Of the page's audio, Hz.")]
-PlayerName = Annotated[str, Query(max_length=200, description="The player (stored for them when given).")]
+PlayerName = Annotated[str, Query(max_length=200,
+                                  description="The player (stored for them when given).")]
 DeviceLabel = Annotated[str, Query(max_length=128, description="The microphone's label.")]
 
 
