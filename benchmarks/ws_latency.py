@@ -15,8 +15,9 @@ and off every second (a benchmark-only route): phases with and without it altern
 same load. Hits sent within 0.25 s after a switch are left out (the writer may still be
 writing the last batch of the phase before). The cost is the difference of the pooled
 percentiles, with a 95 % interval from a two-level bootstrap (pairs of neighbouring phases,
-then hits within them). The writer's batches are also timed inside the server: how long each
-takes (the longest the event loop can wait for the GIL because of it) and its CPU per hit.
+then hits within them). Inside the server, the same switching is seen on its event loop (how
+late a 1 ms sleep wakes: the GIL held by the writer would show there first, with a thousand
+samples a second), and the writer's batches are timed (wall time and CPU per hit).
 
 The clients run on uvloop (as uvicorn does), so that the measurement is not the Python client's
 own overhead. Loopback only, bounded in time; writes ``results/ws_latency.md``.
@@ -49,6 +50,8 @@ RESULTS = Path(__file__).parent / "results" / "ws_latency.md"
 PHASE_S = 1.0
 #: Hits sent this soon after a switch are left out.
 SETTLE_S = 0.25
+#: Hits of one session before the player starts another (hit numbers stay under 20,000).
+HITS_PER_SESSION = 15_000
 
 
 def free_port() -> int:
@@ -86,9 +89,19 @@ def app_switchable():  # noqa: ANN201 (a FastAPI app)
         switch["on"] = bool(on)
         return switch
 
+    async def probe(seconds: float) -> list:
+        """(time, lag ms) of 1 ms sleeps on the server's event loop for ``seconds``: how late
+        the loop gets back to its work, whatever holds it up (the GIL, other processes)."""
+        lags, end = [], time.perf_counter() + min(seconds, 600.0)
+        while (t := time.perf_counter()) < end:
+            await asyncio.sleep(0.001)
+            lags.append((t, (time.perf_counter() - t) * 1e3 - 1.0))
+        return lags
+
     writer.sink = timed
     app.router.routes[:0] = [APIRoute("/bench/writes", lambda: times, methods=["GET"]),
-                             APIRoute("/bench/write-through", set_switch, methods=["GET"])]
+                             APIRoute("/bench/write-through", set_switch, methods=["GET"]),
+                             APIRoute("/bench/probe", probe, methods=["GET"])]
     return app
 
 
@@ -113,31 +126,36 @@ def start_server(port: int, home: str) -> subprocess.Popen:
 
 async def one_session(base: str, clock: dict, interval_s: float, phase_s: float,
                       ready: asyncio.Barrier, go: asyncio.Event) -> list[tuple[float, float]]:
-    """(send time, round trip ms) of one session's hits, from when every session has joined
+    """(send time, round trip ms) of one player's hits, from when every player has joined
     (``ready``) and the clock is set (``go``) to ``clock["until"]`` (perf_counter), the first
-    ``phase_s`` after the start: setting sessions up is not measured as playing."""
-    async with httpx.AsyncClient(base_url=base, timeout=120) as http:  # setting up is not timed
-        live = (await http.post("/api/sessions", json={"song_id": SONG, "players": [{"name": "bench"}]})).json()
-    notes = live["plan"]["notes"]
-    out = []
-    async with websockets.connect(base.replace("http", "ws") + live["websocket"], compression=None) as ws:
-        await ready.wait()
-        await go.wait()
-        await asyncio.sleep(phase_s)
-        i = 0
-        while time.perf_counter() < clock["until"]:
-            note = notes[i % len(notes)]
-            t = note["time_s"] + (i // len(notes)) * live["plan"]["duration_s"] + 0.005
-            msg = json.dumps({"type": "hit", "seq": i, "player": 0, "time_s": t, "voice": note["voice"]})
-            sent = time.perf_counter()
-            await ws.send(msg)
-            reply = json.loads(await ws.recv())
-            out.append((sent, (time.perf_counter() - sent) * 1000.0))
-            if reply.get("type") != "judgment":
-                raise RuntimeError(f"unexpected reply {reply}")
-            i += 1
-            if interval_s:
-                await asyncio.sleep(max(0.0, interval_s - (time.perf_counter() - sent)))
+    ``phase_s`` after the start: setting sessions up is not measured as playing. A session
+    takes :data:`HITS_PER_SESSION` hits, then the player starts another."""
+    out: list[tuple[float, float]] = []
+    first = True
+    while first or time.perf_counter() < clock["until"]:
+        async with httpx.AsyncClient(base_url=base, timeout=120) as http:  # not timed
+            live = (await http.post("/api/sessions", json={"song_id": SONG, "players": [{"name": "bench"}]})).json()
+        notes = live["plan"]["notes"]
+        async with websockets.connect(base.replace("http", "ws") + live["websocket"], compression=None) as ws:
+            if first:
+                await ready.wait()
+                await go.wait()
+                await asyncio.sleep(phase_s)
+                first = False
+            for i in range(HITS_PER_SESSION):
+                if time.perf_counter() >= clock["until"]:
+                    break
+                note = notes[i % len(notes)]
+                t = note["time_s"] + (i // len(notes)) * live["plan"]["duration_s"] + 0.005
+                msg = json.dumps({"type": "hit", "seq": i, "player": 0, "time_s": t, "voice": note["voice"]})
+                sent = time.perf_counter()
+                await ws.send(msg)
+                reply = json.loads(await ws.recv())
+                out.append((sent, (time.perf_counter() - sent) * 1000.0))
+                if reply.get("type") != "judgment":
+                    raise RuntimeError(f"unexpected reply {reply}")
+                if interval_s:
+                    await asyncio.sleep(max(0.0, interval_s - (time.perf_counter() - sent)))
     return out
 
 
@@ -156,8 +174,10 @@ async def switching(base: str, start: float, until: float, pid: int) -> list[tup
     return switches
 
 
-async def played(base: str, pid: int, sessions: int, interval_s: float, seconds: float) -> tuple[list, list]:
-    """Hits of ``sessions`` sessions for ``seconds``, the write-through switching meanwhile."""
+async def played(base: str, pid: int, sessions: int, interval_s: float,
+                 seconds: float) -> tuple[list, list, list]:
+    """Hits of ``sessions`` sessions for ``seconds``, the write-through switching meanwhile,
+    and the server's event-loop lags over the same time."""
     # players are not in step with each other: each session starts at its own phase
     phases = np.random.default_rng(0).uniform(0, interval_s, sessions)
     ready, go, clock = asyncio.Barrier(sessions + 1), asyncio.Event(), {"until": 0.0}
@@ -166,9 +186,12 @@ async def played(base: str, pid: int, sessions: int, interval_s: float, seconds:
     start = time.perf_counter()
     clock["until"] = start + seconds
     go.set()
-    switches = await switching(base, start, clock["until"], pid)
+    async with httpx.AsyncClient(base_url=base, timeout=seconds + 120) as http:
+        lags = asyncio.create_task(http.get("/bench/probe", params={"seconds": seconds}))
+        switches = await switching(base, start, clock["until"], pid)
+        lag_list = (await lags).json()
     hits = [h for r in await asyncio.gather(*tasks) for h in r]
-    return hits, switches
+    return hits, switches, lag_list
 
 
 def by_phase(hits: list, switches: list) -> tuple[list[np.ndarray], list[np.ndarray], dict]:
@@ -218,15 +241,16 @@ def main() -> None:
     port = free_port()
     loads = {"1 session, back to back": (1, 0.0),
              f"{args.sessions} sessions, a hit every 20 ms each": (args.sessions, 0.020)}
-    measured, load_avg = {}, []
+    measured, loop_lags, load_avg = {}, {}, []
     with tempfile.TemporaryDirectory() as home:
         proc = start_server(port, home)
         try:
             base = f"http://127.0.0.1:{port}"
             uvloop.run(played(base, proc.pid, 1, 0.0, 2.0))  # warm-up
             for name, (sessions, interval_s) in loads.items():
-                hits, switches = uvloop.run(played(base, proc.pid, sessions, interval_s, args.seconds))
+                hits, switches, lags = uvloop.run(played(base, proc.pid, sessions, interval_s, args.seconds))
                 measured[name] = by_phase(hits, switches)
+                loop_lags[name] = by_phase(lags, switches)
                 load_avg.append(os.getloadavg()[0])
             writes = np.asarray(httpx.get(f"{base}/bench/writes").json(), dtype=float).reshape(-1, 3)
         finally:
@@ -236,7 +260,8 @@ def main() -> None:
              f"`python benchmarks/ws_latency.py --seconds {args.seconds:g} --sessions {args.sessions}`, "
              f"{date.today()}: one server, the write-through switched on and off every {PHASE_S:g} s; "
              f"{os.cpu_count()} cores shared by server, clients and other work, load average "
-             f"{min(load_avg):.1f}-{max(load_avg):.1f} while it ran.", "",
+             f"{min(load_avg):.1f}-{max(load_avg):.1f} while it ran"
+             + (f" (server and clients at niceness {os.nice(0)})" if os.nice(0) else "") + ".", "",
              "Hit-to-judgment round trip over WebSocket on loopback (ms):", "",
              "| load | write-through | hits | p50 | p99 | max | server CPU µs per hit |",
              "|---|---|---|---|---|---|---|"]
@@ -254,6 +279,16 @@ def main() -> None:
             d, low, high = bootstrap_diff(on, off, q)
             cells.append(f"{d:+.2f} ms [{low:+.2f}, {high:+.2f}]")
         lines.append(f"| {name} | {cells[0]} | {cells[1]} |")
+    lines += ["", "The server's event loop meanwhile: how much later than asked a 1 ms sleep wakes "
+              "(ms), and what the write-through adds:", "",
+              "| load | write-through | sleeps | p50 | p99 | max | on - off p99 |", "|---|---|---|---|---|---|---|"]
+    for name, (on, off, _) in loop_lags.items():
+        d, low, high = bootstrap_diff(on, off, 99)
+        for mode, parts in ((False, off), (True, on)):
+            a = np.concatenate(parts)
+            lines.append(f"| {name} | {'on' if mode else 'off'} | {a.size} | {np.percentile(a, 50):.3f} | "
+                         f"{np.percentile(a, 99):.3f} | {a.max():.2f} | "
+                         + (f"{d:+.3f} ms [{low:+.3f}, {high:+.3f}] |" if mode else "|"))
     if writes.size:
         lines += ["", "The writer's batches inside the server, all phases with the write-through:", "",
                   "| batches | hits per batch, median / max | write ms, p50 / p99 / max | writer CPU µs per hit |",
