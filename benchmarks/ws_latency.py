@@ -194,6 +194,41 @@ async def played(base: str, pid: int, sessions: int, interval_s: float,
     return hits, switches, lag_list
 
 
+async def writer_alone(home: str, rate_hz: float, seconds: float) -> tuple[list, list]:
+    """The write-through at ``rate_hz`` hits a second with no network and no scoring: an
+    event loop queues the hits (as the app's does) and sleeps 1 ms between ticks, the writer
+    switched on and off every :data:`PHASE_S`; (time, lag ms) of every tick, and the switches."""
+    from drumjam.model import BeatMap, Hit
+    from drumjam.session.live import Player
+    from drumjam.web.state import History
+
+    history = History(f"sqlite:///{home}/alone.db")
+    record = history.recorder(history.open(song_id=SONG, title="bench", players=[Player("bench")],
+                                           beatmap=BeatMap.constant(120.0, 60.0), chart=None,
+                                           practice={}))
+    hit = Hit(1.0, "snare", 100)
+    record(0, hit)  # warm-up: the database opened and written once
+    history.writer.flush()
+    ticks, switches, owed, on = [], [], 0.0, False
+    start = last = time.perf_counter()
+    while (t := time.perf_counter()) < start + seconds:
+        phase_on = int((t - start) / PHASE_S) % 2 == 0
+        if phase_on != on or not switches:
+            on = phase_on
+            switches.append((t, on, 0.0))
+        owed += (t - last) * rate_hz
+        last = t
+        while owed >= 1.0:
+            owed -= 1.0
+            if on:
+                record(0, hit)
+        await asyncio.sleep(0.001)
+        ticks.append((t, (time.perf_counter() - t) * 1e3 - 1.0))
+    switches.append((time.perf_counter(), on, 0.0))
+    history.writer.close()
+    return ticks, switches
+
+
 def by_phase(hits: list, switches: list) -> tuple[list[np.ndarray], list[np.ndarray], dict]:
     """Round trips of each whole phase, with and without the write-through (the first
     :data:`SETTLE_S` of each left out), and the server's CPU seconds and hits per mode."""
@@ -256,6 +291,9 @@ def main() -> None:
         finally:
             proc.terminate()
             proc.wait(timeout=30)
+        rate_hz = args.sessions / 0.020
+        ticks, switches = uvloop.run(writer_alone(home, rate_hz, args.seconds))
+        alone = by_phase(ticks, switches)
     lines = ["# benchmarks/ws_latency.py", "",
              f"`python benchmarks/ws_latency.py --seconds {args.seconds:g} --sessions {args.sessions}`, "
              f"{date.today()}: one server, the write-through switched on and off every {PHASE_S:g} s; "
@@ -289,6 +327,17 @@ def main() -> None:
             lines.append(f"| {name} | {'on' if mode else 'off'} | {a.size} | {np.percentile(a, 50):.3f} | "
                          f"{np.percentile(a, 99):.3f} | {a.max():.2f} | "
                          + (f"{d:+.3f} ms [{low:+.3f}, {high:+.3f}] |" if mode else "|"))
+    on, off, _ = alone
+    d, low, high = bootstrap_diff(on, off, 99)
+    lines += ["", f"The write-through alone at {args.sessions} sessions' rate ({rate_hz:.0f} hits a "
+              "second queued from an event loop, no network, no scoring): how late a 1 ms sleep of "
+              "that loop wakes (ms):", "",
+              "| write-through | sleeps | p50 | p99 | max | on - off p99 |", "|---|---|---|---|---|---|"]
+    for mode, parts in ((False, off), (True, on)):
+        a = np.concatenate(parts)
+        lines.append(f"| {'on' if mode else 'off'} | {a.size} | {np.percentile(a, 50):.3f} | "
+                     f"{np.percentile(a, 99):.3f} | {a.max():.2f} | "
+                     + (f"{d:+.3f} ms [{low:+.3f}, {high:+.3f}] |" if mode else "|"))
     if writes.size:
         lines += ["", "The writer's batches inside the server, all phases with the write-through:", "",
                   "| batches | hits per batch, median / max | write ms, p50 / p99 / max | writer CPU µs per hit |",
