@@ -33,6 +33,7 @@ from drumjam.io.render import render_events
 from drumjam.model import Take
 from drumjam.session.live import LiveSession, Player
 from drumjam.session.mic import MicFrame, MicInput
+from drumjam.session.playback import Played
 
 SR = 48000
 FRAME = SR // 50
@@ -57,8 +58,9 @@ def make_audio(seconds: float) -> tuple[np.ndarray, np.ndarray, Take]:
 def new_input(take: Take, song: np.ndarray | None) -> MicInput:
     session = LiveSession([Player("bench", 40.0 if song is not None else 0.0)], take.beatmap,
                           None, grid=16)
+    played = None if song is None else Played(song, np.zeros_like(song), 0.0, 0.0)
     return MicInput(partial(session.add_hit, 0), sample_rate=SR, timeline_zero_frame=0,
-                    round_trip_s=session.players[0].latency_ms / 1000, reference=song)
+                    round_trip_s=session.players[0].latency_ms / 1000, played=played)
 
 
 def run_one(audio: np.ndarray, take: Take, song: np.ndarray | None) -> tuple[float, list[float]]:

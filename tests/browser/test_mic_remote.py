@@ -37,6 +37,9 @@ def test_a_microphone_player_in_a_remote_duet(server, fake_mic) -> None:
         a, b = keys.new_page(), kit.new_page()
         for page in (a, b):
             page.on("pageerror", lambda exc: errors.append(str(exc)))
+        said: list[str] = []  # what the server told B of its microphone, and refusals
+        b.on("websocket", lambda ws: ws.on("framereceived", lambda f: said.append(str(f)) if (
+            '"type":"error"' in str(f) or "mic_status" in str(f)) else None))
         a.goto(f"{base}/room/")
         a.select_option("#song", song.id)
         a.click("#create-form button[type=submit]")
@@ -49,7 +52,10 @@ def test_a_microphone_player_in_a_remote_duet(server, fake_mic) -> None:
         wait_for(a, "!document.getElementById('start').disabled", 30)
         a.click("#start")
         # B's strokes are judged on B's play screen and arrive on A's as the partner's
-        wait_for(b, "drumjamRoom.screen.lanes[0] && drumjamRoom.screen.lanes[0].marks.length >= 20", 120)
+        try:
+            wait_for(b, "drumjamRoom.screen.lanes[0] && drumjamRoom.screen.lanes[0].marks.length >= 20", 120)
+        except Exception as exc:  # say what the page said
+            raise AssertionError(said[:5] or b.inner_text("#message")) from exc
         wait_for(a, "drumjamRoom.screen.lanes[1] && drumjamRoom.screen.lanes[1].marks.length >= 20", 30)
         message = b.inner_text("#message")
         keys.close()

@@ -19,11 +19,13 @@ from functools import partial
 
 from pydantic import BaseModel
 
+from drumjam.analysis.kitprofile import KitProfile
 from drumjam.errors import DrumjamError
 from drumjam.io.audio import load_audio
 from drumjam.session.mic import MicHit, MicInput, decode_frame
 from drumjam.session.playback import played_reference
 from drumjam.session.rooms import HitAck, Room, RoomError, Seat
+from drumjam.store.inputs import get_kit_profile
 from drumjam.web.mic_socket import MicSlot, ended_message, feed_slot, warning_messages
 from drumjam.web.protocol import (
     JudgmentMessage,
@@ -31,14 +33,16 @@ from drumjam.web.protocol import (
     MicStatusMessage,
     PartnerHitMessage,
 )
+from drumjam.web.state import JamState
 
 #: Messages for the player (JSON text) and for the partner.
 Replies = tuple[list[str], list[BaseModel]]
 
 
-def start_room_mic(room: Room, seat: Seat, msg: MicStartMessage,
+def start_room_mic(room: Room, seat: Seat, msg: MicStartMessage, kit: KitProfile | None,
                    mics: dict[str, MicSlot]) -> Replies:
-    """Open a seat's microphone (a running one is ended first, its hits kept)."""
+    """Open a seat's microphone (a running one is ended first, its hits kept), transcribed
+    with the player's kit profile for this microphone if they checked their kit."""
     if room.start_s is None:
         raise RoomError("the microphone starts with the song: send 'mic_start' once it is "
                         "scheduled")
@@ -54,10 +58,16 @@ def start_room_mic(room: Room, seat: Seat, msg: MicStartMessage,
     mics[seat.letter] = MicSlot(MicInput(
         partial(room.add_mic_hit, seat), sample_rate=msg.sample_rate,
         timeline_zero_frame=msg.timeline_zero_frame, round_trip_s=seat.calibration_ms / 1000,
-        played=played))
+        played=played, kit=kit))
     own.append(MicStatusMessage(player=room.seats.index(seat), status="started",
                                 detail=detail).model_dump_json())
     return own, partner
+
+
+def stored_profile(state: JamState, name: str, device: str) -> KitProfile | None:
+    """The kit profile stored for a player's name and microphone (None: never checked)."""
+    profile = get_kit_profile(name, device=device, url=state.db_url)
+    return None if profile is None else KitProfile.from_dict(profile)
 
 
 def room_mic_frame(room: Room, seat: Seat, data: bytes, mics: dict[str, MicSlot]) -> Replies:

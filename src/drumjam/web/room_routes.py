@@ -36,12 +36,14 @@ import asyncio
 import gc
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request, WebSocket, WebSocketDisconnect
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
+from drumjam.analysis.kitprofile import KitProfile
 from drumjam.errors import DrumjamError
 from drumjam.library import Song
 from drumjam.session.rooms import LEAD_IN_S, Room, RoomError, RoomNotFoundError, RoomRegistry, Seat
@@ -71,7 +73,13 @@ from drumjam.web.protocol import (
     parse_message,
 )
 from drumjam.web.mic_socket import MicSlot
-from drumjam.web.room_mic import Replies, end_room_mic, room_mic_frame, start_room_mic
+from drumjam.web.room_mic import (
+    Replies,
+    end_room_mic,
+    room_mic_frame,
+    start_room_mic,
+    stored_profile,
+)
 from drumjam.web.state import History
 from drumjam.web.ws_routes import error_reply, receive_text
 
@@ -123,6 +131,9 @@ class RoomService:
         self.tasks: dict[int, asyncio.Task] = {}
         #: Open microphones by room and seat letter.
         self.mics: dict[int, dict[str, MicSlot]] = {}
+        #: ``(player name, microphone label) -> KitProfile | None``: the kit checks stored
+        #: (default: the jam app's; none without it).
+        self.kits: Callable[[str, str], KitProfile | None] = lambda name, device: None
         self._gc_pacer: asyncio.Task | None = None
 
     def now_ms(self) -> float:
@@ -243,6 +254,7 @@ def _service(app: Any) -> RoomService:
         app.state.rooms = service
     if service.history is None and hasattr(app.state, "jam"):
         service.history = app.state.jam.history
+        service.kits = partial(stored_profile, app.state.jam)
     return service
 
 
@@ -354,7 +366,8 @@ async def _handle(service: RoomService, room: Room, seat: Seat, msg: ClientMessa
 async def _replies(service: RoomService, room: Room, seat: Seat, msg: ClientMessage,
                    received_ms: float) -> list[str]:
     if isinstance(msg, MicStartMessage):
-        return await service.mic_replies(room, seat, start_room_mic, msg)
+        kit = await asyncio.to_thread(service.kits, seat.name, msg.device)
+        return await service.mic_replies(room, seat, start_room_mic, msg, kit)
     if isinstance(msg, MicEndMessage):
         return await service.end_mic(room, seat)
     reply = await _handle(service, room, seat, msg, received_ms)
