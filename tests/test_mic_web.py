@@ -42,7 +42,7 @@ def _live(client) -> dict:
     return r.json()
 
 
-def _microphone(plan: dict) -> tuple[np.ndarray, list[dict]]:
+def _microphone(plan: dict, bleed_gain: float = 0.5) -> tuple[np.ndarray, list[dict]]:
     """What the microphone hears: the drummer 30 ms late on the song's first notes, and the
     song and the clicks (a bar of count-in, every beat) from the speakers, all a round trip late
     on the audio clock."""
@@ -59,7 +59,7 @@ def _microphone(plan: dict) -> tuple[np.ndarray, list[dict]]:
                                         first_s=plan["lead_in_s"], end_s=plan["duration_s"],
                                         count_in_bars=1),
                          sample_rate=SR, start_s=0.0, duration_s=drums.size / SR)
-    bleed = 0.5 * convolve(backing + clicks[:backing.size],
+    bleed = bleed_gain * convolve(backing + clicks[:backing.size],
                            room_ir(sample_rate=SR, distance_m=1.5, rt60_s=0.3), drums.size)
     return delayed(drums + bleed, ROUND_TRIP_S, SR), notes
 
@@ -104,6 +104,21 @@ def test_microphone_hits_scored_like_keys_with_the_song_cancelled(client) -> Non
     # the hi-hat strokes softer than velocity 40 under the song's bleed may go unheard
     assert score["matched"] >= 0.75 * len(notes)
     assert score["mean_offset_ms"] == pytest.approx(late_ms, abs=5.0)
+
+
+def test_song_too_loud_in_the_microphone_is_said_once(client) -> None:
+    live = _live(client)
+    audio, _ = _microphone(live["plan"], bleed_gain=8.0)
+    with client.websocket_connect(live["websocket"]) as ws:
+        ws.send_json({"type": "mic_start", "sample_rate": SR, "timeline_zero_frame": ZERO_FRAME})
+        _until(ws, "started")
+        _send(ws, audio)
+        ws.send_json({"type": "mic_end"})
+        replies = _until(ws, "ended")
+    said = [m for m in replies if m["type"] == "mic_status" and m["status"] == "warning"
+            and "too loud in the microphone" in m["detail"]]
+    assert len(said) == 1 and said[0]["bleed"]["too_strong"] and "headphones" in said[0]["detail"]
+    assert replies[-1]["bleed"]["too_strong"]
 
 
 def test_unplugged_microphone_keeps_the_session_and_its_hits(client) -> None:
