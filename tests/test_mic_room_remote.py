@@ -141,5 +141,7 @@ def test_keys_and_microphone_in_one_room(app, song) -> None:
     assert kit["score"]["matched"] >= 0.78 * notes and kit["score"]["extra"] <= 1
     late_ms = 1000 * (MIC_LATE_S + render_onset_delay_s("black_pearl", sample_rate=SR))
     assert kit["score"]["mean_offset_ms"] == pytest.approx(late_ms, abs=5.0)
+    live_ms = [m["offset_ms"] for m in judged if m["offset_ms"] is not None]
+    assert np.median(live_ms) == pytest.approx(late_ms, abs=5.0)  # the live marks too
     assert result["duet"]["sync"]["mean_async_ms"] == pytest.approx(
         1000 * KEYS_LATE_S - late_ms, abs=5.0)
