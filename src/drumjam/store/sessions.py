@@ -10,12 +10,10 @@ server stopped before that is scored from its hits by :func:`interrupt_session` 
 
 from __future__ import annotations
 
-import functools
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, insert, select
-from sqlalchemy.engine import Dialect
+from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from drumjam.errors import InputError, NotFoundError
@@ -160,37 +158,32 @@ def open_session(*, song_id: str, song_title: str, players: list[dict[str, Any]]
 
 #: Columns of a written hit, in the order :func:`append_hits` gives them.
 HIT_COLUMNS = ("session_id", "player", "time_s", "voice", "velocity", "hihat_openness")
-
-
-@functools.cache
-def _hit_insert(dialect: Dialect) -> tuple[str, tuple[int, ...] | None]:
-    """The INSERT of one hit in ``dialect``'s own SQL, and the order of its positional
-    parameters in :data:`HIT_COLUMNS` (None: the driver takes named parameters)."""
-    compiled = insert(TakeHit.__table__).inline().compile(dialect=dialect, column_keys=list(HIT_COLUMNS))
-    order = tuple(HIT_COLUMNS.index(k) for k in compiled.positiontup) if compiled.positional else None
-    return str(compiled), order
+#: Most hits in one INSERT statement (6 parameters each; SQLite takes 32,766).
+HITS_PER_INSERT = 1000
+#: Placeholder of a positional parameter by DB-API paramstyle.
+_PLACEHOLDER = {"qmark": "?", "format": "%s", "pyformat": "%s"}
 
 
 def append_hits(rows: list[HitRow], url: str | None = None) -> None:
     """Store hits of sessions being played (one transaction for the batch).
 
-    The batch goes to the driver's own ``executemany`` (a few microseconds a hit, most of it
-    without the GIL), not through the ORM, so that the thread writing it hardly holds up the
-    one answering the players.
+    The batch goes to the driver as multi-row INSERT statements of up to
+    :data:`HITS_PER_INSERT` hits, not through the ORM nor row by row: the thread writing it
+    takes the GIL a few times a batch instead of once a hit, so it hardly holds up the one
+    answering the players.
     """
     if not rows:
         return
     engine = get_engine(url)
-    sql, order = _hit_insert(engine.dialect)
-    values = [(take_id, player, hit.time_s, hit.voice.value, hit.velocity, hit.hihat_openness)
-              for take_id, player, hit in rows]
-    params: list[Any] = values
-    if order is None:
-        params = [dict(zip(HIT_COLUMNS, v)) for v in values]
-    elif order != tuple(range(len(HIT_COLUMNS))):
-        params = [tuple(v[i] for i in order) for v in values]
+    mark = _PLACEHOLDER.get(engine.dialect.paramstyle, "%s")
+    row_marks = "(" + ", ".join([mark] * len(HIT_COLUMNS)) + ")"
+    head = f"INSERT INTO {TakeHit.__tablename__} ({', '.join(HIT_COLUMNS)}) VALUES "
     with engine.begin() as conn:
-        conn.exec_driver_sql(sql, params)
+        for first in range(0, len(rows), HITS_PER_INSERT):
+            chunk = rows[first:first + HITS_PER_INSERT]
+            params = tuple(value for take_id, player, hit in chunk for value in (
+                take_id, player, hit.time_s, hit.voice.value, hit.velocity, hit.hihat_openness))
+            conn.exec_driver_sql(head + ", ".join([row_marks] * len(chunk)), params)
 
 
 def hit_json(hit: Hit) -> dict[str, Any]:
