@@ -48,6 +48,13 @@ def _hwm():
 atexit.register(_hwm)
 """
 CLI = REPORT + "import sys\nfrom drumjam.cli import main\nmain(sys.argv[1:])\n"
+MIX = REPORT + """
+import sys
+from drumjam.analysis.click import mix_click_file
+from drumjam.model import BeatMap
+frames, sr = mix_click_file(sys.argv[1], sys.argv[2], BeatMap.constant(120.0, float(sys.argv[3])))
+print(frames / sr, "s written")
+"""
 UPLOAD = REPORT + """
 import sys, pathlib
 from drumjam.library.importers import prepare_song
@@ -153,6 +160,8 @@ def main() -> None:
                         ["analyze", str(song), "--no-cache", "--json"]),
             "click": ("`drumjam click WAV --out OUT.wav --no-cache`", CLI,
                       ["click", str(song), "--out", str(tmp / "click.wav"), "--no-cache"]),
+            "click-mix": ("the click mixed in and written, beat map given (no analysis)", MIX,
+                          [str(song), str(tmp / "mix.wav"), str(args.minutes * 60)]),
             "transcribe": ("`drumjam transcribe WAV --json`", CLI, ["transcribe", str(song), "--json"]),
             "upload-audio": ("upload of the OGG: beat analysis", UPLOAD, [str(ogg)]),
             "upload-folder": ("upload of the zipped folder: stems mixed into the backing", UPLOAD,
@@ -202,8 +211,9 @@ def main() -> None:
         kept = [line for line in args.out.read_text().splitlines()[6:]
                 if line.startswith("| ") and tuple(line.split(" | ")[0:3:2]) not in ran]
         order = {f"| {name}": k for k, name in enumerate(paths)}
+        earlier = args.out.read_text().splitlines()[2].split(" Rows of ")[0]
         lines = lines[:6] + sorted(lines[6:] + kept, key=lambda line: order.get(line.split(" | ")[0], 99))
-        lines[2] += f" Rows of {args.only} from a later run than the rest."
+        lines[2] = f"{earlier} Rows of {args.only} from a later run (`--only {args.only}`)."
     table = "\n".join(lines) + "\n"
     print(table)
     args.out.write_text(table)
