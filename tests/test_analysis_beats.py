@@ -221,27 +221,3 @@ def test_off_beats_are_told_from_beats(groove_midi: Path) -> None:
     beats = chart.beatmap.beats_s[(chart.beatmap.beats_s >= notes[0]) & (chart.beatmap.beats_s <= notes[-1])]
     assert offbeat_margin(env, beats) < -0.3
     assert offbeat_margin(env, beats[:-1] + 0.5 * np.diff(beats)) > 0.3
-
-
-def _recorded_files(group: str) -> list[str]:
-    recorded = json.loads((ROOT / "benchmarks" / "results" / "beats.json").read_text())
-    return recorded["groups"][group]["files"]
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize(("group", "name"), [(g, n) for g in ("mixes", "stems") for n in _recorded_files(g)])
-def test_each_real_recording_scores_at_least_the_recorded_benchmark(group: str, name: str) -> None:
-    """Every real recording of the benchmark (the dev mixes and the drum stems), one by one, so
-    that a regression on one cannot hide in a mean: beats, tempo level and downbeats at least
-    as good as the committed benchmark recorded (small tolerance)."""
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    from beats import mix_files, score_file, stem_files
-
-    recorded = json.loads((ROOT / "benchmarks" / "results" / "beats.json").read_text())
-    expected = recorded["groups"][group]["per_file"]["drumjam"][name]
-    audio, annotation = next(p for p in (mix_files() if group == "mixes" else stem_files()) if p[0].name == name)
-    found = analyse_audio(audio, use_cache=False)
-    got = score_file(annotation, found.beats_s.tolist(), found.downbeats_s.tolist())
-    for metric in ("f70", "f20", "level", "down_f70"):
-        if metric in expected:
-            assert got[metric] >= expected[metric] - 0.02, metric

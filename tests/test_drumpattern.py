@@ -1,6 +1,6 @@
 """The drum pattern's say on where the bar starts and on the tempo level: rendered grooves
 with known bars and beats, and music without drums. (The real drum stems are held to their
-recorded benchmark file by file in test_analysis_beats.py.)"""
+recorded benchmark file by file in test_analysis.py.)"""
 
 from __future__ import annotations
 
