@@ -73,8 +73,7 @@ def activations(render: Path) -> np.ndarray:
         x = data["x"].astype(np.float32)
     x = np.pad(x, ((drumnet.CONTEXT_PAST_FRAMES, drumnet.LOOKAHEAD_FRAMES), (0, 0)))
     onset, _ = drumnet.forward(x, drumnet.bundled_weights())
-    groups = [[drumnet.CLASSES.index(v) for v in g] for g in drumpattern.GROUPS]
-    acts = np.stack([onset[:, g].max(axis=1) for g in groups], axis=1).astype(np.float32)
+    acts = drumpattern.group_onsets(onset).astype(np.float32)
     cached.parent.mkdir(parents=True, exist_ok=True)
     np.save(cached, acts)
     return acts

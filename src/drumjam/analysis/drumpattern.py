@@ -14,6 +14,7 @@ beat differs from the song's other beats, not how loud the kit is.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 from importlib import resources
 
@@ -46,6 +47,13 @@ WEIGHTS_FILE = "downbeats.npz"
 PRESENCE_MIN = 0.38
 
 
+def group_onsets(onset: np.ndarray) -> np.ndarray:
+    """``(frames, len(GROUPS))``: each group's largest class onset probability of the network's
+    ``(frames, classes)`` output."""
+    return np.stack([onset[:, [drumnet.CLASSES.index(v) for v in group]].max(axis=1)
+                     for group in GROUPS], axis=1)
+
+
 def drum_activations(samples: np.ndarray, sr: int) -> np.ndarray:
     """Onset probability of each drum group of :data:`GROUPS`, :data:`drumnet.FPS` frames a second.
 
@@ -66,11 +74,10 @@ def drum_activations(samples: np.ndarray, sr: int) -> np.ndarray:
     """
     from drumjam.analysis.transcribe import DrumTranscriber
 
-    groups = [[drumnet.CLASSES.index(v) for v in group] for group in GROUPS]
     parts: list[np.ndarray] = []
 
     def keep(onset: np.ndarray) -> None:
-        parts.append(np.stack([onset[:, g].max(axis=1) for g in groups], axis=1))
+        parts.append(group_onsets(onset))
 
     y = np.asarray(samples, dtype=np.float32)
     tr = DrumTranscriber(sample_rate=sr, on_onset=keep)
@@ -103,14 +110,19 @@ def step_times_s(beats_s: np.ndarray) -> np.ndarray:
     return np.where(pos < 0, before, np.where(pos > b.size - 1, after, inside))
 
 
+def _at_times(activations: np.ndarray, fps: float, times_s: np.ndarray) -> np.ndarray:
+    """``(beats, groups, steps)``: each group's largest probability within
+    :data:`WINDOW_FRAMES` of each of the ``(beats, steps)`` times."""
+    frames = np.round(times_s * fps).astype(np.int64)
+    return np.stack([window_max(activations[:, g], frames.ravel(), WINDOW_FRAMES).reshape(frames.shape)
+                     for g in range(activations.shape[1])], axis=1)
+
+
 def pattern_features(activations: np.ndarray, fps: float, beats_s: np.ndarray) -> np.ndarray:
     """``(beats, groups * steps)``: each group's onset probability at each sixteenth around
     each beat (see :func:`step_times_s`), z-scored over the song's beats."""
-    times = step_times_s(beats_s)
-    frames = np.round(times * fps).astype(np.int64)
-    cols = [window_max(activations[:, g], frames.ravel(), WINDOW_FRAMES).reshape(frames.shape)
-            for g in range(activations.shape[1])]
-    x = np.concatenate(cols, axis=1)
+    at = _at_times(activations, fps, step_times_s(beats_s))
+    x = at.reshape(at.shape[0], -1)
     sd = x.std(axis=0)
     return (x - x.mean(axis=0)) / np.where(sd > 1e-6, sd, 1.0)
 
@@ -152,10 +164,7 @@ def level_features(activations: np.ndarray, fps: float, beats_s: np.ndarray) -> 
     how much the kick and the snare change from one beat to the next (2): a backbeat alternates
     kick and snare on the beats, a grid at half the tempo puts the same drum on every beat and
     the other between, one at twice the tempo puts hi-hats on every other beat."""
-    times = step_times_s(beats_s)[:, -FIRST_STEP:-FIRST_STEP + STEPS_PER_BEAT]
-    frames = np.round(times * fps).astype(np.int64)
-    profile = np.stack([window_max(activations[:, g], frames.ravel(), WINDOW_FRAMES).reshape(frames.shape)
-                        for g in range(activations.shape[1])], axis=1)  # (beats, groups, steps)
+    profile = _at_times(activations, fps, step_times_s(beats_s)[:, -FIRST_STEP:-FIRST_STEP + STEPS_PER_BEAT])
     on_beat = profile[:, :2, 0]
     change = np.abs(np.diff(on_beat, axis=0)).mean(axis=0) if on_beat.shape[0] > 1 else np.zeros(2)
     return np.concatenate([profile.mean(axis=0).ravel(), change])
@@ -176,3 +185,11 @@ def faster_is_beat_logit(activations: np.ndarray, fps: float, slow_s: np.ndarray
     w, b = bundled_level_weights()
     diff = level_features(activations, fps, fast_s) - level_features(activations, fps, slow_s)
     return float(diff @ w + b)
+
+
+def faster_is_beat(activations: np.ndarray) -> Callable[[np.ndarray, np.ndarray], float] | None:
+    """:func:`faster_is_beat_logit` on these activations as ``(slow_s, fast_s) -> log-odds``,
+    or None where no drums are heard (:data:`PRESENCE_MIN`)."""
+    if drum_presence(activations) < PRESENCE_MIN:
+        return None
+    return lambda slow_s, fast_s: faster_is_beat_logit(activations, drumnet.FPS, slow_s, fast_s)

@@ -16,16 +16,19 @@ from __future__ import annotations
 import argparse
 import csv
 import itertools
+from collections.abc import Iterator
 from pathlib import Path
 
 import mir_eval
 import numpy as np
 
 from drumjam.analysis import beatnet
-from drumjam.analysis.features import onset_envelope
+from drumjam.analysis.features import Envelope, onset_envelope
 from drumjam.analysis.metrical import FEATURES, LevelEvidence, level_evidence, pick_level, pulse_features, zscore
+from drumjam.analysis.tempo import TempoCurve
 from drumjam.io.midi import read_chart
 from drumjam.io.render import render_events
+from drumjam.model import Chart
 
 KITS = ("black_pearl", "red_zeppelin")
 BARS = 16
@@ -82,23 +85,29 @@ SALIENCE_WEIGHTS = (0.0, 1.0, 2.0, 3.0)
 MARGINS = (0.0, 0.2, 0.5, 0.7, 1.0)
 
 
-def level_examples(gmd: Path, names: list[str]) -> list[tuple[list[LevelEvidence], np.ndarray]]:
-    """For each rendered groove: the evidence for every level of its tracked beats, and the
-    F-measure (+-70 ms) of each level's beats against the click, 0 where its tempo is not the
-    click's (within 4 %)."""
-    from drumjam.analysis import drumnet, drumpattern
+def tracked_renders(gmd: Path, names: list[str]) -> Iterator[tuple[Chart, np.ndarray, int, Envelope, TempoCurve, np.ndarray]]:
+    """Each groove's first :data:`BARS` bars rendered with the AVL kits in turn: the chart,
+    the audio and its rate, its onset envelope, and the tempo curve and beats tracked on it."""
     from drumjam.analysis.tracker import track_pulse
 
-    out = []
     for n, name in enumerate(names):
         chart = read_chart(gmd / name).section(0, BARS - 1)
         y, sr = render_events(chart, soundfont=KITS[n % len(KITS)], mono=True)
         env = onset_envelope(y, sr)
         curve, beats = track_pulse(env)
+        yield chart, y, sr, env, curve, beats
+
+
+def level_examples(gmd: Path, names: list[str]) -> list[tuple[list[LevelEvidence], np.ndarray]]:
+    """For each rendered groove: the evidence for every level of its tracked beats, and the
+    F-measure (+-70 ms) of each level's beats against the click, 0 where its tempo is not the
+    click's (within 4 %)."""
+    from drumjam.analysis import drumpattern
+
+    out = []
+    for chart, y, sr, _env, curve, beats in tracked_renders(gmd, names):
         network = beatnet.activations(y, sr).sum(axis=1)
-        kit = drumpattern.drum_activations(y, sr)
-        faster = (lambda slow, fast, kit=kit: drumpattern.faster_is_beat_logit(kit, drumnet.FPS, slow, fast)) \
-            if drumpattern.drum_presence(kit) >= drumpattern.PRESENCE_MIN else None
+        faster = drumpattern.faster_is_beat(drumpattern.drum_activations(y, sr))
         evidence = level_evidence(beats, network, beatnet.FPS, curve.salience_at, faster)
         notes = chart.times_s()
         lo, hi = notes[0] - 0.1, notes[-1] + 0.1
@@ -146,14 +155,9 @@ def downbeat_examples(gmd: Path, names: list[str]) -> list[tuple[np.ndarray, np.
     downbeat evidence of its tracked beats, and which of those beats are the click's downbeats."""
     from drumjam.analysis import drumnet, drumpattern
     from drumjam.analysis.downbeats import accent_evidence, learned_evidence
-    from drumjam.analysis.tracker import track_pulse
 
     out = []
-    for n, name in enumerate(names):
-        chart = read_chart(gmd / name).section(0, BARS - 1)
-        y, sr = render_events(chart, soundfont=KITS[n % len(KITS)], mono=True)
-        env = onset_envelope(y, sr)
-        _, beats = track_pulse(env)
+    for chart, y, sr, env, _curve, beats in tracked_renders(gmd, names):
         bm = chart.beatmap
         near = np.abs(beats[:, None] - bm.downbeats_s[None, :]).min(axis=1) < 0.07
         on_click = np.abs(beats[:, None] - bm.beats_s[None, :]).min(axis=1) < 0.07

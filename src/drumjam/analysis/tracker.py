@@ -159,9 +159,7 @@ def track_beatmap(samples: np.ndarray, sr: int, meter: int | None = None,
     curve, gridded = track_pulse(env)
     network = beatnet.activations(samples, sr, downbeat_models)
     kit = drumpattern.drum_activations(samples, sr)
-    heard = drumpattern.drum_presence(kit) >= drumpattern.PRESENCE_MIN
-    faster = (lambda slow_s, fast_s: drumpattern.faster_is_beat_logit(kit, drumnet.FPS, slow_s, fast_s)) \
-        if heard else None
+    faster = drumpattern.faster_is_beat(kit)
     moved = at_metrical_level(gridded, network.sum(axis=1), curve.salience_at, faster)
     if moved is not None:
         # interpolated between the tracked beats: each new beat may lie a little off its onset
@@ -170,7 +168,7 @@ def track_beatmap(samples: np.ndarray, sr: int, meter: int | None = None,
     if gridded.size < 2:
         raise InputError("found no beat in the audio: is there any rhythm in it?")
     learned = learned_evidence(network[:, beatnet.DOWNBEAT], beatnet.FPS, gridded)
-    drums = drumpattern.downbeat_logits(kit, drumnet.FPS, gridded) if heard else None
+    drums = None if faster is None else drumpattern.downbeat_logits(kit, drumnet.FPS, gridded)
     m, first = downbeats(env, gridded, meter, learned, drums)
     conf = confidence(env, gridded)
     return BeatMap.from_beats(gridded, meter=m, first_downbeat_index=first, confidence=round(conf, 3))
