@@ -16,8 +16,8 @@ from drumjam.analysis import beat_this_backend, cache
 from drumjam.analysis.click import mix_click, render_click
 from drumjam.analysis.features import ANALYSIS_SR, onset_envelope
 from drumjam.analysis.onsets import detect_onsets
-from drumjam.analysis.stream import read_mono
-from drumjam.analysis.tracker import confidence, track_beatmap
+from drumjam.analysis.stream import array_blocks, read_mono, song_blocks
+from drumjam.analysis.tracker import beatmap_of, confidence, listen
 from drumjam.errors import InputError
 from drumjam.io.audio import MAX_AUDIO_DURATION_S, SILENCE_PEAK
 from drumjam.model import BeatMap
@@ -90,10 +90,11 @@ def analyse_audio(
     if backend == "beat_this":
         beat_this_backend.require()
     if isinstance(path_or_samples, (str, Path)):
-        samples, rate = read_mono(path_or_samples, ANALYSIS_SR), ANALYSIS_SR
+        blocks, rate = song_blocks(path_or_samples, ANALYSIS_SR), ANALYSIS_SR  # the header checked
         digest = cache.file_digest(path_or_samples)
     else:
         samples, rate = _samples_in(path_or_samples, sr)
+        blocks = array_blocks(samples, rate)
         digest = cache.samples_digest(samples, rate)
     options = f"meter={meter}" if backend == "drumjam" else f"checkpoint={checkpoint}"
     key = cache.cache_key(digest, backend, options)
@@ -105,8 +106,10 @@ def analyse_audio(
         # one BLAS thread: the networks' many small products gain nothing from more, and idle
         # BLAS threads spin (half the CPU time on two cores)
         with threadpool_limits(limits=1, user_api="blas"):
-            beatmap = track_beatmap(samples, rate, meter=meter)
+            beatmap = beatmap_of(listen(blocks, rate), meter=meter)
     else:
+        if isinstance(path_or_samples, (str, Path)):  # Beat This! reads the whole song at once
+            samples = read_mono(path_or_samples, ANALYSIS_SR)
         beats, downbeats, found_meter = beat_this_backend.track_beatmap(samples, rate, checkpoint)
         conf = confidence(onset_envelope(samples, rate), beats) if beats.size >= 2 else 0.0
         beatmap = beat_this_backend.to_beatmap(beats, downbeats, meter or found_meter, round(conf, 3))

@@ -15,7 +15,6 @@ on the FFT bins nearest to the band frequencies, each of unit area; ``log10(1 + 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
 from functools import cache
 from importlib import resources
 
@@ -23,7 +22,9 @@ import numpy as np
 import scipy.fft
 import soxr
 
-from drumjam.analysis.features import framed
+from drumjam.analysis.features import FrameStream
+from drumjam.analysis.stream import array_blocks
+
 SR = 22050
 HOP = 441  # 20 ms: 50 frames a second
 FPS = SR / HOP
@@ -65,19 +66,33 @@ def filterbank() -> np.ndarray:
     return fb
 
 
-def _feature_blocks(samples: np.ndarray) -> Iterator[np.ndarray]:
-    """:func:`spectral_features` in blocks of :data:`BLOCK_FRAMES` frames."""
-    y = np.asarray(samples, dtype=np.float32)
-    n_frames = int(np.ceil(y.size / HOP))
-    hann = np.hanning(FRAME).astype(np.float32)
-    previous = None
-    for first in range(0, n_frames, BLOCK_FRAMES):
-        block = framed(y, first, min(BLOCK_FRAMES, n_frames - first), FRAME, HOP, FRAME // 2)
-        spectrum = np.abs(scipy.fft.rfft(block * hann, axis=1))
-        spec = np.log10(spectrum[:, :FRAME >> 1] @ filterbank() + 1.0)
-        rise = np.maximum(np.diff(spec, axis=0, prepend=spec[:1] if previous is None else previous), 0.0)
-        previous = spec[-1:]
-        yield np.hstack([spec, rise])
+class FeatureStream:
+    """:func:`spectral_features` of audio fed a block at a time at :data:`SR`, returned in
+    blocks of at most :data:`BLOCK_FRAMES` frames as they are complete."""
+
+    def __init__(self) -> None:
+        self._frames = FrameStream(FRAME, HOP, FRAME // 2)
+        self._hann = np.hanning(FRAME).astype(np.float32)
+        self._previous: np.ndarray | None = None
+
+    def push(self, y: np.ndarray) -> list[np.ndarray]:
+        """Feed mono samples; the features of the frames they complete."""
+        return self._features(self._frames.push(y))
+
+    def finish(self) -> list[np.ndarray]:
+        """The features of the last frames (frame ``i`` for ``i * HOP`` within the audio)."""
+        return self._features(self._frames.finish(-(-self._frames.n_samples // HOP)))
+
+    def _features(self, frames: np.ndarray) -> list[np.ndarray]:
+        out = []
+        for first in range(0, frames.shape[0], BLOCK_FRAMES):
+            spectrum = np.abs(scipy.fft.rfft(frames[first:first + BLOCK_FRAMES] * self._hann, axis=1))
+            spec = np.log10(spectrum[:, :FRAME >> 1] @ filterbank() + 1.0)
+            previous = spec[:1] if self._previous is None else self._previous
+            rise = np.maximum(np.diff(spec, axis=0, prepend=previous), 0.0)
+            self._previous = spec[-1:]
+            out.append(np.hstack([spec, rise]))
+        return out
 
 
 def spectral_features(samples: np.ndarray) -> np.ndarray:
@@ -88,7 +103,9 @@ def spectral_features(samples: np.ndarray) -> np.ndarray:
     samples : numpy.ndarray
         Mono float samples at :data:`SR`. Frame ``i`` is centred on sample ``i * HOP``.
     """
-    blocks = list(_feature_blocks(samples))
+    stream = FeatureStream()
+    blocks = [f for block in array_blocks(np.asarray(samples, np.float32), SR) for f in stream.push(block)]
+    blocks += stream.finish()
     return np.vstack(blocks) if blocks else np.zeros((0, 2 * filterbank().shape[1]), np.float32)
 
 
@@ -120,30 +137,36 @@ def _lstm(x: np.ndarray, w_ih: np.ndarray, w_hh: np.ndarray, bias: np.ndarray,
     return out, (h, c)
 
 
-def _run(blocks: Iterable[np.ndarray], models: tuple[dict[str, np.ndarray], ...]) -> Iterator[np.ndarray]:
-    """The models over consecutive feature blocks, the LSTM state carried from block to block;
-    yields ``(models, block frames, 3)`` probabilities."""
-    w = {name: np.stack([m[name] for m in models]) for name in models[0]}
-    kernel = w["conv1.weight"][:, :, 0, :]  # (models, channels, width)
-    n_layers = sum(1 for name in w if name.startswith("lstm.weight_ih_l"))
-    hidden = w["lstm.weight_hh_l0"].shape[2]
-    zeros = np.zeros((len(models), 1, hidden), np.float32)
-    states = [(zeros, zeros)] * n_layers
-    for features in blocks:
+class _Network:
+    """The models over consecutive feature blocks, the LSTM state carried from block to block
+    (the network is causal: each frame's output depends on it and the frames before alone)."""
+
+    def __init__(self, models: tuple[dict[str, np.ndarray], ...]) -> None:
+        self.w = {name: np.stack([m[name] for m in models]) for name in models[0]}
+        self.n_models = len(models)
+        self.n_layers = sum(1 for name in self.w if name.startswith("lstm.weight_ih_l"))
+        zeros = np.zeros((self.n_models, 1, self.w["lstm.weight_hh_l0"].shape[2]), np.float32)
+        self.states = [(zeros, zeros)] * self.n_layers
+
+    def __call__(self, features: np.ndarray) -> np.ndarray:
+        """``(models, frames, 3)`` probabilities of the next frames' ``(frames, features)``."""
+        w = self.w
+        kernel = w["conv1.weight"][:, :, 0, :]  # (models, channels, width)
         windows = np.lib.stride_tricks.sliding_window_view(features, kernel.shape[2], axis=1)
         conv = np.einsum("tpk,mck->mtcp", windows, kernel) + w["conv1.bias"][:, None, :, None]
         conv = np.maximum(conv, 0.0)
         half = conv.shape[3] // 2
         pooled = np.maximum(conv[..., 0:2 * half:2], conv[..., 1:2 * half:2])
-        x = np.matmul(pooled.reshape(len(models), features.shape[0], -1),
+        x = np.matmul(pooled.reshape(self.n_models, features.shape[0], -1),
                       w["linear0.weight"].transpose(0, 2, 1)) + w["linear0.bias"][:, None]
-        for layer in range(n_layers):
-            x, states[layer] = _lstm(x, w[f"lstm.weight_ih_l{layer}"], w[f"lstm.weight_hh_l{layer}"],
-                                     w[f"lstm.bias_ih_l{layer}"] + w[f"lstm.bias_hh_l{layer}"], states[layer])
+        for layer in range(self.n_layers):
+            x, self.states[layer] = _lstm(
+                x, w[f"lstm.weight_ih_l{layer}"], w[f"lstm.weight_hh_l{layer}"],
+                w[f"lstm.bias_ih_l{layer}"] + w[f"lstm.bias_hh_l{layer}"], self.states[layer])
         logits = np.matmul(x, w["linear.weight"].transpose(0, 2, 1)) + w["linear.bias"][:, None]
         logits -= logits.max(axis=2, keepdims=True)
         p = np.exp(logits)
-        yield p / p.sum(axis=2, keepdims=True)
+        return p / p.sum(axis=2, keepdims=True)
 
 
 def network(features: np.ndarray, models: tuple[dict[str, np.ndarray], ...]) -> np.ndarray:
@@ -158,8 +181,9 @@ def network(features: np.ndarray, models: tuple[dict[str, np.ndarray], ...]) -> 
         Arrays named as in the released PyTorch state dict (``conv1.weight``,
         ``linear0.weight``, ``lstm.weight_ih_l0``, ...), one dict a model.
     """
-    blocks = (features[i:i + BLOCK_FRAMES] for i in range(0, features.shape[0], BLOCK_FRAMES))
-    return np.concatenate(list(_run(blocks, models)), axis=1)
+    run = _Network(models)
+    return np.concatenate([run(features[i:i + BLOCK_FRAMES])
+                           for i in range(0, features.shape[0], BLOCK_FRAMES)], axis=1)
 
 
 @cache
@@ -170,6 +194,34 @@ def bundled_models() -> tuple[dict[str, np.ndarray], ...]:
         names = sorted({key.split("/")[0] for key in archive.files})
         return tuple({key.split("/", 1)[1]: archive[key].astype(np.float32)
                       for key in archive.files if key.startswith(name + "/")} for name in names)
+
+
+class ActivationStream:
+    """Beat and downbeat probabilities of audio fed a block at a time at :data:`SR`: only the
+    probabilities are kept (400 bytes a second), not the audio or its spectrogram.
+
+    Parameters
+    ----------
+    models : tuple of dict, optional
+        Network weights; the bundled BeatNet models by default.
+    """
+
+    def __init__(self, models: tuple[dict[str, np.ndarray], ...] | None = None) -> None:
+        self._features = FeatureStream()
+        self._network = _Network(bundled_models() if models is None else models)
+        self._out: list[np.ndarray] = []
+
+    def push(self, y: np.ndarray) -> None:
+        """Feed mono samples at :data:`SR`."""
+        self._add(self._features.push(y))
+
+    def finish(self) -> np.ndarray:
+        """The probabilities of all the audio fed, as :func:`activations` gives them."""
+        self._add(self._features.finish())
+        return np.vstack(self._out) if self._out else np.zeros((0, 2), np.float32)
+
+    def _add(self, features: list[np.ndarray]) -> None:
+        self._out += [self._network(f)[:, :, :2].mean(axis=0) for f in features]
 
 
 def activations(samples: np.ndarray, sr: int,
@@ -194,6 +246,7 @@ def activations(samples: np.ndarray, sr: int,
     y = np.asarray(samples, dtype=np.float32)
     if sr != SR:
         y = soxr.resample(y, sr, SR).astype(np.float32)
-    models = bundled_models() if models is None else models
-    probs = [p[:, :, :2].mean(axis=0) for p in _run(_feature_blocks(y), models)]
-    return np.vstack(probs) if probs else np.zeros((0, 2), np.float32)
+    stream = ActivationStream(models)
+    for block in array_blocks(y, SR):
+        stream.push(block)
+    return stream.finish()

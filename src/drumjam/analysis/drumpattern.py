@@ -22,6 +22,7 @@ import numpy as np
 
 from drumjam.analysis import drumnet
 from drumjam.analysis.features import window_max
+from drumjam.analysis.stream import array_blocks
 from drumjam.model import Voice
 
 #: Drum groups, each the largest onset probability of its classes.
@@ -38,8 +39,6 @@ STEPS_PER_BEAT = 4
 FIRST_STEP, STOP_STEP = -4 * STEPS_PER_BEAT, 4 * STEPS_PER_BEAT
 #: Half-width of the window in which a sixteenth takes a group's largest probability (frames).
 WINDOW_FRAMES = 2
-#: Audio given to the network at a time (seconds): memory stays small for any length.
-BLOCK_S = 30.0
 WEIGHTS_FILE = "downbeats.npz"
 #: Drums are heard where :func:`drum_presence` is at least this. Set between the drumless
 #: backing music of the training renders (90 % of it below 0.32) and the held-out drum renders
@@ -54,11 +53,47 @@ def group_onsets(onset: np.ndarray) -> np.ndarray:
                      for group in GROUPS], axis=1)
 
 
+class DrumStream:
+    """Onset probability of each drum group of :data:`GROUPS` of audio fed a block at a time,
+    through the streaming :class:`~drumjam.analysis.transcribe.DrumTranscriber`: only the
+    output is kept (2.4 kB a second).
+
+    Parameters
+    ----------
+    sample_rate : int
+        Sample rate of the audio that will be fed.
+    """
+
+    def __init__(self, *, sample_rate: int) -> None:
+        from drumjam.analysis.transcribe import DrumTranscriber
+
+        self._sr = int(sample_rate)
+        self._n_samples = 0
+        self._parts: list[np.ndarray] = []
+        self._transcriber = DrumTranscriber(sample_rate=self._sr, on_onset=self._keep)
+
+    def _keep(self, onset: np.ndarray) -> None:
+        self._parts.append(group_onsets(onset))
+
+    def push(self, y: np.ndarray) -> None:
+        """Feed mono samples."""
+        self._n_samples += y.size
+        self._transcriber.process(y)
+
+    def finish(self) -> np.ndarray:
+        """``(frames, len(GROUPS))`` float32 of all the audio fed; frame ``i`` is at
+        ``i / drumnet.FPS`` seconds."""
+        self._transcriber.flush()
+        n_frames = -(-round(self._n_samples * drumnet.SAMPLE_RATE / self._sr) // drumnet.HOP)
+        out = np.concatenate(self._parts) if self._parts else np.zeros((0, len(GROUPS)), np.float32)
+        return out[:n_frames]
+
+
 def drum_activations(samples: np.ndarray, sr: int) -> np.ndarray:
     """Onset probability of each drum group of :data:`GROUPS`, :data:`drumnet.FPS` frames a second.
 
-    The audio goes through the streaming :class:`~drumjam.analysis.transcribe.DrumTranscriber`
-    in blocks of :data:`BLOCK_S` seconds, so memory is that of the output (2.4 kB a second).
+    The audio goes through :class:`DrumStream` in blocks of
+    :data:`drumjam.analysis.stream.BLOCK_S` seconds, so memory is that of the output.
 
     Parameters
     ----------
@@ -72,22 +107,10 @@ def drum_activations(samples: np.ndarray, sr: int) -> np.ndarray:
     numpy.ndarray
         ``(frames, len(GROUPS))`` float32; frame ``i`` is at ``i / drumnet.FPS`` seconds.
     """
-    from drumjam.analysis.transcribe import DrumTranscriber
-
-    parts: list[np.ndarray] = []
-
-    def keep(onset: np.ndarray) -> None:
-        parts.append(group_onsets(onset))
-
-    y = np.asarray(samples, dtype=np.float32)
-    tr = DrumTranscriber(sample_rate=sr, on_onset=keep)
-    step = max(1, int(BLOCK_S * sr))
-    for i in range(0, y.size, step):
-        tr.process(y[i:i + step])
-    tr.flush()
-    n_frames = -(-round(y.size * drumnet.SAMPLE_RATE / sr) // drumnet.HOP)
-    out = np.concatenate(parts) if parts else np.zeros((0, len(GROUPS)), np.float32)
-    return out[:n_frames]
+    stream = DrumStream(sample_rate=sr)
+    for block in array_blocks(np.asarray(samples, dtype=np.float32), sr):
+        stream.push(block)
+    return stream.finish()
 
 
 def drum_presence(activations: np.ndarray) -> float:

@@ -4,17 +4,21 @@ A log-compressed mel spectrogram at a 5.8 ms hop; its positive spectral flux (wi
 maximum filter across frequency, as in SuperFlux, so vibrato does not count as onsets) is the
 onset strength. Frames are turned into seconds only through :attr:`Envelope.frame_times_s`.
 The spectrogram is computed in blocks with NumPy alone (the same values as librosa's ``stft``
-and Slaney mel filters), so a long song needs little more memory than its mel spectrogram.
+and Slaney mel filters), of audio fed a block at a time (:class:`EnvelopeStream`), so a long
+song needs little more memory than its mel spectrogram.
 """
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
 import scipy.fft
 
+from drumjam.analysis.stream import array_blocks
 from drumjam.errors import InputError
 from drumjam.io.audio import resample
 
@@ -25,6 +29,9 @@ N_MELS = 80
 FMAX_HZ = 11000.0
 #: Frames computed at a time.
 BLOCK_FRAMES = 8192
+#: Bytes of mel spectrogram held in memory until the envelope is made (about five minutes
+#: of audio); the rest waits in a temporary file.
+SPOOL_BYTES = 16 << 20
 LOW_BAND_HZ = 180.0
 HIGH_BAND_HZ = 2500.0
 #: Seconds by which the flux peak trails a note start (measured on clicks, -3 ms, and
@@ -131,31 +138,104 @@ def mel_filters() -> np.ndarray:
     return weights.astype(np.float32)
 
 
-def framed(y: np.ndarray, first: int, count: int, length: int, hop: int, lead: int) -> np.ndarray:
-    """Frames ``first`` to ``first + count - 1`` of ``length`` samples, frame ``i`` starting at
-    sample ``i * hop - lead``, zeros outside ``y`` (no copy of the whole signal is padded)."""
-    start = first * hop - lead
-    stop = (first + count - 1) * hop - lead + length
-    segment = np.zeros(stop - start, dtype=np.float32)
-    lo, hi = max(start, 0), min(stop, y.size)
-    if hi > lo:
-        segment[lo - start:hi - start] = y[lo:hi]
-    return np.lib.stride_tricks.sliding_window_view(segment, length)[::hop][:count]
+class FrameStream:
+    """Frames of a signal fed a block at a time: frame ``i`` holds ``length`` samples from
+    sample ``i * hop - lead``, zeros before the first sample and after the last. Only the
+    samples of frames not yet cut are held, so the frames do not depend on how the signal was
+    cut into blocks.
+
+    Parameters
+    ----------
+    length, hop, lead : int
+        Frame length, hop and the zeros before the first sample, in samples.
+    """
+
+    def __init__(self, length: int, hop: int, lead: int) -> None:
+        self.length, self.hop = length, hop
+        self.n_samples = 0
+        self._buf = np.zeros(lead, np.float32)  # from the start of the next frame on
+        self._next = 0  # index of the next frame
+
+    def push(self, block: np.ndarray) -> np.ndarray:
+        """Feed samples; return ``(frames, length)``: the frames they complete (a view, valid
+        until the next call)."""
+        block = np.asarray(block, dtype=np.float32)
+        self.n_samples += block.size
+        self._buf = np.concatenate([self._buf, block])
+        return self._cut(max(0, (self._buf.size - self.length) // self.hop + 1))
+
+    def finish(self, n_frames: int) -> np.ndarray:
+        """The frames left up to frame ``n_frames - 1``, zero-padded past the last sample."""
+        count = max(0, n_frames - self._next)
+        need = (count - 1) * self.hop + self.length if count else 0
+        if need > self._buf.size:
+            self._buf = np.concatenate([self._buf, np.zeros(need - self._buf.size, np.float32)])
+        return self._cut(count)
+
+    def _cut(self, count: int) -> np.ndarray:
+        if count == 0:
+            return np.zeros((0, self.length), np.float32)
+        frames = np.lib.stride_tricks.sliding_window_view(self._buf, self.length)[::self.hop][:count]
+        self._buf = self._buf[count * self.hop:]
+        self._next += count
+        return frames
+
+
+@cache
+def _window() -> np.ndarray:
+    return (0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(N_FFT) / N_FFT)).astype(np.float32)
+
+
+class MelStream:
+    """The mel power spectrogram of :func:`mel_power`, of audio fed a block at a time at
+    :data:`ANALYSIS_SR`, kept in blocks of at most :data:`BLOCK_FRAMES` frames until read
+    back with :meth:`blocks` (3.4 MB a minute: past :data:`SPOOL_BYTES`, in a temporary file
+    rather than in memory)."""
+
+    def __init__(self) -> None:
+        self.frames = FrameStream(N_FFT, HOP, N_FFT // 2)
+        self.top = 0.0  # the largest value so far
+        self._spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)
+        self._counts: list[int] = []  # frames of each block
+
+    def push(self, y: np.ndarray) -> None:
+        """Feed samples."""
+        self._add(self.frames.push(y))
+
+    def finish(self) -> None:
+        """Add the last frames (past the end, zero-padded)."""
+        self._add(self.frames.finish(1 + self.frames.n_samples // HOP))
+
+    @property
+    def n_frames(self) -> int:
+        """Frames computed so far."""
+        return sum(self._counts)
+
+    def blocks(self) -> Iterator[np.ndarray]:
+        """The spectrogram's ``(N_MELS, frames)`` float32 blocks, in order, read back once."""
+        self._spool.seek(0)
+        with self._spool:
+            for count in self._counts:
+                data = self._spool.read(N_MELS * count * np.dtype(np.float32).itemsize)
+                yield np.frombuffer(data, np.float32).reshape(N_MELS, count).copy()
+
+    def _add(self, frames: np.ndarray) -> None:
+        filters = mel_filters()
+        for first in range(0, frames.shape[0], BLOCK_FRAMES):
+            power = np.abs(scipy.fft.rfft(frames[first:first + BLOCK_FRAMES] * _window(), axis=1)) ** 2
+            mel = filters @ power.T
+            self.top = max(self.top, float(mel.max()))
+            self._spool.write(mel.tobytes())
+            self._counts.append(mel.shape[1])
 
 
 def mel_power(y: np.ndarray) -> np.ndarray:
     """``(N_MELS, frames)`` mel power spectrogram (centred frames, zero-padded, periodic Hann
     window), frame ``i`` centred on sample ``i * HOP``, computed :data:`BLOCK_FRAMES` at a time."""
-    n_frames = 1 + y.size // HOP
-    window = (0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(N_FFT) / N_FFT)).astype(np.float32)
-    out = np.empty((N_MELS, n_frames), dtype=np.float32)
-    filters = mel_filters()
-    for first in range(0, n_frames, BLOCK_FRAMES):
-        count = min(BLOCK_FRAMES, n_frames - first)
-        block = framed(y, first, count, N_FFT, HOP, N_FFT // 2)
-        power = np.abs(scipy.fft.rfft(block * window, axis=1)) ** 2
-        out[:, first:first + count] = filters @ power.T
-    return out
+    stream = MelStream()
+    stream.push(y)
+    stream.finish()
+    return np.concatenate(list(stream.blocks()), axis=1)
 
 
 def _flux(mel_log: np.ndarray) -> np.ndarray:
@@ -184,6 +264,74 @@ def _normalise(x: np.ndarray, fps: float) -> np.ndarray:
     return y / top if top > 0 else y
 
 
+class EnvelopeStream:
+    """The onset envelope of :func:`onset_envelope`, of audio fed a block at a time at
+    :data:`ANALYSIS_SR`: only the mel spectrogram is kept until :meth:`finish` (the envelope
+    is normalised by the song's loudest frame), not the audio.
+
+    Examples
+    --------
+    >>> stream = EnvelopeStream()
+    >>> for block in blocks:            # doctest: +SKIP
+    ...     stream.push(block)
+    >>> env = stream.finish()           # doctest: +SKIP
+    """
+
+    def __init__(self) -> None:
+        self._mel = MelStream()
+
+    def push(self, y: np.ndarray) -> None:
+        """Feed mono samples at :data:`ANALYSIS_SR`."""
+        self._mel.push(y)
+
+    def finish(self) -> Envelope:
+        """The envelope of all the audio fed.
+
+        Raises
+        ------
+        InputError
+            If less than half a second was fed.
+        """
+        n_samples = self._mel.frames.n_samples
+        if n_samples < ANALYSIS_SR * 0.5:
+            raise InputError(f"audio of {n_samples / ANALYSIS_SR:.2f} s is too short to analyse; "
+                             "give at least 0.5 s")
+        self._mel.finish()
+        top = max(self._mel.top, 1e-12)
+        fps = ANALYSIS_SR / HOP
+        freqs = mel_frequencies(N_MELS, FMAX_HZ)
+        low_bands = max(2, int(np.searchsorted(freqs, LOW_BAND_HZ)))
+        high_bands = int(np.searchsorted(freqs, HIGH_BAND_HZ))
+        n_frames = self._mel.n_frames
+        flux = np.zeros((4, n_frames))  # all, low, mid, high
+        mel_db = np.empty((N_MELS, n_frames), np.float16)
+        db_top = -np.inf
+        first, previous = 0, None
+        for mel in self._mel.blocks():
+            # one frame of overlap for the difference
+            joined = mel if previous is None else np.concatenate([previous, mel], axis=1)
+            mel_log = np.log1p((1000.0 / top) * joined)
+            parts = (_flux(mel_log), _flux(mel_log[:low_bands]), _flux(mel_log[low_bands:high_bands]),
+                     _flux(mel_log[high_bands:]))
+            for row, part in enumerate(parts):
+                flux[row, first:first + mel.shape[1]] = part[joined.shape[1] - mel.shape[1]:]
+            previous = mel[:, -1:].copy()
+            # in place: dB relative to the loudest bin
+            np.maximum(mel, 1e-10, out=mel)
+            np.log10(mel, out=mel)
+            mel *= 10.0
+            mel -= 10.0 * np.log10(max(top, 1e-10))
+            db_top = max(db_top, float(mel.max()))
+            mel_db[:, first:first + mel.shape[1]] = mel
+            first += mel.shape[1]
+        # 80 dB of range (rounding to float16 keeps the order: the floor may come after it)
+        np.maximum(mel_db, np.float16(np.float32(db_top - 80.0)), out=mel_db)
+        low_share = float(flux[1].sum() / max(float(flux[0].sum()), 1e-12))
+        bands = np.stack([_normalise(f, fps) for f in flux[1:]])
+        return Envelope(_normalise(flux[0], fps), bands[0], bands, mel_db, low_share, fps,
+                        n_samples / ANALYSIS_SR)
+
+
 def onset_envelope(samples: np.ndarray, sr: int) -> Envelope:
     """Compute the onset-strength envelope of mono audio.
 
@@ -201,32 +349,9 @@ def onset_envelope(samples: np.ndarray, sr: int) -> Envelope:
     y = np.asarray(samples, dtype=np.float32)
     if y.ndim != 1:
         raise InputError(f"onset analysis needs mono samples, got shape {y.shape}")
-    if y.size < sr * 0.5:
-        raise InputError(f"audio of {y.size / sr:.2f} s is too short to analyse; give at least 0.5 s")
     if sr != ANALYSIS_SR:
         y = resample(y, sr, ANALYSIS_SR)
-    mel = mel_power(y)
-    top = max(float(mel.max()), 1e-12)
-    fps = ANALYSIS_SR / HOP
-    freqs = mel_frequencies(N_MELS, FMAX_HZ)
-    low_bands = max(2, int(np.searchsorted(freqs, LOW_BAND_HZ)))
-    high_bands = int(np.searchsorted(freqs, HIGH_BAND_HZ))
-    flux = np.zeros((4, mel.shape[1]))  # all, low, mid, high
-    for first in range(0, mel.shape[1], BLOCK_FRAMES):
-        a = max(0, first - 1)  # one frame of overlap for the difference
-        mel_log = np.log1p((1000.0 / top) * mel[:, a:first + BLOCK_FRAMES])
-        parts = (_flux(mel_log), _flux(mel_log[:low_bands]), _flux(mel_log[low_bands:high_bands]),
-                 _flux(mel_log[high_bands:]))
-        for row, part in enumerate(parts):
-            flux[row, first:first + BLOCK_FRAMES] = part[first - a:]
-    low_share = float(flux[1].sum() / max(float(flux[0].sum()), 1e-12))
-    bands = np.stack([_normalise(f, fps) for f in flux[1:]])
-    # in place: dB relative to the loudest bin, 80 dB of range
-    np.maximum(mel, 1e-10, out=mel)
-    np.log10(mel, out=mel)
-    mel *= 10.0
-    mel -= 10.0 * np.log10(max(top, 1e-10))
-    np.maximum(mel, float(mel.max()) - 80.0, out=mel)
-    mel_db = mel.astype(np.float16)
-    del mel
-    return Envelope(_normalise(flux[0], fps), bands[0], bands, mel_db, low_share, fps, y.size / ANALYSIS_SR)
+    stream = EnvelopeStream()
+    for block in array_blocks(y, ANALYSIS_SR):
+        stream.push(block)
+    return stream.finish()

@@ -39,6 +39,8 @@ BLOCK_S = 0.5
 WINDOW_S = 6.0
 DECIMATE = 2
 DRIFT_BINS = 1.0
+#: Autocorrelation frames computed at a time.
+ACF_BLOCK_FRAMES = 256
 JUMP_LOG_PENALTY = 12.0
 
 TEMPO_GRID_BPM = MIN_BPM * (MAX_BPM / MIN_BPM) ** np.linspace(0.0, 1.0, N_BINS)
@@ -62,8 +64,12 @@ def local_autocorrelation(x: np.ndarray, win: int, hop: int) -> np.ndarray:
     frames = np.lib.stride_tricks.sliding_window_view(padded, win)[::hop][:n_frames]
     window = 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(win) / win)  # periodic Hann
     n_fft = 1 << int(np.ceil(np.log2(2 * win - 1)))
-    power = np.abs(np.fft.rfft(frames * window, n=n_fft, axis=1)) ** 2
-    return np.fft.irfft(power, n=n_fft, axis=1)[:, :win].T
+    out = np.empty((win, n_frames))
+    for first in range(0, n_frames, ACF_BLOCK_FRAMES):  # a block at a time: little memory
+        part = frames[first:first + ACF_BLOCK_FRAMES]
+        power = np.abs(np.fft.rfft(part * window, n=n_fft, axis=1)) ** 2
+        out[:, first:first + part.shape[0]] = np.fft.irfft(power, n=n_fft, axis=1)[:, :win].T
+    return out
 
 
 def band_salience(x: np.ndarray, fps: float) -> tuple[np.ndarray, np.ndarray]:
@@ -101,9 +107,11 @@ def metrical_weights(salience: np.ndarray) -> np.ndarray:
     """
     dominant_bpm = TEMPO_GRID_BPM[np.argmax(salience, axis=0)]
     levels = dominant_bpm[None, :] * np.asarray(METRICAL_RATIOS)[:, None]  # (ratios, blocks)
-    near = np.abs(np.log2(TEMPO_GRID_BPM[:, None, None] / levels[None, :, :])) <= METRICAL_WIDTH_OCTAVES
-    on_level = np.where(near, _prior(levels)[None, :, :], 0.0).max(axis=1)
-    return np.maximum(on_level, OFF_METRICAL_SHARE * _prior(TEMPO_GRID_BPM)[:, None])
+    on_level = OFF_METRICAL_SHARE * _prior(TEMPO_GRID_BPM)[:, None]
+    for level in levels:  # one ratio at a time: a (tempi, blocks) array, not (tempi, ratios, blocks)
+        near = np.abs(np.log2(TEMPO_GRID_BPM[:, None] / level[None, :])) <= METRICAL_WIDTH_OCTAVES
+        on_level = np.maximum(on_level, np.where(near, _prior(level)[None, :], 0.0))
+    return on_level
 
 
 def periodicity(env: Envelope) -> tuple[np.ndarray, np.ndarray]:

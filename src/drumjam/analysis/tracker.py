@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import NamedTuple
 
 import numpy as np
+import soxr
 
 from drumjam.analysis import beatnet, drumnet, drumpattern
 from drumjam.analysis import beats as beats_mod
 from drumjam.analysis.downbeats import downbeats, learned_evidence
-from drumjam.analysis.features import Envelope, onset_envelope, window_max
+from drumjam.analysis.features import ANALYSIS_SR, Envelope, EnvelopeStream, window_max
 from drumjam.analysis.grid import fit_grid, tempo_sections
 from drumjam.analysis.metrical import FasterIsBeat, choose_level, nearest_level, offbeat_margin
+from drumjam.analysis.stream import array_blocks
 from drumjam.analysis.tempo import TempoCurve, tempo_curve
 from drumjam.errors import InputError
 from drumjam.model import BeatMap
@@ -139,9 +142,55 @@ def at_metrical_level(beats_s: np.ndarray, beat_prob: np.ndarray,
     return np.concatenate(pieces)
 
 
+class Heard(NamedTuple):
+    """What the tracker reads of a song, at frame rate: all it keeps of the audio."""
+
+    #: Onset strength and mel spectrogram.
+    env: Envelope
+    #: BeatNet's ``(frames, 2)`` beat and downbeat probabilities (:data:`beatnet.FPS`).
+    network: np.ndarray
+    #: Drum groups' ``(frames, groups)`` onset probabilities (:data:`drumnet.FPS`).
+    kit: np.ndarray
+
+
+def listen(blocks: Iterable[np.ndarray], sr: int,
+           downbeat_models: tuple[dict[str, np.ndarray], ...] | None = None) -> Heard:
+    """Read mono audio in one pass, a block at a time, keeping only what the tracker reads.
+
+    Each block goes to the onset envelope, the beat network and the drum transcriber (the
+    first two at :data:`~drumjam.analysis.features.ANALYSIS_SR`, resampled as the blocks
+    come), which each keep their frame-rate output and the few samples their next frame
+    needs. How the audio is cut into blocks does not change the result.
+
+    Parameters
+    ----------
+    blocks : iterable of numpy.ndarray
+        Consecutive mono float32 blocks of any length.
+    sr : int
+        Their sample rate.
+    downbeat_models : tuple of dict, optional
+        BeatNet weights (:mod:`drumjam.analysis.beatnet`); the bundled models by default.
+    """
+    env, network, kit = EnvelopeStream(), beatnet.ActivationStream(downbeat_models), \
+        drumpattern.DrumStream(sample_rate=sr)
+    resampler = None if sr == ANALYSIS_SR else soxr.ResampleStream(
+        sr, ANALYSIS_SR, 1, dtype="float32", quality="HQ")
+    for block in blocks:
+        kit.push(block)
+        y = block if resampler is None else resampler.resample_chunk(block)
+        env.push(y)
+        network.push(y)
+    if resampler is not None:
+        tail = resampler.resample_chunk(np.zeros(0, np.float32), last=True)
+        env.push(tail)
+        network.push(tail)
+    return Heard(env.finish(), network.finish(), kit.finish())
+
+
 def track_beatmap(samples: np.ndarray, sr: int, meter: int | None = None,
                   downbeat_models: tuple[dict[str, np.ndarray], ...] | None = None) -> BeatMap:
-    """Beats, downbeats, metre and confidence of mono audio.
+    """Beats, downbeats, metre and confidence of mono audio (:func:`listen`, then
+    :func:`beatmap_of`).
 
     Parameters
     ----------
@@ -155,10 +204,22 @@ def track_beatmap(samples: np.ndarray, sr: int, meter: int | None = None,
         BeatNet weights for the learned beat and downbeat evidence
         (:mod:`drumjam.analysis.beatnet`); the three bundled models by default.
     """
-    env = onset_envelope(samples, sr)
+    heard = listen(array_blocks(np.asarray(samples, dtype=np.float32), sr), sr, downbeat_models)
+    return beatmap_of(heard, meter=meter)
+
+
+def beatmap_of(heard: Heard, *, meter: int | None = None) -> BeatMap:
+    """Beats, downbeats, metre and confidence of a song from what :func:`listen` kept of it.
+
+    Parameters
+    ----------
+    heard : Heard
+        The song's envelope and network outputs.
+    meter : int, optional
+        Beats per bar if known; estimated otherwise.
+    """
+    env, network, kit = heard
     curve, gridded = track_pulse(env)
-    network = beatnet.activations(samples, sr, downbeat_models)
-    kit = drumpattern.drum_activations(samples, sr)
     faster = drumpattern.faster_is_beat(kit)
     moved = at_metrical_level(gridded, network.sum(axis=1), curve.salience_at, faster)
     if moved is not None:

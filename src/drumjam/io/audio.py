@@ -124,14 +124,25 @@ def load_audio(
         peak = max(peak, float(np.max(np.abs(rows), initial=0.0)))
     if n < out.shape[0]:
         out.resize((n, *tail), refcheck=False)
-    if n == 0:
-        raise AudioFileError(p, "the file holds no audio (0 samples)", "export the song again")
+    check_heard(p, n, peak)
+    return out, int(rate)
+
+
+def check_heard(path: Path, n_frames: int, peak: float) -> None:
+    """Refuse audio read from ``path`` that holds no frames or whose ``peak`` is silence.
+
+    Raises
+    ------
+    AudioFileError
+        Naming the file and what it holds.
+    """
+    if n_frames == 0:
+        raise AudioFileError(path, "the file holds no audio (0 samples)", "export the song again")
     if peak < SILENCE_PEAK:
         raise AudioFileError(
-            p, f"the audio is silent (peak {20 * np.log10(max(peak, 1e-12)):.0f} dBFS)",
+            path, f"the audio is silent (peak {20 * np.log10(max(peak, 1e-12)):.0f} dBFS)",
             "check that the right file was exported with sound in it",
         )
-    return out, int(rate)
 
 
 def audio_info(path: str | Path) -> sf._SoundFileInfo:

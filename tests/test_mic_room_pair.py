@@ -1,0 +1,218 @@
+"""Two acoustic kits in one room, live: two microphone players of one session, each microphone
+hearing both kits, streamed over the session's WebSocket.
+
+The song's first bars are played by two drummers, one 25 ms late and one 12 ms early (each
+stroke a few ms off at random), on two sampled kits (AVL Black Pearl and Red Zeppelin), and
+mixed into two microphones of a simulated room (:mod:`mic_room`: 0.4 m from their own kit,
+2.6-3.2 m from the other, 1/r loudness, flight delay, reverb). The room check of each kit (the
+player alone while both microphones record) is posted first; then the two microphones stream
+as one interface's two channels (one connection) or from two devices (two connections).
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from drumjam.io.render import render_events
+from drumjam.model import Hit, Voice, voice_group
+from drumjam.session.mic import encode_frame
+from drumjam.web.app import create_app
+from mic_room import flight_s, render_onset_delay_s, two_mics
+
+SR = 48000
+BLOCK = SR // 50
+ZERO = 3 * SR  # the audio clock had run 3 s when the timeline started
+KITS = ("black_pearl", "red_zeppelin")
+NAMES = ("Ann", "Ben")
+OFFSETS_S = (0.025, -0.012)
+JITTER_S = 0.004
+SONG_S = 14.0
+DEVICE = "USB Audio Interface"
+CHECK = [Voice.KICK, Voice.SNARE, Voice.HIHAT_CLOSED, Voice.TOM_HIGH, Voice.TOM_FLOOR, Voice.CRASH,
+         Voice.RIDE]
+MATCH_S = 0.025
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory):
+    home = tmp_path_factory.mktemp("home")
+    app = create_app(home=home, db_url=os.environ.get("DRUMJAM_DB_URL"), max_upload_bytes=8_000_000)
+    with TestClient(app) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def room_checked(client) -> None:
+    """Each kit's room check: its player alone, both microphones recording."""
+    check = [Hit(0.5 + 0.35 * i, v, 100) for i, v in enumerate(np.repeat(CHECK, 4))]
+    for k, kit in enumerate(KITS):
+        alone, _ = render_events(check, soundfont=kit, sample_rate=SR, mono=True)
+        silent = np.zeros_like(alone)
+        mics = two_mics(*((alone, silent) if k == 0 else (silent, alone)), sample_rate=SR)
+        body = b"".join(encode_frame(mics[m], player=m, seq=0, first_frame=ZERO) for m in (k, 1 - k))
+        r = client.post("/api/kitcheck/room", params={"sample_rate": SR, "name": NAMES[k],
+                                                       "device": DEVICE, "partner_device": DEVICE},
+                        content=body, headers={"content-type": "application/octet-stream"})
+        assert r.status_code == 200, r.text
+        truth_ms = 1000 * (flight_s(1 - k, k) - flight_s(k, k))
+        assert r.json()["delay_ms"] == pytest.approx(truth_ms, abs=0.5)
+    stored = client.get("/api/kitcheck", params={"name": NAMES[0], "device": DEVICE}).json()
+    assert stored["room"]["hits"] >= 20 and not stored["checked"]  # a room check, no kit check
+
+
+def _live(client) -> dict:
+    body = {"song_id": "slow-funk", "players": [
+        {"name": n, "input": "mic", "device": DEVICE, "latency_ms": 0.0} for n in NAMES]}
+    r = client.post("/api/sessions", json=body)
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def _duet(plan: dict) -> tuple[list[list[Hit]], list[np.ndarray], list[float]]:
+    """Each drummer's strokes as they sound (the truth, one per note), the two microphones and
+    the notes' times."""
+    notes = [n for n in plan["notes"] if plan["lead_in_s"] <= n["time_s"] < SONG_S]
+    rng = np.random.default_rng(5)
+    played, truth = [], []
+    for k, kit in enumerate(KITS):
+        take = [Hit(n["time_s"] + OFFSETS_S[k] + rng.normal(0, JITTER_S), n["voice"],
+                    int(np.clip(n["velocity"] + rng.integers(-10, 11), 40, 127))) for n in notes]
+        played.append(render_events(take, soundfont=kit, sample_rate=SR, mono=True)[0])
+        # a rendered stroke starts to sound a few ms after its note
+        onset_s = render_onset_delay_s(kit, sample_rate=SR)
+        truth.append([Hit(h.time_s + onset_s, h.voice, h.velocity) for h in take])
+    n = max(x.size for x in played)
+    mics = two_mics(*(np.pad(x, (0, n - x.size)) for x in played), sample_rate=SR)
+    return truth, mics, [n["time_s"] for n in notes]
+
+
+def _start(ws, player: int) -> None:
+    ws.send_json({"type": "mic_start", "player": player, "sample_rate": SR, "timeline_zero_frame": ZERO,
+                  "cancel_bleed": False, "device": DEVICE, "room_pair": True})
+
+
+def _frames(mic: np.ndarray, player: int, lo: int, hi: int):
+    for i in range(lo, min(hi, mic.size), BLOCK):
+        yield encode_frame(mic[i:i + BLOCK], player=player, seq=i // BLOCK, first_frame=ZERO + i)
+
+
+def _until_ended(ws, players: set[int]) -> list[dict]:
+    out, ended = [], set()
+    while ended != players:
+        msg = ws.receive_json()
+        out.append(msg)
+        if msg["type"] == "mic_status" and msg["status"] == "ended":
+            ended.add(msg["player"])
+    return out
+
+
+def _attribution(judged: list[dict], truth: list[list[Hit]]) -> dict[str, int]:
+    """Each judged hit put to the nearer stroke of its group (its own drummer's or the other's,
+    as its microphone heard them): right, wrong, unmatched, and strokes counted twice for one
+    player (the pair stage passing a hit on twice)."""
+    counts = {"right": 0, "wrong": 0, "none": 0, "twice": 0}
+    used: set[tuple[int, int, int]] = set()
+    for m in judged:
+        p = m["player"]
+        best = None
+        for k in (0, 1):
+            for i, h in enumerate(truth[k]):
+                d = abs(m["time_s"] - flight_s(p, k) - h.time_s)
+                if voice_group(h.voice) == voice_group(m["voice"]) and d <= MATCH_S and (best is None or d < best[0]):
+                    best = (d, k, i)
+        if best is None:
+            counts["none"] += 1
+            continue
+        counts["right" if best[1] == p else "wrong"] += 1
+        counts.setdefault(f"err{p}", []).append(round(1000 * (m["time_s"] - flight_s(p, best[1]) - truth[best[1]][best[2]].time_s), 1)) if best[1] == p else None
+        if best[1] != p:
+            own = [(round(h.time_s - m["time_s"] + flight_s(p, p), 3), h.voice.value, h.velocity) for h in truth[p] if abs(h.time_s - m["time_s"]) < 0.06]
+            print("WRONG", p, m["time_s"], m["voice"], truth[best[1]][best[2]], own)
+        counts["twice"] += (p, best[1], best[2]) in used
+        used.add((p, best[1], best[2]))
+    return counts
+
+
+def _check_result(client, result: dict, judged: list[dict], truth: list[list[Hit]],
+                  notes: list[float]) -> None:
+    counts = _attribution(judged, truth)
+    print("attribution", counts, np.mean(counts["err0"]), np.mean(counts["err1"]))
+    assert counts["right"] + counts["wrong"] >= 0.75 * sum(len(t) for t in truth), counts
+    assert counts["right"] / (counts["right"] + counts["wrong"]) >= 0.95, counts
+    assert counts["twice"] == 0, counts
+    saved = client.get(f"/api/history/{result['session_id']}").json()["results"]
+    # the truth: each drummer's strokes against the notes, as their own microphone hears them
+    # (0.4 m of air); both played every note
+    want = [1000 * float(np.mean([h.time_s + flight_s(k, k) - n for h, n in zip(truth[k], notes)]))
+            for k in (0, 1)]
+    for k in (0, 1):
+        score = saved["players"][k]["score"]
+        assert score["matched"] <= len(truth[k])
+        print(k, score["mean_offset_ms"], want[k], score["matched"], len(truth[k]))
+        assert score["mean_offset_ms"] == pytest.approx(want[k], abs=3.0)
+    print(saved["duet"]["sync"])
+    assert saved["duet"]["sync"]["mean_async_ms"] == pytest.approx(want[0] - want[1], abs=3.0)
+
+
+def test_one_interface_two_channels_attributes_every_hit(client, room_checked) -> None:
+    live = _live(client)
+    truth, mics, notes = _duet(live["plan"])
+    with client.websocket_connect(live["websocket"]) as ws:
+        for p in (0, 1):
+            _start(ws, p)
+        for a, b in zip(_frames(mics[0], 0, 0, mics[0].size), _frames(mics[1], 1, 0, mics[1].size)):
+            ws.send_bytes(a)
+            ws.send_bytes(b)
+        for p in (0, 1):
+            ws.send_json({"type": "mic_end", "player": p})
+        replies = _until_ended(ws, {0, 1})
+        assert not [m for m in replies if m["type"] == "error"]
+        started = [m for m in replies if m["type"] == "mic_status" and m["status"] == "started"]
+        assert len(started) == 2 and all("told apart" in m["detail"] for m in started)
+        judged = [m for m in replies if m["type"] == "judgment" and m["time_s"] is not None]
+        ws.send_json({"type": "finish", "stop_s": SONG_S})
+        result = ws.receive_json()
+    _check_result(client, result, judged, truth, notes)
+
+
+def test_two_devices_each_hear_their_own_players_judgments(client, room_checked) -> None:
+    live = _live(client)
+    truth, mics, notes = _duet(live["plan"])
+    with client.websocket_connect(live["websocket"]) as ws0, \
+            client.websocket_connect(live["websocket"]) as ws1:
+        _start(ws0, 0)
+        _start(ws1, 1)
+        for lo in range(0, mics[0].size, SR // 2):  # half a second from each device in turn
+            for ws, p in ((ws0, 0), (ws1, 1)):
+                for frame in _frames(mics[p], p, lo, lo + SR // 2):
+                    ws.send_bytes(frame)
+        ws1.send_json({"type": "mic_end", "player": 1})
+        second = _until_ended(ws1, {1})
+        ws0.send_json({"type": "mic_end", "player": 0})
+        first = _until_ended(ws0, {0})
+        for replies, p in ((first, 0), (second, 1)):
+            assert not [m for m in replies if m["type"] == "error"]
+            assert {m["player"] for m in replies if m["type"] == "judgment"} == {p}
+        judged = [m for m in first + second if m["type"] == "judgment" and m["time_s"] is not None]
+        ws0.send_json({"type": "finish", "stop_s": SONG_S})
+        result = ws0.receive_json()
+    _check_result(client, result, judged, truth, notes)
+
+
+def test_a_pair_without_the_room_check_is_told_so(client) -> None:
+    body = {"song_id": "slow-funk", "players": [
+        {"name": n, "input": "mic", "device": "Laptop Microphone", "latency_ms": 0.0} for n in ("Cy", "Di")]}
+    live = client.post("/api/sessions", json=body).json()
+    with client.websocket_connect(live["websocket"]) as ws:
+        ws.send_json({"type": "mic_start", "player": 0, "sample_rate": SR, "timeline_zero_frame": 0,
+                      "cancel_bleed": False, "device": "Laptop Microphone", "room_pair": True})
+        reply = ws.receive_json()
+        assert reply["type"] == "error"
+        assert "need the room check" in reply["detail"] and "Cy" in reply["detail"]
+        # nothing was started: the frames of that microphone are refused, not counted twice
+        ws.send_bytes(encode_frame(np.zeros(BLOCK), player=0, seq=0, first_frame=0))
+        assert "was not started" in ws.receive_json()["detail"]
