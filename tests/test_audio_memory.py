@@ -1,8 +1,9 @@
-"""Long audio is read, mixed and written in blocks: memory stays flat whatever the length.
+"""Long audio is read, mixed, analysed and written in blocks: memory stays flat whatever the length.
 
-The block paths must give what reading the whole file gives, and a child process streaming an
+The block paths must give what reading the whole file gives, a child process streaming an
 hour of stereo audio (230 MB as float32 if it were held) must not grow by more than a few
-blocks. ``benchmarks/memory.py`` measures every path on a two-hour 48 kHz song.
+blocks, and one analysing twenty minutes by no more than the analysis's frame-rate outputs.
+``benchmarks/memory.py`` measures every path on a two-hour 48 kHz song.
 """
 
 from __future__ import annotations
@@ -178,3 +179,72 @@ def test_a_drum_only_upload_gets_a_silent_backing_written_in_blocks(tmp_path: Pa
     assert chart.duration_s == pytest.approx(300.0, abs=0.2)
     assert info.duration == pytest.approx(max(chart.beatmap.end_s, chart.duration_s) + 1.0, abs=0.01)
     assert sf.read(tmp_path / "work" / made.audio)[0].max() < 1e-3
+
+
+def _drum_bars(seconds: float, sr: int) -> np.ndarray:
+    """A groove at 120 BPM: kick on 1 and 3, snare on 2 and 4, hi-hat eighths (mono)."""
+    rng = np.random.default_rng(3)
+    t = np.arange(int(0.15 * sr)) / sr
+    kick = 0.8 * np.sin(2 * np.pi * 60 * t) * np.exp(-t / 0.05)
+    snare = 0.4 * rng.standard_normal(t.size) * np.exp(-t / 0.04)
+    hat = 0.15 * np.diff(rng.standard_normal(t.size + 1)) * np.exp(-t / 0.01)
+    bar = np.zeros(2 * sr)
+    for eighth in range(8):
+        at = eighth * sr // 4
+        bar[at:at + t.size] += hat + (kick if eighth % 4 == 0 else snare if eighth % 4 == 2 else 0.0)
+    return np.tile(bar, int(np.ceil(seconds / 2)))[:int(seconds * sr)].astype(np.float32)
+
+
+def test_the_analysis_does_not_depend_on_how_the_audio_is_cut() -> None:
+    from drumjam.analysis.tracker import beatmap_of, listen
+
+    sr = 44100  # resampled to the analysis rate as the blocks come
+    y = _drum_bars(41.0, sr) + 0.01 * np.random.default_rng(0).standard_normal(41 * sr).astype(np.float32)
+    cuts = np.r_[0, np.cumsum(np.random.default_rng(1).integers(1, int(1.3 * sr), 200)), y.size]
+    cuts = np.unique(np.clip(cuts, 0, y.size))
+    ragged = listen((y[a:b] for a, b in zip(cuts, cuts[1:])), sr)
+    whole = listen([y], sr)
+    for got, want in ((ragged.env.onset, whole.env.onset), (ragged.env.bands, whole.env.bands),
+                      (ragged.network, whole.network), (ragged.kit, whole.kit)):
+        assert got.shape == want.shape
+        np.testing.assert_allclose(got, want, atol=1e-5)
+    np.testing.assert_array_equal(ragged.env.mel_db, whole.env.mel_db)
+    a, b = beatmap_of(ragged), beatmap_of(whole)
+    np.testing.assert_allclose(a.beats_s, b.beats_s, atol=1e-9)
+    assert a.tempo_bpm == pytest.approx(120.0, rel=0.01)
+
+
+ANALYSE_A_LONG_SONG = """
+import sys
+from drumjam.analysis import analyse_audio
+
+def hwm_mb():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+
+analyse_audio(sys.argv[1], use_cache=False)  # warm up: imports, models, a block's working memory
+start = hwm_mb()
+beatmap = analyse_audio(sys.argv[2], use_cache=False)
+print(start, hwm_mb(), beatmap.tempo_bpm)
+"""
+
+
+def test_a_long_song_is_analysed_without_holding_its_audio(tmp_path: Path) -> None:
+    """Twenty minutes of a groove (106 MB of samples at the analysis rate, which the analysis
+    used to hold with its 66 MB mel spectrogram): analysing it grows the process by only its
+    frame-rate outputs, far less than the samples."""
+    sr, minutes = 22050, 20
+    short, long = tmp_path / "short.wav", tmp_path / "long.wav"
+    minute = _drum_bars(60.0, sr)
+    sf.write(short, minute, sr, subtype="PCM_16")
+    with sf.SoundFile(long, "w", sr, 1, subtype="PCM_16") as f:
+        for _ in range(minutes):
+            f.write(minute)
+    done = subprocess.run([sys.executable, "-c", ANALYSE_A_LONG_SONG, str(short), str(long)],
+                          capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    start_mb, peak_mb, tempo_bpm = map(float, done.stdout.split())
+    samples_mb = minutes * 60 * sr * 4 / 2**20
+    assert tempo_bpm == pytest.approx(120.0, rel=0.01)
+    assert peak_mb - start_mb < 0.6 * samples_mb, f"grew {peak_mb - start_mb:.0f} MB"
