@@ -134,11 +134,16 @@ class MicInput:
     kit : KitProfile, optional
         The player's kit check: the transcription adapted to their kit (input gain,
         thresholds, their drums).
+    tap : callable, optional
+        ``tap(at_sample, samples)``: each stretch of bleed-cancelled audio as it is
+        transcribed, from timeline sample ``at_sample`` on (two microphones in one room keep
+        it to tell the kits apart, :mod:`drumjam.session.roompair`).
     """
 
     def __init__(self, score: Callable[[Hit], HitResult | None], *, sample_rate: int,
                  timeline_zero_frame: int, round_trip_s: float = 0.0,
-                 played: Played | None = None, kit: KitProfile | None = None) -> None:
+                 played: Played | None = None, kit: KitProfile | None = None,
+                 tap: Callable[[int, np.ndarray], None] | None = None) -> None:
         if not MIN_RATE <= int(sample_rate) <= MAX_RATE:
             raise InputError(f"microphone sample rate {sample_rate} Hz is out of range; use "
                              f"{MIN_RATE}-{MAX_RATE} Hz")
@@ -147,6 +152,7 @@ class MicInput:
         self.zero = int(timeline_zero_frame)
         self.round_trip_s = max(0.0, float(round_trip_s))
         self._played = played
+        self._tap = tap
         self._transcriber = (DrumTranscriber(sample_rate=self.sample_rate) if kit is None
                              else KitTranscriber(kit, sample_rate=self.sample_rate))
         self._canceller: BleedCanceller | None = None
@@ -208,9 +214,12 @@ class MicInput:
         return None if self._canceller is None else self._canceller.report()
 
     def _transcribe(self, x: np.ndarray) -> list[Hit]:
+        at = self._next - self.zero
         self._next += x.size
         if self._canceller is not None:
             x = self._canceller.process(x)
+        if self._tap is not None:
+            self._tap(at, x)
         return self._transcriber.process(x)
 
     def _hits(self, hits: list[Hit]) -> list[MicHit]:

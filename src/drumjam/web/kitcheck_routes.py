@@ -7,6 +7,13 @@ for ``prompt_s`` seconds from audio-clock frame ``prompts_frame``. It answers th
 told apart) and, given the player's ``name``, stores it for them and the microphone's
 ``device``; ``GET /api/kitcheck`` reads it back. A microphone player's transcription uses the
 profile stored for them and their device (:func:`stored_kit`).
+
+Two kits in one room: ``POST /api/kitcheck/room`` is the room check of one player's kit. They
+play their drums alone (each a few times) while both microphones record; the body holds two
+microphone frames of one length, the player's own microphone's and then the other's. drumjam
+learns how the kit sounds in the other microphone (:func:`drumjam.analysis.kitcheck.learn_kit`)
+and stores it with the player's kit profile (``room``); two microphone players started as one
+room pair need it for both kits (:func:`stored_room`).
 """
 
 from __future__ import annotations
@@ -16,13 +23,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 
+import numpy as np
+
+from drumjam.analysis.kitcheck import KitSignature, learn_kit
 from drumjam.analysis.kitprofile import MAX_CHECK_S, KitProfile, check_kit
+from drumjam.analysis.transcribe import transcribe_blocks
 from drumjam.errors import InputError
 from drumjam.session.live import clean_name
 from drumjam.session.mic import decode_frame
 from drumjam.store.inputs import device_key, get_kit_profile, save_kit_profile
 from drumjam.web.mic_routes import DeviceLabel, PlayerName, SampleRate
-from drumjam.web.protocol import KitCheckOut, MicStartMessage, error_responses
+from drumjam.web.protocol import KitCheckOut, MicStartMessage, RoomCheckOut, error_responses
 from drumjam.web.state import JamState, JamStateDep, LiveEntry
 
 router = APIRouter(prefix="/api/kitcheck", tags=["calibration"],
@@ -48,19 +59,64 @@ async def check(state: JamStateDep, request: Request, sample_rate: SampleRate, v
                for i, v in enumerate(voices)]
     profile = await run_in_threadpool(check_kit, frame.samples, prompts, sample_rate=sample_rate)
     player = clean_name(name, "")
-    if player:
-        save_kit_profile(player, device=device, profile=profile.to_dict(), url=state.db_url)
+    room = None
+    if player:  # a room check stored before is kept: it depends on where the microphones stand
+        room = (get_kit_profile(player, device=device, url=state.db_url) or {}).get("room")
+        save_kit_profile(player, device=device, url=state.db_url,
+                         profile={**profile.to_dict(), **({"room": room} if room else {})})
     return {"name": player, "device": device_key(device), "checked": True, "stored": bool(player),
-            **profile.to_dict()}
+            **profile.to_dict(), "room": room}
 
 
 @router.get("", response_model=KitCheckOut)
 def stored(state: JamStateDep, name: PlayerName, device: DeviceLabel = "") -> dict[str, Any]:
-    """The kit profile stored for a player's microphone (``checked`` false: never checked)."""
+    """The kit profile stored for a player's microphone (``checked`` false: never checked),
+    with its room check if one was made."""
     player = clean_name(name, "Player 1")
-    profile = get_kit_profile(player, device=device, url=state.db_url)
-    return {"name": player, "device": device_key(device), "checked": profile is not None,
-            "stored": profile is not None, **(profile or {})}
+    profile = get_kit_profile(player, device=device, url=state.db_url) or {}
+    return {**profile, "name": player, "device": device_key(device),
+            "checked": "voices" in profile, "stored": "voices" in profile}
+
+
+#: Shortest room check, in seconds of both microphones.
+MIN_ROOM_CHECK_S = 2.0
+
+
+@router.post("/room", response_model=RoomCheckOut)
+async def room_check(state: JamStateDep, request: Request, sample_rate: SampleRate,
+                     name: PlayerName = "", device: DeviceLabel = "",
+                     partner_device: DeviceLabel = "") -> dict[str, Any]:
+    """The room check of a player's kit: the body holds their own microphone's frame, then the
+    other microphone's (one length each, both on one audio clock), recorded while they played
+    their drums alone. Stored with their kit profile for ``device`` when ``name`` is given."""
+    own, other = _two_frames(await request.body(), sample_rate)
+    hits = await run_in_threadpool(
+        transcribe_blocks, (own[i:i + sample_rate] for i in range(0, own.size, sample_rate)),
+        sample_rate=sample_rate)
+    signature = await run_in_threadpool(learn_kit, own, other, hits, sample_rate=sample_rate)
+    room = {"partner_device": device_key(partner_device), **signature.to_dict()}
+    player = clean_name(name, "")
+    if player:
+        profile = get_kit_profile(player, device=device, url=state.db_url) or {}
+        save_kit_profile(player, device=device, profile={**profile, "room": room}, url=state.db_url)
+    return room
+
+
+def _two_frames(body: bytes, sample_rate: int) -> tuple[np.ndarray, np.ndarray]:
+    """The own and the other microphone's samples over the time both recorded."""
+    if not body or len(body) % 2:
+        raise InputError(f"a room check of {len(body)} bytes is not two microphone frames of "
+                         "one length (the player's own microphone first, then the other)")
+    half = len(body) // 2
+    own, other = (decode_frame(part, max_samples=int(MAX_CHECK_S * sample_rate))
+                  for part in (body[:half], body[half:]))
+    start = max(own.first_frame, other.first_frame)
+    end = min(own.first_frame + own.samples.size, other.first_frame + other.samples.size)
+    if end - start < MIN_ROOM_CHECK_S * sample_rate:
+        raise InputError(f"the two microphones recorded together for {max(end - start, 0) / sample_rate:.1f} s; "
+                         f"the room check needs at least {MIN_ROOM_CHECK_S:.0f} s of both")
+    return (own.samples[start - own.first_frame:end - own.first_frame],
+            other.samples[start - other.first_frame:end - other.first_frame])
 
 
 def stored_kit(state: JamState, entry: LiveEntry, msg: MicStartMessage) -> KitProfile | None:
@@ -70,4 +126,27 @@ def stored_kit(state: JamState, entry: LiveEntry, msg: MicStartMessage) -> KitPr
         return None
     name = entry.session.players[msg.player].name
     profile = get_kit_profile(name, device=msg.device, url=state.db_url)
-    return None if profile is None else KitProfile.from_dict(profile)
+    return None if profile is None or "voices" not in profile else KitProfile.from_dict(profile)
+
+
+def stored_room(state: JamState, entry: LiveEntry, msg: MicStartMessage) -> KitSignature:
+    """The room check stored for the player starting their microphone as one of a room pair.
+
+    Raises
+    ------
+    InputError
+        If the session has no partner, or the player's kit never had the room check.
+    """
+    players = entry.session.players
+    if len(players) != 2:
+        raise InputError("'same room' pairs the two microphone players of a session, and this "
+                         "session has one player")
+    name = players[msg.player].name
+    room = (get_kit_profile(name, device=msg.device, url=state.db_url) or {}).get("room")
+    if room is None:
+        raise InputError(
+            f"the two kits in this room need the room check: {name}'s kit has not had it with "
+            "this microphone. In the microphone setup, each player plays their drums alone "
+            "while both microphones record (Room check); without it every hit would count "
+            "for both players")
+    return KitSignature.from_dict(room)

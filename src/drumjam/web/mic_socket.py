@@ -7,6 +7,12 @@ key's. Warnings (clipping, silence, the song too loud in the microphone) and the
 stream come as ``mic_status``. When the stream ends — ``mic_end``, or the connection closes
 because the device was unplugged or the page went away — its last hits are scored and the
 session, with every hit already played, is kept.
+
+Two microphone players started with ``room_pair`` are in one room: their hits pass through a
+:class:`~drumjam.session.roompair.RoomPair` (shared by both slots), which scores only the hits
+of each player's own kit, using the room check stored for both kits. A page may stream both
+microphones, or each device its own (two connections): a connection hears the judgments of the
+players it started.
 """
 
 from __future__ import annotations
@@ -21,7 +27,8 @@ from drumjam.io.audio import load_audio
 from drumjam.scoring import HitResult
 from drumjam.session.mic import MicFrame, MicHit, MicInput, decode_frame
 from drumjam.session.playback import played_reference
-from drumjam.web.kitcheck_routes import stored_kit
+from drumjam.session.roompair import RoomPair
+from drumjam.web.kitcheck_routes import stored_kit, stored_room
 from drumjam.web.protocol import JudgmentMessage, MicStartMessage, MicStatusMessage
 from drumjam.web.state import JamState, LiveEntry
 
@@ -35,6 +42,8 @@ class MicSlot:
     count: int = 0
     bleed_warned: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    #: The room pair the player's microphone is part of (its hits are decided there).
+    pair: RoomPair | None = None
 
 
 def judgment_message(entry: LiveEntry, *, seq: int, player: int, voice: str,
@@ -71,6 +80,7 @@ def start_mic(state: JamState, entry: LiveEntry, msg: MicStartMessage) -> list[s
         raise InputError(f"player {msg.player} does not exist in this session; use "
                          f"0-{len(entry.session.players) - 1}")
     replies = end_mic(entry, msg.player) if msg.player in entry.mics else []
+    pair = _room_pair(state, entry, msg) if msg.room_pair else None
     played = None
     if msg.cancel_bleed:
         _check_bleed_length(entry, msg.sample_rate)
@@ -80,24 +90,47 @@ def start_mic(state: JamState, entry: LiveEntry, msg: MicStartMessage) -> list[s
             entry.plan, audio, sample_rate=msg.sample_rate, count_in_bars=msg.count_in_bars,
             beat_clicks=msg.click)
     latency_s = entry.session.players[msg.player].latency_ms / 1000
+    score = partial(entry.session.add_hit if pair is None else pair.candidate, msg.player)
     entry.mics[msg.player] = MicSlot(MicInput(
-        partial(entry.session.add_hit, msg.player), sample_rate=msg.sample_rate,
-        timeline_zero_frame=msg.timeline_zero_frame, round_trip_s=latency_s,
-        played=played, kit=stored_kit(state, entry, msg)))
-    detail = None if played is None else "the backing track's and the clicks' bleed is cancelled"
+        score, sample_rate=msg.sample_rate, timeline_zero_frame=msg.timeline_zero_frame,
+        round_trip_s=latency_s, played=played, kit=stored_kit(state, entry, msg),
+        tap=None if pair is None else partial(pair.tap, msg.player)), pair=pair)
+    said = [] if played is None else ["the backing track's and the clicks' bleed is cancelled"]
+    if pair is not None:
+        said.append("each hit is told apart from the other kit's in this room")
     return replies + [MicStatusMessage(player=msg.player, status="started",
-                                       detail=detail).model_dump_json()]
+                                       detail="; ".join(said) or None).model_dump_json()]
 
 
-def mic_frame(entry: LiveEntry, data: bytes) -> list[str]:
-    """Feed one binary frame to its player's microphone; the judgments and warnings."""
+def _room_pair(state: JamState, entry: LiveEntry, msg: MicStartMessage) -> RoomPair:
+    """The room pair the player's microphone joins (the partner's, or a new one)."""
+    kit = stored_room(state, entry, msg)
+    partner = entry.mics.get(1 - msg.player)
+    if partner is not None and partner.pair is None:
+        raise InputError(f"player {2 - msg.player}'s microphone was started without 'same "
+                         "room'; start both microphones as one room pair")
+    pair = partner.pair if partner is not None else RoomPair(
+        entry.session.add_hit, sample_rate=msg.sample_rate)
+    pair.join(msg.player, kit, sample_rate=msg.sample_rate)
+    return pair
+
+
+def mic_frame(entry: LiveEntry, data: bytes, players: set[int] | None = None) -> list[str]:
+    """Feed one binary frame to its player's microphone; the judgments and warnings (in a room
+    pair, the judgments now decided of the ``players`` this connection streams, default all)."""
     frame = decode_frame(data)
     slot = entry.mics.get(frame.player)
     if slot is None:
         raise InputError(f"player {frame.player}'s microphone was not started; send "
                          "'mic_start' before its audio")
     heard, warnings = feed_slot(slot, frame)
-    return _judgments(slot, entry, frame.player, heard) + warning_messages(slot, frame.player, warnings)
+    if slot.pair is None:
+        out = _judgments(slot, entry, frame.player, heard)
+    else:
+        out = [m for p in sorted(entry.mics if players is None else players)
+               if p in entry.mics and entry.mics[p].pair is slot.pair
+               for m in _judgments(entry.mics[p], entry, p, slot.pair.take(p))]
+    return out + warning_messages(slot, frame.player, warnings)
 
 
 def feed_slot(slot: MicSlot, frame: MicFrame) -> tuple[list[MicHit], list[str]]:
@@ -134,15 +167,20 @@ def end_mic(entry: LiveEntry, player: int) -> list[str]:
         return []
     try:
         heard = slot.mic.end()
+        if slot.pair is not None:
+            slot.pair.end(player)
+            heard = slot.pair.take(player)
     except DrumjamError as exc:  # e.g. the hit limit: what was played is kept
         return [ended_message(slot, player, str(exc))]
     return _judgments(slot, entry, player, heard) + [ended_message(slot, player)]
 
 
-def end_all(entry: LiveEntry) -> None:
-    """The connection closed: end every microphone of the session (hits kept)."""
+def end_all(entry: LiveEntry, players: set[int] | None = None) -> None:
+    """The connection closed: end the microphones it streamed (default: every one of the
+    session), their hits kept."""
     for player in list(entry.mics):
-        end_mic(entry, player)
+        if players is None or player in players:
+            end_mic(entry, player)
 
 
 def _judgments(slot: MicSlot, entry: LiveEntry, player: int, heard: list[MicHit]) -> list[str]:

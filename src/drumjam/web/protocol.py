@@ -134,6 +134,10 @@ class MicStartMessage(Strict):
     #: The microphone's label: the kit check stored for the player and this device adapts
     #: the transcription to their kit.
     device: Device = ""
+    room_pair: bool = Field(default=False, description="Local sessions: the two microphone "
+                            "players are in one room, each microphone hearing both kits; each "
+                            "hit is attributed to the kit it came from (the room check stored "
+                            "for both players is needed).")
 
 
 class MicEndMessage(Strict):
@@ -384,6 +388,20 @@ class KitCheckOut(BaseModel):
     strokes: dict[str, int] = Field(default_factory=dict)
     not_heard: list[str] = Field(default_factory=list)
     messages: list[str] = Field(default_factory=list)
+    room: RoomCheckOut | None = Field(default=None, description="The room check stored for the "
+                                      "player's kit (two kits in one room), if any.")
+
+
+class RoomCheckOut(BaseModel):
+    """How a player's kit sounds in the other microphone of the room (the room check): how
+    much later (``delay_ms``) and louder (``gain_db``, negative: quieter) than in their own."""
+
+    partner_device: str = ""
+    delay_ms: float
+    gain_db: float
+    spread_db: float
+    hits: int
+    clipped: bool = False
 
 
 class BeatmapCorrectionIn(Strict):

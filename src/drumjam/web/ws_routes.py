@@ -79,6 +79,7 @@ async def live_socket(websocket: WebSocket, live_id: str) -> None:
         await websocket.close(code=4404)
         return
     state.connected(entry, True)
+    streamed: set[int] = set()  # the players whose microphone this connection started
     try:
         while True:
             text = None
@@ -87,12 +88,13 @@ async def live_socket(websocket: WebSocket, live_id: str) -> None:
                 if message["type"] == "websocket.disconnect":
                     raise WebSocketDisconnect(message.get("code", 1000))
                 if message.get("bytes") is not None:  # a microphone's audio
-                    for reply in await run_in_threadpool(mic_frame, entry, message["bytes"]):
+                    for reply in await run_in_threadpool(mic_frame, entry, message["bytes"], streamed):
                         await websocket.send_text(reply)
                     continue
                 text = message["text"]
                 msg = parse_message(text)
                 if isinstance(msg, MicStartMessage):
+                    streamed.add(msg.player)
                     for reply in await run_in_threadpool(start_mic, state, entry, msg):
                         await websocket.send_text(reply)
                 elif isinstance(msg, MicEndMessage):
@@ -117,5 +119,5 @@ async def live_socket(websocket: WebSocket, live_id: str) -> None:
     except WebSocketDisconnect:
         return
     finally:
-        await run_in_threadpool(end_all, entry)
+        await run_in_threadpool(end_all, entry, streamed)
         state.connected(entry, False)

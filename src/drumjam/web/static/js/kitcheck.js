@@ -5,7 +5,7 @@
 // cannot tell apart; the player's microphone is transcribed with that profile from then on.
 
 import { api, el, fmt } from "./api.js";
-import { encodeFrame, microphoneLabel, Microphone } from "./mic.js";
+import { encodeFrame, listMicrophones, microphoneLabel, Microphone } from "./mic.js";
 
 /** The drums the check can ask for, as [voice, what the page calls it]. */
 export const KIT_DRUMS = [
@@ -81,21 +81,36 @@ export class MicSetup {
   /**
    * @param {{engine: object, player: number, name: () => string, latency: HTMLInputElement,
    *   earButton: HTMLButtonElement, info: HTMLElement, prompt: HTMLElement,
-   *   drums: () => string[], say: (text: string, info?: boolean) => void}} parts
+   *   select: HTMLSelectElement, drums: () => string[],
+   *   say: (text: string, info?: boolean) => void}} parts
    */
   constructor(parts) {
     Object.assign(this, parts);
     this.device = "";
   }
 
-  /** Find the microphone (asking for permission) and show what is stored for it. */
+  /** The chosen microphone's id ("" = the browser's default). */
+  get deviceId() {
+    return this.select ? this.select.value : "";
+  }
+
+  /** Find the microphone (asking for permission), list the others to choose from, and show
+   * what is stored for it. */
   async refresh() {
     try {
-      this.device = await microphoneLabel();
+      this.device = await microphoneLabel(this.deviceId);
     } catch (err) {
       this.info.textContent = "";
       this.say(err.message);
       return;
+    }
+    if (this.select) {
+      const chosen = this.select.value;
+      const found = await listMicrophones();
+      this.select.replaceChildren(el("option", "default microphone", { value: "" }),
+        ...found.map((d) => el("option", d.label || d.deviceId, { value: d.deviceId })));
+      this.select.value = found.some((d) => d.deviceId === chosen) ? chosen : "";
+      this.select.hidden = false;
     }
     await this.showStored();
   }
@@ -117,7 +132,7 @@ export class MicSetup {
     if (voices.length < 2) throw new Error("Tick at least two drums of your kit for the check.");
     const mic = new Microphone(this.engine.ctx, { onFrame: () => {}, onEnded: (text) => this.say(text) });
     try {
-      await mic.open(this.player);
+      await mic.open(this.player, { deviceId: this.deviceId });
       this.device = mic.device;
       this.prompt.hidden = false;
       this.prompt.textContent = "Get ready…";

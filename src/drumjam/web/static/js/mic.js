@@ -4,12 +4,38 @@
 // the audio clock the backing track plays on. Frames of 20 ms go to the server as binary
 // WebSocket messages (header: "DJ", format 1 = int16, player, sequence number, audio-clock
 // frame of the first sample; then the samples), where they are transcribed and scored like
-// keys. The pure parts (frame encoding, error texts) are tested under node.
+// keys. One interface with a channel per kit streams its channel 1 as player 1's microphone
+// and channel 2 as player 2's (two frames per 20 ms, one per player, on one clock). The pure
+// parts (frame encoding, error texts, the room check's body) are tested under node.
 
 export const MIC_CONSTRAINTS = {
   audio: { echoCancellation: false, noiseSuppression: false, autoGainControl: false },
   video: false,
 };
+
+/** getUserMedia constraints for a chosen microphone (`deviceId`, "" = the default) and the
+ * channels wanted (2: one interface, a channel per kit). */
+export function micConstraints({ deviceId = "", channels = 1 } = {}) {
+  const audio = { ...MIC_CONSTRAINTS.audio };
+  if (deviceId) audio.deviceId = { exact: deviceId };
+  if (channels > 1) audio.channelCount = { ideal: channels };
+  return { audio, video: false };
+}
+
+/** The room check's body: the player's own microphone's frame, then the other's, over the time
+ * both recorded (two recordings {firstFrame, samples} on one audio clock). */
+export function roomCheckBody(own, other) {
+  const start = Math.max(own.firstFrame, other.firstFrame);
+  const end = Math.min(own.firstFrame + own.samples.length, other.firstFrame + other.samples.length);
+  if (end - start <= 0) throw new Error("The two microphones did not record at the same time; try the room check again.");
+  const cut = (r) => r.samples.subarray(start - r.firstFrame, end - r.firstFrame);
+  const a = new Uint8Array(encodeFrame(cut(own), { player: 0, seq: 0, firstFrame: start }));
+  const b = new Uint8Array(encodeFrame(cut(other), { player: 1, seq: 0, firstFrame: start }));
+  const body = new Uint8Array(a.length + b.length);
+  body.set(a);
+  body.set(b, a.length);
+  return body.buffer;
+}
 export const FRAME_S = 0.02;
 export const HEADER_BYTES = 16;
 
@@ -52,19 +78,26 @@ function deviceLabel(stream) {
 
 /** The label of the microphone the browser gives (asking for permission); throws an Error
  * with a clear message when there is none or it is refused. */
-export async function microphoneLabel() {
+export async function microphoneLabel(deviceId = "") {
   if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
     throw new Error("This browser gives no access to a microphone (a page served over https or localhost is needed).");
   }
   let stream;
   try {
-    stream = await navigator.mediaDevices.getUserMedia(MIC_CONSTRAINTS);
+    stream = await navigator.mediaDevices.getUserMedia(micConstraints({ deviceId }));
   } catch (err) {
     throw new Error(micErrorText(err));
   }
   const label = deviceLabel(stream);
   for (const track of stream.getTracks()) track.stop();
   return label;
+}
+
+/** The microphones the browser lists, as [{deviceId, label}] (labels once permission is given). */
+export async function listMicrophones() {
+  if (!navigator.mediaDevices || !navigator.mediaDevices.enumerateDevices) return [];
+  const devices = await navigator.mediaDevices.enumerateDevices();
+  return devices.filter((d) => d.kind === "audioinput").map((d) => ({ deviceId: d.deviceId, label: d.label }));
 }
 
 /** One player's microphone on an AudioContext. */
@@ -78,6 +111,7 @@ export class Microphone {
     this.onFrame = onFrame;
     this.onEnded = onEnded;
     this.player = 0;
+    this.players = [0]; // the player each channel streams as
     this.seq = 0;
     this.stream = null;
     this.node = null;
@@ -85,23 +119,35 @@ export class Microphone {
     this.device = ""; // the microphone's label, once open
   }
 
-  /** Ask for the microphone and start capturing; throws an Error with a clear message. */
-  async open(player) {
+  /**
+   * Ask for the microphone and start capturing; throws an Error with a clear message.
+   * @param {number} player who plays into it
+   * @param {{deviceId?: string, players?: number[]}} options a chosen microphone; `players`
+   *   [0, 1]: one interface, its channel 1 streamed as player 1's and channel 2 as player 2's
+   */
+  async open(player, { deviceId = "", players = [player] } = {}) {
     this.player = player;
+    this.players = players;
     if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
       throw new Error("This browser gives no access to a microphone (a page served over https or localhost is needed).");
     }
     try {
-      this.stream = await navigator.mediaDevices.getUserMedia(MIC_CONSTRAINTS);
+      this.stream = await navigator.mediaDevices.getUserMedia(micConstraints({ deviceId, channels: players.length }));
     } catch (err) {
       throw new Error(micErrorText(err));
     }
     this.device = deviceLabel(this.stream);
+    const first = this.stream.getAudioTracks()[0];
+    const got = first && first.getSettings ? first.getSettings().channelCount : undefined;
+    if (players.length > 1 && got !== undefined && got < players.length) {
+      this.close();
+      throw new Error(`${this.device || "This microphone"} gives ${got} channel; a channel per kit needs an interface with ${players.length} inputs (choose it as the microphone).`);
+    }
     await this.ctx.audioWorklet.addModule(new URL("./mic-worklet.js", import.meta.url));
     const frameSamples = Math.round(FRAME_S * this.ctx.sampleRate);
     this.node = new AudioWorkletNode(this.ctx, "drumjam-mic", {
-      numberOfInputs: 1, numberOfOutputs: 0, channelCount: 1, channelCountMode: "explicit",
-      processorOptions: { frameSamples },
+      numberOfInputs: 1, numberOfOutputs: 0, channelCount: players.length, channelCountMode: "explicit",
+      channelInterpretation: "discrete", processorOptions: { frameSamples, channels: players.length },
     });
     this.source = this.ctx.createMediaStreamSource(this.stream);
     this.source.connect(this.node);
@@ -109,7 +155,10 @@ export class Microphone {
     this.node.port.onmessage = (ev) => {
       if (this.recording) this.recording.push(ev.data);
       if (!this.streaming) return;
-      this.onFrame(encodeFrame(ev.data.samples, { player: this.player, seq: this.seq++, firstFrame: ev.data.firstFrame }));
+      const seq = this.seq++;
+      ev.data.channels.forEach((samples, c) => {
+        this.onFrame(encodeFrame(samples, { player: this.players[c], seq, firstFrame: ev.data.firstFrame }));
+      });
     };
     for (const track of this.stream.getAudioTracks()) {
       track.onended = () => {
@@ -124,17 +173,22 @@ export class Microphone {
     this.streaming = true;
   }
 
-  /** Record `seconds` of the microphone: {firstFrame, samples} (audio-clock frame of the first). */
+  /** Record `seconds` of the microphone: {firstFrame, samples, channels} (audio-clock frame of
+   * the first sample; `samples` is channel 1). */
   async record(seconds) {
     this.recording = [];
     await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
     const frames = this.recording;
     this.recording = null;
     if (!frames.length) throw new Error("The microphone sent no sound: check that it is plugged in and try again.");
-    const samples = new Float32Array(frames.reduce((n, f) => n + f.samples.length, 0));
+    const n = frames.reduce((total, f) => total + f.samples.length, 0);
+    const channels = frames[0].channels.map(() => new Float32Array(n));
     let at = 0;
-    for (const f of frames) { samples.set(f.samples, at); at += f.samples.length; }
-    return { firstFrame: frames[0].firstFrame, samples };
+    for (const f of frames) {
+      f.channels.forEach((c, i) => channels[i].set(c, at));
+      at += f.samples.length;
+    }
+    return { firstFrame: frames[0].firstFrame, samples: channels[0], channels };
   }
 
   get sampleRate() {

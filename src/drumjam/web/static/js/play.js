@@ -7,6 +7,7 @@ import { AudioEngine } from "./engine.js";
 import { Inputs, PAD_VOICES, keyLabel } from "./inputs.js";
 import { Microphone, measureRoundTrip } from "./mic.js";
 import { MicSetup, drumChoice } from "./kitcheck.js";
+import { ROOM_CHECK_S, missingRoomCheck, openPairMics, roomCheck, roomMode, roomSummary, storedRooms } from "./roompair.js";
 import { singleFlight } from "./once.js";
 import { PlayScreen } from "./playscreen.js";
 import { Progress } from "./progress.js";
@@ -22,7 +23,7 @@ const state = {
   songs: [], kitmaps: {}, groupOf: {},
   live: null, ws: null, seq: 0, plan: null,
   calibration: null,
-  mics: [], // [{player, mic}] of the run
+  mics: [], // [{player, players, mic}] of the run (one interface streams two players)
   micSetups: [], // per player: device, stored round trip and kit check
 };
 let screen = null;
@@ -164,7 +165,7 @@ function practiceBody() {
 
 /** A microphone player's input and device (their stored round trip and kit check go by it). */
 function micInput(i) {
-  const open = state.mics.find((m) => m.player === i);
+  const open = state.mics.find((m) => m.players.includes(i));
   return open ? { input: "mic", device: open.mic.device } : {};
 }
 
@@ -200,6 +201,7 @@ const start = singleFlight(async () => {
   say("");
   await engine.resume();
   try {
+    await checkRoomPair();
     await openMics();
     const live = await api("/api/sessions", { method: "POST", json: practiceBody() });
     const buffer = await loadBacking(live);
@@ -223,14 +225,20 @@ const start = singleFlight(async () => {
  * or refused microphone is said at once). */
 async function openMics() {
   closeMics();
+  const handlers = (players) => ({
+    onFrame: (buffer) => { if (state.ws && state.ws.readyState === WebSocket.OPEN) state.ws.send(buffer); },
+    onEnded: (text) => { say(text); for (const player of players) sendJson({ type: "mic_end", player }); },
+  });
+  const mode = currentRoomMode();
+  if (mode) {
+    state.mics = await openPairMics(engine.ctx, { mode, deviceIds: micDeviceIds(), handlers });
+    return;
+  }
   for (let player = 0; player < playerCount(); player++) {
     if (!document.querySelector(`#mic-${player}`).checked) continue;
-    const mic = new Microphone(engine.ctx, {
-      onFrame: (buffer) => { if (state.ws && state.ws.readyState === WebSocket.OPEN) state.ws.send(buffer); },
-      onEnded: (text) => { say(text); sendJson({ type: "mic_end", player }); },
-    });
-    state.mics.push({ player, mic });
-    await mic.open(player);
+    const mic = new Microphone(engine.ctx, handlers([player]));
+    state.mics.push({ player, players: [player], mic });
+    await mic.open(player, { deviceId: state.micSetups[player].deviceId });
   }
 }
 
@@ -238,20 +246,95 @@ async function openMics() {
  * clock frame at which song time 0 is scheduled. */
 function startMics() {
   const sampleRate = engine.ctx.sampleRate;
-  for (const { player, mic } of state.mics) {
-    sendJson({ type: "mic_start", player, sample_rate: sampleRate,
-      timeline_zero_frame: Math.round(engine.clock.start * sampleRate), device: mic.device,
-      click: $("#click").checked, count_in_bars: Number($("#count-in").value) });
+  const roomPair = Boolean(currentRoomMode());
+  for (const { players, mic } of state.mics) {
+    for (const player of players) {
+      sendJson({ type: "mic_start", player, sample_rate: sampleRate,
+        timeline_zero_frame: Math.round(engine.clock.start * sampleRate), device: mic.device,
+        click: $("#click").checked, count_in_bars: Number($("#count-in").value), room_pair: roomPair });
+    }
     mic.startSending();
   }
 }
 
 function closeMics() {
-  for (const { player, mic } of state.mics) {
+  for (const { players, mic } of state.mics) {
     mic.close();
-    sendJson({ type: "mic_end", player });
+    for (const player of players) sendJson({ type: "mic_end", player });
   }
   state.mics = [];
+}
+
+// ---------------------------------------------------------------- two kits in one room
+function currentRoomMode() {
+  return roomMode({ players: playerCount(), mics: [0, 1].map((i) => document.querySelector(`#mic-${i}`).checked),
+    sameRoom: $("#same-room").checked, channelPerKit: $("#channel-per-kit").checked });
+}
+
+/** The microphone chosen per player (one interface: player 1's for both). */
+function micDeviceIds() {
+  return [0, 1].map((i) => state.micSetups[i].deviceId);
+}
+
+/** The microphone labels the players' room checks are stored under. */
+function roomDevices() {
+  const labels = [0, 1].map((i) => state.micSetups[i].device);
+  return $("#channel-per-kit").checked ? [labels[0], labels[0]] : labels;
+}
+
+/** Refuse to start a room pair whose kits lack the room check (it would count hits twice). */
+async function checkRoomPair() {
+  if (!currentRoomMode()) return;
+  const names = [0, 1].map((i) => playerSetup(i).name);
+  const message = missingRoomCheck(names, await storedRooms(names, roomDevices()));
+  if (message) throw new Error(message);
+}
+
+/** Show the room setup for two microphone players, with what is stored for each kit. */
+async function refreshRoomSetup() {
+  const both = playerCount() === 2 && [0, 1].every((i) => document.querySelector(`#mic-${i}`).checked);
+  $("#room-setup").hidden = !both;
+  if (!both) return;
+  const names = [0, 1].map((i) => playerSetup(i).name);
+  for (const i of [0, 1]) document.querySelector(`#roomcheck-${i}`).textContent = `Room check: ${names[i]} alone`;
+  if (!currentRoomMode()) {
+    $("#room-info").textContent = "";
+    return;
+  }
+  try {
+    const rooms = await storedRooms(names, roomDevices());
+    $("#room-info").textContent = `${names.map((n, i) => roomSummary(n, rooms[i])).join(" ")} `
+      + `${missingRoomCheck(names, rooms) || ""}`;
+  } catch (err) {
+    $("#room-info").textContent = err.message;
+  }
+}
+
+/** The room check of a player's kit: they play alone while both microphones record. */
+async function checkRoom(player) {
+  if (state.mode !== "idle") return;
+  const mode = currentRoomMode() || "same";
+  await engine.resume();
+  setMode("listening");
+  let mics = [];
+  const names = [0, 1].map((i) => playerSetup(i).name);
+  try {
+    mics = await openPairMics(engine.ctx, { mode, deviceIds: micDeviceIds(),
+      handlers: () => ({ onFrame: () => {}, onEnded: (text) => say(text) }) });
+    const devices = mics.length === 1 ? [mics[0].mic.device, mics[0].mic.device] : mics.map((m) => m.mic.device);
+    $("#kitcheck-prompt").hidden = false;
+    $("#kitcheck-prompt").textContent = `${names[player]}: play your drums alone now, every drum a few times `
+      + `(${ROOM_CHECK_S} s); ${names[1 - player]} stays silent`;
+    const room = await roomCheck(engine.ctx, mics, { player, names, devices });
+    say(`Room check stored. ${roomSummary(names[player], room)}`, true);
+  } catch (err) {
+    say(`Room check failed: ${err.message}`);
+  } finally {
+    for (const { mic } of mics) mic.close();
+    $("#kitcheck-prompt").hidden = true;
+    setMode("idle");
+    refreshRoomSetup();
+  }
 }
 
 function sendJson(msg) {
@@ -363,7 +446,7 @@ async function calibrateByEar(player) {
   $("#calibration-status").textContent = `${playerSetup(player).name}: listening to the clicks…`;
   const mic = new Microphone(engine.ctx, { onFrame: () => {}, onEnded: (text) => say(text) });
   try {
-    await mic.open(player);
+    await mic.open(player, { deviceId: state.micSetups[player].deviceId });
     const result = await measureRoundTrip(engine.ctx, mic, { name: playerSetup(player).name });
     document.querySelector(`#latency-${player}`).value = Math.round(result.latency_ms);
     $("#calibration-status").textContent = `${playerSetup(player).name}: round trip `
@@ -385,8 +468,10 @@ function toggleMic(player) {
   const on = document.querySelector(`#mic-${player}`).checked;
   document.querySelector(`#kitcheck-${player}`).hidden = !on;
   $("#kit-drums").hidden = ![0, 1].some((i) => document.querySelector(`#mic-${i}`).checked);
-  if (on) state.micSetups[player].refresh();
+  document.querySelector(`#mic-device-${player}`).hidden = !on;
+  if (on) state.micSetups[player].refresh().then(refreshRoomSetup);
   else document.querySelector(`#mic-info-${player}`).textContent = "";
+  refreshRoomSetup();
 }
 
 async function checkKit(player) {
@@ -453,14 +538,18 @@ async function main() {
     button.addEventListener("click", () => fixBeatmap(JSON.parse(button.dataset.fix)));
   }
   $("#upload").addEventListener("submit", uploadSong);
-  $("#two-players").addEventListener("change", refreshPlayerBlocks);
+  $("#two-players").addEventListener("change", () => { refreshPlayerBlocks(); refreshRoomSetup(); });
+  for (const box of [$("#same-room"), $("#channel-per-kit")]) box.addEventListener("change", refreshRoomSetup);
   screen = new PlayScreen($("#play"), { inputs, groupOf: state.groupOf, actions: [$("#restart"), $("#stop")] });
   const drums = drumChoice($("#kit-drums"));
   for (let i = 0; i < 2; i++) {
     const name = document.querySelector(`#name-${i}`);
     state.micSetups[i] = new MicSetup({ engine, player: i, name: () => playerSetup(i).name, drums, say,
       latency: document.querySelector(`#latency-${i}`), earButton: document.querySelector(`#ear-${i}`),
-      info: document.querySelector(`#mic-info-${i}`), prompt: $("#kitcheck-prompt") });
+      info: document.querySelector(`#mic-info-${i}`), prompt: $("#kitcheck-prompt"),
+      select: document.querySelector(`#mic-device-${i}`) });
+    document.querySelector(`#mic-device-${i}`).addEventListener("change", () => state.micSetups[i].refresh().then(refreshRoomSetup));
+    document.querySelector(`#roomcheck-${i}`).addEventListener("click", () => checkRoom(i));
     name.addEventListener("input", refreshPlayerBlocks);
     name.addEventListener("change", () => {
       if (document.querySelector(`#mic-${i}`).checked) state.micSetups[i].showStored();
