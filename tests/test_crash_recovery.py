@@ -103,7 +103,7 @@ def test_an_unfinished_session_is_kept_as_interrupted_and_scored_from_its_hits(d
     assert [len(t) for t in saved["takes"]] == [len(song.chart.notes)] * 2
     with pytest.raises(SessionNotFoundError):
         get_session(empty, url=db_url)
-    history.writer.close()
+    history.close()
 
 
 def _free_port() -> int:

@@ -1,8 +1,9 @@
 """Write-through of live hits: every hit handed to storage in batches, at most a moment behind.
 
-The live path only appends to a list under a lock (microseconds); a background thread hands
-the batch to the sink every ``every_s`` seconds, so a crash loses at most the hits of the last
-``every_s`` plus one write.
+The live path only appends a row to a list under a lock (microseconds); a background thread
+hands the batch to the sink every ``every_s`` seconds, so a crash loses at most the hits of the
+last ``every_s`` plus one write. (The app's sink, :class:`drumjam.store.hitlog.HitLog`, writes
+in a process of its own.)
 """
 
 from __future__ import annotations
@@ -10,11 +11,8 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from typing import Any
 
-from drumjam.model import Hit
-
-#: One recorded hit: (take id, player index, the hit with its latency removed).
-HitRow = tuple[int, int, Hit]
 #: How often the writer hands its batch to storage.
 WRITE_EVERY_S = 0.1
 #: Pause before a failed batch is tried again.
@@ -24,21 +22,21 @@ log = logging.getLogger("drumjam.session")
 
 
 class HitWriter:
-    """Batches hits and writes them through ``sink`` on a background thread.
+    """Batches rows (one a hit) and writes them through ``sink`` on a background thread.
 
     Parameters
     ----------
     sink : callable
-        Stores a list of :data:`HitRow` (e.g. inserts them into the database); a batch whose
-        write fails is kept and tried again.
+        Stores a list of rows (e.g. :data:`drumjam.store.hitlog.StoredHit` tuples, inserted
+        into the database); a batch whose write fails is kept and tried again.
     every_s : float
         Longest wait between a hit's arrival and its write.
     """
 
-    def __init__(self, sink: Callable[[list[HitRow]], None], *, every_s: float = WRITE_EVERY_S) -> None:
+    def __init__(self, sink: Callable[[list[Any]], None], *, every_s: float = WRITE_EVERY_S) -> None:
         self.sink = sink
         self.every_s = every_s
-        self._pending: list[HitRow] = []
+        self._pending: list[Any] = []
         self._cond = threading.Condition()
         self._appended = 0
         self._written = 0
@@ -47,10 +45,10 @@ class HitWriter:
         self._thread = threading.Thread(target=self._run, name="drumjam-hit-writer", daemon=True)
         self._thread.start()
 
-    def append(self, take_id: int, player: int, hit: Hit) -> None:
-        """Queue one hit for writing (returns at once)."""
+    def append(self, row: Any) -> None:
+        """Queue one row for writing (returns at once)."""
         with self._cond:
-            self._pending.append((take_id, player, hit))
+            self._pending.append(row)
             self._appended += 1
             if len(self._pending) == 1:
                 self._cond.notify_all()

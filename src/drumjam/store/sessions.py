@@ -19,8 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from drumjam.errors import InputError, NotFoundError
 from drumjam.model import BeatMap, Chart, Hit, Note
 from drumjam.session.live import LiveSession, Player
-from drumjam.session.recording import HitRow
-from drumjam.store.db import Base, get_engine, session_scope
+from drumjam.store.db import Base, session_scope
 
 PLAYING, FINISHED, INTERRUPTED = "playing", "finished", "interrupted"
 
@@ -149,41 +148,11 @@ def open_session(*, song_id: str, song_title: str, players: list[dict[str, Any]]
                  url: str | None = None) -> int:
     """Start the history row of a session being played (status ``playing``); its new id.
 
-    Hits then go to :func:`append_hits` under this id, and :func:`finish_session` (or, after a
+    Hits then go to :func:`drumjam.store.hitlog.insert_hits` under this id, and :func:`finish_session` (or, after a
     crash, :func:`interrupt_session`) stores the results.
     """
     return save_session(song_id=song_id, song_title=song_title, players=players, practice=practice,
                         beatmap=beatmap, chart=chart, takes=[], results={}, status=PLAYING, url=url)
-
-
-#: Columns of a written hit, in the order :func:`append_hits` gives them.
-HIT_COLUMNS = ("session_id", "player", "time_s", "voice", "velocity", "hihat_openness")
-#: Most hits in one INSERT statement (6 parameters each; SQLite takes 32,766).
-HITS_PER_INSERT = 1000
-#: Placeholder of a positional parameter by DB-API paramstyle.
-_PLACEHOLDER = {"qmark": "?", "format": "%s", "pyformat": "%s"}
-
-
-def append_hits(rows: list[HitRow], url: str | None = None) -> None:
-    """Store hits of sessions being played (one transaction for the batch).
-
-    The batch goes to the driver as multi-row INSERT statements of up to
-    :data:`HITS_PER_INSERT` hits, not through the ORM nor row by row: the thread writing it
-    takes the GIL a few times a batch instead of once a hit, so it hardly holds up the one
-    answering the players.
-    """
-    if not rows:
-        return
-    engine = get_engine(url)
-    mark = _PLACEHOLDER.get(engine.dialect.paramstyle, "%s")
-    row_marks = "(" + ", ".join([mark] * len(HIT_COLUMNS)) + ")"
-    head = f"INSERT INTO {TakeHit.__tablename__} ({', '.join(HIT_COLUMNS)}) VALUES "
-    with engine.begin() as conn:
-        for first in range(0, len(rows), HITS_PER_INSERT):
-            chunk = rows[first:first + HITS_PER_INSERT]
-            params = tuple(value for take_id, player, hit in chunk for value in (
-                take_id, player, hit.time_s, hit.voice.value, hit.velocity, hit.hihat_openness))
-            conn.exec_driver_sql(head + ", ".join([row_marks] * len(chunk)), params)
 
 
 def hit_json(hit: Hit) -> dict[str, Any]:

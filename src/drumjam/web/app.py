@@ -86,7 +86,7 @@ def create_app(
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         jam.library.resume_drum_parts()  # drum parts a stop left half made
         yield
-        jam.history.writer.close()  # every hit played is written before the app stops
+        jam.history.close()  # every hit played is written before the app stops
 
     app = FastAPI(title="drumjam", description="Play along and duet on drums in the browser.",
                   lifespan=lifespan)

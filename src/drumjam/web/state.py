@@ -28,8 +28,8 @@ from drumjam.model import BeatMap, Chart, Hit
 from drumjam.session.live import LiveSession, Player, SessionResult
 from drumjam.session.practice import Practice, PracticePlan
 from drumjam.session.recording import HitWriter
+from drumjam.store.hitlog import HitLog
 from drumjam.store.sessions import (
-    append_hits,
     finish_session,
     interrupt_session,
     open_session,
@@ -57,7 +57,8 @@ class History:
     def __init__(self, db_url: str) -> None:
         self.db_url = db_url
         self.recovered = recover_interrupted(url=db_url)
-        self.writer = HitWriter(lambda rows: append_hits(rows, url=db_url))
+        self.log = HitLog(db_url)
+        self.writer = HitWriter(self.log)
 
     def open(self, *, song_id: str, title: str, players: list[Player], beatmap: BeatMap,
              chart: Chart | None, practice: dict[str, Any], grid: int | None = None) -> int:
@@ -77,7 +78,8 @@ class History:
     def recorder(self, session_id: int) -> Callable[[int, Hit], None]:
         """The ``on_hit`` of a live session: each hit queued for writing under ``session_id``."""
         append = self.writer.append
-        return lambda player, hit: append(session_id, player, hit)
+        return lambda player, hit: append((session_id, player, hit.time_s, hit.voice.value,
+                                           hit.velocity, hit.hihat_openness))
 
     def finish(self, session_id: int, result: SessionResult | None,
                extra: dict[str, Any] | None = None) -> None:
@@ -90,6 +92,11 @@ class History:
         finish_session(session_id, url=self.db_url, takes=[t.hits for t in result.takes],
                        players=[{"name": p.name, "latency_ms": p.latency_ms} for p in result.players],
                        results={**result.to_dict(), **(extra or {})})
+
+    def close(self) -> None:
+        """Write every hit queued and stop the writer (when the app stops)."""
+        self.writer.close()
+        self.log.close()
 
     def interrupt(self, session_id: int) -> None:
         """Keep an abandoned session's hits as ``interrupted`` (deleted if it has none)."""
