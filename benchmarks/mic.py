@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from drumjam.analysis.bleed import ArraySignal
 from drumjam.io.midi import read_take
 from drumjam.io.render import render_events
 from drumjam.model import Take
@@ -58,7 +59,7 @@ def make_audio(seconds: float) -> tuple[np.ndarray, np.ndarray, Take]:
 def new_input(take: Take, song: np.ndarray | None) -> MicInput:
     session = LiveSession([Player("bench", 40.0 if song is not None else 0.0)], take.beatmap,
                           None, grid=16)
-    played = None if song is None else Played(song, np.zeros_like(song), 0.0, 0.0)
+    played = None if song is None else Played(ArraySignal(song), ArraySignal(np.zeros(0, np.float32)), 0.0, 0.0)
     return MicInput(partial(session.add_hit, 0), sample_rate=SR, timeline_zero_frame=0,
                     round_trip_s=session.players[0].latency_ms / 1000, played=played)
 

@@ -24,7 +24,7 @@ from drumjam.library import builtin_dir
 from drumjam.model import BeatMap, Chart, Hit, Note, Voice
 from drumjam.session.live import LiveSession, Player
 from drumjam.session.mic import MicFrame, MicInput
-from drumjam.session.playback import Played, click_schedule, played_reference
+from drumjam.session.playback import BackingSignal, Played, click_schedule, played_reference
 from drumjam.session.practice import Practice, plan_practice
 from mic_room import convolve, delayed, render_onset_delay_s, room_ir
 
@@ -49,11 +49,11 @@ def run() -> dict:
     drums, _ = render_events(take, soundfont="black_pearl", sample_rate=SR, mono=True)
     song, _ = load_audio(builtin_dir() / "slow-funk" / "backing.ogg", sample_rate=SR)
     played = played_reference(plan, song, sample_rate=SR, count_in_bars=1, beat_clicks=True)
-    backing, clicks, start_s = played.backing, played.clicks, played.start_s
+    start_s, n = played.start_s, drums.size
+    backing, clicks = played.backing.samples(0, n), played.clicks.samples(0, n)
     assert start_s <= 0 and -start_s * SR < 2  # the count-in fills the lead-in bar exactly
-    n = drums.size
     ir = room_ir(sample_rate=SR, distance_m=1.5, rt60_s=0.3)
-    heard = 0.5 * convolve((backing + clicks)[:n], ir, n)  # the page's own mix, heard
+    heard = 0.5 * convolve(backing + clicks, ir, n)  # the page's own mix, heard
     return {"plan": plan, "drums": drums, "reference": played, "played": heard,
             "backing": backing, "clicks": clicks, "start_s": start_s,
             "click_times": [c.time_s for c in click_schedule(
@@ -107,7 +107,7 @@ def test_the_clicks_response_is_learned_in_the_count_in(run: dict) -> None:
     learned, their bleed is cancelled (80 ms after each click); without them in the
     reference it is all left."""
     played = run["reference"]
-    heard = delayed(0.5 * convolve(played.clicks, room_ir(sample_rate=SR, distance_m=1.5,
+    heard = delayed(0.5 * convolve(run["clicks"], room_ir(sample_rate=SR, distance_m=1.5,
                                                           rt60_s=0.3)), ROUND_TRIP_S, SR)
     n = heard.size
     windows = np.concatenate([np.arange(i, i + int(0.08 * SR)) for i in (
@@ -136,7 +136,9 @@ def test_too_strong_bleed_is_said(run: dict) -> None:
 def test_played_reference_starts_with_a_longer_count_in(run: dict) -> None:
     plan = run["plan"]
     played = played_reference(plan, None, sample_rate=SR, count_in_bars=2, beat_clicks=False)
-    backing, clicks, start_s = played.backing, played.clicks, played.start_s
+    start_s = played.start_s
+    n = int(round((plan.duration_s - start_s) * SR))
+    backing, clicks = played.backing.samples(0, n), played.clicks.samples(0, n)
     bar_s = 4 * 0.5
     assert start_s == pytest.approx(plan.lead_in_s - 2 * bar_s, abs=1 / SR)
     assert not np.any(backing)
@@ -161,3 +163,39 @@ def test_click_schedule_is_the_pages(run: dict) -> None:
                               end_s=args["endS"], count_in_bars=bars)
         assert [(c.accent, c.count) for c in mine] == [(c["accent"], c["count"]) for c in page]
         np.testing.assert_allclose([c.time_s for c in mine], [c["time_s"] for c in page], atol=1e-9)
+
+
+def test_the_played_reference_is_the_song_on_the_timeline_without_a_copy() -> None:
+    """The backing as played (lead-in, the practised range, looped) read a piece at a time
+    equals the song sample for sample, and a long song is held once: the reference for ten
+    minutes at 48 kHz (115 MB of samples) and its canceller allocate next to nothing."""
+    import tracemalloc
+
+    sr = 1000
+    audio = np.arange(1, 10_001, dtype=np.float32)  # sample k of the song holds k + 1
+    signal = BackingSignal(audio, sample_rate=sr, lead_in_s=2.0, audio_start_s=3.0,
+                           audio_end_s=4.0, looped=True, duration_s=6.5, first_s=-0.5)
+    got = signal.samples(-100, 7100)
+    timeline_s = (np.arange(-100, 7100) / sr) - 0.5
+    expected = np.where((timeline_s >= 2.0 - 1e-9) & (timeline_s < 6.5 - 1e-9),
+                        3001 + np.round((timeline_s - 2.0) * sr) % 1000, 0.0)
+    np.testing.assert_array_equal(got, expected)
+    once = BackingSignal(audio, sample_rate=sr, lead_in_s=2.0, audio_start_s=3.0, audio_end_s=4.0,
+                         looped=False, duration_s=6.5, first_s=-0.5)
+    np.testing.assert_array_equal(once.samples(2400, 2600), np.r_[np.zeros(100), 3001 + np.arange(100)])
+    np.testing.assert_array_equal(once.samples(3400, 3600), np.r_[3901 + np.arange(100), np.zeros(100)])
+
+    long_song = np.zeros(10 * 60 * SR, np.float32)
+    long_song[::SR] = 0.5
+    plan = plan_practice(Chart((), BeatMap.constant(120.0, 600.0), title="long"),
+                         BeatMap.constant(120.0, 600.0), Practice())
+    tracemalloc.start()
+    try:
+        played = played_reference(plan, long_song, sample_rate=SR, count_in_bars=2, beat_clicks=True)
+        bc = BleedCanceller(played.backing, sample_rate=SR, round_trip_s=ROUND_TRIP_S,
+                            clicks=played.clicks, alone_s=played.music_s - played.start_s)
+        bc.process(np.zeros(SR, np.float32))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 20e6, f"{peak / 1e6:.0f} MB allocated for a reference of {long_song.nbytes / 1e6:.0f} MB"

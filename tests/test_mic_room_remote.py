@@ -59,7 +59,8 @@ def _microphone(plan) -> np.ndarray:
     take = [Hit(n.time_s + MIC_LATE_S, n.voice, n.velocity) for n in plan.chart.notes]
     drums, _ = render_events(take, soundfont="black_pearl", sample_rate=SR, mono=True)
     played = played_reference(plan, None, sample_rate=SR, count_in_bars=1, beat_clicks=True)
-    clicks = played.clicks[int(round(-played.start_s * SR)):]
+    clicks = played.clicks.samples(int(round(-played.start_s * SR)),
+                                   int(round((plan.duration_s - played.start_s) * SR)))
     n = max(drums.size, clicks.size)
     ir = room_ir(sample_rate=SR, distance_m=1.5, rt60_s=0.3)
     bleed = 0.25 * convolve(np.pad(clicks, (0, n - clicks.size)), ir)

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -46,6 +46,42 @@ REPORT_CHUNK_S = 0.02
 CLICK_REG = 1e-4
 #: Bleed is too strong when what is left of it stands within this many dB of the drums.
 TOO_STRONG_DB = -20.0
+
+
+class Signal(Protocol):
+    """A known signal read a piece at a time (the song or the clicks a page plays), so that
+    nothing the length of a song is copied for the canceller."""
+
+    def samples(self, start: int, stop: int) -> np.ndarray:
+        """Samples ``[start, stop)`` as float32, zeros outside the signal."""
+        ...  # pragma: no cover
+
+
+class ArraySignal:
+    """A :class:`Signal` over samples held in memory (not copied).
+
+    Parameters
+    ----------
+    samples : numpy.ndarray
+        Mono float samples.
+    """
+
+    def __init__(self, samples: np.ndarray) -> None:
+        x = np.asarray(samples, dtype=np.float32)
+        if x.ndim != 1:
+            raise InputError(f"a reference must be mono samples, got shape {x.shape}")
+        if not np.all(np.isfinite(x)):
+            raise InputError("a reference holds NaN or infinite samples")
+        self.x = x
+
+    def samples(self, start: int, stop: int) -> np.ndarray:
+        """``x[start:stop]`` with zeros outside ``x``."""
+        return _slice(self.x, start, stop)
+
+
+def as_signal(reference: np.ndarray | Signal) -> Signal:
+    """``reference`` as a :class:`Signal` (arrays are wrapped, not copied)."""
+    return reference if hasattr(reference, "samples") else ArraySignal(reference)  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)
@@ -89,15 +125,17 @@ class BleedCanceller:
 
     Parameters
     ----------
-    reference : numpy.ndarray
-        The backing track as played (mono float), its first sample played at microphone
-        sample 0 on the shared audio clock (pad or cut it to line up).
+    reference : numpy.ndarray or Signal
+        The backing track as played (mono float), its sample ``first_sample`` played at
+        microphone sample 0 on the shared audio clock.
     sample_rate : int
         Of both, in Hz.
     round_trip_s : float
         Output + input latency measured by ear (the bleed arrives this late).
-    clicks : numpy.ndarray, optional
+    clicks : numpy.ndarray or Signal, optional
         The clicks played through the same speakers, lined up as ``reference``.
+    first_sample : int
+        The sample of ``reference`` and ``clicks`` played at microphone sample 0.
     alone_s : float
         How long from the first microphone sample the clicks are heard without the drums (the
         count-in): their response is learned there.
@@ -108,13 +146,11 @@ class BleedCanceller:
     >>> clean = bc.process(mic_block)                                       # doctest: +SKIP
     """
 
-    def __init__(self, reference: np.ndarray, *, sample_rate: int, round_trip_s: float,
-                 clicks: np.ndarray | None = None, alone_s: float = 0.0) -> None:
-        ref = np.asarray(reference, dtype=np.float32)
-        if ref.ndim != 1:
-            raise InputError(f"the reference must be mono samples, got shape {ref.shape}")
-        if not np.all(np.isfinite(ref)):
-            raise InputError("the reference holds NaN or infinite samples")
+    def __init__(self, reference: np.ndarray | Signal, *, sample_rate: int, round_trip_s: float,
+                 clicks: np.ndarray | Signal | None = None, first_sample: int = 0,
+                 alone_s: float = 0.0) -> None:
+        self._ref = as_signal(reference)
+        self._clicks = None if clicks is None else as_signal(clicks)
         if not 4000 <= int(sample_rate) <= 384000:
             raise InputError(f"sample rate {sample_rate} Hz is out of range; use 4000-384000 Hz")
         if not 0.0 <= float(round_trip_s) <= 0.5:
@@ -126,11 +162,8 @@ class BleedCanceller:
         self._hop = self._seg // 2
         self._window = np.hanning(self._seg).astype(np.float32)
         # reference sample feeding tap 0 of mic sample n: n - self._lag
-        self._lag = int(round(float(round_trip_s) * sample_rate)) - int(round(PRE_S * sample_rate))
-        pad = self.taps + self._seg
-        self._ref = np.concatenate([np.zeros(pad, np.float32), ref, np.zeros(self._seg, np.float32)])
-        self._ref_pad = pad
-        self._clicks = None if clicks is None else _padded(np.asarray(clicks, np.float32), pad, self._seg)
+        self._lag = (int(round(float(round_trip_s) * sample_rate)) - int(round(PRE_S * sample_rate))
+                     - int(first_sample))
         self._alone = int(round(max(0.0, alone_s) * sample_rate))
         self._cxy = np.zeros(self._seg // 2 + 1, np.complex128)  # the clicks' spectra, alone
         self._cxx = np.zeros(self._seg // 2 + 1)
@@ -190,12 +223,12 @@ class BleedCanceller:
     def bleed(self, start: int, stop: int) -> np.ndarray:
         """The estimated bleed for microphone samples ``[start, stop)`` with the response as it
         is now."""
-        a = start - self._lag - (self.taps - 1) + self._ref_pad
-        b = stop - self._lag + self._ref_pad
-        x = _slice(self._ref, a, b)
+        a = start - self._lag - (self.taps - 1)
+        b = stop - self._lag
+        x = self._ref.samples(a, b)
         if self._clicks is None:
             return _fir(x, self._h)
-        return _fir(x, self._h) + _fir(_slice(self._clicks, a, b), self._h_clicks)
+        return _fir(x, self._h) + _fir(self._clicks.samples(a, b), self._h_clicks)
 
     def _clean(self, y: np.ndarray) -> np.ndarray:
         est = self.bleed(self._n, self._n + y.size)
@@ -213,11 +246,11 @@ class BleedCanceller:
         """Average one more segment's spectra and update the response."""
         m = self._next_seg
         y = self._mic[m - self._mic_start:m - self._mic_start + self._seg]
-        a = m - self._lag + self._ref_pad
-        x = _slice(self._ref, a, a + self._seg)
+        a = m - self._lag
+        x = self._ref.samples(a, a + self._seg)
         self._next_seg += self._hop
         if self._clicks is not None and m + self._seg <= self._alone:
-            self._learn_clicks(_slice(self._clicks, a, a + self._seg), y)
+            self._learn_clicks(self._clicks.samples(a, a + self._seg), y)
         elif self._cxx.any() and not self._h_clicks.any():  # the count-in is over
             response = self._cxy / (self._cxx + CLICK_REG * np.max(self._cxx) + 1e-20)
             self._h_clicks = np.fft.irfft(response, self._seg)[:self.taps].astype(np.float32)
@@ -263,12 +296,6 @@ class BleedCanceller:
         residual_db = 10 * np.log10(floor / peaks)
         return BleedReport(float(bleed_db), float(residual_db),
                            bool(bleed_db > 0.0 and residual_db > TOO_STRONG_DB))
-
-
-def _padded(x: np.ndarray, pad: int, tail: int) -> np.ndarray:
-    if x.ndim != 1 or not np.all(np.isfinite(x)):
-        raise InputError("the clicks must be finite mono samples")
-    return np.concatenate([np.zeros(pad, np.float32), x, np.zeros(tail, np.float32)])
 
 
 def _slice(x: np.ndarray, a: int, b: int) -> np.ndarray:

@@ -198,9 +198,9 @@ class MicInput:
         played = self._played
         at_s = (first_frame - self.zero) / self.sample_rate  # the stream's start on the timeline
         at = int(round((at_s - played.start_s) * self.sample_rate))
-        return BleedCanceller(_slice(played.backing, at), sample_rate=self.sample_rate,
-                              round_trip_s=self.round_trip_s, clicks=_slice(played.clicks, at),
-                              alone_s=played.music_s - at_s)
+        return BleedCanceller(played.backing, sample_rate=self.sample_rate,
+                              round_trip_s=self.round_trip_s, clicks=played.clicks,
+                              first_sample=at, alone_s=played.music_s - at_s)
 
     def end(self) -> list[MicHit]:
         """The stream ended: score the hits still being decided."""
@@ -260,11 +260,3 @@ class MicInput:
                             "it is plugged in, switched on and not muted")
         self.silent = silent
         return warnings
-
-
-def _slice(x: np.ndarray, start: int) -> np.ndarray:
-    """``x`` from ``start`` on, with silence before its beginning."""
-    if start >= 0:
-        return x[start:]
-    return np.concatenate([np.zeros(-start, np.float32), x])
-

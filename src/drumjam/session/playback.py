@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from drumjam.analysis.bleed import Signal
 from drumjam.errors import InputError
 from drumjam.session.practice import PracticePlan
 
@@ -87,36 +88,106 @@ def click_sound(*, accent: bool, sample_rate: int, delay_s: float = 0.0) -> np.n
     return np.where((t >= 0) & (t < STOP_S), env * np.sin(2 * np.pi * freq * t), 0.0).astype(np.float32)
 
 
+class ClickSignal:
+    """The clicks as heard, rendered a piece at a time (a :class:`~drumjam.analysis.bleed.Signal`).
+
+    Parameters
+    ----------
+    clicks : list of Click
+        The run's clicks (:func:`click_schedule`).
+    sample_rate : int
+        In Hz.
+    start_s : float
+        Timeline time of sample 0.
+    beat_clicks : bool
+        Whether the song beats' clicks sound (the page's Click switch; the count-in always
+        sounds).
+    """
+
+    def __init__(self, clicks: list[Click], *, sample_rate: int, start_s: float,
+                 beat_clicks: bool = True) -> None:
+        self.sample_rate = int(sample_rate)
+        kept = [c for c in clicks if beat_clicks or c.count is not None]
+        self._at = np.array([(c.time_s - start_s) * sample_rate for c in kept], dtype=float)
+        self._accent = [c.accent for c in kept]
+        self._length = int(np.ceil(STOP_S * sample_rate)) + 1
+
+    def samples(self, start: int, stop: int) -> np.ndarray:
+        """Samples ``[start, stop)``: every click sounding there."""
+        out = np.zeros(max(stop - start, 0), np.float32)
+        first, last = np.searchsorted(self._at, [start - self._length, stop])
+        for k in range(first, last):
+            i = int(np.floor(self._at[k]))
+            sound = click_sound(accent=self._accent[k], sample_rate=self.sample_rate,
+                                delay_s=(self._at[k] - i) / self.sample_rate)
+            lo, hi = max(i, start), min(i + sound.size, stop)
+            if hi > lo:
+                out[lo - start:hi - start] += sound[lo - i:hi - i]
+        return out
+
+
 def click_track(clicks: list[Click], *, sample_rate: int, start_s: float, duration_s: float,
                 beat_clicks: bool = True) -> np.ndarray:
-    """The clicks as heard, ``duration_s`` of the timeline from ``start_s`` (sample 0); the
-    song beats' clicks are left out when ``beat_clicks`` is off (the page's Click switch; the
-    count-in always sounds)."""
-    out = np.zeros(max(int(round(duration_s * sample_rate)), 0), np.float32)
-    for c in clicks:
-        at = (c.time_s - start_s) * sample_rate
-        i = int(np.floor(at))
-        if (c.count is None and not beat_clicks) or not 0 <= i < out.size:
-            continue
-        sound = click_sound(accent=c.accent, sample_rate=sample_rate, delay_s=(at - i) / sample_rate)
-        n = min(sound.size, out.size - i)
-        out[i:i + n] += sound[:n]
-    return out
+    """The clicks as heard, ``duration_s`` of the timeline from ``start_s`` (sample 0), as one
+    array (see :class:`ClickSignal`)."""
+    n = max(int(round(duration_s * sample_rate)), 0)
+    return ClickSignal(clicks, sample_rate=sample_rate, start_s=start_s,
+                       beat_clicks=beat_clicks).samples(0, n)
+
+
+class BackingSignal:
+    """The backing track as a session plays it, on its timeline, read a piece at a time from
+    the decoded song (never copied; a :class:`~drumjam.analysis.bleed.Signal`): silence for the
+    lead-in, then the audio range, repeated to the end of the timeline when looped (the fields
+    of :class:`~drumjam.session.practice.PracticePlan`).
+
+    Parameters
+    ----------
+    audio : numpy.ndarray
+        The song, mono float32, at ``sample_rate``.
+    sample_rate : int
+        In Hz.
+    first_s : float
+        Timeline time of sample 0 (0 s, or earlier for a count-in longer than the lead-in).
+    """
+
+    def __init__(self, audio: np.ndarray, *, sample_rate: int, lead_in_s: float,
+                 audio_start_s: float, audio_end_s: float, looped: bool, duration_s: float,
+                 first_s: float = 0.0) -> None:
+        a, b = (int(round(t * sample_rate)) for t in (audio_start_s, audio_end_s))
+        self._part = np.asarray(audio, dtype=np.float32)[a:b]  # a view
+        self._looped = looped
+        # sample 0 of the part is at index `lead` here; nothing is played from index `end` on
+        self._lead = int(round((lead_in_s - first_s) * sample_rate))
+        self._end = int(round((duration_s - first_s) * sample_rate))
+
+    def samples(self, start: int, stop: int) -> np.ndarray:
+        """Samples ``[start, stop)``, zeros where nothing plays."""
+        out = np.zeros(max(stop - start, 0), np.float32)
+        size = self._part.size
+        if not size:
+            return out
+        idx = np.arange(max(start, self._lead), min(stop, self._end)) - self._lead
+        if idx.size:
+            if self._looped:
+                idx %= size
+            else:
+                idx = idx[idx < size]
+            first = max(start, self._lead) - start
+            out[first:first + idx.size] = self._part[idx]
+        return out
 
 
 def backing_reference(audio: np.ndarray, *, sample_rate: int, lead_in_s: float,
                       audio_start_s: float, audio_end_s: float, looped: bool,
                       duration_s: float) -> np.ndarray:
-    """The backing track as a session plays it, on its timeline (sample 0 = 0 s): silence for
-    the lead-in, then the audio range, repeated to the end of the timeline when looped (the
-    fields of :class:`~drumjam.session.practice.PracticePlan`)."""
-    a, b = (int(round(t * sample_rate)) for t in (audio_start_s, audio_end_s))
-    part = np.asarray(audio, dtype=np.float32)[a:b]
-    total = int(round(duration_s * sample_rate))
-    lead = int(round(lead_in_s * sample_rate))
-    if looped and part.size:
-        part = np.tile(part, -(-max(total - lead, 0) // part.size))
-    return np.concatenate([np.zeros(lead, np.float32), part])[:max(total, lead + 1)]
+    """The backing track as a session plays it, on its timeline (sample 0 = 0 s), as one array
+    (see :class:`BackingSignal`)."""
+    signal = BackingSignal(audio, sample_rate=sample_rate, lead_in_s=lead_in_s,
+                           audio_start_s=audio_start_s, audio_end_s=audio_end_s, looped=looped,
+                           duration_s=duration_s)
+    n = max(int(round(duration_s * sample_rate)), int(round(lead_in_s * sample_rate)) + 1)
+    return signal.samples(0, n)
 
 
 @dataclass(frozen=True)
@@ -125,8 +196,10 @@ class Played:
 
     Attributes
     ----------
-    backing, clicks : numpy.ndarray
-        The backing track (silence when there is none) and the clicks, lined up, mono float32.
+    backing, clicks : Signal
+        The backing track (silence when there is none) and the clicks, lined up, read a
+        piece at a time (:class:`BackingSignal`, :class:`ClickSignal`, or any
+        :class:`~drumjam.analysis.bleed.Signal`).
     start_s : float
         Timeline time of their first sample (0 s, or earlier for a count-in longer than the
         lead-in), a whole number of samples.
@@ -134,8 +207,8 @@ class Played:
         Where the music starts: before it the microphone hears the count-in alone.
     """
 
-    backing: np.ndarray
-    clicks: np.ndarray
+    backing: Signal
+    clicks: Signal
     start_s: float
     music_s: float
 
@@ -143,20 +216,16 @@ class Played:
 def played_reference(plan: PracticePlan, audio: np.ndarray | None, *, sample_rate: int,
                      count_in_bars: int, beat_clicks: bool) -> Played:
     """What the page plays for a run of ``plan``, from its first count-in click on: the
-    backing track (``audio``; None: none) and the clicks."""
+    backing track (``audio``, held as it is, not copied; None: none) and the clicks."""
     bm = plan.beatmap
     clicks = click_schedule(bm.beats_s, bm.downbeats_s, meter=bm.meter, first_s=plan.lead_in_s,
                             end_s=plan.duration_s, count_in_bars=count_in_bars)
     pre = int(np.ceil(max(0.0, -min((c.time_s for c in clicks), default=0.0)) * sample_rate))
     start_s = -pre / sample_rate
-    ticks = click_track(clicks, sample_rate=sample_rate, start_s=start_s,
-                        duration_s=plan.duration_s - start_s + STOP_S, beat_clicks=beat_clicks)
-    backing = np.zeros(ticks.size, np.float32)
-    if audio is not None:
-        song = backing_reference(audio, sample_rate=sample_rate, lead_in_s=plan.lead_in_s,
-                                 audio_start_s=plan.audio_start_s, audio_end_s=plan.audio_end_s,
-                                 looped=plan.looped, duration_s=plan.duration_s)
-        backing = np.concatenate([np.zeros(pre, np.float32), song])
-    n = max(backing.size, ticks.size)
-    return Played(np.pad(backing, (0, n - backing.size)), np.pad(ticks, (0, n - ticks.size)),
-                  start_s, plan.lead_in_s)
+    ticks = ClickSignal(clicks, sample_rate=sample_rate, start_s=start_s, beat_clicks=beat_clicks)
+    if audio is None:
+        audio = np.zeros(0, np.float32)
+    backing = BackingSignal(audio, sample_rate=sample_rate, lead_in_s=plan.lead_in_s,
+                            audio_start_s=plan.audio_start_s, audio_end_s=plan.audio_end_s,
+                            looped=plan.looped, duration_s=plan.duration_s, first_s=start_s)
+    return Played(backing, ticks, start_s, plan.lead_in_s)
