@@ -212,7 +212,8 @@ def main() -> None:
                 if line.startswith("| ") and tuple(line.split(" | ")[0:3:2]) not in ran]
         order = {f"| {name}": k for k, name in enumerate(paths)}
         earlier = args.out.read_text().splitlines()[2]
-        lines = lines[:6] + sorted(lines[6:] + kept, key=lambda line: order.get(line.split(" | ")[0], 99))
+        lines = lines[:6] + sorted(lines[6:] + kept, key=lambda line: (
+            order.get(line.split(" | ")[0], 99), line.split(" | ")[2] == "now"))
         lines[2] = f"{earlier} Rows of {args.only} (now) from a later run (`--only {args.only}`)."
     table = "\n".join(lines) + "\n"
     print(table)

@@ -191,7 +191,8 @@ def _drum_bars(seconds: float, sr: int) -> np.ndarray:
     bar = np.zeros(2 * sr)
     for eighth in range(8):
         at = eighth * sr // 4
-        bar[at:at + t.size] += hat + (kick if eighth % 4 == 0 else snare if eighth % 4 == 2 else 0.0)
+        drum = kick if eighth % 4 == 0 else snare if eighth % 4 == 2 else 0.0
+        bar[at:at + t.size] += hat + drum
     return np.tile(bar, int(np.ceil(seconds / 2)))[:int(seconds * sr)].astype(np.float32)
 
 
@@ -199,7 +200,8 @@ def test_the_analysis_does_not_depend_on_how_the_audio_is_cut() -> None:
     from drumjam.analysis.tracker import beatmap_of, listen
 
     sr = 44100  # resampled to the analysis rate as the blocks come
-    y = _drum_bars(41.0, sr) + 0.01 * np.random.default_rng(0).standard_normal(41 * sr).astype(np.float32)
+    noise = 0.01 * np.random.default_rng(0).standard_normal(41 * sr).astype(np.float32)
+    y = _drum_bars(41.0, sr) + noise
     cuts = np.r_[0, np.cumsum(np.random.default_rng(1).integers(1, int(1.3 * sr), 200)), y.size]
     cuts = np.unique(np.clip(cuts, 0, y.size))
     ragged = listen((y[a:b] for a, b in zip(cuts, cuts[1:])), sr)
@@ -248,3 +250,82 @@ def test_a_long_song_is_analysed_without_holding_its_audio(tmp_path: Path) -> No
     samples_mb = minutes * 60 * sr * 4 / 2**20
     assert tempo_bpm == pytest.approx(120.0, rel=0.01)
     assert peak_mb - start_mb < 0.6 * samples_mb, f"grew {peak_mb - start_mb:.0f} MB"
+
+
+def _tone_and_clicks(seconds: float, sr: int) -> np.ndarray:
+    """A steady two-note tone with a click every half second, ``(frames, 2)``."""
+    t = np.arange(int(seconds * sr)) / sr
+    x = 0.1 * np.sin(2 * np.pi * 220 * t) + 0.05 * np.sin(2 * np.pi * 331 * t)
+    for k in range(int(seconds * 2)):
+        x[k * sr // 2:k * sr // 2 + 40] += np.hanning(40)
+    return np.stack([x, 0.8 * x], axis=1).astype(np.float32)
+
+
+@pytest.mark.parametrize("speed", [0.8, 1.3])
+def test_a_practice_speed_is_stretched_in_blocks_joined_without_a_seam(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, speed: float) -> None:
+    import pedalboard
+
+    from drumjam.library import media
+
+    sr = 16000
+    x = _tone_and_clicks(31.0, sr)
+    whole = pedalboard.time_stretch(x.T.copy(), sr, stretch_factor=speed).T
+    np.testing.assert_array_equal(np.concatenate(list(media.stretch_blocks([x], sr, speed))), whole)
+    sf.write(tmp_path / "song.wav", x, sr, subtype="FLOAT")
+    monkeypatch.setattr(media, "STRETCH_BLOCK_S", 4.3)  # seven joins, most between clicks
+    made = media.stretched_audio(tmp_path / "song.wav", speed, cache_dir=tmp_path, key="s")
+    y, got_sr = sf.read(made, dtype="float32")
+    assert got_sr == sr and y.shape == (round(x.shape[0] / speed), 2)
+    # the tone between the clicks keeps its level across every join (no gap, no doubling)
+    # (two blocks' stretches of a tone differ in phase: crossfaded as they come, they dipped
+    # by 9 dB; joined without a crossfade, the waveform jumped by 0.1-0.3)
+    level_db = 10 * np.log10(0.1 ** 2 / 2 + 0.05 ** 2 / 2)
+    worst_db = jump = 0.0
+    for k in range(61):
+        between = y[int((k * 0.5 + 0.1) / speed * sr):int((k * 0.5 + 0.4) / speed * sr), 0]
+        frames = between[:between.size // 320 * 320].reshape(-1, 320)  # 20 ms
+        rms_db = 10 * np.log10(np.mean(frames ** 2, axis=1))
+        worst_db = max(worst_db, float(np.max(np.abs(rms_db - level_db))))
+        jump = max(jump, float(np.max(np.abs(np.diff(between, 2)))))
+    assert worst_db < 1.5 and jump < 0.01, (worst_db, jump)
+    # every click where the stretch puts it, as in one stretch of the whole song (within 40 ms)
+    rise = np.abs(np.diff(y[:, 0]))
+    for k in range(1, 61):
+        at = k * 0.5 / speed * sr
+        found = int(np.argmax(rise[int(at - 0.1 * sr):int(at + 0.1 * sr)])) + int(at - 0.1 * sr)
+        assert abs(found - at) / sr < 0.04, (k, (found - at) / sr)
+
+
+STRETCH_A_LONG_SONG = """
+import sys
+from pathlib import Path
+from drumjam.library import media
+
+def hwm_mb():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+
+folder = Path(sys.argv[1])
+media.STRETCH_BLOCK_S = 20.0
+media.stretched_audio(folder / "short.wav", 0.8, cache_dir=folder, key="short")  # warm up
+start = hwm_mb()
+media.stretched_audio(folder / "long.wav", 0.8, cache_dir=folder, key="long")
+print(start, hwm_mb())
+"""
+
+
+def test_a_long_song_is_stretched_in_flat_memory(tmp_path: Path) -> None:
+    """Eight minutes at 8 kHz (15 MB of samples, 19 MB stretched; stretched whole, the process
+    grew by 75 MB): stretching it grows the process by less than its samples."""
+    sr = 8000
+    minute = _tone_and_clicks(60.0, sr)[:, 0]
+    sf.write(tmp_path / "short.wav", np.tile(minute, 2), sr, subtype="PCM_16")
+    sf.write(tmp_path / "long.wav", np.tile(minute, 8), sr, subtype="PCM_16")
+    done = subprocess.run([sys.executable, "-c", STRETCH_A_LONG_SONG, str(tmp_path)],
+                          capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    start_mb, peak_mb = map(float, done.stdout.split())
+    assert sf.info(str(tmp_path / "long-80.ogg")).frames == 8 * 60 * sr / 0.8
+    assert peak_mb - start_mb < 8 * 60 * sr * 4 / 2**20, f"grew {peak_mb - start_mb:.0f} MB"
