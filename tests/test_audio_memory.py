@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import mido
@@ -329,3 +330,70 @@ def test_a_long_song_is_stretched_in_flat_memory(tmp_path: Path) -> None:
     start_mb, peak_mb = map(float, done.stdout.split())
     assert sf.info(str(tmp_path / "long-80.ogg")).frames == 8 * 60 * sr / 0.8
     assert peak_mb - start_mb < 8 * 60 * sr * 4 / 2**20, f"grew {peak_mb - start_mb:.0f} MB"
+
+
+def test_a_mapped_song_equals_the_song_read_whole(tmp_path: Path) -> None:
+    from drumjam.io.audio import mapped_audio
+
+    path = tmp_path / "song.wav"
+    sf.write(path, _groove(7.0, 22050), 22050, subtype="FLOAT")
+    mapped = mapped_audio(path, sample_rate=48000, end_s=5.0)
+    assert isinstance(mapped, np.memmap) and not mapped.flags.writeable
+    np.testing.assert_array_equal(mapped, load_audio(path, sample_rate=48000, end_s=5.0)[0])
+    silent = tmp_path / "silent.wav"
+    sf.write(silent, np.zeros(8000, np.float32), 8000)
+    with pytest.raises(AudioFileError, match=r"silent\.wav: the audio is silent"):
+        mapped_audio(silent, sample_rate=8000)
+
+
+MAP_A_LONG_SONG = """
+import sys
+import numpy as np
+from drumjam.io.audio import mapped_audio
+
+def anon_mb():
+    for line in open("/proc/self/status"):
+        if line.startswith("RssAnon:"):
+            return int(line.split()[1]) / 1024
+
+mapped_audio(sys.argv[1], sample_rate=48000, end_s=5.0)  # warm up: imports, the decoder
+start = anon_mb()
+song = mapped_audio(sys.argv[1], sample_rate=48000)
+total = sum(float(np.abs(song[i:i + 48000]).sum()) for i in range(0, song.size, 48000))
+print(start, anon_mb(), song.size, total > 0)
+"""
+
+
+def test_a_long_song_mapped_for_a_microphone_is_not_held(tmp_path: Path) -> None:
+    """Ten minutes at 48 kHz (115 MB as float32), decoded and all read through: the process's
+    own memory grows by a few blocks."""
+    path = tmp_path / "song.wav"
+    with sf.SoundFile(path, "w", 16000, 1, subtype="PCM_16") as f:
+        for _ in range(10):
+            f.write(_groove(60.0, 16000, channels=1))
+    done = subprocess.run([sys.executable, "-c", MAP_A_LONG_SONG, str(path)],
+                          capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    start_mb, end_mb, size, read = done.stdout.split()
+    assert int(size) == 600 * 48000 and read == "True"
+    assert float(end_mb) - float(start_mb) < 20, f"grew {float(end_mb) - float(start_mb):.0f} MB"
+
+
+def test_a_room_microphone_cancels_a_mapped_song(tmp_path: Path) -> None:
+    from room_support import groove_song
+
+    from drumjam.session.rooms import Room
+    from drumjam.web.protocol import MicStartMessage
+    from drumjam.web.room_mic import end_room_mic, start_room_mic
+
+    song = groove_song(bars=4)
+    path = tmp_path / "song.wav"
+    sf.write(path, _groove(song.beatmap.end_s + 5.0, 44100, channels=2), 44100)
+    room = Room(replace(song, audio_path=path), "Ann", 0.0)
+    room.start(0.0)
+    mics: dict = {}
+    own, _ = start_room_mic(room, room.seats[0], MicStartMessage(
+        type="mic_start", sample_rate=48000, timeline_zero_frame=0), None, mics)
+    assert "the backing track's and the clicks' bleed is cancelled" in own[-1]
+    assert "A" in mics
+    end_room_mic(room, room.seats[0], mics)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -143,6 +144,46 @@ def check_heard(path: Path, n_frames: int, peak: float) -> None:
             path, f"the audio is silent (peak {20 * np.log10(max(peak, 1e-12)):.0f} dBFS)",
             "check that the right file was exported with sound in it",
         )
+
+
+def mapped_audio(path: str | Path, *, sample_rate: int, end_s: float | None = None) -> np.ndarray:
+    """Read an audio file, mono at ``sample_rate``, into a read-only memory map.
+
+    The file is decoded and resampled block by block into a temporary file (deleted once the
+    map is let go) that is mapped rather than held: its pages are the operating system's
+    file cache, read as they are used and dropped when memory is short, so a long song read
+    for a whole session costs the process little memory.
+
+    Parameters
+    ----------
+    path : str or Path
+        A WAV, FLAC, OGG/Vorbis or MP3 file.
+    sample_rate : int
+        The rate to resample to (soxr, streamed).
+    end_s : float, optional
+        Read only up to here (default: the whole file).
+
+    Returns
+    -------
+    numpy.ndarray
+        A read-only ``numpy.memmap`` of mono float32 samples.
+
+    Raises
+    ------
+    AudioFileError
+        As :func:`load_audio`, save that no limit on the samples applies (only on the length).
+    """
+    p = Path(path)
+    _, _, _, _, pieces = _open(p, sample_rate, True, 0.0, end_s)
+    n, peak = 0, 0.0
+    with tempfile.TemporaryFile(prefix="drumjam-audio-") as f:
+        for rows in pieces:
+            f.write(np.ascontiguousarray(rows, dtype=np.float32).tobytes())
+            n += rows.shape[0]
+            peak = max(peak, float(np.max(np.abs(rows), initial=0.0)))
+        check_heard(p, n, peak)
+        f.flush()
+        return np.memmap(f, dtype=np.float32, mode="r", shape=(n,))  # the map keeps the file
 
 
 def audio_info(path: str | Path) -> sf._SoundFileInfo:

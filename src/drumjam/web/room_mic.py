@@ -21,7 +21,7 @@ from pydantic import BaseModel
 
 from drumjam.analysis.kitprofile import KitProfile
 from drumjam.errors import DrumjamError
-from drumjam.io.audio import load_audio
+from drumjam.io.audio import mapped_audio
 from drumjam.session.mic import MicHit, MicInput, decode_frame
 from drumjam.session.playback import played_reference
 from drumjam.session.rooms import HitAck, Room, RoomError, Seat
@@ -50,7 +50,9 @@ def start_room_mic(room: Room, seat: Seat, msg: MicStartMessage, kit: KitProfile
     played, detail = None, None
     if msg.cancel_bleed:
         path = room.song.audio_path  # without it the page plays the clicks alone
-        audio = load_audio(path, sample_rate=msg.sample_rate)[0] if path.exists() else None
+        # mapped, not held: a long song is read from the file cache as the room plays it
+        audio = (mapped_audio(path, sample_rate=msg.sample_rate, end_s=room.plan.audio_end_s)
+                 if path.exists() else None)
         played = played_reference(room.plan, audio, sample_rate=msg.sample_rate,
                                   count_in_bars=msg.count_in_bars, beat_clicks=msg.click)
         detail = ("the clicks' bleed is cancelled" if audio is None
