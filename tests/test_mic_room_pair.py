@@ -12,14 +12,18 @@ as one interface's two channels (one connection) or from two devices (two connec
 from __future__ import annotations
 
 import os
+from functools import partial
 
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
+from drumjam.analysis.kitcheck import learn_kit
+from drumjam.analysis.transcribe import transcribe_blocks
 from drumjam.io.render import render_events
 from drumjam.model import Hit, Voice, voice_group
-from drumjam.session.mic import encode_frame
+from drumjam.session.mic import MicInput, decode_frame, encode_frame
+from drumjam.session.roompair import RoomPair
 from drumjam.web.app import create_app
 from mic_room import flight_s, render_onset_delay_s, two_mics
 
@@ -46,13 +50,21 @@ def client(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def room_checked(client) -> None:
-    """Each kit's room check: its player alone, both microphones recording."""
+def check_mics() -> list[list[np.ndarray]]:
+    """Each kit's room check as both microphones hear it (its player alone)."""
     check = [Hit(0.5 + 0.35 * i, v, 100) for i, v in enumerate(np.repeat(CHECK, 4))]
+    out = []
     for k, kit in enumerate(KITS):
         alone, _ = render_events(check, soundfont=kit, sample_rate=SR, mono=True)
         silent = np.zeros_like(alone)
-        mics = two_mics(*((alone, silent) if k == 0 else (silent, alone)), sample_rate=SR)
+        out.append(two_mics(*((alone, silent) if k == 0 else (silent, alone)), sample_rate=SR))
+    return out
+
+
+@pytest.fixture(scope="module")
+def room_checked(client, check_mics) -> None:
+    """Each kit's room check posted and stored."""
+    for k, mics in enumerate(check_mics):
         body = b"".join(encode_frame(mics[m], player=m, seq=0, first_frame=ZERO) for m in (k, 1 - k))
         r = client.post("/api/kitcheck/room", params={"sample_rate": SR, "name": NAMES[k],
                                                        "device": DEVICE, "partner_device": DEVICE},
@@ -210,3 +222,35 @@ def test_a_pair_without_the_room_check_is_told_so(client) -> None:
         # nothing was started: the frames of that microphone are refused, not counted twice
         ws.send_bytes(encode_frame(np.zeros(BLOCK), player=0, seq=0, first_frame=0))
         assert "was not started" in ws.receive_json()["detail"]
+
+
+def test_the_pair_holds_a_hit_no_longer_than_a_frame(client, check_mics) -> None:
+    """Streamed together, both microphones have passed a hit by the time the transcriber
+    reports it: the live mark waits for the other microphone at most one 20 ms frame."""
+    kits = [learn_kit(m[k], m[1 - k], transcribe_blocks([m[k]], sample_rate=SR), sample_rate=SR)
+            for k, m in enumerate(check_mics)]
+    _, mics, _ = _duet(_live(client)["plan"])
+    reported: dict[tuple[int, float], int] = {}
+    taken: list[tuple[int, float, int]] = []
+    pair = RoomPair(lambda p, hit: None, sample_rate=SR)
+    position = [0]
+
+    def heard(p: int, hit: Hit) -> None:
+        reported[(p, hit.time_s)] = position[0]
+        pair.candidate(p, hit)
+
+    inputs = []
+    for p in (0, 1):
+        pair.join(p, kits[p], sample_rate=SR)
+        inputs.append(MicInput(partial(heard, p), sample_rate=SR, timeline_zero_frame=ZERO,
+                               tap=partial(pair.tap, p)))
+    for frames in zip(*(_frames(m, p, 0, 8 * SR) for p, m in enumerate(mics))):
+        position[0] += BLOCK
+        for p, data in enumerate(frames):
+            inputs[p].feed(decode_frame(data))
+        taken += [(p, h.hit.time_s, position[0]) for p in (0, 1) for h in pair.take(p)]
+    assert len(taken) >= 40 and sum(pair.left_out) >= 3  # the other kit's strokes left out
+    waits = [at - reported[(p, t)] for p, t, at in taken]
+    assert max(waits) <= BLOCK, waits
+    # the mark, from the stroke's onset: the transcriber's look-ahead and the frame
+    assert max(at / SR - t for _, t, at in taken) <= 0.2
