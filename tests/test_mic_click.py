@@ -199,3 +199,42 @@ def test_the_played_reference_is_the_song_on_the_timeline_without_a_copy() -> No
     finally:
         tracemalloc.stop()
     assert peak < 20e6, f"{peak / 1e6:.0f} MB allocated for a reference of {long_song.nbytes / 1e6:.0f} MB"
+
+
+def test_a_microphone_reconnected_mid_song_cancels_at_once_what_it_learned(run: dict) -> None:
+    """The microphone drops out after the count-in and comes back 0.6 s later: a new stream
+    that starts from what the first one learned cancels the song and the clicks from its first
+    moments (one starting afresh cancels nothing while it learns, and never hears the clicks
+    alone) and finds every later stroke."""
+    plan, played = run["plan"], run["reference"]
+    bleed = delayed(GAIN * run["played"], ROUND_TRIP_S, SR)
+    audio = delayed(run["drums"], ROUND_TRIP_S, SR) + bleed
+    cut, resume, block = int(3.0 * SR), int(3.6 * SR), SR // 50
+
+    def stream(x: np.ndarray, first: int, stop: int, learned: object = None) -> tuple:
+        session = LiveSession([Player("Kit", 1000 * ROUND_TRIP_S)], plan.beatmap, plan.chart,
+                              start_s=plan.lead_in_s)
+        mic = MicInput(partial(session.add_hit, 0), sample_rate=SR, timeline_zero_frame=0,
+                       round_trip_s=ROUND_TRIP_S, played=played, learned_bleed=learned)
+        heard = []
+        for i in range(first, stop, block):
+            heard += mic.feed(MicFrame(0, 0, i, x[i:min(i + block, stop)]))[0]
+        heard += mic.end()
+        return mic, session.finish().scores[0].to_dict()
+
+    before, _ = stream(audio, 0, cut)
+    learned = before.learned_bleed()
+    assert learned is not None and np.any(learned.clicks)
+    _, score = stream(audio, resume, audio.size, learned)
+    _, afresh = stream(audio, resume, audio.size)
+    later = [n for n in plan.chart.notes if n.time_s + ROUND_TRIP_S > resume / SR + 0.05]
+    assert score["matched"] == len(later)
+    assert score["extra"] <= afresh["extra"], (score["extra"], afresh["extra"])
+    first_s = slice(resume, resume + SR)  # the stream's first second, the song and its clicks alone
+    left_db = {}
+    for name, path in (("learned", learned), ("afresh", None)):
+        bc = BleedCanceller(played.backing, sample_rate=SR, round_trip_s=ROUND_TRIP_S,
+                            clicks=played.clicks, first_sample=resume, alone_s=0.0, learned=path)
+        cleaned = np.concatenate([bc.process(bleed[i:i + block]) for i in range(resume, resume + SR, block)])
+        left_db[name] = 10 * np.log10(np.sum(cleaned ** 2) / np.sum(bleed[first_s] ** 2))
+    assert left_db["learned"] < -8.0 and left_db["afresh"] > -3.0, left_db

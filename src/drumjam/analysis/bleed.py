@@ -85,6 +85,33 @@ def as_signal(reference: np.ndarray | Signal) -> Signal:
 
 
 @dataclass(frozen=True)
+class LearnedPath:
+    """What a canceller learned of the way from the speakers to the microphone: a later stream
+    of the same set-up (the microphone reconnected mid-song) starts from it, cancelling the song
+    at once and the clicks although it never heard them alone.
+
+    Attributes
+    ----------
+    sample_rate : int
+        Of the stream it was learned on, in Hz.
+    round_trip_s : float
+        The round trip it was learned with.
+    song : tuple of numpy.ndarray
+        The song's averaged cross-, auto- and microphone spectra.
+    song_weights : tuple of float
+        Effective number of segments averaged, and seconds of song heard.
+    clicks : numpy.ndarray
+        The clicks' response (zeros if they were never heard alone).
+    """
+
+    sample_rate: int
+    round_trip_s: float
+    song: tuple[np.ndarray, np.ndarray, np.ndarray]
+    song_weights: tuple[float, float]
+    clicks: np.ndarray
+
+
+@dataclass(frozen=True)
 class BleedReport:
     """How much of the song reached the microphone and what is left of it.
 
@@ -136,6 +163,9 @@ class BleedCanceller:
         The clicks played through the same speakers, lined up as ``reference``.
     first_sample : int
         The sample of ``reference`` and ``clicks`` played at microphone sample 0.
+    learned : LearnedPath, optional
+        What an earlier stream of the same set-up learned (:meth:`learned`); used when its
+        sample rate and round trip are this stream's.
     alone_s : float
         How long from the first microphone sample the clicks are heard without the drums (the
         count-in): their response is learned there.
@@ -148,7 +178,7 @@ class BleedCanceller:
 
     def __init__(self, reference: np.ndarray | Signal, *, sample_rate: int, round_trip_s: float,
                  clicks: np.ndarray | Signal | None = None, first_sample: int = 0,
-                 alone_s: float = 0.0) -> None:
+                 alone_s: float = 0.0, learned: LearnedPath | None = None) -> None:
         self._ref = as_signal(reference)
         self._clicks = None if clicks is None else as_signal(clicks)
         if not 4000 <= int(sample_rate) <= 384000:
@@ -184,6 +214,15 @@ class BleedCanceller:
         self._powers: deque[tuple[float, float]] = deque(maxlen=n_chunks)
         self._acc = np.zeros(2)  # bleed and cleaned energy of the current chunk
         self._acc_n = 0
+        self._round_trip_s = float(round_trip_s)
+        if (learned is not None and learned.sample_rate == self.sample_rate
+                and abs(learned.round_trip_s - self._round_trip_s) < 0.5 / self.sample_rate
+                and learned.clicks.size == self.taps):
+            self._sxy, self._sxx, self._syy = (a.copy() for a in learned.song)
+            self._n_eff, self._warm = learned.song_weights
+            self._h_clicks = learned.clicks.copy()
+            if self._warm >= WARMUP_S:
+                self._h = self._response()
 
     def process(self, block: np.ndarray) -> np.ndarray:
         """Feed microphone samples (the next ones after the last block); return them cleaned.
@@ -252,8 +291,7 @@ class BleedCanceller:
         if self._clicks is not None and m + self._seg <= self._alone:
             self._learn_clicks(self._clicks.samples(a, a + self._seg), y)
         elif self._cxx.any() and not self._h_clicks.any():  # the count-in is over
-            response = self._cxy / (self._cxx + CLICK_REG * np.max(self._cxx) + 1e-20)
-            self._h_clicks = np.fft.irfft(response, self._seg)[:self.taps].astype(np.float32)
+            self._h_clicks = self._current_clicks()
         energy = float(np.dot(x, x))
         if energy <= 1e-9 * self._seg:
             return
@@ -266,6 +304,10 @@ class BleedCanceller:
         self._warm += self._hop / self.sample_rate
         if self._warm < WARMUP_S:
             return
+        self._h = self._response()
+
+    def _response(self) -> np.ndarray:
+        """The song's response from the spectra averaged so far."""
         sxx = self._sxx + 1e-3 * np.mean(self._sxx) + 1e-20
         response = self._sxy / sxx
         # shrink each bin by the part of |H|^2 that the drums and noise alone would give
@@ -274,7 +316,20 @@ class BleedCanceller:
         gain2 = np.abs(response) ** 2
         chance = np.maximum(self._syy - gain2 * sxx, 0.0) / sxx / (0.5 * self._n_eff)
         response *= np.maximum(0.0, 1.0 - chance / (gain2 + 1e-30))
-        self._h = np.fft.irfft(response, self._seg)[:self.taps].astype(np.float32)
+        return np.fft.irfft(response, self._seg)[:self.taps].astype(np.float32)
+
+    def learned(self) -> LearnedPath:
+        """What this canceller has learned, for a later stream of the same set-up."""
+        return LearnedPath(self.sample_rate, self._round_trip_s,
+                           (self._sxy.copy(), self._sxx.copy(), self._syy.copy()),
+                           (self._n_eff, self._warm), self._current_clicks().copy())
+
+    def _current_clicks(self) -> np.ndarray:
+        """The clicks' response, computed from the count-in heard so far if not yet fixed."""
+        if self._cxx.any() and not self._h_clicks.any():
+            response = self._cxy / (self._cxx + CLICK_REG * np.max(self._cxx) + 1e-20)
+            return np.fft.irfft(response, self._seg)[:self.taps].astype(np.float32)
+        return self._h_clicks
 
     def _learn_clicks(self, x: np.ndarray, y: np.ndarray) -> None:
         """Average one more segment of the clicks heard alone (their response is used once

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from drumjam.analysis.bleed import BleedCanceller, BleedReport
+from drumjam.analysis.bleed import BleedCanceller, BleedReport, LearnedPath
 from drumjam.analysis.kitprofile import KitProfile, KitTranscriber
 from drumjam.analysis.transcribe import DrumTranscriber
 from drumjam.errors import InputError
@@ -138,12 +138,17 @@ class MicInput:
         ``tap(at_sample, samples)``: each stretch of bleed-cancelled audio as it is
         transcribed, from timeline sample ``at_sample`` on (two microphones in one room keep
         it to tell the kits apart, :mod:`drumjam.session.roompair`).
+    learned_bleed : LearnedPath, optional
+        What the player's previous stream of this session learned of the bleed
+        (:meth:`learned_bleed`): a microphone reconnected mid-song cancels the song and the
+        clicks at once.
     """
 
     def __init__(self, score: Callable[[Hit], HitResult | None], *, sample_rate: int,
                  timeline_zero_frame: int, round_trip_s: float = 0.0,
                  played: Played | None = None, kit: KitProfile | None = None,
-                 tap: Callable[[int, np.ndarray], None] | None = None) -> None:
+                 tap: Callable[[int, np.ndarray], None] | None = None,
+                 learned_bleed: LearnedPath | None = None) -> None:
         if not MIN_RATE <= int(sample_rate) <= MAX_RATE:
             raise InputError(f"microphone sample rate {sample_rate} Hz is out of range; use "
                              f"{MIN_RATE}-{MAX_RATE} Hz")
@@ -152,6 +157,7 @@ class MicInput:
         self.zero = int(timeline_zero_frame)
         self.round_trip_s = max(0.0, float(round_trip_s))
         self._played = played
+        self._learned = learned_bleed
         self._tap = tap
         self._transcriber = (DrumTranscriber(sample_rate=self.sample_rate) if kit is None
                              else KitTranscriber(kit, sample_rate=self.sample_rate))
@@ -200,7 +206,8 @@ class MicInput:
         at = int(round((at_s - played.start_s) * self.sample_rate))
         return BleedCanceller(played.backing, sample_rate=self.sample_rate,
                               round_trip_s=self.round_trip_s, clicks=played.clicks,
-                              first_sample=at, alone_s=played.music_s - at_s)
+                              first_sample=at, alone_s=played.music_s - at_s,
+                              learned=self._learned)
 
     def end(self) -> list[MicHit]:
         """The stream ended: score the hits still being decided."""
@@ -208,6 +215,11 @@ class MicInput:
             return []
         self.ended = True
         return self._hits(self._transcriber.flush())
+
+    def learned_bleed(self) -> LearnedPath | None:
+        """What this stream learned of the bleed, for the player's next stream (None without
+        cancelling)."""
+        return self._learned if self._canceller is None else self._canceller.learned()
 
     def bleed(self) -> BleedReport | None:
         """How loud the song is in the microphone (None without a reference)."""
