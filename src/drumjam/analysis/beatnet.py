@@ -86,7 +86,8 @@ class FeatureStream:
     def _features(self, frames: np.ndarray) -> list[np.ndarray]:
         out = []
         for first in range(0, frames.shape[0], BLOCK_FRAMES):
-            spectrum = np.abs(scipy.fft.rfft(frames[first:first + BLOCK_FRAMES] * self._hann, axis=1))
+            block = frames[first:first + BLOCK_FRAMES]
+            spectrum = np.abs(scipy.fft.rfft(block * self._hann, axis=1))
             spec = np.log10(spectrum[:, :FRAME >> 1] @ filterbank() + 1.0)
             previous = spec[:1] if self._previous is None else self._previous
             rise = np.maximum(np.diff(spec, axis=0, prepend=previous), 0.0)
@@ -104,7 +105,8 @@ def spectral_features(samples: np.ndarray) -> np.ndarray:
         Mono float samples at :data:`SR`. Frame ``i`` is centred on sample ``i * HOP``.
     """
     stream = FeatureStream()
-    blocks = [f for block in array_blocks(np.asarray(samples, np.float32), SR) for f in stream.push(block)]
+    y = np.asarray(samples, np.float32)
+    blocks = [f for block in array_blocks(y, SR) for f in stream.push(block)]
     blocks += stream.finish()
     return np.vstack(blocks) if blocks else np.zeros((0, 2 * filterbank().shape[1]), np.float32)
 

@@ -175,7 +175,8 @@ class FrameStream:
     def _cut(self, count: int) -> np.ndarray:
         if count == 0:
             return np.zeros((0, self.length), np.float32)
-        frames = np.lib.stride_tricks.sliding_window_view(self._buf, self.length)[::self.hop][:count]
+        windows = np.lib.stride_tricks.sliding_window_view(self._buf, self.length)
+        frames = windows[::self.hop][:count]
         self._buf = self._buf[count * self.hop:]
         self._next += count
         return frames
@@ -222,7 +223,8 @@ class MelStream:
     def _add(self, frames: np.ndarray) -> None:
         filters = mel_filters()
         for first in range(0, frames.shape[0], BLOCK_FRAMES):
-            power = np.abs(scipy.fft.rfft(frames[first:first + BLOCK_FRAMES] * _window(), axis=1)) ** 2
+            block = frames[first:first + BLOCK_FRAMES]
+            power = np.abs(scipy.fft.rfft(block * _window(), axis=1)) ** 2
             mel = filters @ power.T
             self.top = max(self.top, float(mel.max()))
             self._spool.write(mel.tobytes())
@@ -311,8 +313,8 @@ class EnvelopeStream:
             # one frame of overlap for the difference
             joined = mel if previous is None else np.concatenate([previous, mel], axis=1)
             mel_log = np.log1p((1000.0 / top) * joined)
-            parts = (_flux(mel_log), _flux(mel_log[:low_bands]), _flux(mel_log[low_bands:high_bands]),
-                     _flux(mel_log[high_bands:]))
+            parts = (_flux(mel_log), _flux(mel_log[:low_bands]),
+                     _flux(mel_log[low_bands:high_bands]), _flux(mel_log[high_bands:]))
             for row, part in enumerate(parts):
                 flux[row, first:first + mel.shape[1]] = part[joined.shape[1] - mel.shape[1]:]
             previous = mel[:, -1:].copy()

@@ -108,7 +108,7 @@ def metrical_weights(salience: np.ndarray) -> np.ndarray:
     dominant_bpm = TEMPO_GRID_BPM[np.argmax(salience, axis=0)]
     levels = dominant_bpm[None, :] * np.asarray(METRICAL_RATIOS)[:, None]  # (ratios, blocks)
     on_level = OFF_METRICAL_SHARE * _prior(TEMPO_GRID_BPM)[:, None]
-    for level in levels:  # one ratio at a time: a (tempi, blocks) array, not (tempi, ratios, blocks)
+    for level in levels:  # a ratio at a time: (tempi, blocks) arrays, not (tempi, ratios, blocks)
         near = np.abs(np.log2(TEMPO_GRID_BPM[:, None] / level[None, :])) <= METRICAL_WIDTH_OCTAVES
         on_level = np.maximum(on_level, np.where(near, _prior(level)[None, :], 0.0))
     return on_level
