@@ -85,6 +85,9 @@ class Seat:
     hits: dict[int, Hit | None] = field(default_factory=dict, repr=False)
     #: Hits the player's microphone heard, in the order heard (None: seen, not kept).
     mic_hits: list[Hit | None] = field(default_factory=list, repr=False)
+    #: What the player's last microphone stream learned of the speakers' bleed
+    #: (:class:`~drumjam.analysis.bleed.LearnedPath`): a reconnected microphone starts from it.
+    bleed_path: Any = field(default=None, repr=False)
 
     def public(self) -> dict[str, Any]:
         """What the partner may see of this seat."""

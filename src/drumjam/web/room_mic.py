@@ -10,7 +10,9 @@ calibration (their round trip by ear) and backing-track delay are removed and th
 scored live and in the duet's result like a key's. The player gets a ``judgment`` marked
 ``mic`` (``seq`` counts the microphone's hits), the partner a ``partner_hit``; warnings and the
 end of the stream come as ``mic_status``. A stream that ends — ``mic_end``, the device gone,
-the connection lost, the room ending — is flushed; the room and every hit are kept.
+the connection lost, the room ending — is flushed; the room and every hit are kept, and what
+the stream learned of the bleed starts the player's next one (a microphone reconnected
+mid-song cancels the song and the clicks at once).
 """
 
 from __future__ import annotations
@@ -60,7 +62,7 @@ def start_room_mic(room: Room, seat: Seat, msg: MicStartMessage, kit: KitProfile
     mics[seat.letter] = MicSlot(MicInput(
         partial(room.add_mic_hit, seat), sample_rate=msg.sample_rate,
         timeline_zero_frame=msg.timeline_zero_frame, round_trip_s=seat.calibration_ms / 1000,
-        played=played, kit=kit))
+        played=played, kit=kit, learned_bleed=seat.bleed_path))
     own.append(MicStatusMessage(player=room.seats.index(seat), status="started",
                                 detail=detail).model_dump_json())
     return own, partner
@@ -92,6 +94,7 @@ def end_room_mic(room: Room, seat: Seat, mics: dict[str, MicSlot]) -> Replies:
         return [], []
     index = room.seats.index(seat)
     with slot.lock:
+        seat.bleed_path = slot.mic.learned_bleed() or seat.bleed_path
         try:
             heard = slot.mic.end()
         except DrumjamError as exc:  # the room closed meanwhile, or the hit limit: hits kept
