@@ -261,12 +261,11 @@ def _delay_s(own: np.ndarray, other: np.ndarray, t_s: float, sample_rate: int) -
     return int(np.argmax(corr)) / sample_rate
 
 
-
-
 def decide_after(sample_rate: int) -> int:
     """Samples both microphones must have passed a hit by before it is decided: the rise after
     it, the search around it and half an analysis frame (27 ms at 48 kHz)."""
     return int(np.ceil((SEARCH_S + RISE_S) * sample_rate)) + _FRAME // 2 + 2 * _HOP
+
 
 #: A partner microphone this far behind (stalled) is not waited for: its missing audio counts
 #: as silence, and the hit is kept. Two devices streaming over a network drift apart by their

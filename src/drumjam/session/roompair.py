@@ -7,8 +7,11 @@ ring of each microphone's bleed-cancelled audio on the timeline (:meth:`tap`), h
 a microphone hears (:meth:`candidate`) until both streams have passed it by a few ms, decides
 with :class:`~drumjam.analysis.kitcheck.PairAttribution` whether it is that player's kit's, and
 scores only those. The kits' signatures (how each kit sounds in the other microphone) come from
-the room check. A hit waits about :func:`~drumjam.analysis.kitcheck.decide_after` (27 ms at
-48 kHz) after its microphone's transcriber reports it, for the other stream to catch up.
+the room check. A hit is decided once both streams have passed it by
+:func:`~drumjam.analysis.kitcheck.decide_after` (27 ms at 48 kHz); the transcriber reports it
+later than that (its look-ahead), so a live mark waits only for the other stream to catch up:
+at most one frame when both stream together. A player's hits still undecided when their
+microphone stops are scored as the partner's stream passes them (without a live mark).
 """
 
 from __future__ import annotations
