@@ -222,6 +222,12 @@ def test_a_pair_without_the_room_check_is_told_so(client) -> None:
         # nothing was started: the frames of that microphone are refused, not counted twice
         ws.send_bytes(encode_frame(np.zeros(BLOCK), player=0, seq=0, first_frame=0))
         assert "was not started" in ws.receive_json()["detail"]
+    alone = client.post("/api/sessions", json={"song_id": "slow-funk", "players": [
+        {"name": "Cy", "input": "mic", "device": "Laptop Microphone", "latency_ms": 0.0}]}).json()
+    with client.websocket_connect(alone["websocket"]) as ws:
+        ws.send_json({"type": "mic_start", "sample_rate": SR, "timeline_zero_frame": 0,
+                      "device": "Laptop Microphone", "room_pair": True})
+        assert "this session has one player" in ws.receive_json()["detail"]
 
 
 def test_the_pair_holds_a_hit_no_longer_than_a_frame(client, check_mics) -> None:
