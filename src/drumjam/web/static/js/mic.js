@@ -147,7 +147,9 @@ export class Microphone {
     const frameSamples = Math.round(FRAME_S * this.ctx.sampleRate);
     this.node = new AudioWorkletNode(this.ctx, "drumjam-mic", {
       numberOfInputs: 1, numberOfOutputs: 0, channelCount: players.length, channelCountMode: "explicit",
-      channelInterpretation: "discrete", processorOptions: { frameSamples, channels: players.length },
+      // a channel per kit kept apart; one microphone's channels mixed down as before
+      channelInterpretation: players.length > 1 ? "discrete" : "speakers",
+      processorOptions: { frameSamples, channels: players.length },
     });
     this.source = this.ctx.createMediaStreamSource(this.stream);
     this.source.connect(this.node);
