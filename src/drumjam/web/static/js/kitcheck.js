@@ -62,13 +62,14 @@ export async function storedSetup(name, device) {
  * then onPrompt(null) at the end) while recording `mic`, and let the server learn the kit.
  * @returns {Promise<object>} the server's KitCheckOut
  */
-export async function checkKit(ctx, mic, { name, voices, onPrompt }) {
+export async function checkKit(ctx, mic, { name, voices, onPrompt, channel = 0 }) {
   const sr = ctx.sampleRate;
   const promptsAt = ctx.currentTime + LEAD_S;
   const recording = mic.record(LEAD_S + voices.length * PROMPT_S + 0.3);
   voices.forEach((voice, i) => setTimeout(() => onPrompt(voice, i), (LEAD_S + i * PROMPT_S) * 1000));
   setTimeout(() => onPrompt(null, voices.length), (LEAD_S + voices.length * PROMPT_S) * 1000);
-  const { firstFrame, samples } = await recording;
+  const { firstFrame, channels } = await recording;
+  const samples = channels[channel];
   const q = new URLSearchParams({ sample_rate: sr, prompts_frame: Math.round(promptsAt * sr),
     prompt_s: PROMPT_S, name, device: mic.device });
   for (const voice of voices) q.append("voices", voice);
@@ -126,17 +127,18 @@ export class MicSetup {
     }
   }
 
-  /** Run the kit check with a microphone opened for it. */
-  async check() {
+  /** Run the kit check with a microphone opened for it (`channel` given: one interface with a
+   * channel per kit, of which this player's kit is heard on that channel). */
+  async check({ deviceId = this.deviceId, channel } = {}) {
     const voices = this.drums();
     if (voices.length < 2) throw new Error("Tick at least two drums of your kit for the check.");
     const mic = new Microphone(this.engine.ctx, { onFrame: () => {}, onEnded: (text) => this.say(text) });
     try {
-      await mic.open(this.player, { deviceId: this.deviceId });
+      await mic.open(this.player, channel === undefined ? { deviceId } : { deviceId, players: [0, 1] });
       this.device = mic.device;
       this.prompt.hidden = false;
       this.prompt.textContent = "Get ready…";
-      const result = await checkKit(this.engine.ctx, mic, { name: this.name(), voices, onPrompt: (voice) => {
+      const result = await checkKit(this.engine.ctx, mic, { name: this.name(), voices, channel: channel || 0, onPrompt: (voice) => {
         this.prompt.textContent = voice ? `Hit the ${drumName(voice)} ${HITS_ASKED} times` : "Listening…";
       } });
       await this.showStored();

@@ -479,7 +479,9 @@ async function checkKit(player) {
   await engine.resume();
   setMode("listening");
   try {
-    await state.micSetups[player].check();
+    // one interface, a channel per kit: the player's kit is heard on their channel
+    await state.micSetups[player].check(currentRoomMode() === "interface"
+      ? { deviceId: micDeviceIds()[0], channel: player } : {});
   } catch (err) {
     say(`Kit check failed: ${err.message}`);
   } finally {
