@@ -268,3 +268,17 @@ def test_the_pair_holds_a_hit_a_frame_at_most_and_decides_as_offline(client, che
     done_s = 8.0 - 0.5  # the live stream's last hits are still waiting
     assert {(p, h.time_s) for p in (0, 1) for h in offline[p] if h.time_s < done_s} == \
         {(p, t) for p, t, _ in taken if t < done_s}
+
+
+def test_a_room_check_it_cannot_learn_from_is_refused_and_nothing_stored(client) -> None:
+    def post(body: bytes):
+        return client.post("/api/kitcheck/room", content=body, params={"sample_rate": SR, "name": "Eve"},
+                           headers={"content-type": "application/octet-stream"})
+
+    one = encode_frame(np.zeros(3 * SR), player=0, seq=0, first_frame=0)
+    assert "not two microphone frames" in post(one + b"\0").json()["detail"]
+    late = encode_frame(np.zeros(3 * SR), player=1, seq=0, first_frame=2 * SR)
+    assert "recorded together for 1.0 s" in post(one + late).json()["detail"]
+    silent = post(one + one)  # nobody played: no hits to learn from
+    assert silent.status_code == 400 and "hit each drum a few times" in silent.json()["detail"]
+    assert client.get("/api/kitcheck", params={"name": "Eve"}).json()["room"] is None
