@@ -127,9 +127,11 @@ def mic_frame(entry: LiveEntry, data: bytes, players: set[int] | None = None) ->
     if slot.pair is None:
         out = _judgments(slot, entry, frame.player, heard)
     else:
-        out = [m for p in sorted(entry.mics if players is None else players)
-               if p in entry.mics and entry.mics[p].pair is slot.pair
-               for m in _judgments(entry.mics[p], entry, p, slot.pair.take(p))]
+        out = []
+        for p in sorted(set(entry.mics) if players is None else players):
+            other = entry.mics.get(p)  # (another connection may end it meanwhile)
+            if other is not None and other.pair is slot.pair:
+                out += _judgments(other, entry, p, slot.pair.take(p))
     return out + warning_messages(slot, frame.player, warnings)
 
 
