@@ -145,6 +145,37 @@ def test_unplugged_microphone_keeps_the_session_and_its_hits(client) -> None:
     assert saved["results"]["players"][0]["score"]["matched"] > 10
 
 
+def test_a_reconnected_microphone_starts_from_what_the_last_stream_learned(client) -> None:
+    """The page reconnects mid-song: the player's new stream starts from the bleed path the
+    dropped one learned (the clicks heard alone in the count-in), and scores as one would."""
+    live = _live(client)
+    audio, notes = _microphone(live["plan"])
+    cut = audio.size // 2 // BLOCK * BLOCK
+    entry = client.app.state.jam.live(live["live_id"])
+    with client.websocket_connect(live["websocket"]) as ws:
+        ws.send_json({"type": "mic_start", "sample_rate": SR, "timeline_zero_frame": ZERO_FRAME})
+        _until(ws, "started")
+        _send(ws, audio[:cut])
+        ws.send_bytes(b"DJ\x07")  # answered with an error once every frame before it is heard
+        while ws.receive_json()["type"] != "error":
+            pass
+    learned = entry.bleed_paths[0]  # kept when the connection closed
+    assert np.any(learned.clicks) and learned.song_weights[1] > 1.0
+    with client.websocket_connect(live["websocket"]) as ws:
+        ws.send_json({"type": "mic_start", "sample_rate": SR, "timeline_zero_frame": ZERO_FRAME})
+        _until(ws, "started")
+        for seq, i in enumerate(range(cut, audio.size, BLOCK)):
+            ws.send_bytes(encode_frame(audio[i:i + BLOCK], player=0, seq=seq,
+                                       first_frame=ZERO_FRAME + i))
+        ws.send_json({"type": "mic_end"})
+        judged = [m for m in _until(ws, "ended") if m["type"] == "judgment"]
+        ws.send_json({"type": "finish", "stop_s": notes[-1]["time_s"] + 0.2})
+        ws.receive_json()
+    late_ms = 1000 * (LATE_S + render_onset_delay_s("black_pearl", sample_rate=SR))
+    on_notes = [m["offset_ms"] for m in judged if m["offset_ms"] is not None]
+    assert len(on_notes) >= 10 and np.median(on_notes) == pytest.approx(late_ms, abs=5.0)
+
+
 def test_calibration_by_ear_over_http(client) -> None:
     wav = client.get("/api/calibration/ear/clicks.wav", params={"sample_rate": SR})
     assert wav.status_code == 200 and wav.headers["content-type"] == "audio/wav"

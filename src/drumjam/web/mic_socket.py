@@ -23,7 +23,7 @@ from functools import partial
 from typing import Any
 
 from drumjam.errors import DrumjamError, InputError
-from drumjam.io.audio import load_audio
+from drumjam.io.audio import mapped_audio
 from drumjam.scoring import HitResult
 from drumjam.session.mic import MicFrame, MicHit, MicInput, decode_frame
 from drumjam.session.playback import played_reference
@@ -58,22 +58,6 @@ def judgment_message(entry: LiveEntry, *, seq: int, player: int, voice: str,
                            duet=entry.session.duet_running()).model_dump_json()
 
 
-#: Longest timeline whose backing track a microphone holds to cancel its bleed, in samples
-#: (10 minutes at 48 kHz): the reference is built from several arrays that long.
-MAX_BLEED_SAMPLES = 10 * 60 * 48_000
-
-
-def _check_bleed_length(entry: LiveEntry, sample_rate: int) -> None:
-    """Refuse to hold a backing track too long to cancel its bleed (memory stays bounded)."""
-    seconds = max(entry.plan.duration_s, entry.plan.audio_end_s)
-    if seconds * sample_rate > MAX_BLEED_SAMPLES:
-        raise InputError(
-            f"the backing track's bleed is cancelled for up to {MAX_BLEED_SAMPLES / 48_000 / 60:.0f} "
-            f"minutes at 48 kHz, and this session lasts {seconds / 60:.1f} minutes at "
-            f"{sample_rate} Hz; start the microphone with bleed cancelling off and play with "
-            "headphones, or practise a shorter part")
-
-
 def start_mic(state: JamState, entry: LiveEntry, msg: MicStartMessage) -> list[str]:
     """Open a player's microphone (a running one is ended first, its hits kept)."""
     if msg.player >= len(entry.session.players):
@@ -83,9 +67,9 @@ def start_mic(state: JamState, entry: LiveEntry, msg: MicStartMessage) -> list[s
     pair = _room_pair(state, entry, msg) if msg.room_pair else None
     played = None
     if msg.cancel_bleed:
-        _check_bleed_length(entry, msg.sample_rate)
         path = state.library.audio_at_speed(entry.song, entry.practice.speed)
-        audio, _ = load_audio(path, sample_rate=msg.sample_rate, end_s=entry.plan.audio_end_s)
+        # mapped, not held: a long song is read from the file cache as the session plays it
+        audio = mapped_audio(path, sample_rate=msg.sample_rate, end_s=entry.plan.audio_end_s)
         played = played_reference(
             entry.plan, audio, sample_rate=msg.sample_rate, count_in_bars=msg.count_in_bars,
             beat_clicks=msg.click)
@@ -94,6 +78,7 @@ def start_mic(state: JamState, entry: LiveEntry, msg: MicStartMessage) -> list[s
     entry.mics[msg.player] = MicSlot(MicInput(
         score, sample_rate=msg.sample_rate, timeline_zero_frame=msg.timeline_zero_frame,
         round_trip_s=latency_s, played=played, kit=stored_kit(state, entry, msg),
+        learned_bleed=entry.bleed_paths.get(msg.player),
         tap=None if pair is None else partial(pair.tap, msg.player)), pair=pair)
     said = [] if played is None else ["the backing track's and the clicks' bleed is cancelled"]
     if pair is not None:
@@ -167,6 +152,9 @@ def end_mic(entry: LiveEntry, player: int) -> list[str]:
     slot = entry.mics.pop(player, None)
     if slot is None:
         return []
+    learned = slot.mic.learned_bleed()
+    if learned is not None:  # the player's next stream (a reconnection) starts from it
+        entry.bleed_paths[player] = learned
     try:
         heard = slot.mic.end()
         if slot.pair is not None:

@@ -118,6 +118,9 @@ class LiveEntry:
     saved: tuple[int, str] | None = None
     #: Open microphones by player (:class:`drumjam.web.mic_socket.MicSlot`).
     mics: dict[int, Any] = field(default_factory=dict)
+    #: What each player's last microphone stream learned of the speakers' bleed
+    #: (:class:`~drumjam.analysis.bleed.LearnedPath`), for their next stream.
+    bleed_paths: dict[int, Any] = field(default_factory=dict)
     finish_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
 
