@@ -16,7 +16,7 @@ from drumjam.io.render import render_events
 from drumjam.library import builtin_dir
 from drumjam.model import Hit
 from drumjam.session.mic import encode_frame
-from drumjam.session.playback import backing_reference, click_schedule, click_track
+from drumjam.session.playback import BackingSignal, ClickSignal, click_schedule
 from drumjam.web.app import create_app
 from mic_room import convolve, delayed, render_onset_delay_s, room_ir
 
@@ -50,16 +50,15 @@ def _microphone(plan: dict, bleed_gain: float = 0.5) -> tuple[np.ndarray, list[d
     take = [Hit(n["time_s"] + LATE_S, n["voice"], n["velocity"]) for n in notes]
     drums, _ = render_events(take, soundfont="black_pearl", sample_rate=SR, mono=True)
     song, _ = load_audio(builtin_dir() / "slow-funk" / "backing.ogg", sample_rate=SR)
-    backing = backing_reference(song, sample_rate=SR, lead_in_s=plan["lead_in_s"],
-                                audio_start_s=plan["audio_start_s"],
-                                audio_end_s=plan["audio_end_s"], looped=plan["looped"],
-                                duration_s=plan["duration_s"])[:drums.size]
+    backing = BackingSignal(song, sample_rate=SR, lead_in_s=plan["lead_in_s"],
+                            audio_start_s=plan["audio_start_s"], audio_end_s=plan["audio_end_s"],
+                            looped=plan["looped"], duration_s=plan["duration_s"]).samples(0, drums.size)
     bm = plan["beatmap"]
-    clicks = click_track(click_schedule(bm["beats"], bm["downbeats"], meter=bm["meter"],
+    clicks = ClickSignal(click_schedule(bm["beats"], bm["downbeats"], meter=bm["meter"],
                                         first_s=plan["lead_in_s"], end_s=plan["duration_s"],
                                         count_in_bars=1),
-                         sample_rate=SR, start_s=0.0, duration_s=drums.size / SR)
-    bleed = bleed_gain * convolve(backing + clicks[:backing.size],
+                         sample_rate=SR, start_s=0.0).samples(0, drums.size)
+    bleed = bleed_gain * convolve(backing + clicks,
                            room_ir(sample_rate=SR, distance_m=1.5, rt60_s=0.3), drums.size)
     return delayed(drums + bleed, ROUND_TRIP_S, SR), notes
 

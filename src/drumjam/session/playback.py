@@ -126,15 +126,6 @@ class ClickSignal:
         return out
 
 
-def click_track(clicks: list[Click], *, sample_rate: int, start_s: float, duration_s: float,
-                beat_clicks: bool = True) -> np.ndarray:
-    """The clicks as heard, ``duration_s`` of the timeline from ``start_s`` (sample 0), as one
-    array (see :class:`ClickSignal`)."""
-    n = max(int(round(duration_s * sample_rate)), 0)
-    return ClickSignal(clicks, sample_rate=sample_rate, start_s=start_s,
-                       beat_clicks=beat_clicks).samples(0, n)
-
-
 class BackingSignal:
     """The backing track as a session plays it, on its timeline, read a piece at a time from
     the decoded song (never copied; a :class:`~drumjam.analysis.bleed.Signal`): silence for the
@@ -176,18 +167,6 @@ class BackingSignal:
             first = max(start, self._lead) - start
             out[first:first + idx.size] = self._part[idx]
         return out
-
-
-def backing_reference(audio: np.ndarray, *, sample_rate: int, lead_in_s: float,
-                      audio_start_s: float, audio_end_s: float, looped: bool,
-                      duration_s: float) -> np.ndarray:
-    """The backing track as a session plays it, on its timeline (sample 0 = 0 s), as one array
-    (see :class:`BackingSignal`)."""
-    signal = BackingSignal(audio, sample_rate=sample_rate, lead_in_s=lead_in_s,
-                           audio_start_s=audio_start_s, audio_end_s=audio_end_s, looped=looped,
-                           duration_s=duration_s)
-    n = max(int(round(duration_s * sample_rate)), int(round(lead_in_s * sample_rate)) + 1)
-    return signal.samples(0, n)
 
 
 @dataclass(frozen=True)
