@@ -121,3 +121,50 @@ def test_gaps_filled_and_long_gaps_refused(played) -> None:
     with pytest.raises(InputError, match="skipped"):
         mic.feed(decode_frame(encode_frame(np.zeros(BLOCK), player=0, seq=3,
                                            first_frame=3 * BLOCK + 5 * sr)))
+
+
+def _scored(chart, take_audio, sr, *, expected, stop_s: float) -> dict:
+    """A take heard 12 ms late by a microphone, scored; ``expected``: the chart is known."""
+    session = _session(chart, latency_ms=12.0)
+    zero, latency = 96000, int(0.012 * sr)
+    mic = MicInput(partial(session.add_hit, 0), sample_rate=sr, timeline_zero_frame=zero,
+                   round_trip_s=0.012, expected=expected)
+    _stream(mic, np.concatenate([np.zeros(latency, np.float32), take_audio]), first_frame=zero)
+    mic.end()
+    return session.finish(stop_s=stop_s).to_dict()["players"][0]
+
+
+def test_notes_due_are_heard_softly_and_skipped_ones_are_not_credited(played) -> None:
+    """With the chart known, a drum sounding alone is heard at half its threshold near its
+    notes; a take that skips every stroke softer than velocity 50 (hi-hats under snares and
+    kicks among them) is not credited with any of them."""
+    chart, notes, audio, sr = played
+    due = [(n.time_s, n.voice) for n in chart.notes]
+    stop_s = notes[-1].time_s + 0.1
+    soft = {i for i, n in enumerate(notes) if n.velocity < 50}
+    assert len(soft) >= 10
+    plain = _scored(chart, audio, sr, expected=(), stop_s=stop_s)
+    informed = _scored(chart, audio, sr, expected=due, stop_s=stop_s)
+    assert set(informed["missed"]) <= set(plain["missed"])
+    assert informed["score"]["extra"] <= plain["score"]["extra"]
+    late_ms = 1000 * (LATE_S + render_onset_delay_s("black_pearl", sample_rate=sr))
+    assert informed["score"]["mean_offset_ms"] == pytest.approx(late_ms, abs=5.0)
+
+    skipped = [Hit(n.time_s + LATE_S, n.voice, n.velocity) for i, n in enumerate(notes) if i not in soft]
+    skipping, _ = render_events(skipped, soundfont="black_pearl", sample_rate=sr, mono=True)
+    told = _scored(chart, skipping, sr, expected=due, stop_s=stop_s)
+    assert soft <= set(told["missed"])  # no skipped note is credited
+    assert told["score"]["matched"] >= len(notes) - len(soft) - 2
+
+
+def test_streaming_equals_one_block_with_the_chart_known(played) -> None:
+    chart, _, audio, sr = played
+    due = [(n.time_s, n.voice) for n in chart.notes]
+    a = MicInput(partial(_session(chart).add_hit, 0), sample_rate=sr, timeline_zero_frame=0,
+                 expected=due)
+    b = MicInput(partial(_session(chart).add_hit, 0), sample_rate=sr, timeline_zero_frame=0,
+                 expected=due)
+    small = _stream(a, audio[:sr * 4], first_frame=0, fmt="float32") + a.end()
+    whole = b.feed(MicFrame(0, 0, 0, audio[:sr * 4]))[0] + b.end()
+    assert [(h.hit.voice, h.hit.velocity) for h in small] == [(h.hit.voice, h.hit.velocity) for h in whole]
+    np.testing.assert_allclose([h.hit.time_s for h in small], [h.hit.time_s for h in whole], atol=1e-6)

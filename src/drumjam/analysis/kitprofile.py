@@ -24,7 +24,7 @@ the profile (gain, thresholds, classes and templates), fed the same way.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -379,14 +379,18 @@ class KitTranscriber:
         From :func:`check_kit` (or :meth:`KitProfile.from_dict`).
     sample_rate : int
         Of the audio fed, in Hz.
+    expected : sequence of (float, Voice or str), optional
+        Notes due (see :class:`~drumjam.analysis.transcribe.DrumTranscriber`).
     """
 
-    def __init__(self, profile: KitProfile, *, sample_rate: int) -> None:
+    def __init__(self, profile: KitProfile, *, sample_rate: int,
+                 expected: Iterable[tuple[float, Voice | str]] = ()) -> None:
         w = drumnet.bundled_weights()
         thr = w["threshold"].copy()
         for voice, value in profile.thresholds.items():
             thr[drumnet.CLASSES.index(Voice(voice))] = value
-        self._tr = DrumTranscriber(sample_rate=sample_rate, weights={**w, "threshold": thr})
+        self._tr = DrumTranscriber(sample_rate=sample_rate, weights={**w, "threshold": thr},
+                                   expected=expected)
         self.sample_rate = int(sample_rate)
         self._gain = np.float32(10 ** (profile.input_gain_db / 20))
         self._classes = dict(profile.classes)

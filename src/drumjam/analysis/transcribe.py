@@ -7,6 +7,13 @@ peak-picking window is complete, the hits do not depend on how the audio was cut
 streaming output equals offline output. A hit is final :attr:`DrumTranscriber.latency_s`
 after it sounded (plus the block it arrives in).
 
+In play-along the chart says which drums are due when: given ``expected`` notes, a class of a
+note's voice group needs only :data:`EXPECTED_THRESHOLD_SCALE` of its threshold within
+:data:`EXPECTED_WINDOW_S` of the note where no other drum sounds (score-informed detection: a
+soft stroke alone is heard where it is due, and nowhere else; next to another drum's stroke
+that drum's cross-talk alone would credit a skipped note), and a pedal hi-hat due under a
+stick's stroke of the hi-hat is looked for on its own (:func:`pick_strokes`).
+
 Each hit gets a voice (kick, snare, side stick, hi-hat closed/open/pedal, three toms, crash,
 ride, ride bell), a time in seconds (the peak of the onset probability, refined between frames)
 and a MIDI velocity 1-127 from the network's velocity head (how loud the stroke is for its
@@ -24,11 +31,15 @@ import soxr
 
 from drumjam.analysis import drumnet
 from drumjam.errors import InputError
-from drumjam.model import Hit, Take, Voice
+from drumjam.model import Hit, Take, Voice, parse_voice, voice_group
 
 #: A peak must be the highest onset probability within this many frames on each side.
 PEAK_RADIUS_FRAMES = 2
 OFFLINE_BLOCK_S = 10.0
+#: Within this long of an expected note, a class of its voice group needs only
+#: EXPECTED_THRESHOLD_SCALE of its threshold.
+EXPECTED_WINDOW_S = 0.05
+EXPECTED_THRESHOLD_SCALE = 0.5
 
 
 def _class_index(*voices: Voice) -> tuple[int, ...]:
@@ -45,10 +56,23 @@ EXCLUSIVE_SETS: tuple[tuple[int, ...], ...] = (
     _class_index(Voice.CRASH),
     _class_index(Voice.RIDE, Voice.RIDE_BELL),
 )
+#: The voice group of each class (scoring's: two classes of one group are one drum).
+GROUP_OF_CLASS = np.array([str(voice_group(v)) for v in drumnet.CLASSES])
 
 
-def pick_strokes(onset: np.ndarray, rows: np.ndarray,
-                 thresholds: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _peaks(values: np.ndarray, rows: np.ndarray, floor: np.ndarray) -> np.ndarray:
+    """Which ``rows`` hold a peak of ``values`` reaching ``floor``: at least the value there,
+    above the rows before it and not below the rows after it within PEAK_RADIUS_FRAMES."""
+    centre = values[rows]
+    ok = centre >= floor
+    for k in range(1, PEAK_RADIUS_FRAMES + 1):
+        ok &= centre > values[rows - k]
+        ok &= centre >= values[rows + k]
+    return ok
+
+
+def pick_strokes(onset: np.ndarray, rows: np.ndarray, thresholds: np.ndarray,
+                 due: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Strokes among candidate frames: peaks of each exclusive set's strongest class.
 
     Parameters
@@ -60,6 +84,14 @@ def pick_strokes(onset: np.ndarray, rows: np.ndarray,
         Candidate rows (integers, ascending).
     thresholds : numpy.ndarray
         Lowest probability of a stroke, per class.
+    due : numpy.ndarray, optional
+        ``(len(rows), classes)`` booleans: a note of the class's voice group is due near the
+        row. There, unless a class of another set reaches its threshold within
+        :data:`PEAK_RADIUS_FRAMES`, the class needs :data:`EXPECTED_THRESHOLD_SCALE` of its
+        threshold; and a class alone in its voice group within its set (the pedal hi-hat,
+        each tom) is also looked for on its own: a peak of its own reaching its full
+        threshold is a stroke even where another class of the set is the strongest (a pedal
+        under a stick's stroke).
 
     Returns
     -------
@@ -73,18 +105,33 @@ def pick_strokes(onset: np.ndarray, rows: np.ndarray,
         Each stroke's offset from its row in frames (-0.5 to 0.5), from a parabola through
         its class's probability at the row and its neighbours.
     """
+    thresholds = np.asarray(thresholds, np.float32)
+    loud = onset >= thresholds
     found_rows, found_cls = [], []
-    for members in EXCLUSIVE_SETS:
+    for k, members in enumerate(EXCLUSIVE_SETS):
         sub = onset[:, members]
-        best = sub.max(axis=1)
         top = np.asarray(members)[sub.argmax(axis=1)]
-        centre = best[rows]
-        ok = centre >= thresholds[top[rows]]
-        for k in range(1, PEAK_RADIUS_FRAMES + 1):
-            ok &= centre > best[rows - k]
-            ok &= centre >= best[rows + k]
+        thr = thresholds[top[rows]]
+        if due is not None:
+            # lowered only where no other drum sounds: a loud stroke's cross-talk would credit
+            # a skipped soft note as much as a played one
+            others = np.concatenate([m for j, m in enumerate(EXCLUSIVE_SETS) if j != k])
+            reach = range(-PEAK_RADIUS_FRAMES, PEAK_RADIUS_FRAMES + 1)
+            near = np.stack([loud[rows + d][:, others].any(axis=1) for d in reach]).any(axis=0)
+            thr = np.where(due[np.arange(rows.size), top[rows]] & ~near,
+                           thr * EXPECTED_THRESHOLD_SCALE, thr)
+        ok = _peaks(sub.max(axis=1), rows, thr)
         found_rows.append(rows[ok])
         found_cls.append(top[rows[ok]])
+        if due is None:
+            continue
+        groups = GROUP_OF_CLASS[list(members)]
+        for c in members:
+            if np.sum(groups == GROUP_OF_CLASS[c]) > 1:
+                continue
+            also = due[:, c] & ~(ok & (top[rows] == c)) & _peaks(onset[:, c], rows, thresholds[c])
+            found_rows.append(rows[also])
+            found_cls.append(np.full(int(also.sum()), c))
     r = np.concatenate(found_rows)
     c = np.concatenate(found_cls)
     left, mid, right = onset[r - 1, c], onset[r, c], onset[r + 1, c]
@@ -133,6 +180,10 @@ class DrumTranscriber:
         Called with each new block of onset probabilities, ``(frames, classes)``, in order from
         frame 0 (frame ``i`` at ``i / drumnet.FPS`` s), for uses that read the network's output
         itself (:func:`drumjam.analysis.drumpattern.drum_activations`).
+    expected : sequence of (float, Voice or str), optional
+        Notes due (time in seconds of this audio, voice), e.g. a chart being played along
+        to: within :data:`EXPECTED_WINDOW_S` of one, the classes of its voice group need
+        :data:`EXPECTED_THRESHOLD_SCALE` of their threshold.
 
     Examples
     --------
@@ -143,7 +194,8 @@ class DrumTranscriber:
 
     def __init__(self, *, sample_rate: int, weights: dict[str, np.ndarray] | None = None,
                  threshold_scale: float = 1.0,
-                 on_onset: Callable[[np.ndarray], None] | None = None) -> None:
+                 on_onset: Callable[[np.ndarray], None] | None = None,
+                 expected: Iterable[tuple[float, Voice | str]] = ()) -> None:
         if not 4000 <= int(sample_rate) <= 384000:
             raise InputError(f"sample rate {sample_rate} Hz is out of range; use 4000-384000 Hz")
         if not 0.1 <= float(threshold_scale) <= 10.0:
@@ -154,6 +206,7 @@ class DrumTranscriber:
         self._thr = self._w["threshold"] * float(threshold_scale)
         self._offset_s = self._w["offset_s"]
         self._on_onset = on_onset
+        self._expected = expected_frames(expected, self._offset_s)
         self._window = drumnet.window()
         self._resampler = (None if self.sample_rate == drumnet.SAMPLE_RATE else
                            soxr.ResampleStream(self.sample_rate, drumnet.SAMPLE_RATE, 1,
@@ -289,7 +342,7 @@ class DrumTranscriber:
         frames = np.arange(self._n_decided, end)
         rows = frames - base
         hits = []
-        found, classes, delta = pick_strokes(a, rows, self._thr)
+        found, classes, delta = pick_strokes(a, rows, self._thr, self._due(frames))
         for row, c, d in zip(found, classes, delta):
             time_s = (row + base + d) / drumnet.FPS - float(self._offset_s[c])
             velocity = int(np.clip(round(float(self._velocity[row, c]) * 127), 1, 127))
@@ -302,6 +355,35 @@ class DrumTranscriber:
             self._act_start += keep_from
         hits.sort(key=lambda h: h.time_s)
         return hits
+
+    def _due(self, frames: np.ndarray) -> np.ndarray | None:
+        """Per frame and class: a note of the class's voice group is expected within
+        :data:`EXPECTED_WINDOW_S` (None: no notes expected)."""
+        if not self._expected:
+            return None
+        due = np.zeros((frames.size, len(drumnet.CLASSES)), bool)
+        reach = EXPECTED_WINDOW_S * drumnet.FPS
+        for c, at in self._expected.items():
+            lo = np.searchsorted(at, frames - reach, side="left")
+            due[:, c] = np.searchsorted(at, frames + reach, side="right") > lo
+        return due
+
+
+def expected_frames(notes: Iterable[tuple[float, Voice | str]],
+                    offset_s: np.ndarray) -> dict[int, np.ndarray]:
+    """Per network class, the sorted frames (fractional) at which its onset peak would lie for
+    each note whose voice group it belongs to."""
+    groups: dict[str, list[float]] = {}
+    for time_s, voice in notes:
+        if not np.isfinite(time_s):
+            raise InputError(f"an expected note's time {time_s!r} is not a number of seconds")
+        groups.setdefault(voice_group(parse_voice(voice)), []).append(float(time_s))
+    out = {}
+    for c, voice in enumerate(drumnet.CLASSES):
+        times = groups.get(voice_group(voice))
+        if times:
+            out[c] = np.sort(np.asarray(times) + float(offset_s[c])) * drumnet.FPS
+    return out
 
 
 def transcribe_blocks(blocks: Iterable[np.ndarray], *, sample_rate: int,

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import struct
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,7 +26,7 @@ from drumjam.analysis.bleed import BleedCanceller, BleedReport, LearnedPath
 from drumjam.analysis.kitprofile import KitProfile, KitTranscriber
 from drumjam.analysis.transcribe import DrumTranscriber
 from drumjam.errors import InputError
-from drumjam.model import Hit
+from drumjam.model import Hit, Voice
 from drumjam.scoring import HitResult
 from drumjam.session.playback import Played
 
@@ -142,13 +142,18 @@ class MicInput:
         What the player's previous stream of this session learned of the bleed
         (:meth:`learned_bleed`): a microphone reconnected mid-song cancels the song and the
         clicks at once.
+    expected : sequence of (float, Voice or str), optional
+        The chart's notes (timeline seconds, voice) the player plays along to: near a note
+        due, its drum is heard at half its usual threshold (score-informed detection,
+        :class:`~drumjam.analysis.transcribe.DrumTranscriber`).
     """
 
     def __init__(self, score: Callable[[Hit], HitResult | None], *, sample_rate: int,
                  timeline_zero_frame: int, round_trip_s: float = 0.0,
                  played: Played | None = None, kit: KitProfile | None = None,
                  tap: Callable[[int, np.ndarray], None] | None = None,
-                 learned_bleed: LearnedPath | None = None) -> None:
+                 learned_bleed: LearnedPath | None = None,
+                 expected: Sequence[tuple[float, Voice | str]] = ()) -> None:
         if not MIN_RATE <= int(sample_rate) <= MAX_RATE:
             raise InputError(f"microphone sample rate {sample_rate} Hz is out of range; use "
                              f"{MIN_RATE}-{MAX_RATE} Hz")
@@ -159,8 +164,9 @@ class MicInput:
         self._played = played
         self._learned = learned_bleed
         self._tap = tap
-        self._transcriber = (DrumTranscriber(sample_rate=self.sample_rate) if kit is None
-                             else KitTranscriber(kit, sample_rate=self.sample_rate))
+        self._kit = kit
+        self._expected = tuple(expected)
+        self._transcriber: DrumTranscriber | KitTranscriber | None = None  # from the first frame
         self._canceller: BleedCanceller | None = None
         self._start: int | None = None  # audio-clock frame of the stream's first sample
         self._next: int | None = None
@@ -186,6 +192,7 @@ class MicInput:
         x = frame.samples
         if self._start is None:
             self._start = self._next = frame.first_frame
+            self._transcriber = self._new_transcriber(frame.first_frame)
             if self._played is not None:
                 self._canceller = self._bleed_canceller(frame.first_frame)
         gap = frame.first_frame - self._next
@@ -209,12 +216,21 @@ class MicInput:
                               first_sample=at, alone_s=played.music_s - at_s,
                               learned=self._learned)
 
+    def _new_transcriber(self, first_frame: int) -> DrumTranscriber | KitTranscriber:
+        """The transcriber of a stream starting at ``first_frame``, expecting the notes where
+        they will be heard in it (a round trip late)."""
+        at_s = (first_frame - self.zero) / self.sample_rate - self.round_trip_s
+        due = [(t - at_s, v) for t, v in self._expected]
+        if self._kit is None:
+            return DrumTranscriber(sample_rate=self.sample_rate, expected=due)
+        return KitTranscriber(self._kit, sample_rate=self.sample_rate, expected=due)
+
     def end(self) -> list[MicHit]:
         """The stream ended: score the hits still being decided."""
         if self.ended:
             return []
         self.ended = True
-        return self._hits(self._transcriber.flush())
+        return [] if self._transcriber is None else self._hits(self._transcriber.flush())
 
     def learned_bleed(self) -> LearnedPath | None:
         """What this stream learned of the bleed, for the player's next stream (None without
