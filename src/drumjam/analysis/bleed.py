@@ -10,11 +10,18 @@ the result. The response is updated at fixed sample positions, so the output doe
 on how the microphone's audio was cut into blocks, and no latency is added: the reference is
 known ahead.
 
-The page's clicks reach the microphone the same way, but a response is not learned from them
-while the drums play: they are nearly pure tones in time with the drums, so the drums would be
-taken for their bleed and the subtraction would leave clicks of its own. Their response, at
-their own frequencies, is learned during the count-in, when the microphone hears them alone,
-and then kept.
+The page's clicks reach the microphone through the same speakers, but their own response is
+not learned while the drums play: they are nearly pure tones in time with the drums, so the
+drums would be taken for their bleed and the subtraction would leave clicks of its own. Two
+estimates of their path are kept instead:
+
+- the song's response, learned with the clicks as a second regressor (so that the clicks'
+  bleed, which the song does not explain, does not bend it) and applied to the clicks too:
+  the drums do not follow the song's waveform, so the drums cannot enter it;
+- the clicks' own response, learned during the count-in, when the microphone should hear them
+  alone. It is used until the song's response is ready, and after that only while the two
+  agree (their clicks differ by less than the clicks themselves, :data:`CLICKS_AGREE`): a
+  drummer who played along the count-in put their strokes into it, and it is dropped.
 
 :meth:`BleedCanceller.report` says how loud the song was in the microphone and how far the
 drums stand above what is left, and flags bleed too strong to transcribe reliably.
@@ -44,6 +51,9 @@ REPORT_CHUNK_S = 0.02
 #: The clicks' response is regularised by this share of their strongest spectral power, so
 #: that it fades out where they do not sound.
 CLICK_REG = 1e-4
+#: The count-in's response is trusted while the clicks it predicts differ from those the song's
+#: response predicts by at most this share of the clicks' power.
+CLICKS_AGREE = 1.0
 #: Bleed is too strong when what is left of it stands within this many dB of the drums.
 TOO_STRONG_DB = -20.0
 
@@ -97,16 +107,17 @@ class LearnedPath:
     round_trip_s : float
         The round trip it was learned with.
     song : tuple of numpy.ndarray
-        The song's averaged cross-, auto- and microphone spectra.
+        The averaged spectra: song x microphone, song, microphone, clicks, song x clicks,
+        clicks x microphone, and the clicks of the count-in.
     song_weights : tuple of float
         Effective number of segments averaged, and seconds of song heard.
     clicks : numpy.ndarray
-        The clicks' response (zeros if they were never heard alone).
+        The clicks' response learned in the count-in (zeros if they were never heard alone).
     """
 
     sample_rate: int
     round_trip_s: float
-    song: tuple[np.ndarray, np.ndarray, np.ndarray]
+    song: tuple[np.ndarray, ...]
     song_weights: tuple[float, float]
     clicks: np.ndarray
 
@@ -198,13 +209,18 @@ class BleedCanceller:
         self._cxy = np.zeros(self._seg // 2 + 1, np.complex128)  # the clicks' spectra, alone
         self._cxx = np.zeros(self._seg // 2 + 1)
         self._h_clicks = np.zeros(self.taps, np.float32)
-        self._sxy = np.zeros(self._seg // 2 + 1, np.complex128)
-        self._sxx = np.zeros(self._seg // 2 + 1)
-        self._syy = np.zeros(self._seg // 2 + 1)
+        bins = self._seg // 2 + 1
+        self._sxy = np.zeros(bins, np.complex128)  # song x microphone
+        self._sxx = np.zeros(bins)
+        self._syy = np.zeros(bins)
+        self._scc = np.zeros(bins)  # the clicks, beside the song, over the same segments
+        self._ssc = np.zeros(bins, np.complex128)  # song x clicks
+        self._syc = np.zeros(bins, np.complex128)  # clicks x microphone
         self._n_eff = 0.0  # effective number of segments averaged
         self._forget = float(np.exp(-self._hop / (MEMORY_S * sample_rate)))
         self._warm = 0.0  # song heard so far, in seconds (segments with reference energy)
         self._h = np.zeros(self.taps, np.float32)
+        self._h_click_path = self._h  # what the clicks are filtered with now
         self._mic = np.zeros(0, np.float32)  # mic samples [self._mic_start, self._n)
         self._mic_start = 0
         self._n = 0
@@ -218,11 +234,13 @@ class BleedCanceller:
         if (learned is not None and learned.sample_rate == self.sample_rate
                 and abs(learned.round_trip_s - self._round_trip_s) < 0.5 / self.sample_rate
                 and learned.clicks.size == self.taps):
-            self._sxy, self._sxx, self._syy = (a.copy() for a in learned.song)
+            (self._sxy, self._sxx, self._syy, self._scc, self._ssc,
+             self._syc, self._cxx) = (a.copy() for a in learned.song)
             self._n_eff, self._warm = learned.song_weights
             self._h_clicks = learned.clicks.copy()
+            self._h_click_path = self._h_clicks
             if self._warm >= WARMUP_S:
-                self._h = self._response()
+                self._update()
 
     def process(self, block: np.ndarray) -> np.ndarray:
         """Feed microphone samples (the next ones after the last block); return them cleaned.
@@ -267,7 +285,10 @@ class BleedCanceller:
         x = self._ref.samples(a, b)
         if self._clicks is None:
             return _fir(x, self._h)
-        return _fir(x, self._h) + _fir(self._clicks.samples(a, b), self._h_clicks)
+        clicks = self._clicks.samples(a, b)
+        if self._h_click_path is self._h:
+            return _fir(x + clicks, self._h)
+        return _fir(x, self._h) + _fir(clicks, self._h_click_path)
 
     def _clean(self, y: np.ndarray) -> np.ndarray:
         est = self.bleed(self._n, self._n + y.size)
@@ -287,41 +308,69 @@ class BleedCanceller:
         y = self._mic[m - self._mic_start:m - self._mic_start + self._seg]
         a = m - self._lag
         x = self._ref.samples(a, a + self._seg)
+        c = None if self._clicks is None else self._clicks.samples(a, a + self._seg)
         self._next_seg += self._hop
-        if self._clicks is not None and m + self._seg <= self._alone:
-            self._learn_clicks(self._clicks.samples(a, a + self._seg), y)
+        if c is not None and m + self._seg <= self._alone:
+            self._learn_clicks(c, y)
         elif self._cxx.any() and not self._h_clicks.any():  # the count-in is over
             self._h_clicks = self._current_clicks()
+            if self._warm < WARMUP_S:
+                self._h_click_path = self._h_clicks
         energy = float(np.dot(x, x))
         if energy <= 1e-9 * self._seg:
             return
+        f = self._forget
         spec_x = np.fft.rfft(x * self._window)
         spec_y = np.fft.rfft(y * self._window)
-        self._sxy = self._forget * self._sxy + np.conj(spec_x) * spec_y
-        self._sxx = self._forget * self._sxx + np.abs(spec_x) ** 2
-        self._syy = self._forget * self._syy + np.abs(spec_y) ** 2
-        self._n_eff = self._forget * self._n_eff + 1.0
+        self._sxy = f * self._sxy + np.conj(spec_x) * spec_y
+        self._sxx = f * self._sxx + np.abs(spec_x) ** 2
+        self._syy = f * self._syy + np.abs(spec_y) ** 2
+        if c is not None:
+            spec_c = np.fft.rfft(c * self._window)
+            self._scc = f * self._scc + np.abs(spec_c) ** 2
+            self._ssc = f * self._ssc + np.conj(spec_x) * spec_c
+            self._syc = f * self._syc + np.conj(spec_c) * spec_y
+        self._n_eff = f * self._n_eff + 1.0
         self._warm += self._hop / self.sample_rate
-        if self._warm < WARMUP_S:
-            return
-        self._h = self._response()
+        if self._warm >= WARMUP_S:
+            self._update()
 
-    def _response(self) -> np.ndarray:
-        """The song's response from the spectra averaged so far."""
+    def _update(self) -> None:
+        """New responses for the song and the clicks from the spectra averaged so far."""
+        response, noise = self._response()
+        self._h = np.fft.irfft(response, self._seg)[:self.taps].astype(np.float32)
+        self._h_click_path = self._h
+        if self._h_clicks.any():  # the two responses as they are applied, over the taps
+            song, count_in = np.fft.rfft([self._h, self._h_clicks], self._seg)
+            weight = self._cxx  # where the count-in's clicks sounded
+            # what the song's response is still unsure of (its noise, cut to the taps) does
+            # not count against the count-in's
+            allowed = (CLICKS_AGREE * float(np.sum(np.abs(song) ** 2 * weight))
+                       + float(np.sum(noise * weight)) * self.taps / self._seg)
+            if float(np.sum(np.abs(count_in - song) ** 2 * weight)) <= allowed:
+                self._h_click_path = self._h_clicks
+
+    def _response(self) -> tuple[np.ndarray, np.ndarray]:
+        """The song's frequency response from the spectra averaged so far, the clicks (if any)
+        a second regressor beside it: least squares per bin, then each bin shrunk by the part
+        of ``|H|^2`` the drums and noise alone would give (returned too)."""
         sxx = self._sxx + 1e-3 * np.mean(self._sxx) + 1e-20
-        response = self._sxy / sxx
-        # shrink each bin by the part of |H|^2 that the drums and noise alone would give
-        # (the residual spectrum over the song's, over the segments averaged; overlapping
+        scc = self._scc + CLICK_REG * np.max(self._scc) + 1e-20  # clicks only where they sound
+        own = sxx - np.abs(self._ssc) ** 2 / scc  # the song's power the clicks do not share
+        response = (self._sxy - self._ssc * self._syc / scc) / own
+        clicks = (self._syc - np.conj(self._ssc) * response) / scc
+        explained = np.real(np.conj(response) * self._sxy + np.conj(clicks) * self._syc)
+        # the residual over the song's own power, over the segments averaged (overlapping
         # Hann segments count about half)
         gain2 = np.abs(response) ** 2
-        chance = np.maximum(self._syy - gain2 * sxx, 0.0) / sxx / (0.5 * self._n_eff)
-        response *= np.maximum(0.0, 1.0 - chance / (gain2 + 1e-30))
-        return np.fft.irfft(response, self._seg)[:self.taps].astype(np.float32)
+        chance = np.maximum(self._syy - explained, 0.0) / own / (0.5 * self._n_eff)
+        return response * np.maximum(0.0, 1.0 - chance / (gain2 + 1e-30)), chance
 
     def learned(self) -> LearnedPath:
         """What this canceller has learned, for a later stream of the same set-up."""
         return LearnedPath(self.sample_rate, self._round_trip_s,
-                           (self._sxy.copy(), self._sxx.copy(), self._syy.copy()),
+                           tuple(a.copy() for a in (self._sxy, self._sxx, self._syy, self._scc,
+                                                     self._ssc, self._syc, self._cxx)),
                            (self._n_eff, self._warm), self._current_clicks().copy())
 
     def _current_clicks(self) -> np.ndarray:
