@@ -20,12 +20,15 @@ from fastapi.testclient import TestClient
 
 from drumjam.analysis.kitcheck import attribute, learn_kit
 from drumjam.analysis.transcribe import transcribe_blocks
+from drumjam.io.audio import load_audio
 from drumjam.io.render import render_events
+from drumjam.library import builtin_dir
 from drumjam.model import Hit, Voice, voice_group
 from drumjam.session.mic import MicInput, decode_frame, encode_frame
+from drumjam.session.playback import ClickSignal, BackingSignal, click_schedule
 from drumjam.session.roompair import RoomPair
 from drumjam.web.app import create_app
-from mic_room import flight_s, render_onset_delay_s, two_mics
+from mic_room import convolve, flight_s, render_onset_delay_s, room_ir, two_mics
 
 SR = 48000
 BLOCK = SR // 50
@@ -102,9 +105,22 @@ def _duet(plan: dict) -> tuple[list[list[Hit]], list[np.ndarray], list[float]]:
     return truth, mics, [n["time_s"] for n in notes]
 
 
-def _start(ws, player: int) -> None:
+def _start(ws, player: int, *, cancel_bleed: bool = False) -> None:
     ws.send_json({"type": "mic_start", "player": player, "sample_rate": SR, "timeline_zero_frame": ZERO,
-                  "cancel_bleed": False, "device": DEVICE, "room_pair": True})
+                  "cancel_bleed": cancel_bleed, "device": DEVICE, "room_pair": True})
+
+
+def _speakers(plan: dict, n: int) -> np.ndarray:
+    """What the page plays from timeline 0 on (its defaults: the song, a bar of count-in, every
+    beat clicked)."""
+    song, _ = load_audio(builtin_dir() / "slow-funk" / "backing.ogg", sample_rate=SR)
+    backing = BackingSignal(song, sample_rate=SR, lead_in_s=plan["lead_in_s"],
+                            audio_start_s=plan["audio_start_s"], audio_end_s=plan["audio_end_s"],
+                            looped=plan["looped"], duration_s=plan["duration_s"]).samples(0, n)
+    bm = plan["beatmap"]
+    clicks = click_schedule(bm["beats"], bm["downbeats"], meter=bm["meter"],
+                            first_s=plan["lead_in_s"], end_s=plan["duration_s"], count_in_bars=1)
+    return backing + ClickSignal(clicks, sample_rate=SR, start_s=0.0).samples(0, n)
 
 
 def _frames(mic: np.ndarray, player: int, lo: int, hi: int):
@@ -178,6 +194,35 @@ def test_one_interface_two_channels_attributes_every_hit(client, room_checked) -
         assert not [m for m in replies if m["type"] == "error"]
         started = [m for m in replies if m["type"] == "mic_status" and m["status"] == "started"]
         assert len(started) == 2 and all("told apart" in m["detail"] for m in started)
+        judged = [m for m in replies if m["type"] == "judgment" and m["time_s"] is not None]
+        ws.send_json({"type": "finish", "stop_s": SONG_S})
+        result = ws.receive_json()
+    _check_result(client, result, judged, truth, notes)
+
+
+@pytest.mark.parametrize("speakers_gain", [0.0, 0.5])
+def test_the_song_cancelled_in_both_microphones_keeps_each_kit_apart(
+        client, room_checked, speakers_gain: float) -> None:
+    """Both microphones also hear the page's speakers (1.5 m and 2.2 m away), or nothing of
+    them (headphones; the canceller must then learn that there is nothing to cancel), and
+    cancel what the page played before the pair is told apart: the same figures as without."""
+    live = _live(client)
+    truth, mics, notes = _duet(live["plan"])
+    out = _speakers(live["plan"], mics[0].size)
+    heard = [m + speakers_gain * convolve(out, room_ir(sample_rate=SR, distance_m=d, seed=k), m.size)
+             for k, (m, d) in enumerate(zip(mics, (1.5, 2.2)))]
+    with client.websocket_connect(live["websocket"]) as ws:
+        for p in (0, 1):
+            _start(ws, p, cancel_bleed=True)
+        for a, b in zip(_frames(heard[0], 0, 0, heard[0].size), _frames(heard[1], 1, 0, heard[1].size)):
+            ws.send_bytes(a)
+            ws.send_bytes(b)
+        for p in (0, 1):
+            ws.send_json({"type": "mic_end", "player": p})
+        replies = _until_ended(ws, {0, 1})
+        assert not [m for m in replies if m["type"] == "error"]
+        started = [m for m in replies if m["type"] == "mic_status" and m["status"] == "started"]
+        assert all("bleed is cancelled" in m["detail"] for m in started), started
         judged = [m for m in replies if m["type"] == "judgment" and m["time_s"] is not None]
         ws.send_json({"type": "finish", "stop_s": SONG_S})
         result = ws.receive_json()

@@ -84,8 +84,10 @@ def test_one_interface_streams_a_channel_per_kit(jam_server, stereo_interface) -
         page.check("#channel-per-kit")
         page.wait_for_function("() => !document.querySelector('#room-info').textContent.includes('need')"
                                " && document.querySelector('#room-info').textContent.includes('later')")
-        # the fake device hears drums, never the page's speakers: no bleed to cancel, and a
-        # click response learned from drums struck with the count-in would reshape the onsets
+        # the fake device hears drums, never the page's speakers: no bleed to cancel. Its
+        # strokes fall sample-exactly on a grid locked to the song's (every 1.5 s they meet
+        # its notes in the same place), which a canceller cannot tell from bleed: cancelling
+        # with a pair is tested with strokes as people play them in tests/test_mic_room_pair.py
         page.evaluate("""() => { const send = WebSocket.prototype.send;
             WebSocket.prototype.send = function (data) {
               const msg = typeof data === 'string' && data.includes('"mic_start"')
