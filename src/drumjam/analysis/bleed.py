@@ -52,7 +52,8 @@ REPORT_CHUNK_S = 0.02
 #: that it fades out where they do not sound.
 CLICK_REG = 1e-4
 #: The count-in's response is trusted while the clicks it predicts differ from those the song's
-#: response predicts by at most this share of the clicks' power.
+#: response predicts by at most this share of the clicks' power (beyond the song response's
+#: own uncertainty, so that it serves while the song's is still being learned).
 CLICKS_AGREE = 1.0
 #: Bleed is too strong when what is left of it stands within this many dB of the drums.
 TOO_STRONG_DB = -20.0
