@@ -98,15 +98,20 @@ def features(samples: np.ndarray, mel_basis: np.ndarray) -> np.ndarray:
 
 
 def _conv2d_valid_time(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """3x3 convolution, valid in time and 'same' in frequency, as one matrix product.
+    """3x3 convolution, valid in time and 'same' in frequency, as three matrix products.
 
     ``x`` is ``(T, F, C_in)``, ``w`` is ``(3, 3, C_in, C_out)``; returns ``(T - 2, F, C_out)``.
+    The three frequency neighbours are laid side by side once; each time tap is then a
+    contiguous slice of them (no copy), so the input is copied three times, not nine.
     """
     t, f, c = x.shape
     xp = np.pad(x, ((0, 0), (1, 1), (0, 0)))
-    cols = np.concatenate([xp[dt:t - 2 + dt, df:df + f, :]
-                           for dt in range(3) for df in range(3)], axis=2)
-    out = cols.reshape(-1, 9 * c) @ w.reshape(9 * c, -1)
+    cols = np.concatenate([xp[:, df:df + f, :] for df in range(3)], axis=2)
+    taps = w.reshape(3, 3 * c, -1)
+    n = (t - 2) * f
+    out = cols[:t - 2].reshape(n, 3 * c) @ taps[0]
+    for dt in (1, 2):
+        out += cols[dt:dt + t - 2].reshape(n, 3 * c) @ taps[dt]
     return out.reshape(t - 2, f, -1) + b
 
 
