@@ -20,6 +20,7 @@ from drumjam.paths import home_dir
 from drumjam.web import (
     calibration_routes,
     history_routes,
+    join_routes,
     kitcheck_routes,
     lesson_routes,
     mic_routes,
@@ -41,7 +42,7 @@ DEFAULT_RATE_LIMITS = {"sessions": (60, 30.0), "rooms": (10, 6.0)}
 
 #: Routers of the app.
 ROUTERS = (song_routes, session_routes, ws_routes, calibration_routes, mic_routes,
-           kitcheck_routes, history_routes, lesson_routes, room_routes)
+           kitcheck_routes, history_routes, lesson_routes, room_routes, join_routes)
 
 log = logging.getLogger("drumjam.web")
 

@@ -30,7 +30,7 @@ from drumjam.analysis.kitprofile import MAX_CHECK_S, KitProfile, check_kit
 from drumjam.analysis.transcribe import transcribe_blocks
 from drumjam.errors import InputError
 from drumjam.session.live import clean_name
-from drumjam.session.mic import decode_frame
+from drumjam.session.mic import MicFrame, decode_frame
 from drumjam.store.inputs import device_key, get_kit_profile, save_kit_profile
 from drumjam.web.mic_routes import DeviceLabel, PlayerName, SampleRate
 from drumjam.web.protocol import KitCheckOut, MicStartMessage, RoomCheckOut, error_responses
@@ -90,10 +90,17 @@ async def room_check(state: JamStateDep, request: Request, sample_rate: SampleRa
     other microphone's (one length each, both on one audio clock), recorded while they played
     their drums alone. Stored with their kit profile for ``device`` when ``name`` is given."""
     own, other = _two_frames(await request.body(), sample_rate)
-    hits = await run_in_threadpool(
-        transcribe_blocks, (own[i:i + sample_rate] for i in range(0, own.size, sample_rate)),
-        sample_rate=sample_rate)
-    signature = await run_in_threadpool(learn_kit, own, other, hits, sample_rate=sample_rate)
+    return await run_in_threadpool(learn_room, state, own, other, sample_rate=sample_rate,
+                                   name=name, device=device, partner_device=partner_device)
+
+
+def learn_room(state: JamState, own: np.ndarray, other: np.ndarray, *, sample_rate: int,
+               name: str, device: str, partner_device: str) -> dict[str, Any]:
+    """Learn a kit's room check from its own and the other microphone (one clock, one
+    length) and store it with the player's kit profile for ``device`` (given a ``name``)."""
+    hits = transcribe_blocks((own[i:i + sample_rate] for i in range(0, own.size, sample_rate)),
+                             sample_rate=sample_rate)
+    signature = learn_kit(own, other, hits, sample_rate=sample_rate)
     room = {"partner_device": device_key(partner_device), **signature.to_dict()}
     player = clean_name(name, "")
     if player:
@@ -110,6 +117,19 @@ def _two_frames(body: bytes, sample_rate: int) -> tuple[np.ndarray, np.ndarray]:
     half = len(body) // 2
     own, other = (decode_frame(part, max_samples=int(MAX_CHECK_S * sample_rate))
                   for part in (body[:half], body[half:]))
+    return recorded_together(own, other, sample_rate)
+
+
+def recorded_together(own: MicFrame, other: MicFrame,
+                      sample_rate: int) -> tuple[np.ndarray, np.ndarray]:
+    """The own and the other microphone's samples over the time both recorded (frames on one
+    audio clock).
+
+    Raises
+    ------
+    InputError
+        If they recorded together for less than :data:`MIN_ROOM_CHECK_S`.
+    """
     start = max(own.first_frame, other.first_frame)
     end = min(own.first_frame + own.samples.size, other.first_frame + other.samples.size)
     if end - start < MIN_ROOM_CHECK_S * sample_rate:

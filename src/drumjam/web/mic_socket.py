@@ -12,13 +12,15 @@ Two microphone players started with ``room_pair`` are in one room: their hits pa
 :class:`~drumjam.session.roompair.RoomPair` (shared by both slots), which scores only the hits
 of each player's own kit, using the room check stored for both kits. A page may stream both
 microphones, or each device its own (two connections): a connection hears the judgments of the
-players it started.
+players it started. A microphone on a device joined to the session (:mod:`drumjam.web.join_routes`)
+has its frames placed on the host's audio clock as they arrive.
 """
 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
 
@@ -44,6 +46,9 @@ class MicSlot:
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     #: The room pair the player's microphone is part of (its hits are decided there).
     pair: RoomPair | None = None
+    #: For a microphone on another device: ``restamp(first_frame, n)`` places its frames on
+    #: the host's audio clock (:class:`~drumjam.session.devices.Restamp`).
+    restamp: Callable[[int, int], int] | None = None
 
 
 def judgment_message(entry: LiveEntry, *, seq: int, player: int, voice: str,
@@ -58,8 +63,10 @@ def judgment_message(entry: LiveEntry, *, seq: int, player: int, voice: str,
                            duet=entry.session.duet_running()).model_dump_json()
 
 
-def start_mic(state: JamState, entry: LiveEntry, msg: MicStartMessage) -> list[str]:
-    """Open a player's microphone (a running one is ended first, its hits kept)."""
+def start_mic(state: JamState, entry: LiveEntry, msg: MicStartMessage, *,
+              restamp: Callable[[int, int], int] | None = None) -> list[str]:
+    """Open a player's microphone (a running one is ended first, its hits kept); ``restamp``
+    places the frames of a microphone on another device on the host's audio clock."""
     if msg.player >= len(entry.session.players):
         raise InputError(f"player {msg.player} does not exist in this session; use "
                          f"0-{len(entry.session.players) - 1}")
@@ -79,7 +86,7 @@ def start_mic(state: JamState, entry: LiveEntry, msg: MicStartMessage) -> list[s
         score, sample_rate=msg.sample_rate, timeline_zero_frame=msg.timeline_zero_frame,
         round_trip_s=latency_s, played=played, kit=stored_kit(state, entry, msg),
         learned_bleed=entry.bleed_paths.get(msg.player),
-        tap=None if pair is None else partial(pair.tap, msg.player)), pair=pair)
+        tap=None if pair is None else partial(pair.tap, msg.player)), pair=pair, restamp=restamp)
     said = [] if played is None else ["the backing track's and the clicks' bleed is cancelled"]
     if pair is not None:
         said.append("each hit is told apart from the other kit's in this room")
@@ -108,6 +115,8 @@ def mic_frame(entry: LiveEntry, data: bytes, players: set[int] | None = None) ->
     if slot is None:
         raise InputError(f"player {frame.player}'s microphone was not started; send "
                          "'mic_start' before its audio")
+    if slot.restamp is not None:
+        frame = replace(frame, first_frame=slot.restamp(frame.first_frame, frame.samples.size))
     heard, warnings = feed_slot(slot, frame)
     if slot.pair is None:
         out = _judgments(slot, entry, frame.player, heard)

@@ -147,9 +147,44 @@ class MicEndMessage(Strict):
     player: int = Field(default=0, ge=0, le=1)
 
 
+class ClockMessage(Strict):
+    """A device joined to a local session: one clock-sync round trip, ``t0_ms``/``t3_ms`` on
+    the device's audio clock (the ping left, the ``pong`` came back), ``t1_ms``/``t2_ms`` the
+    server's stamps from the ``pong``."""
+
+    type: Literal["clock"]
+    t0_ms: ClockMs
+    t1_ms: ClockMs
+    t2_ms: ClockMs
+    t3_ms: ClockMs
+
+
+class SeatMessage(Strict):
+    """A device joined to a local session: its microphone's label and the round trip measured
+    by ear there; the host also sends the two players' names and its sample rate."""
+
+    type: Literal["seat"]
+    device: Device = ""
+    latency_ms: LatencyMs | None = None
+    names: list[Name] | None = Field(default=None, min_length=2, max_length=2)
+    sample_rate: int | None = Field(default=None, ge=8000, le=192000,
+                                    description="The host's audio sample rate (the joined "
+                                    "device captures at it).")
+
+
+class RoomCheckMessage(Strict):
+    """A device joined to a local session: start the room check of ``player``'s kit (both
+    devices record their microphone for its seconds and send the recording as one binary
+    frame)."""
+
+    type: Literal["room_check"]
+    player: int = Field(ge=0, le=1)
+
+
 ClientMessage = Annotated[
     HelloMessage | PingMessage | HitMessage | FinishMessage | SettingsMessage | StatusMessage
-    | StartMessage | MicStartMessage | MicEndMessage,
+    | StartMessage | MicStartMessage | MicEndMessage | ClockMessage | SeatMessage
+    | RoomCheckMessage,
     Field(discriminator="type"),
 ]
 _CLIENT = TypeAdapter(ClientMessage)
@@ -291,11 +326,96 @@ class EndMessage(BaseModel):
     result: dict[str, Any]
 
 
+class JoinWelcomeMessage(BaseModel):
+    """A device joined to a local session: the answer to ``hello``: its seat (0: the host,
+    1: the joined device, which plays player 2), the token that lets it join again, the
+    players' names and the host's audio sample rate (the joined device captures at it)."""
+
+    type: Literal["join_welcome"] = "join_welcome"
+    seat: int
+    token: str
+    names: list[str]
+    sample_rate: int | None
+    partner: bool = Field(description="Whether the other device is connected.")
+
+
+class ClockStatusMessage(BaseModel):
+    """A device joined to a local session: how far its audio clock is mapped to the shared one
+    (``synced`` once enough round trips were measured)."""
+
+    type: Literal["clock_status"] = "clock_status"
+    seat: int
+    synced: bool
+    samples: int
+    needed: int
+    spread_ms: float
+    rtt_ms: float
+
+
+class JoinPartnerMessage(BaseModel):
+    """A device joined to a local session: the other device came, went or changed its set-up."""
+
+    type: Literal["join_partner"] = "join_partner"
+    status: Literal["connected", "disconnected", "updated"]
+    names: list[str]
+    device: str = ""
+    latency_ms: float | None = None
+    synced: bool = False
+
+
+class RoomCheckStartMessage(BaseModel):
+    """A device joined to a local session: record the microphone now for ``seconds`` (the
+    room check of ``player``'s kit) and send it as one binary frame."""
+
+    type: Literal["room_check"] = "room_check"
+    player: int
+    name: str
+    seconds: float
+
+
+class RoomCheckedMessage(BaseModel):
+    """A device joined to a local session: the room check of ``player``'s kit, stored
+    (``room``), or why not (``detail``)."""
+
+    type: Literal["room_checked"] = "room_checked"
+    player: int
+    room: dict[str, Any] | None = None
+    detail: str | None = None
+
+
+class RunMessage(BaseModel):
+    """A device joined to a local session: the host started the song. Song time 0 is heard
+    at ``zero_server_ms`` on the server clock; the joined device shows ``player``'s lanes
+    and streams its microphone (the song plays from the host's speakers only)."""
+
+    type: Literal["run"] = "run"
+    player: int
+    names: list[str]
+    zero_server_ms: float
+    sample_rate: int
+    plan: dict[str, Any]
+    count_in_bars: int
+    click: bool
+
+
+class JoinEndMessage(BaseModel):
+    """A device joined to a local session: the run ended (``session_id`` of its results, or
+    none when it was stopped or failed), or the host closed the link (``closed``)."""
+
+    type: Literal["join_end"] = "join_end"
+    session_id: int | None = None
+    detail: str
+    closed: bool = False
+
+
 SERVER_MESSAGES = (ErrorMessage, JudgmentMessage, MicStatusMessage, ResultMessage, PongMessage, PartnerHitMessage,
                    PartnerStatusMessage, SettingsReply, StartReply, PartnerMessage,
-                   WelcomeMessage, EndMessage)
+                   WelcomeMessage, EndMessage, JoinWelcomeMessage, ClockStatusMessage,
+                   JoinPartnerMessage, RoomCheckStartMessage, RoomCheckedMessage, RunMessage,
+                   JoinEndMessage)
 CLIENT_MESSAGES = (HelloMessage, PingMessage, HitMessage, FinishMessage, SettingsMessage,
-                   StatusMessage, StartMessage, MicStartMessage, MicEndMessage)
+                   StatusMessage, StartMessage, MicStartMessage, MicEndMessage, ClockMessage,
+                   SeatMessage, RoomCheckMessage)
 
 
 # ---------------------------------------------------------------- HTTP bodies
@@ -327,6 +447,15 @@ class SessionIn(Strict):
     loop: LoopIn | None = None
     #: Play an added audio song against its own drum part (transcribed from the mix), not its grid.
     drum_part: bool = False
+    #: Player 2 plays on another device joined by this link (two kits in one room).
+    join: JoinKeyIn | None = None
+
+
+class JoinKeyIn(Strict):
+    """A join link's code and the host's token (``POST /api/joins``)."""
+
+    code: Code
+    token: Code
 
 
 class CreateRoomIn(Strict):
@@ -528,7 +657,8 @@ def describe(error: ValidationError) -> str:
 
 
 def parse_message(text: str) -> HelloMessage | PingMessage | HitMessage | FinishMessage \
-        | SettingsMessage | StatusMessage | StartMessage | MicStartMessage | MicEndMessage:
+        | SettingsMessage | StatusMessage | StartMessage | MicStartMessage | MicEndMessage \
+        | ClockMessage | SeatMessage | RoomCheckMessage:
     """Validate one WebSocket text message.
 
     Raises
@@ -584,14 +714,17 @@ def protocol_markdown() -> str:
         "",
         "Local sessions (`/ws/sessions/{live_id}`) take `hit`, `finish`, `mic_start` and "
         "`mic_end`; rooms "
-        "(`/api/rooms/ws`) take `hello` first, then `ping`, `hit`, `settings`, `status`, `start`.",
+        "(`/api/rooms/ws`) take `hello` first, then `ping`, `hit`, `settings`, `status`, `start`; "
+        "a device joined to a local session (`/ws/joins`) takes `hello` first, then `ping`, "
+        "`clock`, `seat`, `room_check`, `mic_start` and `mic_end` (its microphone's frames and "
+        "its room check recordings as binary frames).",
         "",
         "HTTP bodies follow the same rules; a refused body is answered 422, a body larger than "
         "the limit 413 (checked while it streams), deeper than the limit 400.",
         "",
     ]
     for title, models in (("Browser to server", CLIENT_MESSAGES), ("Server to browser", SERVER_MESSAGES),
-                          ("HTTP bodies", (PlayerIn, LoopIn, SessionIn, CreateRoomIn, JoinRoomIn,
+                          ("HTTP bodies", (PlayerIn, LoopIn, SessionIn, JoinKeyIn, CreateRoomIn, JoinRoomIn,
                                            RoomKeyIn, CalibrationIn, BeatmapCorrectionIn,
                                            LessonHitIn, RecordedTakeIn, FromSessionIn, AttemptIn,
                                            RenameIn))):

@@ -4,21 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, HTTPException, Request
 from drumjam.session.live import LiveSession, Player, clean_name
 from drumjam.session.practice import Practice, plan_practice
 from drumjam.library import validate_speed
 from drumjam.store.inputs import stored_latency_ms
-from drumjam.web.protocol import SessionIn, error_responses
+from drumjam.web.join_link import JoinError, JoinLink, joins_of
+from drumjam.web.protocol import JoinKeyIn, SessionIn, error_responses
 from drumjam.web.state import JamStateDep, LiveEntry
 
 router = APIRouter(prefix="/api", tags=["sessions"],
-                   responses=error_responses(400, 403, 404, 413, 429, 503))
+                   responses=error_responses(400, 403, 404, 409, 413, 429, 503))
 
 
 @router.post("/sessions", status_code=201)
-def start_session(state: JamStateDep, body: SessionIn) -> dict[str, Any]:
-    """Create a live session; hits then go over ``/ws/sessions/{live_id}``."""
+def start_session(state: JamStateDep, body: SessionIn, request: Request) -> dict[str, Any]:
+    """Create a live session; hits then go over ``/ws/sessions/{live_id}``. With ``join``,
+    player 2 plays on the device joined by that link (it must be there, its clock synced)."""
+    link = None if body.join is None else _joined(request, body.join, len(body.players))
     song = state.library.get(body.song_id)
     if body.drum_part:
         song = state.library.with_drum_part(song)
@@ -43,7 +46,10 @@ def start_session(state: JamStateDep, body: SessionIn) -> dict[str, Any]:
                   "repeats": practice.repeats if practice.loop_bars else None})
     session = LiveSession(players, plan.beatmap, plan.chart, grid=song.grid,
                           on_hit=state.history.recorder(history_id), start_s=plan.lead_in_s)
-    live_id = state.add_live(LiveEntry(song, practice, plan, session, history_id))
+    entry = LiveEntry(song, practice, plan, session, history_id)
+    live_id = state.add_live(entry)
+    if link is not None:
+        link.entry, link.run = entry, None
     return {
         "live_id": live_id,
         "song": song.to_dict(),
@@ -53,3 +59,15 @@ def start_session(state: JamStateDep, body: SessionIn) -> dict[str, Any]:
         "audio_url": f"/api/songs/{song.id}/audio?speed={practice.speed}",
         "websocket": f"/ws/sessions/{live_id}",
     }
+
+
+def _joined(request: Request, key: JoinKeyIn, players: int) -> JoinLink:
+    """The join link of player 2's device, ready to play (else 409 saying what is missing)."""
+    link = joins_of(request.app).host_link(key.code, key.token)
+    if players != 2:
+        raise HTTPException(409, "a joined device plays player 2: choose two players")
+    try:
+        link.require_partner()
+    except (JoinError, ValueError) as exc:
+        raise HTTPException(409, str(exc)) from None
+    return link

@@ -14,6 +14,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from drumjam.errors import DrumjamError
 from drumjam.model import Hit
+from drumjam.web.join_link import joins_of
 from drumjam.web.mic_socket import end_all, end_mic, judgment_message, mic_frame, start_mic
 from drumjam.web.protocol import (
     ErrorMessage,
@@ -43,12 +44,24 @@ async def receive_text(websocket: WebSocket) -> str:
     WebSocketDisconnect
         When the browser closed the connection.
     """
-    message = await websocket.receive()
-    if message["type"] == "websocket.disconnect":
-        raise WebSocketDisconnect(message.get("code", 1000))
+    message = await receive_message(websocket)
     if message.get("text") is None:
         raise BinaryFrameError("binary frames are not part of the protocol; send JSON text")
     return message["text"]
+
+
+async def receive_message(websocket: WebSocket) -> dict:
+    """The next message (``text`` or ``bytes``).
+
+    Raises
+    ------
+    WebSocketDisconnect
+        When the browser closed the connection.
+    """
+    message = await websocket.receive()
+    if message["type"] == "websocket.disconnect":
+        raise WebSocketDisconnect(message.get("code", 1000))
+    return message
 
 
 def error_reply(text: str | None, exc: Exception) -> str:
@@ -80,15 +93,19 @@ async def live_socket(websocket: WebSocket, live_id: str) -> None:
         return
     state.connected(entry, True)
     streamed: set[int] = set()  # the players whose microphone this connection started
+    joins = joins_of(websocket.app)
+    link = joins.of_entry(entry)  # player 2 on a joined device: their judgments come here too
+    if link is not None:
+        link.host_live = websocket
+    finished = False
     try:
         while True:
             text = None
             try:
-                message = await websocket.receive()
-                if message["type"] == "websocket.disconnect":
-                    raise WebSocketDisconnect(message.get("code", 1000))
+                message = await receive_message(websocket)
                 if message.get("bytes") is not None:  # a microphone's audio
-                    for reply in await run_in_threadpool(mic_frame, entry, message["bytes"], streamed):
+                    for reply in await run_in_threadpool(mic_frame, entry, message["bytes"],
+                                                         streamed):
                         await websocket.send_text(reply)
                     continue
                 text = message["text"]
@@ -97,14 +114,22 @@ async def live_socket(websocket: WebSocket, live_id: str) -> None:
                     streamed.add(msg.player)
                     for reply in await run_in_threadpool(start_mic, state, entry, msg):
                         await websocket.send_text(reply)
+                    if link is not None and msg.player == 0:  # the joined device follows
+                        await joins.run_started(entry, zero_frame=msg.timeline_zero_frame,
+                                                sample_rate=msg.sample_rate, click=msg.click,
+                                                count_in_bars=msg.count_in_bars)
                 elif isinstance(msg, MicEndMessage):
                     for reply in await run_in_threadpool(end_mic, entry, msg.player):
                         await websocket.send_text(reply)
                 elif isinstance(msg, HitMessage):
                     await websocket.send_text(_judge(entry, msg))
                 elif isinstance(msg, FinishMessage):
+                    if link is not None:  # the joined device's last hits are scored first
+                        await joins.to_host_live(link, await run_in_threadpool(end_mic, entry, 1))
                     session_id, summary = await run_in_threadpool(state.finish_live, live_id, entry,
                                                                   msg.stop_s)
+                    finished = True
+                    await joins.run_over(entry, session_id, f"saved: {summary}")
                     await websocket.send_text(ResultMessage(session_id=session_id,
                                                             summary=summary).model_dump_json())
                     await websocket.close()
@@ -121,3 +146,6 @@ async def live_socket(websocket: WebSocket, live_id: str) -> None:
     finally:
         await run_in_threadpool(end_all, entry, streamed)
         state.connected(entry, False)
+        if link is not None and not finished:  # the joined microphone's hits are kept too
+            await run_in_threadpool(end_mic, entry, 1)
+            await joins.run_over(entry, None, "the host stopped the song")
