@@ -100,7 +100,10 @@ def test_microphone_hits_scored_like_keys_with_the_song_cancelled(client) -> Non
         result = ws.receive_json()
     saved = client.get(f"/api/history/{result['session_id']}").json()
     score = saved["results"]["players"][0]["score"]
-    # the hi-hat strokes softer than velocity 40 under the song's bleed may go unheard
+    # under the song's bleed (17 dB above the drums, 8 dB left after cancelling) the ghost
+    # notes (hi-hats and snares at velocity 10-55) and a pedal hi-hat sounding with a closed
+    # one may go unheard: the network answers them with 0.04-0.39 of onset probability
+    # where the song's residue alone gives up to 0.28 (hi-hat) and 0.74 (snare)
     assert score["matched"] >= 0.75 * len(notes)
     assert score["mean_offset_ms"] == pytest.approx(late_ms, abs=5.0)
 
