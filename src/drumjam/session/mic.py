@@ -144,8 +144,10 @@ class MicInput:
         clicks at once.
     expected : sequence of (float, Voice or str), optional
         The chart's notes (timeline seconds, voice) the player plays along to: near a note
-        due, its drum is heard at half its usual threshold (score-informed detection,
-        :class:`~drumjam.analysis.transcribe.DrumTranscriber`).
+        due, its drum sounding alone is heard at half its usual threshold (score-informed
+        detection, :class:`~drumjam.analysis.transcribe.DrumTranscriber`). Not while a
+        ``played`` song is cancelled: what is left of it would credit skipped notes
+        (``python benchmarks/kitcheck.py --play-along``).
     """
 
     def __init__(self, score: Callable[[Hit], HitResult | None], *, sample_rate: int,
@@ -220,7 +222,7 @@ class MicInput:
         """The transcriber of a stream starting at ``first_frame``, expecting the notes where
         they will be heard in it (a round trip late)."""
         at_s = (first_frame - self.zero) / self.sample_rate - self.round_trip_s
-        due = [(t - at_s, v) for t, v in self._expected]
+        due = [] if self._played is not None else [(t - at_s, v) for t, v in self._expected]
         if self._kit is None:
             return DrumTranscriber(sample_rate=self.sample_rate, expected=due)
         return KitTranscriber(self._kit, sample_rate=self.sample_rate, expected=due)
