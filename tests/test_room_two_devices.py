@@ -103,7 +103,7 @@ def _on_joined_clock(x: np.ndarray, host_frame: int, clocks: Clocks) -> tuple[np
 
 def _link(client, clocks: Clocks):
     r = client.post("/api/joins")
-    assert r.status_code == 201 and r.json()["qr_svg"].startswith("<svg")
+    assert r.status_code == 201 and r.json()["qr_data_uri"].startswith("data:image/svg+xml")
     link = r.json()
     assert link["join_url"].endswith(f"/join.html#code={link['code']}")
     return link

@@ -88,6 +88,8 @@ class JoinLink:
         self.entry: LiveEntry | None = None
         self.run: JoinRun | None = None
         self.check: RoomCheckRun | None = None
+        #: Whether the joined device has streamed its microphone in a run.
+        self.streamed = False
         #: The host's connection to the session, which also gets player 2's judgments.
         self.host_live: WebSocket | None = None
         #: The server clock (s) when the host's page last connected or left.

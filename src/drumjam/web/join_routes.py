@@ -1,7 +1,7 @@
 """Joining a local session from another device: the link, and the devices' connection.
 
 ``POST /api/joins`` gives the host's page a link (``code``, the host's ``token``, the
-``join_url`` to open on the other device and a QR code of it, ``qr_svg``). WebSocket
+``join_url`` to open on the other device and a QR code of it, ``qr_data_uri``, an SVG). WebSocket
 ``/ws/joins`` carries :mod:`drumjam.web.protocol`'s messages; the first must be
 ``hello {code, token}`` (the host's token, or the joined device's from an earlier welcome, or
 "" to join): an unknown or ended link, and a third device, get an ``error`` and the connection
@@ -35,7 +35,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
 from drumjam.analysis.kitprofile import MAX_CHECK_S
-from drumjam.errors import DrumjamError
+from drumjam.errors import DrumjamError, InputError
 from drumjam.session.devices import (
     HOST,
     JOINED,
@@ -91,7 +91,7 @@ def create_join(request: Request) -> dict[str, Any]:
         raise HTTPException(503, str(exc)) from None
     url = f"{str(request.base_url).rstrip('/')}/join.html#code={link.code}"
     return {"code": link.code, "token": link.seats[HOST].token, "join_url": url,
-            "qr_svg": segno.make(url, error="m").svg_inline(scale=4, dark="#111", light="#fff")}
+            "qr_data_uri": segno.make(url, error="m").svg_data_uri(scale=4, dark="#111", light="#fff")}
 
 
 async def _seat(ws: WebSocket, service: JoinService) -> tuple[JoinLink, int] | None:
@@ -227,10 +227,18 @@ async def _binary(service: JoinService, state: JamState, link: JoinLink, seat: i
             link.check = None
             await _finish_room_check(service, state, link, check, rate)
         return []
-    if seat != JOINED or link.entry is None:
+    entry = link.entry
+    if seat == JOINED and link.streamed and (entry is None or JOINED not in entry.mics):
+        return []  # frames still on their way when the stream ended are dropped
+    if seat != JOINED or entry is None:
         raise JoinError("binary frames on a join link are room check recordings (after "
                         "'room_check') or player 2's microphone (after 'mic_start')")
-    replies = await run_in_threadpool(mic_frame, link.entry, data, {JOINED})
+    try:
+        replies = await run_in_threadpool(mic_frame, entry, data, {JOINED})
+    except InputError:
+        if JOINED not in entry.mics:  # the run ended while this frame was fed
+            return []
+        raise
     await service.to_host_live(link, [r for r in replies if '"judgment"' in r])
     return replies
 
@@ -268,6 +276,7 @@ async def _joined_mic(service: JoinService, state: JamState, link: JoinLink,
             count_in_bars=run.count_in_bars, device=msg.device, room_pair=True)
         restamp = Restamp(link.clocks, sample_rate=msg.sample_rate)
         replies = await run_in_threadpool(start_mic, state, entry, start, restamp=restamp)
+        link.streamed = True
     await service.to_host_live(link, [r for r in replies if '"judgment"' in r])
     return replies
 

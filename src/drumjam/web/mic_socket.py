@@ -115,12 +115,13 @@ def mic_frame(entry: LiveEntry, data: bytes, players: set[int] | None = None) ->
     if slot is None:
         raise InputError(f"player {frame.player}'s microphone was not started; send "
                          "'mic_start' before its audio")
-    if slot.restamp is not None:
-        frame = replace(frame, first_frame=slot.restamp(frame.first_frame, frame.samples.size))
-    heard, warnings = feed_slot(slot, frame)
-    if slot.pair is None:
-        out = _judgments(slot, entry, frame.player, heard)
-    else:
+    with slot.lock:  # another connection may end this stream meanwhile
+        if slot.restamp is not None:
+            frame = replace(frame, first_frame=slot.restamp(frame.first_frame, frame.samples.size))
+        heard, warnings = feed_slot(slot, frame)
+        if slot.pair is None:
+            out = _judgments(slot, entry, frame.player, heard)
+    if slot.pair is not None:
         out = []
         for p in sorted(set(entry.mics) if players is None else players):
             other = entry.mics.get(p)  # (another connection may end it meanwhile)
@@ -165,7 +166,8 @@ def end_mic(entry: LiveEntry, player: int) -> list[str]:
     if learned is not None:  # the player's next stream (a reconnection) starts from it
         entry.bleed_paths[player] = learned
     try:
-        heard = slot.mic.end()
+        with slot.lock:  # a frame of another connection may be fed meanwhile
+            heard = slot.mic.end()
         if slot.pair is not None:
             slot.pair.end(player)
             heard = slot.pair.take(player)

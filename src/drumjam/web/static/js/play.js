@@ -7,7 +7,8 @@ import { AudioEngine } from "./engine.js";
 import { Inputs, PAD_VOICES, keyLabel } from "./inputs.js";
 import { Microphone, measureRoundTrip } from "./mic.js";
 import { MicSetup, drumChoice } from "./kitcheck.js";
-import { ROOM_CHECK_S, missingRoomCheck, openPairMics, roomCheck, roomMode, roomSummary, storedRooms } from "./roompair.js";
+import { ROOM_CHECK_S, missingRoomCheck, openPairMics, recordForLink, roomCheck, roomMode, roomSummary, storedRooms } from "./roompair.js";
+import { JoinLink, clockText } from "./joinlink.js";
 import { singleFlight } from "./once.js";
 import { PlayScreen } from "./playscreen.js";
 import { Progress } from "./progress.js";
@@ -25,6 +26,7 @@ const state = {
   calibration: null,
   mics: [], // [{player, players, mic}] of the run (one interface streams two players)
   micSetups: [], // per player: device, stored round trip and kit check
+  join: null, // player 2's own device: {link, code, token, partner, own} (two kits, one room)
 };
 let screen = null;
 let progress = null;
@@ -156,6 +158,7 @@ function practiceBody() {
     speed: Number($("#speed").value) / 100,
     drum_part: drumPart.chosen(),
   };
+  if (currentRoomMode() === "joined") body.join = { code: state.join.code, token: state.join.token };
   if ($("#loop").checked) {
     body.loop = { first_bar: Number($("#loop-first").value) - 1, last_bar: Number($("#loop-last").value) - 1,
       repeats: Number($("#loop-repeats").value) };
@@ -165,6 +168,7 @@ function practiceBody() {
 
 /** A microphone player's input and device (their stored round trip and kit check go by it). */
 function micInput(i) {
+  if (i === 1 && currentRoomMode() === "joined") return { input: "mic", device: state.join.partner.device };
   const open = state.mics.find((m) => m.players.includes(i));
   return open ? { input: "mic", device: open.mic.device } : {};
 }
@@ -268,7 +272,7 @@ function closeMics() {
 // ---------------------------------------------------------------- two kits in one room
 function currentRoomMode() {
   return roomMode({ players: playerCount(), mics: [0, 1].map((i) => document.querySelector(`#mic-${i}`).checked),
-    sameRoom: $("#same-room").checked, channelPerKit: $("#channel-per-kit").checked });
+    sameRoom: $("#same-room").checked, channelPerKit: $("#channel-per-kit").checked, joined: partnerJoined() });
 }
 
 /** The microphone chosen per player (one interface: player 1's for both). */
@@ -279,6 +283,7 @@ function micDeviceIds() {
 /** The microphone labels the players' room checks are stored under. */
 function roomDevices() {
   const labels = [0, 1].map((i) => state.micSetups[i].device);
+  if (partnerJoined()) labels[1] = state.join.partner.device;
   return $("#channel-per-kit").checked ? [labels[0], labels[0]] : labels;
 }
 
@@ -294,6 +299,7 @@ async function checkRoomPair() {
 async function refreshRoomSetup() {
   const both = playerCount() === 2 && [0, 1].every((i) => document.querySelector(`#mic-${i}`).checked);
   $("#room-setup").hidden = !both;
+  await showJoinLink(both && $("#same-room").checked && !$("#channel-per-kit").checked);
   if (!both) return;
   const names = [0, 1].map((i) => playerSetup(i).name);
   for (const i of [0, 1]) document.querySelector(`#roomcheck-${i}`).textContent = `Room check: ${names[i]} alone`;
@@ -310,9 +316,14 @@ async function refreshRoomSetup() {
   }
 }
 
-/** The room check of a player's kit: they play alone while both microphones record. */
+/** The room check of a player's kit: they play alone while both microphones record (with
+ * player 2's device joined, each device records its own, started over the link). */
 async function checkRoom(player) {
   if (state.mode !== "idle") return;
+  if (currentRoomMode() === "joined") {
+    state.join.link.send({ type: "room_check", player });
+    return;
+  }
   const mode = currentRoomMode() || "same";
   await engine.resume();
   setMode("listening");
@@ -334,6 +345,95 @@ async function checkRoom(player) {
     $("#kitcheck-prompt").hidden = true;
     setMode("idle");
     refreshRoomSetup();
+  }
+}
+
+// ---------------------------------------------------------------- player 2 on another device
+function partnerJoined() {
+  return Boolean(state.join && state.join.partner && state.join.partner.status !== "disconnected");
+}
+
+/** The join link for player 2's own device, shown while "Same room" is chosen (made once). */
+async function showJoinLink(on) {
+  $("#join-box").hidden = !on;
+  if (!on || state.join) {
+    if (state.join) sendHostSeat();
+    return;
+  }
+  state.join = { link: null, partner: null, own: null };
+  try {
+    const made = await api("/api/joins", { method: "POST" });
+    Object.assign(state.join, { code: made.code, token: made.token });
+    $("#join-link").href = made.join_url;
+    $("#join-url").textContent = made.join_url;
+    $("#join-qr").src = made.qr_data_uri;
+    await engine.resume(); // the audio clock runs before it is measured
+    const link = new JoinLink(() => engine.clock.contextTimeAt(performance.now()) * 1000, onJoinMessage,
+      (why) => { $("#join-status").textContent = `${why}; untick and tick Same room for a new link.`; });
+    await link.connect(made.code, made.token);
+    state.join.link = link;
+    link.pingLoop();
+    sendHostSeat();
+    showJoinStatus();
+  } catch (err) {
+    state.join = null;
+    say(`The join link could not be made: ${err.message}`);
+  }
+}
+
+function sendHostSeat() {
+  if (!state.join || !state.join.link) return;
+  state.join.link.send({ type: "seat", device: state.micSetups[0].device, sample_rate: engine.ctx.sampleRate,
+    names: [0, 1].map((i) => playerSetup(i).name.trim() || `Player ${i + 1}`) });
+}
+
+function showJoinStatus() {
+  const { partner, own } = state.join;
+  const device = !partner || partner.status === "disconnected"
+    ? `Player 2's device: ${partner ? "left" : "not joined yet"}.`
+    : `Player 2's device joined${partner.device ? ` (${partner.device})` : ""}: `
+      + `${partner.synced ? "clock synced" : "measuring its clock…"}.`;
+  $("#join-status").textContent = `${device} This page: ${clockText(own)}.`;
+}
+
+function onJoinMessage(msg) {
+  if (msg.type === "clock_status") {
+    state.join.own = msg;
+  } else if (msg.type === "join_partner") {
+    const was = partnerJoined();
+    state.join.partner = msg;
+    if (msg.latency_ms !== null && msg.latency_ms !== undefined) $("#latency-1").value = Math.round(msg.latency_ms);
+    if (was && msg.status === "disconnected" && state.mode === "playing") {
+      say("Player 2's device left: every hit it heard is kept, and yours still count.");
+    }
+    if (was !== partnerJoined() || msg.status === "updated") refreshRoomSetup();
+  } else if (msg.type === "room_check") {
+    hostRoomCheck(msg);
+  } else if (msg.type === "room_checked") {
+    if (msg.room) say(`Room check stored. ${roomSummary(msg.player === 0 ? playerSetup(0).name : playerSetup(1).name, msg.room)}`, true);
+    else say(`Room check failed: ${msg.detail}`);
+    refreshRoomSetup();
+  } else if (msg.type === "error") {
+    say(msg.detail);
+  }
+  showJoinStatus();
+}
+
+/** This page's part of a room check over the link: player 1's microphone recorded. */
+async function hostRoomCheck({ player, name, seconds }) {
+  if (state.mode !== "idle") return;
+  setMode("listening");
+  $("#kitcheck-prompt").hidden = false;
+  $("#kitcheck-prompt").textContent = `${name}: play your drums alone now, every drum a few times `
+    + `(${seconds} s); ${playerSetup(1 - player).name} stays silent`;
+  try {
+    state.micSetups[0].device = await recordForLink(engine.ctx, state.join.link, { player: 0,
+      deviceId: state.micSetups[0].deviceId, seconds, onEnded: say });
+  } catch (err) {
+    say(`Room check failed: ${err.message}`);
+  } finally {
+    $("#kitcheck-prompt").hidden = true;
+    setMode("idle");
   }
 }
 

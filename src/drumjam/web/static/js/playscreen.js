@@ -15,7 +15,7 @@ export class PlayScreen {
   /**
    * @param {HTMLElement} root the (empty) element to build the screen in
    * @param {object} opts
-   * @param {import("./inputs.js").Inputs} opts.inputs builds the on-screen pads
+   * @param {import("./inputs.js").Inputs|null} opts.inputs builds the on-screen pads (none: no pads)
    * @param {Object<string, string>} opts.groupOf voice -> voice group
    * @param {HTMLElement[]} opts.actions the page's buttons for a run (stop, restart, ...)
    */
@@ -62,7 +62,7 @@ export class PlayScreen {
       b.name.textContent = p.name;
       b.marks.setAttribute("aria-label", `${p.name} hits`);
       b.block.classList.toggle("remote", !p.local);
-      if (p.local && !b.pads.children.length) this.inputs.pads(b.pads, i, this.groupOf);
+      if (p.local && this.inputs && !b.pads.children.length) this.inputs.pads(b.pads, i, this.groupOf);
       if (!p.local) b.pads.replaceChildren();
     });
     this.players = players;

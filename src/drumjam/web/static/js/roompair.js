@@ -3,22 +3,26 @@
 // attributes every hit to the kit it came from. Two ways to set it up:
 //   "same": a microphone per player (each chosen in the player's block), both on this page;
 //   "interface": one audio interface with a channel per kit, its channel 1 streamed as player
-//   1's microphone and channel 2 as player 2's.
+//   1's microphone and channel 2 as player 2's;
+//   "joined": "same", with player 2 on their own device, joined by the link this page shows
+//   (joinlink.js): this page streams player 1's microphone only, the joined page player 2's.
 // The room check (each player plays alone while both microphones record) learns how each kit
 // sounds in the other microphone; the server stores it with the player's kit profile. The pure
 // parts (mode, messages) are tested under node.
 
 import { api, fmt } from "./api.js";
-import { Microphone, roomCheckBody } from "./mic.js";
+import { Microphone, encodeFrame, roomCheckBody } from "./mic.js";
 
 /** Seconds each player plays alone for the room check. */
 export const ROOM_CHECK_S = 8;
 
-/** How the two microphones stand: "" (not in one room), "same" or "interface". */
-export function roomMode({ players, mics, sameRoom, channelPerKit }) {
+/** How the two microphones stand: "" (not in one room), "same", "interface" or "joined"
+ * (same room, player 2's device joined). */
+export function roomMode({ players, mics, sameRoom, channelPerKit, joined = false }) {
   if (players < 2 || !mics.every(Boolean)) return "";
   if (channelPerKit) return "interface";
-  return sameRoom ? "same" : "";
+  if (!sameRoom) return "";
+  return joined ? "joined" : "same";
 }
 
 /** What a stored room check says, or that it is missing. */
@@ -50,7 +54,7 @@ export async function storedRooms(names, devices) {
  */
 export async function openPairMics(ctx, { mode, deviceIds, handlers }) {
   const opened = [];
-  const groups = mode === "interface" ? [[0, 1]] : [[0], [1]];
+  const groups = { interface: [[0, 1]], joined: [[0]] }[mode] || [[0], [1]];
   try {
     for (const players of groups) {
       const mic = new Microphone(ctx, handlers(players));
@@ -85,4 +89,21 @@ export async function roomCheck(ctx, mics, { player, names, devices }) {
     device: devices[player], partner_device: devices[1 - player] });
   return api(`/api/kitcheck/room?${q}`, { method: "POST",
     body: roomCheckBody(recordings[player], recordings[1 - player]) });
+}
+
+/**
+ * One device's part of a room check over the join link: record `player`'s microphone (this
+ * device's) for `seconds` and send it as one frame; the server puts the two devices' recordings
+ * on one clock and learns the kit. Returns the microphone's label.
+ */
+export async function recordForLink(ctx, link, { player, deviceId, seconds, onEnded }) {
+  const mic = new Microphone(ctx, { onFrame: () => {}, onEnded });
+  try {
+    await mic.open(player, { deviceId });
+    const { firstFrame, samples } = await mic.record(seconds);
+    link.sendBinary(encodeFrame(samples, { player, seq: 0, firstFrame }));
+    return mic.device;
+  } finally {
+    mic.close();
+  }
 }
