@@ -4,7 +4,8 @@ Each browser's fake capture device plays its own WAV: the host's is microphone A
 kit A, a kick every 0.5 s), the joined device's microphone B (0.4 m from kit B, a snare every
 0.5 s); the two files start whenever each browser opens its microphone, so the kits keep no
 phase to each other. The host ticks *Same room*, the join link appears, the second browser
-opens it and joins; both measure their audio clocks, the host starts the song, and the joined
+opens it and joins; both measure their audio clocks, a room check of each kit records on both
+devices at once (started from either page), the host starts the song, and the joined
 page follows it silently and streams player 2's microphone. Each player's marks keep their
 own kit (kicks for player 1, snares for player 2) and their own steady phase on the session's
 timeline, the joined device's hits mapped from its own audio clock. (The files cannot hold each
@@ -68,7 +69,6 @@ def _marks(page, player: int) -> list[dict]:
 def test_a_second_device_joins_and_streams_player_two(jam_server, two_devices) -> None:
     from playwright.sync_api import sync_playwright
 
-    _room_checks(jam_server)  # both kits' room checks, stored for the fake microphone
     with sync_playwright() as p:
         host_browser, join_browser = _browser(p, two_devices[0]), _browser(p, two_devices[1])
         page, errors = _open(host_browser, jam_server)
@@ -100,6 +100,15 @@ def test_a_second_device_joins_and_streams_player_two(jam_server, two_devices) -
         third.click("#join")
         third.wait_for_function("() => document.querySelector('#message').textContent.includes('third device')")
 
+        # the room checks over the link: each device records its own microphone at once
+        for who, k in ((page, 0), (joiner, 1)):
+            who.click(f"#roomcheck-{k}")
+            for where in (page, joiner):
+                where.wait_for_function("() => document.querySelector('#message').textContent"
+                                        f".includes('Room check stored. {('Ann', 'Ben')[k]}:')", timeout=60_000)
+        # the fake files hold no bleed of the other kit (they play at unrelated times): the
+        # room's own checks replace what was learned from them
+        _room_checks(jam_server)
         page.wait_for_function("() => document.querySelector('#room-info').textContent.includes('later')"
                                " && !document.querySelector('#room-info').textContent.includes('need')")
         for where in (page, joiner):  # the fake devices hear drums, never the speakers
