@@ -35,10 +35,26 @@ def client(tmp_path):
         yield c
 
 
-def _live(client) -> dict:
-    body = {"song_id": "slow-funk", "players": [{"name": "Mic", "latency_ms": 1000 * ROUND_TRIP_S}]}
-    r = client.post("/api/sessions", json=body)
+def _live(client, device: str | None = None) -> dict:
+    player = {"name": "Mic", "latency_ms": 1000 * ROUND_TRIP_S,
+              **({"input": "mic", "device": device} if device else {})}
+    r = client.post("/api/sessions", json={"song_id": "slow-funk", "players": [player]})
     assert r.status_code == 201, r.text
+    return r.json()
+
+
+def _check_kit(client, voices: list[str], device: str) -> dict:
+    """The player's kit check, as the page records it before the song: each drum hit four
+    times, loud, when asked (2.5 s each), in the same microphone as the song."""
+    prompt_s, rng = 2.5, np.random.default_rng(0)
+    hits = [Hit(0.5 + i * prompt_s + 0.45 * k, v, int(rng.integers(70, 127)))
+            for i, v in enumerate(voices) for k in range(4)]
+    x, _ = render_events(hits, soundfont="black_pearl", sample_rate=SR, mono=True)
+    params = {"sample_rate": SR, "prompts_frame": SR // 2, "prompt_s": prompt_s, "voices": voices,
+              "name": "Mic", "device": device}
+    r = client.post("/api/kitcheck", params=params, content=encode_frame(x, player=0, seq=0, first_frame=0),
+                    headers={"content-type": "application/octet-stream"})
+    assert r.status_code == 200, r.text
     return r.json()
 
 
@@ -79,11 +95,15 @@ def _until(ws, status: str) -> list[dict]:
 
 
 def test_microphone_hits_scored_like_keys_with_the_song_cancelled(client) -> None:
-    live = _live(client)
+    device = "Fake Default Audio Input"
+    live = _live(client, device)
     audio, notes = _microphone(live["plan"])
+    profile = _check_kit(client, sorted({n["voice"] for n in notes}), device)
+    assert profile["stored"] and profile["input_gain_db"] > 6.0  # a quiet microphone
     with client.websocket_connect(live["websocket"]) as ws:
         # the page's defaults: a bar of count-in, the song's beats clicked
-        ws.send_json({"type": "mic_start", "sample_rate": SR, "timeline_zero_frame": ZERO_FRAME})
+        ws.send_json({"type": "mic_start", "sample_rate": SR, "timeline_zero_frame": ZERO_FRAME,
+                      "device": device})
         assert "bleed is cancelled" in _until(ws, "started")[-1]["detail"]
         _send(ws, audio)
         ws.send_json({"type": "mic_end"})
@@ -96,15 +116,19 @@ def test_microphone_hits_scored_like_keys_with_the_song_cancelled(client) -> Non
         # late by the take's 30 ms and the few ms the rendered strokes take to sound
         late_ms = 1000 * (LATE_S + render_onset_delay_s("black_pearl", sample_rate=SR))
         assert np.median(on_notes) == pytest.approx(late_ms, abs=5.0)
-        ws.send_json({"type": "finish", "stop_s": notes[-1]["time_s"] + 0.2})
+        ws.send_json({"type": "finish", "stop_s": notes[-1]["time_s"] + 0.1})
         result = ws.receive_json()
     saved = client.get(f"/api/history/{result['session_id']}").json()
-    score = saved["results"]["players"][0]["score"]
-    # under the song's bleed (17 dB above the drums, 8 dB left after cancelling) the ghost
-    # notes (hi-hats and snares at velocity 10-55) and a pedal hi-hat sounding with a closed
-    # one may go unheard: the network answers them with 0.04-0.39 of onset probability
-    # where the song's residue alone gives up to 0.28 (hi-hat) and 0.74 (snare)
-    assert score["matched"] >= 0.75 * len(notes)
+    player = saved["results"]["players"][0]
+    score = player["score"]
+    # Under the song's bleed (17 dB above the drums, 8 dB left after cancelling) ghost notes
+    # may go unheard: the network answers hi-hats and snares softer than velocity 50 with
+    # 0.04-0.39 of onset probability where the song's residue alone gives up to 0.28 (hi-hat)
+    # and 0.74 (snare). A pedal hi-hat sounding with a closed one is one stroke of the hi-hat
+    # to the transcription (unless the chart is known). Every other note is heard.
+    missed = [live["plan"]["notes"][i] for i in player["missed"]]
+    assert all(n["velocity"] < 50 or n["voice"] == "hihat_pedal" for n in missed), missed
+    assert score["matched"] == len(notes) - len(missed) >= 0.8 * len(notes)
     assert score["mean_offset_ms"] == pytest.approx(late_ms, abs=5.0)
 
 

@@ -4,8 +4,9 @@ The player hits each drum of their kit a few times when asked (one prompt per dr
 the other). :func:`check_kit` finds the strokes of each prompt with the transcription network
 and learns a :class:`KitProfile`:
 
-- the **input gain** that brings the loudest hit to -12 dBFS (and whether the microphone
-  clipped, when only turning it down helps);
+- the **input gain** that brings the loudest hit to :data:`PEAK_DBFS` (and whether the
+  microphone clipped, when only turning it down helps): the network hears a take alike
+  whose loudest stroke lies between -6 and +10 dBFS and loses soft strokes below -12;
 - an onset **threshold** per network class: lowered where the kit's own strokes answer the
   class weakly (halfway down to the strongest response the class gives to the kit's other
   drums), raised above that response for a class none of the kit's drums is heard as;
@@ -32,7 +33,7 @@ import numpy as np
 import soxr
 
 from drumjam.analysis import drumnet
-from drumjam.analysis.kitcheck import CLIP_LEVEL, TARGET_PEAK_DBFS
+from drumjam.analysis.kitcheck import CLIP_LEVEL
 from drumjam.analysis.transcribe import DrumTranscriber
 from drumjam.errors import InputError
 from drumjam.model import Hit, Voice, parse_voice
@@ -41,6 +42,10 @@ from drumjam.model import Hit, Voice, parse_voice
 MIN_STROKES = 2
 #: Longest kit check taken, in seconds.
 MAX_CHECK_S = 120.0
+#: Where the gain brings the check's loudest hit (digital full scale: the transcription works
+#: on floating-point samples, and a song's strokes a little louder than the check's are heard
+#: alike).
+PEAK_DBFS = 0.0
 #: Most gain applied (a very quiet microphone), and most cut, in dB.
 GAIN_RANGE_DB = (-24.0, 30.0)
 #: A stroke is a peak of the highest onset probability of all classes, at least this high.
@@ -270,7 +275,7 @@ def check_kit(audio: np.ndarray, prompts: Sequence[tuple[Voice | str, float, flo
         raise InputError("the microphone heard nothing during the kit check: check that it is on "
                          "and not muted, then check the kit again")
     clipped = peak >= CLIP_LEVEL
-    gain_db = 0.0 if clipped else float(np.clip(TARGET_PEAK_DBFS - peak_dbfs, *GAIN_RANGE_DB))
+    gain_db = 0.0 if clipped else float(np.clip(PEAK_DBFS - peak_dbfs, *GAIN_RANGE_DB))
     x = (x * 10 ** (gain_db / 20)).astype(np.float32)
     act = _activations(x, sample_rate)
     strokes = [s for v, (_, a, b) in zip(voices, prompts)
