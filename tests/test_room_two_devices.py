@@ -231,7 +231,7 @@ def test_the_partner_device_leaving_mid_song_keeps_every_hit(rig, check_mics) ->
         _hello(host, link["code"], link["token"])
         host.send_json({"type": "seat", "device": DEVICES[0], "names": list(NAMES), "sample_rate": SR})
         with client.websocket_connect("/ws/joins") as joined:
-            _hello(joined, link["code"])
+            token = _hello(joined, link["code"])["token"]
             _sync(host, joined, clocks, 12.0)
             live = client.post("/api/sessions", json={
                 "song_id": "slow-funk", "join": {"code": link["code"], "token": link["token"]},
@@ -254,6 +254,11 @@ def test_the_partner_device_leaving_mid_song_keeps_every_hit(rig, check_mics) ->
             joined.close()  # the page went away (the server finishes with it before the test does)
             # the joined device is gone mid-song: its microphone ended, the host plays on
             assert _next(host, "join_partner")["status"] == "disconnected"
+        with client.websocket_connect("/ws/joins") as back:  # the page reloaded: it follows again
+            assert _hello(back, link["code"], token)["seat"] == 1
+            assert _next(back, "run")["zero_server_ms"] == pytest.approx(1000 * clocks.server_of(0, zero / SR),
+                                                                         abs=0.1)
+            back.close()
         for i in range(int(left_s * SR), mics[0].size, SR // 50):
             ws.send_bytes(encode_frame(mics[0][i:i + SR // 50], player=0, seq=i, first_frame=zero + i))
         ws.send_json({"type": "mic_end", "player": 0})

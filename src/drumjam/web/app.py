@@ -37,8 +37,9 @@ DEFAULT_MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 #: Host names the app answers to unless ``$DRUMJAM_ALLOWED_HOSTS`` (comma-separated) says
 #: otherwise; anything else is refused (400), which stops DNS-rebinding pages.
 DEFAULT_ALLOWED_HOSTS = ("localhost", "127.0.0.1", "::1", "testserver")
-#: Per client address: how many sessions and rooms it may create at once, and then a minute.
-DEFAULT_RATE_LIMITS = {"sessions": (60, 30.0), "rooms": (10, 6.0)}
+#: Per client address: how many sessions, rooms and join links it may create at once, and
+#: then a minute.
+DEFAULT_RATE_LIMITS = {"sessions": (60, 30.0), "rooms": (10, 6.0), "joins": (10, 6.0)}
 
 #: Routers of the app.
 ROUTERS = (song_routes, session_routes, ws_routes, calibration_routes, mic_routes,
@@ -117,7 +118,7 @@ def create_app(
     limits = {**DEFAULT_RATE_LIMITS, **(rate_limits or {})}
     app.add_middleware(BodyLimit, max_bytes=max_upload_bytes)
     app.add_middleware(RateLimit, limits={("POST", f"/api/{kind}"): Bucket(*limits[kind])
-                                          for kind in ("sessions", "rooms")})
+                                          for kind in ("sessions", "rooms", "joins")})
     app.add_middleware(SameOrigin)
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts or _env_hosts()))
     app.add_middleware(SecurityHeaders)

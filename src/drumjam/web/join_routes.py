@@ -140,6 +140,8 @@ async def join_socket(websocket: WebSocket) -> None:
         seat=seat, token=link.seats[seat].token, names=link.names, sample_rate=link.sample_rate,
         partner=link.connected(1 - seat)))
     await service.send(link, 1 - seat, link.partner_message(seat, "connected"))
+    if seat == JOINED and link.run is not None:  # back mid-song: follow it again
+        await service.send(link, seat, link.run_message(link.run))
     try:
         while True:
             text = None

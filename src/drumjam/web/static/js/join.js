@@ -98,7 +98,7 @@ function onMessage(msg) {
     if (msg.room) say(`Room check stored. ${roomSummary(state.names[msg.player], msg.room)}`, true);
     else say(`Room check failed: ${msg.detail}`);
   } else if (msg.type === "run") {
-    startRun(msg);
+    startRun(msg).catch((err) => say(err.message));
   } else if (msg.type === "judgment") {
     state.screen.judged(msg.player, msg);
   } else if (msg.type === "mic_status") {
@@ -138,9 +138,18 @@ async function recordRoomCheck({ player, name, seconds }) {
 }
 
 /** The host started the song: follow it on this page's audio clock and stream the microphone. */
+/** Resolves once this device's clock is synced (at once, unless the page just joined). */
+async function clockSynced() {
+  for (let waited = 0; !(state.own && state.own.synced); waited += 100) {
+    if (waited > 15000) throw new Error("this device's clock could not be synchronised; reload the page");
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 async function startRun(run) {
   closeMic();
   state.results = null;
+  await clockSynced();
   state.run = run;
   state.clock.startAt(state.link.audioMsAt(run.zero_server_ms) / 1000);
   const { plan } = run;
