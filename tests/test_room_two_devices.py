@@ -274,3 +274,22 @@ def test_the_partner_device_leaving_mid_song_keeps_every_hit(rig, check_mics) ->
     before = sum(h.time_s < left_s - 0.5 for h in truth[1])
     # every hit player 2 played before leaving is kept (their notes after it are missed)
     assert before - 2 <= saved["players"][1]["score"]["matched"] <= before + 2
+
+
+def test_a_room_check_one_device_never_records_is_given_up(rig, monkeypatch) -> None:
+    from drumjam.web import join_routes
+
+    monkeypatch.setattr(join_routes, "ROOM_CHECK_S", 0.2)
+    monkeypatch.setattr(join_routes, "ROOM_CHECK_GRACE_S", 0.3)
+    client, clocks = rig
+    link = _link(client, clocks)
+    with client.websocket_connect("/ws/joins") as host, client.websocket_connect("/ws/joins") as joined:
+        _hello(host, link["code"], link["token"])
+        host.send_json({"type": "seat", "device": DEVICES[0], "names": list(NAMES), "sample_rate": SR})
+        _hello(joined, link["code"])
+        _sync(host, joined, clocks, 5.0)
+        joined.send_json({"type": "room_check", "player": 1})
+        assert _next(host, "room_check")["player"] == 1
+        host.send_bytes(encode_frame(np.zeros(SR // 5), player=0, seq=0, first_frame=0))
+        for ws in (host, joined):  # player 2's device never sent its recording: both are told
+            assert "no recording came from player 2's device" in _next(ws, "room_checked")["detail"]

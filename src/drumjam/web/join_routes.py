@@ -80,6 +80,10 @@ router = APIRouter(tags=["joins"], responses=error_responses(400, 503))
 #: Close codes: no such link (or it ended), and a third device.
 CLOSE_NOT_FOUND, CLOSE_TAKEN = 4404, 4409
 HELLO_TIMEOUT_S = 10.0
+#: A room check whose two recordings have not come this long after it ended is given up.
+ROOM_CHECK_GRACE_S = 20.0
+#: Room checks' give-up timers (kept referenced while they wait).
+_TIMERS: set[asyncio.Task] = set()
 
 
 @router.post("/api/joins", status_code=201)
@@ -210,10 +214,27 @@ async def _start_room_check(service: JoinService, link: JoinLink, player: int) -
         raise JoinError("the room check is made before the song, not while it plays")
     if link.sample_rate is None:
         raise JoinError("the host's page has not said its sample rate yet; reload it")
-    link.check = RoomCheckRun(player)
+    check = link.check = RoomCheckRun(player)
     for s in (HOST, JOINED):
         await service.send(link, s, RoomCheckStartMessage(player=player, name=link.names[player],
                                                           seconds=ROOM_CHECK_S))
+    timer = asyncio.create_task(_give_up(service, link, check))
+    _TIMERS.add(timer)
+    timer.add_done_callback(_TIMERS.discard)
+
+
+async def _give_up(service: JoinService, link: JoinLink, check: RoomCheckRun) -> None:
+    """Tell both devices when a recording of the room check never came."""
+    await asyncio.sleep(ROOM_CHECK_S + ROOM_CHECK_GRACE_S)
+    if link.check is not check:
+        return
+    link.check = None
+    missing = " and ".join(("the host's page", "player 2's device")[s]
+                           for s, r in enumerate(check.recordings) if r is None)
+    reply = RoomCheckedMessage(player=check.player, detail=(
+        f"no recording came from {missing} (was its microphone refused or busy?); check again"))
+    for s in (HOST, JOINED):
+        await service.send(link, s, reply)
 
 
 async def _binary(service: JoinService, state: JamState, link: JoinLink, seat: int,
