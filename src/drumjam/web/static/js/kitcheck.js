@@ -9,9 +9,10 @@ import { encodeFrame, listMicrophones, microphoneLabel, Microphone } from "./mic
 
 /** The drums the check can ask for, as [voice, what the page calls it]. */
 export const KIT_DRUMS = [
-  ["kick", "bass drum"], ["snare", "snare"], ["hihat_closed", "closed hi-hat"],
-  ["hihat_open", "open hi-hat"], ["tom_high", "high tom"], ["tom_mid", "mid tom"],
-  ["tom_floor", "floor tom"], ["crash", "crash"], ["ride", "ride"],
+  ["kick", "bass drum"], ["snare", "snare"], ["side_stick", "side stick"],
+  ["hihat_closed", "closed hi-hat"], ["hihat_open", "open hi-hat"], ["hihat_pedal", "hi-hat pedal"],
+  ["tom_high", "high tom"], ["tom_mid", "mid tom"], ["tom_floor", "floor tom"],
+  ["crash", "crash"], ["ride", "ride"],
 ];
 const CHECKED_FIRST = new Set(["kick", "snare", "hihat_closed", "tom_high", "tom_floor", "crash", "ride"]);
 export const PROMPT_S = 3;
