@@ -88,6 +88,10 @@ def test_kit_check_says_which_drums_it_cannot_tell_apart(kit_profile) -> None:
     clipping = np.clip(x * 4.0 / np.max(np.abs(x)), -1.0, 1.0)
     loud = check_kit(clipping, prompts, sample_rate=SR)
     assert loud.clipped and loud.input_gain_db == 0.0 and "turn its input gain down" in loud.messages()[0]
+    # a noisy microphone (noise 26 dB under the loudest hit) is raised only to -12 dBFS
+    noisy = x / np.max(np.abs(x)) * 10 ** (-24 / 20)
+    noisy = noisy + np.random.default_rng(1).standard_normal(x.size) * 10 ** (-50 / 20)
+    assert check_kit(noisy, prompts, sample_rate=SR).input_gain_db == pytest.approx(12.0, abs=0.5)
     with pytest.raises(InputError, match="heard nothing"):
         check_kit(np.zeros_like(x), prompts, sample_rate=SR)
     with pytest.raises(InputError, match="ask for each drum once"):

@@ -6,7 +6,9 @@ and learns a :class:`KitProfile`:
 
 - the **input gain** that brings the loudest hit to :data:`PEAK_DBFS` (and whether the
   microphone clipped, when only turning it down helps): the network hears a take alike
-  whose loudest stroke lies between -6 and +10 dBFS and loses soft strokes below -12;
+  whose loudest stroke lies between -6 and +10 dBFS and loses soft strokes below -12. A noisy
+  microphone is raised only while its noise stays below :data:`NOISE_CEILING_DBFS`, and at
+  least to :data:`TARGET_PEAK_DBFS`: louder noise costs more extra hits than it gains;
 - an onset **threshold** per network class: lowered where the kit's own strokes answer the
   class weakly (halfway down to the strongest response the class gives to the kit's other
   drums), raised above that response for a class none of the kit's drums is heard as;
@@ -33,7 +35,7 @@ import numpy as np
 import soxr
 
 from drumjam.analysis import drumnet
-from drumjam.analysis.kitcheck import CLIP_LEVEL
+from drumjam.analysis.kitcheck import CLIP_LEVEL, TARGET_PEAK_DBFS
 from drumjam.analysis.transcribe import DrumTranscriber
 from drumjam.errors import InputError
 from drumjam.model import Hit, Voice, parse_voice
@@ -46,6 +48,10 @@ MAX_CHECK_S = 120.0
 #: on floating-point samples, and a song's strokes a little louder than the check's are heard
 #: alike).
 PEAK_DBFS = 0.0
+#: The microphone's noise (the quietest 50 ms of the check, RMS) is raised no higher than this.
+NOISE_CEILING_DBFS = -60.0
+NOISE_WINDOW_S = 0.05
+NOISE_QUANTILE = 0.1
 #: Most gain applied (a very quiet microphone), and most cut, in dB.
 GAIN_RANGE_DB = (-24.0, 30.0)
 #: A stroke is a peak of the highest onset probability of all classes, at least this high.
@@ -275,7 +281,7 @@ def check_kit(audio: np.ndarray, prompts: Sequence[tuple[Voice | str, float, flo
         raise InputError("the microphone heard nothing during the kit check: check that it is on "
                          "and not muted, then check the kit again")
     clipped = peak >= CLIP_LEVEL
-    gain_db = 0.0 if clipped else float(np.clip(PEAK_DBFS - peak_dbfs, *GAIN_RANGE_DB))
+    gain_db = 0.0 if clipped else _gain_db(x, peak_dbfs, sample_rate)
     x = (x * 10 ** (gain_db / 20)).astype(np.float32)
     act = _activations(x, sample_rate)
     strokes = [s for v, (_, a, b) in zip(voices, prompts)
@@ -296,6 +302,18 @@ def check_kit(audio: np.ndarray, prompts: Sequence[tuple[Voice | str, float, flo
         thresholds=_thresholds(strokes, classes), classes=classes,
         templates={v: tuple(float(a) for a in t) for v, t in templates.items()},
         confused=_confused(strokes, heard), strokes=counts)
+
+
+def _gain_db(x: np.ndarray, peak_dbfs: float, sample_rate: int) -> float:
+    """The input gain: the loudest hit to :data:`PEAK_DBFS`, the noise no higher than
+    :data:`NOISE_CEILING_DBFS`, but the loudest hit at least to :data:`TARGET_PEAK_DBFS`."""
+    n = max(1, int(NOISE_WINDOW_S * sample_rate))
+    chunks = x[:x.size // n * n].reshape(-1, n) if x.size >= n else x.reshape(1, -1)
+    rms = np.sqrt(np.mean(np.square(chunks), axis=1))
+    noise_dbfs = 20 * np.log10(max(float(np.quantile(rms, NOISE_QUANTILE)), 1e-12))
+    gain = max(min(PEAK_DBFS - peak_dbfs, NOISE_CEILING_DBFS - noise_dbfs),
+               TARGET_PEAK_DBFS - peak_dbfs)
+    return float(np.clip(gain, *GAIN_RANGE_DB))
 
 
 def _template(signatures: Sequence[np.ndarray]) -> np.ndarray:
