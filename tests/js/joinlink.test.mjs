@@ -58,6 +58,9 @@ test("a pong is measured on the audio clock and its four stamps reported to the 
   ws.reply({ type: "pong", t0_ms: 5000, t1_ms: 6001, t2_ms: 6001 });
   assert.deepEqual(ws.sent[2], { type: "clock", t0_ms: 5000, t1_ms: 6001, t2_ms: 6001, t3_ms: 5002 });
   assert.equal(link.audioMsAt(7000), 6000);
+  audio = 4990; // the audio clock stepped back across a round trip: that one is dropped
+  ws.reply({ type: "pong", t0_ms: 5000, t1_ms: 6001, t2_ms: 6001 });
+  assert.equal(ws.sent.length, 3);
   ws.reply({ type: "run", player: 1 });
   assert.deepEqual(seen, [{ type: "run", player: 1 }]);
   link.close();

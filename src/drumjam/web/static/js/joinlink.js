@@ -58,6 +58,7 @@ export class JoinLink {
           resolve(msg);
         } else if (msg.type === "pong") {
           const t3 = this.audioMs();
+          if (t3 < msg.t0_ms) return; // the audio clock's output timestamps stepped back: dropped
           this.clock.add(msg.t0_ms, msg.t1_ms, msg.t2_ms, t3);
           this.send({ type: "clock", t0_ms: msg.t0_ms, t1_ms: msg.t1_ms, t2_ms: msg.t2_ms, t3_ms: t3 });
         } else if (!welcomed && msg.type === "error") {
