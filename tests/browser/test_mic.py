@@ -42,14 +42,16 @@ def _browser(playwright, *extra: str):
                                       args=ARGS + list(extra))
 
 
-def _open(browser, jam_server: str, **context):
+def _open(browser, jam_server: str, *, name: str = "Kit", init_script: str | None = None, **context):
     page = browser.new_context(viewport={"width": 1280, "height": 1000}, **context).new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
+    if init_script is not None:
+        page.add_init_script(init_script)
     page.goto(jam_server + "/")
     page.wait_for_selector("body[data-ready='1']")
     page.select_option("#song", "slow-funk")
-    page.fill("#name-0", "Kit")
+    page.fill("#name-0", name)
     page.fill("#latency-0", "0")
     page.check("#mic-0")
     return page, errors
