@@ -223,3 +223,30 @@ def test_calibration_by_ear_over_http(client) -> None:
     r = client.post("/api/calibration/ear", params={"sample_rate": SR, "clicks_frame": clicks_frame},
                     content=b"nonsense", headers={"content-type": "application/octet-stream"})
     assert r.status_code == 400 and "not a microphone frame" in r.json()["detail"]
+
+
+def test_with_headphones_the_chart_is_listened_for(client) -> None:
+    """No song in the microphone (headphones, nothing to cancel): the session's chart is passed
+    to the transcription, so the pedal hi-hat played under a closed one is heard as well; only
+    strokes softer than velocity 41 may go unheard, and nothing is credited twice."""
+    device = "Fake Default Audio Input"
+    live = _live(client, device)
+    plan = live["plan"]
+    notes = [n for n in plan["notes"] if plan["lead_in_s"] <= n["time_s"] < SONG_S]
+    _check_kit(client, sorted({n["voice"] for n in notes}), device)
+    take = [Hit(n["time_s"] + LATE_S, n["voice"], n["velocity"]) for n in notes]
+    drums, _ = render_events(take, soundfont="black_pearl", sample_rate=SR, mono=True)
+    with client.websocket_connect(live["websocket"]) as ws:
+        ws.send_json({"type": "mic_start", "sample_rate": SR, "timeline_zero_frame": ZERO_FRAME,
+                      "device": device, "cancel_bleed": False})
+        _until(ws, "started")
+        _send(ws, delayed(drums, ROUND_TRIP_S, SR))
+        ws.send_json({"type": "mic_end"})
+        _until(ws, "ended")
+        ws.send_json({"type": "finish", "stop_s": notes[-1]["time_s"] + 0.1})
+        result = ws.receive_json()
+    player = client.get(f"/api/history/{result['session_id']}").json()["results"]["players"][0]
+    missed = [plan["notes"][i] for i in player["missed"]]
+    assert any(n["voice"] == "hihat_pedal" for n in notes)
+    assert all(n["velocity"] <= 40 for n in missed), missed
+    assert player["score"]["matched"] == len(notes) - len(missed) and player["score"]["extra"] <= 2

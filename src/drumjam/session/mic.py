@@ -26,7 +26,7 @@ from drumjam.analysis.bleed import BleedCanceller, BleedReport, LearnedPath
 from drumjam.analysis.kitprofile import KitProfile, KitTranscriber
 from drumjam.analysis.transcribe import DrumTranscriber
 from drumjam.errors import InputError
-from drumjam.model import Hit, Voice
+from drumjam.model import Chart, Hit, Voice
 from drumjam.scoring import HitResult
 from drumjam.session.playback import Played
 
@@ -49,6 +49,11 @@ SILENT_DBFS = -70.0
 STREAM_START_S = 0.03
 #: Microphones take the same sample rates as the transcriber.
 MIN_RATE, MAX_RATE = 8000, 192000
+
+
+def due_notes(chart: Chart | None) -> tuple[tuple[float, Voice], ...]:
+    """A chart's notes as :class:`MicInput`'s ``expected`` (none without a chart)."""
+    return () if chart is None else tuple((n.time_s, n.voice) for n in chart.notes)
 
 
 @dataclass(frozen=True)

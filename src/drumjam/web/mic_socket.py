@@ -27,7 +27,7 @@ from typing import Any
 from drumjam.errors import DrumjamError, InputError
 from drumjam.io.audio import mapped_audio
 from drumjam.scoring import HitResult
-from drumjam.session.mic import MicFrame, MicHit, MicInput, decode_frame
+from drumjam.session.mic import MicFrame, MicHit, MicInput, decode_frame, due_notes
 from drumjam.session.playback import played_reference
 from drumjam.session.roompair import RoomPair
 from drumjam.web.kitcheck_routes import stored_kit, stored_room
@@ -86,7 +86,8 @@ def start_mic(state: JamState, entry: LiveEntry, msg: MicStartMessage, *,
         score, sample_rate=msg.sample_rate, timeline_zero_frame=msg.timeline_zero_frame,
         round_trip_s=latency_s, played=played, kit=stored_kit(state, entry, msg),
         learned_bleed=entry.bleed_paths.get(msg.player),
-        tap=None if pair is None else partial(pair.tap, msg.player)), pair=pair, restamp=restamp)
+        tap=None if pair is None else partial(pair.tap, msg.player),
+        expected=() if pair is not None else due_notes(entry.session.chart)), pair=pair, restamp=restamp)
     said = [] if played is None else ["the backing track's and the clicks' bleed is cancelled"]
     if pair is not None:
         said.append("each hit is told apart from the other kit's in this room")

@@ -24,7 +24,7 @@ from pydantic import BaseModel
 from drumjam.analysis.kitprofile import KitProfile
 from drumjam.errors import DrumjamError
 from drumjam.io.audio import mapped_audio
-from drumjam.session.mic import MicHit, MicInput, decode_frame
+from drumjam.session.mic import MicHit, MicInput, decode_frame, due_notes
 from drumjam.session.playback import played_reference
 from drumjam.session.rooms import HitAck, Room, RoomError, Seat
 from drumjam.store.inputs import get_kit_profile
@@ -62,7 +62,7 @@ def start_room_mic(room: Room, seat: Seat, msg: MicStartMessage, kit: KitProfile
     mics[seat.letter] = MicSlot(MicInput(
         partial(room.add_mic_hit, seat), sample_rate=msg.sample_rate,
         timeline_zero_frame=msg.timeline_zero_frame, round_trip_s=seat.calibration_ms / 1000,
-        played=played, kit=kit, learned_bleed=seat.bleed_path))
+        played=played, kit=kit, learned_bleed=seat.bleed_path, expected=due_notes(room.plan.chart)))
     own.append(MicStatusMessage(player=room.seats.index(seat), status="started",
                                 detail=detail).model_dump_json())
     return own, partner
