@@ -9,10 +9,12 @@ import sys
 
 from sqlalchemy import text
 
+from drumjam.model import Hit, Voice
 from drumjam.session.recording import HitWriter
 from drumjam.store.db import get_engine
 from drumjam.store.hitlog import HitLog, HitLogError, StoredHit
 from drumjam.store.sessions import open_session
+from drumjam.web.state import History
 
 
 def stored(url: str, session_id: int) -> list[tuple]:
@@ -87,3 +89,21 @@ def test_batches_handed_over_are_written_after_the_server_is_gone(tmp_path):
     child.stdin.close()  # the server died: no answer is read
     assert child.wait(timeout=60) == 0
     assert [r[2] for r in stored(url, sid)] == [0.25 * i for i in range(150)]
+
+
+def test_the_writing_process_is_started_with_a_run_before_its_first_hit(db_url):
+    """A live session's recorder starts the writing process at once (its imports then run
+    during the count-in); the first batch is written by that same process."""
+    history = History(db_url)
+    try:
+        assert history.log._child is None
+        sid = new_session(db_url)
+        record = history.recorder(sid)
+        started = history.log._child
+        assert started is not None and started.poll() is None
+        record(0, Hit(1.0, Voice.SNARE, 90))
+        assert history.writer.flush()
+        assert history.log._child is started
+    finally:
+        history.close()
+    assert stored(db_url, sid) == [(sid, 0, 1.0, "snare", 90, None)]

@@ -114,6 +114,13 @@ class HitLog:
                 raise HitLogError("the hit-writing process could not write the batch: " + " ".join(answer[1:]))
             self.timings.append((int(answer[1]), float(answer[2]), float(answer[3])))
 
+    def start(self) -> None:
+        """Start the writing process now if it is not running (it takes a second of CPU to
+        import its database driver: better during a count-in than when the first hits or the
+        end of a run wait on it). Returns at once."""
+        with self._lock:
+            self._started()
+
     def close(self) -> None:
         """Let the child finish what it was given and exit."""
         with self._lock:

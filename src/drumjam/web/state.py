@@ -76,7 +76,9 @@ class History:
             url=self.db_url)
 
     def recorder(self, session_id: int) -> Callable[[int, Hit], None]:
-        """The ``on_hit`` of a live session: each hit queued for writing under ``session_id``."""
+        """The ``on_hit`` of a live session: each hit queued for writing under ``session_id``
+        (the writing process started now, while the run is only beginning)."""
+        self.log.start()
         append = self.writer.append
         return lambda player, hit: append((session_id, player, hit.time_s, hit.voice.value,
                                            hit.velocity, hit.hihat_openness))
