@@ -20,12 +20,21 @@ notes (the first ``--seconds``), played 20 ms late with 10 ms of timing scatter 
 own notes as the chart, rendered on each kit through the small room, clean and with a backing
 track (bass and chords, no drums) as loud as the drums or 10 dB louder, played a 40 ms round
 trip late through a room and cancelled (:class:`~drumjam.analysis.bleed.BleedCanceller`).
-Printed, without and with the chart: the share of soft strokes (velocity < 40) and of all
-strokes heard (within 50 ms, one to one, by voice group), the hits matching no stroke, and, for
-the take played again skipping every soft stroke, the share of the skipped notes a hit is
-matched to (false credit).
+Printed, for the plain transcriber, with the chart, and with the kit check and the chart (as
+a microphone player's stream: thresholds lowered only without a song, notes due under other
+drums' strokes listened for always, :mod:`drumjam.analysis.masked`): the share of soft strokes
+(velocity < 40) and of all strokes heard (within 50 ms, one to one, by voice group), the hits
+matching no stroke, and, for the take played again skipping every soft stroke, the share of the
+skipped notes a hit is matched to (false credit).
 
     python benchmarks/kitcheck.py --play-along [--seconds 12] [--kits ...]
+
+``--masked-levels`` prints how loud the kit check's spectra find each note of those grooves that
+sounds with another drum's stroke (within 20 ms), played and skipped, against
+:data:`drumjam.analysis.masked.MASKED_FLOOR_DB`: the floor was chosen on ``black_pearl`` and is
+checked on the other kits.
+
+    python benchmarks/kitcheck.py --masked-levels [--seconds 15] [--kits ...]
 """
 
 from __future__ import annotations
@@ -40,6 +49,8 @@ import numpy as np
 
 from drumjam.analysis.bleed import BleedCanceller
 from drumjam.analysis.kitprofile import KitTranscriber, check_kit
+from drumjam.analysis.masked import (MASKED_EXPLAINED_MIN, MASKED_FLOOR_DB, TOGETHER_S,
+                                     added_power, masked_part)
 from drumjam.analysis.transcribe import DrumTranscriber
 from drumjam.io.audio import load_audio
 from drumjam.io.midi import read_take
@@ -142,21 +153,41 @@ def with_song(drums: np.ndarray, song_db: float | None) -> np.ndarray:
     return np.concatenate([bc.process(mic[i:i + BLOCK]) for i in range(0, mic.size, BLOCK)])
 
 
+def kit_profile(kit: str, voices: list[str]):
+    """The kit check of ``voices`` on ``kit`` (four strokes each, velocity 70 to 115, in the
+    small room) and the CPU seconds it took."""
+    check = [Hit(i * PROMPT_S + 0.6 + 0.5 * k, v, 70 + 15 * k) for i, v in enumerate(voices)
+             for k in range(4)]
+    x, _ = render_events(check, soundfont=kit, sample_rate=SR, mono=True)
+    cpu0 = time.process_time()
+    profile = check_kit(room(x), [(v, i * PROMPT_S, (i + 1) * PROMPT_S) for i, v in enumerate(voices)],
+                        sample_rate=SR)
+    return profile, time.process_time() - cpu0
+
+
+def play_along_charts(seconds: float) -> tuple[list[list[Hit]], list[str]]:
+    """The play-along grooves' first ``seconds`` and the drums a kit check asks for."""
+    charts = [[h for h in read_take(GROOVE_MIDI / p).hits if 0.3 < h.time_s < seconds]
+              for p in PLAY_ALONG]
+    return charts, sorted({h.voice.value for c in charts for h in c} & set(CHECKABLE))
+
+
 def play_along(kits: list[str], seconds: float) -> None:
     """The table of ``--play-along`` (see the module's description)."""
     rng = np.random.default_rng(0)
-    charts = [[h for h in read_take(GROOVE_MIDI / p).hits if 0.3 < h.time_s < seconds]
-              for p in PLAY_ALONG]
+    charts, voices = play_along_charts(seconds)
     print(f"{len(charts)} grooves x {seconds:.0f} s ({', '.join(PLAY_ALONG)}); "
           f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}\n")
     print("| kit | song in the microphone | strokes (soft) | plain: soft / all heard, extra hits "
-          "| with the chart: soft / all heard, extra hits | skipped soft notes credited, "
-          "plain / with the chart |")
-    print("|---|---|---|---|---|---|")
+          "| with the chart: soft / all heard, extra hits "
+          "| kit check and chart: soft / all heard, extra hits | skipped soft notes credited, "
+          "plain / with the chart / kit check and chart |")
+    print("|---|---|---|---|---|---|---|")
     for kit in kits:
+        profile, _ = kit_profile(kit, voices)
         for song_db in (None, 0.0, 10.0):
             # per transcriber: soft heard, all heard, extra, skipped credited, skipped
-            row = {k: np.zeros(5) for k in ("plain", "chart")}
+            row = {k: np.zeros(5) for k in ("plain", "chart", "kit")}
             n_soft = n_all = 0
             for chart in charts:
                 played = [Hit(h.time_s + 0.02 + rng.normal(0, 0.01), h.voice, h.velocity)
@@ -168,8 +199,13 @@ def play_along(kits: list[str], seconds: float) -> None:
                     take = [h for i, h in enumerate(played) if not (skip and i in soft)]
                     mic = with_song(room(render_events(take, soundfont=kit, sample_rate=SR,
                                                        mono=True)[0]), song_db)
-                    for name, expected in (("plain", ()), ("chart", due)):
-                        found = transcribe(DrumTranscriber(sample_rate=SR, expected=expected), mic)
+                    # as a microphone player's stream: thresholds lowered only without a song
+                    lowered = due if song_db is None else ()
+                    for name, tr in (("plain", DrumTranscriber(sample_rate=SR)),
+                                     ("chart", DrumTranscriber(sample_rate=SR, expected=due)),
+                                     ("kit", KitTranscriber(profile, sample_rate=SR, expected=lowered,
+                                                            listen_under=due))):
+                        found = transcribe(tr, mic)
                         got = dict(pairs(chart, found, DUE_WINDOW_S))
                         r = row[name]
                         if skip:
@@ -180,11 +216,48 @@ def play_along(kits: list[str], seconds: float) -> None:
                             r[1] += len(got)
                             r[2] += len(found) - len(got)
             said = "none" if song_db is None else f"{song_db:+.0f} dB, cancelled"
-            p, c = row["plain"], row["chart"]
-            print(f"| {kit} | {said} | {n_all} ({n_soft}) "
-                  f"| {p[0] / n_soft:.2f} / {p[1] / n_all:.2f}, {p[2]:.0f} "
-                  f"| {c[0] / n_soft:.2f} / {c[1] / n_all:.2f}, {c[2]:.0f} "
-                  f"| {p[3] / p[4]:.2f} / {c[3] / c[4]:.2f} |", flush=True)
+            cells = " | ".join(f"{r[0] / n_soft:.2f} / {r[1] / n_all:.2f}, {r[2]:.0f}"
+                               for r in row.values())
+            credited = " / ".join(f"{r[3] / r[4]:.2f}" for r in row.values())
+            print(f"| {kit} | {said} | {n_all} ({n_soft}) | {cells} | {credited} |", flush=True)
+
+
+def masked_levels(kits: list[str], seconds: float) -> None:
+    """The table of ``--masked-levels`` (see the module's description)."""
+    charts, voices = play_along_charts(seconds)
+    print(f"floor {MASKED_FLOOR_DB:+.0f} dB, explaining at least {MASKED_EXPLAINED_MIN:.2f} of the "
+          f"residue (-120 dB where less or none); {len(charts)} grooves x {seconds:.0f} s\n")
+    print("| kit | masked notes | played: level percentiles 5 / 25 / 50 dB, share found "
+          "| skipped: level percentiles 50 / 95 dB, share credited |")
+    print("|---|---|---|---|")
+    for kit in kits:
+        profile, _ = kit_profile(kit, voices)
+        gain = 10 ** (profile.input_gain_db / 20)
+        levels: dict[str, list[float]] = {"played": [], "skipped": []}
+        for chart in charts:
+            full = room(render_events(chart, soundfont=kit, sample_rate=SR, mono=True)[0])
+            for h in chart:
+                under = [o for o in chart if abs(o.time_s - h.time_s) <= TOGETHER_S
+                         and voice_group(o.voice) != voice_group(h.voice)]
+                spectra = [profile.spectra.get(o.voice.value) for o in under]
+                due = profile.spectra.get(h.voice.value)
+                if not under or due is None or any(s is None for s in spectra):
+                    continue
+                rest = room(render_events([o for o in chart if o is not h], soundfont=kit,
+                                          sample_rate=SR, mono=True)[0])
+                at = min(o.time_s for o in under)
+                for name, x in (("played", full), ("skipped", rest)):
+                    p = added_power(x * gain, at, sample_rate=SR)
+                    if p is not None:
+                        level_db, explained = masked_part(p, spectra, due)
+                        levels[name].append(max(level_db, -120.0)
+                                            if explained >= MASKED_EXPLAINED_MIN else -120.0)
+        played, skipped = (np.asarray(levels[k]) for k in ("played", "skipped"))
+        print(f"| {kit} | {played.size} "
+              f"| {' / '.join(f'{q:.0f}' for q in np.percentile(played, [5, 25, 50]))}, "
+              f"{np.mean(played >= MASKED_FLOOR_DB):.2f} "
+              f"| {' / '.join(f'{q:.0f}' for q in np.percentile(skipped, [50, 95]))}, "
+              f"{np.mean(skipped >= MASKED_FLOOR_DB):.2f} |", flush=True)
 
 
 def main() -> None:
@@ -195,7 +268,13 @@ def main() -> None:
     parser.add_argument("--kits", nargs="+", default=["black_pearl", "red_zeppelin", "gm"])
     parser.add_argument("--play-along", action="store_true",
                         help="how the chart being known changes what the microphone hears")
+    parser.add_argument("--masked-levels", action="store_true",
+                        help="how loud notes due under other drums' strokes are found, played and "
+                             "skipped")
     args = parser.parse_args()
+    if args.masked_levels:
+        masked_levels(args.kits, args.seconds)
+        return
     if args.play_along:
         play_along(args.kits, args.seconds)
         return
@@ -211,13 +290,7 @@ def main() -> None:
           "| CPU s per audio s, plain / adapted | cannot tell apart (check CPU s) |")
     print("|---|---|---|---|---|---|---|")
     for kit in args.kits:
-        check = [Hit(i * PROMPT_S + 0.6 + 0.5 * k, v, 70 + 15 * k) for i, v in enumerate(voices)
-                 for k in range(4)]
-        x, _ = render_events(check, soundfont=kit, sample_rate=SR, mono=True)
-        cpu0 = time.process_time()
-        profile = check_kit(room(x), [(v, i * PROMPT_S, (i + 1) * PROMPT_S) for i, v in enumerate(voices)],
-                            sample_rate=SR)
-        check_cpu = time.process_time() - cpu0
+        profile, check_cpu = kit_profile(kit, voices)
         confused = ", ".join(f"{a}/{b}" for a, b in profile.confused) or "none"
         for name, takes in sets.items():
             got = score(kit, profile, takes)

@@ -36,6 +36,7 @@ import soxr
 
 from drumjam.analysis import drumnet
 from drumjam.analysis.kitcheck import CLIP_LEVEL, TARGET_PEAK_DBFS
+from drumjam.analysis.masked import WINDOW_S, DrumSpectrum, UnderListener, added_power, learn_spectra
 from drumjam.analysis.transcribe import DrumTranscriber
 from drumjam.errors import InputError
 from drumjam.model import Hit, Voice, parse_voice
@@ -63,8 +64,7 @@ CONFUSED_SHARE = 0.25
 #: Thresholds stay within these bounds.
 THRESHOLD_RANGE = (0.05, 0.95)
 #: Template: the spectrum added over this window from just before the onset, in log bands.
-TEMPLATE_S = 0.04
-TEMPLATE_LEAD_S = 0.003
+TEMPLATE_S = WINDOW_S
 TEMPLATE_EDGES_HZ = tuple(float(f) for f in np.geomspace(40.0, 16000.0, 25))
 #: Another drum's template must be this much nearer (cosine) than the label's own to win.
 TEMPLATE_MARGIN = 0.3
@@ -96,6 +96,10 @@ class KitProfile:
         Pairs of drums the check could not tell apart.
     strokes : dict
         Strokes heard per drum.
+    spectra : dict
+        Per drum, what its strokes add at their onset up to 20 kHz and how loud they were:
+        a due drum played together with another is heard by them
+        (:mod:`drumjam.analysis.masked`). Empty in profiles stored before they were learned.
     """
 
     voices: tuple[str, ...]
@@ -107,6 +111,7 @@ class KitProfile:
     templates: dict[str, tuple[float, ...]] = field(default_factory=dict)
     confused: tuple[tuple[str, str], ...] = ()
     strokes: dict[str, int] = field(default_factory=dict)
+    spectra: dict[str, DrumSpectrum] = field(default_factory=dict)
 
     @property
     def not_heard(self) -> tuple[str, ...]:
@@ -135,6 +140,7 @@ class KitProfile:
                 "classes": {k: list(v) for k, v in self.classes.items()},
                 "templates": {k: [round(x, 5) for x in v] for k, v in self.templates.items()},
                 "confused": [list(p) for p in self.confused], "strokes": dict(self.strokes),
+                "spectra": {k: v.to_list() for k, v in self.spectra.items()},
                 "not_heard": list(self.not_heard), "messages": self.messages()}
 
     @classmethod
@@ -158,7 +164,9 @@ class KitProfile:
                            for k, v in data["templates"].items()},
                 confused=tuple((parse_voice(a).value, parse_voice(b).value)
                                for a, b in data["confused"]),
-                strokes={parse_voice(k).value: int(v) for k, v in data["strokes"].items()})
+                strokes={parse_voice(k).value: int(v) for k, v in data["strokes"].items()},
+                spectra={parse_voice(k).value: DrumSpectrum.from_list(v)
+                         for k, v in data.get("spectra", {}).items()})
         except (KeyError, TypeError, ValueError, AttributeError) as err:
             raise InputError(f"the stored kit profile cannot be read ({err!r}); "
                              "check the kit again") from None
@@ -174,21 +182,11 @@ def _said(voice: str) -> str:
 
 def onset_signature(x: np.ndarray, t_s: float, *, sample_rate: int) -> np.ndarray | None:
     """The shape of the spectrum a stroke adds at ``t_s``: band energies over
-    :data:`TEMPLATE_S` after the onset minus those just before, in dB, mean removed, as a unit
-    vector; None where the audio does not reach (or nothing was added)."""
-    n = int(round(TEMPLATE_S * sample_rate))
-    a = int(round((t_s - TEMPLATE_LEAD_S) * sample_rate))
-    if a - n < 0 or a + n > x.size:
-        return None
-    window = np.hanning(n)
-    freqs = np.fft.rfftfreq(n, 1.0 / sample_rate)
-    band = np.searchsorted(TEMPLATE_EDGES_HZ, freqs, side="right") - 1
-    ok = (band >= 0) & (band < len(TEMPLATE_EDGES_HZ) - 1)
-    after = np.abs(np.fft.rfft(x[a:a + n] * window)) ** 2
-    before = np.abs(np.fft.rfft(x[a - n:a] * window)) ** 2
-    added = np.bincount(band[ok], weights=np.maximum(after - before, 0.0)[ok],
-                        minlength=len(TEMPLATE_EDGES_HZ) - 1)
-    if added.max() <= 0:
+    :data:`TEMPLATE_S` after the onset minus those just before
+    (:func:`~drumjam.analysis.masked.added_power`), in dB, mean removed, as a unit vector; None
+    where the audio does not reach (or nothing was added)."""
+    added = added_power(x, t_s, sample_rate=sample_rate, edges_hz=TEMPLATE_EDGES_HZ)
+    if added is None or added.max() <= 0:
         return None
     s = 10 * np.log10(added + 1e-6 * added.max())
     s -= s.mean()
@@ -201,10 +199,13 @@ class _Stroke:
     label: str  # the network's class for it
     activation: np.ndarray  # onset probability per class
     signature: np.ndarray
+    time_s: float  # onset
+    velocity: float  # the network's, 1-127
 
 
-def _activations(x: np.ndarray, sample_rate: int) -> np.ndarray:
-    """Onset probabilities ``(frames, classes)`` of a whole recording, frame ``i`` at ``i/FPS``."""
+def _activations(x: np.ndarray, sample_rate: int) -> tuple[np.ndarray, np.ndarray]:
+    """Onset probabilities and velocities ``(frames, classes)`` of a whole recording, frame
+    ``i`` at ``i/FPS``."""
     w = drumnet.bundled_weights()
     y = soxr.resample(x.astype(np.float32), sample_rate, drumnet.SAMPLE_RATE)
     feats = drumnet.features(y, w["mel_basis"])
@@ -212,12 +213,11 @@ def _activations(x: np.ndarray, sample_rate: int) -> np.ndarray:
                    np.float32)
     feats = np.concatenate([pad[:drumnet.CONTEXT_PAST_FRAMES], feats,
                             pad[drumnet.CONTEXT_PAST_FRAMES:]])
-    onset, _ = drumnet.forward(feats, w)
-    return onset
+    return drumnet.forward(feats, w)
 
 
-def _strokes(x: np.ndarray, act: np.ndarray, voice: str, start_s: float, end_s: float,
-             sample_rate: int) -> list[_Stroke]:
+def _strokes(x: np.ndarray, act: np.ndarray, velocity: np.ndarray, voice: str, start_s: float,
+             end_s: float, sample_rate: int) -> list[_Stroke]:
     """The strokes heard while the player was asked for ``voice``."""
     offset_s = drumnet.bundled_weights()["offset_s"]
     strength = act.max(axis=1)
@@ -231,9 +231,11 @@ def _strokes(x: np.ndarray, act: np.ndarray, voice: str, start_s: float, end_s: 
             continue
         a = act[r - 1:r + 2].max(axis=0)
         c = int(np.argmax(a))
-        sig = onset_signature(x, r / drumnet.FPS - float(offset_s[c]), sample_rate=sample_rate)
+        t_s = r / drumnet.FPS - float(offset_s[c])
+        sig = onset_signature(x, t_s, sample_rate=sample_rate)
         if sig is not None:
-            out.append(_Stroke(voice, drumnet.CLASSES[c].value, a, sig))
+            out.append(_Stroke(voice, drumnet.CLASSES[c].value, a, sig, t_s,
+                               float(np.clip(127 * velocity[r, c], 1, 127))))
             last = r
     return out
 
@@ -283,9 +285,9 @@ def check_kit(audio: np.ndarray, prompts: Sequence[tuple[Voice | str, float, flo
     clipped = peak >= CLIP_LEVEL
     gain_db = 0.0 if clipped else _gain_db(x, peak_dbfs, sample_rate)
     x = (x * 10 ** (gain_db / 20)).astype(np.float32)
-    act = _activations(x, sample_rate)
+    act, velocity = _activations(x, sample_rate)
     strokes = [s for v, (_, a, b) in zip(voices, prompts)
-               for s in _strokes(x, act, v, float(a), float(b), sample_rate)]
+               for s in _strokes(x, act, velocity, v, float(a), float(b), sample_rate)]
     counts = {v: sum(s.voice == v for s in strokes) for v in voices}
     heard = [v for v in voices if counts[v] >= MIN_STROKES]
     if len(heard) < 2:
@@ -301,7 +303,9 @@ def check_kit(audio: np.ndarray, prompts: Sequence[tuple[Voice | str, float, flo
         clipped=bool(clipped),
         thresholds=_thresholds(strokes, classes), classes=classes,
         templates={v: tuple(float(a) for a in t) for v, t in templates.items()},
-        confused=_confused(strokes, heard), strokes=counts)
+        confused=_confused(strokes, heard), strokes=counts,
+        spectra=learn_spectra(x, [(s.voice, s.time_s, s.velocity) for s in strokes],
+                              sample_rate=sample_rate))
 
 
 def _gain_db(x: np.ndarray, peak_dbfs: float, sample_rate: int) -> float:
@@ -403,11 +407,18 @@ class KitTranscriber:
     sample_rate : int
         Of the audio fed, in Hz.
     expected : sequence of (float, Voice or str), optional
-        Notes due (see :class:`~drumjam.analysis.transcribe.DrumTranscriber`).
+        Notes due (see :class:`~drumjam.analysis.transcribe.DrumTranscriber`): heard at a
+        lower threshold where their drum sounds alone, and listened for under other drums'
+        strokes (:class:`~drumjam.analysis.masked.UnderListener`).
+    listen_under : sequence of (float, Voice or str), optional
+        Notes due that are only listened for under other drums' strokes (instead of
+        ``expected``'s): where a cancelled song's residue would credit a lower threshold.
     """
 
     def __init__(self, profile: KitProfile, *, sample_rate: int,
-                 expected: Iterable[tuple[float, Voice | str]] = ()) -> None:
+                 expected: Iterable[tuple[float, Voice | str]] = (),
+                 listen_under: Iterable[tuple[float, Voice | str]] | None = None) -> None:
+        expected = tuple(expected)
         w = drumnet.bundled_weights()
         thr = w["threshold"].copy()
         for voice, value in profile.thresholds.items():
@@ -424,6 +435,9 @@ class KitTranscriber:
         self._audio_start = 0  # sample index of self._audio[0]
         self._pending: list[Hit] = []
         self._last: dict[str, float] = {}
+        notes = expected if listen_under is None else tuple(listen_under)
+        self._under = (UnderListener(notes, profile.spectra, sample_rate=self.sample_rate)
+                       if notes and profile.spectra else None)
 
     def process(self, block: np.ndarray) -> list[Hit]:
         """Feed audio; the hits that became final."""
@@ -451,6 +465,13 @@ class KitTranscriber:
                 continue  # two classes named one stroke of one drum
             self._last[voice] = h.time_s
             out.append(Hit(h.time_s, voice, h.velocity, h.hihat_openness))
+        if self._under is not None:
+            self._under.heard(out)
+            start_s = self._audio_start / self.sample_rate
+            complete_s = min([self._tr.decided_s, end_s - TEMPLATE_S]
+                             + [h.time_s for h in self._pending])
+            out = sorted(out + self._under.listen(self._audio, start_s, complete_s),
+                         key=lambda h: h.time_s)
         drop = self._audio.size - self._keep
         if drop > 0:
             self._audio = self._audio[drop:]

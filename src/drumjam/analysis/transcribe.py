@@ -240,6 +240,14 @@ class DrumTranscriber:
         return (frames / drumnet.FPS + drumnet.N_FFT / 2 / drumnet.SAMPLE_RATE
                 + self._resampler_delay_s + max(0.0, float(np.max(self._offset_s))))
 
+    @property
+    def decided_s(self) -> float:
+        """Every hit earlier than this (seconds of the audio) has been returned; infinite once
+        flushed."""
+        if self._flushed:
+            return float("inf")
+        return (self._n_decided - 0.5) / drumnet.FPS - float(np.max(self._offset_s))
+
     def process(self, block: np.ndarray) -> list[Hit]:
         """Feed audio; return the hits that became final.
 

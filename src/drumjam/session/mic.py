@@ -152,7 +152,9 @@ class MicInput:
         due, its drum sounding alone is heard at half its usual threshold (score-informed
         detection, :class:`~drumjam.analysis.transcribe.DrumTranscriber`). Not while a
         ``played`` song is cancelled: what is left of it would credit skipped notes
-        (``python benchmarks/kitcheck.py --play-along``).
+        (``python benchmarks/kitcheck.py --play-along``). With a ``kit``, a note due together
+        with another drum's stroke is also listened for under it, with or without a song
+        (:mod:`drumjam.analysis.masked`).
     """
 
     def __init__(self, score: Callable[[Hit], HitResult | None], *, sample_rate: int,
@@ -227,10 +229,12 @@ class MicInput:
         """The transcriber of a stream starting at ``first_frame``, expecting the notes where
         they will be heard in it (a round trip late)."""
         at_s = (first_frame - self.zero) / self.sample_rate - self.round_trip_s
-        due = [] if self._played is not None else [(t - at_s, v) for t, v in self._expected]
+        due = [(t - at_s, v) for t, v in self._expected]
+        lowered = [] if self._played is not None else due
         if self._kit is None:
-            return DrumTranscriber(sample_rate=self.sample_rate, expected=due)
-        return KitTranscriber(self._kit, sample_rate=self.sample_rate, expected=due)
+            return DrumTranscriber(sample_rate=self.sample_rate, expected=lowered)
+        return KitTranscriber(self._kit, sample_rate=self.sample_rate, expected=lowered,
+                              listen_under=due)
 
     def end(self) -> list[MicHit]:
         """The stream ended: score the hits still being decided."""
