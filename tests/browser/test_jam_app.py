@@ -331,3 +331,71 @@ def test_live_accuracy_is_the_results_accuracy(page):
     assert "Stopped" in page.inner_text("#summary")  # and the summary says where
     assert _cell(page, 0, "accuracy_pct") == pytest.approx(live, abs=0.05)
     assert live < 90
+
+
+def _hold_results(page):
+    """Route the session's socket through the test: the server's ``result``, and its closing
+    the socket after it, are held back (a busy server saving); the rest passes. Returns the
+    route's state."""
+    held = {"result": None, "page_side": None}
+
+    def route(ws):
+        held["page_side"] = ws
+        server = ws.connect_to_server()
+
+        def from_server(message):
+            if '"type":"result"' in message.replace(" ", ""):
+                held["result"] = message
+            else:
+                ws.send(message)
+        server.on_message(from_server)
+        server.on_close(lambda code, reason: None)
+    page.route_web_socket("**/ws/sessions/**", route)
+    return held
+
+
+def _wait_for_the_save(page, held):
+    for _ in range(200):
+        if held["result"] is not None:
+            return
+        page.wait_for_timeout(50)  # the route's handlers run while the page waits
+    raise AssertionError("the server never answered the finish")
+
+
+def test_a_slow_save_is_said_and_the_results_open_when_it_is_done(page):
+    held = _hold_results(page)
+    _setup(page, "rock-shuffle", ["Slow"])
+    notes, group_of = _start(page)
+    for note in notes[:4]:
+        _press(page, 0, note["voice"], group_of, note["time_s"] + 0.010)
+    page.wait_for_function("() => drumjam.screen.lanes[0].marks.length === 4")
+    page.evaluate("drumjam.setSongTime(drumjam.engine.clock.manual + 0.1)")
+    page.click("#stop")
+    page.wait_for_function("() => document.querySelector('#message').textContent.includes('Saving the take')",
+                           timeout=10_000)
+    assert page.evaluate("document.body.dataset.mode") == "finishing"
+    _wait_for_the_save(page, held)  # the server saved it; the page was not told yet
+    held["page_side"].send(held["result"])
+    page.wait_for_url("**/results.html?id=*")
+    page.wait_for_selector("body[data-ready='1']")
+    assert _cell(page, 0, "matched") == 4
+
+
+def test_a_connection_lost_while_saving_is_said_and_the_page_is_usable_again(page, jam_server):
+    held = _hold_results(page)
+    _setup(page, "rock-shuffle", ["Lost"])
+    notes, group_of = _start(page)
+    for note in notes[:3]:
+        _press(page, 0, note["voice"], group_of, note["time_s"])
+    page.wait_for_function("() => drumjam.screen.lanes[0].marks.length === 3")
+    page.click("#stop")
+    page.wait_for_function("() => document.body.dataset.mode === 'finishing'")
+    _wait_for_the_save(page, held)
+    held["page_side"].close()
+    page.wait_for_function("() => document.body.dataset.mode === 'idle'")
+    assert "lost while the take was being saved" in page.inner_text("#message")
+    assert not page.is_disabled("#start")
+    # the server saved the run before the connection was lost: it is in the history
+    page.goto(jam_server + "/history.html")
+    page.wait_for_selector("#history tbody tr")
+    assert "Lost" in page.locator("#history tbody tr").first.inner_text()

@@ -16,6 +16,8 @@ import { Progress } from "./progress.js";
 const $ = (sel) => document.querySelector(sel);
 const CALIBRATION_CLICKS = 16;
 const CALIBRATION_PERIOD_S = 0.6;
+/** A save taking longer than this is said on the page (the server is busy). */
+const SLOW_SAVE_MS = 3000;
 
 const engine = new AudioEngine();
 const inputs = new Inputs(onHit);
@@ -190,6 +192,12 @@ function openSocket(path) {
       if (state.mode === "playing" && state.ws === ws) {
         say("The connection to the server was lost; press Restart to play again.");
         stopRun();
+      } else if (state.mode === "finishing" && state.ws === ws) {
+        say("The connection to the server was lost while the take was being saved. Every hit "
+          + "played had already been written: the history lists the run once the server has "
+          + "saved it (as interrupted if the server stopped).");
+        state.ws = null;
+        setMode("idle");
       }
     };
   });
@@ -490,7 +498,14 @@ function finish() {
   closeMics();
   engine.stop();
   if (!state.ws || state.ws.readyState !== WebSocket.OPEN) { setMode("idle"); return; }
-  state.ws.send(JSON.stringify({ type: "finish", stop_s: stopS }));
+  const ws = state.ws;
+  ws.send(JSON.stringify({ type: "finish", stop_s: stopS }));
+  setTimeout(() => {
+    if (state.mode === "finishing" && state.ws === ws) {
+      say("Saving the take… the server is busy. Every hit played is already written; the "
+        + "results open when it is done.", true);
+    }
+  }, SLOW_SAVE_MS);
 }
 
 function onResult(msg) {
