@@ -21,8 +21,8 @@ own notes as the chart, rendered on each kit through the small room, clean and w
 track (bass and chords, no drums) as loud as the drums or 10 dB louder, played a 40 ms round
 trip late through a room and cancelled (:class:`~drumjam.analysis.bleed.BleedCanceller`).
 Printed, for the plain transcriber, with the chart, and with the kit check and the chart (as
-a microphone player's stream: thresholds lowered only without a song, notes due under other
-drums' strokes listened for always, :mod:`drumjam.analysis.masked`): the share of soft strokes
+a microphone player's stream with a kit check: thresholds lowered near notes due and notes due
+under other drums' strokes listened for, :mod:`drumjam.analysis.masked`): the share of soft strokes
 (velocity < 40) and of all strokes heard (within 50 ms, one to one, by voice group), the hits
 matching no stroke, and, for the take played again skipping every soft stroke, the share of the
 skipped notes a hit is matched to (false credit).
@@ -199,12 +199,9 @@ def play_along(kits: list[str], seconds: float) -> None:
                     take = [h for i, h in enumerate(played) if not (skip and i in soft)]
                     mic = with_song(room(render_events(take, soundfont=kit, sample_rate=SR,
                                                        mono=True)[0]), song_db)
-                    # as a microphone player's stream: thresholds lowered only without a song
-                    lowered = due if song_db is None else ()
                     for name, tr in (("plain", DrumTranscriber(sample_rate=SR)),
                                      ("chart", DrumTranscriber(sample_rate=SR, expected=due)),
-                                     ("kit", KitTranscriber(profile, sample_rate=SR, expected=lowered,
-                                                            listen_under=due))):
+                                     ("kit", KitTranscriber(profile, sample_rate=SR, expected=due))):
                         found = transcribe(tr, mic)
                         got = dict(pairs(chart, found, DUE_WINDOW_S))
                         r = row[name]

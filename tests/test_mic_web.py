@@ -121,14 +121,15 @@ def test_microphone_hits_scored_like_keys_with_the_song_cancelled(client) -> Non
     saved = client.get(f"/api/history/{result['session_id']}").json()
     player = saved["results"]["players"][0]
     score = player["score"]
-    # Under the song's bleed (17 dB above the drums, 8 dB left after cancelling) ghost notes
-    # may go unheard: the network answers hi-hats and snares softer than velocity 50 with
-    # 0.04-0.39 of onset probability where the song's residue alone gives up to 0.28 (hi-hat)
-    # and 0.74 (snare). A pedal hi-hat sounding with a closed one is one stroke of the hi-hat
-    # to the transcription (unless the chart is known). Every other note is heard.
+    # Under the song's bleed (17 dB above the drums; cancelled by about 20 dB once the first
+    # half second of the song is learned) ghost notes may go unheard: the network answers
+    # hi-hats and snares softer than velocity 50 with 0.04-0.39 of onset probability where
+    # the song's residue alone gives up to 0.28 (hi-hat) and 0.74 (snare). The kit checked and
+    # the chart known, soft notes due are heard at a lower threshold and under other drums'
+    # strokes: 60 of the 64 notes were heard in a run, every other note must be.
     missed = [live["plan"]["notes"][i] for i in player["missed"]]
     assert all(n["velocity"] < 50 or n["voice"] == "hihat_pedal" for n in missed), missed
-    assert score["matched"] == len(notes) - len(missed) >= 0.8 * len(notes)
+    assert score["matched"] == len(notes) - len(missed) >= 0.9 * len(notes)
     assert score["mean_offset_ms"] == pytest.approx(late_ms, abs=5.0)
 
 

@@ -409,15 +409,11 @@ class KitTranscriber:
     expected : sequence of (float, Voice or str), optional
         Notes due (see :class:`~drumjam.analysis.transcribe.DrumTranscriber`): heard at a
         lower threshold where their drum sounds alone, and listened for under other drums'
-        strokes (:class:`~drumjam.analysis.masked.UnderListener`).
-    listen_under : sequence of (float, Voice or str), optional
-        Notes due that are only listened for under other drums' strokes (instead of
-        ``expected``'s): where a cancelled song's residue would credit a lower threshold.
+        strokes with the profile's spectra (:class:`~drumjam.analysis.masked.UnderListener`).
     """
 
     def __init__(self, profile: KitProfile, *, sample_rate: int,
-                 expected: Iterable[tuple[float, Voice | str]] = (),
-                 listen_under: Iterable[tuple[float, Voice | str]] | None = None) -> None:
+                 expected: Iterable[tuple[float, Voice | str]] = ()) -> None:
         expected = tuple(expected)
         w = drumnet.bundled_weights()
         thr = w["threshold"].copy()
@@ -435,9 +431,8 @@ class KitTranscriber:
         self._audio_start = 0  # sample index of self._audio[0]
         self._pending: list[Hit] = []
         self._last: dict[str, float] = {}
-        notes = expected if listen_under is None else tuple(listen_under)
-        self._under = (UnderListener(notes, profile.spectra, sample_rate=self.sample_rate)
-                       if notes and profile.spectra else None)
+        self._under = (UnderListener(expected, profile.spectra, sample_rate=self.sample_rate)
+                       if expected and profile.spectra else None)
 
     def process(self, block: np.ndarray) -> list[Hit]:
         """Feed audio; the hits that became final."""

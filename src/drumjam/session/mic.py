@@ -150,11 +150,12 @@ class MicInput:
     expected : sequence of (float, Voice or str), optional
         The chart's notes (timeline seconds, voice) the player plays along to: near a note
         due, its drum sounding alone is heard at half its usual threshold (score-informed
-        detection, :class:`~drumjam.analysis.transcribe.DrumTranscriber`). Not while a
-        ``played`` song is cancelled: what is left of it would credit skipped notes
-        (``python benchmarks/kitcheck.py --play-along``). With a ``kit``, a note due together
-        with another drum's stroke is also listened for under it, with or without a song
-        (:mod:`drumjam.analysis.masked`).
+        detection, :class:`~drumjam.analysis.transcribe.DrumTranscriber`). Without a ``kit``
+        not while a ``played`` song is cancelled: what is left of it would credit skipped
+        notes. With a ``kit`` always, and a note due together with another drum's stroke is
+        also listened for under it (:mod:`drumjam.analysis.masked`): with the kit's gain and
+        thresholds the song's residue credits about as few skipped notes either way
+        (``python benchmarks/kitcheck.py --play-along``).
     """
 
     def __init__(self, score: Callable[[Hit], HitResult | None], *, sample_rate: int,
@@ -230,11 +231,10 @@ class MicInput:
         they will be heard in it (a round trip late)."""
         at_s = (first_frame - self.zero) / self.sample_rate - self.round_trip_s
         due = [(t - at_s, v) for t, v in self._expected]
-        lowered = [] if self._played is not None else due
         if self._kit is None:
+            lowered = [] if self._played is not None else due
             return DrumTranscriber(sample_rate=self.sample_rate, expected=lowered)
-        return KitTranscriber(self._kit, sample_rate=self.sample_rate, expected=lowered,
-                              listen_under=due)
+        return KitTranscriber(self._kit, sample_rate=self.sample_rate, expected=due)
 
     def end(self) -> list[MicHit]:
         """The stream ended: score the hits still being decided."""
