@@ -19,7 +19,10 @@ and learns a :class:`KitProfile`:
   itself a drum of the kit is kept unless another drum's template is clearly nearer
   (:data:`TEMPLATE_MARGIN`): in a groove, strokes sound together and softer than in the check;
 - which drums it **cannot tell apart**: the pairs it mistook for each other when each check
-  stroke was classified by the rest of the check (leave one out).
+  stroke was classified by the rest of the check (leave one out);
+- what each drum adds at its onset up to 20 kHz and how loud its strokes were (its
+  **spectrum**): a note due together with another drum's stroke is listened for under it
+  (:mod:`drumjam.analysis.masked`).
 
 :class:`KitTranscriber` is a :class:`~drumjam.analysis.transcribe.DrumTranscriber` adapted to
 the profile (gain, thresholds, classes and templates), fed the same way.
