@@ -126,3 +126,21 @@ def test_the_spectra_are_stored_with_the_profile_and_older_profiles_still_load(b
     with pytest.raises(InputError, match="check the kit again"):
         KitProfile.from_dict(broken)
     assert len(DrumSpectrum.from_list(stored["spectra"]["snare"]).shape) == len(EDGES_HZ) - 1
+
+
+def test_a_stream_at_a_low_sample_rate_fits_only_the_bands_it_holds(black_pearl) -> None:
+    """A 22.05 kHz stream holds nothing above 11 kHz: the hi-hat under the snare is still told
+    from the snare alone by what lies below, not dragged down by the bands it cannot hold."""
+    import soxr
+
+    gain = 10 ** (black_pearl.input_gain_db / 20)
+    heard, wanted = black_pearl.spectra["snare"], black_pearl.spectra["hihat_closed"]
+    rate = 22050
+    parts = []
+    for hits in ([Hit(0.5, "snare", 64), Hit(0.5, "hihat_closed", 64)], [Hit(0.5, "snare", 64)]):
+        x = soxr.resample(_render(hits, "black_pearl"), SR, rate)
+        parts.append(masked_part(added_power(x * gain, 0.5, sample_rate=rate), [heard], wanted,
+                                 sample_rate=rate))
+    (both_db, both_share), (alone_db, alone_share) = parts
+    assert both_db >= MASKED_FLOOR_DB and both_share >= MASKED_EXPLAINED_MIN
+    assert alone_db < MASKED_FLOOR_DB or alone_share < MASKED_EXPLAINED_MIN

@@ -128,12 +128,13 @@ def learn_spectra(x: np.ndarray, strokes: Iterable[tuple[str, float, float]], *,
     return out
 
 
-def masked_part(added: np.ndarray, heard: Sequence[DrumSpectrum],
-                due: DrumSpectrum) -> tuple[float, float]:
+def masked_part(added: np.ndarray, heard: Sequence[DrumSpectrum], due: DrumSpectrum, *,
+                sample_rate: int | None = None) -> tuple[float, float]:
     """The due drum's part of a shared onset.
 
     ``added`` (from :func:`added_power`) is fitted as a non-negative mix of the heard drums'
-    shapes and the due drum's, each band's error taken relative to the power heard there.
+    shapes and the due drum's, each band's error taken relative to the power heard there
+    (the bands below the Nyquist frequency of ``sample_rate``, the audio's, where given).
 
     Returns
     -------
@@ -148,6 +149,9 @@ def masked_part(added: np.ndarray, heard: Sequence[DrumSpectrum],
     if not p.any():
         return float("-inf"), 0.0
     basis = np.stack([np.asarray(s.shape) for s in (*heard, due)], axis=1)
+    if sample_rate is not None:  # a band the audio cannot hold says nothing
+        below = np.asarray(EDGES_HZ[1:]) <= 0.5 * sample_rate
+        p, basis = p[below], basis[below]
     weight = 1.0 / (p + 1e-3 * p.max())
     gains, residual = nnls(basis * weight[:, None], p * weight)
     _, alone = nnls(basis[:, :-1] * weight[:, None], p * weight)
@@ -230,7 +234,7 @@ class UnderListener:
         if p is None:
             return None
         due = self._spectrum(voice)
-        level_db, explained = masked_part(p, heard, due)
+        level_db, explained = masked_part(p, heard, due, sample_rate=self.sample_rate)
         if level_db < MASKED_FLOOR_DB or explained < MASKED_EXPLAINED_MIN:
             return None
         return Hit(at, voice, masked_velocity(level_db, due))
