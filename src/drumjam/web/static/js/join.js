@@ -137,7 +137,6 @@ async function recordRoomCheck({ player, name, seconds }) {
   }
 }
 
-/** The host started the song: follow it on this page's audio clock and stream the microphone. */
 /** Resolves once this device's clock is synced (at once, unless the page just joined). */
 async function clockSynced() {
   for (let waited = 0; !(state.own && state.own.synced); waited += 100) {
@@ -146,6 +145,7 @@ async function clockSynced() {
   }
 }
 
+/** The host started the song: follow it on this page's audio clock and stream the microphone. */
 async function startRun(run) {
   closeMic();
   state.results = null;
