@@ -4,10 +4,10 @@ performance on a kit the bounds were not chosen on, and the profile's stored for
 
 from __future__ import annotations
 
+import sys
 from dataclasses import replace
 from pathlib import Path
 
-import mir_eval
 import numpy as np
 import pytest
 
@@ -18,7 +18,10 @@ from drumjam.analysis.masked import (MASKED_EXPLAINED_MIN, MASKED_FLOOR_DB, EDGE
 from drumjam.errors import InputError
 from drumjam.io.midi import read_take
 from drumjam.io.render import render_events
-from drumjam.model import Hit, voice_group
+from drumjam.model import Hit
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from kitcheck import pairs  # noqa: E402  (the benchmark's matching, one to one by voice group)
 
 SR = 48000
 PROMPT_S = 3.0
@@ -72,15 +75,7 @@ def test_a_stroke_under_another_is_found_and_its_absence_too(black_pearl, under,
 
 def _matched(chart, found):
     """Chart indices matched by a hit of their voice group within 50 ms, one to one."""
-    out = set()
-    for group in {voice_group(h.voice) for h in chart}:
-        ref = [i for i, h in enumerate(chart) if voice_group(h.voice) == group]
-        est = [h.time_s for h in found if voice_group(h.voice) == group]
-        if est:
-            pairs = mir_eval.util.match_events(np.array([chart[i].time_s for i in ref]),
-                                               np.array(est), 0.05)
-            out |= {ref[a] for a, _ in pairs}
-    return out
+    return {i for i, _ in pairs(chart, found, 0.05)}
 
 
 def test_a_real_groove_on_an_unseen_kit_gains_notes_under_strokes_and_credits_no_skipped_one() -> None:
