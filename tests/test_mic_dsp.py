@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from drumjam.analysis.bleed import BleedCanceller
+from drumjam.analysis.bleed import PRE_S, TAPS_S, BleedCanceller
 from drumjam.analysis.roundtrip import calibration_clicks, measure_round_trip
 from drumjam.errors import InputError
 from mic_room import SPEED_OF_SOUND_M_S, bursts, convolve, delayed, noise, room_ir, song
@@ -62,6 +62,31 @@ def test_bleed_cancelled_by_12_db_and_blocks_do_not_matter() -> None:
     other = BleedCanceller(backing, sample_rate=SR, round_trip_s=round_trip_s)
     odd = np.concatenate([other.process(mic[i:i + 7777]) for i in range(0, mic.size, 7777)])
     np.testing.assert_allclose(odd, cleaned, atol=1e-5)
+
+
+def test_a_reverberant_room_is_cancelled_beyond_what_a_short_response_can() -> None:
+    """RT60 0.7 s, the song louder than the drums: a response cut at :data:`TAPS_S` leaves the
+    room's tail (the true room cut there removes 12 dB); once the long response has learned,
+    the canceller removes far more than that."""
+    seconds = 20.0
+    backing, drums = song(seconds, sample_rate=SR), bursts(seconds, sample_rate=SR)
+    ir = room_ir(sample_rate=SR, distance_m=2.0, rt60_s=0.7, seed=2)
+    round_trip_s, flight_s = 0.0734, 2.0 / SPEED_OF_SOUND_M_S
+    bleed = 3.0 * delayed(convolve(backing, ir), round_trip_s, SR)
+    mic = drums + bleed + noise(drums.size, level_db=-60)
+    canceller = BleedCanceller(backing, sample_rate=SR, round_trip_s=round_trip_s + flight_s)
+    cleaned = np.concatenate([canceller.process(mic[i:i + 960]) for i in range(0, mic.size, 960)])
+    cut = ir.copy()
+    cut[int(round((flight_s - PRE_S + TAPS_S) * SR)):] = 0.0  # the true room, as short as that
+    short = 3.0 * delayed(convolve(backing, cut), round_trip_s, SR)
+    later = slice(12 * SR, None)
+
+    def removed_db(left: np.ndarray) -> float:
+        return float(10 * np.log10(np.sum(bleed[later] ** 2) / np.sum(left ** 2)))
+
+    best_short_db = removed_db(bleed[later] - short[later])
+    assert best_short_db < 14.0
+    assert removed_db(cleaned[later] - drums[later]) > best_short_db + 6.0
 
 
 def test_bleed_too_strong_is_reported() -> None:

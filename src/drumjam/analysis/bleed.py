@@ -2,11 +2,15 @@
 
 Without headphones the microphone hears the backing track too. drumjam knows exactly what it
 played and when (the reference), so the bleed is the reference through one path: the round
-trip measured by ear (:mod:`drumjam.analysis.roundtrip`) and a short room response after it.
+trip measured by ear (:mod:`drumjam.analysis.roundtrip`) and a room response after it.
 :class:`BleedCanceller` learns that response as it goes, by frequency-domain least squares
 (Welch averages of the cross- and auto-spectra of microphone and reference: the drums do not
 correlate with the song, so they average out), filters the reference with it and subtracts
-the result. The response is updated at fixed sample positions, so the output does not depend
+the result. It learns the response at two lengths side by side: :data:`TAPS_S`, ready within
+the first second of song, and :data:`LONG_TAPS_S`, which holds a reverberant room's tail but
+needs longer segments to learn from; the long one is applied once it leaves less of the
+microphone than the short one over the last few seconds, each segment judged before the long
+one learns from it (the short one may already have: the comparison leans its way). The response is updated at fixed sample positions, so the output does not depend
 on how the microphone's audio was cut into blocks, and no latency is added: the reference is
 known ahead.
 
@@ -37,8 +41,14 @@ import numpy as np
 
 from drumjam.errors import InputError
 
-#: Length of the learned room response after the round trip, in seconds.
+#: Length of the room response after the round trip learned first, in seconds.
 TAPS_S = 0.1
+#: Length of the room response learned beside it, applied once it predicts the microphone
+#: better (a reverberant room's tail: 0.1 s of a 0.6 s RT60 leaves the song 12 dB down, 0.3 s
+#: 21 dB). Its segments are four times as long, so it needs more of the song to learn from.
+LONG_TAPS_S = 0.3
+#: The two responses are compared on what they left of the song over about this long.
+COMPARE_S = 4.0
 #: Room response kept before the measured round trip (its error), in seconds.
 PRE_S = 0.003
 #: Time over which the response is averaged (older segments weigh less), in seconds.
@@ -114,6 +124,13 @@ class LearnedPath:
         Effective number of segments averaged, and seconds of song heard.
     clicks : numpy.ndarray
         The clicks' response learned in the count-in (zeros if they were never heard alone).
+    long : tuple of numpy.ndarray
+        The spectra of the long response (:data:`LONG_TAPS_S`), in ``song``'s order less the
+        count-in's.
+    long_weights : tuple of float
+        Its segments averaged and seconds of song heard.
+    errors : tuple of float
+        What the short and the long response left of the microphone (which one is applied).
     """
 
     sample_rate: int
@@ -121,6 +138,9 @@ class LearnedPath:
     song: tuple[np.ndarray, ...]
     song_weights: tuple[float, float]
     clicks: np.ndarray
+    long: tuple[np.ndarray, ...]
+    long_weights: tuple[float, float]
+    errors: tuple[float, float]
 
 
 @dataclass(frozen=True)
@@ -157,6 +177,90 @@ class BleedReport:
         return {"bleed_db": None if self.bleed_db is None else round(self.bleed_db, 1),
                 "residual_db": None if self.residual_db is None else round(self.residual_db, 1),
                 "too_strong": self.too_strong, "message": self.message}
+
+
+class _Path:
+    """The song's response at one length, learned by frequency-domain least squares over
+    overlapping segments four times as long (Welch averages of the cross- and auto-spectra),
+    the clicks a second regressor beside the song.
+
+    Parameters
+    ----------
+    taps : int
+        Length of the response, in samples.
+    sample_rate : int
+        In Hz.
+    """
+
+    def __init__(self, taps: int, sample_rate: int) -> None:
+        self.taps = int(taps)
+        self.seg = 1 << int(np.ceil(np.log2(4 * self.taps)))
+        self.hop = self.seg // 2
+        self.window = np.hanning(self.seg).astype(np.float32)
+        bins = self.seg // 2 + 1
+        self.sxy = np.zeros(bins, np.complex128)  # song x microphone
+        self.sxx = np.zeros(bins)
+        self.syy = np.zeros(bins)
+        self.scc = np.zeros(bins)  # the clicks, beside the song, over the same segments
+        self.ssc = np.zeros(bins, np.complex128)  # song x clicks
+        self.syc = np.zeros(bins, np.complex128)  # clicks x microphone
+        self.n_eff = 0.0  # effective number of segments averaged
+        self.warm_s = 0.0  # song heard so far (segments with reference energy)
+        self.forget = float(np.exp(-self.hop / (MEMORY_S * sample_rate)))
+        self._hop_s = self.hop / sample_rate
+        self.h = np.zeros(self.taps, np.float32)
+        #: The power per bin the drums and noise alone put into ``|H|^2`` (see :meth:`update`).
+        self.noise = np.zeros(bins)
+        self.next_seg = 0  # start of the next segment to learn from
+
+    @property
+    def spectra(self) -> tuple[np.ndarray, ...]:
+        """The averaged spectra, in :attr:`LearnedPath.song`'s order (less the count-in's)."""
+        return self.sxy, self.sxx, self.syy, self.scc, self.ssc, self.syc
+
+    def restore(self, spectra: tuple[np.ndarray, ...], weights: tuple[float, float]) -> None:
+        """Start from spectra and weights an earlier stream averaged."""
+        (self.sxy, self.sxx, self.syy, self.scc, self.ssc, self.syc) = (a.copy() for a in spectra)
+        self.n_eff, self.warm_s = weights
+        if self.warm_s >= WARMUP_S:
+            self.update()
+
+    def add(self, spec_x: np.ndarray, spec_y: np.ndarray, spec_c: np.ndarray | None) -> None:
+        """Average one more segment's spectra (song, microphone, clicks) and update."""
+        f = self.forget
+        self.sxy = f * self.sxy + np.conj(spec_x) * spec_y
+        self.sxx = f * self.sxx + np.abs(spec_x) ** 2
+        self.syy = f * self.syy + np.abs(spec_y) ** 2
+        if spec_c is not None:
+            self.scc = f * self.scc + np.abs(spec_c) ** 2
+            self.ssc = f * self.ssc + np.conj(spec_x) * spec_c
+            self.syc = f * self.syc + np.conj(spec_c) * spec_y
+        self.n_eff = f * self.n_eff + 1.0
+        self.warm_s += self._hop_s
+        if self.warm_s >= WARMUP_S:
+            self.update()
+
+    def update(self) -> None:
+        """The response (:attr:`h`) and its noise (:attr:`noise`) from the spectra averaged
+        so far."""
+        response, self.noise = self.response()
+        self.h = np.fft.irfft(response, self.seg)[:self.taps].astype(np.float32)
+
+    def response(self) -> tuple[np.ndarray, np.ndarray]:
+        """The song's frequency response from the spectra averaged so far, the clicks (if any)
+        a second regressor beside it: least squares per bin, then each bin shrunk by the part
+        of ``|H|^2`` the drums and noise alone would give (returned too)."""
+        sxx = self.sxx + 1e-3 * np.mean(self.sxx) + 1e-20
+        scc = self.scc + CLICK_REG * np.max(self.scc) + 1e-20  # clicks only where they sound
+        own = sxx - np.abs(self.ssc) ** 2 / scc  # the song's power the clicks do not share
+        response = (self.sxy - self.ssc * self.syc / scc) / own
+        clicks = (self.syc - np.conj(self.ssc) * response) / scc
+        explained = np.real(np.conj(response) * self.sxy + np.conj(clicks) * self.syc)
+        # the residual over the song's own power, over the segments averaged (overlapping
+        # Hann segments count about half)
+        gain2 = np.abs(response) ** 2
+        chance = np.maximum(self.syy - explained, 0.0) / own / (0.5 * self.n_eff)
+        return response * np.maximum(0.0, 1.0 - chance / (gain2 + 1e-30)), chance
 
 
 class BleedCanceller:
@@ -199,33 +303,24 @@ class BleedCanceller:
             raise InputError(f"round trip {round_trip_s} s is out of range; calibrate again "
                              "(expected 0-0.5 s)")
         self.sample_rate = int(sample_rate)
-        self.taps = int(round(TAPS_S * sample_rate))
-        self._seg = 1 << int(np.ceil(np.log2(4 * self.taps)))
-        self._hop = self._seg // 2
-        self._window = np.hanning(self._seg).astype(np.float32)
+        self._short = _Path(int(round(TAPS_S * sample_rate)), self.sample_rate)
+        self._long = _Path(int(round(LONG_TAPS_S * sample_rate)), self.sample_rate)
+        self.taps = self._short.taps
         # reference sample feeding tap 0 of mic sample n: n - self._lag
         self._lag = (int(round(float(round_trip_s) * sample_rate)) - int(round(PRE_S * sample_rate))
                      - int(first_sample))
         self._alone = int(round(max(0.0, alone_s) * sample_rate))
-        self._cxy = np.zeros(self._seg // 2 + 1, np.complex128)  # the clicks' spectra, alone
-        self._cxx = np.zeros(self._seg // 2 + 1)
+        bins = self._short.seg // 2 + 1
+        self._cxy = np.zeros(bins, np.complex128)  # the clicks' spectra, alone
+        self._cxx = np.zeros(bins)
         self._h_clicks = np.zeros(self.taps, np.float32)
-        bins = self._seg // 2 + 1
-        self._sxy = np.zeros(bins, np.complex128)  # song x microphone
-        self._sxx = np.zeros(bins)
-        self._syy = np.zeros(bins)
-        self._scc = np.zeros(bins)  # the clicks, beside the song, over the same segments
-        self._ssc = np.zeros(bins, np.complex128)  # song x clicks
-        self._syc = np.zeros(bins, np.complex128)  # clicks x microphone
-        self._n_eff = 0.0  # effective number of segments averaged
-        self._forget = float(np.exp(-self._hop / (MEMORY_S * sample_rate)))
-        self._warm = 0.0  # song heard so far, in seconds (segments with reference energy)
-        self._h = np.zeros(self.taps, np.float32)
-        self._h_click_path = self._h  # what the clicks are filtered with now
+        self._clicks_own = False  # the clicks filtered with their own response, not the song's
+        # what each length's response left of the microphone on the long segments it had not
+        # yet learned from (averaged as the spectra are)
+        self._errors = np.zeros(2)
         self._mic = np.zeros(0, np.float32)  # mic samples [self._mic_start, self._n)
         self._mic_start = 0
         self._n = 0
-        self._next_seg = 0  # start of the next segment to learn from
         self._chunk = int(REPORT_CHUNK_S * sample_rate)
         n_chunks = int(REPORT_S / REPORT_CHUNK_S)
         self._powers: deque[tuple[float, float]] = deque(maxlen=n_chunks)
@@ -235,13 +330,20 @@ class BleedCanceller:
         if (learned is not None and learned.sample_rate == self.sample_rate
                 and abs(learned.round_trip_s - self._round_trip_s) < 0.5 / self.sample_rate
                 and learned.clicks.size == self.taps):
-            (self._sxy, self._sxx, self._syy, self._scc, self._ssc,
-             self._syc, self._cxx) = (a.copy() for a in learned.song)
-            self._n_eff, self._warm = learned.song_weights
+            self._short.restore(learned.song[:6], learned.song_weights)
+            self._cxx = learned.song[6].copy()
+            self._long.restore(learned.long, learned.long_weights)
+            self._errors = np.asarray(learned.errors, float).copy()
             self._h_clicks = learned.clicks.copy()
-            self._h_click_path = self._h_clicks
-            if self._warm >= WARMUP_S:
-                self._update()
+            self._clicks_own = True
+            self._update()
+
+    @property
+    def _h(self) -> np.ndarray:
+        """The song's response as applied now: the long one once it predicts the microphone
+        better than the short one (:data:`LONG_TAPS_S`)."""
+        use_long = 0.0 < self._errors[1] < self._errors[0]
+        return self._long.h if use_long else self._short.h
 
     def process(self, block: np.ndarray) -> np.ndarray:
         """Feed microphone samples (the next ones after the last block); return them cleaned.
@@ -262,17 +364,17 @@ class BleedCanceller:
         out = np.empty_like(y)
         done = 0
         self._mic = np.concatenate([self._mic, y])
+        paths = (self._short, self._long)
         while done < y.size:
-            update_at = self._next_seg + self._seg
+            update_at = min(p.next_seg + p.seg for p in paths)
             if self._n >= update_at:
-                self._learn()
+                self._learn_due()
                 continue
             stop = min(y.size, done + update_at - self._n)
             out[done:stop] = self._clean(y[done:stop])
             done = stop
-        while self._n >= self._next_seg + self._seg:
-            self._learn()
-        keep = self._next_seg - self._mic_start
+        self._learn_due()
+        keep = min(p.next_seg for p in paths) - self._mic_start
         if keep > 0:
             self._mic = self._mic[keep:]
             self._mic_start += keep
@@ -281,15 +383,16 @@ class BleedCanceller:
     def bleed(self, start: int, stop: int) -> np.ndarray:
         """The estimated bleed for microphone samples ``[start, stop)`` with the response as it
         is now."""
-        a = start - self._lag - (self.taps - 1)
+        h = self._h
+        a = start - self._lag - (h.size - 1)
         b = stop - self._lag
         x = self._ref.samples(a, b)
         if self._clicks is None:
-            return _fir(x, self._h)
+            return _fir(x, h)
         clicks = self._clicks.samples(a, b)
-        if self._h_click_path is self._h:
-            return _fir(x + clicks, self._h)
-        return _fir(x, self._h) + _fir(clicks, self._h_click_path)
+        if not self._clicks_own:
+            return _fir(x + clicks, h)
+        return _fir(x, h) + _fir(clicks[h.size - self.taps:], self._h_clicks)
 
     def _clean(self, y: np.ndarray) -> np.ndarray:
         est = self.bleed(self._n, self._n + y.size)
@@ -303,91 +406,98 @@ class BleedCanceller:
             self._acc_n = 0
         return out
 
-    def _learn(self) -> None:
-        """Average one more segment's spectra and update the response."""
-        m = self._next_seg
-        y = self._mic[m - self._mic_start:m - self._mic_start + self._seg]
+    def _learn_due(self) -> None:
+        """Learn from every segment the microphone has been heard to the end of."""
+        while True:
+            due = [p for p in (self._short, self._long) if self._n >= p.next_seg + p.seg]
+            if not due:
+                return
+            self._learn(min(due, key=lambda p: p.next_seg + p.seg))
+
+    def _segment(self, path: _Path) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """Microphone, song and clicks of the path's next segment (and move on by its hop)."""
+        m = path.next_seg
+        y = self._mic[m - self._mic_start:m - self._mic_start + path.seg]
         a = m - self._lag
-        x = self._ref.samples(a, a + self._seg)
-        c = None if self._clicks is None else self._clicks.samples(a, a + self._seg)
-        self._next_seg += self._hop
-        if c is not None and m + self._seg <= self._alone:
-            self._learn_clicks(c, y)
-        elif self._cxx.any() and not self._h_clicks.any():  # the count-in is over
-            self._h_clicks = self._current_clicks()
-            if self._warm < WARMUP_S:
-                self._h_click_path = self._h_clicks
-        energy = float(np.dot(x, x))
-        if energy <= 1e-9 * self._seg:
+        x = self._ref.samples(a, a + path.seg)
+        c = None if self._clicks is None else self._clicks.samples(a, a + path.seg)
+        path.next_seg += path.hop
+        return y, x, c
+
+    def _learn(self, path: _Path) -> None:
+        """Average one more segment's spectra into a path and update the responses."""
+        m = path.next_seg
+        y, x, c = self._segment(path)
+        if path is self._short:
+            if c is not None and m + path.seg <= self._alone:
+                self._learn_clicks(c, y)
+            elif self._cxx.any() and not self._h_clicks.any():  # the count-in is over
+                self._h_clicks = self._current_clicks()
+                self._clicks_own = self._short.warm_s < WARMUP_S
+        if float(np.dot(x, x)) <= 1e-9 * path.seg:
             return
-        f = self._forget
-        spec_x = np.fft.rfft(x * self._window)
-        spec_y = np.fft.rfft(y * self._window)
-        self._sxy = f * self._sxy + np.conj(spec_x) * spec_y
-        self._sxx = f * self._sxx + np.abs(spec_x) ** 2
-        self._syy = f * self._syy + np.abs(spec_y) ** 2
-        if c is not None:
-            spec_c = np.fft.rfft(c * self._window)
-            self._scc = f * self._scc + np.abs(spec_c) ** 2
-            self._ssc = f * self._ssc + np.conj(spec_x) * spec_c
-            self._syc = f * self._syc + np.conj(spec_c) * spec_y
-        self._n_eff = f * self._n_eff + 1.0
-        self._warm += self._hop / self.sample_rate
-        if self._warm >= WARMUP_S:
+        spec_x = np.fft.rfft(x * path.window)
+        spec_y = np.fft.rfft(y * path.window)
+        spec_c = None if c is None else np.fft.rfft(c * path.window)
+        if path is self._long:
+            self._score(spec_x if spec_c is None else spec_x + spec_c, spec_y)
+        path.add(spec_x, spec_y, spec_c)
+        if path.warm_s >= WARMUP_S:
             self._update()
 
-    def _update(self) -> None:
-        """New responses for the song and the clicks from the spectra averaged so far."""
-        response, noise = self._response()
-        self._h = np.fft.irfft(response, self._seg)[:self.taps].astype(np.float32)
-        self._h_click_path = self._h
-        if self._h_clicks.any():  # the two responses as they are applied, over the taps
-            song, count_in = np.fft.rfft([self._h, self._h_clicks], self._seg)
-            weight = self._cxx  # where the count-in's clicks sounded
-            # what the song's response is still unsure of (its noise, cut to the taps) does
-            # not count against the count-in's
-            allowed = (CLICKS_AGREE * float(np.sum(np.abs(song) ** 2 * weight))
-                       + float(np.sum(noise * weight)) * self.taps / self._seg)
-            if float(np.sum(np.abs(count_in - song) ** 2 * weight)) <= allowed:
-                self._h_click_path = self._h_clicks
+    def _score(self, spec_x: np.ndarray, spec_y: np.ndarray) -> None:
+        """What each length's response leaves of a long segment before the long one learns
+        from it (once it is learned at all; averaged over the last :data:`COMPARE_S`)."""
+        if self._long.warm_s < WARMUP_S:
+            return
+        seg = self._long.seg
+        forget = float(np.exp(-self._long.hop / (COMPARE_S * self.sample_rate)))
+        for k, h in enumerate((self._short.h, self._long.h)):
+            left = spec_y - np.fft.rfft(h, seg) * spec_x
+            self._errors[k] = forget * self._errors[k] + float(np.sum(np.abs(left) ** 2))
 
-    def _response(self) -> tuple[np.ndarray, np.ndarray]:
-        """The song's frequency response from the spectra averaged so far, the clicks (if any)
-        a second regressor beside it: least squares per bin, then each bin shrunk by the part
-        of ``|H|^2`` the drums and noise alone would give (returned too)."""
-        sxx = self._sxx + 1e-3 * np.mean(self._sxx) + 1e-20
-        scc = self._scc + CLICK_REG * np.max(self._scc) + 1e-20  # clicks only where they sound
-        own = sxx - np.abs(self._ssc) ** 2 / scc  # the song's power the clicks do not share
-        response = (self._sxy - self._ssc * self._syc / scc) / own
-        clicks = (self._syc - np.conj(self._ssc) * response) / scc
-        explained = np.real(np.conj(response) * self._sxy + np.conj(clicks) * self._syc)
-        # the residual over the song's own power, over the segments averaged (overlapping
-        # Hann segments count about half)
-        gain2 = np.abs(response) ** 2
-        chance = np.maximum(self._syy - explained, 0.0) / own / (0.5 * self._n_eff)
-        return response * np.maximum(0.0, 1.0 - chance / (gain2 + 1e-30)), chance
+    def _update(self) -> None:
+        """The clicks' path after a response changed: their own response from the count-in
+        while it agrees with the song's short one, else the song's."""
+        self._clicks_own = False
+        if self._short.warm_s < WARMUP_S:
+            self._clicks_own = bool(self._h_clicks.any())
+            return
+        if not self._h_clicks.any():
+            return
+        seg, noise = self._short.seg, self._short.noise
+        song, count_in = np.fft.rfft([self._short.h, self._h_clicks], seg)
+        weight = self._cxx  # where the count-in's clicks sounded
+        # what the song's response is still unsure of (its noise, cut to the taps) does
+        # not count against the count-in's
+        allowed = (CLICKS_AGREE * float(np.sum(np.abs(song) ** 2 * weight))
+                   + float(np.sum(noise * weight)) * self.taps / seg)
+        self._clicks_own = float(np.sum(np.abs(count_in - song) ** 2 * weight)) <= allowed
 
     def learned(self) -> LearnedPath:
         """What this canceller has learned, for a later stream of the same set-up."""
         return LearnedPath(self.sample_rate, self._round_trip_s,
-                           tuple(a.copy() for a in (self._sxy, self._sxx, self._syy, self._scc,
-                                                     self._ssc, self._syc, self._cxx)),
-                           (self._n_eff, self._warm), self._current_clicks().copy())
+                           tuple(a.copy() for a in (*self._short.spectra, self._cxx)),
+                           (self._short.n_eff, self._short.warm_s), self._current_clicks().copy(),
+                           tuple(a.copy() for a in self._long.spectra),
+                           (self._long.n_eff, self._long.warm_s),
+                           (float(self._errors[0]), float(self._errors[1])))
 
     def _current_clicks(self) -> np.ndarray:
         """The clicks' response, computed from the count-in heard so far if not yet fixed."""
         if self._cxx.any() and not self._h_clicks.any():
             response = self._cxy / (self._cxx + CLICK_REG * np.max(self._cxx) + 1e-20)
-            return np.fft.irfft(response, self._seg)[:self.taps].astype(np.float32)
+            return np.fft.irfft(response, self._short.seg)[:self.taps].astype(np.float32)
         return self._h_clicks
 
     def _learn_clicks(self, x: np.ndarray, y: np.ndarray) -> None:
         """Average one more segment of the clicks heard alone (their response is used once
         the count-in is over)."""
-        if float(np.dot(x, x)) <= 1e-9 * self._seg:
+        if float(np.dot(x, x)) <= 1e-9 * self._short.seg:
             return
-        spec_x = np.fft.rfft(x * self._window)
-        self._cxy += np.conj(spec_x) * np.fft.rfft(y * self._window)
+        window = self._short.window
+        spec_x = np.fft.rfft(x * window)
+        self._cxy += np.conj(spec_x) * np.fft.rfft(y * window)
         self._cxx += np.abs(spec_x) ** 2
 
     def report(self) -> BleedReport:
