@@ -6,13 +6,13 @@ trip measured by ear (:mod:`drumjam.analysis.roundtrip`) and a room response aft
 :class:`BleedCanceller` learns that response as it goes, by frequency-domain least squares
 (Welch averages of the cross- and auto-spectra of microphone and reference: the drums do not
 correlate with the song, so they average out), filters the reference with it and subtracts
-the result. It learns the response at two lengths side by side: :data:`TAPS_S`, ready within
-the first second of song, and :data:`LONG_TAPS_S`, which holds a reverberant room's tail but
+the result. It learns the response at two lengths side by side: :data:`TAPS_S`, ready after
+about a second of song, and :data:`LONG_TAPS_S`, which holds a reverberant room's tail but
 needs longer segments to learn from; the long one is applied once it leaves less of the
 microphone than the short one over the last few seconds, each segment judged before the long
-one learns from it (the short one may already have: the comparison leans its way). The response is updated at fixed sample positions, so the output does not depend
-on how the microphone's audio was cut into blocks, and no latency is added: the reference is
-known ahead.
+one learns from it (the short one may already have: the comparison leans its way). The
+responses are updated at fixed sample positions, so the output does not depend on how the
+microphone's audio was cut into blocks, and no latency is added: the reference is known ahead.
 
 The page's clicks reach the microphone through the same speakers, but their own response is
 not learned while the drums play: they are nearly pure tones in time with the drums, so the
