@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from functools import cache
 from importlib import resources
+from typing import NamedTuple
 
 import numpy as np
 import scipy.fft
@@ -111,61 +112,165 @@ def spectral_features(samples: np.ndarray) -> np.ndarray:
     return np.vstack(blocks) if blocks else np.zeros((0, 2 * filterbank().shape[1]), np.float32)
 
 
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 0.5 * (1.0 + np.tanh(0.5 * x))
+#: The LSTM's gates as the weights list them (PyTorch's order) ...
+_GATE_IN, _GATE_FORGET, _GATE_CELL, _GATE_OUT = range(4)
+#: ... and as :func:`_lstm` lays them out: the three sigmoid gates first, the cell gate last.
+_GATE_ORDER = (_GATE_IN, _GATE_FORGET, _GATE_OUT, _GATE_CELL)
 
 
-def _lstm(x: np.ndarray, w_ih: np.ndarray, w_hh: np.ndarray, bias: np.ndarray,
+class _LstmWeights(NamedTuple):
+    """One LSTM layer of several models, its weights prepared for :func:`_lstm`: the gates in
+    :data:`_GATE_ORDER`, and the sigmoid gates' rows halved (exactly, a power of two) so that
+    one ``tanh`` gives every gate: ``sigmoid(z) = 0.5 + 0.5 * tanh(z / 2)``."""
+
+    #: ``(models, in, 4 * hidden)``: the input's share of the gates is ``x @ w_in[model]``.
+    w_in: np.ndarray
+    #: ``(4, models, 1, hidden)``: both biases, gate by gate.
+    bias: np.ndarray
+    #: ``(4, models, hidden, hidden)``: the previous hidden state's share of each gate is
+    #: ``h @ w_rec[gate, model]``.
+    w_rec: np.ndarray
+
+
+def _lstm_weights(w_ih: np.ndarray, w_hh: np.ndarray, bias: np.ndarray) -> _LstmWeights:
+    """Prepare ``w_ih`` ``(models, 4 * hidden, in)``, ``w_hh`` ``(models, 4 * hidden,
+    hidden)`` and ``bias`` ``(models, 4 * hidden)`` (PyTorch's layout) for :func:`_lstm`."""
+    n_models, rows, _ = w_ih.shape
+    hidden = rows // 4
+    scale = np.array([0.5 if g != _GATE_CELL else 1.0 for g in _GATE_ORDER], np.float32)
+
+    def by_gate(w: np.ndarray) -> np.ndarray:  # (models, 4 * hidden, n) -> (4, models, n, hidden)
+        w = w.reshape(n_models, 4, hidden, -1)[:, list(_GATE_ORDER)]
+        return np.ascontiguousarray((w * scale[:, None, None]).transpose(1, 0, 3, 2))
+
+    w_in = np.ascontiguousarray(by_gate(w_ih).transpose(1, 2, 0, 3).reshape(n_models, -1, rows))
+    return _LstmWeights(w_in, by_gate(bias[..., None]), by_gate(w_hh))
+
+
+def _lstm(x: np.ndarray, w: _LstmWeights,
           state: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
-    """One unidirectional LSTM layer of several models at once (gates in/forget/cell/out).
+    """One unidirectional LSTM layer of several models at once.
 
-    ``x`` is ``(models, T, in)``, ``w_ih`` ``(models, 4 * hidden, in)``, ``w_hh``
-    ``(models, 4 * hidden, hidden)``, ``bias`` ``(models, 4 * hidden)`` and ``state`` the
-    hidden and cell states ``(models, 1, hidden)`` before the first step; returns the hidden
-    states ``(models, T, hidden)`` and the state after the last step.
+    Parameters
+    ----------
+    x : numpy.ndarray
+        ``(models, T, in)`` inputs (any strides).
+    w : _LstmWeights
+        The layer's weights.
+    state : tuple of numpy.ndarray
+        The hidden and cell states ``(models, 1, hidden)`` before the first step.
+
+    Returns
+    -------
+    out : numpy.ndarray
+        ``(T, models, 1, hidden)`` hidden states.
+    state : tuple of numpy.ndarray
+        The hidden and cell states after the last step.
     """
     n_models, steps, _ = x.shape
-    hidden = w_hh.shape[2]
-    pre = np.matmul(x, w_ih.transpose(0, 2, 1)) + bias[:, None, :]
-    w_hh_t = np.ascontiguousarray(w_hh.transpose(0, 2, 1))
-    h, c = state
-    out = np.empty((n_models, steps, hidden), np.float32)
+    hidden = w.w_rec.shape[-1]
+    # the input's share of every step's gates at once, bias added, laid out (step, gate,
+    # model, 1, hidden): a step's gates are one contiguous block, as the recurrent product
+    # lays them out
+    pre = np.empty((steps, 4, n_models, 1, hidden), np.float32)
+    np.add(np.matmul(x, w.w_in).reshape(n_models, steps, 4, 1, hidden).transpose(1, 2, 0, 3, 4),
+           w.bias, out=pre)
+    # the recurrence: each step is a loop iteration in Python, so it makes few NumPy calls, all
+    # into buffers made once and each over contiguous memory (the recurrent product, which
+    # reads all the weights, takes most of the time)
+    gates = np.empty((4, n_models, 1, hidden), np.float32)
+    sigmoid, (in_gate, forget_gate, out_gate, cell_gate) = gates[:3], gates
+    h, c = state[0], state[1].copy()
+    tmp = np.empty_like(c)
+    out = np.empty((steps, n_models, 1, hidden), np.float32)
     for t in range(steps):
-        g = pre[:, t:t + 1] + np.matmul(h, w_hh_t)
-        gates = _sigmoid(g)
-        c = gates[..., hidden:2 * hidden] * c + gates[..., :hidden] * np.tanh(g[..., 2 * hidden:3 * hidden])
-        h = gates[..., 3 * hidden:] * np.tanh(c)
-        out[:, t] = h[:, 0]
-    return out, (h, c)
+        np.matmul(h, w.w_rec, out=gates)
+        gates += pre[t]
+        np.tanh(gates, out=gates)
+        sigmoid *= 0.5
+        sigmoid += 0.5
+        c *= forget_gate
+        np.multiply(in_gate, cell_gate, out=tmp)
+        c += tmp
+        np.tanh(c, out=tmp)
+        h = out[t]
+        np.multiply(out_gate, tmp, out=h)
+    return out, (h.copy(), c)
+
+
+class _Weights(NamedTuple):
+    """The weights of several models of one architecture, prepared for :class:`_Network`."""
+
+    #: ``(models * channels, width)``: the convolution's kernels, a row a model and channel.
+    kernels: np.ndarray
+    #: ``(models * channels, 1)``: their biases.
+    conv_bias: np.ndarray
+    #: ``(models, in, out)`` and ``(models, out)``: the first linear layer.
+    linear0: tuple[np.ndarray, np.ndarray]
+    #: The LSTM's layers.
+    layers: tuple[_LstmWeights, ...]
+    #: ``(models, hidden, 3)`` and ``(models, 3)``: the output layer.
+    linear: tuple[np.ndarray, np.ndarray]
+
+
+def _prepare(models: tuple[dict[str, np.ndarray], ...]) -> _Weights:
+    """Stack the models' arrays (named as in the PyTorch state dict) and prepare them."""
+    w = {name: np.stack([m[name] for m in models]) for name in models[0]}
+    n_layers = sum(1 for name in w if name.startswith("lstm.weight_ih_l"))
+    width = w["conv1.weight"].shape[3]
+    return _Weights(
+        kernels=w["conv1.weight"].reshape(-1, width),
+        conv_bias=w["conv1.bias"].reshape(-1, 1),
+        linear0=(w["linear0.weight"].transpose(0, 2, 1), w["linear0.bias"]),
+        layers=tuple(_lstm_weights(w[f"lstm.weight_ih_l{k}"], w[f"lstm.weight_hh_l{k}"],
+                                   w[f"lstm.bias_ih_l{k}"] + w[f"lstm.bias_hh_l{k}"])
+                     for k in range(n_layers)),
+        linear=(w["linear.weight"].transpose(0, 2, 1), w["linear.bias"]),
+    )
+
+
+@cache
+def _bundled_weights() -> _Weights:
+    return _prepare(bundled_models())
 
 
 class _Network:
     """The models over consecutive feature blocks, the LSTM state carried from block to block
     (the network is causal: each frame's output depends on it and the frames before alone)."""
 
-    def __init__(self, models: tuple[dict[str, np.ndarray], ...]) -> None:
-        self.w = {name: np.stack([m[name] for m in models]) for name in models[0]}
-        self.n_models = len(models)
-        self.n_layers = sum(1 for name in self.w if name.startswith("lstm.weight_ih_l"))
-        zeros = np.zeros((self.n_models, 1, self.w["lstm.weight_hh_l0"].shape[2]), np.float32)
-        self.states = [(zeros, zeros)] * self.n_layers
+    def __init__(self, weights: _Weights) -> None:
+        self.w = weights
+        self.n_models = weights.linear0[0].shape[0]
+        self.n_channels = weights.kernels.shape[0] // self.n_models
+        zeros = np.zeros((self.n_models, 1, weights.layers[0].w_rec.shape[-1]), np.float32)
+        self.states = [(zeros, zeros)] * len(weights.layers)
 
     def __call__(self, features: np.ndarray) -> np.ndarray:
         """``(models, frames, 3)`` probabilities of the next frames' ``(frames, features)``."""
-        w = self.w
-        kernel = w["conv1.weight"][:, :, 0, :]  # (models, channels, width)
-        windows = np.lib.stride_tricks.sliding_window_view(features, kernel.shape[2], axis=1)
-        conv = np.einsum("tpk,mck->mtcp", windows, kernel) + w["conv1.bias"][:, None, :, None]
-        conv = np.maximum(conv, 0.0)
-        half = conv.shape[3] // 2
+        n_frames = features.shape[0]
+        width = self.w.kernels.shape[1]
+        # the convolution over frequency of every model and channel at once, as one product
+        # per frame of the kernels with the frame's windows: (frames, models * channels, bins)
+        windows = np.lib.stride_tricks.sliding_window_view(features, width, axis=1)
+        conv = np.matmul(self.w.kernels, windows.transpose(0, 2, 1))
+        # max-pooling by pairs of bins; the bias and ReLU after it (the same numbers: adding a
+        # channel's bias and ReLU keep the order of its values), on half the values
+        half = conv.shape[2] // 2
         pooled = np.maximum(conv[..., 0:2 * half:2], conv[..., 1:2 * half:2])
-        x = np.matmul(pooled.reshape(self.n_models, features.shape[0], -1),
-                      w["linear0.weight"].transpose(0, 2, 1)) + w["linear0.bias"][:, None]
-        for layer in range(self.n_layers):
-            x, self.states[layer] = _lstm(
-                x, w[f"lstm.weight_ih_l{layer}"], w[f"lstm.weight_hh_l{layer}"],
-                w[f"lstm.bias_ih_l{layer}"] + w[f"lstm.bias_hh_l{layer}"], self.states[layer])
-        logits = np.matmul(x, w["linear.weight"].transpose(0, 2, 1)) + w["linear.bias"][:, None]
+        pooled += self.w.conv_bias
+        np.maximum(pooled, 0.0, out=pooled)
+        # each model's channels side by side, as the linear layer reads them (views)
+        w0, b0 = self.w.linear0
+        x = np.empty((self.n_models, n_frames, w0.shape[2]), np.float32)
+        for m in range(self.n_models):
+            flat = pooled[:, m * self.n_channels:(m + 1) * self.n_channels].reshape(n_frames, -1)
+            np.matmul(flat, w0[m], out=x[m])
+        x += b0[:, None]
+        for k, layer in enumerate(self.w.layers):
+            out, self.states[k] = _lstm(x, layer, self.states[k])
+            x = out[:, :, 0].transpose(1, 0, 2)
+        w1, b1 = self.w.linear
+        logits = np.matmul(x, w1) + b1[:, None]
         logits -= logits.max(axis=2, keepdims=True)
         p = np.exp(logits)
         return p / p.sum(axis=2, keepdims=True)
@@ -183,7 +288,7 @@ def network(features: np.ndarray, models: tuple[dict[str, np.ndarray], ...]) -> 
         Arrays named as in the released PyTorch state dict (``conv1.weight``,
         ``linear0.weight``, ``lstm.weight_ih_l0``, ...), one dict a model.
     """
-    run = _Network(models)
+    run = _Network(_prepare(models))
     return np.concatenate([run(features[i:i + BLOCK_FRAMES])
                            for i in range(0, features.shape[0], BLOCK_FRAMES)], axis=1)
 
@@ -210,7 +315,7 @@ class ActivationStream:
 
     def __init__(self, models: tuple[dict[str, np.ndarray], ...] | None = None) -> None:
         self._features = FeatureStream()
-        self._network = _Network(bundled_models() if models is None else models)
+        self._network = _Network(_bundled_weights() if models is None else _prepare(models))
         self._out: list[np.ndarray] = []
 
     def push(self, y: np.ndarray) -> None:

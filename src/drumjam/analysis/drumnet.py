@@ -24,6 +24,7 @@ from functools import lru_cache
 from importlib import resources
 
 import numpy as np
+import scipy.fft
 
 from drumjam.model import Voice
 
@@ -70,8 +71,11 @@ def frames_to_features(frames: np.ndarray, mel_basis: np.ndarray) -> np.ndarray:
     numpy.ndarray
         ``(n, N_MELS)`` float32 features.
     """
-    spectrum = np.abs(np.fft.rfft(frames, axis=1)).astype(np.float32)
-    return np.log1p(100.0 * (spectrum @ mel_basis.T)).astype(np.float32)
+    # scipy's FFT computes in single precision for float32 frames (NumPy's in double)
+    spectrum = np.abs(scipy.fft.rfft(np.asarray(frames, np.float32), axis=1))
+    mel = spectrum @ mel_basis.T
+    mel *= 100.0
+    return np.log1p(mel, out=mel)
 
 
 def features(samples: np.ndarray, mel_basis: np.ndarray) -> np.ndarray:
@@ -93,26 +97,45 @@ def features(samples: np.ndarray, mel_basis: np.ndarray) -> np.ndarray:
     n_frames = -(-len(x) // HOP)
     padded = np.concatenate([np.zeros(N_FFT // 2, np.float32), x,
                              np.zeros(N_FFT, np.float32)])
-    idx = np.arange(N_FFT)[None, :] + HOP * np.arange(n_frames)[:, None]
-    return frames_to_features(padded[idx] * window(), mel_basis)
+    frames = np.lib.stride_tricks.sliding_window_view(padded, N_FFT)[::HOP][:n_frames]
+    return frames_to_features(frames * window(), mel_basis)
 
 
-def _conv2d_valid_time(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """3x3 convolution, valid in time and 'same' in frequency, as three matrix products.
+def _conv_block(x: np.ndarray, w: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """A convolution block: 3x3 convolution (valid in time, 'same' in frequency), bias and
+    ReLU, max-pooled over pairs of frequency bins (a last odd bin is dropped), into ``out``.
 
-    ``x`` is ``(T, F, C_in)``, ``w`` is ``(3, 3, C_in, C_out)``; returns ``(T - 2, F, C_out)``.
-    The three frequency neighbours are laid side by side once; each time tap is then a
-    contiguous slice of them (no copy), so the input is copied three times, not nine.
+    Parameters
+    ----------
+    x : numpy.ndarray
+        ``(T, F + 2, C_in)``: the input with a zero bin at each end of the frequency axis.
+    w : numpy.ndarray
+        ``(3, 3, C_in, C_out)`` kernel (time tap, frequency tap, in, out).
+    b : numpy.ndarray
+        ``(C_out,)`` bias.
+    out : numpy.ndarray
+        ``(T - 2, F // 2, C_out)``, any strides: where the output goes.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``out``.
     """
-    t, f, c = x.shape
-    xp = np.pad(x, ((0, 0), (1, 1), (0, 0)))
-    cols = np.concatenate([xp[:, df:df + f, :] for df in range(3)], axis=2)
-    taps = w.reshape(3, 3 * c, -1)
-    n = (t - 2) * f
-    out = cols[:t - 2].reshape(n, 3 * c) @ taps[0]
-    for dt in (1, 2):
-        out += cols[dt:dt + t - 2].reshape(n, 3 * c) @ taps[dt]
-    return out.reshape(t - 2, f, -1) + b
+    t, half, c = x.shape[0], (x.shape[1] - 2) // 2, x.shape[2]
+    # each output's 3x3 neighbourhood is three runs (one a time tap) of 3 * C_in contiguous
+    # values, so the matrix of all neighbourhoods is a strided view of x, laid out for the
+    # product by one copy; its rows are ordered frame, bin parity, bin pair, so that the
+    # pooling reads two contiguous halves
+    step_t, step_f, step_c = x.strides
+    cols = np.lib.stride_tricks.as_strided(x, (t - 2, 2, half, 3, 3 * c),
+                                           (step_t, step_f, 2 * step_f, step_t, step_c),
+                                           writeable=False)
+    conv = (cols.reshape(-1, 9 * c) @ w.reshape(9 * c, -1)).reshape(t - 2, 2, half, -1)
+    # the pooling first and the bias and ReLU after it, on half the values: the same numbers,
+    # as adding a channel's bias and the ReLU keep the order of its values
+    np.maximum(conv[:, 0], conv[:, 1], out=out)
+    out += np.tile(b, (half, 1))  # a bias per bin and channel: a contiguous inner loop
+    return _relu(out)
 
 
 def _relu(x: np.ndarray) -> np.ndarray:
@@ -137,19 +160,29 @@ def forward(x: np.ndarray, weights: dict[str, np.ndarray]) -> tuple[np.ndarray, 
     velocity : numpy.ndarray
         Same shape: velocities 0-1.
     """
-    h = x[:, :, None].astype(np.float32)
+    t, f = x.shape
+    # each convolution block's input with a zero bin at each end of the frequency axis
+    h = np.zeros((t, f + 2, 1), np.float32)
+    h[:, 1:-1, 0] = x
     for k in range(N_CONV_BLOCKS):
-        h = _relu(_conv2d_valid_time(h, weights[f"conv{k}.w"], weights[f"conv{k}.b"]))
-        t, f, c = h.shape
-        h = h[:, : f // 2 * 2].reshape(t, f // 2, 2, c).max(axis=2)
-    h = h.reshape(h.shape[0], -1)
-    h = _relu(h @ weights["dense.w"] + weights["dense.b"])
+        t, f = h.shape[0] - 2, (h.shape[1] - 2) // 2
+        c = weights[f"conv{k}.w"].shape[3]
+        # the next block's input, zero-padded in frequency (the last block's: unpadded)
+        pad = 1 if k + 1 < N_CONV_BLOCKS else 0
+        out = np.zeros((t, f + 2 * pad, c), np.float32)
+        _conv_block(h, weights[f"conv{k}.w"], weights[f"conv{k}.b"], out[:, pad:pad + f])
+        h = out
+    h = h.reshape(t, -1) @ weights["dense.w"]
+    h += weights["dense.b"]
+    _relu(h)
     for k, (d, ahead) in enumerate(TCN_DILATIONS):
         n = h.shape[0] - 2 * d
         w = weights[f"tcn{k}.w"]  # (3, C, C)
         y = h[:n] @ w[0] + h[d:d + n] @ w[1] + h[2 * d:2 * d + n] @ w[2] + weights[f"tcn{k}.b"]
         past = 2 * d - ahead
-        h = h[past:past + n] + _relu(y)
+        y = _relu(y)
+        y += h[past:past + n]
+        h = y
     onset = 1.0 / (1.0 + np.exp(-(h @ weights["onset.w"] + weights["onset.b"])))
     velocity = 1.0 / (1.0 + np.exp(-(h @ weights["velocity.w"] + weights["velocity.b"])))
     return onset.astype(np.float32), velocity.astype(np.float32)

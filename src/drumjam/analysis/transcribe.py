@@ -309,8 +309,9 @@ class DrumTranscriber:
             n_new = max(0, min(n_new, limit - self._n_feat))
         if n_new:
             first = self._n_feat * drumnet.HOP - half - self._buf_start
-            idx = first + np.arange(drumnet.N_FFT)[None, :] + drumnet.HOP * np.arange(n_new)[:, None]
-            feats = drumnet.frames_to_features(self._buf[idx] * self._window, self._mel)
+            windows = np.lib.stride_tricks.sliding_window_view(self._buf[first:], drumnet.N_FFT)
+            frames = windows[::drumnet.HOP][:n_new]
+            feats = drumnet.frames_to_features(frames * self._window, self._mel)
             self._feat = np.concatenate([self._feat, feats])
             self._n_feat += n_new
         keep_from = self._n_feat * drumnet.HOP - half - self._buf_start
