@@ -55,6 +55,7 @@ def create_app(
     *,
     allowed_hosts: tuple[str, ...] | None = None,
     rate_limits: dict[str, tuple[int, float]] | None = None,
+    public_url: str | None = None,
 ) -> FastAPI:
     """Build the jam app.
 
@@ -73,6 +74,10 @@ def create_app(
     rate_limits : dict, optional
         ``{"sessions": (burst, per_minute), "rooms": (burst, per_minute)}`` per client address
         (default :data:`DEFAULT_RATE_LIMITS`).
+    public_url : str, optional
+        Where the other devices of the room reach the app (``https://192.168.1.20:8000``):
+        join links and their QR codes point there (default: the address the page asking for
+        the link was opened at).
 
     Returns
     -------
@@ -95,6 +100,7 @@ def create_app(
     app.state.jam = jam
     app.state.db_url = db_url
     app.state.home = home_path
+    app.state.public_url = public_url.rstrip("/") if public_url else None
 
     @app.exception_handler(DrumjamError)
     async def _person_error(_request: Request, exc: DrumjamError) -> JSONResponse:
@@ -120,11 +126,14 @@ def create_app(
     app.add_middleware(RateLimit, limits={("POST", f"/api/{kind}"): Bucket(*limits[kind])
                                           for kind in ("sessions", "rooms", "joins")})
     app.add_middleware(SameOrigin)
-    app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts or _env_hosts()))
+    app.add_middleware(TrustedHostMiddleware,
+                       allowed_hosts=list(allowed_hosts or allowed_hosts_from_env()))
     app.add_middleware(SecurityHeaders)
     return app
 
 
-def _env_hosts() -> tuple[str, ...]:
+def allowed_hosts_from_env() -> tuple[str, ...]:
+    """The host names of ``$DRUMJAM_ALLOWED_HOSTS`` (comma-separated), else
+    :data:`DEFAULT_ALLOWED_HOSTS`."""
     names = os.environ.get("DRUMJAM_ALLOWED_HOSTS", "")
     return tuple(n.strip() for n in names.split(",") if n.strip()) or DEFAULT_ALLOWED_HOSTS

@@ -1,7 +1,8 @@
 """Joining a local session from another device: the link, and the devices' connection.
 
 ``POST /api/joins`` gives the host's page a link (``code``, the host's ``token``, the
-``join_url`` to open on the other device and a QR code of it, ``qr_data_uri``, an SVG). WebSocket
+``join_url`` to open on the other device, at the app's public address when it has one
+(``drumjam serve --lan``), and a QR code of it, ``qr_data_uri``, an SVG). WebSocket
 ``/ws/joins`` carries :mod:`drumjam.web.protocol`'s messages; the first must be
 ``hello {code, token}`` (the host's token, or the joined device's from an earlier welcome, or
 "" to join): an unknown or ended link, and a third device, get an ``error`` and the connection
@@ -93,7 +94,8 @@ def create_join(request: Request) -> dict[str, Any]:
         link = joins_of(request.app).create()
     except JoinError as exc:
         raise HTTPException(503, str(exc)) from None
-    url = f"{str(request.base_url).rstrip('/')}/join.html#code={link.code}"
+    base = request.app.state.public_url or str(request.base_url).rstrip("/")
+    url = f"{base}/join.html#code={link.code}"
     return {"code": link.code, "token": link.seats[HOST].token, "join_url": url,
             "qr_data_uri": segno.make(url, error="m").svg_data_uri(scale=4, dark="#111", light="#fff")}
 
