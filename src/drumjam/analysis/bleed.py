@@ -315,8 +315,8 @@ class BleedCanceller:
         self._cxx = np.zeros(bins)
         self._h_clicks = np.zeros(self.taps, np.float32)
         self._clicks_own = False  # the clicks filtered with their own response, not the song's
-        # what each length's response left of the microphone on the long segments it had not
-        # yet learned from (averaged as the spectra are)
+        # what the short and the long response left of the microphone on each long segment
+        # before the long one learned from it (averaged over COMPARE_S, see _score)
         self._errors = np.zeros(2)
         self._mic = np.zeros(0, np.float32)  # mic samples [self._mic_start, self._n)
         self._mic_start = 0
