@@ -82,6 +82,11 @@ def test_serve_plans(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert set(addresses) | {"localhost"} <= _san(Path(lan.certfile))
     if addresses:
         assert lan.public_url == f"https://{addresses[0]}:8443"
+    # one address given: the links point there; loopback only: nowhere else
+    named = plan_serving(host="drums.local", port=8443, lan=True, certfile=None, keyfile=None)
+    assert named.public_url == "https://drums.local:8443" and "drums.local" in _san(Path(named.certfile))
+    alone = plan_serving(host="127.0.0.1", port=8443, lan=True, certfile=None, keyfile=None)
+    assert alone.public_url is None and "cannot reach it" in alone.lines[0]
     with pytest.raises(InputError, match="go together"):
         plan_serving(host="", port=8000, lan=False, certfile=Path(lan.certfile), keyfile=None)
     with pytest.raises(InputError, match="no such file"):

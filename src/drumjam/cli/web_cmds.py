@@ -65,6 +65,7 @@ def plan_serving(*, host: str, port: int, lan: bool, certfile: Path | None,
     for option, f in (("--ssl-certfile", certfile), ("--ssl-keyfile", keyfile)):
         if f is not None and not f.is_file():
             raise InputError(f"{option} {f}: no such file; give the PEM file's path")
+    chosen = host
     host = host or ("0.0.0.0" if lan else "127.0.0.1")
     if not lan:
         scheme = "https" if certfile else "http"
@@ -72,6 +73,8 @@ def plan_serving(*, host: str, port: int, lan: bool, certfile: Path | None,
                        None if keyfile is None else str(keyfile), None,
                        (f"drumjam jam app on {scheme}://{host}:{port}/  (Ctrl+C to stop)",))
     addresses = lan_addresses()
+    if chosen and chosen not in ("0.0.0.0", "::"):  # one address only: the one given
+        addresses = [] if _is_loopback(chosen) else [chosen]
     names = [*host_names(), "127.0.0.1", "::1", *addresses]
     lines = []
     if certfile is None:
@@ -83,10 +86,17 @@ def plan_serving(*, host: str, port: int, lan: bool, certfile: Path | None,
     public = f"https://{addresses[0]}:{port}" if addresses else None
     lines.insert(0, f"drumjam jam app on https://localhost:{port}/ on this computer"
                     + (f", {public}/ on the other devices of this network" if public else
-                       " (no network address found: other devices cannot reach it)")
+                       " (no network address to listen on: other devices cannot reach it)")
                     + "  (Ctrl+C to stop)")
     allowed = tuple(dict.fromkeys([*allowed_hosts_from_env(), *names]))
     return Serving(host, allowed, str(certfile), str(keyfile), public, tuple(lines))
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name
+        return host.lower() == "localhost"
 
 
 def register(app: typer.Typer) -> None:
