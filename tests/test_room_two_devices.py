@@ -14,6 +14,7 @@ microphone, sampled on its own clock.
 from __future__ import annotations
 
 import os
+import time
 from contextlib import ExitStack
 
 import numpy as np
@@ -198,7 +199,10 @@ def _until(ws, kind: str) -> list[dict]:
     return out
 
 
-def test_a_link_that_ended_or_never_was_is_told_so(rig) -> None:
+def test_a_link_that_ended_or_never_was_is_told_so(rig, monkeypatch) -> None:
+    from drumjam.web import join_routes
+
+    monkeypatch.setattr(join_routes, "HOST_RETURN_S", 0.2)
     client, clocks = rig
     with client.websocket_connect("/ws/joins") as ws:
         ws.send_json({"type": "hello", "code": "nonsense", "token": ""})
@@ -213,9 +217,45 @@ def test_a_link_that_ended_or_never_was_is_told_so(rig) -> None:
             "song_id": "slow-funk", "join": {"code": link["code"], "token": link["token"]},
             "players": [{"name": n, "input": "mic"} for n in NAMES]})
         assert r.status_code == 409 and "has not joined" in r.json()["detail"]
-    with client.websocket_connect("/ws/joins") as late:  # the host left: the jam ended
+    time.sleep(0.5)
+    with client.websocket_connect("/ws/joins") as late:  # the host left long ago: the jam ended
         late.send_json({"type": "hello", "code": link["code"], "token": ""})
         assert "this jam has ended" in late.receive_json()["detail"]
+
+
+def test_the_host_page_reloaded_comes_back_to_its_link(rig, monkeypatch) -> None:
+    """The joined device stays joined while the host's page reloads; a host gone for good
+    ends the jam for it."""
+    from drumjam.web import join_routes
+
+    monkeypatch.setattr(join_routes, "HOST_RETURN_S", 1.0)
+    client, clocks = rig
+    link = _link(client, clocks)
+    with client.websocket_connect("/ws/joins") as joined:
+        with client.websocket_connect("/ws/joins") as host:
+            _hello(host, link["code"], link["token"])
+            host.send_json({"type": "seat", "device": DEVICES[0], "names": list(NAMES), "sample_rate": SR})
+            token = _hello(joined, link["code"])["token"]
+            assert _next(joined, "join_partner")["device"] == DEVICES[0]  # told who is there
+        assert _next(joined, "join_partner")["status"] == "disconnected"  # the page reloads...
+        with client.websocket_connect("/ws/joins") as host:  # ... and comes back within the wait
+            welcome = _hello(host, link["code"], link["token"])
+            assert welcome["seat"] == 0 and welcome["partner"]  # player 2's device still there
+            assert _next(joined, "join_partner")["status"] == "connected"
+            told = _next(host, "join_partner")  # and who it is
+            assert told["status"] == "connected" and told["device"] == "" and told["names"] == list(NAMES)
+            time.sleep(1.3)  # a wait that began before the return ends nothing
+            joined.send_json({"type": "ping", "t0_ms": 0.0})
+            assert _next(joined, "pong")
+        assert _next(joined, "join_partner")["status"] == "disconnected"
+        time.sleep(1.3)
+        end = _next(joined, "join_end")
+        assert end["closed"] and "the host left" in end["detail"]
+        with pytest.raises(WebSocketDisconnect):
+            joined.receive_json()
+    with client.websocket_connect("/ws/joins") as again:  # its token no longer opens anything
+        again.send_json({"type": "hello", "code": link["code"], "token": token})
+        assert "this jam has ended" in again.receive_json()["detail"]
 
 
 def test_the_partner_device_leaving_mid_song_keeps_every_hit(rig, check_mics) -> None:  # noqa: F811

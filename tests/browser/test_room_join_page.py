@@ -66,28 +66,40 @@ def _marks(page, player: int) -> list[dict]:
                          ".map((m) => ({ time_s: m.time_s, voice: m.voice }))")
 
 
+def _host_setup(page) -> str:
+    """Two microphone players in one room, player 2 on another device: the join link shown."""
+    page.check("#two-players")
+    for i, name in enumerate(("Ann", "Ben")):
+        page.fill(f"#name-{i}", name)
+        page.fill(f"#latency-{i}", "0")
+    page.check("#mic-1")
+    page.check("#same-room")
+    page.wait_for_function("() => document.querySelector('#join-url').textContent.includes('/join.html#code=')")
+    return page.inner_text("#join-url")
+
+
+def _join(browser, url: str):
+    """Player 2's device opens the join link and joins (a phone's viewport); the page and its
+    script errors."""
+    joiner = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+    errors: list[str] = []
+    joiner.on("pageerror", lambda exc: errors.append(str(exc)))
+    joiner.goto(url)
+    joiner.wait_for_selector("body[data-ready='1']")
+    joiner.click("#join")
+    return joiner, errors
+
+
 def test_a_second_device_joins_and_streams_player_two(jam_server, two_devices) -> None:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         host_browser, join_browser = _browser(p, two_devices[0]), _browser(p, two_devices[1])
         page, errors = _open(host_browser, jam_server)
-        page.check("#two-players")
-        for i, name in enumerate(("Ann", "Ben")):
-            page.fill(f"#name-{i}", name)
-            page.fill(f"#latency-{i}", "0")
-        page.check("#mic-1")
-        page.check("#same-room")
-        page.wait_for_function("() => document.querySelector('#join-url').textContent.includes('/join.html#code=')")
-        url = page.inner_text("#join-url")
+        url = _host_setup(page)
         assert page.get_attribute("#join-qr", "src").startswith("data:image/svg+xml")
 
-        joiner = join_browser.new_context(viewport={"width": 390, "height": 844}).new_page()
-        join_errors: list[str] = []
-        joiner.on("pageerror", lambda exc: join_errors.append(str(exc)))
-        joiner.goto(url)
-        joiner.wait_for_selector("body[data-ready='1']")
-        joiner.click("#join")
+        joiner, join_errors = _join(join_browser, url)
         for where, sel in ((joiner, "#link-status"), (page, "#join-status")):
             where.wait_for_function(f"() => document.querySelector('{sel}').textContent.includes('clock synced')",
                                     timeout=30_000)
@@ -149,3 +161,32 @@ def test_a_second_device_joins_and_streams_player_two(jam_server, two_devices) -
         times = np.array([m["time_s"] for m in marks])
         off = (times - _phase(times) + PERIOD_S / 2) % PERIOD_S - PERIOD_S / 2
         assert np.mean(np.abs(off) < 0.015) >= 0.8, np.round(1000 * off)
+
+
+def test_the_host_page_reloaded_keeps_player_two_joined(jam_server, two_devices) -> None:
+    """A reload of the host's page comes back to the same link: the joined device is not asked
+    to open a new one."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        host_browser, join_browser = _browser(p, two_devices[0]), _browser(p, two_devices[1])
+        page, errors = _open(host_browser, jam_server)
+        url = _host_setup(page)
+        joiner, join_errors = _join(join_browser, url)
+        page.wait_for_function("() => document.querySelector('#join-status').textContent.includes('joined')",
+                               timeout=30_000)
+        page.reload()
+        joiner.wait_for_function("() => document.querySelector('#link-status').textContent"
+                                 ".includes(\"the host's page left\")")
+        page.wait_for_selector("body[data-ready='1']")
+        page.select_option("#song", "slow-funk")
+        page.check("#mic-0")
+        assert _host_setup(page) == url  # the same link, kept for the page while it reloaded
+        page.wait_for_function("() => document.querySelector('#join-status').textContent"
+                               ".includes(\"Player 2's device joined\")", timeout=30_000)
+        joiner.wait_for_function("() => document.querySelector('#link-status').textContent"
+                                 ".includes('the host is here')")
+        assert "Ben" in joiner.inner_text("#player-legend")
+        host_browser.close()
+        join_browser.close()
+    assert not errors and not join_errors, (errors, join_errors)

@@ -19,7 +19,9 @@ closes (4404, 4409). Then:
   gets player 2's ``judgment``s (the host's page gets them too); ``join_end`` when the run ends.
 
 A joined device that leaves mid-song has its microphone ended (its hits kept) and the host's
-player goes on being scored; the host leaving closes the link.
+player goes on being scored; the host's page leaving (a reload) keeps the link for
+:data:`HOST_RETURN_S`, the joined device told, so the page can come back to it with its token;
+after that the link closes.
 """
 
 from __future__ import annotations
@@ -83,6 +85,9 @@ CLOSE_NOT_FOUND, CLOSE_TAKEN = 4404, 4409
 HELLO_TIMEOUT_S = 10.0
 #: A room check whose two recordings have not come this long after it ended is given up.
 ROOM_CHECK_GRACE_S = 20.0
+#: The host's page that left (reloaded, or its connection lost) has this long to come back to
+#: its link (with its token) before the jam ends for the joined device.
+HOST_RETURN_S = 60.0
 #: Room checks' give-up timers (kept referenced while they wait).
 _TIMERS: set[asyncio.Task] = set()
 
@@ -146,6 +151,8 @@ async def join_socket(websocket: WebSocket) -> None:
         seat=seat, token=link.seats[seat].token, names=link.names, sample_rate=link.sample_rate,
         partner=link.connected(1 - seat)))
     await service.send(link, 1 - seat, link.partner_message(seat, "connected"))
+    if link.connected(1 - seat):  # a page back from a reload: who is there already
+        await service.send(link, seat, link.partner_message(1 - seat, "connected"))
     if seat == JOINED and link.run is not None:  # back mid-song: follow it again
         await service.send(link, seat, link.run_message(link.run))
     try:
@@ -307,7 +314,8 @@ async def _joined_mic(service: JoinService, state: JamState, link: JoinLink,
 
 
 async def _left(service: JoinService, link: JoinLink, seat: int) -> None:
-    """A device left: the joined one's microphone ends (hits kept); the host's closes the link."""
+    """A device left: the joined one's microphone ends (hits kept); the host's page is waited
+    for (:data:`HOST_RETURN_S`), the joined device told meanwhile."""
     link.seats[seat].socket = None
     link.seats[seat].synced = False
     link.clocks.forget(seat)
@@ -321,6 +329,20 @@ async def _left(service: JoinService, link: JoinLink, seat: int) -> None:
             await service.to_host_live(link, replies)
         await service.send(link, HOST, link.partner_message(JOINED, "disconnected"))
         return
-    service.close(link, "the host closed it")
+    link.touched_s = time.monotonic()
+    await service.send(link, JOINED, link.partner_message(HOST, "disconnected"))
+    timer = asyncio.create_task(_end_unless_host_returns(service, link))
+    _TIMERS.add(timer)
+    timer.add_done_callback(_TIMERS.discard)
+
+
+async def _end_unless_host_returns(service: JoinService, link: JoinLink) -> None:
+    """End the jam :data:`HOST_RETURN_S` after the host's page left, unless it came back (a
+    later leave has its own timer)."""
+    await asyncio.sleep(HOST_RETURN_S)
+    if (link.connected(HOST) or service.links.get(link.code) is not link
+            or time.monotonic() - link.touched_s < HOST_RETURN_S - 1e-3):
+        return
+    service.close(link, "the host's page left it")
     await service.send(link, JOINED, JoinEndMessage(detail="the host left the jam", closed=True))
     await close_quietly(link.seats[JOINED].socket)

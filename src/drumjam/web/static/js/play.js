@@ -18,6 +18,8 @@ const CALIBRATION_CLICKS = 16;
 const CALIBRATION_PERIOD_S = 0.6;
 /** A save taking longer than this is said on the page (the server is busy). */
 const SLOW_SAVE_MS = 3000;
+// the join link this tab made (code, host token, URL, QR), kept across a reload of the page
+const HOST_LINK_KEY = "drumjam-host-join";
 
 const engine = new AudioEngine();
 const inputs = new Inputs(onHit);
@@ -370,15 +372,14 @@ async function showJoinLink(on) {
   }
   state.join = { link: null, partner: null, own: null };
   try {
-    const made = await api("/api/joins", { method: "POST" });
+    await engine.resume(); // the audio clock runs before it is measured
+    const link = new JoinLink(() => engine.clock.contextTimeAt(performance.now()) * 1000, onJoinMessage,
+      (why) => { $("#join-status").textContent = `${why}; untick and tick Same room for a new link.`; });
+    const made = await connectJoinLink(link);
     Object.assign(state.join, { code: made.code, token: made.token });
     $("#join-link").href = made.join_url;
     $("#join-url").textContent = made.join_url;
     $("#join-qr").src = made.qr_data_uri;
-    await engine.resume(); // the audio clock runs before it is measured
-    const link = new JoinLink(() => engine.clock.contextTimeAt(performance.now()) * 1000, onJoinMessage,
-      (why) => { $("#join-status").textContent = `${why}; untick and tick Same room for a new link.`; });
-    await link.connect(made.code, made.token);
     state.join.link = link;
     link.pingLoop();
     sendHostSeat();
@@ -387,6 +388,24 @@ async function showJoinLink(on) {
     state.join = null;
     say(`The join link could not be made: ${err.message}`);
   }
+}
+
+/** Connect `link` to the join link this tab made before a reload, while the server still
+ * keeps it (player 2's device stays joined), or else to a new one; the link's details. */
+async function connectJoinLink(link) {
+  const saved = JSON.parse(sessionStorage.getItem(HOST_LINK_KEY) || "null");
+  if (saved) {
+    try {
+      await link.connect(saved.code, saved.token);
+      return saved;
+    } catch (_) {
+      sessionStorage.removeItem(HOST_LINK_KEY); // it ended meanwhile
+    }
+  }
+  const made = await api("/api/joins", { method: "POST" });
+  sessionStorage.setItem(HOST_LINK_KEY, JSON.stringify(made));
+  await link.connect(made.code, made.token);
+  return made;
 }
 
 function sendHostSeat() {
