@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import os
+import socket
 import ssl
 import stat
 import subprocess
@@ -94,39 +95,41 @@ def test_serve_plans(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
                      keyfile=tmp_path / "missing.key")
 
 
-def _free_port() -> int:
-    import socket
-
+def serve(home: Path, *args: str, env: dict[str, str] | None = None) -> tuple[subprocess.Popen, int]:
+    """``drumjam serve --port PORT ARGS`` started as a player starts it, on a free port, with
+    ``home`` as ``DRUMJAM_HOME``; the process (its output piped) and the port."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+        port = int(s.getsockname()[1])
+    proc = subprocess.Popen([sys.executable, "-c", "from drumjam.cli import main; main()", "serve",
+                             "--port", str(port), *args],
+                            env={**os.environ, "DRUMJAM_HOME": str(home), **(env or {})},
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return proc, port
 
 
-def _answers(url: str, cert_file: Path) -> bool:
-    try:
-        return httpx.get(url, verify=ssl.create_default_context(cafile=str(cert_file))).status_code == 200
-    except httpx.HTTPError:
-        return False
-
+def wait_answering(proc: subprocess.Popen, url: str) -> None:
+    """Wait up to 60 s for the served app to answer at ``url`` (any certificate)."""
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            httpx.get(url, verify=False, timeout=2)
+            return
+        except httpx.HTTPError:
+            if proc.poll() is not None:
+                pytest.fail(f"drumjam serve stopped: {proc.stdout.read()}")
+            assert time.monotonic() < deadline, f"{url} did not answer in 60 s"
+            time.sleep(0.3)
 
 def test_served_over_https_with_join_links_at_the_network_address(tmp_path: Path) -> None:
     """``drumjam serve --lan`` as a player starts it: https only, the certificate it printed,
     and a join link another device can open."""
-    port = _free_port()
-    env = {**os.environ, "DRUMJAM_HOME": str(tmp_path)}
-    proc = subprocess.Popen([sys.executable, "-c", "from drumjam.cli import main; main()",
-                             "serve", "--lan", "--port", str(port)],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc, port = serve(tmp_path, "--lan")
     try:
-        cert_file = tmp_path / "tls" / "drumjam-cert.pem"
         base = f"https://localhost:{port}"
-        deadline = time.monotonic() + 60
-        while not cert_file.is_file() or not _answers(base + "/", cert_file):
-            if proc.poll() is not None:
-                pytest.fail(f"drumjam serve --lan stopped: {proc.stdout.read()}")
-            assert time.monotonic() < deadline, "drumjam serve --lan did not answer in 60 s"
-            time.sleep(0.3)
-        trusted = ssl.create_default_context(cafile=str(cert_file))
+        wait_answering(proc, base + "/")
+        trusted = ssl.create_default_context(cafile=str(tmp_path / "tls" / "drumjam-cert.pem"))
+        assert httpx.get(base + "/", verify=trusted).status_code == 200
         join = httpx.post(base + "/api/joins", headers={"Origin": base}, verify=trusted).json()
         addresses = lan_addresses()
         host = addresses[0] if addresses else "localhost"

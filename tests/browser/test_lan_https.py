@@ -8,18 +8,16 @@ accepted as a player accepts it once.
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from drumjam.web.tls import lan_addresses
+
+sys.path.insert(0, str(Path(__file__).parents[1]))
+from test_tls import serve, wait_answering  # noqa: E402
 
 pytestmark = [pytest.mark.browser]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -38,34 +36,6 @@ PROBE = """async () => {
 }"""
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("0.0.0.0", 0))
-        return int(s.getsockname()[1])
-
-
-def _serve(home: Path, *args: str, env: dict[str, str] | None = None) -> tuple[subprocess.Popen, int]:
-    port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-c", "from drumjam.cli import main; main()", "serve",
-                             "--port", str(port), *args],
-                            env={**os.environ, "DRUMJAM_HOME": str(home), **(env or {})},
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    return proc, port
-
-
-def _wait(proc: subprocess.Popen, url: str) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            httpx.get(url, verify=False, timeout=2)
-            return
-        except httpx.HTTPError:
-            if proc.poll() is not None:
-                pytest.fail(f"drumjam serve stopped: {proc.stdout.read()}")
-            assert time.monotonic() < deadline, f"{url} did not answer in 60 s"
-            time.sleep(0.3)
-
-
 @pytest.fixture(scope="module")
 def address() -> str:
     found = lan_addresses()
@@ -77,13 +47,13 @@ def address() -> str:
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory, address: str) -> Iterator[tuple[str, str]]:
     """The app served with ``--lan``, and as plain http on every network (the host allowed)."""
-    lan, lan_port = _serve(tmp_path_factory.mktemp("lan-home"), "--lan")
-    plain, plain_port = _serve(tmp_path_factory.mktemp("plain-home"), "--host", "0.0.0.0",
-                               env={"DRUMJAM_ALLOWED_HOSTS": address})
+    lan, lan_port = serve(tmp_path_factory.mktemp("lan-home"), "--lan")
+    plain, plain_port = serve(tmp_path_factory.mktemp("plain-home"), "--host", "0.0.0.0",
+                              env={"DRUMJAM_ALLOWED_HOSTS": address})
     try:
         urls = (f"https://{address}:{lan_port}", f"http://{address}:{plain_port}")
         for proc, url in zip((lan, plain), urls):
-            _wait(proc, url + "/")
+            wait_answering(proc, url + "/")
         yield urls
     finally:
         for proc in (lan, plain):
