@@ -280,3 +280,48 @@ def test_a_microphone_reconnected_mid_song_cancels_at_once_what_it_learned(run: 
         cleaned = np.concatenate([bc.process(bleed[i:i + block]) for i in range(resume, resume + SR, block)])
         left_db[name] = 10 * np.log10(np.sum(cleaned ** 2) / np.sum(bleed[first_s] ** 2))
     assert left_db["learned"] < -8.0 and left_db["afresh"] > -3.0, left_db
+
+
+@pytest.mark.parametrize(("setup", "kept"), [("unchanged", True), ("speakers 6 dB down", True),
+                                             ("headphones on", False), ("microphone moved", False)])
+def test_the_next_take_tries_what_the_last_take_learned(run: dict, setup: str, kept: bool) -> None:
+    """The player's next take with the same microphone and speakers: the response the last take
+    learned is tried on the count-in's clicks. The set-up unchanged, or the speakers only
+    turned down, it cancels the song from its first second (a take starting afresh removes
+    almost nothing there) at the gain the speakers were turned by; headphones put on or the
+    microphone moved, it is dropped and the take is cancelled exactly as afresh."""
+    played, n = run["reference"], run["drums"].size
+    drums = delayed(run["drums"], ROUND_TRIP_S, SR)
+    first = int(round((played.music_s - played.start_s + ROUND_TRIP_S) * SR))
+    first_s = slice(first, first + SR)  # the song's first second in the microphone
+
+    def heard(distance_m: float = 1.5, seed: int = 0) -> np.ndarray:
+        ir = room_ir(sample_rate=SR, distance_m=distance_m, rt60_s=0.3, seed=seed)
+        return delayed(GAIN * 0.5 * convolve(run["backing"] + run["clicks"], ir, n), ROUND_TRIP_S, SR)
+
+    def take(bleed: np.ndarray, earlier: object = None) -> tuple[np.ndarray, BleedCanceller]:
+        bc = BleedCanceller(played.backing, sample_rate=SR, round_trip_s=ROUND_TRIP_S,
+                            clicks=played.clicks, alone_s=played.music_s - played.start_s,
+                            earlier=earlier)
+        mic = drums + bleed
+        return np.concatenate([bc.process(mic[i:i + 960]) for i in range(0, n, 960)]), bc
+
+    last = heard()
+    learned = take(last)[1].learned()
+    bleed = {"unchanged": last, "speakers 6 dB down": 0.5 * last, "headphones on": 0.0 * last,
+             "microphone moved": heard(distance_m=2.5, seed=5)}[setup]
+    afresh, _ = take(bleed)
+    cleaned, canceller = take(bleed, learned)
+    report = canceller.report()
+    if not kept:
+        assert report.earlier_gain_db is None
+        np.testing.assert_array_equal(cleaned, afresh)
+        return
+
+    def left_db(out: np.ndarray) -> float:
+        return float(10 * np.log10(np.sum((out[first_s] - drums[first_s]) ** 2) / np.sum(bleed[first_s] ** 2)))
+
+    assert left_db(cleaned) < -8.0 and left_db(afresh) > -3.0, (left_db(cleaned), left_db(afresh))
+    unchanged_db = take(last, learned)[1].report().earlier_gain_db
+    assert abs(unchanged_db) < 4.0
+    assert report.earlier_gain_db - unchanged_db == pytest.approx(20 * np.log10(0.5 if "down" in setup else 1.0), abs=1.0)

@@ -11,6 +11,7 @@ import pytest
 import soundfile as sf
 from fastapi.testclient import TestClient
 
+from drumjam.analysis.bleed import LearnedPath
 from drumjam.io.audio import load_audio
 from drumjam.io.render import render_events
 from drumjam.library import builtin_dir
@@ -18,6 +19,7 @@ from drumjam.model import Hit
 from drumjam.session.mic import encode_frame
 from drumjam.session.playback import BackingSignal, ClickSignal, click_schedule
 from drumjam.web.app import create_app
+from drumjam.web.state import BleedMemory
 from mic_room import convolve, delayed, render_onset_delay_s, room_ir
 
 SR = 48000
@@ -201,6 +203,52 @@ def test_a_reconnected_microphone_starts_from_what_the_last_stream_learned(clien
     late_ms = 1000 * (LATE_S + render_onset_delay_s("black_pearl", sample_rate=SR))
     on_notes = [m["offset_ms"] for m in judged if m["offset_ms"] is not None]
     assert len(on_notes) >= 10 and np.median(on_notes) == pytest.approx(late_ms, abs=5.0)
+
+
+def test_the_next_take_starts_from_what_the_last_take_learned(client) -> None:
+    """A player's takes are sessions of their own: the second take with the same microphone
+    tries the bleed response the first one learned (tried on its count-in's clicks, applied
+    from the song's first note: ``earlier_gain_db``); a take stopped at once does not replace
+    it, and another microphone starts afresh."""
+    device = "USB Audio Interface"
+
+    def take(label: str, seconds: float | None = None) -> dict:
+        live = _live(client, label)
+        audio, _ = _microphone(live["plan"])
+        if seconds is not None:
+            audio = audio[:int(seconds * SR)]
+        with client.websocket_connect(live["websocket"]) as ws:
+            ws.send_json({"type": "mic_start", "sample_rate": SR, "timeline_zero_frame": ZERO_FRAME,
+                          "device": label})
+            _until(ws, "started")
+            _send(ws, audio)
+            ws.send_json({"type": "mic_end"})
+            return _until(ws, "ended")[-1]["bleed"]
+
+    assert take(device)["earlier_gain_db"] is None  # the player's first take
+    second = take(device, seconds=4.0)  # stopped a second into the song
+    assert second["earlier_gain_db"] == pytest.approx(0.0, abs=4.0)
+    assert take(device)["earlier_gain_db"] == pytest.approx(second["earlier_gain_db"], abs=0.5)
+    assert take("Another Microphone")["earlier_gain_db"] is None
+
+
+def test_bleed_memory_keeps_the_last_set_ups_used() -> None:
+    def path(song_s: float) -> LearnedPath:
+        empty = np.zeros(1)
+        return LearnedPath(SR, ROUND_TRIP_S, (empty,) * 7, (1.0, song_s), empty, (empty,) * 6,
+                           (1.0, song_s), (0.0, 0.0))
+
+    memory = BleedMemory()
+    for k in range(BleedMemory.MAX_SETUPS):
+        memory.keep(f"p{k}", "mic", path(5.0))
+    memory.get("p0", "mic")  # reading does not make a set-up recent: using it does
+    memory.keep("p1", "mic", path(6.0))
+    memory.keep("new", "mic", path(5.0))
+    assert memory.get("p0", "mic") is None  # the least recently kept is forgotten
+    assert memory.get("p1", "mic").song_weights[1] == 6.0 and memory.get("new", "mic") is not None
+    memory.keep("p1", "mic", path(BleedMemory.MIN_SONG_S / 2))  # too short a take
+    assert memory.get("p1", "mic").song_weights[1] == 6.0
+    assert memory.get("p1", "other mic") is None
 
 
 def test_calibration_by_ear_over_http(client) -> None:

@@ -14,6 +14,14 @@ one learns from it (the short one may already have: the comparison leans its way
 responses are updated at fixed sample positions, so the output does not depend on how the
 microphone's audio was cut into blocks, and no latency is added: the reference is known ahead.
 
+A new take of the same player, microphone and speakers need not wait for that second: the
+response an earlier take learned (:class:`LearnedPath`) is tried on what the microphone hears
+of the count-in's clicks (and of the song, without a count-in). Fitted by one gain, it is
+applied from the song's first sample if it removes at least half of it
+(:data:`EARLIER_REMOVES`), and kept until the take's own response leaves less; headphones put
+on, a microphone moved or the speakers turned far up or down fail the check, and the take
+learns afresh as before.
+
 The page's clicks reach the microphone through the same speakers, but their own response is
 not learned while the drums play: they are nearly pure tones in time with the drums, so the
 drums would be taken for their bleed and the subtraction would leave clicks of its own. Two
@@ -67,6 +75,16 @@ CLICK_REG = 1e-4
 CLICKS_AGREE = 1.0
 #: Bleed is too strong when what is left of it stands within this many dB of the drums.
 TOO_STRONG_DB = -20.0
+#: An earlier take's response (the same player, microphone and speakers) is applied from the
+#: song's first sample when, scaled by one gain (speakers turned up or down), it removes at
+#: least this share of what the microphone heard of the clicks and the song so far ...
+EARLIER_REMOVES = 0.5
+#: ... with a gain in this range (beyond it, the set-up changed) ...
+EARLIER_GAIN_RANGE = (0.25, 4.0)
+#: ... judged on this long of the count-in's clicks or the song, in seconds (segment hops),
+#: in the frequency bins where it predicts at least this share of its strongest bin's power.
+EARLIER_EVIDENCE_S = 1.0
+EARLIER_BAND = 0.01
 
 
 class Signal(Protocol):
@@ -158,11 +176,16 @@ class BleedReport:
     too_strong : bool
         The song dominated the microphone and what is left of it stands within
         :data:`TOO_STRONG_DB` of the drums: hits may be missed or invented.
+    earlier_gain_db : float or None
+        The gain at which an earlier take's response was applied from the song's start
+        (fitted on the count-in's clicks: it follows the speakers' volume), in dB; None when
+        none was (none was kept, or the set-up had changed).
     """
 
     bleed_db: float | None
     residual_db: float | None
     too_strong: bool
+    earlier_gain_db: float | None = None
 
     @property
     def message(self) -> str | None:
@@ -176,7 +199,9 @@ class BleedReport:
         """JSON-ready form."""
         return {"bleed_db": None if self.bleed_db is None else round(self.bleed_db, 1),
                 "residual_db": None if self.residual_db is None else round(self.residual_db, 1),
-                "too_strong": self.too_strong, "message": self.message}
+                "too_strong": self.too_strong, "message": self.message,
+                "earlier_gain_db": (None if self.earlier_gain_db is None
+                                    else round(self.earlier_gain_db, 1))}
 
 
 class _Path:
@@ -280,8 +305,13 @@ class BleedCanceller:
     first_sample : int
         The sample of ``reference`` and ``clicks`` played at microphone sample 0.
     learned : LearnedPath, optional
-        What an earlier stream of the same set-up learned (:meth:`learned`); used when its
-        sample rate and round trip are this stream's.
+        What an earlier stream of the same take learned (:meth:`learned`; the microphone
+        reconnected mid-song); used at once when its sample rate and round trip are this
+        stream's.
+    earlier : LearnedPath, optional
+        What a stream of an earlier take with the same microphone and speakers learned; tried
+        first (see the module's notes) when its sample rate and round trip are this stream's
+        and ``learned`` is not given.
     alone_s : float
         How long from the first microphone sample the clicks are heard without the drums (the
         count-in): their response is learned there.
@@ -294,7 +324,8 @@ class BleedCanceller:
 
     def __init__(self, reference: np.ndarray | Signal, *, sample_rate: int, round_trip_s: float,
                  clicks: np.ndarray | Signal | None = None, first_sample: int = 0,
-                 alone_s: float = 0.0, learned: LearnedPath | None = None) -> None:
+                 alone_s: float = 0.0, learned: LearnedPath | None = None,
+                 earlier: LearnedPath | None = None) -> None:
         self._ref = as_signal(reference)
         self._clicks = None if clicks is None else as_signal(clicks)
         if not 4000 <= int(sample_rate) <= 384000:
@@ -327,9 +358,15 @@ class BleedCanceller:
         self._acc = np.zeros(2)  # bleed and cleaned energy of the current chunk
         self._acc_n = 0
         self._round_trip_s = float(round_trip_s)
-        if (learned is not None and learned.sample_rate == self.sample_rate
-                and abs(learned.round_trip_s - self._round_trip_s) < 0.5 / self.sample_rate
-                and learned.clicks.size == self.taps):
+        #: an earlier take's response on trial (None: none, dropped or overtaken), its gain
+        #: once it passed (None while judged), what was seen of it while judged (its and the
+        #: microphone's cross power, its power, the microphone's, seconds) and, once applied,
+        #: what it and the take's own response left (see _try_earlier)
+        self._earlier: np.ndarray | None = None
+        self._earlier_gain: float | None = None
+        self._earlier_seen = np.zeros(4)
+        self._earlier_left = np.zeros(2)
+        if self._fits(learned):
             self._short.restore(learned.song[:6], learned.song_weights)
             self._cxx = learned.song[6].copy()
             self._long.restore(learned.long, learned.long_weights)
@@ -337,11 +374,29 @@ class BleedCanceller:
             self._h_clicks = learned.clicks.copy()
             self._clicks_own = True
             self._update()
+        elif self._fits(earlier):
+            self._earlier = _applied_response(earlier)
+            if not np.any(self._earlier):
+                self._earlier = None
+
+    def _fits(self, path: LearnedPath | None) -> bool:
+        """Whether a learned path was learned at this stream's sample rate and round trip."""
+        return (path is not None and path.sample_rate == self.sample_rate
+                and abs(path.round_trip_s - self._round_trip_s) < 0.5 / self.sample_rate
+                and path.clicks.size == self.taps)
 
     @property
     def _h(self) -> np.ndarray:
-        """The song's response as applied now: the long one once it predicts the microphone
-        better than the short one (:data:`LONG_TAPS_S`)."""
+        """The song's response as applied now: an earlier take's while it passed its check
+        and the take's own does not leave less, else the take's own (:attr:`_own_h`)."""
+        if self._earlier is not None and self._earlier_gain is not None:
+            return self._earlier_gain * self._earlier
+        return self._own_h
+
+    @property
+    def _own_h(self) -> np.ndarray:
+        """The song's response this take learned: the long one once it predicts the
+        microphone better than the short one (:data:`LONG_TAPS_S`)."""
         use_long = 0.0 < self._errors[1] < self._errors[0]
         return self._long.h if use_long else self._short.h
 
@@ -428,6 +483,8 @@ class BleedCanceller:
         """Average one more segment's spectra into a path and update the responses."""
         m = path.next_seg
         y, x, c = self._segment(path)
+        if path is self._short and self._earlier is not None:
+            self._try_earlier(m, y)
         if path is self._short:
             if c is not None and m + path.seg <= self._alone:
                 self._learn_clicks(c, y)
@@ -444,6 +501,58 @@ class BleedCanceller:
         path.add(spec_x, spec_y, spec_c)
         if path.warm_s >= WARMUP_S:
             self._update()
+
+    def _try_earlier(self, m: int, y: np.ndarray) -> None:
+        """Judge an earlier take's response on one more short segment (microphone samples
+        ``m`` on) before the take's own learns from it: while untried, what it and the best
+        gain on it would leave of the microphone, over :data:`EARLIER_EVIDENCE_S` (then it
+        is applied, or dropped); once applied, whether the take's own leaves less (then the
+        take's own takes over), over the last :data:`COMPARE_S`."""
+        seg, window = self._short.seg, self._short.window
+        predicted = self._predicted(m, seg, self._earlier)
+        if self._earlier_gain is None:
+            spec_p = np.fft.rfft(predicted * window)
+            power = np.abs(spec_p) ** 2
+            if float(np.max(power)) <= 0.0:
+                return
+            # where it predicts most (the clicks' tones, most of the song): a drum played
+            # along the count-in adds little there
+            bins = power >= EARLIER_BAND * np.max(power)
+            spec_y = np.fft.rfft(y * window)[bins]
+            self._earlier_seen += (float(np.sum(np.real(np.conj(spec_p[bins]) * spec_y))),
+                                   float(np.sum(power[bins])), float(np.sum(np.abs(spec_y) ** 2)),
+                                   self._short.hop / self.sample_rate)
+            cross, power, heard, seen_s = self._earlier_seen
+            # judged once seen long enough, or before the song starts at the count-in's end
+            count_in_ends = self._alone > 0 and m + self._short.hop + seg > self._alone
+            if seen_s < EARLIER_EVIDENCE_S and not count_in_ends:
+                return
+            gain = cross / power
+            left = heard - gain * cross  # what the least-squares gain leaves
+            lo, hi = EARLIER_GAIN_RANGE
+            if lo <= gain <= hi and left <= EARLIER_REMOVES * heard:
+                self._earlier_gain = gain
+            else:
+                self._earlier = None
+            return
+        if self._short.warm_s < WARMUP_S:
+            return
+        forget = float(np.exp(-self._short.hop / (COMPARE_S * self.sample_rate)))
+        own = self._predicted(m, seg, self._own_h)
+        for k, est in enumerate((self._earlier_gain * predicted, own)):
+            left = (y - est) * window
+            self._earlier_left[k] = forget * self._earlier_left[k] + float(np.dot(left, left))
+        if self._earlier_left[1] < self._earlier_left[0]:
+            self._earlier = None  # the take's own leaves less: it is applied from now on
+
+    def _predicted(self, m: int, n: int, h: np.ndarray) -> np.ndarray:
+        """The song and the clicks through response ``h`` at microphone samples
+        ``[m, m + n)``."""
+        a = m - self._lag - (h.size - 1)
+        x = self._ref.samples(a, m + n - self._lag)
+        if self._clicks is not None:
+            x = x + self._clicks.samples(a, m + n - self._lag)
+        return _fir(x, h)
 
     def _score(self, spec_x: np.ndarray, spec_y: np.ndarray) -> None:
         """What each length's response leaves of a long segment before the long one learns
@@ -502,15 +611,28 @@ class BleedCanceller:
 
     def report(self) -> BleedReport:
         """How loud the song was and how clean the microphone is, over the last 30 s."""
+        earlier_db = (None if self._earlier_gain is None
+                      else float(20 * np.log10(self._earlier_gain)))
         if not self._powers:
-            return BleedReport(None, None, False)
+            return BleedReport(None, None, False, earlier_db)
         p = np.asarray(self._powers)
         floor = float(np.median(p[:, 1])) + 1e-20
         peaks = float(np.percentile(p[:, 1], 95)) + 1e-20
         bleed_db = 10 * np.log10(float(np.median(p[:, 0])) / floor + 1e-20)
         residual_db = 10 * np.log10(floor / peaks)
         return BleedReport(float(bleed_db), float(residual_db),
-                           bool(bleed_db > 0.0 and residual_db > TOO_STRONG_DB))
+                           bool(bleed_db > 0.0 and residual_db > TOO_STRONG_DB), earlier_db)
+
+
+def _applied_response(path: LearnedPath) -> np.ndarray:
+    """The song's response a learned path applied at its end (the long one if it predicted
+    better), in taps from the round trip less :data:`PRE_S`."""
+    rate = path.sample_rate
+    use_long = 0.0 < path.errors[1] < path.errors[0]
+    learned = _Path(int(round((LONG_TAPS_S if use_long else TAPS_S) * rate)), rate)
+    learned.restore(path.long if use_long else path.song[:6],
+                    path.long_weights if use_long else path.song_weights)
+    return learned.h.copy()
 
 
 def _slice(x: np.ndarray, a: int, b: int) -> np.ndarray:

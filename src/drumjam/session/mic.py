@@ -147,6 +147,10 @@ class MicInput:
         What the player's previous stream of this session learned of the bleed
         (:meth:`learned_bleed`): a microphone reconnected mid-song cancels the song and the
         clicks at once.
+    earlier_bleed : LearnedPath, optional
+        What a stream of an earlier take with the same microphone learned: tried on the
+        count-in's clicks and, if it still holds, the song is cancelled from its first moment
+        (:class:`~drumjam.analysis.bleed.BleedCanceller`'s ``earlier``).
     expected : sequence of (float, Voice or str), optional
         The chart's notes (timeline seconds, voice) the player plays along to: near a note
         due, its drum sounding alone is heard at half its usual threshold (score-informed
@@ -163,6 +167,7 @@ class MicInput:
                  played: Played | None = None, kit: KitProfile | None = None,
                  tap: Callable[[int, np.ndarray], None] | None = None,
                  learned_bleed: LearnedPath | None = None,
+                 earlier_bleed: LearnedPath | None = None,
                  expected: Sequence[tuple[float, Voice | str]] = ()) -> None:
         if not MIN_RATE <= int(sample_rate) <= MAX_RATE:
             raise InputError(f"microphone sample rate {sample_rate} Hz is out of range; use "
@@ -173,6 +178,7 @@ class MicInput:
         self.round_trip_s = max(0.0, float(round_trip_s))
         self._played = played
         self._learned = learned_bleed
+        self._earlier = earlier_bleed
         self._tap = tap
         self._kit = kit
         self._expected = tuple(expected)
@@ -224,7 +230,7 @@ class MicInput:
         return BleedCanceller(played.backing, sample_rate=self.sample_rate,
                               round_trip_s=self.round_trip_s, clicks=played.clicks,
                               first_sample=at, alone_s=played.music_s - at_s,
-                              learned=self._learned)
+                              learned=self._learned, earlier=self._earlier)
 
     def _new_transcriber(self, first_frame: int) -> DrumTranscriber | KitTranscriber:
         """The transcriber of a stream starting at ``first_frame``, expecting the notes where

@@ -24,12 +24,14 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
 
+from drumjam.analysis.bleed import LearnedPath
 from drumjam.errors import DrumjamError, InputError
 from drumjam.io.audio import mapped_audio
 from drumjam.scoring import HitResult
 from drumjam.session.mic import MicFrame, MicHit, MicInput, decode_frame, due_notes
 from drumjam.session.playback import played_reference
 from drumjam.session.roompair import RoomPair
+from drumjam.store.inputs import device_key
 from drumjam.web.kitcheck_routes import stored_kit, stored_room
 from drumjam.web.protocol import JudgmentMessage, MicStartMessage, MicStatusMessage
 from drumjam.web.state import JamState, LiveEntry
@@ -49,6 +51,9 @@ class MicSlot:
     #: For a microphone on another device: ``restamp(first_frame, n)`` places its frames on
     #: the host's audio clock (:class:`~drumjam.session.devices.Restamp`).
     restamp: Callable[[int, int], int] | None = None
+    #: ``keep(learned)``: where what the stream learned of the bleed is kept for the
+    #: player's next take (:class:`~drumjam.web.state.BleedMemory`).
+    keep_bleed: Callable[[LearnedPath], None] | None = None
 
 
 def judgment_message(entry: LiveEntry, *, seq: int, player: int, voice: str,
@@ -81,13 +86,16 @@ def start_mic(state: JamState, entry: LiveEntry, msg: MicStartMessage, *,
             entry.plan, audio, sample_rate=msg.sample_rate, count_in_bars=msg.count_in_bars,
             beat_clicks=msg.click)
     latency_s = entry.session.players[msg.player].latency_ms / 1000
+    setup = (entry.session.players[msg.player].name, device_key(msg.device))
+    learned = entry.bleed_paths.get(msg.player)  # this take's, the microphone reconnected
     score = partial(entry.session.add_hit if pair is None else pair.candidate, msg.player)
     entry.mics[msg.player] = MicSlot(MicInput(
         score, sample_rate=msg.sample_rate, timeline_zero_frame=msg.timeline_zero_frame,
         round_trip_s=latency_s, played=played, kit=stored_kit(state, entry, msg),
-        learned_bleed=entry.bleed_paths.get(msg.player),
+        learned_bleed=learned, earlier_bleed=None if learned else state.bleed.get(*setup),
         tap=None if pair is None else partial(pair.tap, msg.player),
-        expected=() if pair is not None else due_notes(entry.session.chart)), pair=pair, restamp=restamp)
+        expected=() if pair is not None else due_notes(entry.session.chart)),
+        pair=pair, restamp=restamp, keep_bleed=partial(state.bleed.keep, *setup))
     said = [] if played is None else ["the backing track's and the clicks' bleed is cancelled"]
     if pair is not None:
         said.append("each hit is told apart from the other kit's in this room")
@@ -166,6 +174,8 @@ def end_mic(entry: LiveEntry, player: int) -> list[str]:
     learned = slot.mic.learned_bleed()
     if learned is not None:  # the player's next stream (a reconnection) starts from it
         entry.bleed_paths[player] = learned
+        if slot.keep_bleed is not None:  # and their next take tries it
+            slot.keep_bleed(learned)
     try:
         with slot.lock:  # a frame of another connection may be fed meanwhile
             heard = slot.mic.end()

@@ -15,6 +15,7 @@ from __future__ import annotations
 import secrets
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
+from drumjam.analysis.bleed import LearnedPath
 from drumjam.errors import DrumjamError, NotFoundError
 from drumjam.library import Song, SongLibrary
 from drumjam.model import BeatMap, Chart, Hit
@@ -126,6 +128,38 @@ class LiveEntry:
     finish_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
 
+class BleedMemory:
+    """What each microphone set-up (a player's name and microphone) last learned of the
+    speakers' bleed (:class:`~drumjam.analysis.bleed.LearnedPath`), for that player's next
+    take: tried on its count-in, it cancels the song from the first note if the set-up still
+    holds. In memory, for the :data:`MAX_SETUPS` set-ups used last (a few MB each)."""
+
+    #: Set-ups remembered.
+    MAX_SETUPS = 16
+    #: A take's response replaces the one kept once it heard this much of the song, in
+    #: seconds (a take stopped at once learned too little to serve the next).
+    MIN_SONG_S = 2.0
+
+    def __init__(self) -> None:
+        self._paths: OrderedDict[tuple[str, str], LearnedPath] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, name: str, device: str) -> LearnedPath | None:
+        """The learned path kept for a player's name and microphone label (None: none)."""
+        with self._lock:
+            return self._paths.get((name, device))
+
+    def keep(self, name: str, device: str, path: LearnedPath | None) -> None:
+        """Keep a take's learned path for the set-up's next take (if it heard enough song)."""
+        if path is None or path.song_weights[1] < self.MIN_SONG_S:
+            return
+        with self._lock:
+            self._paths[(name, device)] = path
+            self._paths.move_to_end((name, device))
+            while len(self._paths) > self.MAX_SETUPS:
+                self._paths.popitem(last=False)
+
+
 class JamState:
     """Per-app state (one per :func:`drumjam.web.app.create_app` call).
 
@@ -147,6 +181,8 @@ class JamState:
         self.history = History(db_url)
         self._live: dict[str, LiveEntry] = {}
         self._lock = threading.Lock()
+        #: What each microphone set-up learned of the bleed, for its next take.
+        self.bleed = BleedMemory()
 
     def add_live(self, entry: LiveEntry) -> str:
         """Register a live session and return its unguessable id.
