@@ -164,6 +164,30 @@ def test_drums_played_along_the_count_in_are_not_taken_for_the_clicks(run: dict,
     assert with_count_in["extra"] <= alone["extra"] + 1, (with_count_in["extra"], alone["extra"])
 
 
+@pytest.mark.parametrize("gain", [GAIN, 4 * GAIN])
+def test_the_clicks_add_no_stroke_where_their_response_takes_over(run: dict, gain: float) -> None:
+    """No drums, only the page's sound: the clicks' response learned in the count-in takes
+    over before the song's first click, faded in. Switched at once in the middle of that
+    click, the estimate would step, a click the transcription hears as a stroke; as it is, the
+    song's start makes no stroke that the song alone would not (its first notes sound before
+    the song's response is learned)."""
+    n = run["drums"].size
+    ir = room_ir(sample_rate=SR, distance_m=1.5, rt60_s=0.3)
+    start_s = run["plan"].lead_in_s
+
+    def strokes_near_start(page: np.ndarray) -> list[float]:
+        audio = delayed(gain * 0.5 * convolve(page[:n], ir, n), ROUND_TRIP_S, SR)
+        mic = MicInput(lambda hit: None, sample_rate=SR, timeline_zero_frame=0,
+                       round_trip_s=ROUND_TRIP_S, played=run["reference"])
+        heard = [h for i in range(0, n, SR // 50)
+                 for h in mic.feed(MicFrame(0, 0, i, audio[i:i + SR // 50]))[0]] + mic.end()
+        return [t for t in (h.hit.time_s - ROUND_TRIP_S for h in heard) if abs(t - start_s) < 0.1]
+
+    song_alone = strokes_near_start(run["backing"])
+    with_clicks = strokes_near_start(run["backing"] + run["clicks"])
+    assert all(any(abs(t - u) < 0.005 for u in song_alone) for t in with_clicks), (with_clicks, song_alone)
+
+
 def test_too_strong_bleed_is_said(run: dict) -> None:
     played = run["reference"]
     loud = delayed(run["drums"] + 8.0 * run["played"], ROUND_TRIP_S, SR)

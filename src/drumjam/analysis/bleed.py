@@ -13,6 +13,8 @@ microphone than the short one over the last few seconds, each segment judged bef
 one learns from it (the short one may already have: the comparison leans its way). The
 responses are updated at fixed sample positions, so the output does not depend on how the
 microphone's audio was cut into blocks, and no latency is added: the reference is known ahead.
+Each change of the estimate is faded in over :data:`FADE_S`: switched at once, the estimate
+would step, a click the transcription would hear as a stroke.
 
 A new take of the same player, microphone and speakers need not wait for that second: the
 response an earlier take learned (:class:`LearnedPath`) is tried on what the microphone hears
@@ -75,6 +77,10 @@ CLICK_REG = 1e-4
 CLICKS_AGREE = 1.0
 #: Bleed is too strong when what is left of it stands within this many dB of the drums.
 TOO_STRONG_DB = -20.0
+#: A new response is faded in over this long, in seconds: switched at once, the estimate
+#: would step by what the two responses predict differently, a click the transcription hears
+#: as a stroke.
+FADE_S = 0.02
 #: An earlier take's response (the same player, microphone and speakers) is applied from the
 #: song's first sample when, scaled by one gain (speakers turned up or down), it removes at
 #: least this share of what the microphone heard of the clicks and the song so far ...
@@ -366,6 +372,8 @@ class BleedCanceller:
         self._earlier_gain: float | None = None
         self._earlier_seen = np.zeros(4)
         self._earlier_left = np.zeros(2)
+        #: the estimate's make-up before its last change, and the sample it changed at
+        self._fading: tuple[tuple[np.ndarray, bool, np.ndarray], int] | None = None
         if self._fits(learned):
             self._short.restore(learned.song[:6], learned.song_weights)
             self._cxx = learned.song[6].copy()
@@ -438,19 +446,40 @@ class BleedCanceller:
     def bleed(self, start: int, stop: int) -> np.ndarray:
         """The estimated bleed for microphone samples ``[start, stop)`` with the response as it
         is now."""
-        h = self._h
+        return self._bleed_with(self._applied(), start, stop)
+
+    def _applied(self) -> tuple[np.ndarray, bool, np.ndarray]:
+        """What the estimate is made with now: the song's response, whether the clicks take
+        their own, and theirs."""
+        return self._h, self._clicks_own, self._h_clicks
+
+    def _bleed_with(self, applied: tuple[np.ndarray, bool, np.ndarray], start: int,
+                    stop: int) -> np.ndarray:
+        """The estimated bleed for microphone samples ``[start, stop)`` with what
+        :meth:`_applied` gave."""
+        h, clicks_own, h_clicks = applied
         a = start - self._lag - (h.size - 1)
         b = stop - self._lag
         x = self._ref.samples(a, b)
         if self._clicks is None:
             return _fir(x, h)
         clicks = self._clicks.samples(a, b)
-        if not self._clicks_own:
+        if not clicks_own:
             return _fir(x + clicks, h)
-        return _fir(x, h) + _fir(clicks[h.size - self.taps:], self._h_clicks)
+        return _fir(x, h) + _fir(clicks[h.size - self.taps:], h_clicks)
 
     def _clean(self, y: np.ndarray) -> np.ndarray:
         est = self.bleed(self._n, self._n + y.size)
+        if self._fading is not None:  # from the estimate before the last change to this one
+            before, at = self._fading
+            n_fade = int(round(FADE_S * self.sample_rate))
+            k = min(y.size, at + n_fade - self._n)
+            if k > 0:
+                old = self._bleed_with(before, self._n, self._n + k)
+                w = 0.5 - 0.5 * np.cos(np.pi * (np.arange(self._n, self._n + k) - at) / n_fade)
+                est[:k] = old + w.astype(np.float32) * (est[:k] - old)
+            if at + n_fade <= self._n + y.size:
+                self._fading = None
         out = y - est
         self._n += y.size
         self._acc += (float(np.dot(est, est)), float(np.dot(out, out)))
@@ -462,7 +491,16 @@ class BleedCanceller:
         return out
 
     def _learn_due(self) -> None:
-        """Learn from every segment the microphone has been heard to the end of."""
+        """Learn from every segment the microphone has been heard to the end of (a change of
+        the estimate is faded in from here)."""
+        before = self._applied()
+        self._learn_segments()
+        h, own, h_clicks = self._applied()
+        if not (own == before[1] and np.array_equal(h, before[0])
+                and np.array_equal(h_clicks, before[2])):
+            self._fading = (before, self._n)
+
+    def _learn_segments(self) -> None:
         while True:
             due = [p for p in (self._short, self._long) if self._n >= p.next_seg + p.seg]
             if not due:
@@ -488,7 +526,10 @@ class BleedCanceller:
         if path is self._short:
             if c is not None and m + path.seg <= self._alone:
                 self._learn_clicks(c, y)
-            elif self._cxx.any() and not self._h_clicks.any():  # the count-in is over
+            # the count-in's clicks are heard: their response is used from here, before the
+            # song's first click (the next segment would end past the count-in)
+            last = m + path.hop + path.seg > self._alone
+            if last and self._cxx.any() and not self._h_clicks.any():
                 self._h_clicks = self._current_clicks()
                 self._clicks_own = self._short.warm_s < WARMUP_S
         if float(np.dot(x, x)) <= 1e-9 * path.seg:
