@@ -155,3 +155,43 @@ def test_keys_and_microphone_in_one_room(app, song) -> None:
     assert np.median(live_ms) == pytest.approx(late_ms, abs=5.0)  # the live marks too
     assert result["duet"]["sync"]["mean_async_ms"] == pytest.approx(
         1000 * KEYS_LATE_S - late_ms, abs=5.0)
+
+
+def test_a_players_next_room_tries_what_their_last_room_learned_of_the_bleed(song) -> None:
+    """Each remote duet is a room of its own: the bleed response a microphone player's last
+    room learned is tried first in their next one with the same microphone (applied from the
+    song's start when the count-in's clicks confirm it: ``earlier_gain_db``), as a local
+    session's next take does."""
+    import json
+    from dataclasses import replace
+
+    from drumjam.io.audio import load_audio
+    from drumjam.library import builtin_dir
+    from drumjam.session.rooms import Room
+    from drumjam.web.protocol import MicStartMessage
+    from drumjam.web.room_mic import end_room_mic, room_mic_frame, start_room_mic
+    from drumjam.web.state import BleedMemory
+
+    backing = builtin_dir() / "slow-funk" / "backing.ogg"
+    with_audio = replace(song, audio_path=backing)
+    music, _ = load_audio(backing, sample_rate=SR)
+    memory = BleedMemory()
+    reports = []
+    for _ in range(2):
+        room = Room(with_audio, "Kit", 0.0)
+        room.start(0.0)
+        seat, mics = room.seats[0], {}
+        start_room_mic(room, seat, MicStartMessage(type="mic_start", sample_rate=SR,
+                                                   timeline_zero_frame=0, device="USB Audio"),
+                       None, memory, mics)
+        played = played_reference(room.plan, music, sample_rate=SR, count_in_bars=1, beat_clicks=True)
+        first, n = int(round(-played.start_s * SR)), int(room.plan.duration_s * SR)
+        page = played.backing.samples(first, first + n) + played.clicks.samples(first, first + n)
+        audio = 0.25 * convolve(page, room_ir(sample_rate=SR, distance_m=1.5, rt60_s=0.3))
+        for seq, i in enumerate(range(0, n, BLOCK)):
+            room_mic_frame(room, seat, encode_frame(audio[i:i + BLOCK], player=0, seq=seq,
+                                                    first_frame=i), mics)
+        own, _ = end_room_mic(room, seat, mics)
+        reports.append(json.loads(own[-1])["bleed"])
+    assert reports[0]["earlier_gain_db"] is None
+    assert reports[1]["earlier_gain_db"] == pytest.approx(0.0, abs=4.0)

@@ -12,7 +12,8 @@ scored live and in the duet's result like a key's. The player gets a ``judgment`
 end of the stream come as ``mic_status``. A stream that ends — ``mic_end``, the device gone,
 the connection lost, the room ending — is flushed; the room and every hit are kept, and what
 the stream learned of the bleed starts the player's next one (a microphone reconnected
-mid-song cancels the song and the clicks at once).
+mid-song cancels the song and the clicks at once) and is tried first in their next room with
+the same microphone.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from drumjam.io.audio import mapped_audio
 from drumjam.session.mic import MicHit, MicInput, decode_frame, due_notes
 from drumjam.session.playback import played_reference
 from drumjam.session.rooms import HitAck, Room, RoomError, Seat
-from drumjam.store.inputs import get_kit_profile
+from drumjam.store.inputs import device_key, get_kit_profile
 from drumjam.web.mic_socket import MicSlot, ended_message, feed_slot, warning_messages
 from drumjam.web.protocol import (
     JudgmentMessage,
@@ -35,16 +36,19 @@ from drumjam.web.protocol import (
     MicStatusMessage,
     PartnerHitMessage,
 )
-from drumjam.web.state import JamState
+from drumjam.web.state import BleedMemory, JamState
 
 #: Messages for the player (JSON text) and for the partner.
 Replies = tuple[list[str], list[BaseModel]]
 
 
 def start_room_mic(room: Room, seat: Seat, msg: MicStartMessage, kit: KitProfile | None,
-                   mics: dict[str, MicSlot]) -> Replies:
+                   bleed: BleedMemory, mics: dict[str, MicSlot]) -> Replies:
     """Open a seat's microphone (a running one is ended first, its hits kept), transcribed
-    with the player's kit profile for this microphone if they checked their kit."""
+    with the player's kit profile for this microphone if they checked their kit; ``bleed``
+    holds what their last take with this microphone learned of the speakers' bleed (tried
+    first, see :class:`~drumjam.analysis.bleed.BleedCanceller`), and is given what this one
+    learns."""
     if room.start_s is None:
         raise RoomError("the microphone starts with the song: send 'mic_start' once it is "
                         "scheduled")
@@ -59,10 +63,13 @@ def start_room_mic(room: Room, seat: Seat, msg: MicStartMessage, kit: KitProfile
                                   count_in_bars=msg.count_in_bars, beat_clicks=msg.click)
         detail = ("the clicks' bleed is cancelled" if audio is None
                   else "the backing track's and the clicks' bleed is cancelled")
+    setup = (seat.name, device_key(msg.device))
     mics[seat.letter] = MicSlot(MicInput(
         partial(room.add_mic_hit, seat), sample_rate=msg.sample_rate,
         timeline_zero_frame=msg.timeline_zero_frame, round_trip_s=seat.calibration_ms / 1000,
-        played=played, kit=kit, learned_bleed=seat.bleed_path, expected=due_notes(room.plan.chart)))
+        played=played, kit=kit, learned_bleed=seat.bleed_path,
+        earlier_bleed=None if seat.bleed_path else bleed.get(*setup),
+        expected=due_notes(room.plan.chart)), keep_bleed=partial(bleed.keep, *setup))
     own.append(MicStatusMessage(player=room.seats.index(seat), status="started",
                                 detail=detail).model_dump_json())
     return own, partner
@@ -94,7 +101,11 @@ def end_room_mic(room: Room, seat: Seat, mics: dict[str, MicSlot]) -> Replies:
         return [], []
     index = room.seats.index(seat)
     with slot.lock:
-        seat.bleed_path = slot.mic.learned_bleed() or seat.bleed_path
+        learned = slot.mic.learned_bleed()
+        if learned is not None:  # the seat's next stream (a reconnection) starts from it,
+            seat.bleed_path = learned
+            if slot.keep_bleed is not None:  # and the player's next take tries it
+                slot.keep_bleed(learned)
         try:
             heard = slot.mic.end()
         except DrumjamError as exc:  # the room closed meanwhile, or the hit limit: hits kept

@@ -80,7 +80,7 @@ from drumjam.web.room_mic import (
     start_room_mic,
     stored_profile,
 )
-from drumjam.web.state import History
+from drumjam.web.state import BleedMemory, History
 from drumjam.web.ws_routes import error_reply, receive_text
 
 router = APIRouter(prefix="/api/rooms", tags=["rooms"],
@@ -134,6 +134,9 @@ class RoomService:
         #: ``(player name, microphone label) -> KitProfile | None``: the kit checks stored
         #: (default: the jam app's; none without it).
         self.kits: Callable[[str, str], KitProfile | None] = lambda name, device: None
+        #: What each player's microphone last learned of the bleed, for their next take
+        #: (default: the jam app's, shared with its local sessions).
+        self.bleed = BleedMemory()
         self._gc_pacer: asyncio.Task | None = None
 
     def now_ms(self) -> float:
@@ -255,6 +258,7 @@ def _service(app: Any) -> RoomService:
     if service.history is None and hasattr(app.state, "jam"):
         service.history = app.state.jam.history
         service.kits = partial(stored_profile, app.state.jam)
+        service.bleed = app.state.jam.bleed
     return service
 
 
@@ -367,7 +371,7 @@ async def _replies(service: RoomService, room: Room, seat: Seat, msg: ClientMess
                    received_ms: float) -> list[str]:
     if isinstance(msg, MicStartMessage):
         kit = await asyncio.to_thread(service.kits, seat.name, msg.device)
-        return await service.mic_replies(room, seat, start_room_mic, msg, kit)
+        return await service.mic_replies(room, seat, start_room_mic, msg, kit, service.bleed)
     if isinstance(msg, MicEndMessage):
         return await service.end_mic(room, seat)
     reply = await _handle(service, room, seat, msg, received_ms)
