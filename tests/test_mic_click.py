@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from drumjam.analysis.bleed import ArraySignal, BleedCanceller
+from drumjam.analysis.bleed import ArraySignal, BleedCanceller, learn_from_calibration
+from drumjam.analysis.roundtrip import calibration_clicks, measure_round_trip
 from drumjam.io.audio import load_audio
 from drumjam.io.render import render_events
 from drumjam.library import builtin_dir
@@ -26,7 +27,7 @@ from drumjam.session.live import LiveSession, Player
 from drumjam.session.mic import MicFrame, MicInput
 from drumjam.session.playback import BackingSignal, Played, click_schedule, played_reference
 from drumjam.session.practice import Practice, plan_practice
-from mic_room import convolve, delayed, render_onset_delay_s, room_ir
+from mic_room import convolve, delayed, noise, render_onset_delay_s, room_ir
 
 SR = 48000
 ROUND_TRIP_S = 0.040
@@ -349,3 +350,31 @@ def test_the_next_take_tries_what_the_last_take_learned(run: dict, setup: str, k
     unchanged_db = take(last, learned)[1].report().earlier_gain_db
     assert abs(unchanged_db) < 4.0
     assert report.earlier_gain_db - unchanged_db == pytest.approx(20 * np.log10(0.5 if "down" in setup else 1.0), abs=1.0)
+
+
+def test_the_first_take_tries_what_the_calibration_by_ear_heard(run: dict) -> None:
+    """The calibration's noise bursts heard through the room the song will be heard through
+    (:func:`~drumjam.analysis.bleed.learn_from_calibration`): the player's first take, its
+    round trip the calibration's in whole ms as the page sets it, cancels the song's first
+    second by more than 12 dB where a take starting afresh removes almost nothing."""
+    played, n = run["reference"], run["drums"].size
+    ir = room_ir(sample_rate=SR, distance_m=1.5, rt60_s=0.3)
+    bursts, _ = calibration_clicks(sample_rate=SR)
+    recorded = delayed(GAIN * 0.5 * convolve(bursts, ir, bursts.size + SR), ROUND_TRIP_S, SR)
+    recorded += noise(recorded.size, level_db=-60)
+    measured_s = measure_round_trip(bursts, recorded, sample_rate=SR).latency_ms / 1000
+    calibrated = learn_from_calibration(bursts, recorded, sample_rate=SR, round_trip_s=measured_s)
+    drums = delayed(run["drums"], ROUND_TRIP_S, SR)
+    bleed = delayed(GAIN * run["played"], ROUND_TRIP_S, SR)
+    first = int(round((played.music_s - played.start_s + ROUND_TRIP_S) * SR))
+    first_s = slice(first, first + SR)
+    left_db = {}
+    for name, path in (("calibrated", calibrated), ("afresh", None)):
+        bc = BleedCanceller(played.backing, sample_rate=SR, round_trip_s=round(1000 * measured_s) / 1000,
+                            clicks=played.clicks, alone_s=played.music_s - played.start_s,
+                            earlier=path)
+        mic = drums + bleed
+        cleaned = np.concatenate([bc.process(mic[i:i + 960]) for i in range(0, n, 960)])
+        left = cleaned[first_s] - drums[first_s]
+        left_db[name] = float(10 * np.log10(np.sum(left ** 2) / np.sum(bleed[first_s] ** 2)))
+    assert left_db["calibrated"] < -12.0 and left_db["afresh"] > -3.0, left_db

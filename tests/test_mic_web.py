@@ -96,6 +96,18 @@ def _until(ws, status: str) -> list[dict]:
             return out
 
 
+def _bleed_report(client, live: dict, audio: np.ndarray, device: str) -> dict:
+    """Stream a take into a session's microphone (the page's defaults); the bleed report the
+    stream's end gives."""
+    with client.websocket_connect(live["websocket"]) as ws:
+        ws.send_json({"type": "mic_start", "sample_rate": SR, "timeline_zero_frame": ZERO_FRAME,
+                      "device": device})
+        _until(ws, "started")
+        _send(ws, audio)
+        ws.send_json({"type": "mic_end"})
+        return _until(ws, "ended")[-1]["bleed"]
+
+
 def test_microphone_hits_scored_like_keys_with_the_song_cancelled(client) -> None:
     device = "Fake Default Audio Input"
     live = _live(client, device)
@@ -215,15 +227,7 @@ def test_the_next_take_starts_from_what_the_last_take_learned(client) -> None:
     def take(label: str, seconds: float | None = None) -> dict:
         live = _live(client, label)
         audio, _ = _microphone(live["plan"])
-        if seconds is not None:
-            audio = audio[:int(seconds * SR)]
-        with client.websocket_connect(live["websocket"]) as ws:
-            ws.send_json({"type": "mic_start", "sample_rate": SR, "timeline_zero_frame": ZERO_FRAME,
-                          "device": label})
-            _until(ws, "started")
-            _send(ws, audio)
-            ws.send_json({"type": "mic_end"})
-            return _until(ws, "ended")[-1]["bleed"]
+        return _bleed_report(client, live, audio if seconds is None else audio[:int(seconds * SR)], label)
 
     assert take(device)["earlier_gain_db"] is None  # the player's first take
     second = take(device, seconds=4.0)  # stopped a second into the song
@@ -272,6 +276,27 @@ def test_calibration_by_ear_over_http(client) -> None:
     r = client.post("/api/calibration/ear", params={"sample_rate": SR, "clicks_frame": clicks_frame},
                     content=b"nonsense", headers={"content-type": "application/octet-stream"})
     assert r.status_code == 400 and "not a microphone frame" in r.json()["detail"]
+
+
+def test_a_players_first_take_tries_what_the_calibration_by_ear_heard(client) -> None:
+    """The calibration's noise bursts, heard through the room the song will be heard through,
+    tell its response: the player's first take with that microphone (their latency set from
+    the calibration, in whole ms as the page sets it) cancels the song from its first note."""
+    device = "USB Audio Interface"
+    wav = client.get("/api/calibration/ear/clicks.wav", params={"sample_rate": SR})
+    bursts, _ = sf.read(io.BytesIO(wav.content), dtype="float32")
+    ir = room_ir(sample_rate=SR, distance_m=1.5, rt60_s=0.3)  # as _microphone's
+    heard = delayed(0.5 * convolve(bursts, ir, bursts.size + SR), ROUND_TRIP_S, SR)
+    r = client.post("/api/calibration/ear", params={"sample_rate": SR, "clicks_frame": 0,
+                                                    "name": "Mic", "device": device},
+                    content=encode_frame(heard, player=0, seq=0, first_frame=0),
+                    headers={"content-type": "application/octet-stream"})
+    assert r.status_code == 200 and r.json()["stored"], r.text
+    latency_ms = round(r.json()["latency_ms"])
+    live = client.post("/api/sessions", json={"song_id": "slow-funk", "players": [
+        {"name": "Mic", "latency_ms": latency_ms, "input": "mic", "device": device}]}).json()
+    report = _bleed_report(client, live, _microphone(live["plan"])[0], device)
+    assert report["earlier_gain_db"] == pytest.approx(0.0, abs=3.0)
 
 
 def test_with_headphones_the_chart_is_listened_for(client) -> None:

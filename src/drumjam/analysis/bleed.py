@@ -17,7 +17,8 @@ Each change of the estimate is faded in over :data:`FADE_S`: switched at once, t
 would step, a click the transcription would hear as a stroke.
 
 A new take of the same player, microphone and speakers need not wait for that second: the
-response an earlier take learned (:class:`LearnedPath`) is tried on what the microphone hears
+response an earlier take learned (:class:`LearnedPath`), or the calibration by ear's noise
+bursts (:func:`learn_from_calibration`), is tried on what the microphone hears
 of the count-in's clicks (and of the song, without a count-in). Fitted by one gain, it is
 applied from the song's first sample if it removes at least half of it
 (:data:`EARLIER_REMOVES`), and kept until the take's own response leaves less; headphones put
@@ -382,9 +383,13 @@ class BleedCanceller:
             self._h_clicks = learned.clicks.copy()
             self._clicks_own = True
             self._update()
-        elif self._fits(earlier):
-            self._earlier = _applied_response(earlier)
-            if not np.any(self._earlier):
+        elif earlier is not None and earlier.sample_rate == self.sample_rate:
+            # the round trip may be given a little differently (a player's latency is set
+            # in whole ms): the response moves by the difference, within its margin
+            moved = int(round(self._round_trip_s * sample_rate)) - int(round(earlier.round_trip_s * sample_rate))
+            if abs(moved) <= int(round(PRE_S * sample_rate)):
+                self._earlier = _shifted(_applied_response(earlier), moved)
+            if self._earlier is not None and not np.any(self._earlier):
                 self._earlier = None
 
     def _fits(self, path: LearnedPath | None) -> bool:
@@ -674,6 +679,49 @@ def _applied_response(path: LearnedPath) -> np.ndarray:
     learned.restore(path.long if use_long else path.song[:6],
                     path.long_weights if use_long else path.song_weights)
     return learned.h.copy()
+
+
+def _shifted(h: np.ndarray, moved: int) -> np.ndarray:
+    """A response indexed from a lag ``moved`` samples later (earlier if negative)."""
+    if moved == 0:
+        return h
+    out = np.zeros_like(h)
+    if moved > 0:
+        out[:h.size - moved] = h[moved:]
+    else:
+        out[-moved:] = h[:h.size + moved]
+    return out
+
+
+def learn_from_calibration(played: np.ndarray, recorded: np.ndarray, *, sample_rate: int,
+                           round_trip_s: float) -> LearnedPath:
+    """The way from the speakers to the microphone as a calibration by ear heard it.
+
+    The calibration's noise bursts (:func:`drumjam.analysis.roundtrip.calibration_clicks`)
+    sound across the spectrum in a quiet room, so the room's response is learned from them as
+    a canceller learns it from a song (their own path: the round trip measured on them). A
+    player's first take tries it (``earlier`` of :class:`BleedCanceller`): the song is
+    cancelled from its first note if the count-in's clicks confirm it.
+
+    Parameters
+    ----------
+    played : numpy.ndarray
+        The calibration signal as played.
+    recorded : numpy.ndarray
+        The microphone from the signal's first sample on (at least as long).
+    sample_rate : int
+        Of both, in Hz.
+    round_trip_s : float
+        The round trip measured on them.
+
+    Returns
+    -------
+    LearnedPath
+    """
+    canceller = BleedCanceller(np.asarray(played, np.float32), sample_rate=sample_rate,
+                               round_trip_s=round_trip_s)
+    canceller.process(np.asarray(recorded, np.float32))
+    return canceller.learned()
 
 
 def _slice(x: np.ndarray, a: int, b: int) -> np.ndarray:

@@ -8,6 +8,8 @@ sample) and answers the round trip from the speakers to the microphone, the late
 microphone player. Given the player's ``name`` (and the microphone's ``device`` label) it is
 stored for them and that device; ``GET /api/calibration/ear/latency`` reads it back, and a session's
 microphone player without a latency of their own gets it (:mod:`drumjam.web.session_routes`).
+What the bursts tell of the room's response is kept too (in memory, :class:`~drumjam.web.state.BleedMemory`):
+the player's first take with that microphone tries it, to cancel the song from its first note.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from typing import Annotated, Any
 
 import soundfile as sf
 from fastapi import APIRouter, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
 
+from drumjam.analysis.bleed import learn_from_calibration
 from drumjam.analysis.roundtrip import calibration_clicks, measure_round_trip
 from drumjam.errors import InputError
 from drumjam.session.live import clean_name
@@ -66,6 +70,11 @@ async def measure(state: JamStateDep, request: Request, sample_rate: SampleRate,
         save_input_calibration(player, input_kind="mic", device=device,
                                latency_ms=measured.latency_ms, peak_ratio=measured.peak_ratio,
                                url=state.db_url)
+        # what the bursts tell of the room: the player's first take tries it on its count-in
+        path = await run_in_threadpool(learn_from_calibration, played, frame.samples[start:],
+                                       sample_rate=sample_rate,
+                                       round_trip_s=measured.latency_ms / 1000)
+        state.bleed.keep(player, device_key(device), path)
         answer.update(stored=True, name=player, device=device_key(device))
     return answer
 
