@@ -394,7 +394,7 @@ def test_a_room_microphone_cancels_a_mapped_song(tmp_path: Path) -> None:
     room.start(0.0)
     mics: dict = {}
     own, _ = start_room_mic(room, room.seats[0], MicStartMessage(
-        type="mic_start", sample_rate=48000, timeline_zero_frame=0), None, BleedMemory(), mics)
+        type="mic_start", sample_rate=48000, timeline_zero_frame=0), None, BleedMemory(stored=False), mics)
     assert "the backing track's and the clicks' bleed is cancelled" in own[-1]
     assert "A" in mics
     end_room_mic(room, room.seats[0], mics)

@@ -332,7 +332,7 @@ def test_the_next_take_tries_what_the_last_take_learned(run: dict, setup: str, k
         return np.concatenate([bc.process(mic[i:i + 960]) for i in range(0, n, 960)]), bc
 
     last = heard()
-    learned = take(last)[1].learned()
+    learned = take(last)[1].learned().applied()
     bleed = {"unchanged": last, "speakers 6 dB down": 0.5 * last, "headphones on": 0.0 * last,
              "microphone moved": heard(distance_m=2.5, seed=5)}[setup]
     afresh, _ = take(bleed)
@@ -363,7 +363,7 @@ def test_the_first_take_tries_what_the_calibration_by_ear_heard(run: dict) -> No
     recorded = delayed(GAIN * 0.5 * convolve(bursts, ir, bursts.size + SR), ROUND_TRIP_S, SR)
     recorded += noise(recorded.size, level_db=-60)
     measured_s = measure_round_trip(bursts, recorded, sample_rate=SR).latency_ms / 1000
-    calibrated = learn_from_calibration(bursts, recorded, sample_rate=SR, round_trip_s=measured_s)
+    calibrated = learn_from_calibration(bursts, recorded, sample_rate=SR, round_trip_s=measured_s).applied()
     drums = delayed(run["drums"], ROUND_TRIP_S, SR)
     bleed = delayed(GAIN * run["played"], ROUND_TRIP_S, SR)
     first = int(round((played.music_s - played.start_s + ROUND_TRIP_S) * SR))

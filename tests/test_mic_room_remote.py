@@ -175,7 +175,7 @@ def test_a_players_next_room_tries_what_their_last_room_learned_of_the_bleed(son
     backing = builtin_dir() / "slow-funk" / "backing.ogg"
     with_audio = replace(song, audio_path=backing)
     music, _ = load_audio(backing, sample_rate=SR)
-    memory = BleedMemory()
+    memory = BleedMemory(stored=False)
     reports = []
     for _ in range(2):
         room = Room(with_audio, "Kit", 0.0)

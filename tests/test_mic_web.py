@@ -5,22 +5,24 @@ from __future__ import annotations
 
 import io
 import os
+from dataclasses import replace
 
 import numpy as np
 import pytest
 import soundfile as sf
 from fastapi.testclient import TestClient
 
-from drumjam.analysis.bleed import LearnedPath
+from drumjam.analysis.bleed import BleedCanceller, LearnedPath
 from drumjam.io.audio import load_audio
 from drumjam.io.render import render_events
 from drumjam.library import builtin_dir
 from drumjam.model import Hit
 from drumjam.session.mic import encode_frame
 from drumjam.session.playback import BackingSignal, ClickSignal, click_schedule
+from drumjam.store.inputs import save_room_response
 from drumjam.web.app import create_app
 from drumjam.web.state import BleedMemory
-from mic_room import convolve, delayed, render_onset_delay_s, room_ir
+from mic_room import convolve, delayed, render_onset_delay_s, room_ir, song
 
 SR = 48000
 LATE_S = 0.030
@@ -236,23 +238,43 @@ def test_the_next_take_starts_from_what_the_last_take_learned(client) -> None:
     assert take("Another Microphone")["earlier_gain_db"] is None
 
 
-def test_bleed_memory_keeps_the_last_set_ups_used() -> None:
-    def path(song_s: float) -> LearnedPath:
-        empty = np.zeros(1)
-        return LearnedPath(SR, ROUND_TRIP_S, (empty,) * 7, (1.0, song_s), empty, (empty,) * 6,
-                           (1.0, song_s), (0.0, 0.0))
+@pytest.fixture(scope="module")
+def learned_path() -> LearnedPath:
+    """What a canceller learns from 4 s of a stand-in song through a room."""
+    backing = song(4.0, sample_rate=SR)
+    heard = delayed(convolve(backing, room_ir(sample_rate=SR, distance_m=1.5)), ROUND_TRIP_S, SR)
+    canceller = BleedCanceller(backing, sample_rate=SR, round_trip_s=ROUND_TRIP_S)
+    canceller.process(heard)
+    return canceller.learned()
 
-    memory = BleedMemory()
+
+def test_bleed_memory_keeps_the_last_set_ups_used(learned_path: LearnedPath) -> None:
+    memory = BleedMemory(stored=False)
     for k in range(BleedMemory.MAX_SETUPS):
-        memory.keep(f"p{k}", "mic", path(5.0))
+        memory.keep(f"p{k}", "mic", learned_path)
     memory.get("p0", "mic")  # reading does not make a set-up recent: using it does
-    memory.keep("p1", "mic", path(6.0))
-    memory.keep("new", "mic", path(5.0))
+    memory.keep("p1", "mic", learned_path)
+    memory.keep("new", "mic", learned_path)
     assert memory.get("p0", "mic") is None  # the least recently kept is forgotten
-    assert memory.get("p1", "mic").song_weights[1] == 6.0 and memory.get("new", "mic") is not None
-    memory.keep("p1", "mic", path(BleedMemory.MIN_SONG_S / 2))  # too short a take
-    assert memory.get("p1", "mic").song_weights[1] == 6.0
+    assert memory.get("p1", "mic") is not None and memory.get("new", "mic") is not None
     assert memory.get("p1", "other mic") is None
+
+
+def test_bleed_memory_stores_the_response_with_the_calibrations(db_url: str, learned_path: LearnedPath) -> None:
+    """A response kept survives the app (stored in the database), a take too short to have
+    learned one does not replace it, and a damaged row is not used."""
+    BleedMemory(db_url).keep("Ann", " USB Audio ", learned_path)
+    again = BleedMemory(db_url).get("Ann", "USB Audio")
+    applied = learned_path.applied()
+    assert again.sample_rate == SR and again.round_trip_s == pytest.approx(ROUND_TRIP_S)
+    np.testing.assert_array_equal(again.response, applied.response)
+    short = replace(learned_path, song_weights=(1.0, BleedMemory.MIN_SONG_S / 2))
+    BleedMemory(db_url).keep("Ann", "USB Audio", short)
+    np.testing.assert_array_equal(BleedMemory(db_url).get("Ann", "USB Audio").response, applied.response)
+    save_room_response("Ann", device="USB Audio", sample_rate=SR, round_trip_s=0.04,
+                       response=b"\x00\x01\x02", url=db_url)
+    assert BleedMemory(db_url).get("Ann", "USB Audio") is None
+    assert BleedMemory(db_url).get("Bob", "USB Audio") is None
 
 
 def test_calibration_by_ear_over_http(client) -> None:
@@ -278,10 +300,11 @@ def test_calibration_by_ear_over_http(client) -> None:
     assert r.status_code == 400 and "not a microphone frame" in r.json()["detail"]
 
 
-def test_a_players_first_take_tries_what_the_calibration_by_ear_heard(client) -> None:
+def test_a_players_first_take_tries_what_the_calibration_by_ear_heard(client, tmp_path) -> None:
     """The calibration's noise bursts, heard through the room the song will be heard through,
-    tell its response: the player's first take with that microphone (their latency set from
-    the calibration, in whole ms as the page sets it) cancels the song from its first note."""
+    tell its response, stored with the calibration: the player's first take with that
+    microphone, after drumjam was started again (their latency set from the calibration, in
+    whole ms as the page sets it), cancels the song from its first note."""
     device = "USB Audio Interface"
     wav = client.get("/api/calibration/ear/clicks.wav", params={"sample_rate": SR})
     bursts, _ = sf.read(io.BytesIO(wav.content), dtype="float32")
@@ -293,9 +316,11 @@ def test_a_players_first_take_tries_what_the_calibration_by_ear_heard(client) ->
                     headers={"content-type": "application/octet-stream"})
     assert r.status_code == 200 and r.json()["stored"], r.text
     latency_ms = round(r.json()["latency_ms"])
-    live = client.post("/api/sessions", json={"song_id": "slow-funk", "players": [
-        {"name": "Mic", "latency_ms": latency_ms, "input": "mic", "device": device}]}).json()
-    report = _bleed_report(client, live, _microphone(live["plan"])[0], device)
+    again = create_app(home=tmp_path, db_url=os.environ.get("DRUMJAM_DB_URL"), max_upload_bytes=2_000_000)
+    with TestClient(again) as restarted:
+        live = restarted.post("/api/sessions", json={"song_id": "slow-funk", "players": [
+            {"name": "Mic", "latency_ms": latency_ms, "input": "mic", "device": device}]}).json()
+        report = _bleed_report(restarted, live, _microphone(live["plan"])[0], device)
     assert report["earlier_gain_db"] == pytest.approx(0.0, abs=3.0)
 
 

@@ -123,7 +123,7 @@ def test_a_database_with_only_some_old_tables_gets_the_rest(db_url):
     _run(db_url, [x for x in ddl if "jam_sessions" in x or "player_calibrations" in x]
          + ["INSERT INTO player_calibrations VALUES ('Bo', 5.0, 16, '2026-01-01 10:00:00')"])
     migrate(db_url)
-    assert set(OLD_TABLES) | {"songs", "take_hits", "input_calibrations", "kit_profiles",
+    assert set(OLD_TABLES) | {"songs", "take_hits", "input_calibrations", "kit_profiles", "room_responses",
                             "alembic_version"} == set(inspect(get_engine(db_url)).get_table_names())
     assert get_calibration("Bo", url=db_url) == 5.0
 

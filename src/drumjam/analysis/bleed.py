@@ -17,7 +17,7 @@ Each change of the estimate is faded in over :data:`FADE_S`: switched at once, t
 would step, a click the transcription would hear as a stroke.
 
 A new take of the same player, microphone and speakers need not wait for that second: the
-response an earlier take learned (:class:`LearnedPath`), or the calibration by ear's noise
+response an earlier take applied (:class:`RoomResponse`), or the calibration by ear's noise
 bursts (:func:`learn_from_calibration`), is tried on what the microphone hears
 of the count-in's clicks (and of the song, without a count-in). Fitted by one gain, it is
 applied from the song's first sample if it removes at least half of it
@@ -167,6 +167,37 @@ class LearnedPath:
     long_weights: tuple[float, float]
     errors: tuple[float, float]
 
+    def applied(self) -> RoomResponse:
+        """The song's response this path applied at its end (the long one if it predicted
+        better), for a later take of the same set-up (``earlier`` of
+        :class:`BleedCanceller`)."""
+        rate = self.sample_rate
+        use_long = 0.0 < self.errors[1] < self.errors[0]
+        path = _Path(int(round((LONG_TAPS_S if use_long else TAPS_S) * rate)), rate)
+        path.restore(self.long if use_long else self.song[:6],
+                     self.long_weights if use_long else self.song_weights)
+        return RoomResponse(rate, self.round_trip_s, path.h.copy())
+
+
+@dataclass(frozen=True)
+class RoomResponse:
+    """The way from the speakers to the microphone as a take applied it: what a later take of
+    the same player and microphone tries first (small enough to store: 0.1-0.3 s of taps).
+
+    Attributes
+    ----------
+    sample_rate : int
+        In Hz.
+    round_trip_s : float
+        The round trip it was applied with.
+    response : numpy.ndarray
+        float32 taps from the round trip less :data:`PRE_S` on.
+    """
+
+    sample_rate: int
+    round_trip_s: float
+    response: np.ndarray
+
 
 @dataclass(frozen=True)
 class BleedReport:
@@ -315,10 +346,11 @@ class BleedCanceller:
         What an earlier stream of the same take learned (:meth:`learned`; the microphone
         reconnected mid-song); used at once when its sample rate and round trip are this
         stream's.
-    earlier : LearnedPath, optional
-        What a stream of an earlier take with the same microphone and speakers learned; tried
-        first (see the module's notes) when its sample rate and round trip are this stream's
-        and ``learned`` is not given.
+    earlier : RoomResponse, optional
+        The response an earlier take with the same microphone and speakers applied
+        (:meth:`LearnedPath.applied`); tried first (see the module's notes) when its sample
+        rate is this stream's, its round trip within :data:`PRE_S` of this one's, and
+        ``learned`` is not given.
     alone_s : float
         How long from the first microphone sample the clicks are heard without the drums (the
         count-in): their response is learned there.
@@ -332,7 +364,7 @@ class BleedCanceller:
     def __init__(self, reference: np.ndarray | Signal, *, sample_rate: int, round_trip_s: float,
                  clicks: np.ndarray | Signal | None = None, first_sample: int = 0,
                  alone_s: float = 0.0, learned: LearnedPath | None = None,
-                 earlier: LearnedPath | None = None) -> None:
+                 earlier: RoomResponse | None = None) -> None:
         self._ref = as_signal(reference)
         self._clicks = None if clicks is None else as_signal(clicks)
         if not 4000 <= int(sample_rate) <= 384000:
@@ -388,7 +420,7 @@ class BleedCanceller:
             # in whole ms): the response moves by the difference, within its margin
             moved = int(round(self._round_trip_s * sample_rate)) - int(round(earlier.round_trip_s * sample_rate))
             if abs(moved) <= int(round(PRE_S * sample_rate)):
-                self._earlier = _shifted(_applied_response(earlier), moved)
+                self._earlier = _shifted(np.asarray(earlier.response, np.float32), moved)
             if self._earlier is not None and not np.any(self._earlier):
                 self._earlier = None
 
@@ -568,12 +600,12 @@ class BleedCanceller:
             self._earlier_seen += (float(np.sum(np.real(np.conj(spec_p[bins]) * spec_y))),
                                    float(np.sum(power[bins])), float(np.sum(np.abs(spec_y) ** 2)),
                                    self._short.hop / self.sample_rate)
-            cross, power, heard, seen_s = self._earlier_seen
+            cross, predicted_power, heard, seen_s = self._earlier_seen
             # judged once seen long enough, or before the song starts at the count-in's end
             count_in_ends = self._alone > 0 and m + self._short.hop + seg > self._alone
             if seen_s < EARLIER_EVIDENCE_S and not count_in_ends:
                 return
-            gain = cross / power
+            gain = cross / predicted_power
             left = heard - gain * cross  # what the least-squares gain leaves
             lo, hi = EARLIER_GAIN_RANGE
             if lo <= gain <= hi and left <= EARLIER_REMOVES * heard:
@@ -670,17 +702,6 @@ class BleedCanceller:
                            bool(bleed_db > 0.0 and residual_db > TOO_STRONG_DB), earlier_db)
 
 
-def _applied_response(path: LearnedPath) -> np.ndarray:
-    """The song's response a learned path applied at its end (the long one if it predicted
-    better), in taps from the round trip less :data:`PRE_S`."""
-    rate = path.sample_rate
-    use_long = 0.0 < path.errors[1] < path.errors[0]
-    learned = _Path(int(round((LONG_TAPS_S if use_long else TAPS_S) * rate)), rate)
-    learned.restore(path.long if use_long else path.song[:6],
-                    path.long_weights if use_long else path.song_weights)
-    return learned.h.copy()
-
-
 def _shifted(h: np.ndarray, moved: int) -> np.ndarray:
     """A response indexed from a lag ``moved`` samples later (earlier if negative)."""
     if moved == 0:
@@ -700,8 +721,9 @@ def learn_from_calibration(played: np.ndarray, recorded: np.ndarray, *, sample_r
     The calibration's noise bursts (:func:`drumjam.analysis.roundtrip.calibration_clicks`)
     sound across the spectrum in a quiet room, so the room's response is learned from them as
     a canceller learns it from a song (their own path: the round trip measured on them). A
-    player's first take tries it (``earlier`` of :class:`BleedCanceller`): the song is
-    cancelled from its first note if the count-in's clicks confirm it.
+    player's first take tries the response it applies (:meth:`LearnedPath.applied`, ``earlier``
+    of :class:`BleedCanceller`): the song is cancelled from its first note if the count-in's
+    clicks confirm it.
 
     Parameters
     ----------

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from drumjam.analysis.bleed import BleedCanceller, BleedReport, LearnedPath
+from drumjam.analysis.bleed import BleedCanceller, BleedReport, LearnedPath, RoomResponse
 from drumjam.analysis.kitprofile import KitProfile, KitTranscriber
 from drumjam.analysis.transcribe import DrumTranscriber
 from drumjam.errors import InputError
@@ -147,10 +147,11 @@ class MicInput:
         What the player's previous stream of this session learned of the bleed
         (:meth:`learned_bleed`): a microphone reconnected mid-song cancels the song and the
         clicks at once.
-    earlier_bleed : LearnedPath, optional
-        What a stream of an earlier take with the same microphone learned: tried on the
-        count-in's clicks and, if it still holds, the song is cancelled from its first moment
-        (:class:`~drumjam.analysis.bleed.BleedCanceller`'s ``earlier``).
+    earlier_bleed : RoomResponse, optional
+        The response an earlier take with the same microphone applied (or its calibration by
+        ear heard): tried on the count-in's clicks and, if it still holds, the song is
+        cancelled from its first moment (:class:`~drumjam.analysis.bleed.BleedCanceller`'s
+        ``earlier``).
     expected : sequence of (float, Voice or str), optional
         The chart's notes (timeline seconds, voice) the player plays along to: near a note
         due, its drum sounding alone is heard at half its usual threshold (score-informed
@@ -167,7 +168,7 @@ class MicInput:
                  played: Played | None = None, kit: KitProfile | None = None,
                  tap: Callable[[int, np.ndarray], None] | None = None,
                  learned_bleed: LearnedPath | None = None,
-                 earlier_bleed: LearnedPath | None = None,
+                 earlier_bleed: RoomResponse | None = None,
                  expected: Sequence[tuple[float, Voice | str]] = ()) -> None:
         if not MIN_RATE <= int(sample_rate) <= MAX_RATE:
             raise InputError(f"microphone sample rate {sample_rate} Hz is out of range; use "

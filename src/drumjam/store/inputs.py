@@ -1,10 +1,13 @@
-"""Per player and input: the round trip measured by ear and the kit check's profile.
+"""Per player and input: the round trip measured by ear, the kit check's profile and the
+speakers' response in the microphone.
 
 A microphone player's latency is the round trip from the speakers to their microphone, which
 depends on the device (a USB interface and a laptop's built-in microphone differ by tens of
 ms), so it is stored per player, input kind and device label (latest measurement wins). The
 kit check's result (input gain, thresholds, how the kit's drums sound) is stored per player and
-device the same way. Tap-along calibrations stay in ``player_calibrations``.
+device the same way, and so is the room's response from the speakers to the microphone that
+the player's last take (or calibration by ear) applied to cancel the song: their next take
+tries it first. Tap-along calibrations stay in ``player_calibrations``.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Float, String
+from sqlalchemy import JSON, DateTime, Float, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from drumjam.errors import InputError
@@ -50,6 +53,20 @@ class KitProfileRow(Base):
     device: Mapped[str] = mapped_column(String(MAX_DEVICE_CHARS), primary_key=True)
     profile: Mapped[dict[str, Any]] = mapped_column(JSON)
     checked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class RoomResponseRow(Base):
+    """The response from the speakers to a player's microphone their last take applied."""
+
+    __tablename__ = "room_responses"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    device: Mapped[str] = mapped_column(String(MAX_DEVICE_CHARS), primary_key=True)
+    sample_rate: Mapped[int] = mapped_column(Integer)
+    round_trip_s: Mapped[float] = mapped_column(Float)
+    #: float32 taps, little-endian
+    response: Mapped[bytes] = mapped_column(LargeBinary)
+    learned_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
 
 
 def device_key(device: str) -> str:
@@ -109,6 +126,31 @@ def get_kit_profile(name: str, *, device: str, url: str | None = None) -> dict[s
     with session_scope(url) as db:
         row = db.get(KitProfileRow, (name, device_key(device)))
         return None if row is None else dict(row.profile)
+
+
+def save_room_response(name: str, *, device: str, sample_rate: int, round_trip_s: float,
+                       response: bytes, url: str | None = None) -> None:
+    """Store (or replace) the response a player's last take with a microphone applied
+    (``response``: float32 taps, little-endian)."""
+    key = (name, device_key(device))
+    with session_scope(url) as db:
+        row = db.get(RoomResponseRow, key)
+        if row is None:
+            row = RoomResponseRow(name=key[0], device=key[1])
+            db.add(row)
+        row.sample_rate, row.round_trip_s = int(sample_rate), float(round_trip_s)
+        row.response, row.learned_at = bytes(response), _now()
+
+
+def get_room_response(name: str, *, device: str,
+                      url: str | None = None) -> dict[str, Any] | None:
+    """The response stored for a player's microphone (``sample_rate``, ``round_trip_s``,
+    ``response`` bytes), or None if none was."""
+    with session_scope(url) as db:
+        row = db.get(RoomResponseRow, (name, device_key(device)))
+        return None if row is None else {"sample_rate": int(row.sample_rate),
+                                         "round_trip_s": float(row.round_trip_s),
+                                         "response": bytes(row.response)}
 
 
 def stored_latency_ms(name: str, *, input_kind: str = "keys", device: str = "",

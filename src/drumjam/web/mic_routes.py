@@ -8,7 +8,7 @@ sample) and answers the round trip from the speakers to the microphone, the late
 microphone player. Given the player's ``name`` (and the microphone's ``device`` label) it is
 stored for them and that device; ``GET /api/calibration/ear/latency`` reads it back, and a session's
 microphone player without a latency of their own gets it (:mod:`drumjam.web.session_routes`).
-What the bursts tell of the room's response is kept too (in memory, :class:`~drumjam.web.state.BleedMemory`):
+What the bursts tell of the room's response is stored too (:class:`~drumjam.web.state.BleedMemory`):
 the player's first take with that microphone tries it, to cancel the song from its first note.
 """
 

@@ -134,9 +134,9 @@ class RoomService:
         #: ``(player name, microphone label) -> KitProfile | None``: the kit checks stored
         #: (default: the jam app's; none without it).
         self.kits: Callable[[str, str], KitProfile | None] = lambda name, device: None
-        #: What each player's microphone last learned of the bleed, for their next take
-        #: (default: the jam app's, shared with its local sessions).
-        self.bleed = BleedMemory()
+        #: The speakers' response each player's microphone last applied, for their next
+        #: take (default: in memory; served with the jam app, its stored one).
+        self.bleed = BleedMemory(stored=False)
         self._gc_pacer: asyncio.Task | None = None
 
     def now_ms(self) -> float:

@@ -21,9 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
+import numpy as np
 from fastapi import Depends, Request
 
-from drumjam.analysis.bleed import LearnedPath
+from drumjam.analysis.bleed import LearnedPath, RoomResponse
 from drumjam.errors import DrumjamError, NotFoundError
 from drumjam.library import Song, SongLibrary
 from drumjam.model import BeatMap, Chart, Hit
@@ -31,6 +32,7 @@ from drumjam.session.live import LiveSession, Player, SessionResult
 from drumjam.session.practice import Practice, PracticePlan
 from drumjam.session.recording import HitWriter
 from drumjam.store.hitlog import HitLog
+from drumjam.store.inputs import device_key, get_room_response, save_room_response
 from drumjam.store.sessions import (
     finish_session,
     interrupt_session,
@@ -129,35 +131,64 @@ class LiveEntry:
 
 
 class BleedMemory:
-    """What each microphone set-up (a player's name and microphone) last learned of the
-    speakers' bleed (:class:`~drumjam.analysis.bleed.LearnedPath`), for that player's next
-    take: tried on its count-in, it cancels the song from the first note if the set-up still
-    holds. In memory, for the :data:`MAX_SETUPS` set-ups used last (a few MB each)."""
+    """The response from the speakers to each player's microphone (by its label) that their
+    last take applied or their calibration by ear heard
+    (:class:`~drumjam.analysis.bleed.RoomResponse`), for their next take: tried on its
+    count-in, it cancels the song from the first note if the set-up still holds. Stored with
+    the player's calibrations (``room_responses``), or with ``stored=False`` kept in memory
+    for the :data:`MAX_SETUPS` set-ups used last.
 
-    #: Set-ups remembered.
+    Parameters
+    ----------
+    db_url : str, optional
+        The database (default: drumjam's).
+    stored : bool
+        Store in the database; else in memory only.
+    """
+
+    #: Set-ups remembered in memory.
     MAX_SETUPS = 16
     #: A take's response replaces the one kept once it heard this much of the song, in
     #: seconds (a take stopped at once learned too little to serve the next).
     MIN_SONG_S = 2.0
 
-    def __init__(self) -> None:
-        self._paths: OrderedDict[tuple[str, str], LearnedPath] = OrderedDict()
+    def __init__(self, db_url: str | None = None, *, stored: bool = True) -> None:
+        self.db_url = db_url
+        self.stored = stored
+        self._memory: OrderedDict[tuple[str, str], RoomResponse] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, name: str, device: str) -> LearnedPath | None:
-        """The learned path kept for a player's name and microphone label (None: none)."""
-        with self._lock:
-            return self._paths.get((name, device))
+    def get(self, name: str, device: str) -> RoomResponse | None:
+        """The response kept for a player's name and microphone label (None: none, or a
+        stored one that is not a response)."""
+        if not self.stored:
+            with self._lock:
+                return self._memory.get((name, device_key(device)))
+        row = get_room_response(name, device=device, url=self.db_url)
+        if row is None or len(row["response"]) % 4 or not 8000 <= row["sample_rate"] <= 192000:
+            return None
+        taps = np.frombuffer(row["response"], "<f4").astype(np.float32)
+        if not 0 < taps.size <= row["sample_rate"] or not np.all(np.isfinite(taps)):
+            return None
+        return RoomResponse(row["sample_rate"], row["round_trip_s"], taps)
 
-    def keep(self, name: str, device: str, path: LearnedPath | None) -> None:
-        """Keep a take's learned path for the set-up's next take (if it heard enough song)."""
-        if path is None or path.song_weights[1] < self.MIN_SONG_S:
+    def keep(self, name: str, device: str, learned: LearnedPath | None) -> None:
+        """Keep the response a take applied (or a calibration heard) for the set-up's next
+        take, if it heard enough of the song (or of the calibration's bursts)."""
+        if learned is None or learned.song_weights[1] < self.MIN_SONG_S:
             return
+        response = learned.applied()
+        if self.stored:
+            save_room_response(name, device=device, sample_rate=response.sample_rate,
+                               round_trip_s=response.round_trip_s,
+                               response=response.response.astype("<f4").tobytes(), url=self.db_url)
+            return
+        key = (name, device_key(device))
         with self._lock:
-            self._paths[(name, device)] = path
-            self._paths.move_to_end((name, device))
-            while len(self._paths) > self.MAX_SETUPS:
-                self._paths.popitem(last=False)
+            self._memory[key] = response
+            self._memory.move_to_end(key)
+            while len(self._memory) > self.MAX_SETUPS:
+                self._memory.popitem(last=False)
 
 
 class JamState:
@@ -182,7 +213,7 @@ class JamState:
         self._live: dict[str, LiveEntry] = {}
         self._lock = threading.Lock()
         #: What each microphone set-up learned of the bleed, for its next take.
-        self.bleed = BleedMemory()
+        self.bleed = BleedMemory(db_url)
 
     def add_live(self, entry: LiveEntry) -> str:
         """Register a live session and return its unguessable id.
