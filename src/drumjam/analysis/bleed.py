@@ -50,28 +50,23 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from drumjam.analysis.roomresponse import (
+    CLICK_REG,
+    LONG_TAPS_S,
+    PRE_S,
+    TAPS_S,
+    WARMUP_S,
+    LearnedPath,
+    RoomResponse,
+    WelchResponse,
+)
 from drumjam.errors import InputError
 
-#: Length of the room response after the round trip learned first, in seconds.
-TAPS_S = 0.1
-#: Length of the room response learned beside it, applied once it predicts the microphone
-#: better (a reverberant room's tail: 0.1 s of a 0.6 s RT60 leaves the song 12 dB down, 0.3 s
-#: 21 dB). Its segments are four times as long, so it needs more of the song to learn from.
-LONG_TAPS_S = 0.3
 #: The two responses are compared on what they left of the song over about this long.
 COMPARE_S = 4.0
-#: Room response kept before the measured round trip (its error), in seconds.
-PRE_S = 0.003
-#: Time over which the response is averaged (older segments weigh less), in seconds.
-MEMORY_S = 30.0
-#: Song heard before the response is trusted and subtracted, in seconds.
-WARMUP_S = 0.4
 #: Recent audio the report looks at, in seconds, in chunks of REPORT_CHUNK_S.
 REPORT_S = 30.0
 REPORT_CHUNK_S = 0.02
-#: The clicks' response is regularised by this share of their strongest spectral power, so
-#: that it fades out where they do not sound.
-CLICK_REG = 1e-4
 #: The count-in's response is trusted while the clicks it predicts differ from those the song's
 #: response predicts by at most this share of the clicks' power (beyond the song response's
 #: own uncertainty, so that it serves while the song's is still being learned).
@@ -131,75 +126,6 @@ def as_signal(reference: np.ndarray | Signal) -> Signal:
 
 
 @dataclass(frozen=True)
-class LearnedPath:
-    """What a canceller learned of the way from the speakers to the microphone: a later stream
-    of the same set-up (the microphone reconnected mid-song) starts from it, cancelling the song
-    at once and the clicks although it never heard them alone.
-
-    Attributes
-    ----------
-    sample_rate : int
-        Of the stream it was learned on, in Hz.
-    round_trip_s : float
-        The round trip it was learned with.
-    song : tuple of numpy.ndarray
-        The averaged spectra: song x microphone, song, microphone, clicks, song x clicks,
-        clicks x microphone, and the clicks of the count-in.
-    song_weights : tuple of float
-        Effective number of segments averaged, and seconds of song heard.
-    clicks : numpy.ndarray
-        The clicks' response learned in the count-in (zeros if they were never heard alone).
-    long : tuple of numpy.ndarray
-        The spectra of the long response (:data:`LONG_TAPS_S`), in ``song``'s order less the
-        count-in's.
-    long_weights : tuple of float
-        Its segments averaged and seconds of song heard.
-    errors : tuple of float
-        What the short and the long response left of the microphone (which one is applied).
-    """
-
-    sample_rate: int
-    round_trip_s: float
-    song: tuple[np.ndarray, ...]
-    song_weights: tuple[float, float]
-    clicks: np.ndarray
-    long: tuple[np.ndarray, ...]
-    long_weights: tuple[float, float]
-    errors: tuple[float, float]
-
-    def applied(self) -> RoomResponse:
-        """The song's response this path applied at its end (the long one if it predicted
-        better), for a later take of the same set-up (``earlier`` of
-        :class:`BleedCanceller`)."""
-        rate = self.sample_rate
-        use_long = 0.0 < self.errors[1] < self.errors[0]
-        path = _Path(int(round((LONG_TAPS_S if use_long else TAPS_S) * rate)), rate)
-        path.restore(self.long if use_long else self.song[:6],
-                     self.long_weights if use_long else self.song_weights)
-        return RoomResponse(rate, self.round_trip_s, path.h.copy())
-
-
-@dataclass(frozen=True)
-class RoomResponse:
-    """The way from the speakers to the microphone as a take applied it: what a later take of
-    the same player and microphone tries first (small enough to store: 0.1-0.3 s of taps).
-
-    Attributes
-    ----------
-    sample_rate : int
-        In Hz.
-    round_trip_s : float
-        The round trip it was applied with.
-    response : numpy.ndarray
-        float32 taps from the round trip less :data:`PRE_S` on.
-    """
-
-    sample_rate: int
-    round_trip_s: float
-    response: np.ndarray
-
-
-@dataclass(frozen=True)
 class BleedReport:
     """How much of the song reached the microphone and what is left of it.
 
@@ -240,90 +166,6 @@ class BleedReport:
                 "too_strong": self.too_strong, "message": self.message,
                 "earlier_gain_db": (None if self.earlier_gain_db is None
                                     else round(self.earlier_gain_db, 1))}
-
-
-class _Path:
-    """The song's response at one length, learned by frequency-domain least squares over
-    overlapping segments four times as long (Welch averages of the cross- and auto-spectra),
-    the clicks a second regressor beside the song.
-
-    Parameters
-    ----------
-    taps : int
-        Length of the response, in samples.
-    sample_rate : int
-        In Hz.
-    """
-
-    def __init__(self, taps: int, sample_rate: int) -> None:
-        self.taps = int(taps)
-        self.seg = 1 << int(np.ceil(np.log2(4 * self.taps)))
-        self.hop = self.seg // 2
-        self.window = np.hanning(self.seg).astype(np.float32)
-        bins = self.seg // 2 + 1
-        self.sxy = np.zeros(bins, np.complex128)  # song x microphone
-        self.sxx = np.zeros(bins)
-        self.syy = np.zeros(bins)
-        self.scc = np.zeros(bins)  # the clicks, beside the song, over the same segments
-        self.ssc = np.zeros(bins, np.complex128)  # song x clicks
-        self.syc = np.zeros(bins, np.complex128)  # clicks x microphone
-        self.n_eff = 0.0  # effective number of segments averaged
-        self.warm_s = 0.0  # song heard so far (segments with reference energy)
-        self.forget = float(np.exp(-self.hop / (MEMORY_S * sample_rate)))
-        self._hop_s = self.hop / sample_rate
-        self.h = np.zeros(self.taps, np.float32)
-        #: The power per bin the drums and noise alone put into ``|H|^2`` (see :meth:`update`).
-        self.noise = np.zeros(bins)
-        self.next_seg = 0  # start of the next segment to learn from
-
-    @property
-    def spectra(self) -> tuple[np.ndarray, ...]:
-        """The averaged spectra, in :attr:`LearnedPath.song`'s order (less the count-in's)."""
-        return self.sxy, self.sxx, self.syy, self.scc, self.ssc, self.syc
-
-    def restore(self, spectra: tuple[np.ndarray, ...], weights: tuple[float, float]) -> None:
-        """Start from spectra and weights an earlier stream averaged."""
-        (self.sxy, self.sxx, self.syy, self.scc, self.ssc, self.syc) = (a.copy() for a in spectra)
-        self.n_eff, self.warm_s = weights
-        if self.warm_s >= WARMUP_S:
-            self.update()
-
-    def add(self, spec_x: np.ndarray, spec_y: np.ndarray, spec_c: np.ndarray | None) -> None:
-        """Average one more segment's spectra (song, microphone, clicks) and update."""
-        f = self.forget
-        self.sxy = f * self.sxy + np.conj(spec_x) * spec_y
-        self.sxx = f * self.sxx + np.abs(spec_x) ** 2
-        self.syy = f * self.syy + np.abs(spec_y) ** 2
-        if spec_c is not None:
-            self.scc = f * self.scc + np.abs(spec_c) ** 2
-            self.ssc = f * self.ssc + np.conj(spec_x) * spec_c
-            self.syc = f * self.syc + np.conj(spec_c) * spec_y
-        self.n_eff = f * self.n_eff + 1.0
-        self.warm_s += self._hop_s
-        if self.warm_s >= WARMUP_S:
-            self.update()
-
-    def update(self) -> None:
-        """The response (:attr:`h`) and its noise (:attr:`noise`) from the spectra averaged
-        so far."""
-        response, self.noise = self.response()
-        self.h = np.fft.irfft(response, self.seg)[:self.taps].astype(np.float32)
-
-    def response(self) -> tuple[np.ndarray, np.ndarray]:
-        """The song's frequency response from the spectra averaged so far, the clicks (if any)
-        a second regressor beside it: least squares per bin, then each bin shrunk by the part
-        of ``|H|^2`` the drums and noise alone would give (returned too)."""
-        sxx = self.sxx + 1e-3 * np.mean(self.sxx) + 1e-20
-        scc = self.scc + CLICK_REG * np.max(self.scc) + 1e-20  # clicks only where they sound
-        own = sxx - np.abs(self.ssc) ** 2 / scc  # the song's power the clicks do not share
-        response = (self.sxy - self.ssc * self.syc / scc) / own
-        clicks = (self.syc - np.conj(self.ssc) * response) / scc
-        explained = np.real(np.conj(response) * self.sxy + np.conj(clicks) * self.syc)
-        # the residual over the song's own power, over the segments averaged (overlapping
-        # Hann segments count about half)
-        gain2 = np.abs(response) ** 2
-        chance = np.maximum(self.syy - explained, 0.0) / own / (0.5 * self.n_eff)
-        return response * np.maximum(0.0, 1.0 - chance / (gain2 + 1e-30)), chance
 
 
 class BleedCanceller:
@@ -373,8 +215,8 @@ class BleedCanceller:
             raise InputError(f"round trip {round_trip_s} s is out of range; calibrate again "
                              "(expected 0-0.5 s)")
         self.sample_rate = int(sample_rate)
-        self._short = _Path(int(round(TAPS_S * sample_rate)), self.sample_rate)
-        self._long = _Path(int(round(LONG_TAPS_S * sample_rate)), self.sample_rate)
+        self._short = WelchResponse(int(round(TAPS_S * sample_rate)), self.sample_rate)
+        self._long = WelchResponse(int(round(LONG_TAPS_S * sample_rate)), self.sample_rate)
         self.taps = self._short.taps
         # reference sample feeding tap 0 of mic sample n: n - self._lag
         self._lag = (int(round(float(round_trip_s) * sample_rate)) - int(round(PRE_S * sample_rate))
@@ -544,7 +386,7 @@ class BleedCanceller:
                 return
             self._learn(min(due, key=lambda p: p.next_seg + p.seg))
 
-    def _segment(self, path: _Path) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    def _segment(self, path: WelchResponse) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """Microphone, song and clicks of the path's next segment (and move on by its hop)."""
         m = path.next_seg
         y = self._mic[m - self._mic_start:m - self._mic_start + path.seg]
@@ -554,7 +396,7 @@ class BleedCanceller:
         path.next_seg += path.hop
         return y, x, c
 
-    def _learn(self, path: _Path) -> None:
+    def _learn(self, path: WelchResponse) -> None:
         """Average one more segment's spectra into a path and update the responses."""
         m = path.next_seg
         y, x, c = self._segment(path)
