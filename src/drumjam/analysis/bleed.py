@@ -372,6 +372,8 @@ class BleedCanceller:
     def _learn_due(self) -> None:
         """Learn from every segment the microphone has been heard to the end of (a change of
         the estimate is faded in from here)."""
+        if all(self._n < p.next_seg + p.seg for p in (self._short, self._long)):
+            return  # nothing due: most blocks
         before = self._applied()
         self._learn_segments()
         h, own, h_clicks = self._applied()
@@ -429,7 +431,7 @@ class BleedCanceller:
         is applied, or dropped); once applied, whether the take's own leaves less (then the
         take's own takes over), over the last :data:`COMPARE_S`."""
         seg, window = self._short.seg, self._short.window
-        predicted = self._predicted(m, seg, self._earlier)
+        predicted = self._bleed_with((self._earlier, False, self._h_clicks), m, m + seg)
         if self._earlier_gain is None:
             spec_p = np.fft.rfft(predicted * window)
             power = np.abs(spec_p) ** 2
@@ -458,21 +460,12 @@ class BleedCanceller:
         if self._short.warm_s < WARMUP_S:
             return
         forget = float(np.exp(-self._short.hop / (COMPARE_S * self.sample_rate)))
-        own = self._predicted(m, seg, self._own_h)
+        own = self._bleed_with((self._own_h, False, self._h_clicks), m, m + seg)
         for k, est in enumerate((self._earlier_gain * predicted, own)):
             left = (y - est) * window
             self._earlier_left[k] = forget * self._earlier_left[k] + float(np.dot(left, left))
         if self._earlier_left[1] < self._earlier_left[0]:
             self._earlier = None  # the take's own leaves less: it is applied from now on
-
-    def _predicted(self, m: int, n: int, h: np.ndarray) -> np.ndarray:
-        """The song and the clicks through response ``h`` at microphone samples
-        ``[m, m + n)``."""
-        a = m - self._lag - (h.size - 1)
-        x = self._ref.samples(a, m + n - self._lag)
-        if self._clicks is not None:
-            x = x + self._clicks.samples(a, m + n - self._lag)
-        return _fir(x, h)
 
     def _score(self, spec_x: np.ndarray, spec_y: np.ndarray) -> None:
         """What each length's response leaves of a long segment before the long one learns

@@ -55,6 +55,14 @@ class MicSlot:
     #: player's next take (:class:`~drumjam.web.state.BleedMemory`).
     keep_bleed: Callable[[LearnedPath], None] | None = None
 
+    def hand_over_bleed(self) -> LearnedPath | None:
+        """What the stream learned of the bleed (None: nothing), given to :attr:`keep_bleed`
+        for the player's next take; the caller keeps it for a reconnection."""
+        learned = self.mic.learned_bleed()
+        if learned is not None and self.keep_bleed is not None:
+            self.keep_bleed(learned)
+        return learned
+
 
 def judgment_message(entry: LiveEntry, *, seq: int, player: int, voice: str,
                      result: HitResult | None, mic: bool = False) -> str:
@@ -171,11 +179,9 @@ def end_mic(entry: LiveEntry, player: int) -> list[str]:
     slot = entry.mics.pop(player, None)
     if slot is None:
         return []
-    learned = slot.mic.learned_bleed()
+    learned = slot.hand_over_bleed()
     if learned is not None:  # the player's next stream (a reconnection) starts from it
         entry.bleed_paths[player] = learned
-        if slot.keep_bleed is not None:  # and their next take tries it
-            slot.keep_bleed(learned)
     try:
         with slot.lock:  # a frame of another connection may be fed meanwhile
             heard = slot.mic.end()

@@ -101,11 +101,7 @@ def end_room_mic(room: Room, seat: Seat, mics: dict[str, MicSlot]) -> Replies:
         return [], []
     index = room.seats.index(seat)
     with slot.lock:
-        learned = slot.mic.learned_bleed()
-        if learned is not None:  # the seat's next stream (a reconnection) starts from it,
-            seat.bleed_path = learned
-            if slot.keep_bleed is not None:  # and the player's next take tries it
-                slot.keep_bleed(learned)
+        seat.bleed_path = slot.hand_over_bleed() or seat.bleed_path  # for a reconnection
         try:
             heard = slot.mic.end()
         except DrumjamError as exc:  # the room closed meanwhile, or the hit limit: hits kept
