@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
@@ -350,6 +351,45 @@ def test_the_next_take_tries_what_the_last_take_learned(run: dict, setup: str, k
     unchanged_db = take(last, learned)[1].report().earlier_gain_db
     assert abs(unchanged_db) < 4.0
     assert report.earlier_gain_db - unchanged_db == pytest.approx(20 * np.log10(0.5 if "down" in setup else 1.0), abs=1.0)
+
+
+def test_a_microphone_reconnected_in_a_tried_takes_first_second_keeps_the_tried_response(
+        run: dict) -> None:
+    """The next take applies the last take's response from the song's first note; its
+    microphone drops out 0.2 s into the song and is back 0.1 s later. The new stream carries
+    on with the tried response (the take's own learning is still too young to apply): the
+    song's first second after the reconnect is cancelled as well as by the take that never
+    dropped out, where a stream that forgot the trial cancels almost nothing."""
+    played, n = run["reference"], run["drums"].size
+    drums = delayed(run["drums"], ROUND_TRIP_S, SR)
+    bleed = delayed(GAIN * run["played"], ROUND_TRIP_S, SR)
+    mic = drums + bleed
+    first = int(round((played.music_s - played.start_s + ROUND_TRIP_S) * SR))
+    cut, resume, block = first + int(0.2 * SR), first + int(0.3 * SR), 960
+
+    def stream(start: int, stop: int, **given: object) -> tuple[np.ndarray, BleedCanceller]:
+        bc = BleedCanceller(played.backing, sample_rate=SR, round_trip_s=ROUND_TRIP_S,
+                            clicks=played.clicks, first_sample=start,
+                            alone_s=max(0.0, (first - ROUND_TRIP_S * SR - start) / SR), **given)
+        return np.concatenate([bc.process(mic[i:min(i + block, stop)])
+                               for i in range(start, stop, block)]), bc
+
+    earlier = stream(0, n)[1].learned().applied()
+    whole, _ = stream(0, n, earlier=earlier)
+    _, dropped = stream(0, cut, earlier=earlier)
+    learned = dropped.learned()
+    assert learned.trial is not None and learned.trial.gain is not None
+    after = slice(resume, resume + SR)
+
+    def left_db(out: np.ndarray) -> float:
+        return float(10 * np.log10(np.sum((out - drums[after]) ** 2) / np.sum(bleed[after] ** 2)))
+
+    kept = left_db(stream(resume, resume + SR, learned=learned, earlier=earlier)[0])
+    forgot = left_db(stream(resume, resume + SR, learned=replace(learned, trial=None),
+                            earlier=earlier)[0])
+    never_dropped = left_db(whole[after])
+    assert kept < -8.0 and forgot > -3.0, (kept, forgot, never_dropped)
+    assert kept == pytest.approx(never_dropped, abs=1.0), (kept, never_dropped)
 
 
 def test_the_first_take_tries_what_the_calibration_by_ear_heard(run: dict) -> None:

@@ -56,6 +56,7 @@ from drumjam.analysis.roomresponse import (
     PRE_S,
     TAPS_S,
     WARMUP_S,
+    EarlierTrial,
     LearnedPath,
     RoomResponse,
     WelchResponse,
@@ -186,8 +187,8 @@ class BleedCanceller:
         The sample of ``reference`` and ``clicks`` played at microphone sample 0.
     learned : LearnedPath, optional
         What an earlier stream of the same take learned (:meth:`learned`; the microphone
-        reconnected mid-song); used at once when its sample rate and round trip are this
-        stream's.
+        reconnected mid-song), an earlier take's response it was trying included; used at
+        once when its sample rate and round trip are this stream's.
     earlier : RoomResponse, optional
         The response an earlier take with the same microphone and speakers applied
         (:meth:`LearnedPath.applied`); tried first (see the module's notes) when its sample
@@ -257,6 +258,11 @@ class BleedCanceller:
             self._h_clicks = learned.clicks.copy()
             self._clicks_own = True
             self._update()
+            if learned.trial is not None:  # carry on judging or applying it
+                self._earlier = learned.trial.response.copy()
+                self._earlier_gain = learned.trial.gain
+                self._earlier_seen = np.array(learned.trial.seen, float)
+                self._earlier_left = np.array(learned.trial.left, float)
         elif earlier is not None and earlier.sample_rate == self.sample_rate:
             # the round trip may be given a little differently (a player's latency is set
             # in whole ms): the response moves by the difference, within its margin
@@ -503,7 +509,11 @@ class BleedCanceller:
                            (self._short.n_eff, self._short.warm_s), self._current_clicks().copy(),
                            tuple(a.copy() for a in self._long.spectra),
                            (self._long.n_eff, self._long.warm_s),
-                           (float(self._errors[0]), float(self._errors[1])))
+                           (float(self._errors[0]), float(self._errors[1])),
+                           None if self._earlier is None else EarlierTrial(
+                               self._earlier.copy(), self._earlier_gain,
+                               tuple(float(v) for v in self._earlier_seen),
+                               tuple(float(v) for v in self._earlier_left)))
 
     def _current_clicks(self) -> np.ndarray:
         """The clicks' response, computed from the count-in heard so far if not yet fixed."""

@@ -57,6 +57,9 @@ class LearnedPath:
         Its segments averaged and seconds of song heard.
     errors : tuple of float
         What the short and the long response left of the microphone (which one is applied).
+    trial : EarlierTrial, optional
+        An earlier take's response the stream was judging or applying (a microphone that
+        reconnects carries on with it).
     """
 
     sample_rate: int
@@ -67,17 +70,46 @@ class LearnedPath:
     long: tuple[np.ndarray, ...]
     long_weights: tuple[float, float]
     errors: tuple[float, float]
+    trial: EarlierTrial | None = None
 
     def applied(self) -> RoomResponse:
-        """The song's response this path applied at its end (the long one if it predicted
-        better), for a later take of the same set-up (``earlier`` of
-        :class:`BleedCanceller`)."""
+        """The song's response this path applied at its end (an earlier take's, at its gain,
+        if the take's own never left less; else the long one if it predicted better), for a
+        later take of the same set-up (``earlier`` of
+        :class:`~drumjam.analysis.bleed.BleedCanceller`)."""
         rate = self.sample_rate
+        if self.trial is not None and self.trial.gain is not None:
+            return RoomResponse(rate, self.round_trip_s,
+                                (self.trial.gain * self.trial.response).astype(np.float32))
         use_long = 0.0 < self.errors[1] < self.errors[0]
         path = WelchResponse(int(round((LONG_TAPS_S if use_long else TAPS_S) * rate)), rate)
         path.restore(self.long if use_long else self.song[:6],
                      self.long_weights if use_long else self.song_weights)
         return RoomResponse(rate, self.round_trip_s, path.h.copy())
+
+
+@dataclass(frozen=True)
+class EarlierTrial:
+    """An earlier take's response as a stream tried it (see
+    :class:`~drumjam.analysis.bleed.BleedCanceller`'s ``earlier``).
+
+    Attributes
+    ----------
+    response : numpy.ndarray
+        Its taps, moved to the stream's round trip.
+    gain : float or None
+        The gain it was applied with once it passed its check; None while it was judged.
+    seen : tuple of float
+        While judged: its and the microphone's cross power, its power, the microphone's, and
+        seconds seen.
+    left : tuple of float
+        Once applied: what it and the take's own response left of the microphone.
+    """
+
+    response: np.ndarray
+    gain: float | None
+    seen: tuple[float, float, float, float]
+    left: tuple[float, float]
 
 
 @dataclass(frozen=True)
