@@ -78,3 +78,22 @@ def test_demo_writes_the_report(tmp_path: Path) -> None:
 @pytest.mark.parametrize("args", [["--help"], ["score", "--help"], ["duet", "--help"]])
 def test_help(args: list[str]) -> None:
     assert _run(*args).returncode == 0
+
+
+def test_the_command_line_loads_the_analysis_and_storage_stacks_only_for_the_commands_that_use_them() -> None:
+    """``drumjam --help`` (and every command's parsing) imports neither SciPy, SQLAlchemy nor
+    the scoring engine: the lesson and scoring commands load them when they run, so that the
+    command line answers at once. The lazily loaded packages still give every name."""
+    code = ("import sys, drumjam.cli; "
+            "print(sorted(m for m in ('scipy', 'sqlalchemy', 'drumjam.scoring.take', "
+            "'drumjam.store.db', 'drumjam.lesson.trainer') if m in sys.modules))")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert loaded.returncode == 0, loaded.stderr
+    assert loaded.stdout.strip() == "[]"
+    import drumjam.lesson
+    import drumjam.scoring
+    from drumjam.lesson.trainer import TrainerConfig
+    from drumjam.scoring.take import score_take
+
+    assert drumjam.lesson.TrainerConfig is TrainerConfig and drumjam.scoring.score_take is score_take
+    assert {"start", "decide", "extract_pattern"} <= set(dir(drumjam.lesson))

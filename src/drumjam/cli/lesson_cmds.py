@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import ModuleType
 from typing import Annotated, Any
 
 import typer
@@ -13,16 +14,8 @@ from rich.table import Table
 
 from drumjam.cli.transcribe_cmds import read_any_take
 from drumjam.errors import FileFormatError, InputError
-from drumjam.lesson import (
-    PassCriteria,
-    TrainerConfig,
-    extract_pattern,
-    parse_bars,
-    pattern_musicxml,
-    render_pattern_files,
-)
+from drumjam.lesson.config import PassCriteria, TrainerConfig
 from drumjam.model import BeatMap, Take
-from drumjam.store import lessons as store
 
 console = Console(highlight=False)
 
@@ -38,6 +31,14 @@ _PASS = PassCriteria()
 lesson_app = typer.Typer(
     help="Lessons: a teacher's groove, a tempo trainer, progress.", no_args_is_help=True
 )
+
+
+def _store() -> ModuleType:
+    """The lesson store (:mod:`drumjam.store.lessons`, SQLAlchemy), loaded by the commands
+    that use it, not for ``--help``."""
+    from drumjam.store import lessons
+
+    return lessons
 
 
 def _emit(data: Any, as_json: bool) -> bool:
@@ -144,9 +145,11 @@ def create(
             max_mean_offset_ms=offset_ms,
         ),
     )
+    from drumjam.lesson import extract_pattern, parse_bars
+
     take = read_any_take(take_path, kit_map=kit, find_beats=tempo is None and beatmap_path is None)
     pattern = extract_pattern(take, _beatmap(take, tempo, beatmap_path), bars=parse_bars(bars))
-    info = store.create_lesson(name, pattern, trainer=trainer, source=take_path.name)
+    info = _store().create_lesson(name, pattern, trainer=trainer, source=take_path.name)
     data = {**info, "pattern": pattern.to_dict()}
     if _emit(data, as_json):
         return
@@ -198,7 +201,9 @@ def export(
     """Write a lesson's pattern as drum notation."""
     if not (musicxml or svg or png):
         raise InputError("say what to write: --musicxml FILE, --svg FILE and/or --png FILE")
-    pattern, _, info = store.load_lesson(name)
+    from drumjam.lesson import pattern_musicxml, render_pattern_files
+
+    pattern, _, info = _store().load_lesson(name)
     if musicxml:
         musicxml.parent.mkdir(parents=True, exist_ok=True)
         musicxml.write_text(pattern_musicxml(pattern, info["name"]), encoding="utf-8")
@@ -229,7 +234,7 @@ def practise(
 ) -> None:
     """Score an attempt; the tempo trainer says pass or fail and sets the next tempo."""
     take = read_any_take(attempt, kit_map=kit, player=student)
-    result = store.practise(name, student, take, tempo_bpm=tempo)
+    result = _store().practise(name, student, take, tempo_bpm=tempo)
     if _emit(result, as_json):
         return
     verdict = "[green]passed[/green]" if result["passed"] else "[red]not yet[/red]"
@@ -263,7 +268,7 @@ def progress(
     if student is None:
         _all_students(name, as_json)
         return
-    data = store.progress(name, student)
+    data = _store().progress(name, student)
     if _emit(data, as_json):
         return
     console.print(
@@ -289,7 +294,7 @@ def progress(
 
 
 def _all_students(name: str, as_json: bool) -> None:
-    rows = store.students(name)
+    rows = _store().students(name)
     if _emit(rows, as_json):
         return
     table = Table(box=box.SIMPLE_HEAD, title=f"students of {name}")
@@ -312,7 +317,7 @@ def _all_students(name: str, as_json: bool) -> None:
 @lesson_app.command("list")
 def list_(as_json: JsonOpt = False) -> None:
     """Every lesson."""
-    rows = store.list_lessons()
+    rows = _store().list_lessons()
     if _emit(rows, as_json):
         return
     table = Table(box=box.SIMPLE_HEAD)
@@ -338,7 +343,7 @@ def rename(
     as_json: JsonOpt = False,
 ) -> None:
     """Give a lesson another name; students keep their attempts and progress."""
-    info = store.rename_lesson(name, new_name)
+    info = _store().rename_lesson(name, new_name)
     if not _emit(info, as_json):
         console.print(f"lesson {name!r} is now {info['name']!r}")
 
@@ -351,9 +356,9 @@ def delete(
 ) -> None:
     """Delete a lesson with its students' attempts and progress on it."""
     if not yes:
-        attempts = sum(s["attempts"] for s in store.students(name))
+        attempts = sum(s["attempts"] for s in _store().students(name))
         typer.confirm(f"delete lesson {name!r} and its {attempts} attempt(s)?", abort=True)
-    gone = store.delete_lesson(name)
+    gone = _store().delete_lesson(name)
     if not _emit(gone, as_json):
         console.print(f"deleted lesson {gone['name']!r} ({gone['attempts']} attempt(s) of "
                       f"{gone['students']} student(s))")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich import box
@@ -16,7 +16,10 @@ from drumjam.cli.transcribe_cmds import read_any_take
 from drumjam.errors import InputError
 from drumjam.io.midi import read_take
 from drumjam.io.songfolder import load_chart
-from drumjam.scoring import DuetResult, ScoringConfig, TakeScore, analyse_duet, score_take
+from drumjam.scoring.config import ScoringConfig
+
+if TYPE_CHECKING:
+    from drumjam.scoring import DuetResult, TakeScore
 
 console = Console(highlight=False)
 
@@ -117,6 +120,8 @@ def register(app: typer.Typer) -> None:
         good_ms: GoodOpt = 90.0,
     ) -> None:
         """Score one take against a chart or the beat grid."""
+        from drumjam.scoring import score_take
+
         cfg = _config(strict, perfect_ms, great_ms, good_ms)
         target = load_chart(chart, kit_map=kit) if chart else None
         played = read_any_take(take, kit_map=kit, channel=channel, find_beats=target is None)
@@ -149,6 +154,8 @@ def register(app: typer.Typer) -> None:
         good_ms: GoodOpt = 90.0,
     ) -> None:
         """Score two takes of one song and measure them against each other."""
+        from drumjam.scoring import analyse_duet
+
         cfg = _config(strict, perfect_ms, great_ms, good_ms)
         if names:
             given = [n.strip() for n in names.split(",")]
@@ -180,6 +187,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """A real duet: two drummers of the Groove MIDI Dataset play the same pop groove."""
         from drumjam.report import write_duet_report
+        from drumjam.scoring import analyse_duet
 
         folder = resources.files("drumjam") / "data" / "demo"
         with resources.as_file(folder) as demo_dir:

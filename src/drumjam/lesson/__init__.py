@@ -1,47 +1,18 @@
-"""Lessons: a teacher's groove becomes a pattern, a tempo plan and feedback for the student."""
+"""Lessons: a teacher's groove becomes a pattern, a tempo plan and feedback for the student.
 
-from drumjam.lesson.feedback import Remark, position_name
-from drumjam.lesson.grid import GridKind, choose_grid
-from drumjam.lesson.notation import pattern_musicxml, pattern_svg, render_pattern_files
-from drumjam.lesson.pattern import (
-    Pattern,
-    PatternNote,
-    excerpt,
-    extract_pattern,
-    parse_bars,
-    pattern_match,
-)
-from drumjam.lesson.trainer import (
-    AttemptResult,
-    Decision,
-    PassCriteria,
-    TrainerConfig,
-    TrainerState,
-    decide,
-    evaluate_attempt,
-    start,
-)
+The names below load their module on first use (``lazy_loader``): the command line reads the
+trainer's defaults (:mod:`drumjam.lesson.config`) without the scoring stack.
+"""
 
-__all__ = [
-    "AttemptResult",
-    "Decision",
-    "GridKind",
-    "PassCriteria",
-    "Pattern",
-    "PatternNote",
-    "Remark",
-    "TrainerConfig",
-    "TrainerState",
-    "choose_grid",
-    "decide",
-    "evaluate_attempt",
-    "excerpt",
-    "extract_pattern",
-    "parse_bars",
-    "pattern_match",
-    "pattern_musicxml",
-    "pattern_svg",
-    "position_name",
-    "render_pattern_files",
-    "start",
-]
+import lazy_loader
+
+__getattr__, __dir__, __all__ = lazy_loader.attach(__name__, submod_attrs={
+    "config": ["PassCriteria", "TrainerConfig"],
+    "feedback": ["Remark", "position_name"],
+    "grid": ["GridKind", "choose_grid"],
+    "notation": ["pattern_musicxml", "pattern_svg", "render_pattern_files"],
+    "pattern": ["Pattern", "PatternNote", "excerpt", "extract_pattern", "parse_bars",
+                "pattern_match"],
+    "trainer": ["AttemptResult", "Decision", "TrainerState", "decide", "evaluate_attempt",
+                "start"],
+})

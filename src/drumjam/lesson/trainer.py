@@ -16,12 +16,13 @@ extra hits are at most ``max_extra_pct`` of the notes [10 %], and the mean offse
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from drumjam.errors import InputError
+from drumjam.lesson.config import PassCriteria, TrainerConfig
 from drumjam.lesson.feedback import DEFAULT_REMARK_MS, Remark, remarks, voice_summary
 from drumjam.lesson.pattern import Pattern
 from drumjam.model import Chart, Take
@@ -30,98 +31,6 @@ from drumjam.scoring import Judgment, ScoringConfig, TakeScore, score_take
 
 #: Most loops one attempt may ask for.
 MAX_LOOPS = 256
-
-
-@dataclass(frozen=True)
-class PassCriteria:
-    """When an attempt passes: every one of these holds.
-
-    Parameters
-    ----------
-    min_played_pct : float
-        Share of the pattern's notes that must be played, % (default 90).
-    on_time_ms : float
-        A played note is on time within this many ms of its target (default 30).
-    min_on_time_pct : float
-        Share of the notes that must be played on time, % (default 80).
-    max_extra_pct : float
-        Extra hits allowed, % of the notes (default 10).
-    max_mean_offset_ms : float
-        Largest mean offset, early or late, in ms (default 25): no passing while rushing or
-        dragging throughout.
-    """
-
-    min_played_pct: float = 90.0
-    on_time_ms: float = 30.0
-    min_on_time_pct: float = 80.0
-    max_extra_pct: float = 10.0
-    max_mean_offset_ms: float = 25.0
-
-    def __post_init__(self) -> None:
-        for name in ("min_played_pct", "min_on_time_pct", "max_extra_pct"):
-            value = getattr(self, name)
-            if not 0.0 <= value <= 100.0:
-                raise InputError(f"{name} must be a percentage 0-100, got {value}")
-        for name in ("on_time_ms", "max_mean_offset_ms"):
-            value = getattr(self, name)
-            if not 0.0 < value <= 500.0:
-                raise InputError(f"{name} must be 0-500 ms, got {value}")
-
-
-@dataclass(frozen=True)
-class TrainerConfig:
-    """How the tempo trainer moves and judges.
-
-    Parameters
-    ----------
-    start_fraction : float
-        First tempo as a fraction of the target (default 0.6).
-    step_up_pct, step_down_pct : float
-        Tempo change after a pass / after ``failures_before_down`` failures, % of the target
-        (default 5 each).
-    failures_before_down : int
-        Failures in a row before the tempo drops (default 2).
-    min_fraction : float
-        The tempo never drops below this fraction of the target (default 0.4).
-    with_feel : bool
-        Aim at the teacher's microtiming instead of the grid (default False).
-    criteria : PassCriteria
-        When an attempt passes.
-    """
-
-    start_fraction: float = 0.6
-    step_up_pct: float = 5.0
-    step_down_pct: float = 5.0
-    failures_before_down: int = 2
-    min_fraction: float = 0.4
-    with_feel: bool = False
-    criteria: PassCriteria = field(default_factory=PassCriteria)
-
-    def __post_init__(self) -> None:
-        if not 0.1 <= self.min_fraction <= self.start_fraction <= 1.0:
-            raise InputError(
-                "need 0.1 <= min_fraction <= start_fraction <= 1, got "
-                f"{self.min_fraction} and {self.start_fraction}"
-            )
-        if not (0 < self.step_up_pct <= 50 and 0 < self.step_down_pct <= 50):
-            raise InputError("tempo steps must be 0-50 % of the target tempo")
-        if self.failures_before_down < 1:
-            raise InputError(
-                f"failures_before_down must be at least 1, got {self.failures_before_down}"
-            )
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TrainerConfig:
-        """Inverse of :meth:`to_dict` (missing fields take their defaults)."""
-        data = dict(data)
-        try:
-            return cls(criteria=PassCriteria(**data.pop("criteria", {})), **data)
-        except TypeError as exc:
-            raise InputError(f"unknown trainer setting: {exc}") from exc
 
 
 @dataclass(frozen=True)

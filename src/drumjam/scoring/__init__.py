@@ -1,15 +1,17 @@
-"""Scoring: matching hits to targets, judgments, timing statistics, duet synchrony."""
+"""Scoring: matching hits to targets, judgments, timing statistics, duet synchrony.
 
-from drumjam.scoring.config import Judgment, ScoringConfig
-from drumjam.scoring.duet import BarSync, DuetResult, analyse_duet
-from drumjam.scoring.live import LiveScorer
-from drumjam.scoring.phase import PhaseCorrection, phase_correction
-from drumjam.scoring.quantize import quantize_take
-from drumjam.scoring.stats import TimingStats
-from drumjam.scoring.take import HitResult, TakeScore, score_take
+The names below load their module on first use (``lazy_loader``): :mod:`drumjam.scoring.config`
+is read without SciPy.
+"""
 
-__all__ = [
-    "BarSync", "DuetResult", "HitResult", "Judgment", "LiveScorer", "PhaseCorrection",
-    "ScoringConfig", "TakeScore", "TimingStats", "analyse_duet", "phase_correction",
-    "quantize_take", "score_take",
-]
+import lazy_loader
+
+__getattr__, __dir__, __all__ = lazy_loader.attach(__name__, submod_attrs={
+    "config": ["Judgment", "ScoringConfig"],
+    "duet": ["BarSync", "DuetResult", "analyse_duet"],
+    "live": ["LiveScorer"],
+    "phase": ["PhaseCorrection", "phase_correction"],
+    "quantize": ["quantize_take"],
+    "stats": ["TimingStats"],
+    "take": ["HitResult", "TakeScore", "score_take"],
+})
