@@ -6,7 +6,6 @@ mid-song and comes back, the microphone goes silent at the end: the room and eve
 
 from __future__ import annotations
 
-import time
 
 import numpy as np
 import pytest
@@ -115,11 +114,9 @@ def test_keys_and_microphone_in_one_room(app, song) -> None:
                 first = _until(wb, "pong")
             seen_by_a = _until(wa, "partner", "disconnected")
             # what the dropped stream learned of the bleed (the clicks heard alone in the
-            # count-in) starts the reconnected one, which never hears the count-in (kept as
-            # the stream ends, just after the partner is told)
-            deadline = time.monotonic() + 60.0  # the stream ends once its frames are heard
-            while room.seats[1].bleed_path is None and time.monotonic() < deadline:
-                time.sleep(0.05)
+            # count-in) starts the reconnected one, which never hears the count-in: kept as
+            # the stream ends, just after the partner is told, though the test client cancels
+            # the connection's task as it closes it
             assert np.any(room.seats[1].bleed_path.clicks)
             with client.websocket_connect(WS) as wb:
                 wb.send_json({"type": "hello", "code": guest["code"], "token": guest["token"]})

@@ -39,6 +39,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Annotated, Any
 
+import anyio
 from fastapi import APIRouter, Depends, HTTPException, Request, WebSocket, WebSocketDisconnect
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
@@ -442,11 +443,12 @@ async def room_socket(websocket: WebSocket) -> None:
         if service.sockets.get(id(room), {}).get(seat.letter) is websocket:
             del service.sockets[id(room)][seat.letter]
             room.set_connected(seat, False)
-            if room.result is None:
-                await _tell_partner(service, room, seat, "disconnected")
-            # the page went away: its microphone's last hits are scored (or, if this is cut
-            # short, when the player starts it again or the room ends)
-            await service.end_mic(room, seat)
+            # the page went away: the partner is told and its microphone's last hits are
+            # scored, even if this connection's task is being cancelled (a server stopping)
+            with anyio.CancelScope(shield=True):
+                if room.result is None:
+                    await _tell_partner(service, room, seat, "disconnected")
+                await service.end_mic(room, seat)
 
 
 async def _tell_partner(service: RoomService, room: Room, seat: Seat, status: str) -> None:
