@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 
+import anyio
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from fastapi.concurrency import run_in_threadpool
 
@@ -144,8 +145,11 @@ async def live_socket(websocket: WebSocket, live_id: str) -> None:
     except WebSocketDisconnect:
         return
     finally:
-        await run_in_threadpool(end_all, entry, streamed)
-        state.connected(entry, False)
-        if link is not None and not finished:  # the joined microphone's hits are kept too
-            await run_in_threadpool(end_mic, entry, 1)
-            await joins.run_over(entry, None, "the host stopped the song")
+        # the microphones' last hits are kept even if this task is being cancelled (a server
+        # stopping, or a test client closing the connection)
+        with anyio.CancelScope(shield=True):
+            await run_in_threadpool(end_all, entry, streamed)
+            state.connected(entry, False)
+            if link is not None and not finished:  # the joined microphone's hits are kept too
+                await run_in_threadpool(end_mic, entry, 1)
+                await joins.run_over(entry, None, "the host stopped the song")
