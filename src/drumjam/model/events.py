@@ -159,10 +159,6 @@ class Take(_EventSequence):
     def events(self) -> tuple[Hit, ...]:  # type: ignore[override]
         return self.hits
 
-    def with_player(self, player: str) -> Take:
-        """The same take under another name."""
-        return replace(self, player=player)
-
     def shifted(self, offset_s: float) -> Take:
         """Every hit moved by ``offset_s`` (e.g. to remove a measured latency)."""
         return replace(self, hits=tuple(replace(h, time_s=h.time_s + offset_s) for h in self.hits))

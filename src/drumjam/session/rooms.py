@@ -431,10 +431,6 @@ class RoomRegistry:
             raise RoomNotFoundError("no room has this join code; check the code or ask for a new one")
         return room
 
-    def remove(self, room: Room) -> None:
-        """Forget a room (its hits and its result)."""
-        self._rooms.pop(_digest(room.code), None)
-
     def sweep(self, now_s: float) -> None:
         """Forget rooms whose result has been kept long enough, and rooms left idle."""
         for key, room in list(self._rooms.items()):
