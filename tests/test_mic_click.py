@@ -379,6 +379,8 @@ def test_a_microphone_reconnected_in_a_tried_takes_first_second_keeps_the_tried_
     _, dropped = stream(0, cut, earlier=earlier)
     learned = dropped.learned()
     assert learned.trial is not None and learned.trial.gain is not None
+    # the player's next take would try what this one applied: the tried response, at its gain
+    np.testing.assert_allclose(learned.applied().response, learned.trial.gain * learned.trial.response)
     after = slice(resume, resume + SR)
 
     def left_db(out: np.ndarray) -> float:

@@ -3,9 +3,9 @@
 :class:`WelchResponse` is the song's room response at one length, learned by
 frequency-domain least squares over overlapping segments (Welch averages), the clicks a second
 regressor beside the song; :class:`LearnedPath` is what a stream of a take learned (its
-averaged spectra), for a stream that takes over mid-take; :class:`RoomResponse` is the response
-a take applied, small enough to keep, for the same player's next take
-(:mod:`drumjam.analysis.bleed`).
+averaged spectra, and the earlier take's response it was trying, :class:`EarlierTrial`), for a
+stream that takes over mid-take; :class:`RoomResponse` is the response a take applied, small
+enough to keep, for the same player's next take (:mod:`drumjam.analysis.bleed`).
 """
 
 from __future__ import annotations
