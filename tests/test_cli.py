@@ -92,7 +92,7 @@ def test_the_command_line_loads_the_analysis_and_storage_stacks_only_for_the_com
     assert loaded.stdout.strip() == "[]"
     import drumjam.lesson
     import drumjam.scoring
-    from drumjam.lesson.trainer import TrainerConfig
+    from drumjam.lesson.config import TrainerConfig
     from drumjam.scoring.take import score_take
 
     assert drumjam.lesson.TrainerConfig is TrainerConfig and drumjam.scoring.score_take is score_take

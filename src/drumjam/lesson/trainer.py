@@ -6,11 +6,12 @@ tempo by ``step_up_pct`` of the target; ``failures_before_down`` failures in a r
 by ``step_down_pct``; the tempo stays within ``[min_fraction, 1] x target``. A pass at the
 target tempo masters the lesson.
 
-An attempt passes when all of :class:`PassCriteria` hold (defaults in brackets, each one the
-teacher may change): at least ``min_played_pct`` of the pattern's notes are played [90 %], at
-least ``min_on_time_pct`` of them within ``on_time_ms`` of their target [80 % within 30 ms],
-extra hits are at most ``max_extra_pct`` of the notes [10 %], and the mean offset is within
-``max_mean_offset_ms`` [25 ms], so a student who rushes or drags throughout does not pass.
+An attempt passes when all of :class:`~drumjam.lesson.config.PassCriteria` hold (defaults in
+brackets, each one the teacher may change): at least ``min_played_pct`` of the pattern's
+notes are played [90 %], at least ``min_on_time_pct`` of them within ``on_time_ms`` of their
+target [80 % within 30 ms], extra hits are at most ``max_extra_pct`` of the notes [10 %], and
+the mean offset is within ``max_mean_offset_ms`` [25 ms], so a student who rushes or drags
+throughout does not pass.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from drumjam.errors import InputError
-from drumjam.lesson.config import PassCriteria, TrainerConfig
+from drumjam.lesson.config import TrainerConfig
 from drumjam.lesson.feedback import DEFAULT_REMARK_MS, Remark, remarks, voice_summary
 from drumjam.lesson.pattern import Pattern
 from drumjam.model import Chart, Take
