@@ -176,8 +176,8 @@ def test_the_host_page_reloaded_keeps_player_two_joined(jam_server, two_devices)
         page.wait_for_function("() => document.querySelector('#join-status').textContent.includes('joined')",
                                timeout=30_000)
         page.reload()
-        joiner.wait_for_function("() => document.querySelector('#link-status').textContent"
-                                 ".includes(\"the host's page left\")")
+        # (the joined page may show "the host's page left" only for a moment, or not at all:
+        # the reloaded page can be back on the link before the server sees the old one close)
         page.wait_for_selector("body[data-ready='1']")
         page.select_option("#song", "slow-funk")
         page.check("#mic-0")
