@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from drumjam.analysis import analyse_audio
 from drumjam.analysis.takes import load_take, take_kind
 from drumjam.cli import app
 from drumjam.errors import FileFormatError, MidiFileError
@@ -67,6 +68,12 @@ def test_load_take_finds_beats_of_a_recording(takes: dict[str, Path]) -> None:
     assert take.beatmap is not None
     # the groove is played to a 138 BPM click
     assert take.beatmap.tempo_bpm == pytest.approx(138.0, rel=0.03)
+    # the take is scored against its own steady pulse: most beats on one grid (no change of
+    # interval), where the same recording as a song to play along to follows the drummer
+    steady = np.abs(np.diff(take.beatmap.beats_s, 2)) < 0.0005
+    assert steady.mean() > 0.8
+    as_song = analyse_audio(takes["wav"], use_cache=False)
+    assert (np.abs(np.diff(as_song.beats_s, 2)) < 0.0005).mean() < 0.2
 
 
 @pytest.mark.parametrize("name, content, problem", [

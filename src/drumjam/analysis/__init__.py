@@ -51,6 +51,7 @@ def analyse_audio(
     backend: str = "drumjam",
     use_cache: bool = True,
     meter: int | None = None,
+    follow_played: bool = True,
     checkpoint: str = beat_this_backend.DEFAULT_CHECKPOINT,
 ) -> BeatMap:
     """Find the beats, downbeats, metre and tempo of a song.
@@ -68,6 +69,10 @@ def analyse_audio(
         Reuse and store the result by the audio's content hash.
     meter : int, optional
         Beats per bar, if known (drumjam backend); estimated otherwise.
+    follow_played : bool
+        drumjam backend: where the song keeps a steady tempo, each beat moves half-way from
+        the fitted grid to where it was played, as a listener hears it (a song to play along
+        to); False keeps the steady grid (a take scored against its own pulse).
     checkpoint : str
         Beat This! checkpoint name or path (beat_this backend).
 
@@ -96,7 +101,7 @@ def analyse_audio(
         samples, rate = _samples_in(path_or_samples, sr)
         blocks = array_blocks(samples, rate)
         digest = cache.samples_digest(samples, rate)
-    options = f"meter={meter}" if backend == "drumjam" else f"checkpoint={checkpoint}"
+    options = f"meter={meter};played={follow_played}" if backend == "drumjam" else f"checkpoint={checkpoint}"
     key = cache.cache_key(digest, backend, options)
     if use_cache:
         hit = cache.load(key)
@@ -106,7 +111,7 @@ def analyse_audio(
         # one BLAS thread: the networks' many small products gain nothing from more, and idle
         # BLAS threads spin (half the CPU time on two cores)
         with threadpool_limits(limits=1, user_api="blas"):
-            beatmap = beatmap_of(listen(blocks, rate), meter=meter)
+            beatmap = beatmap_of(listen(blocks, rate), meter=meter, follow_played=follow_played)
     else:
         if isinstance(path_or_samples, (str, Path)):  # Beat This! reads the whole song at once
             samples = read_mono(path_or_samples, ANALYSIS_SR)

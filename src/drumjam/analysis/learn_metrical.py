@@ -94,8 +94,8 @@ def tracked_renders(gmd: Path, names: list[str]) -> Iterator[tuple[Chart, np.nda
         chart = read_chart(gmd / name).section(0, BARS - 1)
         y, sr = render_events(chart, soundfont=KITS[n % len(KITS)], mono=True)
         env = onset_envelope(y, sr)
-        curve, beats = track_pulse(env)
-        yield chart, y, sr, env, curve, beats
+        pulse = track_pulse(env)
+        yield chart, y, sr, env, pulse.curve, pulse.beats_s
 
 
 def level_examples(gmd: Path, names: list[str]) -> list[tuple[list[LevelEvidence], np.ndarray]]:

@@ -107,4 +107,5 @@ def load_take(
     if take_kind(p) == "midi":
         return read_take(p, kit_map=kit_map, channel=channel, player=player)
     take = transcribe(p, player=player or p.stem, progress=progress)
-    return replace(take, beatmap=analyse_audio(p)) if find_beats else take
+    # the take is scored against its own steady pulse, not a pulse that follows its hits
+    return replace(take, beatmap=analyse_audio(p, follow_played=False)) if find_beats else take

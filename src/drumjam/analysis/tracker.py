@@ -13,7 +13,7 @@ from drumjam.analysis import beatnet, drumnet, drumpattern
 from drumjam.analysis import beats as beats_mod
 from drumjam.analysis.downbeats import downbeats, learned_evidence
 from drumjam.analysis.features import ANALYSIS_SR, Envelope, EnvelopeStream, window_max
-from drumjam.analysis.grid import fit_grid, tempo_sections
+from drumjam.analysis.grid import fit_grid, tempo_sections, toward_played
 from drumjam.analysis.metrical import FasterIsBeat, choose_level, nearest_level, offbeat_margin
 from drumjam.analysis.stream import array_blocks
 from drumjam.analysis.tempo import TempoCurve, tempo_curve
@@ -69,9 +69,20 @@ def confidence(env: Envelope, beats_s: np.ndarray) -> float:
     return float(np.clip(0.5 * (1.0 - 1.0 / max(ratio, 1.0)) + 0.5 * max(contrast, 0.0), 0.0, 1.0))
 
 
-def track_pulse(env: Envelope) -> tuple[TempoCurve, np.ndarray]:
+class Pulse(NamedTuple):
+    """The pulse of a song at the level it was tracked at."""
+
+    #: The tempo curve the beats were tracked along.
+    curve: TempoCurve
+    #: The beats as tracked, each on its onset.
+    tracked_s: np.ndarray
+    #: The same beats gridded where the song keeps a steady tempo (:func:`fit_grid`).
+    beats_s: np.ndarray
+
+
+def track_pulse(env: Envelope) -> Pulse:
     """The tempo curve and the beats tracked along it (on the beats, not the off-beats, and
-    gridded where the song keeps to a click), before any change of metrical level."""
+    gridded where the song keeps a steady tempo), before any change of metrical level."""
     curve = tempo_curve(env)
     frames = beats_mod.track(env, curve.block_times_s, curve.tempo_bpm)
     if frames.size < 2:
@@ -81,7 +92,8 @@ def track_pulse(env: Envelope) -> tuple[TempoCurve, np.ndarray]:
         # locked onto the off-beats: the beats are half-way between
         mid = refined[:-1] + 0.5 * np.diff(refined)
         refined = env.frame_times_s(beats_mod.refine(env, env.frames_of(mid)))
-    return curve, from_the_start(env, regular(fit_grid(regular(refined), env)[0]))
+    tracked = regular(refined)
+    return Pulse(curve, tracked, from_the_start(env, regular(fit_grid(tracked, env)[0])))
 
 
 def from_the_start(env: Envelope, beats_s: np.ndarray) -> np.ndarray:
@@ -208,8 +220,12 @@ def track_beatmap(samples: np.ndarray, sr: int, meter: int | None = None,
     return beatmap_of(heard, meter=meter)
 
 
-def beatmap_of(heard: Heard, *, meter: int | None = None) -> BeatMap:
+def beatmap_of(heard: Heard, *, meter: int | None = None, follow_played: bool = True) -> BeatMap:
     """Beats, downbeats, metre and confidence of a song from what :func:`listen` kept of it.
+
+    The bars are read on the steady grid (the drum-pattern network learned them on click
+    grids); the beats given are that grid moved towards the played beats
+    (:func:`drumjam.analysis.grid.toward_played`) unless ``follow_played`` is False.
 
     Parameters
     ----------
@@ -217,19 +233,25 @@ def beatmap_of(heard: Heard, *, meter: int | None = None) -> BeatMap:
         The song's envelope and network outputs.
     meter : int, optional
         Beats per bar if known; estimated otherwise.
+    follow_played : bool
+        Move each beat of a steady grid half-way to where it was played, as a listener hears
+        it (a song to play along to); False keeps the steady grid (a take scored against its
+        own pulse).
     """
     env, network, kit = heard
-    curve, gridded = track_pulse(env)
+    curve, tracked, gridded = track_pulse(env)
     faster = drumpattern.faster_is_beat(kit)
     moved = at_metrical_level(gridded, network.sum(axis=1), curve.salience_at, faster)
     if moved is not None:
         # interpolated between the tracked beats: each new beat may lie a little off its onset
         moved = env.frame_times_s(beats_mod.refine(env, env.frames_of(moved), window_s=MOVED_WINDOW_S))
-        gridded = regular(fit_grid(regular(moved), env)[0])
+        tracked = regular(moved)
+        gridded = regular(fit_grid(tracked, env)[0])
     if gridded.size < 2:
         raise InputError("found no beat in the audio: is there any rhythm in it?")
     learned = learned_evidence(network[:, beatnet.DOWNBEAT], beatnet.FPS, gridded)
     drums = None if faster is None else drumpattern.downbeat_logits(kit, drumnet.FPS, gridded)
-    m, first = downbeats(env, gridded, meter, learned, drums)
-    conf = confidence(env, gridded)
-    return BeatMap.from_beats(gridded, meter=m, first_downbeat_index=first, confidence=round(conf, 3))
+    m, first = downbeats(env, gridded, meter, learned, drums)  # the bar read on the steady grid
+    played = toward_played(gridded, tracked) if follow_played else gridded
+    conf = confidence(env, played)
+    return BeatMap.from_beats(played, meter=m, first_downbeat_index=first, confidence=round(conf, 3))

@@ -17,6 +17,8 @@ from drumjam.limits import BEAT_UNITS, MAX_BEATS, MAX_DURATION_S, MAX_METER, MAX
 
 #: Tempo corrections of :meth:`BeatMap.corrected`.
 TEMPO_CORRECTIONS = ("double", "half")
+#: :attr:`BeatMap.tempo_bpm` reads the beat period over spans of this many beats.
+TEMPO_SPAN_BEATS = 4
 
 #: Grid subdivisions understood by :meth:`BeatMap.grid`, per beat of a 4/4 bar (so 16 means
 #: sixteenth notes, 12 eighth-note triplets, 24 sixteenth-note triplets).
@@ -226,8 +228,10 @@ class BeatMap:
     # ------------------------------------------------------------------ tempo and bars
     @property
     def tempo_bpm(self) -> float:
-        """The representative tempo: beats per minute from the median beat period."""
-        return float(60.0 / np.median(np.diff(self.beats_s)))
+        """The representative tempo: beats per minute from the median period over spans of up
+        to a bar of beats (a played beat's push or drag spreads over the span's beats)."""
+        span = max(1, min(TEMPO_SPAN_BEATS, (self.beats_s.size - 1) // 2))
+        return float(60.0 * span / np.median(self.beats_s[span:] - self.beats_s[:-span]))
 
     def tempo_curve(self) -> tuple[np.ndarray, np.ndarray]:
         """Local tempo: (time of each beat interval's start in s, tempo in BPM)."""
