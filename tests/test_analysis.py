@@ -141,6 +141,18 @@ def test_cli_analyze_with_corrections_by_ear(shared_data: Path) -> None:
     assert isinstance(bad.exception, InputError) and "use double or half" in str(bad.exception)
 
 
+def test_cli_analyze_steady_keeps_the_grid(shared_data: Path) -> None:
+    """A played song's beats follow the drummer; ``--steady`` keeps them on the fitted grid
+    (every interval of a steady stretch the same), at the same beats within the push and drag."""
+    song = shared_data / "drum-audio" / "audio" / "MusicDelta_80sRock_Drum.wav"
+    played = json.loads(CliRunner().invoke(app, ["analyze", str(song), "--json"]).stdout)
+    steady = json.loads(CliRunner().invoke(app, ["analyze", str(song), "--json", "--steady"]).stdout)
+    a, b = np.array(played["beats"]), np.array(steady["beats"])
+    assert a.size == b.size and np.max(np.abs(a - b)) < 0.02
+    assert np.mean(np.abs(np.diff(b, 2)) < 1e-4) > 0.9
+    assert np.mean(np.abs(np.diff(a, 2)) < 1e-4) < 0.2
+
+
 def test_cli_click_writes_song_with_click(shared_data: Path, tmp_path: Path) -> None:
     out = tmp_path / "with_click.wav"
     song = shared_data / "beats" / "madmom_sample.wav"

@@ -30,13 +30,17 @@ TempoFixOpt = Annotated[str | None, typer.Option(
     "--tempo", help="Correct a tempo found at half or twice the real one: double or half.")]
 ShiftOpt = Annotated[int, typer.Option(
     "--shift-downbeat", help='Move "one" this many beats later (negative: earlier).')]
+SteadyOpt = Annotated[bool, typer.Option(
+    "--steady", help="Keep each beat on the fitted grid instead of moving it half-way to where "
+    "it was played (for songs recorded to a click; drumjam backend).")]
 CheckpointOpt = Annotated[str | None, typer.Option(
     "--checkpoint", help="beat_this backend: checkpoint name (downloaded once; default final0) "
     "or .ckpt file.")]
 
 
-def _analyse(song: Path, backend: str, meter: int | None, no_cache: bool,
-             checkpoint: str | None = None, tempo: str | None = None, shift_downbeat: int = 0) -> BeatMap:
+def _analyse(song: Path, backend: str, meter: int | None, no_cache: bool, *,
+             checkpoint: str | None = None, tempo: str | None = None, shift_downbeat: int = 0,
+             steady: bool = False) -> BeatMap:
     from drumjam.analysis import BACKENDS, analyse_audio
 
     if backend not in BACKENDS:
@@ -48,7 +52,8 @@ def _analyse(song: Path, backend: str, meter: int | None, no_cache: bool,
                   disable=not err_console.is_terminal) as progress:
         progress.add_task(f"Analysing {song.name} ({backend})", total=None)
         options = {} if checkpoint is None else {"checkpoint": checkpoint}
-        beatmap = analyse_audio(song, backend=backend, use_cache=not no_cache, meter=meter, **options)
+        beatmap = analyse_audio(song, backend=backend, use_cache=not no_cache, meter=meter,
+                                follow_played=not steady, **options)
     return beatmap.corrected(tempo, downbeat_shift=shift_downbeat)
 
 
@@ -75,10 +80,12 @@ def register(app: typer.Typer) -> None:
         tempo: TempoFixOpt = None,
         shift_downbeat: ShiftOpt = 0,
         no_cache: NoCacheOpt = False,
+        steady: SteadyOpt = False,
         checkpoint: CheckpointOpt = None,
     ) -> None:
         """Find the tempo, beats, downbeats and metre of a song."""
-        beatmap = _analyse(song, backend, meter, no_cache, checkpoint, tempo, shift_downbeat)
+        beatmap = _analyse(song, backend, meter, no_cache, checkpoint=checkpoint, tempo=tempo,
+                           shift_downbeat=shift_downbeat, steady=steady)
         data = beatmap_json(beatmap)
         if out is not None:
             out.parent.mkdir(parents=True, exist_ok=True)
@@ -109,13 +116,15 @@ def register(app: typer.Typer) -> None:
         tempo: TempoFixOpt = None,
         shift_downbeat: ShiftOpt = 0,
         no_cache: NoCacheOpt = False,
+        steady: SteadyOpt = False,
     ) -> None:
         """Write the song with a click on every beat (accented downbeats)."""
         from drumjam.analysis.click import mix_click_file
 
         if not -60.0 <= click_db <= 12.0:
             raise InputError(f"--click-db {click_db} is out of range; use -60 to 12 dB")
-        beatmap = _analyse(song, backend, meter, no_cache, tempo=tempo, shift_downbeat=shift_downbeat)
+        beatmap = _analyse(song, backend, meter, no_cache, tempo=tempo, shift_downbeat=shift_downbeat,
+                           steady=steady)
         frames, sr = mix_click_file(song, out, beatmap, click_gain_db=click_db)
         console.print(f"{out}: {beatmap.beats_s.size} clicks at {beatmap.tempo_bpm:.1f} BPM, "
                       f"{beatmap.meter} beats per bar, {frames / sr:.1f} s")
