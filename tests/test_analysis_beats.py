@@ -115,12 +115,14 @@ def test_a_break_in_the_song_keeps_the_grid() -> None:
 
 
 def test_grid_beats_move_towards_the_played_beats() -> None:
-    """A drummer's beats 15 ms either side of a steady grid: each grid beat moves half-way to
-    its played beat; one slipped 60 ms off and one never tracked keep their grid beats."""
+    """A drummer's beats 15 ms either side of a steady grid at 75 BPM, two of them 70 ms late
+    (held back, not slipped): each grid beat moves half-way to its played beat; one slipped
+    to the next sixteenth and one never tracked keep their grid beats."""
     rng = np.random.default_rng(3)
-    grid = 1.0 + 0.5 * np.arange(40)
+    grid = 1.0 + 0.8 * np.arange(40)
     played = grid + rng.choice([-0.015, 0.015], grid.size)
-    played[10] = grid[10] + 0.06
+    played[[30, 31]] = grid[[30, 31]] + 0.07
+    played[10] = grid[10] + 0.2
     tracked = np.delete(played, 20)
     out = toward_played(grid, tracked)
     moved = np.setdiff1d(np.arange(grid.size), [10, 20])

@@ -43,9 +43,14 @@ EXTEND_ACCEPT = 0.8
 #: A beat of the grid moves this share of the way to the tracked beat on it
 #: (:func:`toward_played`): listeners, and annotators, hear a beat where the drummer played
 #: it; the grid holds the tempo through every hit's push and drag. Half-way trusts each as
-#: much (0.3 and 0.7 score within 0.01 of it in F +-20 on the drum stems and the mixes of
+#: much (0.3 and 0.7 score within 0.015 of it in F +-20 on the drum stems and the mixes of
 #: ``benchmarks/beats.py``).
 PLAYED_SHARE = 0.5
+#: A tracked beat lies on a grid beat within this share of a beat: nearer it than half-way
+#: to the next sixteenth, where a tracker that slipped would sit. Further off than
+#: :data:`SLIP_TOLERANCE_S` it is left out of the grid's fit, but within this it is a beat
+#: played early or late (a tempo bending in an expressive passage), not a slip.
+ON_BEAT_SHARE = 0.125
 #: Beats either side of a beat whose residuals say whether the music is played or programmed.
 LOCAL_BEATS = 8
 
@@ -287,9 +292,9 @@ def toward_played(grid_s: np.ndarray, tracked_s: np.ndarray, *,
                   share: float = PLAYED_SHARE) -> np.ndarray:
     """The beats of a grid moved ``share`` of the way to the tracked beats on them.
 
-    A tracked beat is on a grid beat when it lies within a tenth of a beat and
-    :data:`SLIP_TOLERANCE_S` of it; grid beats without one (slipped, missing, carried on)
-    stay. Where the residuals around a beat (:data:`LOCAL_BEATS` either side) are as tight as
+    A tracked beat is on a grid beat when it lies within :data:`ON_BEAT_SHARE` of a beat of
+    it; grid beats without one (slipped, missing, carried on) stay. Where the residuals around
+    a beat (:data:`LOCAL_BEATS` either side) are as tight as
     :data:`TIGHT_RMS_S`, the music keeps strict time (a click track, a sequenced part) and
     what is left is the tracker's own error: those beats stay on the grid too.
 
@@ -309,7 +314,7 @@ def toward_played(grid_s: np.ndarray, tracked_s: np.ndarray, *,
     nearest = np.where(np.abs(grid_s - left) <= np.abs(grid_s - right), left, right)
     resid = nearest - grid_s
     period = np.gradient(grid_s)
-    on = np.abs(resid) <= np.minimum(0.1 * period, SLIP_TOLERANCE_S)
+    on = np.abs(resid) <= ON_BEAT_SHARE * period
     count = _window_sums(on.astype(np.float64), LOCAL_BEATS)
     local_rms = np.sqrt(_window_sums(np.where(on, resid**2, 0.0), LOCAL_BEATS) / np.maximum(count, 1.0))
     move = on & (local_rms > TIGHT_RMS_S)
