@@ -27,6 +27,15 @@ from drumjam.model import (
 from drumjam.model.beatmap import MIN_TEMPO_BPM
 
 
+def test_tempo_of_played_beats_is_their_pulse() -> None:
+    """64 beats at 120 BPM, each played early or late by 10 ms (SD): the tempo is read to
+    0.1 % (RMS over 200 takes; the median of single intervals is off by 0.25 %)."""
+    rng = np.random.default_rng(5)
+    errors = [BeatMap.from_beats(1.0 + 0.5 * np.arange(64) + rng.normal(0.0, 0.01, 64)).tempo_bpm / 120.0 - 1.0
+              for _ in range(200)]
+    assert np.sqrt(np.mean(np.square(errors))) < 0.001
+
+
 def test_constant_beatmap_converts_both_ways() -> None:
     bm = BeatMap.constant(120.0, 10.0, meter=4)
     assert bm.tempo_bpm == pytest.approx(120.0)

@@ -228,8 +228,8 @@ class BeatMap:
     # ------------------------------------------------------------------ tempo and bars
     @property
     def tempo_bpm(self) -> float:
-        """The representative tempo: beats per minute from the median period over spans of up
-        to a bar of beats (a played beat's push or drag spreads over the span's beats)."""
+        """The representative tempo: beats per minute from the median period over spans of
+        :data:`TEMPO_SPAN_BEATS` beats (a played beat's push or drag spreads over the span)."""
         span = max(1, min(TEMPO_SPAN_BEATS, (self.beats_s.size - 1) // 2))
         return float(60.0 * span / np.median(self.beats_s[span:] - self.beats_s[:-span]))
 
