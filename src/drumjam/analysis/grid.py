@@ -47,9 +47,9 @@ EXTEND_ACCEPT = 0.8
 #: ``benchmarks/beats.py``).
 PLAYED_SHARE = 0.5
 #: A tracked beat lies on a grid beat within this share of a beat: nearer it than half-way
-#: to the next sixteenth, where a tracker that slipped would sit. Further off than
-#: :data:`SLIP_TOLERANCE_S` it is left out of the grid's fit, but within this it is a beat
-#: played early or late (a tempo bending in an expressive passage), not a slip.
+#: to the next sixteenth, where a tracker that slipped would sit. The grid's own fit leaves
+#: out beats further off than a tenth of a beat or :data:`SLIP_TOLERANCE_S`, but within this
+#: a beat was played early or late (a tempo bending in an expressive passage), not slipped.
 ON_BEAT_SHARE = 0.125
 #: Beats either side of a beat whose residuals say whether the music is played or programmed.
 LOCAL_BEATS = 8
