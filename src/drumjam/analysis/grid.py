@@ -309,8 +309,8 @@ def toward_played(grid_s: np.ndarray, tracked_s: np.ndarray, *,
     """
     if grid_s.size < 2 or tracked_s.size == 0:
         return grid_s.copy()
-    at = np.clip(np.searchsorted(tracked_s, grid_s), 1, max(1, tracked_s.size - 1))
-    left, right = tracked_s[at - 1], tracked_s[np.minimum(at, tracked_s.size - 1)]
+    at = np.searchsorted(tracked_s, grid_s)
+    left, right = tracked_s[np.maximum(at - 1, 0)], tracked_s[np.minimum(at, tracked_s.size - 1)]
     nearest = np.where(np.abs(grid_s - left) <= np.abs(grid_s - right), left, right)
     resid = nearest - grid_s
     period = np.gradient(grid_s)
