@@ -15,7 +15,14 @@ import numpy as np
 import pytest
 
 from drumjam.analysis import analyse_audio, render_click
-from drumjam.analysis.grid import PLAYED_SHARE, TIGHT_RMS_S, tempo_sections, toward_played
+from drumjam.analysis.grid import (
+    PLAYED_SHARE,
+    TIGHT_RMS_S,
+    carry_played,
+    fit_grid,
+    tempo_sections,
+    toward_played,
+)
 from drumjam.io.midi import read_chart
 from drumjam.io.render import render_events
 from drumjam.model import BeatMap, Chart, Note, Voice
@@ -137,6 +144,48 @@ def test_beats_that_keep_strict_time_stay_on_the_grid() -> None:
     grid = 0.3 + 0.45 * np.arange(40)
     tracked = grid + rng.normal(0.0, 0.4 * TIGHT_RMS_S, grid.size)
     np.testing.assert_array_equal(toward_played(grid, tracked), grid)
+
+
+def test_a_new_metrical_level_keeps_where_the_beats_were_played() -> None:
+    """A pulse tracked at half the tempo (0.8 s), bars 3-4 rushed by 40 ms: the beats at
+    twice that tempo made from the steady grid take the played timing back, those on a
+    tracked beat exactly and those between two by the mean of their deviations."""
+    rng = np.random.default_rng(5)
+    grid = 1.0 + 0.8 * np.arange(24)
+    deviation = rng.choice([-0.012, 0.012], grid.size)
+    deviation[8:12] = -0.04
+    doubled = np.sort(np.concatenate([grid, grid[:-1] + 0.4]))
+    out = carry_played(doubled, grid, grid + deviation)
+    np.testing.assert_allclose(out[::2], grid + deviation, atol=1e-12)
+    np.testing.assert_allclose(out[1::2], grid[:-1] + 0.4 + (deviation[:-1] + deviation[1:]) / 2, atol=1e-12)
+    # a pulse in strict time (a click): its beats stay on the grid at the new level too
+    strict = grid + rng.normal(0.0, 0.4 * TIGHT_RMS_S, grid.size)
+    np.testing.assert_array_equal(carry_played(doubled, grid, strict), doubled)
+
+
+def test_a_last_beat_played_off_the_grid_is_kept() -> None:
+    """A steady run whose last tracked beat came 50 ms late, beyond the fit's inlier bound:
+    it is no longer dropped. Where the onsets are the tracked beats, it stays where it was
+    played; where the onsets lie on the grid (the tracker slipped), the grid is carried on
+    over it. Every other beat is the grid's."""
+    from drumjam.analysis.features import Envelope
+
+    beats = 2.0 + 0.5 * np.arange(30)
+    tracked = beats.copy()
+    tracked[-1] += 0.05
+
+    def envelope(onsets_s: np.ndarray) -> Envelope:
+        fps, n = 100.0, 2000
+        env = Envelope(onset=np.zeros(n), low=np.zeros(n), bands=np.zeros((3, n)),
+                       mel_db=np.zeros((80, n), np.float16), low_share=0.5, fps=fps, duration_s=n / fps)
+        env.onset[np.round(env.frames_of(onsets_s)).astype(int)] = 1.0
+        return env
+
+    for onsets_s, last_s in ((tracked, tracked[-1]), (beats, beats[-1])):
+        out, _ = fit_grid(tracked, envelope(onsets_s))
+        assert out.size == beats.size
+        assert out[-1] == pytest.approx(last_s, abs=1e-9)
+        np.testing.assert_allclose(out[:-1], beats[:-1], atol=1e-9)
 
 
 def test_regular_beats() -> None:

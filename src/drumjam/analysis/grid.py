@@ -251,8 +251,14 @@ def fit_grid(beats_s: np.ndarray, env: Envelope) -> tuple[np.ndarray, list[Segme
         segments.append(Segment(a, b - 1, start + period * k.min(), period, rms))
         steady = inlier.mean() >= MIN_INLIER_SHARE and (
             rms <= TIGHT_RMS_S or (rms <= MAX_GRID_RMS_S and drift_ratio(resid) < MAX_DRIFT_RATIO))
-        grid = start + period * np.arange(k[inlier].min(), k[inlier].max() + 1) if steady else None
-        runs.append(_Run(a, b, grid))
+        if not steady:
+            runs.append(_Run(a, b, None))
+            continue
+        # beats off the grid before its first inlier or after its last are left to the
+        # pieces before and after the run: carried over by the grid only where it fits them
+        first, last = k[inlier].min(), k[inlier].max()
+        grid = start + period * np.arange(first, last + 1)
+        runs.append(_Run(a + int(np.sum(k < first)), b - int(np.sum(k > last)), grid))
     pieces: list[np.ndarray] = []
     done = 0
     for n, run in enumerate(runs):
@@ -319,6 +325,29 @@ def toward_played(grid_s: np.ndarray, tracked_s: np.ndarray, *,
     local_rms = np.sqrt(_window_sums(np.where(on, resid**2, 0.0), LOCAL_BEATS) / np.maximum(count, 1.0))
     move = on & (local_rms > TIGHT_RMS_S)
     return grid_s + np.where(move, share * resid, 0.0)
+
+
+def carry_played(beats_s: np.ndarray, grid_s: np.ndarray, tracked_s: np.ndarray) -> np.ndarray:
+    """Beats of another metrical level than a grid's, moved as the played beats lie off it.
+
+    Each grid beat's played deviation (the tracked beat on it, as :func:`toward_played` finds
+    it, kept whole) is interpolated linearly between grid beats to every beat given: a beat
+    of the new level that is a grid beat goes to where it was played, one between two grid
+    beats goes by their deviations in proportion.
+
+    Parameters
+    ----------
+    beats_s : numpy.ndarray
+        The beats at the other level (from the grid, e.g. twice or two thirds its tempo).
+    grid_s : numpy.ndarray
+        The grid they were made from, ascending.
+    tracked_s : numpy.ndarray
+        The tracked beats the grid was fitted to, ascending.
+    """
+    if grid_s.size < 2:
+        return np.asarray(beats_s, dtype=np.float64).copy()
+    played_s = toward_played(grid_s, tracked_s, share=1.0)
+    return beats_s + np.interp(beats_s, grid_s, played_s - grid_s)
 
 
 def tempo_sections(

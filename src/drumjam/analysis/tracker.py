@@ -13,7 +13,7 @@ from drumjam.analysis import beatnet, drumnet, drumpattern
 from drumjam.analysis import beats as beats_mod
 from drumjam.analysis.downbeats import downbeats, learned_evidence
 from drumjam.analysis.features import ANALYSIS_SR, Envelope, EnvelopeStream, window_max
-from drumjam.analysis.grid import fit_grid, tempo_sections, toward_played
+from drumjam.analysis.grid import carry_played, fit_grid, tempo_sections, toward_played
 from drumjam.analysis.metrical import FasterIsBeat, choose_level, nearest_level, offbeat_margin
 from drumjam.analysis.stream import array_blocks
 from drumjam.analysis.tempo import TempoCurve, tempo_curve
@@ -243,7 +243,10 @@ def beatmap_of(heard: Heard, *, meter: int | None = None, follow_played: bool = 
     faster = drumpattern.faster_is_beat(kit)
     moved = at_metrical_level(gridded, network.sum(axis=1), curve.salience_at, faster)
     if moved is not None:
-        # interpolated between the tracked beats: each new beat may lie a little off its onset
+        # the level was chosen on the steady grid: the new beats take the played beats'
+        # deviation from it (interpolated between grid beats), and each may still lie a
+        # little off its onset
+        moved = carry_played(moved, gridded, tracked)
         moved = env.frame_times_s(beats_mod.refine(env, env.frames_of(moved), window_s=MOVED_WINDOW_S))
         tracked = regular(moved)
         gridded = regular(fit_grid(tracked, env)[0])
