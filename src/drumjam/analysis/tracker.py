@@ -13,7 +13,7 @@ from drumjam.analysis import beatnet, drumnet, drumpattern
 from drumjam.analysis import beats as beats_mod
 from drumjam.analysis.downbeats import downbeats, learned_evidence
 from drumjam.analysis.features import ANALYSIS_SR, Envelope, EnvelopeStream, window_max
-from drumjam.analysis.grid import carry_played, fit_grid, tempo_sections, toward_played
+from drumjam.analysis.grid import ON_BEAT_SHARE, carry_played, fit_grid, tempo_sections, toward_played
 from drumjam.analysis.metrical import FasterIsBeat, choose_level, nearest_level, offbeat_margin
 from drumjam.analysis.stream import array_blocks
 from drumjam.analysis.tempo import TempoCurve, tempo_curve
@@ -29,8 +29,6 @@ MIN_BEATS_FOR_PHASE = 8
 OFFBEAT_MARGIN = 0.3
 #: Beats of music before the first tracked beat that make an intro rather than a pickup.
 INTRO_BEATS = 4
-#: Beats moved to another metrical level go to the strongest onset this close to them.
-MOVED_WINDOW_S = 0.035
 
 
 def regular(beats_s: np.ndarray) -> np.ndarray:
@@ -244,10 +242,11 @@ def beatmap_of(heard: Heard, *, meter: int | None = None, follow_played: bool = 
     moved = at_metrical_level(gridded, network.sum(axis=1), curve.salience_at, faster)
     if moved is not None:
         # the level was chosen on the steady grid: the new beats take the played beats'
-        # deviation from it (interpolated between grid beats), and each may still lie a
-        # little off its onset
+        # deviation from it (interpolated between grid beats), and each goes to the strongest
+        # onset within the reach of a beat played early or late (ON_BEAT_SHARE of a beat)
         moved = carry_played(moved, gridded, tracked)
-        moved = env.frame_times_s(beats_mod.refine(env, env.frames_of(moved), window_s=MOVED_WINDOW_S))
+        window_s = ON_BEAT_SHARE * float(np.median(np.diff(moved)))
+        moved = env.frame_times_s(beats_mod.refine(env, env.frames_of(moved), window_s=window_s))
         tracked = regular(moved)
         gridded = regular(fit_grid(tracked, env)[0])
     if gridded.size < 2:
