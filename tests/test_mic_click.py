@@ -420,3 +420,28 @@ def test_the_first_take_tries_what_the_calibration_by_ear_heard(run: dict) -> No
         left = cleaned[first_s] - drums[first_s]
         left_db[name] = float(10 * np.log10(np.sum(left ** 2) / np.sum(bleed[first_s] ** 2)))
     assert left_db["calibrated"] < -12.0 and left_db["afresh"] > -3.0, left_db
+
+
+def test_a_calibrated_take_cancels_the_clicks_through_the_calibrations_path(run: dict) -> None:
+    """While the calibration's response is applied, the clicks take it too: learned over the
+    whole spectrum from the bursts, it leaves far less of them than the response the count-in's
+    four clicks alone learn (the song muted, so that what is left after the count-in is the
+    clicks'; in the 80 ms after each click, drums playing)."""
+    played, n = run["reference"], run["drums"].size
+    ir = room_ir(sample_rate=SR, distance_m=1.5, rt60_s=0.3)
+    bursts, _ = calibration_clicks(sample_rate=SR)
+    recorded = delayed(GAIN * 0.5 * convolve(bursts, ir, bursts.size + SR), ROUND_TRIP_S, SR)
+    recorded += noise(recorded.size, level_db=-60)
+    calibrated = learn_from_calibration(bursts, recorded, sample_rate=SR, round_trip_s=ROUND_TRIP_S).applied()
+    drums = delayed(run["drums"], ROUND_TRIP_S, SR)
+    clicks = delayed(GAIN * 0.5 * convolve(run["clicks"], ir, n), ROUND_TRIP_S, SR)
+    windows = _click_windows(run, n, played.music_s - played.start_s)
+    left_db = {}
+    for name, earlier in (("calibrated", calibrated), ("count-in", None)):
+        bc = BleedCanceller(ArraySignal(np.zeros(n, np.float32)), sample_rate=SR, round_trip_s=ROUND_TRIP_S,
+                            clicks=played.clicks, alone_s=played.music_s - played.start_s, earlier=earlier)
+        cleaned = np.concatenate([bc.process((drums + clicks)[i:i + 960]) for i in range(0, n, 960)])
+        assert (bc.report().earlier_gain_db is not None) == (earlier is not None)
+        left = cleaned[windows] - drums[windows]
+        left_db[name] = float(10 * np.log10(np.sum(left ** 2) / np.sum(clicks[windows] ** 2)))
+    assert left_db["calibrated"] < -20.0 and left_db["calibrated"] < left_db["count-in"] - 6.0, left_db

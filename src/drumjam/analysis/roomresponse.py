@@ -104,12 +104,16 @@ class EarlierTrial:
         seconds seen.
     left : tuple of float
         Once applied: what it and the take's own response left of the microphone.
+    clicks : bool
+        Whether the clicks take it too (it left less of the count-in's clicks than their
+        own response).
     """
 
     response: np.ndarray
     gain: float | None
     seen: tuple[float, float, float, float]
     left: tuple[float, float]
+    clicks: bool = False
 
 
 @dataclass(frozen=True)
