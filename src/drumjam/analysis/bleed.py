@@ -325,7 +325,8 @@ class BleedCanceller:
         out = np.empty_like(y)
         done = 0
         self._mic = np.concatenate([self._mic, y])
-        if self._n < self._alone and self._earlier is not None and not self._h_clicks.any():
+        if (self._n < self._alone and self._clicks is not None and self._earlier is not None
+                and not self._h_clicks.any()):
             self._count_in.append(y[:self._alone - self._n].copy())
         paths = (self._short, self._long)
         while done < y.size:
@@ -362,12 +363,10 @@ class BleedCanceller:
         theirs (their own judged on the very clicks it learned from, so the earlier one must
         do better still: a calibration's long response holds the room's tail, which the
         clicks' short one cannot)."""
-        if self._earlier is None or self._earlier_gain is None or not self._h_clicks.any():
+        if (self._earlier is None or self._earlier_gain is None or not self._h_clicks.any()
+                or self._clicks is None or not self._count_in):
             return
         y = np.concatenate(self._count_in)
-        self._count_in = []
-        if self._clicks is None or y.size == 0:
-            return
 
         def left(h: np.ndarray) -> float:
             x = self._clicks.samples(-self._lag - (h.size - 1), y.size - self._lag)
@@ -457,6 +456,7 @@ class BleedCanceller:
                 self._h_clicks = self._current_clicks()
                 self._clicks_own = self._short.warm_s < WARMUP_S
                 self._judge_clicks()
+                self._count_in = []  # judged, or no earlier response passed to judge
         if float(np.dot(x, x)) <= 1e-9 * path.seg:
             return
         spec_x = np.fft.rfft(x * path.window)
