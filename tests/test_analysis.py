@@ -6,7 +6,6 @@ import json
 import sys
 from pathlib import Path
 
-import mir_eval
 import numpy as np
 import pytest
 from typer.testing import CliRunner
