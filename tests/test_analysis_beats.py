@@ -202,7 +202,7 @@ def test_human_performance_to_a_click_keeps_the_tempo_and_follows_the_drummer(
 
     The beat map holds the click's tempo (to 0.1 %) and follows the drummer part-way: each
     beat moves from the click grid towards where the drummer played it (about half-way, see
-    :data:`drumjam.analysis.grid.HEARD_SHARE`), neither the bare grid (slope 0) nor every
+    :data:`drumjam.analysis.grid.PLAYED_SHARE`), neither the bare grid (slope 0) nor every
     hit's timing (slope 1).
     """
     chart = read_chart(groove_midi / name).section(0, 15)

@@ -292,10 +292,16 @@ class BleedCanceller:
                 and path.clicks.size == self.taps)
 
     @property
+    def _earlier_applied(self) -> bool:
+        """Whether an earlier take's response passed its check and is applied (until the
+        take's own leaves less)."""
+        return self._earlier is not None and self._earlier_gain is not None
+
+    @property
     def _h(self) -> np.ndarray:
-        """The song's response as applied now: an earlier take's while it passed its check
-        and the take's own does not leave less, else the take's own (:attr:`_own_h`)."""
-        if self._earlier is not None and self._earlier_gain is not None:
+        """The song's response as applied now: an earlier take's while it is applied, else
+        the take's own (:attr:`_own_h`)."""
+        if self._earlier_applied:
             return self._earlier_gain * self._earlier
         return self._own_h
 
@@ -353,8 +359,7 @@ class BleedCanceller:
         """What the estimate is made with now: the song's response, whether the clicks take
         their own, and theirs (not while an earlier response that leaves less of them is
         applied, :meth:`_judge_clicks`)."""
-        earlier_applied = self._earlier is not None and self._earlier_gain is not None
-        return (self._h, self._clicks_own and not (earlier_applied and self._clicks_earlier),
+        return (self._h, self._clicks_own and not (self._earlier_applied and self._clicks_earlier),
                 self._h_clicks)
 
     def _judge_clicks(self) -> None:
@@ -363,8 +368,8 @@ class BleedCanceller:
         theirs (their own judged on the very clicks it learned from, so the earlier one must
         do better still: a calibration's long response holds the room's tail, which the
         clicks' short one cannot)."""
-        if (self._earlier is None or self._earlier_gain is None or not self._h_clicks.any()
-                or self._clicks is None or not self._count_in):
+        if (not self._earlier_applied or not self._h_clicks.any() or self._clicks is None
+                or not self._count_in):
             return
         y = np.concatenate(self._count_in)
 
