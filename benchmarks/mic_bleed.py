@@ -19,11 +19,14 @@ from __future__ import annotations
 
 import argparse
 import os
+from dataclasses import dataclass
 from functools import partial
 
 import numpy as np
 
 from drumjam.analysis.bleed import learn_from_calibration
+from drumjam.analysis.kitprofile import KitProfile
+from drumjam.analysis.roomresponse import RoomResponse
 from drumjam.analysis.roundtrip import calibration_clicks
 from drumjam.io.audio import load_audio
 from drumjam.io.midi import read_chart
@@ -32,9 +35,9 @@ from drumjam.library import builtin_dir
 from drumjam.model import Hit
 from drumjam.session.live import LiveSession, Player
 from drumjam.session.mic import MicFrame, MicInput
-from drumjam.session.playback import click_schedule, played_reference
-from drumjam.session.practice import Practice, plan_practice
-from kitcheck import CHECKABLE, SOFT_VELOCITY, kit_profile, room
+from drumjam.session.playback import Played, click_schedule, played_reference
+from drumjam.session.practice import Practice, PracticePlan, plan_practice
+from kitcheck import CHECKABLE, SOFT_VELOCITY, _rms, kit_profile, room
 
 SR = 48000
 FRAME = SR // 50
@@ -45,17 +48,26 @@ ON_CLICK_S = 0.03
 BLEED_DB = 0.0
 
 
-def _rms(x: np.ndarray) -> float:
-    return float(np.sqrt(np.mean(np.square(x, dtype=np.float64))))
-
-
 def _delayed(x: np.ndarray, n: int) -> np.ndarray:
     lag = int(round(ROUND_TRIP_S * SR))
     return np.concatenate([np.zeros(lag, np.float32), x.astype(np.float32)])[:n]
 
 
-def run_take(kit: str, seconds: float, calibrated: bool) -> dict[str, int]:
-    """One take on ``kit`` (its first ``seconds`` of song): matched, soft and extra counts."""
+@dataclass(frozen=True)
+class Take:
+    """One kit's take of the song: the microphone, what the page played, the kit check, and
+    the calibration by ear through the same speakers and room."""
+
+    plan: PracticePlan
+    played: Played
+    mic: np.ndarray
+    profile: KitProfile
+    calibration: RoomResponse
+    end_s: float
+
+
+def make_take(kit: str, seconds: float) -> Take:
+    """The slow funk's first ``seconds`` on ``kit`` as the microphone hears it."""
     chart = read_chart(builtin_dir() / "slow-funk" / "chart.mid")
     plan = plan_practice(chart, chart.beatmap, Practice())
     song, _ = load_audio(builtin_dir() / "slow-funk" / "backing.ogg", sample_rate=SR)
@@ -69,27 +81,30 @@ def run_take(kit: str, seconds: float, calibrated: bool) -> dict[str, int]:
     page = played.backing.samples(0, n) + played.clicks.samples(0, n)
     speakers = room(page, seed=11)
     gain = _rms(drums) / _rms(speakers) * 10 ** (BLEED_DB / 20)
-    mic = _delayed(drums + gain * speakers, n)
-    earlier = None
-    if calibrated:
-        bursts, _ = calibration_clicks(sample_rate=SR)
-        # the bursts through the same speakers and room, at the level the song plays at
-        heard = _delayed(room(np.concatenate([bursts, np.zeros(SR, np.float32)]), seed=11), bursts.size + SR)
-        recorded = heard * gain * float(np.max(np.abs(page)) / np.max(np.abs(bursts)))
-        earlier = learn_from_calibration(bursts, recorded, sample_rate=SR,
+    bursts, _ = calibration_clicks(sample_rate=SR)
+    # the bursts through the same speakers and room, at the level the song plays at
+    heard = _delayed(room(np.concatenate([bursts, np.zeros(SR, np.float32)]), seed=11), bursts.size + SR)
+    recorded = heard * gain * float(np.max(np.abs(page)) / np.max(np.abs(bursts)))
+    calibration = learn_from_calibration(bursts, recorded, sample_rate=SR,
                                          round_trip_s=ROUND_TRIP_S).applied()
-    voices = sorted({nt.voice.value for nt in notes} & set(CHECKABLE))
-    profile, _ = kit_profile(kit, voices)
+    profile, _ = kit_profile(kit, sorted({nt.voice.value for nt in notes} & set(CHECKABLE)))
+    return Take(plan, played, _delayed(drums + gain * speakers, n), profile, calibration, end_s)
+
+
+def run_take(take: Take, *, calibrated: bool) -> dict[str, int]:
+    """The take through a microphone player's stream: matched, soft and extra counts."""
+    plan = take.plan
     session = LiveSession([Player("Kit", 1000 * ROUND_TRIP_S)], plan.beatmap, plan.chart,
                           start_s=plan.lead_in_s)
     stream = MicInput(partial(session.add_hit, 0), sample_rate=SR, timeline_zero_frame=0,
-                      round_trip_s=ROUND_TRIP_S, played=played, kit=profile, earlier_bleed=earlier,
+                      round_trip_s=ROUND_TRIP_S, played=take.played, kit=take.profile,
+                      earlier_bleed=take.calibration if calibrated else None,
                       expected=[(nt.time_s, nt.voice) for nt in plan.chart.notes])
-    for i in range(0, mic.size, FRAME):
-        stream.feed(MicFrame(0, 0, i, mic[i:i + FRAME]))
+    for i in range(0, take.mic.size, FRAME):
+        stream.feed(MicFrame(0, 0, i, take.mic[i:i + FRAME]))
     stream.end()
-    score = session.finish(stop_s=end_s).scores[0]
-    due = [i for i, nt in enumerate(plan.chart.notes) if plan.lead_in_s <= nt.time_s < end_s]
+    score = session.finish(stop_s=take.end_s).scores[0]
+    due = [i for i, nt in enumerate(plan.chart.notes) if plan.lead_in_s <= nt.time_s < take.end_s]
     missed = set(score.missed) & set(due)
     soft = {i for i in due if plan.chart.notes[i].velocity < SOFT_VELOCITY}
     clicks = np.array([c.time_s for c in click_schedule(
@@ -113,8 +128,9 @@ def main() -> None:
     print("| kit | set-up | notes matched (soft) | extra hits (on the clicks) |")
     print("|---|---|---|---|")
     for kit in args.kits:
+        take = make_take(kit, args.seconds)
         for calibrated in (False, True):
-            r = run_take(kit, args.seconds, calibrated)
+            r = run_take(take, calibrated=calibrated)
             said = "calibrated by ear" if calibrated else "first take, nothing learned"
             print(f"| {kit} | {said} | {r['matched']} / {r['notes']} ({r['soft_matched']} / {r['soft']}) "
                   f"| {r['extra']} ({r['on_clicks']}) |", flush=True)
