@@ -103,3 +103,31 @@ def test_no_bleed_leaves_the_drums() -> None:
     cleaned = canceller.process(drums)
     assert 10 * np.log10(np.sum((cleaned - drums) ** 2) / np.sum(drums ** 2)) < -20.0
     assert not canceller.report().too_strong
+
+
+def test_a_microphone_that_does_not_hear_the_song_is_left_as_it_is() -> None:
+    """Headphones: the microphone hears the drums, played along the song, and no song. The
+    response learned is then a fit of the drums to the song; subtracting it would add the
+    song's attacks, heard as strokes, most clearly once the drummer rests. Nothing is
+    subtracted once the response is judged against no cancelling, and nothing while the
+    drummer rests."""
+    seconds, rest_s = 14.0, 8.0
+    backing = song(seconds, sample_rate=SR)
+    stroke = bursts(0.4, sample_rate=SR, every_s=0.3)[int(0.3 * SR):int(0.35 * SR)]  # one drum, as sampled
+    drums = np.zeros(backing.size, np.float32)
+    for at in np.arange(0.27, rest_s, 0.25):  # on each chord of the song, 20 ms late
+        i = int(round(at * SR))
+        drums[i:i + stroke.size] += stroke
+    mic = drums + noise(drums.size, level_db=-70)
+    canceller = BleedCanceller(backing, sample_rate=SR, round_trip_s=0.0734)
+    cleaned = np.concatenate([canceller.process(mic[i:i + 960]) for i in range(0, mic.size, 960)])
+    added = cleaned - mic
+
+    def level_db(x: np.ndarray) -> float:
+        return float(10 * np.log10(np.mean(x.astype(float) ** 2) + 1e-30))
+
+    playing = slice(2 * SR, int(rest_s * SR))  # once judged
+    assert level_db(added[playing]) < level_db(drums[playing]) - 60.0
+    resting = slice(int((rest_s + 0.5) * SR), None)
+    assert level_db(added[resting]) < -100.0
+    assert not canceller.learned().applied().response.any()  # nothing for the next take

@@ -10,9 +10,13 @@ the result. It learns the response at two lengths side by side: :data:`TAPS_S`, 
 about a second of song, and :data:`LONG_TAPS_S`, which holds a reverberant room's tail but
 needs longer segments to learn from; the long one is applied once it leaves less of the
 microphone than the short one over the last few seconds, each segment judged before the long
-one learns from it (the short one may already have: the comparison leans its way). The
-responses are updated at fixed sample positions, so the output does not depend on how the
-microphone's audio was cut into blocks, and no latency is added: the reference is known ahead.
+one learns from it (the short one may already have: the comparison leans its way). The take's
+own estimate is applied only while it leaves less of the microphone than no cancelling at all,
+judged the same way on each short segment, in dB: a microphone that does not hear the speakers
+(headphones) still yields a response, a fit of the drums to the song they follow, and
+subtracting it would add the song's attacks, heard as strokes. The responses are updated at
+fixed sample positions, so the output does not depend on how the microphone's audio was cut
+into blocks, and no latency is added: the reference is known ahead.
 Each change of the estimate is faded in over :data:`FADE_S`: switched at once, the estimate
 would step, a click the transcription would hear as a stroke.
 
@@ -80,6 +84,9 @@ REPORT_CHUNK_S = 0.02
 #: response predicts by at most this share of the clicks' power (beyond the song response's
 #: own uncertainty, so that it serves while the song's is still being learned).
 CLICKS_AGREE = 1.0
+#: Mean power per sample below which a microphone is silent (-100 dBFS, under a 16-bit
+#: converter's noise): a segment's residues are compared above it.
+SILENCE_POWER = 1e-10
 #: Bleed is too strong when what is left of it stands within this many dB of the drums.
 TOO_STRONG_DB = -20.0
 #: A new response is faded in over this long, in seconds: switched at once, the estimate
@@ -239,6 +246,9 @@ class BleedCanceller:
         # what the short and the long response left of the microphone on each long segment
         # before the long one learned from it (averaged over COMPARE_S, see _score)
         self._errors = np.zeros(2)
+        # what the take's own estimate left of the microphone against no cancelling, in dB
+        # summed over the short segments judged (see _judge_own)
+        self._own_db = 0.0
         self._mic = np.zeros(0, np.float32)  # mic samples [self._mic_start, self._n)
         self._mic_start = 0
         self._n = 0
@@ -267,6 +277,7 @@ class BleedCanceller:
             self._cxx = learned.song[6].copy()
             self._long.restore(learned.long, learned.long_weights)
             self._errors = np.asarray(learned.errors, float).copy()
+            self._own_db = float(learned.own_db)
             self._h_clicks = learned.clicks.copy()
             self._clicks_own = True
             self._update()
@@ -359,8 +370,16 @@ class BleedCanceller:
         """What the estimate is made with now: the song's response, whether the clicks take
         their own, and theirs (not while an earlier response that leaves less of them is
         applied, :meth:`_judge_clicks`)."""
+        if not (self._earlier_applied or self._own_cancels):
+            return np.zeros(self.taps, np.float32), False, self._h_clicks
         return (self._h, self._clicks_own and not (self._earlier_applied and self._clicks_earlier),
                 self._h_clicks)
+
+    @property
+    def _own_cancels(self) -> bool:
+        """Whether the take's own estimate is applied: until it is judged, and then while it
+        leaves less of the microphone than no cancelling at all (:meth:`_judge_own`)."""
+        return self._own_db <= 0.0
 
     def _judge_clicks(self) -> None:
         """Once an earlier response passed its check and the clicks' own response is learned:
@@ -469,6 +488,8 @@ class BleedCanceller:
         spec_c = None if c is None else np.fft.rfft(c * path.window)
         if path is self._long:
             self._score(spec_x if spec_c is None else spec_x + spec_c, spec_y)
+        elif path.warm_s >= WARMUP_S:
+            self._judge_own(m, y)
         path.add(spec_x, spec_y, spec_c)
         if path.warm_s >= WARMUP_S:
             self._update()
@@ -517,6 +538,21 @@ class BleedCanceller:
         if self._earlier_left[1] < self._earlier_left[0]:
             self._earlier = None  # the take's own leaves less: it is applied from now on
 
+    def _judge_own(self, m: int, y: np.ndarray) -> None:
+        """What the take's own estimate leaves of one more short segment (microphone samples
+        ``m`` on) before the response learns from it, against no cancelling at all, in dB,
+        summed over the last :data:`COMPARE_S`. The estimate is applied only while that sum
+        is below 0: a microphone that does not hear the speakers (headphones) makes the
+        response a fit of the drums to the song, and subtracting it would add the song's
+        attacks. Each segment counts by its ratio, not its energy, as the transcription hears
+        levels: a bar the drummer rests counts as much as a loud one."""
+        seg, window = self._short.seg, self._short.window
+        own = self._bleed_with((self._own_h, self._clicks_own, self._h_clicks), m, m + seg)
+        floor = SILENCE_POWER * float(np.dot(window, window))
+        left, heard = ((float(np.dot(v, v)) + floor for v in ((y - own) * window, y * window)))
+        forget = float(np.exp(-self._short.hop / (COMPARE_S * self.sample_rate)))
+        self._own_db = forget * self._own_db + 10.0 * np.log10(left / heard)
+
     def _score(self, spec_x: np.ndarray, spec_y: np.ndarray) -> None:
         """What each length's response leaves of a long segment before the long one learns
         from it (once it is learned at all; averaged over the last :data:`COMPARE_S`)."""
@@ -554,6 +590,7 @@ class BleedCanceller:
                            tuple(a.copy() for a in self._long.spectra),
                            (self._long.n_eff, self._long.warm_s),
                            (float(self._errors[0]), float(self._errors[1])),
+                           float(self._own_db),
                            None if self._earlier is None else EarlierTrial(
                                self._earlier.copy(), self._earlier_gain,
                                tuple(float(v) for v in self._earlier_seen),

@@ -57,6 +57,9 @@ class LearnedPath:
         Its segments averaged and seconds of song heard.
     errors : tuple of float
         What the short and the long response left of the microphone (which one is applied).
+    own_db : float
+        What the take's own response left of the microphone against no cancelling, in dB
+        summed over recent segments (applied at all only below 0).
     trial : EarlierTrial, optional
         An earlier take's response the stream was judging or applying (a microphone that
         reconnects carries on with it).
@@ -70,17 +73,21 @@ class LearnedPath:
     long: tuple[np.ndarray, ...]
     long_weights: tuple[float, float]
     errors: tuple[float, float]
+    own_db: float
     trial: EarlierTrial | None = None
 
     def applied(self) -> RoomResponse:
         """The song's response this path applied at its end (an earlier take's, at its gain,
-        if the take's own never left less; else the long one if it predicted better), for a
+        if the take's own never left less; else none, zeros, if the take's own left more of the
+        microphone than no cancelling; else the long one if it predicted better), for a
         later take of the same set-up (``earlier`` of
         :class:`~drumjam.analysis.bleed.BleedCanceller`)."""
         rate = self.sample_rate
         if self.trial is not None and self.trial.gain is not None:
             return RoomResponse(rate, self.round_trip_s,
                                 (self.trial.gain * self.trial.response).astype(np.float32))
+        if self.own_db > 0.0:  # it left more of the microphone than no cancelling
+            return RoomResponse(rate, self.round_trip_s, np.zeros(int(round(TAPS_S * rate)), np.float32))
         use_long = 0.0 < self.errors[1] < self.errors[0]
         path = WelchResponse(int(round((LONG_TAPS_S if use_long else TAPS_S) * rate)), rate)
         path.restore(self.long if use_long else self.song[:6],
