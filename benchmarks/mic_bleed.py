@@ -11,7 +11,8 @@ the canceller runs), as a first take with nothing learned yet, and after a calib
 through the same speakers and room (its noise bursts' response tried on the count-in and
 applied from the song's first note, :func:`drumjam.analysis.bleed.learn_from_calibration`).
 Printed per kit and set-up: notes matched (soft ones, velocity < 40, apart), hits matching no
-note and how many of those lie on a click (within 30 ms).
+note and how many of those lie on a click (within 30 ms), and how much of the page's sound in
+the microphone the canceller removed from the song's 5th second on.
 
     python benchmarks/mic_bleed.py [--seconds 10] [--kits black_pearl red_zeppelin gm]
 """
@@ -100,7 +101,9 @@ def run_take(take: Take, *, calibrated: bool, headphones: bool = False) -> dict[
     plan = take.plan
     session = LiveSession([Player("Kit", 1000 * ROUND_TRIP_S)], plan.beatmap, plan.chart,
                           start_s=plan.lead_in_s)
+    cleaned: list[np.ndarray] = []
     stream = MicInput(partial(session.add_hit, 0), sample_rate=SR, timeline_zero_frame=0,
+                      tap=lambda _at, x: cleaned.append(x.copy()),
                       round_trip_s=ROUND_TRIP_S, played=take.played, kit=take.profile,
                       earlier_bleed=take.calibration if calibrated else None,
                       expected=[(nt.time_s, nt.voice) for nt in plan.chart.notes])
@@ -118,8 +121,14 @@ def run_take(take: Take, *, calibrated: bool, headphones: bool = False) -> dict[
     extra = [h for h in score.hits if h.target_index is None]
     # on the timeline the round trip is taken off: a click heard as a stroke lies on the click
     on_clicks = sum(1 for h in extra if np.min(np.abs(clicks - h.time_s)) < ON_CLICK_S)
+    # what the canceller left of the song and the clicks, from the song's 5th second on
+    later = slice(int((plan.lead_in_s + 5.0) * SR), mic.size)
+    left = np.concatenate(cleaned)[later] - take.headphones[later]
+    bleed = (mic - take.headphones)[later]
+    removed_db = (10 * np.log10(np.sum(bleed ** 2) / np.sum(left ** 2)) if bleed.any() else None)
     return {"notes": len(due), "soft": len(soft), "matched": len(due) - len(missed),
-            "soft_matched": len(soft - missed), "extra": len(extra), "on_clicks": on_clicks}
+            "soft_matched": len(soft - missed), "extra": len(extra), "on_clicks": on_clicks,
+            "removed_db": removed_db}
 
 
 def main() -> None:
@@ -130,8 +139,8 @@ def main() -> None:
     print(f"The slow funk's first {args.seconds:.0f} s, 30 ms late; its song and clicks "
           f"{BLEED_DB:+.0f} dB against the drums; {os.cpu_count()} CPUs, load average "
           f"{os.getloadavg()[0]:.1f}\n")
-    print("| kit | set-up | notes matched (soft) | extra hits (on the clicks) |")
-    print("|---|---|---|---|")
+    print("| kit | set-up | notes matched (soft) | extra hits (on the clicks) | bleed removed |")
+    print("|---|---|---|---|---|")
     for kit in args.kits:
         take = make_take(kit, args.seconds)
         for said, calibrated, headphones in (("headphones, nothing learned", False, True),
@@ -139,7 +148,9 @@ def main() -> None:
                                              ("calibrated by ear", True, False)):
             r = run_take(take, calibrated=calibrated, headphones=headphones)
             print(f"| {kit} | {said} | {r['matched']} / {r['notes']} ({r['soft_matched']} / {r['soft']}) "
-                  f"| {r['extra']} ({r['on_clicks']}) |", flush=True)
+                  f"| {r['extra']} ({r['on_clicks']}) "
+                  f"| {'–' if r['removed_db'] is None else format(r['removed_db'], '.1f') + ' dB'} |",
+                  flush=True)
 
 
 if __name__ == "__main__":

@@ -268,7 +268,7 @@ def test_bleed_memory_stores_the_response_with_the_calibrations(db_url: str, lea
     applied = learned_path.applied()
     assert again.sample_rate == SR and again.round_trip_s == pytest.approx(ROUND_TRIP_S)
     np.testing.assert_array_equal(again.response, applied.response)
-    short = replace(learned_path, song_weights=(1.0, BleedMemory.MIN_SONG_S / 2))
+    short = replace(learned_path, song_weights=(1.0, BleedMemory.MIN_SONG_S / 2, 1.0))
     BleedMemory(db_url).keep("Ann", "USB Audio", short)
     np.testing.assert_array_equal(BleedMemory(db_url).get("Ann", "USB Audio").response, applied.response)
     save_room_response("Ann", device="USB Audio", sample_rate=SR, round_trip_s=0.04,

@@ -5,8 +5,9 @@ played and when (the reference), so the bleed is the reference through one path:
 trip measured by ear (:mod:`drumjam.analysis.roundtrip`) and a room response after it.
 :class:`BleedCanceller` learns that response as it goes, by frequency-domain least squares
 (Welch averages of the cross- and auto-spectra of microphone and reference: the drums do not
-correlate with the song, so they average out), filters the reference with it and subtracts
-the result. It learns the response at two lengths side by side: :data:`TAPS_S`, ready after
+correlate with the song, so they average out; each bin of a segment weighted by the inverse of
+what the response learned so far leaves of it, so that loud fills count little,
+:meth:`WelchResponse.add`), filters the reference with it and subtracts the result. It learns the response at two lengths side by side: :data:`TAPS_S`, ready after
 about a second of song, and :data:`LONG_TAPS_S`, which holds a reverberant room's tail but
 needs longer segments to learn from; the long one is applied once it leaves less of the
 microphone than the short one over the last few seconds, each segment judged before the long
@@ -66,6 +67,7 @@ from drumjam.analysis.roomresponse import (
     CLICK_REG,
     LONG_TAPS_S,
     PRE_S,
+    SILENCE_POWER,
     TAPS_S,
     WARMUP_S,
     EarlierTrial,
@@ -84,9 +86,6 @@ REPORT_CHUNK_S = 0.02
 #: response predicts by at most this share of the clicks' power (beyond the song response's
 #: own uncertainty, so that it serves while the song's is still being learned).
 CLICKS_AGREE = 1.0
-#: Mean power per sample below which a microphone is silent (-100 dBFS, under a 16-bit
-#: converter's noise): a segment's residues are compared above it.
-SILENCE_POWER = 1e-10
 #: Bleed is too strong when what is left of it stands within this many dB of the drums.
 TOO_STRONG_DB = -20.0
 #: A new response is faded in over this long, in seconds: switched at once, the estimate
@@ -273,8 +272,8 @@ class BleedCanceller:
         #: the estimate's make-up before its last change, and the sample it changed at
         self._fading: tuple[tuple[np.ndarray, bool, np.ndarray], int] | None = None
         if self._fits(learned):
-            self._short.restore(learned.song[:6], learned.song_weights)
-            self._cxx = learned.song[6].copy()
+            self._short.restore(learned.song[:-1], learned.song_weights)
+            self._cxx = learned.song[-1].copy()
             self._long.restore(learned.long, learned.long_weights)
             self._errors = np.asarray(learned.errors, float).copy()
             self._own_db = float(learned.own_db)
@@ -586,9 +585,8 @@ class BleedCanceller:
         """What this canceller has learned, for a later stream of the same set-up."""
         return LearnedPath(self.sample_rate, self._round_trip_s,
                            tuple(a.copy() for a in (*self._short.spectra, self._cxx)),
-                           (self._short.n_eff, self._short.warm_s), self._current_clicks().copy(),
-                           tuple(a.copy() for a in self._long.spectra),
-                           (self._long.n_eff, self._long.warm_s),
+                           self._short.weights, self._current_clicks().copy(),
+                           tuple(a.copy() for a in self._long.spectra), self._long.weights,
                            (float(self._errors[0]), float(self._errors[1])),
                            float(self._own_db),
                            None if self._earlier is None else EarlierTrial(

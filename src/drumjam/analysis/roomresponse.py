@@ -26,6 +26,12 @@ PRE_S = 0.003
 MEMORY_S = 30.0
 #: Song heard before the response is trusted and subtracted, in seconds.
 WARMUP_S = 0.4
+#: A segment's bins count by the inverse of what the response learned so far leaves of them,
+#: that power smoothed over this many Hz (:meth:`WelchResponse.add`; set once, not tuned).
+WEIGHT_SMOOTH_HZ = 50.0
+#: Mean power per sample below which a microphone is silent (-100 dBFS, under a 16-bit
+#: converter's noise).
+SILENCE_POWER = 1e-10
 #: The clicks' response is regularised by this share of their strongest spectral power, so
 #: that it fades out where they do not sound.
 CLICK_REG = 1e-4
@@ -44,10 +50,11 @@ class LearnedPath:
     round_trip_s : float
         The round trip it was learned with.
     song : tuple of numpy.ndarray
-        The averaged spectra: song x microphone, song, microphone, clicks, song x clicks,
-        clicks x microphone, and the clicks of the count-in.
+        The averaged spectra (:attr:`WelchResponse.spectra`), and last the clicks of the
+        count-in.
     song_weights : tuple of float
-        Effective number of segments averaged, and seconds of song heard.
+        Effective number of segments averaged, seconds of song heard, and segments weighted
+        (:attr:`WelchResponse.weights`).
     clicks : numpy.ndarray
         The clicks' response learned in the count-in (zeros if they were never heard alone).
     long : tuple of numpy.ndarray
@@ -68,10 +75,10 @@ class LearnedPath:
     sample_rate: int
     round_trip_s: float
     song: tuple[np.ndarray, ...]
-    song_weights: tuple[float, float]
+    song_weights: tuple[float, float, float]
     clicks: np.ndarray
     long: tuple[np.ndarray, ...]
-    long_weights: tuple[float, float]
+    long_weights: tuple[float, float, float]
     errors: tuple[float, float]
     own_db: float
     trial: EarlierTrial | None = None
@@ -90,7 +97,7 @@ class LearnedPath:
             return RoomResponse(rate, self.round_trip_s, np.zeros(int(round(TAPS_S * rate)), np.float32))
         use_long = 0.0 < self.errors[1] < self.errors[0]
         path = WelchResponse(int(round((LONG_TAPS_S if use_long else TAPS_S) * rate)), rate)
-        path.restore(self.long if use_long else self.song[:6],
+        path.restore(self.long if use_long else self.song[:-1],
                      self.long_weights if use_long else self.song_weights)
         return RoomResponse(rate, self.round_trip_s, path.h.copy())
 
@@ -173,25 +180,55 @@ class WelchResponse:
         self.forget = float(np.exp(-self.hop / (MEMORY_S * sample_rate)))
         self._hop_s = self.hop / sample_rate
         self.h = np.zeros(self.taps, np.float32)
+        self._smooth = np.ones(max(1, int(round(WEIGHT_SMOOTH_HZ * self.seg / sample_rate))))
+        self._smooth /= self._smooth.size
+        self._silence = SILENCE_POWER * float(np.dot(self.window, self.window))
+        self._left = np.zeros(bins)  # what the response left, smoothed, averaged (see add)
+        self._left_n = 0.0
         #: The power per bin the drums and noise alone put into ``|H|^2`` (see :meth:`update`).
         self.noise = np.zeros(bins)
         self.next_seg = 0  # start of the next segment to learn from
 
     @property
     def spectra(self) -> tuple[np.ndarray, ...]:
-        """The averaged spectra, in :attr:`LearnedPath.song`'s order (less the count-in's)."""
-        return self.sxy, self.sxx, self.syy, self.scc, self.ssc, self.syc
+        """The averaged spectra: song x microphone, song, microphone, clicks, song x clicks,
+        clicks x microphone, and what the response left (the weights' reference, :meth:`add`)."""
+        return self.sxy, self.sxx, self.syy, self.scc, self.ssc, self.syc, self._left
 
-    def restore(self, spectra: tuple[np.ndarray, ...], weights: tuple[float, float]) -> None:
-        """Start from spectra and weights an earlier stream averaged."""
-        (self.sxy, self.sxx, self.syy, self.scc, self.ssc, self.syc) = (a.copy() for a in spectra)
-        self.n_eff, self.warm_s = weights
+    @property
+    def weights(self) -> tuple[float, float, float]:
+        """Effective number of segments averaged, seconds of song heard, and effective number
+        of segments weighted."""
+        return self.n_eff, self.warm_s, self._left_n
+
+    def restore(self, spectra: tuple[np.ndarray, ...], weights: tuple[float, float, float]) -> None:
+        """Start from :attr:`spectra` and :attr:`weights` an earlier stream averaged."""
+        (self.sxy, self.sxx, self.syy, self.scc, self.ssc, self.syc,
+         self._left) = (a.copy() for a in spectra)
+        self.n_eff, self.warm_s, self._left_n = weights
         if self.warm_s >= WARMUP_S:
             self.update()
 
     def add(self, spec_x: np.ndarray, spec_y: np.ndarray, spec_c: np.ndarray | None) -> None:
-        """Average one more segment's spectra (song, microphone, clicks) and update."""
+        """Average one more segment's spectra (song, microphone, clicks) and update.
+
+        Once a response is learned, weighted least squares: the drums are this regression's
+        noise, and they come and go, so each bin of a segment counts by the inverse of what
+        the response learned so far leaves of it (that power smoothed over
+        :data:`WEIGHT_SMOOTH_HZ`) against the same averaged over the segments before: a bin
+        counts most where the drums leave the song room, and the weights stay near 1 on
+        average, so the averages keep their units.
+        """
         f = self.forget
+        if self.warm_s >= WARMUP_S:
+            both = spec_x if spec_c is None else spec_x + spec_c
+            left = np.abs(spec_y - np.fft.rfft(self.h, self.seg) * both) ** 2
+            power = np.convolve(left, self._smooth, mode="same") + self._silence
+            self._left = f * self._left + power
+            self._left_n = f * self._left_n + 1.0
+            weight = np.sqrt(self._left / self._left_n / power)
+            spec_x, spec_y = spec_x * weight, spec_y * weight
+            spec_c = None if spec_c is None else spec_c * weight
         self.sxy = f * self.sxy + np.conj(spec_x) * spec_y
         self.sxx = f * self.sxx + np.abs(spec_x) ** 2
         self.syy = f * self.syy + np.abs(spec_y) ** 2
