@@ -7,19 +7,19 @@ trip measured by ear (:mod:`drumjam.analysis.roundtrip`) and a room response aft
 (Welch averages of the cross- and auto-spectra of microphone and reference: the drums do not
 correlate with the song, so they average out; each bin of a segment weighted by the inverse of
 what the response learned so far leaves of it, so that loud fills count little,
-:meth:`WelchResponse.add`), filters the reference with it and subtracts the result. It learns the response at two lengths side by side: :data:`TAPS_S`, ready after
-about a second of song, and :data:`LONG_TAPS_S`, which holds a reverberant room's tail but
-needs longer segments to learn from; the long one is applied once it leaves less of the
-microphone than the short one over the last few seconds, each segment judged before the long
-one learns from it (the short one may already have: the comparison leans its way). The take's
-own estimate is applied only while it leaves less of the microphone than no cancelling at all,
-judged the same way on each short segment, in dB: a microphone that does not hear the speakers
-(headphones) still yields a response, a fit of the drums to the song they follow, and
-subtracting it would add the song's attacks, heard as strokes. The responses are updated at
-fixed sample positions, so the output does not depend on how the microphone's audio was cut
-into blocks, and no latency is added: the reference is known ahead.
-Each change of the estimate is faded in over :data:`FADE_S`: switched at once, the estimate
-would step, a click the transcription would hear as a stroke.
+:meth:`WelchResponse.add`), filters the reference with it and subtracts the result. It learns
+the response at two lengths side by side: :data:`TAPS_S`, ready after about a second of song,
+and :data:`LONG_TAPS_S`, which holds a reverberant room's tail but needs longer segments to
+learn from; the long one is applied once it leaves less of the microphone than the short one
+over the last few seconds, each segment judged before the long one learns from it (the short
+one may already have: the comparison leans its way). The take's own estimate is applied only
+while it leaves less of the microphone than no cancelling at all, judged the same way on each
+short segment, in dB: a microphone that does not hear the speakers (headphones) still yields a
+response, a fit of the drums to the song they follow, and subtracting it would add the song's
+attacks, heard as strokes. The responses are updated at fixed sample positions, so the output
+does not depend on how the microphone's audio was cut into blocks, and no latency is added:
+the reference is known ahead. Each change of the estimate is faded in over :data:`FADE_S`:
+switched at once, the estimate would step, a click the transcription would hear as a stroke.
 
 A new take of the same player, microphone and speakers need not wait for that second: the
 response an earlier take applied (:class:`RoomResponse`), or the calibration by ear's noise

@@ -61,12 +61,12 @@ class LearnedPath:
         The spectra of the long response (:data:`LONG_TAPS_S`), in ``song``'s order less the
         count-in's.
     long_weights : tuple of float
-        Its segments averaged and seconds of song heard.
+        Its segments averaged, seconds of song heard and segments weighted.
     errors : tuple of float
         What the short and the long response left of the microphone (which one is applied).
     own_db : float
         What the take's own response left of the microphone against no cancelling, in dB
-        summed over recent segments (applied at all only below 0).
+        summed over recent segments (above 0: not applied at all).
     trial : EarlierTrial, optional
         An earlier take's response the stream was judging or applying (a microphone that
         reconnects carries on with it).
@@ -94,7 +94,8 @@ class LearnedPath:
             return RoomResponse(rate, self.round_trip_s,
                                 (self.trial.gain * self.trial.response).astype(np.float32))
         if self.own_db > 0.0:  # it left more of the microphone than no cancelling
-            return RoomResponse(rate, self.round_trip_s, np.zeros(int(round(TAPS_S * rate)), np.float32))
+            return RoomResponse(rate, self.round_trip_s,
+                                np.zeros(int(round(TAPS_S * rate)), np.float32))
         use_long = 0.0 < self.errors[1] < self.errors[0]
         path = WelchResponse(int(round((LONG_TAPS_S if use_long else TAPS_S) * rate)), rate)
         path.restore(self.long if use_long else self.song[:-1],
