@@ -153,3 +153,5 @@ def test_a_microphone_that_does_not_hear_the_song_is_left_as_it_is() -> None:
     resting = slice(int((rest_s + 0.5) * SR), None)
     assert level_db(added[resting]) < -100.0
     assert not canceller.learned().applied().response.any()  # nothing for the next take
+    report = canceller.report()
+    assert report.bleed_db is None and not report.too_strong  # no song heard

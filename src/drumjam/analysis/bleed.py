@@ -148,7 +148,8 @@ class BleedReport:
     ----------
     bleed_db : float or None
         Song level relative to the cleaned signal between hits (the medians of 20-50 ms
-        chunk powers), in dB; None before any audio.
+        chunk powers), in dB; None before any audio, and while nothing of the song is
+        subtracted at most chunks (the microphone does not hear it: headphones).
     residual_db : float or None
         Level between hits after cancelling, relative to the drums' loud chunks (95th
         percentile), in dB: the lower, the cleaner.
@@ -620,10 +621,11 @@ class BleedCanceller:
         p = np.asarray(self._powers)
         floor = float(np.median(p[:, 1])) + 1e-20
         peaks = float(np.percentile(p[:, 1], 95)) + 1e-20
-        bleed_db = 10 * np.log10(float(np.median(p[:, 0])) / floor + 1e-20)
-        residual_db = 10 * np.log10(floor / peaks)
-        return BleedReport(float(bleed_db), float(residual_db),
-                           bool(bleed_db > 0.0 and residual_db > TOO_STRONG_DB), earlier_db)
+        song = float(np.median(p[:, 0]))
+        bleed_db = None if song <= 0.0 else float(10 * np.log10(song / floor))
+        residual_db = float(10 * np.log10(floor / peaks))
+        too_strong = bleed_db is not None and bleed_db > 0.0 and residual_db > TOO_STRONG_DB
+        return BleedReport(bleed_db, residual_db, bool(too_strong), earlier_db)
 
 
 def _shifted(h: np.ndarray, moved: int) -> np.ndarray:
