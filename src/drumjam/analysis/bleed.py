@@ -67,7 +67,6 @@ from drumjam.analysis.roomresponse import (
     CLICK_REG,
     LONG_TAPS_S,
     PRE_S,
-    SILENCE_POWER,
     TAPS_S,
     WARMUP_S,
     EarlierTrial,
@@ -542,14 +541,14 @@ class BleedCanceller:
         """What the take's own estimate leaves of one more short segment (microphone samples
         ``m`` on) before the response learns from it, against no cancelling at all, in dB,
         summed over the last :data:`COMPARE_S`. The estimate is applied only while that sum
-        is below 0: a microphone that does not hear the speakers (headphones) makes the
+        is not above 0: a microphone that does not hear the speakers (headphones) makes the
         response a fit of the drums to the song, and subtracting it would add the song's
         attacks. Each segment counts by its ratio, not its energy, as the transcription hears
         levels: a bar the drummer rests counts as much as a loud one."""
         seg, window = self._short.seg, self._short.window
         own = self._bleed_with((self._own_h, self._clicks_own, self._h_clicks), m, m + seg)
-        floor = SILENCE_POWER * float(np.dot(window, window))
-        left, heard = ((float(np.dot(v, v)) + floor for v in ((y - own) * window, y * window)))
+        left, heard = (float(np.dot(v, v)) + self._short.silence
+                       for v in ((y - own) * window, y * window))
         forget = float(np.exp(-self._short.hop / (COMPARE_S * self.sample_rate)))
         self._own_db = forget * self._own_db + 10.0 * np.log10(left / heard)
 

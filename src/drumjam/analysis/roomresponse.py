@@ -183,7 +183,8 @@ class WelchResponse:
         self.h = np.zeros(self.taps, np.float32)
         self._smooth = np.ones(max(1, int(round(WEIGHT_SMOOTH_HZ * self.seg / sample_rate))))
         self._smooth /= self._smooth.size
-        self._silence = SILENCE_POWER * float(np.dot(self.window, self.window))
+        #: A silent segment's windowed power (:data:`SILENCE_POWER` per sample).
+        self.silence = SILENCE_POWER * float(np.dot(self.window, self.window))
         self._left = np.zeros(bins)  # what the response left, smoothed, averaged (see add)
         self._left_n = 0.0
         #: The power per bin the drums and noise alone put into ``|H|^2`` (see :meth:`update`).
@@ -224,7 +225,7 @@ class WelchResponse:
         if self.warm_s >= WARMUP_S:
             both = spec_x if spec_c is None else spec_x + spec_c
             left = np.abs(spec_y - np.fft.rfft(self.h, self.seg) * both) ** 2
-            power = np.convolve(left, self._smooth, mode="same") + self._silence
+            power = np.convolve(left, self._smooth, mode="same") + self.silence
             self._left = f * self._left + power
             self._left_n = f * self._left_n + 1.0
             weight = np.sqrt(self._left / self._left_n / power)
