@@ -188,6 +188,32 @@ def test_a_last_beat_played_off_the_grid_is_kept() -> None:
         np.testing.assert_allclose(out[:-1], beats[:-1], atol=1e-9)
 
 
+def test_a_first_beat_played_early_before_the_tracked_ones_is_found() -> None:
+    """Beats every 0.5 s from 1.25 s; before them a beat on the grid at 0.25 s and one played
+    25 ms early at 0.725 s (beyond the tracker's own few milliseconds): both are found, on the
+    grid and where they were played. An onset half a beat before, one too weak or one further
+    off than an eighth of a beat is not a beat."""
+    from drumjam.analysis.features import Envelope
+    from drumjam.analysis.tracker import first_beats
+
+    grid = 1.25 + 0.5 * np.arange(30)
+
+    def envelope(onsets_s: list[float], strength: float = 1.0) -> Envelope:
+        fps, n = 200.0, 4000
+        env = Envelope(onset=np.zeros(n), low=np.zeros(n), bands=np.zeros((3, n)),
+                       mel_db=np.zeros((80, n), np.float16), low_share=0.5, fps=fps, duration_s=n / fps)
+        env.onset[np.round(env.frames_of(grid)).astype(int)] = 1.0
+        env.onset[np.round(env.frames_of(np.array(onsets_s))).astype(int)] = strength
+        return env
+
+    head, played = first_beats(envelope([0.25, 0.725]), grid)
+    np.testing.assert_allclose(head, [0.25, 0.75], atol=1e-9)
+    np.testing.assert_allclose(played, [0.25, 0.725], atol=0.003)
+    for onsets_s, strength in (([1.0], 1.0), ([0.75], 0.3), ([0.67], 1.0)):
+        head, played = first_beats(envelope(onsets_s, strength), grid)
+        assert head.size == played.size == 0, (onsets_s, strength, head)
+
+
 def test_regular_beats() -> None:
     from drumjam.analysis.tracker import regular
 
@@ -200,7 +226,9 @@ def test_human_performance_to_a_click_keeps_the_tempo_and_follows_the_drummer(
         groove_midi: Path, name: str) -> None:
     """A drummer played to a click: every hit off the grid by their own microtiming.
 
-    The beat map holds the click's tempo (to 0.1 %) and follows the drummer part-way: each
+    The beat map holds the click's tempo (to 0.15 %: its tempo is the median of the played
+    beats' four-beat spans, and a drummer who lands the first stroke on the click and the next
+    ones 20-30 ms ahead of it moves that median by 0.1 %) and follows the drummer part-way: each
     beat moves from the click grid towards where the drummer played it (about half-way, see
     :data:`drumjam.analysis.grid.PLAYED_SHARE`), neither the bare grid (slope 0) nor every
     hit's timing (slope 1).
@@ -208,7 +236,7 @@ def test_human_performance_to_a_click_keeps_the_tempo_and_follows_the_drummer(
     chart = read_chart(groove_midi / name).section(0, 15)
     y, sr = render_events(chart, soundfont="black_pearl", mono=True)
     found = analyse_audio(y, sr, use_cache=False)
-    assert found.tempo_bpm == pytest.approx(chart.beatmap.tempo_bpm, rel=1e-3)
+    assert found.tempo_bpm == pytest.approx(chart.beatmap.tempo_bpm, rel=1.5e-3)
     notes, click = chart.times_s(), chart.beatmap.beats_s
     played_s, mapped_s = [], []
     for c in click:
