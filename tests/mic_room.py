@@ -83,24 +83,28 @@ MIC_DISTANCES_M = ((0.4, 3.2), (2.6, 0.4))
 
 
 def two_mics(kit_a: np.ndarray, kit_b: np.ndarray, *, sample_rate: int,
-             noise_db: float = -65.0) -> list[np.ndarray]:
+             noise_db: float = -65.0,
+             distances_m: tuple[tuple[float, float], ...] = MIC_DISTANCES_M,
+             rt60_s: float = 0.5) -> list[np.ndarray]:
     """Microphones A and B hearing both kits: flight delay, 1/r loudness and a room's reverb
-    (RT60 0.5 s; the far kit reaches a microphone with more reverb than direct sound)."""
+    (the far kit reaches a microphone with more reverb than direct sound); ``distances_m``
+    as :data:`MIC_DISTANCES_M`."""
     n = max(kit_a.size, kit_b.size)
     mics = []
-    for m, distances in enumerate(MIC_DISTANCES_M):
+    for m, distances in enumerate(distances_m):
         out = noise(n, level_db=noise_db, seed=10 + m)
         for k, (kit, d) in enumerate(zip((kit_a, kit_b), distances)):
-            ir = room_ir(sample_rate=sample_rate, distance_m=d, rt60_s=0.5,
+            ir = room_ir(sample_rate=sample_rate, distance_m=d, rt60_s=rt60_s,
                          direct_to_reverb_db=6.0 if d < 1 else -3.0, seed=20 + 2 * m + k)
             out[:kit.size] += convolve(kit, ir)
         mics.append(out)
     return mics
 
 
-def flight_s(mic: int, kit: int) -> float:
+def flight_s(mic: int, kit: int,
+             distances_m: tuple[tuple[float, float], ...] = MIC_DISTANCES_M) -> float:
     """Time the sound of ``kit`` takes to reach ``mic``."""
-    return MIC_DISTANCES_M[mic][kit] / SPEED_OF_SOUND_M_S
+    return distances_m[mic][kit] / SPEED_OF_SOUND_M_S
 
 
 def render_onset_delay_s(kit: str, *, sample_rate: int = 44100) -> float:
