@@ -8,9 +8,10 @@ the other microphone hears it (:func:`drumjam.analysis.kitcheck.learn_kit`); eve
 microphone's transcription finds is then given to a kit
 (:func:`drumjam.analysis.kitcheck.attribute`), as a room pair session does.
 
-Printed per room, kit pair and duet: the strokes found (a kit's hits within 25 ms of a stroke
-of its own take, voice groups alike), the share of the hits found that went to the right kit
-(a hit of a kit's output that is the partner's stroke is wrong), each player's mean offset
+Printed per room, kit pair and duet: the strokes found (hits of either kit within 25 ms of a
+stroke of the same voice group, of its own take or the partner's, per stroke played), the
+share of those that went to the right kit (a hit of a kit's output that is the partner's
+stroke is wrong), each player's mean offset
 and the duet's mean asynchrony against the truth (the takes as the kits sound them; the
 microphone's own distance to its kit, 1.2 ms at 0.4 m and 2.9 ms at 1 m, is in the error).
 
