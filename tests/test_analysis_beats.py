@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from drumjam.analysis import analyse_audio, render_click
+from drumjam.analysis.features import Envelope
 from drumjam.analysis.grid import (
     PLAYED_SHARE,
     TIGHT_RMS_S,
@@ -163,26 +164,25 @@ def test_a_new_metrical_level_keeps_where_the_beats_were_played() -> None:
     np.testing.assert_array_equal(carry_played(doubled, grid, strict), doubled)
 
 
+def _onsets_at(onsets_s: np.ndarray, *, fps: float, seconds: float) -> Envelope:
+    """An onset envelope of ``seconds`` at ``fps``: 1 at each onset's frame, 0 elsewhere."""
+    n = round(seconds * fps)
+    env = Envelope(onset=np.zeros(n), low=np.zeros(n), bands=np.zeros((3, n)),
+                   mel_db=np.zeros((80, n), np.float16), low_share=0.5, fps=fps, duration_s=n / fps)
+    env.onset[np.round(env.frames_of(onsets_s)).astype(int)] = 1.0
+    return env
+
+
 def test_a_last_beat_played_off_the_grid_is_kept() -> None:
     """A steady run whose last tracked beat came 50 ms late, beyond the fit's inlier bound:
     it is no longer dropped. Where the onsets are the tracked beats, it stays where it was
     played; where the onsets lie on the grid (the tracker slipped), the grid is carried on
     over it. Every other beat is the grid's."""
-    from drumjam.analysis.features import Envelope
-
     beats = 2.0 + 0.5 * np.arange(30)
     tracked = beats.copy()
     tracked[-1] += 0.05
-
-    def envelope(onsets_s: np.ndarray) -> Envelope:
-        fps, n = 100.0, 2000
-        env = Envelope(onset=np.zeros(n), low=np.zeros(n), bands=np.zeros((3, n)),
-                       mel_db=np.zeros((80, n), np.float16), low_share=0.5, fps=fps, duration_s=n / fps)
-        env.onset[np.round(env.frames_of(onsets_s)).astype(int)] = 1.0
-        return env
-
     for onsets_s, last_s in ((tracked, tracked[-1]), (beats, beats[-1])):
-        out, _ = fit_grid(tracked, envelope(onsets_s))
+        out, _ = fit_grid(tracked, _onsets_at(onsets_s, fps=100.0, seconds=20.0))
         assert out.size == beats.size
         assert out[-1] == pytest.approx(last_s, abs=1e-9)
         np.testing.assert_allclose(out[:-1], beats[:-1], atol=1e-9)
@@ -193,16 +193,12 @@ def test_a_first_beat_played_early_before_the_tracked_ones_is_found() -> None:
     25 ms early at 0.725 s (beyond the tracker's own few milliseconds): both are found, on the
     grid and where they were played. An onset half a beat before, one too weak or one further
     off than an eighth of a beat is not a beat."""
-    from drumjam.analysis.features import Envelope
     from drumjam.analysis.tracker import first_beats
 
     grid = 1.25 + 0.5 * np.arange(30)
 
     def envelope(onsets_s: list[float], strength: float = 1.0) -> Envelope:
-        fps, n = 200.0, 4000
-        env = Envelope(onset=np.zeros(n), low=np.zeros(n), bands=np.zeros((3, n)),
-                       mel_db=np.zeros((80, n), np.float16), low_share=0.5, fps=fps, duration_s=n / fps)
-        env.onset[np.round(env.frames_of(grid)).astype(int)] = 1.0
+        env = _onsets_at(grid, fps=200.0, seconds=20.0)
         env.onset[np.round(env.frames_of(np.array(onsets_s))).astype(int)] = strength
         return env
 
