@@ -56,7 +56,8 @@ DUETS = (
 KIT_PAIRS = (("black_pearl", "red_zeppelin"), ("red_zeppelin", "gm"), ("gm", "black_pearl"))
 #: name: (metres from microphone A to kits A and B, from B to A and B; RT60 in seconds)
 ROOMS: dict[str, tuple[tuple[tuple[float, float], ...], float]] = {
-    "mics 0.4 m from their kits, kits 3 m apart, RT60 0.5 s (the tests' room)": (((0.4, 3.2), (2.6, 0.4)), 0.5),
+    "mics 0.4 m from their kits, kits 3 m apart, RT60 0.5 s (the tests' room)":
+        (((0.4, 3.2), (2.6, 0.4)), 0.5),
     "kits 1.5 m apart": (((0.4, 1.6), (1.4, 0.4)), 0.5),
     "mics 1 m from their kits": (((1.0, 3.2), (2.8, 1.0)), 0.5),
     "a live room, RT60 1 s": (((0.4, 3.2), (2.6, 0.4)), 1.0),
@@ -161,7 +162,8 @@ def main() -> None:
         summary.append((room, rows))
     print(f"\nCPU {time.process_time() - cpu0:.0f} s\n")
     print("| room | right kit, lowest / pooled | offset error ms, largest | asynchrony error ms, largest "
-          "| runs within the aims (≥ 95 % right, ≤ 3 ms) | on the strokes found: largest offset, asynchrony error ms |")
+          "| runs within the aims (≥ 95 % right, ≤ 3 ms) "
+          "| on the strokes found: largest offset, asynchrony error ms |")
     print("|---|---|---|---|---|---|")
     for room, rows in summary:
         shares = [r["right"] / max(r["right"] + r["wrong"], 1) for r in rows]
@@ -170,7 +172,8 @@ def main() -> None:
         asyncs = max(r["async"] for r in rows)
         ok = sum(s >= 0.95 and max(r["offset_a"], r["offset_b"], r["async"]) <= 3.0
                  for s, r in zip(shares, rows))
-        print(f"| {room} | {min(shares):.3f} / {pooled:.3f} | {offsets:.1f} | {asyncs:.1f} | {ok} of {len(rows)} "
+        print(f"| {room} | {min(shares):.3f} / {pooled:.3f} | {offsets:.1f} | {asyncs:.1f} "
+              f"| {ok} of {len(rows)} "
               f"| {max(r['found_offset'] for r in rows):.1f}, {max(r['found_async'] for r in rows):.1f} |")
 
 

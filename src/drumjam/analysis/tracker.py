@@ -300,7 +300,8 @@ def beatmap_of(heard: Heard, *, meter: int | None = None, follow_played: bool = 
         tracked = regular(moved)
         gridded = regular(fit_grid(tracked, env)[0])
     head_s, head_played_s = first_beats(env, gridded)
-    gridded, tracked = np.concatenate([head_s, gridded]), np.union1d(head_played_s, tracked)
+    gridded = np.concatenate([head_s, gridded])
+    tracked = np.union1d(head_played_s, tracked)
     if gridded.size < 2:
         raise InputError("found no beat in the audio: is there any rhythm in it?")
     learned = learned_evidence(network[:, beatnet.DOWNBEAT], beatnet.FPS, gridded)
