@@ -30,19 +30,14 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 
-from drumjam.analysis.kitcheck import attribute, learn_kit
-from drumjam.analysis.kitprofile import KitProfile, KitTranscriber, check_kit
-from drumjam.analysis.transcribe import transcribe_blocks
 from drumjam.io.midi import read_take
-from drumjam.io.render import render_events
-from drumjam.model import Hit, Take, Voice
+from drumjam.model import Take
 from drumjam.scoring import analyse_duet, score_take
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
-from mic_room import SPEED_OF_SOUND_M_S, render_onset_delay_s, two_mics  # noqa: E402
+from mic_room import duet_in_room, flight_s, near  # noqa: E402
 
 GROOVES = ROOT.parent / "shared" / "data" / "groove-midi"
 DUETS = (
@@ -62,24 +57,6 @@ ROOMS: dict[str, tuple[tuple[tuple[float, float], ...], float]] = {
     "mics 1 m from their kits": (((1.0, 3.2), (2.8, 1.0)), 0.5),
     "a live room, RT60 1 s": (((0.4, 3.2), (2.6, 0.4)), 1.0),
 }
-CHECK = [Voice.KICK, Voice.SNARE, Voice.HIHAT_CLOSED, Voice.TOM_HIGH, Voice.TOM_FLOOR, Voice.CRASH]
-MATCH_S = 0.025
-
-
-def _transcribe(x: np.ndarray, sr: int, profile: KitProfile | None = None) -> list[Hit]:
-    """The hits a microphone player's stream hears (with its kit check's profile if given)."""
-    block = sr // 50  # 20 ms, as the browser sends them
-    blocks = (x[i:i + block] for i in range(0, x.size, block))
-    if profile is None:
-        return transcribe_blocks(blocks, sample_rate=sr)
-    tr = KitTranscriber(profile, sample_rate=sr)
-    hits = [h for b in blocks for h in tr.process(b)]
-    return hits + tr.flush()
-
-
-def _near(hit: Hit, take: Take, shift_s: float) -> bool:
-    return any(abs(hit.time_s - shift_s - t.time_s) <= MATCH_S and t.group == hit.group
-               for t in take.hits)
 
 
 def run(duet: tuple[str, str], kits: tuple[str, str], distances_m: tuple[tuple[float, float], ...],
@@ -88,37 +65,14 @@ def run(duet: tuple[str, str], kits: tuple[str, str], distances_m: tuple[tuple[f
     takes = [read_take(GROOVES / p) for p in duet]
     takes = [Take(tuple(h for h in t.hits if h.time_s < seconds), player=t.player, beatmap=t.beatmap)
              for t in takes]
-    renders = [render_events(t, soundfont=k, mono=True) for t, k in zip(takes, kits)]
-    sr = renders[0][1]
-    mix = {"distances_m": distances_m, "rt60_s": rt60_s, "sample_rate": sr}
-    check = [Hit(0.5 + 0.4 * i, v, 100) for i, v in enumerate(np.repeat(CHECK, 4))]
-    prompts = [(v, 0.3 + 1.6 * i, 1.9 + 1.6 * i) for i, v in enumerate(CHECK)]
-    signatures, profiles = [], []
-    for k, kit in enumerate(kits):
-        alone, _ = render_events(check, soundfont=kit, mono=True)
-        silent = np.zeros_like(alone)
-        mics = two_mics(*((alone, silent) if k == 0 else (silent, alone)), **mix)
-        profiles.append(check_kit(mics[k], prompts, sample_rate=sr) if checked else None)
-        signatures.append(learn_kit(mics[k], mics[1 - k], _transcribe(mics[k], sr, profiles[k]),
-                                    sample_rate=sr))
-    mics = two_mics(renders[0][0], renders[1][0], **mix)
-    found = attribute(mics, [_transcribe(m, sr, p) for m, p in zip(mics, profiles)], signatures,
-                      sample_rate=sr)
-    delays_s = [render_onset_delay_s(kit) for kit in kits]
-    truth = [Take(tuple(Hit(h.time_s + d, h.voice, h.velocity) for h in t.hits),
-                  player=t.player, beatmap=t.beatmap) for t, d in zip(takes, delays_s)]
-    right = wrong = 0
-    for k in (0, 1):
-        for hit in found[k]:
-            if _near(hit, truth[k], distances_m[k][k] / SPEED_OF_SOUND_M_S):
-                right += 1
-            elif _near(hit, truth[1 - k], distances_m[k][1 - k] / SPEED_OF_SOUND_M_S):
-                wrong += 1
+    room = duet_in_room(takes, kits, distances_m=distances_m, rt60_s=rt60_s, checked=checked)
+    truth, found, right, wrong = room["truth"], room["found"], room["right"], room["wrong"]
     beatmap = truth[0].beatmap
     heard = [Take(tuple(h), player=t.player, beatmap=beatmap) for h, t in zip(found, truth)]
     # the truth of the strokes found: what the errors would be if only those had been played
-    subset = [Take(tuple(s for s in t.hits if any(_near(h, Take((s,)), distances_m[k][k] / SPEED_OF_SOUND_M_S)
-                                                  for h in found[k])), player=t.player, beatmap=beatmap)
+    subset = [Take(tuple(s for s in t.hits
+                         if any(near(h, Take((s,)), flight_s(k, k, distances_m)) for h in found[k])),
+                   player=t.player, beatmap=beatmap)
               for k, t in enumerate(truth)]
 
     def offset_ms(take: Take) -> float:

@@ -1,4 +1,5 @@
-"""A simulated room for microphone tests: impulse responses, delays, noise and mixes."""
+"""A simulated room for microphone tests and benchmarks: impulse responses, delays, noise,
+mixes, and two kits' duet in one room (:func:`duet_in_room`)."""
 
 from __future__ import annotations
 
@@ -117,3 +118,78 @@ def render_onset_delay_s(kit: str, *, sample_rate: int = 44100) -> float:
                           mono=True)
     a = np.abs(x)
     return float(np.argmax(a > 0.01 * a.max()) / sr - 1.0)
+
+
+#: A room's kit check: each of these drums hit four times at velocity 100, 0.4 s apart, the
+#: kit alone (the prompts of :func:`duet_in_room` follow this layout).
+CHECK_VOICES = ("kick", "snare", "hihat_closed", "tom_high", "tom_floor", "crash")
+#: A hit is a stroke's when within this long of it and of its voice group.
+MATCH_S = 0.025
+
+
+def stream_hits(x: np.ndarray, sample_rate: int, profile=None) -> list:
+    """What a microphone player's stream hears of ``x``, fed in 20 ms blocks as the browser
+    sends them (with a kit check's :class:`~drumjam.analysis.kitprofile.KitProfile` if given)."""
+    from drumjam.analysis.kitprofile import KitTranscriber
+    from drumjam.analysis.transcribe import transcribe_blocks
+
+    block = sample_rate // 50
+    blocks = (x[i:i + block] for i in range(0, x.size, block))
+    if profile is None:
+        return transcribe_blocks(blocks, sample_rate=sample_rate)
+    tr = KitTranscriber(profile, sample_rate=sample_rate)
+    return [h for b in blocks for h in tr.process(b)] + tr.flush()
+
+
+def near(hit, take, shift_s: float) -> bool:
+    """Whether ``hit``, ``shift_s`` later than the take's clock, is one of its strokes."""
+    return any(abs(hit.time_s - shift_s - t.time_s) <= MATCH_S and t.group == hit.group
+               for t in take.hits)
+
+
+def duet_in_room(takes: list, kits: tuple[str, str], *,
+                 distances_m: tuple[tuple[float, float], ...] = MIC_DISTANCES_M,
+                 rt60_s: float = 0.5, checked: bool = False) -> dict:
+    """Two takes on two sampled kits in one room (:func:`two_mics`): each kit checked alone
+    (how the other microphone hears it; with ``checked`` also its kit profile, used by its
+    stream), then every hit of both microphones attributed to a kit.
+
+    Returns a dict: ``truth`` (the takes as their kits sound them: a rendered kit sounds a
+    few ms after the note's time; the microphones hear it later still by their distance,
+    uncorrected), ``found`` (each kit's hits), ``signatures`` (the kits' room signatures),
+    ``right`` and ``wrong`` (hits of a kit that are its own strokes, or the partner's).
+    """
+    from drumjam.analysis.kitcheck import attribute, learn_kit
+    from drumjam.analysis.kitprofile import check_kit
+    from drumjam.io.render import render_events
+    from drumjam.model import Hit, Take
+
+    renders = [render_events(t, soundfont=k, mono=True) for t, k in zip(takes, kits)]
+    sr = renders[0][1]
+    mix = {"distances_m": distances_m, "rt60_s": rt60_s, "sample_rate": sr}
+    check = [Hit(0.5 + 0.4 * i, v, 100)
+             for i, v in enumerate(v for v in CHECK_VOICES for _ in range(4))]
+    prompts = [(v, 0.3 + 1.6 * i, 1.9 + 1.6 * i) for i, v in enumerate(CHECK_VOICES)]
+    signatures, profiles = [], []
+    for k, kit in enumerate(kits):
+        alone, _ = render_events(check, soundfont=kit, mono=True)
+        silent = np.zeros_like(alone)
+        mics = two_mics(*((alone, silent) if k == 0 else (silent, alone)), **mix)
+        profiles.append(check_kit(mics[k], prompts, sample_rate=sr) if checked else None)
+        signatures.append(learn_kit(mics[k], mics[1 - k], stream_hits(mics[k], sr, profiles[k]),
+                                    sample_rate=sr))
+    mics = two_mics(renders[0][0], renders[1][0], **mix)
+    found = attribute(mics, [stream_hits(m, sr, p) for m, p in zip(mics, profiles)], signatures,
+                      sample_rate=sr)
+    delays_s = [render_onset_delay_s(kit) for kit in kits]
+    truth = [Take(tuple(Hit(h.time_s + d, h.voice, h.velocity) for h in t.hits),
+                  player=t.player, beatmap=t.beatmap) for t, d in zip(takes, delays_s)]
+    right = wrong = 0
+    for k in (0, 1):
+        for hit in found[k]:
+            if near(hit, truth[k], flight_s(k, k, distances_m)):
+                right += 1
+            elif near(hit, truth[1 - k], flight_s(k, 1 - k, distances_m)):
+                wrong += 1
+    return {"truth": truth, "found": found, "signatures": signatures, "right": right,
+            "wrong": wrong}

@@ -12,22 +12,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from drumjam.analysis.kitcheck import attribute, learn_kit
-from drumjam.analysis.transcribe import transcribe_blocks
 from drumjam.io.midi import read_take
-from drumjam.io.render import render_events
-from drumjam.model import Hit, Take, Voice
+from drumjam.model import Take
 from drumjam.scoring import analyse_duet, score_take
-from mic_room import MIC_DISTANCES_M, flight_s, render_onset_delay_s, two_mics
+from mic_room import MIC_DISTANCES_M, duet_in_room, flight_s
 
 PAIR = ("drummer1/eval_session/2_funk-groove2_105_beat_4-4.mid",
         "drummer7/eval_session/2_funk-groove2_105_beat_4-4.mid")
 KITS = ("black_pearl", "red_zeppelin")
-CHECK = [Voice.KICK, Voice.SNARE, Voice.HIHAT_CLOSED, Voice.TOM_HIGH, Voice.TOM_FLOOR, Voice.CRASH]
-MATCH_S = 0.025
 #: Metres from microphone A to kits A and B, from B to A and B: the kits 3 m apart, or 1.5 m.
 ROOMS = {"kits 3 m apart": MIC_DISTANCES_M, "kits 1.5 m apart": ((0.4, 1.6), (1.4, 0.4))}
 #: Share of the strokes found and kept, per room: the transcriber finds about 80 % of these
@@ -36,42 +30,12 @@ ROOMS = {"kits 3 m apart": MIC_DISTANCES_M, "kits 1.5 m apart": ((0.4, 1.6), (1.
 FOUND_MIN = {"kits 3 m apart": 0.7, "kits 1.5 m apart": 0.6}
 
 
-def _transcribe(x: np.ndarray, sr: int) -> list[Hit]:
-    block = sr // 50  # 20 ms, as the browser sends them
-    return transcribe_blocks((x[i:i + block] for i in range(0, x.size, block)), sample_rate=sr)
-
-
 @pytest.fixture(scope="module", params=list(ROOMS), ids=list(ROOMS))
 def room(request: pytest.FixtureRequest, groove_midi: Path) -> dict:
     distances_m = ROOMS[request.param]
-    takes = [read_take(groove_midi / p) for p in PAIR]
-    renders = [render_events(t, soundfont=k, mono=True) for t, k in zip(takes, KITS)]
-    sr = renders[0][1]
-    check = [Hit(0.5 + 0.4 * i, v, 100) for i, v in enumerate(np.repeat(CHECK, 4))]
-    signatures = []
-    for k, kit in enumerate(KITS):
-        alone, _ = render_events(check, soundfont=kit, mono=True)
-        silent = np.zeros_like(alone)
-        mics = two_mics(*((alone, silent) if k == 0 else (silent, alone)), sample_rate=sr,
-                        distances_m=distances_m)
-        heard = _transcribe(mics[k], sr)
-        signatures.append(learn_kit(mics[k], mics[1 - k], heard, sample_rate=sr))
-    mics = two_mics(renders[0][0], renders[1][0], sample_rate=sr, distances_m=distances_m)
-    heard = [_transcribe(m, sr) for m in mics]
-    kits = attribute(mics, heard, signatures, sample_rate=sr)
-    # the truth is when each stroke starts to sound (a rendered kit sounds a few ms after the
-    # note's time); the microphones hear it 1.2 ms later still (0.4 m of air), uncorrected
-    delays = [render_onset_delay_s(k) for k in KITS]
-    takes = [Take(tuple(Hit(h.time_s + d, h.voice, h.velocity) for h in t.hits),
-                  player=t.player, beatmap=t.beatmap) for t, d in zip(takes, delays)]
-    return {"takes": takes, "kits": kits, "signatures": signatures,
-            "found_min": FOUND_MIN[request.param],
+    duet = duet_in_room([read_take(groove_midi / p) for p in PAIR], KITS, distances_m=distances_m)
+    return {**duet, "found_min": FOUND_MIN[request.param],
             "flight_s": lambda mic, kit: flight_s(mic, kit, distances_m)}
-
-
-def _near(hit: Hit, take: Take, shift_s: float) -> bool:
-    return any(abs(hit.time_s - shift_s - t.time_s) <= MATCH_S and t.group == hit.group
-               for t in take.hits)
 
 
 def test_kit_check_learns_the_room(room: dict) -> None:
@@ -84,20 +48,13 @@ def test_kit_check_learns_the_room(room: dict) -> None:
 
 
 def test_hits_attributed_to_the_right_kit(room: dict) -> None:
-    takes, kits = room["takes"], room["kits"]
-    right = wrong = 0
-    for k in (0, 1):
-        for hit in kits[k]:
-            if _near(hit, takes[k], room["flight_s"](k, k)):
-                right += 1
-            elif _near(hit, takes[1 - k], room["flight_s"](k, 1 - k)):
-                wrong += 1
-    assert right + wrong > room["found_min"] * sum(len(t.hits) for t in takes)
+    right, wrong = room["right"], room["wrong"]
+    assert right + wrong > room["found_min"] * sum(len(t.hits) for t in room["truth"])
     assert right / (right + wrong) >= 0.95
 
 
 def test_offsets_and_asynchrony_within_3_ms(room: dict) -> None:
-    takes, kits = room["takes"], room["kits"]
+    takes, kits = room["truth"], room["found"]
     beatmap = takes[0].beatmap
     heard = [Take(tuple(h), player=t.player, beatmap=beatmap) for h, t in zip(kits, takes)]
     for truth, measured in zip(takes, heard):
