@@ -3,9 +3,9 @@
 ``--use-fake-device-for-media-stream --use-file-for-fake-audio-capture=FILE.wav`` makes the
 file the microphone. It starts when the page opens the microphone, so its place on the audio
 clock is not known in advance: the file is a kick or a snare every 0.5 s on the AVL Black
-Pearl kit, and every hit the server hears must lie on one 0.5 s grid on the session's
+Pearl kit, and the hits the server hears must lie whole 0.5 s periods apart on the session's
 timeline (the frames are stamped on the audio clock without drift or jitter) and come back
-as a live mark.
+as live marks.
 """
 
 from __future__ import annotations
@@ -80,14 +80,23 @@ def test_microphone_hits_are_stamped_on_the_audio_clock(jam_server, fake_mic) ->
         browser.close()
     assert not errors, errors
     hits = saved["results"]["players"][0]["score"]["hits"]
-    times = np.array([h["time_s"] for h in hits if h["voice"] in ("kick", "snare")])
-    assert times.size >= 16
-    phase = np.angle(np.mean(np.exp(2j * np.pi * times / PERIOD_S))) * PERIOD_S / (2 * np.pi)
-    residual_ms = 1000 * ((times - phase + PERIOD_S / 2) % PERIOD_S - PERIOD_S / 2)
-    residual_ms -= np.median(residual_ms[np.abs(residual_ms) < 20.0])
-    # stamped on the audio clock: the hits on one grid to a fraction of a millisecond (a
-    # stray detection between them aside)
-    assert np.mean(np.abs(residual_ms) < 1.0) >= 0.8, residual_ms
+    # stamped on the audio clock: hits of one drum lie a whole number of periods apart to a
+    # fraction of a millisecond (one drum at a time: a kick's onset is read a little earlier in
+    # its attack than a snare's). A stray detection spoils the two gaps around it, and a capture
+    # glitch (the browser drops or inserts one 10 ms buffer on a loaded machine) the one gap it
+    # falls in: the audio did arrive that much later, and every hit after it keeps the new grid.
+    error_ms, periods = [], []
+    for voice in ("kick", "snare"):
+        times = np.sort([h["time_s"] for h in hits if h["voice"] == voice])
+        assert times.size >= 8, voice
+        gaps_s = np.diff(times)
+        periods.append(np.round(gaps_s / PERIOD_S))
+        error_ms.append(1000 * (gaps_s - periods[-1] * PERIOD_S))
+    error_ms, periods = np.concatenate(error_ms), np.concatenate(periods)
+    on_grid = (periods >= 1) & (np.abs(error_ms) < 1.0)
+    assert np.mean(on_grid) >= 0.8, error_ms
+    # no drift: on the grid, the gaps are whole periods on average to 0.1 ms a period
+    assert abs(np.sum(error_ms[on_grid]) / np.sum(periods[on_grid])) < 0.1, error_ms
 
 
 def test_a_refused_microphone_is_said_and_nothing_starts(jam_server) -> None:
