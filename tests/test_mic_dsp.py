@@ -8,6 +8,8 @@ import pytest
 from drumjam.analysis.bleed import PRE_S, TAPS_S, BleedCanceller
 from drumjam.analysis.roundtrip import calibration_clicks, measure_round_trip
 from drumjam.errors import InputError
+from drumjam.io.render import render_events
+from drumjam.model import Hit, Voice
 from mic_room import SPEED_OF_SOUND_M_S, bursts, convolve, delayed, noise, room_ir, song
 
 SR = 48000
@@ -37,6 +39,33 @@ def test_round_trip_refuses_silence_and_unheard_clicks() -> None:
         measure_round_trip(clicks, noise(clicks.size + SR, level_db=-20), sample_rate=SR)
     with pytest.raises(InputError, match="shorter"):
         measure_round_trip(clicks, clicks[:100], sample_rate=SR)
+
+
+@pytest.mark.parametrize("phase_s", [0.0, 0.1, 0.2, 0.3, 0.4])
+def test_round_trip_refuses_drums_heard_instead_of_the_clicks(phase_s: float) -> None:
+    """A drummer warming up while the clicks play into a muted speaker: a kick or a snare every
+    0.5 s lines up with a click or two at some delay (the whole-recording correlation alone
+    reads a round trip there), never with most of them."""
+    clicks, _ = calibration_clicks(sample_rate=SR)
+    hits = [Hit(phase_s + 0.5 * i, Voice.KICK if i % 2 == 0 else Voice.SNARE, 110) for i in range(14)]
+    drums, _ = render_events(hits, soundfont="black_pearl", sample_rate=SR, mono=True)
+    drums = np.pad(drums, (0, max(0, clicks.size + SR - drums.size)))
+    with pytest.raises(InputError, match="of the clicks at one delay"):
+        measure_round_trip(clicks, drums, sample_rate=SR)
+
+
+def test_round_trip_heard_through_hi_hats_played_meanwhile() -> None:
+    """Hi-hats played over the clicks, three times as loud at their peaks: every click is still
+    heard at the round trip."""
+    clicks, _ = calibration_clicks(sample_rate=SR)
+    ir = room_ir(sample_rate=SR, distance_m=1.5, rt60_s=0.4, seed=3)
+    heard = delayed(convolve(clicks, ir, clicks.size + SR), 0.05, SR)
+    hits = [Hit(0.1 + 0.25 * i, Voice.HIHAT_CLOSED, 90) for i in range(20)]
+    hats, _ = render_events(hits, soundfont="gm", sample_rate=SR, mono=True)
+    hats = np.pad(hats, (0, max(0, heard.size - hats.size)))[:heard.size]
+    heard += 3.0 * np.abs(heard).max() * hats / np.abs(hats).max()
+    measured = measure_round_trip(clicks, heard, sample_rate=SR)
+    assert measured.latency_ms == pytest.approx(50.0 + 1500 / SPEED_OF_SOUND_M_S, abs=2.0)
 
 
 def _mix(gain: float, seconds: float = 12.0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]:

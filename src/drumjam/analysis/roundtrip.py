@@ -24,6 +24,14 @@ MIN_PEAK_RATIO = 8.0
 #: Lowest and highest frequency weighted, in Hz (below, room rumble; above, little energy).
 BAND_HZ = (150.0, 8000.0)
 CLICK_S = 0.004
+#: Each click is then looked for on its own, within this long of where the round trip puts
+#: it...
+CLICK_SEARCH_S = 0.005
+#: ... and must be found within this long of there...
+CLICK_AGREE_S = 0.0005
+#: ... by at least this share of the clicks: drums played meanwhile (or anything else loud and
+#: sharp) can line up with one click or two by chance, never with most of them at one delay.
+MIN_AGREEING_SHARE = 0.6
 
 
 @dataclass(frozen=True)
@@ -111,7 +119,7 @@ def measure_round_trip(played: np.ndarray, recorded: np.ndarray, *, sample_rate:
     ------
     InputError
         If the recording is silent, too short, or does not hear the clicks clearly (speakers
-        muted or too quiet, a noisy room).
+        muted or too quiet, a noisy room, drums played meanwhile).
     """
     played = _mono(played, "played signal")
     recorded = _mono(recorded, "recording")
@@ -135,8 +143,35 @@ def measure_round_trip(played: np.ndarray, recorded: np.ndarray, *, sample_rate:
             f"the microphone did not hear the clicks clearly (peak {ratio:.1f} times the "
             f"background, need {MIN_PEAK_RATIO:.0f}): turn the speakers up, move the microphone "
             "closer or make the room quieter, then calibrate again")
+    agreeing = _clicks_at(played, recorded, lag, sample_rate=sample_rate)
+    if agreeing < MIN_AGREEING_SHARE:
+        raise InputError(
+            f"the microphone heard only {agreeing:.0%} of the clicks at one delay (need "
+            f"{MIN_AGREEING_SHARE:.0%}): keep the drums quiet while the clicks play, turn the "
+            "speakers up or move the microphone closer, then calibrate again")
     delta = _parabola(corr, lag)
     return RoundTrip(1000.0 * (lag + delta) / sample_rate, ratio)
+
+
+def _clicks_at(played: np.ndarray, recorded: np.ndarray, lag: int, *, sample_rate: int) -> float:
+    """The share of the clicks of ``played`` that the recording, on its own at each, hears
+    ``lag`` samples late: within :data:`CLICK_SEARCH_S` of there, the cross-correlation with
+    that click peaks within :data:`CLICK_AGREE_S` of it."""
+    width = int(round(CLICK_S * sample_rate))
+    search = int(round(CLICK_SEARCH_S * sample_rate))
+    agree = int(round(CLICK_AGREE_S * sample_rate))
+    sounding = np.flatnonzero(np.abs(played) > 0)
+    starts = sounding[np.concatenate([[True], np.diff(sounding) > width])]
+    found = 0
+    for start in starts:
+        click = played[start:start + width]
+        a = start + lag - search
+        segment = recorded[max(a, 0):start + lag + search + click.size]
+        if a < 0 or segment.size < 2 * search + click.size:
+            continue
+        corr = np.correlate(segment, click, mode="valid")
+        found += abs(int(np.argmax(np.abs(corr))) - search) <= agree
+    return found / max(len(starts), 1)
 
 
 def _parabola(values: np.ndarray, i: int) -> float:
