@@ -11,6 +11,7 @@ as live marks.
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import parse_qs, urlparse
 
 import numpy as np
 import pytest
@@ -66,6 +67,10 @@ def test_microphone_hits_are_stamped_on_the_audio_clock(jam_server, fake_mic) ->
         page, errors = _open(browser, jam_server)
         page.click("#start")
         page.wait_for_selector("body[data-mode='playing']", timeout=60_000)
+        # no round trip stored for this microphone: the page tried to measure it by ear first,
+        # and the microphone heard the kit, not the clicks; the take went ahead
+        message = page.inner_text("#message")
+        assert "round trip not measured by ear" in message and "of the clicks" in message, message
         page.wait_for_function("() => drumjam.screen.lanes[0].marks.length >= 16", timeout=120_000)
         # the song ends by itself (its last bar, then the results)
         page.wait_for_function("() => location.pathname.endsWith('results.html') "
@@ -97,6 +102,44 @@ def test_microphone_hits_are_stamped_on_the_audio_clock(jam_server, fake_mic) ->
     assert np.mean(on_grid) >= 0.8, error_ms
     # no drift: on the grid, the gaps are whole periods on average to 0.1 ms a period
     assert abs(np.sum(error_ms[on_grid]) / np.sum(periods[on_grid])) < 0.1, error_ms
+
+
+def test_a_first_take_measures_the_round_trip_by_ear_before_it_starts(jam_server, fake_mic) -> None:
+    """A microphone player with no round trip stored for their microphone: Start first plays
+    the calibration clicks and sends what the microphone heard meanwhile (the server's answer
+    stands in for a room here), then starts the session with that round trip as the player's
+    latency."""
+    from playwright.sync_api import sync_playwright
+
+    order: list[str] = []
+    sessions: list[dict] = []
+
+    def answer(route) -> None:
+        order.append("calibration")
+        query = parse_qs(urlparse(route.request.url).query)
+        assert query["name"] == ["Ears"] and int(query["sample_rate"][0]) > 0, query
+        assert len(route.request.post_data_buffer) > 48000 * 2 * 4, "less than 4 s recorded"
+        route.fulfill(json={"latency_ms": 42.3, "peak_ratio": 31.0, "stored": False})
+
+    def request(req) -> None:
+        if req.method == "POST" and urlparse(req.url).path == "/api/sessions":
+            order.append("session")
+            sessions.append(req.post_data_json)
+
+    with sync_playwright() as p:
+        browser = _browser(p, "--use-fake-ui-for-media-stream",
+                           f"--use-file-for-fake-audio-capture={fake_mic}")
+        page, errors = _open(browser, jam_server, name="Ears")
+        page.route(lambda url: urlparse(url).path == "/api/calibration/ear", answer)
+        page.on("request", request)
+        page.click("#start")
+        page.wait_for_selector("body[data-mode='playing']", timeout=60_000)
+        message, latency = page.inner_text("#message"), page.input_value("#latency-0")
+        browser.close()
+    assert not errors, errors
+    assert order == ["calibration", "session"], order
+    assert sessions[0]["players"][0]["latency_ms"] == 42 and latency == "42"
+    assert "round trip 42" in message, message
 
 
 def test_a_refused_microphone_is_said_and_nothing_starts(jam_server) -> None:

@@ -14,7 +14,9 @@ On a busy machine Chromium's capture can slip by a 10 ms buffer; the truth is th
 the page's own capture put each quarter second of the take (found by cross-correlation with
 the file). The live marks and the saved results must report it within 5 ms, and every note
 but soft hi-hats and snares under the song's bleed must be matched (the kit checked first, as
-in ``tests/test_mic_web.py``).
+in ``tests/test_mic_web.py``, and the round trip measured by ear through the same room: the
+4.4 ms of the sound's flight from the speakers, the player's latency, which the scores take
+off).
 """
 
 from __future__ import annotations
@@ -32,10 +34,12 @@ import soxr
 from scipy.ndimage import median_filter
 from scipy.signal import fftconvolve
 
+from drumjam.analysis.roundtrip import calibration_clicks
 from drumjam.io.audio import load_audio
 from drumjam.io.render import render_events
 from drumjam.library import builtin_dir
 from drumjam.model import Hit
+from drumjam.session.mic import encode_frame
 from drumjam.session.playback import BackingSignal, ClickSignal, click_schedule
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
@@ -148,6 +152,21 @@ def _plan(base: str) -> dict:
     return r.json()["plan"]
 
 
+def _calibrate_by_ear(api: httpx.Client) -> float:
+    """The player's calibration by ear, as the page records it before a first take: the clicks
+    from the speakers through the take's room, on the audio clock with no delay but the flight
+    (4.4 ms at 1.5 m). Returns the round trip stored."""
+    clicks, _ = calibration_clicks(sample_rate=SR)
+    heard = BLEED_GAIN * convolve(clicks, room_ir(sample_rate=SR, distance_m=1.5), clicks.size + SR)
+    heard = np.concatenate([np.zeros(SR // 10, np.float32), heard.astype(np.float32)])
+    r = api.post("/api/calibration/ear", params={"sample_rate": SR, "clicks_frame": SR, "name": "Mic",
+                                                 "device": DEVICE},
+                 content=encode_frame(heard, player=0, seq=0, first_frame=SR - SR // 10),
+                 headers={"content-type": "application/octet-stream"})
+    assert r.status_code == 200 and r.json()["stored"], r.text
+    return r.json()["latency_ms"]
+
+
 def _file(plan: dict, path: Path) -> list[dict]:
     """Write the fake microphone's file; the notes the take plays."""
     notes = plan["notes"]
@@ -183,11 +202,17 @@ def test_a_take_30_ms_late_is_marked_and_scored_30_ms_late_with_the_song_in_the_
     notes = _file(plan, tmp_path / "take.wav")
     with httpx.Client(base_url=jam_server, timeout=120) as api:  # the kit checked first
         profile = _check_kit(api, sorted({n["voice"] for n in notes}), DEVICE)
+        round_trip_ms = _calibrate_by_ear(api)
     assert profile["stored"]
     with sync_playwright() as p:
         browser = _browser(p, "--use-fake-ui-for-media-stream",
                            f"--use-file-for-fake-audio-capture={tmp_path / 'take.wav'}")
         page, errors = _open(browser, jam_server, name="Mic", init_script=OBSERVE)
+        # the round trip stored for the player and this microphone fills their latency (and no
+        # calibration by ear is asked for before the take)
+        page.wait_for_function("() => document.querySelector('#mic-info-0').textContent.includes('(stored)')")
+        latency_ms = float(page.input_value("#latency-0"))
+        assert latency_ms == round(round_trip_ms)
         page.check("#loop")
         page.fill("#loop-first", str(LOOP["first_bar"] + 1))
         page.fill("#loop-last", str(LOOP["last_bar"] + 1))
@@ -239,9 +264,10 @@ def test_a_take_30_ms_late_is_marked_and_scored_30_ms_late_with_the_song_in_the_
                              size=5, mode="nearest")
 
     def late_ms(t_s: float) -> float:
-        """The take's offset as it landed on the audio clock where it sounds at ``t_s``."""
+        """The take's offset as it landed on the audio clock where it sounds at ``t_s``, less
+        the player's latency (the round trip)."""
         shift_s = landed_s[int(np.clip(np.searchsorted(song_s, t_s, "right") - 1, 0, landed_s.size - 1))]
-        return 1000 * (LATE_S + shift_s + render_onset_delay_s("black_pearl", sample_rate=SR))
+        return 1000 * (LATE_S + shift_s + render_onset_delay_s("black_pearl", sample_rate=SR)) - latency_ms
 
     player = saved["results"]["players"][0]
     score = player["score"]

@@ -16,7 +16,7 @@ test("the microphone line names the device, the stored round trip and the drums 
 
 test("nothing stored yet says what to do", () => {
   const line = setupSummary("", { latency_ms: null }, { checked: false });
-  assert.equal(line, "Microphone · round trip not measured yet: press By ear · kit not checked yet.");
+  assert.equal(line, "Microphone · round trip not measured yet: measured by ear before the first take, or press By ear · kit not checked yet.");
   assert.match(setupSummary("M", { latency_ms: 5 }, { ...KIT, confused: [] }), /every drum told apart/);
   assert.equal(drumName("ride_bell"), "ride bell");
 });

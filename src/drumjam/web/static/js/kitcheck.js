@@ -40,7 +40,7 @@ export function drumChoice(box) {
 export function setupSummary(device, ear, kit) {
   const parts = [device ? `Microphone: ${device}` : "Microphone"];
   parts.push(ear && ear.latency_ms !== null
-    ? `round trip ${fmt(ear.latency_ms, " ms")} (stored)` : "round trip not measured yet: press By ear");
+    ? `round trip ${fmt(ear.latency_ms, " ms")} (stored)` : "round trip not measured yet: measured by ear before the first take, or press By ear");
   if (!kit || !kit.checked) {
     parts.push("kit not checked yet");
   } else {

@@ -6,7 +6,7 @@ import { DrumPartPanel } from "./drumpart.js";
 import { AudioEngine } from "./engine.js";
 import { Inputs, PAD_VOICES, keyLabel } from "./inputs.js";
 import { Microphone, measureRoundTrip } from "./mic.js";
-import { MicSetup, drumChoice } from "./kitcheck.js";
+import { MicSetup, drumChoice, storedSetup } from "./kitcheck.js";
 import { ROOM_CHECK_S, missingRoomCheck, openPairMics, recordForLink, roomCheck, roomMode, roomSummary, storedRooms } from "./roompair.js";
 import { JoinLink, clockText } from "./joinlink.js";
 import { singleFlight } from "./once.js";
@@ -217,6 +217,7 @@ const start = singleFlight(async () => {
   try {
     await checkRoomPair();
     await openMics();
+    await measureFirstRoundTrips();
     const live = await api("/api/sessions", { method: "POST", json: practiceBody() });
     const buffer = await loadBacking(live);
     state.ws = await openSocket(live.websocket);
@@ -253,6 +254,39 @@ async function openMics() {
     const mic = new Microphone(engine.ctx, handlers([player]));
     state.mics.push({ player, players: [player], mic });
     await mic.open(player, { deviceId: state.micSetups[player].deviceId });
+  }
+}
+
+/** Before a microphone player's first take with a microphone that has no round trip stored,
+ * measure it by ear on the microphone just opened (the clicks through the speakers, about
+ * 5 s): the take's hits are placed by it, and the bleed canceller starts from the room's
+ * response the clicks taught instead of learning it under the drums. A microphone that does
+ * not hear the clicks (headphones on) is said, and the take goes ahead with the latency as
+ * set; it is not tried again for that player and microphone while the page is open. Room
+ * pairs have their own room check. */
+async function measureFirstRoundTrips() {
+  if (currentRoomMode()) return;
+  for (const { players, mic } of state.mics) {
+    const player = players[0];
+    const { name } = playerSetup(player);
+    const setup = state.micSetups[player];
+    const key = `${name}\n${mic.device}`;
+    if (setup.askedByEar === key) continue;
+    const stored = await storedSetup(name, mic.device).catch(() => null);
+    if (!stored || stored.ear.latency_ms !== null) continue;
+    setup.askedByEar = key;
+    say(`${name}: measuring the round trip from the speakers to the microphone before the `
+      + "first take: listen to the clicks…", true);
+    try {
+      const result = await measureRoundTrip(engine.ctx, mic, { name });
+      setup.latency.value = Math.round(result.latency_ms);
+      setup.device = mic.device;
+      await setup.showStored();
+      say(`${name}: round trip ${fmt(result.latency_ms, " ms")} from the speakers to the microphone.`, true);
+    } catch (err) {
+      say(`${name}: round trip not measured by ear: ${err.message}. Playing with `
+        + `${setup.latency.value || 0} ms; with headphones on that is expected, otherwise press By ear.`, true);
+    }
   }
 }
 
