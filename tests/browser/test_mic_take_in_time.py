@@ -152,16 +152,18 @@ def _plan(base: str) -> dict:
     return r.json()["plan"]
 
 
-def _calibrate_by_ear(api: httpx.Client) -> float:
-    """The player's calibration by ear, as the page records it before a first take: the clicks
-    from the speakers through the take's room, on the audio clock with no delay but the flight
-    (4.4 ms at 1.5 m). Returns the round trip stored."""
-    clicks, _ = calibration_clicks(sample_rate=SR)
-    heard = BLEED_GAIN * convolve(clicks, room_ir(sample_rate=SR, distance_m=1.5), clicks.size + SR)
-    heard = np.concatenate([np.zeros(SR // 10, np.float32), heard.astype(np.float32)])
-    r = api.post("/api/calibration/ear", params={"sample_rate": SR, "clicks_frame": SR, "name": "Mic",
-                                                 "device": DEVICE},
-                 content=encode_frame(heard, player=0, seq=0, first_frame=SR - SR // 10),
+def _calibrate_by_ear(api: httpx.Client, rate: int) -> float:
+    """The player's calibration by ear, as the page records it before a first take (at the
+    page's sample rate): the clicks from the speakers through the take's room, on the audio
+    clock with no delay but the flight (4.4 ms at 1.5 m). Returns the round trip stored."""
+    clicks, _ = calibration_clicks(sample_rate=rate)
+    # the room of the take's file (its response drawn at SR), at the page's rate
+    ir = soxr.resample(room_ir(sample_rate=SR, distance_m=1.5), SR, rate) * (SR / rate)
+    heard = BLEED_GAIN * convolve(clicks, ir, clicks.size + rate)
+    heard = np.concatenate([np.zeros(rate // 10, np.float32), heard.astype(np.float32)])
+    r = api.post("/api/calibration/ear", params={"sample_rate": rate, "clicks_frame": rate,
+                                                 "name": "Mic", "device": DEVICE},
+                 content=encode_frame(heard, player=0, seq=0, first_frame=rate - rate // 10),
                  headers={"content-type": "application/octet-stream"})
     assert r.status_code == 200 and r.json()["stored"], r.text
     return r.json()["latency_ms"]
@@ -189,7 +191,8 @@ def _file(plan: dict, path: Path) -> list[dict]:
     audio[n - played_n:] += bleed
     marker = int(MARKER_S * SR)
     assert not np.any(np.abs(audio[:int((SONG_AT_S - 3.5) * SR)]) > 1e-3)  # silence around it
-    audio[marker:marker + 96] = 0.9 * np.hanning(96)
+    # a burst loud from its first sample, so the frame the page hears it at is the file's sample
+    audio[marker:marker + 96] = 0.9 * np.exp(-np.arange(96) / 16.0)
     sf.write(path, np.clip(audio, -1, 1), SR, subtype="PCM_16")
     return notes
 
@@ -202,14 +205,16 @@ def test_a_take_30_ms_late_is_marked_and_scored_30_ms_late_with_the_song_in_the_
     notes = _file(plan, tmp_path / "take.wav")
     with httpx.Client(base_url=jam_server, timeout=120) as api:  # the kit checked first
         profile = _check_kit(api, sorted({n["voice"] for n in notes}), DEVICE)
-        round_trip_ms = _calibrate_by_ear(api)
     assert profile["stored"]
     with sync_playwright() as p:
         browser = _browser(p, "--use-fake-ui-for-media-stream",
                            f"--use-file-for-fake-audio-capture={tmp_path / 'take.wav'}")
         page, errors = _open(browser, jam_server, name="Mic", init_script=OBSERVE)
+        with httpx.Client(base_url=jam_server, timeout=120) as api:
+            round_trip_ms = _calibrate_by_ear(api, page.evaluate("drumjam.engine.ctx.sampleRate"))
         # the round trip stored for the player and this microphone fills their latency (and no
         # calibration by ear is asked for before the take)
+        page.dispatch_event("#name-0", "change")
         page.wait_for_function("() => document.querySelector('#mic-info-0').textContent.includes('(stored)')")
         latency_ms = float(page.input_value("#latency-0"))
         assert latency_ms == round(round_trip_ms)
