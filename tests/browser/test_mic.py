@@ -30,8 +30,9 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--n
 
 @pytest.fixture(scope="module")
 def fake_mic(tmp_path_factory) -> Path:
+    # 45 s: the take, after the calibration by ear tried first, ends before the file loops
     hits = [Hit(0.25 + PERIOD_S * i, Voice.KICK if i % 2 == 0 else Voice.SNARE, 110)
-            for i in range(60)]
+            for i in range(90)]
     audio, sr = render_events(hits, soundfont="black_pearl", sample_rate=48000, mono=True)
     path = tmp_path_factory.mktemp("fake-mic") / "kit.wav"
     sf.write(path, audio, sr, subtype="PCM_16")
@@ -70,7 +71,7 @@ def test_microphone_hits_are_stamped_on_the_audio_clock(jam_server, fake_mic) ->
         # no round trip stored for this microphone: the page tried to measure it by ear first,
         # and the microphone heard the kit, not the clicks; the take went ahead
         message = page.inner_text("#message")
-        assert "round trip not measured by ear" in message and "of the clicks" in message, message
+        assert "round trip not measured by ear" in message and "the clicks" in message, message
         page.wait_for_function("() => drumjam.screen.lanes[0].marks.length >= 16", timeout=120_000)
         # the song ends by itself (its last bar, then the results)
         page.wait_for_function("() => location.pathname.endsWith('results.html') "
@@ -87,21 +88,25 @@ def test_microphone_hits_are_stamped_on_the_audio_clock(jam_server, fake_mic) ->
     hits = saved["results"]["players"][0]["score"]["hits"]
     # stamped on the audio clock: hits of one drum lie a whole number of periods apart to a
     # fraction of a millisecond (one drum at a time: a kick's onset is read a little earlier in
-    # its attack than a snare's). A stray detection spoils the two gaps around it, and a capture
-    # glitch (the browser drops or inserts one 10 ms buffer on a loaded machine) the one gap it
-    # falls in: the audio did arrive that much later, and every hit after it keeps the new grid.
+    # its attack than a snare's). Stray detections (tens of ms off the grid) are left out; a
+    # capture glitch (the browser drops or inserts a 10 ms buffer on a loaded machine) spoils
+    # the one gap it falls in: the audio did arrive that much later, and every hit after it
+    # keeps the new grid.
     error_ms, periods = [], []
     for voice in ("kick", "snare"):
         times = np.sort([h["time_s"] for h in hits if h["voice"] == voice])
-        assert times.size >= 8, voice
+        phase_s = np.angle(np.mean(np.exp(2j * np.pi * times / PERIOD_S))) * PERIOD_S / (2 * np.pi)
+        off_s = (times - phase_s + PERIOD_S / 2) % PERIOD_S - PERIOD_S / 2
+        times = times[np.abs(off_s) < 0.025]
+        assert times.size >= 12, voice
         gaps_s = np.diff(times)
         periods.append(np.round(gaps_s / PERIOD_S))
         error_ms.append(1000 * (gaps_s - periods[-1] * PERIOD_S))
     error_ms, periods = np.concatenate(error_ms), np.concatenate(periods)
-    on_grid = (periods >= 1) & (np.abs(error_ms) < 1.0)
-    assert np.mean(on_grid) >= 0.8, error_ms
+    on_grid = np.abs(error_ms) < 1.0
+    assert np.mean(on_grid) >= 0.8, np.round(error_ms, 1).tolist()
     # no drift: on the grid, the gaps are whole periods on average to 0.1 ms a period
-    assert abs(np.sum(error_ms[on_grid]) / np.sum(periods[on_grid])) < 0.1, error_ms
+    assert abs(np.sum(error_ms[on_grid]) / np.sum(periods[on_grid])) < 0.1, np.round(error_ms, 1).tolist()
 
 
 def test_a_first_take_measures_the_round_trip_by_ear_before_it_starts(jam_server, fake_mic) -> None:

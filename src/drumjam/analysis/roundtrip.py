@@ -102,7 +102,8 @@ def measure_round_trip(played: np.ndarray, recorded: np.ndarray, *, sample_rate:
     Parameters
     ----------
     played : numpy.ndarray
-        The samples sent to the speakers, starting at audio-clock sample ``s0``.
+        The samples sent to the speakers, starting at audio-clock sample ``s0``: short clicks
+        with silence between them (:func:`calibration_clicks`), each looked for on its own too.
     recorded : numpy.ndarray
         The microphone's samples from the same sample ``s0`` on (at least as long as
         ``played``; longer is fine).
