@@ -37,18 +37,21 @@ def flat_salience(_bpm: float) -> float:
     return 1.0
 
 
-@pytest.mark.parametrize(("true_bpm", "tracked_bpm", "level"), [
-    (110.0, 220.0, (1, 2)),    # double: every other beat goes
-    (111.0, 74.0, (3, 2)),     # two thirds: three beats over every two tracked
-    (100.0, 100.0, (1, 1)),    # right: kept
+@pytest.mark.parametrize(("true_bpm", "tracked_bpm", "shift", "level"), [
+    (110.0, 220.0, 0.0, (1, 2)),    # double: every other beat goes
+    (111.0, 74.0, 0.0, (3, 2)),     # two thirds: three beats over every two tracked
+    (100.0, 100.0, 0.0, (1, 1)),    # right: kept
+    (125.0, 125.0, 2 / 3, (1, 1)),  # on the swung off-beat: a third of a beat later...
+    (125.0, 125.0, 1 / 3, (1, 1)),  # ... or earlier
 ])
-def test_level_follows_the_network_beats(true_bpm: float, tracked_bpm: float, level: tuple[int, int]) -> None:
+def test_level_follows_the_network_beats(true_bpm: float, tracked_bpm: float, shift: float,
+                                         level: tuple[int, int]) -> None:
     prob = beat_probability(true_bpm, 30.0)
-    tracked = np.arange(0.5, 29.0, 60.0 / tracked_bpm)
+    tracked = np.arange(0.5 + shift * 60.0 / true_bpm, 29.0, 60.0 / tracked_bpm)
     found, beats = choose_level(tracked, prob, FPS, flat_salience)
     assert found == level
     truth = np.arange(0.5, 29.0, 60.0 / true_bpm)
-    truth = truth[truth <= beats[-1] + 1e-6]
+    truth = truth[(truth >= beats[0] - 0.03) & (truth <= beats[-1] + 1e-6)]
     assert beats.size == truth.size
     np.testing.assert_allclose(beats, truth, atol=0.03)
 
@@ -77,13 +80,32 @@ def test_a_faster_level_needs_beats_the_network_hears() -> None:
     assert choose_level(tracked, prob, FPS, flat_salience)[0] == (1, 1)
 
 
+def test_a_swung_backing_is_beaten_on_the_beat_not_on_its_off_beat() -> None:
+    """The built-in rock shuffle's backing (bass and electric piano, no drums, swung eighths):
+    its chords on the swung off-beat drew the tracker two thirds into each beat; the beat
+    network hears the beat, and the beats go back onto it (at 125 BPM, as its chart says)."""
+    import mir_eval
+
+    from drumjam.io.midi import read_chart
+    from drumjam.library import builtin_dir
+
+    folder = builtin_dir() / "rock-shuffle"
+    truth = read_chart(folder / "chart.mid").beatmap
+    found = analyse_audio(folder / "backing.ogg", use_cache=False)
+    assert found.tempo_bpm == pytest.approx(truth.tempo_bpm, rel=0.01)
+    assert mir_eval.beat.f_measure(truth.beats_s, found.beats_s, 0.07) >= 0.9
+
+
 def test_level_candidates_keep_every_phase() -> None:
     beats = np.arange(12.0)
     levels = [level for level, _ in level_candidates(beats)]
-    assert levels == [(1, 1), (2, 1), (1, 2), (1, 2), (3, 2), (3, 2), (2, 3), (2, 3), (2, 3)]
+    assert levels == [(1, 1), (2, 1), (1, 2), (1, 2), (3, 2), (3, 2), (2, 3), (2, 3), (2, 3), (1, 1), (1, 1)]
     thirds = [t for level, t in level_candidates(beats) if level == (3, 2)]
     np.testing.assert_allclose(thirds[0][:4], [0, 2 / 3, 4 / 3, 2])
     np.testing.assert_allclose(thirds[1][:4], [1, 5 / 3, 7 / 3, 3])
+    swung = [t for level, t in level_candidates(beats)[-2:]]
+    np.testing.assert_allclose(swung[0][:3], [1 / 3, 4 / 3, 7 / 3])
+    np.testing.assert_allclose(swung[1][:3], [2 / 3, 5 / 3, 8 / 3])
 
 
 def test_dynamic_program_gives_librosas_beats() -> None:

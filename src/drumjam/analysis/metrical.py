@@ -58,6 +58,10 @@ def offbeat_margin(env: Envelope, beats_s: np.ndarray) -> float:
 
 #: Tempo ratios (new / tracked) of the metrical levels a tracked beat sequence may be moved to.
 LEVELS = ((1, 1), (2, 1), (1, 2), (3, 2), (2, 3))
+#: Shares of a beat by which the tracked beats may lie off the beat at their own tempo: a
+#: tracker may follow a swung off-beat (two thirds into the beat) instead of the beat. Such a
+#: phase must win as another level must (:func:`pick_level`).
+SWING_SHIFTS = (1 / 3, 2 / 3)
 #: Half-width of the window in which a beat takes the network's largest beat probability.
 NET_WINDOW_S = 0.04
 #: Log-normal tempo prior (as in Ellis 2007 and madmom's tempo estimators): centre and weight
@@ -91,18 +95,15 @@ def level_candidates(beats_s: np.ndarray) -> list[tuple[tuple[int, int], np.ndar
     The times are interpolated between the tracked beats (so a level follows the tracked
     tempo's drift): the double tempo adds the midpoints; half the tempo keeps every other
     beat (two phases); 3/2 puts three beats over every two (two phases), 2/3 two over every
-    three (three phases). Returns ``((numerator, denominator), times_s)`` pairs, the tracked
-    level first.
+    three (three phases); last, the tracked tempo moved by each of :data:`SWING_SHIFTS`.
+    Returns ``((numerator, denominator), times_s)`` pairs, the tracked level first.
     """
     index = np.arange(beats_s.size, dtype=np.float64)
-    out = []
-    for num, den in LEVELS:
-        for phase in range(den):
-            pos = np.arange(phase, beats_s.size - 1 + 1e-9, den / num)
-            times = np.interp(pos, index, beats_s)
-            if times.size >= MIN_LEVEL_BEATS:
-                out.append(((num, den), times))
-    return out
+    positions = [((num, den), np.arange(phase, beats_s.size - 1 + 1e-9, den / num))
+                 for num, den in LEVELS for phase in range(den)]
+    positions += [((1, 1), np.arange(shift, beats_s.size - 1, 1.0)) for shift in SWING_SHIFTS]
+    return [(level, np.interp(pos, index, beats_s)) for level, pos in positions
+            if pos.size >= MIN_LEVEL_BEATS]
 
 
 def network_fit(beat_prob: np.ndarray, fps: float, times_s: np.ndarray) -> tuple[float, float]:
@@ -201,7 +202,8 @@ def nearest_level(beats_s: np.ndarray, beat_prob: np.ndarray, fps: float,
 def choose_level(beats_s: np.ndarray, beat_prob: np.ndarray, fps: float,
                  salience_at: Callable[[float], float],
                  faster_is_beat: FasterIsBeat | None = None) -> tuple[tuple[int, int], np.ndarray]:
-    """The metrical level of the beat: the tracked one, or a multiple the evidence prefers.
+    """The metrical level of the beat: the tracked one, or a multiple (or, at the tracked
+    tempo, a phase a third of a beat off: a swung off-beat tracked) the evidence prefers.
 
     Each level of :func:`level_candidates` scores ``log precision + log recall`` of the
     network's beat probability (:func:`network_fit`), plus :data:`SALIENCE_WEIGHT` times the

@@ -124,8 +124,8 @@ def from_the_start(env: Envelope, beats_s: np.ndarray) -> np.ndarray:
 def at_metrical_level(beats_s: np.ndarray, beat_prob: np.ndarray,
                       salience_at: Callable[[float], float],
                       faster_is_beat: FasterIsBeat | None = None) -> np.ndarray | None:
-    """The beats at the metrical level chosen for the song, or None where it keeps the tracked
-    level.
+    """The beats at the metrical level (and phase) chosen for the song, or None where it keeps
+    the tracked beats.
 
     The level is chosen (:func:`drumjam.analysis.metrical.choose_level`) on the longest
     stretch at one tempo (:func:`drumjam.analysis.grid.tempo_sections`), where the evidence is
@@ -140,7 +140,7 @@ def at_metrical_level(beats_s: np.ndarray, beat_prob: np.ndarray,
     sections = [(a, b, beats_s[a:min(b + 1, beats_s.size)]) for a, b in itertools.pairwise(edges)]
     longest = max(sections, key=lambda sec: sec[1] - sec[0])
     level, moved = choose_level(longest[2], beat_prob, beatnet.FPS, salience_at, faster_is_beat)
-    if level == (1, 1) or moved.size < 2:
+    if moved.size < 2 or (level == (1, 1) and np.array_equal(moved, longest[2])):
         return None
     tempo_bpm = 60.0 / float(np.median(np.diff(moved)))
     pieces = []
