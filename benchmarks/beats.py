@@ -4,10 +4,12 @@ Run from the repository root::
 
     python benchmarks/beats.py            # prints the tables, writes benchmarks/results/beats.{md,json}
 
-Three groups of files, each scored on its own:
+Four groups of files, each scored on its own:
 
 - ``mixes``: every file of ../shared/data/beats (full mixes, annotated beats and downbeats);
 - ``stems``: the drum stems of ../shared/data/drum-audio with their songs' beats;
+- ``backings``: the backing tracks of drumjam's five built-in songs (bass and electric piano,
+  no drums: what a drummer plays along to), their charts' beats and downbeats as reference;
 - ``grooves`` (``--grooves N``, default 48): N "beat" files spread evenly over the Groove MIDI
   Dataset's validation and test splits (none of them learned from by the tracker, its level
   choice or its drum-pattern downbeat model; the drum transcription network it reads was
@@ -229,6 +231,28 @@ def stem_files() -> list[tuple[Path, Path]]:
     return out
 
 
+def backing_files() -> list[tuple[Path, Path]]:
+    """(audio, annotation) of the built-in songs' backing tracks, written once (WAV, and the
+    chart's beats with their bar positions) into :data:`CACHE`."""
+    from drumjam.io.audio import load_audio, write_audio
+    from drumjam.io.midi import read_chart
+    from drumjam.library import builtin_dir
+
+    folder = CACHE / "backings"
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for song in sorted(p for p in builtin_dir().iterdir() if (p / "backing.ogg").is_file()):
+        wav, ann = folder / f"{song.name}.wav", folder / f"{song.name}.beats"
+        if not (wav.is_file() and ann.is_file()):
+            bm = read_chart(song / "chart.mid").beatmap
+            one = np.isin(np.round(bm.beats_s, 6), np.round(bm.downbeats_s, 6))
+            ann.write_text("".join(f"{t:.6f}\t{1 if d else 2}\n" for t, d in zip(bm.beats_s, one)))
+            y, sr = load_audio(song / "backing.ogg")
+            write_audio(wav, y, sr)
+        out.append((wav, ann))
+    return out
+
+
 def groove_set(n: int) -> list[str]:
     """``n`` held-out grooves, evenly spread over the "beat" files of the validation and test
     splits (sorted by name)."""
@@ -426,6 +450,7 @@ def blind_table(group: dict, blind: dict) -> str:
 GROUP_TITLES = {
     "mixes": "Full mixes (../shared/data/beats)",
     "stems": "Drum stems (../shared/data/drum-audio, their songs' beats)",
+    "backings": "The built-in songs' backing tracks (no drums; their charts' beats)",
     "grooves": "Held-out drum grooves (GMD validation/test, 16 bars, AVL kits; the click as reference)",
 }
 
@@ -466,7 +491,7 @@ def main() -> None:
     trackers = available_trackers()
     if args.only:
         trackers = [k for k in trackers if k == "drumjam" or any(o in k for o in args.only)]
-    groups = {"mixes": mix_files(), "stems": stem_files()}
+    groups = {"mixes": mix_files(), "stems": stem_files(), "backings": backing_files()}
     if args.grooves:
         groups["grooves"] = groove_files(groove_set(args.grooves))
     result = run(trackers, groups, args.fresh)
