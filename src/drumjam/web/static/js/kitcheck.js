@@ -5,7 +5,7 @@
 // cannot tell apart; the player's microphone is transcribed with that profile from then on.
 
 import { api, el, fmt } from "./api.js";
-import { encodeFrame, listMicrophones, microphoneLabel, Microphone } from "./mic.js";
+import { encodeFrame, listMicrophones, measureRoundTrip, microphoneLabel, Microphone } from "./mic.js";
 
 /** The drums the check can ask for, as [voice, what the page calls it]. */
 export const KIT_DRUMS = [
@@ -126,6 +126,16 @@ export class MicSetup {
     } catch (err) {
       this.info.textContent = `Microphone: ${this.device}.`;
     }
+  }
+
+  /** Measure the round trip by ear on an open microphone: it becomes the player's latency
+   * and is stored for them and that microphone (the server's answer is returned). */
+  async measureByEar(mic) {
+    const result = await measureRoundTrip(this.engine.ctx, mic, { name: this.name() });
+    this.latency.value = Math.round(result.latency_ms);
+    this.device = mic.device;
+    await this.showStored();
+    return result;
   }
 
   /** Run the kit check with a microphone opened for it (`channel` given: one interface with a

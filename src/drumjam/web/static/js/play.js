@@ -5,7 +5,7 @@ import { playDrum } from "./drums.js";
 import { DrumPartPanel } from "./drumpart.js";
 import { AudioEngine } from "./engine.js";
 import { Inputs, PAD_VOICES, keyLabel } from "./inputs.js";
-import { Microphone, measureRoundTrip } from "./mic.js";
+import { Microphone } from "./mic.js";
 import { MicSetup, drumChoice, storedSetup } from "./kitcheck.js";
 import { ROOM_CHECK_S, missingRoomCheck, openPairMics, recordForLink, roomCheck, roomMode, roomSummary, storedRooms } from "./roompair.js";
 import { JoinLink, clockText } from "./joinlink.js";
@@ -278,10 +278,7 @@ async function measureFirstRoundTrips() {
     say(`${name}: measuring the round trip from the speakers to the microphone before the `
       + "first take: listen to the clicks…", true);
     try {
-      const result = await measureRoundTrip(engine.ctx, mic, { name });
-      setup.latency.value = Math.round(result.latency_ms);
-      setup.device = mic.device;
-      await setup.showStored();
+      const result = await setup.measureByEar(mic);
       say(`${name}: round trip ${fmt(result.latency_ms, " ms")} from the speakers to the microphone.`, true);
     } catch (err) {
       say(`${name}: round trip not measured by ear: ${err.message}. Playing with `
@@ -615,13 +612,10 @@ async function calibrateByEar(player) {
   const mic = new Microphone(engine.ctx, { onFrame: () => {}, onEnded: (text) => say(text) });
   try {
     await mic.open(player, { deviceId: state.micSetups[player].deviceId });
-    const result = await measureRoundTrip(engine.ctx, mic, { name: playerSetup(player).name });
-    document.querySelector(`#latency-${player}`).value = Math.round(result.latency_ms);
+    const result = await state.micSetups[player].measureByEar(mic);
     $("#calibration-status").textContent = `${playerSetup(player).name}: round trip `
       + `${fmt(result.latency_ms, " ms")} from the speakers to the microphone`
       + `${result.stored ? `, stored for ${mic.device || "this microphone"}` : ""}.`;
-    state.micSetups[player].device = mic.device;
-    await state.micSetups[player].showStored();
   } catch (err) {
     $("#calibration-status").textContent = "";
     say(`Calibration by ear failed: ${err.message}`);
