@@ -231,6 +231,12 @@ def stem_files() -> list[tuple[Path, Path]]:
     return out
 
 
+def write_annotation(path: Path, beats_s: np.ndarray, downbeats_s: np.ndarray) -> None:
+    """Write beats as :func:`read_annotation` reads them: time and bar position (1: a downbeat)."""
+    one = np.isin(np.round(beats_s, 6), np.round(downbeats_s, 6))
+    path.write_text("".join(f"{t:.6f}\t{1 if d else 2}\n" for t, d in zip(beats_s, one)))
+
+
 def backing_files() -> list[tuple[Path, Path]]:
     """(audio, annotation) of the built-in songs' backing tracks, written once (WAV, and the
     chart's beats with their bar positions) into :data:`CACHE`."""
@@ -245,8 +251,7 @@ def backing_files() -> list[tuple[Path, Path]]:
         wav, ann = folder / f"{song.name}.wav", folder / f"{song.name}.beats"
         if not (wav.is_file() and ann.is_file()):
             bm = read_chart(song / "chart.mid").beatmap
-            one = np.isin(np.round(bm.beats_s, 6), np.round(bm.downbeats_s, 6))
-            ann.write_text("".join(f"{t:.6f}\t{1 if d else 2}\n" for t, d in zip(bm.beats_s, one)))
+            write_annotation(ann, bm.beats_s, bm.downbeats_s)
             y, sr = load_audio(song / "backing.ogg")
             write_audio(wav, y, sr)
         out.append((wav, ann))
@@ -285,9 +290,7 @@ def groove_files(names: list[str]) -> list[tuple[Path, Path]]:
             notes = chart.times_s()
             lo, hi = notes[0] - 0.1, notes[-1] + 0.1
             bm = chart.beatmap
-            beats = bm.beats_s[(bm.beats_s >= lo) & (bm.beats_s <= hi)]
-            one = np.isin(np.round(beats, 6), np.round(bm.downbeats_s, 6))
-            ann.write_text("".join(f"{t:.6f}\t{1 if d else 2}\n" for t, d in zip(beats, one)))
+            write_annotation(ann, bm.beats_s[(bm.beats_s >= lo) & (bm.beats_s <= hi)], bm.downbeats_s)
             stem.with_suffix(".range").write_text(f"{lo} {hi}\n")
             write_audio(wav, y, sr)
         out.append((wav, ann))
