@@ -9,10 +9,14 @@ kit checked, the chart's notes listened for) and is scored like keys. Each kit i
 three times: with headphones (the microphone hears the drums alone; the page does not know, so
 the canceller runs), as a first take with nothing learned yet, and after a calibration by ear
 through the same speakers and room (its noise bursts' response tried on the count-in and
-applied from the song's first note, :func:`drumjam.analysis.bleed.learn_from_calibration`).
+applied from the song's first note, :func:`drumjam.analysis.bleed.learn_from_calibration`),
+and twice more calibrated, the microphone's capture stepping 10 ms behind, then 10 ms ahead,
+at the song's 5th second (a dropped or repeated buffer, :mod:`drumjam.analysis.slips`).
 Printed per kit and set-up: notes matched (soft ones, velocity < 40, apart), hits matching no
-note and how many of those lie on a click (within 30 ms), and how much of the page's sound in
-the microphone the canceller removed from the song's 5th second on.
+note and how many of those lie on a click (within 30 ms), how much of the page's sound in
+the microphone the canceller removed from the song's 7th second on (two seconds after a slip),
+and the median offset of the notes matched from the 5th second on (30 ms late and the few ms
+the kit's strokes take to sound).
 
     python benchmarks/mic_bleed.py [--seconds 10] [--kits black_pearl red_zeppelin gm]
 """
@@ -46,6 +50,8 @@ FRAME = SR // 50
 ROUND_TRIP_S = 0.040
 LATE_S = 0.030
 ON_CLICK_S = 0.03
+#: The capture slips (where it does) this far into the song, in seconds.
+SLIP_AT_S = 5.0
 #: The page's sound in the microphone against the drums' (RMS).
 BLEED_DB = 0.0
 
@@ -95,10 +101,23 @@ def make_take(kit: str, seconds: float) -> Take:
                 calibration, end_s)
 
 
-def run_take(take: Take, *, calibrated: bool, headphones: bool = False) -> dict[str, int]:
+def _slipped(x: np.ndarray, slip: int, at: int) -> np.ndarray:
+    """``x`` as a capture that falls ``slip`` samples behind at sample ``at`` (ahead if
+    negative) hands it on."""
+    if slip >= 0:
+        return np.concatenate([x[:at], np.zeros(slip, x.dtype), x[at:]])[:x.size]
+    return np.concatenate([x[:at], x[at - slip:], np.zeros(-slip, x.dtype)])
+
+
+def run_take(take: Take, *, calibrated: bool, headphones: bool = False,
+             slip_ms: float = 0.0) -> dict[str, int]:
     """The take through a microphone player's stream (the microphone hearing no song with
-    ``headphones``): matched, soft and extra counts."""
+    ``headphones``, its capture slipping by ``slip_ms`` at :data:`SLIP_AT_S`): matched, soft
+    and extra counts."""
     plan = take.plan
+    slip_at = int((plan.lead_in_s + SLIP_AT_S + ROUND_TRIP_S) * SR)
+    slip = int(round(slip_ms * SR / 1000))
+    drums = _slipped(take.headphones, slip, slip_at)
     session = LiveSession([Player("Kit", 1000 * ROUND_TRIP_S)], plan.beatmap, plan.chart,
                           start_s=plan.lead_in_s)
     cleaned: list[np.ndarray] = []
@@ -107,7 +126,7 @@ def run_take(take: Take, *, calibrated: bool, headphones: bool = False) -> dict[
                       round_trip_s=ROUND_TRIP_S, played=take.played, kit=take.profile,
                       earlier_bleed=take.calibration if calibrated else None,
                       expected=[(nt.time_s, nt.voice) for nt in plan.chart.notes])
-    mic = take.headphones if headphones else take.mic
+    mic = drums if headphones else _slipped(take.mic, slip, slip_at)
     for i in range(0, mic.size, FRAME):
         stream.feed(MicFrame(0, 0, i, mic[i:i + FRAME]))
     stream.end()
@@ -121,14 +140,16 @@ def run_take(take: Take, *, calibrated: bool, headphones: bool = False) -> dict[
     extra = [h for h in score.hits if h.target_index is None]
     # on the timeline the round trip is taken off: a click heard as a stroke lies on the click
     on_clicks = sum(1 for h in extra if np.min(np.abs(clicks - h.time_s)) < ON_CLICK_S)
-    # what the canceller left of the song and the clicks, from the song's 5th second on
-    later = slice(int((plan.lead_in_s + 5.0) * SR), mic.size)
-    left = np.concatenate(cleaned)[later] - take.headphones[later]
-    bleed = (mic - take.headphones)[later]
+    # what the canceller left of the song and the clicks, from two seconds after a slip on
+    later = slice(int((plan.lead_in_s + SLIP_AT_S + 2.0) * SR), mic.size)
+    left = np.concatenate(cleaned)[later] - drums[later]
+    bleed = (mic - drums)[later]
     removed_db = (10 * np.log10(np.sum(bleed ** 2) / np.sum(left ** 2)) if bleed.any() else None)
+    offsets_ms = [h.offset_ms for h in score.hits
+                  if h.target_index is not None and h.time_s >= plan.lead_in_s + SLIP_AT_S]
     return {"notes": len(due), "soft": len(soft), "matched": len(due) - len(missed),
             "soft_matched": len(soft - missed), "extra": len(extra), "on_clicks": on_clicks,
-            "removed_db": removed_db}
+            "removed_db": removed_db, "offset_ms": float(np.median(offsets_ms))}
 
 
 def main() -> None:
@@ -139,18 +160,22 @@ def main() -> None:
     print(f"The slow funk's first {args.seconds:.0f} s, 30 ms late; its song and clicks "
           f"{BLEED_DB:+.0f} dB against the drums; {os.cpu_count()} CPUs, load average "
           f"{os.getloadavg()[0]:.1f}\n")
-    print("| kit | set-up | notes matched (soft) | extra hits (on the clicks) | bleed removed |")
-    print("|---|---|---|---|---|")
+    print("| kit | set-up | notes matched (soft) | extra hits (on the clicks) | bleed removed "
+          "| offset from 5 s (median) |")
+    print("|---|---|---|---|---|---|")
+    setups = (("headphones, nothing learned", False, True, 0.0),
+              ("first take, nothing learned", False, False, 0.0),
+              ("calibrated by ear", True, False, 0.0),
+              ("calibrated, capture 10 ms behind at 5 s", True, False, 10.0),
+              ("calibrated, capture 10 ms ahead at 5 s", True, False, -10.0))
     for kit in args.kits:
         take = make_take(kit, args.seconds)
-        for said, calibrated, headphones in (("headphones, nothing learned", False, True),
-                                             ("first take, nothing learned", False, False),
-                                             ("calibrated by ear", True, False)):
-            r = run_take(take, calibrated=calibrated, headphones=headphones)
+        for said, calibrated, headphones, slip_ms in setups:
+            r = run_take(take, calibrated=calibrated, headphones=headphones, slip_ms=slip_ms)
             print(f"| {kit} | {said} | {r['matched']} / {r['notes']} ({r['soft_matched']} / {r['soft']}) "
                   f"| {r['extra']} ({r['on_clicks']}) "
-                  f"| {'–' if r['removed_db'] is None else format(r['removed_db'], '.1f') + ' dB'} |",
-                  flush=True)
+                  f"| {'–' if r['removed_db'] is None else format(r['removed_db'], '.1f') + ' dB'} "
+                  f"| {r['offset_ms']:+.1f} ms |", flush=True)
 
 
 if __name__ == "__main__":

@@ -53,6 +53,13 @@ little where the clicks do, mostly loses to their own and leaves them to it.
 
 :meth:`BleedCanceller.report` says how loud the song was in the microphone and how far the
 drums stand above what is left, and flags bleed too strong to transcribe reliably.
+
+A capture that slips (a dropped or repeated buffer, :mod:`drumjam.analysis.slips`) moves the
+song in the microphone: every window of :data:`~drumjam.analysis.slips.HOP_S` is checked
+against the bleed predicted for it, and after a slip the song is looked for where it now
+lies. What was learned and judged from the song heard since the slip (looked for where it no
+longer was) is forgotten and learned again, a segment heard partly before it and partly after
+it by no response; :meth:`BleedCanceller.slipped` tells the stroke times what to take off.
 """
 
 from __future__ import annotations
@@ -74,6 +81,7 @@ from drumjam.analysis.roomresponse import (
     RoomResponse,
     WelchResponse,
 )
+from drumjam.analysis.slips import Slip, SlipTracker
 from drumjam.errors import InputError
 
 #: The two responses are compared on what they left of the song over about this long.
@@ -159,12 +167,16 @@ class BleedReport:
         The gain at which an earlier take's response was applied from the song's start
         (fitted on the count-in's clicks: it follows the speakers' volume), in dB; None when
         none was (none was kept, or the set-up had changed).
+    slip_ms : float
+        How much later than at its start the microphone's stream hears the speakers, after
+        the capture slips found (:mod:`drumjam.analysis.slips`), in ms (negative: earlier).
     """
 
     bleed_db: float | None
     residual_db: float | None
     too_strong: bool
     earlier_gain_db: float | None = None
+    slip_ms: float = 0.0
 
     @property
     def message(self) -> str | None:
@@ -180,7 +192,8 @@ class BleedReport:
                 "residual_db": None if self.residual_db is None else round(self.residual_db, 1),
                 "too_strong": self.too_strong, "message": self.message,
                 "earlier_gain_db": (None if self.earlier_gain_db is None
-                                    else round(self.earlier_gain_db, 1))}
+                                    else round(self.earlier_gain_db, 1)),
+                "slip_ms": round(self.slip_ms, 2)}
 
 
 class BleedCanceller:
@@ -270,7 +283,15 @@ class BleedCanceller:
         self._clicks_earlier = False
         self._count_in: list[np.ndarray] = []
         #: the estimate's make-up before its last change, and the sample it changed at
-        self._fading: tuple[tuple[np.ndarray, bool, np.ndarray], int] | None = None
+        self._fading: tuple[tuple[np.ndarray, bool, np.ndarray], int, int] | None = None
+        #: where the song's bleed says the microphone's samples lie (capture slips)
+        self._tracker = SlipTracker(self.sample_rate)
+        self._next_check = self._tracker.window
+        self.slips: list[Slip] = []
+        #: before each recent segment was learned: (its path, its first sample, the path's
+        #: snapshot, what the canceller had judged, :meth:`_judged`), to learn again with the
+        #: song where it lies after a slip
+        self._recent_segments: deque[tuple[WelchResponse, int, tuple, tuple]] = deque()
         if self._fits(learned):
             self._short.restore(learned.song[:-1], learned.song_weights)
             self._cxx = learned.song[-1].copy()
@@ -346,15 +367,19 @@ class BleedCanceller:
             self._count_in.append(y[:self._alone - self._n].copy())
         paths = (self._short, self._long)
         while done < y.size:
-            update_at = min(p.next_seg + p.seg for p in paths)
+            update_at = min(min(p.next_seg + p.seg for p in paths), self._next_check)
             if self._n >= update_at:
                 self._learn_due()
+                self._follow()
                 continue
             stop = min(y.size, done + update_at - self._n)
             out[done:stop] = self._clean(y[done:stop])
             done = stop
         self._learn_due()
-        keep = min(p.next_seg for p in paths) - self._mic_start
+        self._follow()
+        keep = min(min(p.next_seg for p in paths), self._next_check - self._tracker.window,
+                   *(m for _, m, *_ in self._recent_segments))
+        keep -= self._mic_start
         if keep > 0:
             self._mic = self._mic[keep:]
             self._mic_start += keep
@@ -364,6 +389,60 @@ class BleedCanceller:
         """The estimated bleed for microphone samples ``[start, stop)`` with the response as it
         is now."""
         return self._bleed_with(self._applied(), start, stop)
+
+    def slipped(self, sample: int) -> int:
+        """How many samples later than at the stream's start the microphone heard the
+        speakers at microphone sample ``sample`` (the capture slips found so far,
+        :mod:`drumjam.analysis.slips`): what a stroke heard there is to be moved back by."""
+        return sum(s.samples for s in self.slips if s.at <= sample)
+
+    def _follow(self) -> None:
+        """Judge the window of microphone samples that ends here against the bleed predicted
+        for it; after a capture slip, the song is looked for where it now arrives (the change
+        faded in like any other)."""
+        tracker = self._tracker
+        if self._n < self._next_check:
+            return
+        end = self._next_check
+        self._next_check += tracker.hop
+        start = end - tracker.window
+        # a slip is dated within the window judged: what was learned before it stays
+        while self._recent_segments and (self._recent_segments[0][1]
+                                         + self._recent_segments[0][0].seg <= start):
+            self._recent_segments.popleft()
+        applied = self._applied()
+        if not np.any(applied[0]) and not (self._clicks is not None and applied[1]):
+            return
+        d = tracker.max_samples
+        mic = self._mic[start - self._mic_start:end - self._mic_start]
+        slip = tracker.check(mic, self._bleed_with(applied, start - d, end + d), start=start)
+        if slip is None:
+            return
+        self.slips.append(slip)
+        self._fading = (applied, self._n, self._lag)
+        self._lag += slip.samples
+        # what was learned from the song heard after the slip, the song looked for where it
+        # no longer was, is forgotten, and learned again before the next sample is cleaned
+        rewound: set[int] = set()
+        for path, m, snapshot, judged in self._recent_segments:
+            if m + path.seg > slip.at and id(path) not in rewound:
+                if not rewound:
+                    self._rejudge(judged)
+                rewound.add(id(path))
+                path.rewind(snapshot)
+        self._recent_segments.clear()
+
+    def _judged(self) -> tuple:
+        """What the canceller has judged so far (which response leaves less, whether its own
+        estimate is applied, an earlier take's response on trial), for :meth:`_rejudge`."""
+        return (self._errors.copy(), self._own_db, self._earlier, self._earlier_gain,
+                self._earlier_seen.copy(), self._earlier_left.copy(), self._clicks_earlier)
+
+    def _rejudge(self, judged: tuple) -> None:
+        """Return to what :meth:`_judged` gave: judgements made on the song looked for where
+        it no longer was are made again."""
+        (self._errors, self._own_db, self._earlier, self._earlier_gain, self._earlier_seen,
+         self._earlier_left, self._clicks_earlier) = judged
 
     def _applied(self) -> tuple[np.ndarray, bool, np.ndarray]:
         """What the estimate is made with now: the song's response, whether the clicks take
@@ -398,12 +477,14 @@ class BleedCanceller:
         self._clicks_earlier = left(self._earlier_gain * self._earlier) < left(self._h_clicks)
 
     def _bleed_with(self, applied: tuple[np.ndarray, bool, np.ndarray], start: int,
-                    stop: int) -> np.ndarray:
+                    stop: int, lag: int | None = None) -> np.ndarray:
         """The estimated bleed for microphone samples ``[start, stop)`` with what
-        :meth:`_applied` gave."""
+        :meth:`_applied` gave (and the song arriving ``lag`` samples late, by default as
+        it does now)."""
         h, clicks_own, h_clicks = applied
-        a = start - self._lag - (h.size - 1)
-        b = stop - self._lag
+        lag = self._lag if lag is None else lag
+        a = start - lag - (h.size - 1)
+        b = stop - lag
         x = self._ref.samples(a, b)
         if self._clicks is None:
             return _fir(x, h)
@@ -415,11 +496,11 @@ class BleedCanceller:
     def _clean(self, y: np.ndarray) -> np.ndarray:
         est = self.bleed(self._n, self._n + y.size)
         if self._fading is not None:  # from the estimate before the last change to this one
-            before, at = self._fading
+            before, at, lag = self._fading
             n_fade = int(round(FADE_S * self.sample_rate))
             k = min(y.size, at + n_fade - self._n)
             if k > 0:
-                old = self._bleed_with(before, self._n, self._n + k)
+                old = self._bleed_with(before, self._n, self._n + k, lag)
                 w = 0.5 - 0.5 * np.cos(np.pi * (np.arange(self._n, self._n + k) - at) / n_fade)
                 est[:k] = old + w.astype(np.float32) * (est[:k] - old)
             if at + n_fade <= self._n + y.size:
@@ -442,9 +523,10 @@ class BleedCanceller:
         before = self._applied()
         self._learn_segments()
         h, own, h_clicks = self._applied()
-        if not (own == before[1] and np.array_equal(h, before[0])
-                and np.array_equal(h_clicks, before[2])):
-            self._fading = (before, self._n)
+        slipped_here = self._fading is not None and self._fading[1] == self._n
+        if not (slipped_here or (own == before[1] and np.array_equal(h, before[0])
+                                 and np.array_equal(h_clicks, before[2]))):
+            self._fading = (before, self._n, self._lag)
 
     def _learn_segments(self) -> None:
         while True:
@@ -466,7 +548,10 @@ class BleedCanceller:
     def _learn(self, path: WelchResponse) -> None:
         """Average one more segment's spectra into a path and update the responses."""
         m = path.next_seg
+        self._recent_segments.append((path, m, path.snapshot(), self._judged()))
         y, x, c = self._segment(path)
+        if any(m < s.at < m + path.seg for s in self.slips):
+            return  # heard partly before a slip and partly after: judged and learned from by none
         if path is self._short and self._earlier is not None:
             self._try_earlier(m, y)
         if path is self._short:
@@ -615,8 +700,9 @@ class BleedCanceller:
         """How loud the song was and how clean the microphone is, over the last 30 s."""
         earlier_db = (None if self._earlier_gain is None
                       else float(20 * np.log10(self._earlier_gain)))
+        slip_ms = 1000.0 * sum(s.samples for s in self.slips) / self.sample_rate
         if not self._powers:
-            return BleedReport(None, None, False, earlier_db)
+            return BleedReport(None, None, False, earlier_db, slip_ms)
         p = np.asarray(self._powers)
         floor = float(np.median(p[:, 1])) + 1e-20
         peaks = float(np.percentile(p[:, 1], 95)) + 1e-20
@@ -624,7 +710,7 @@ class BleedCanceller:
         bleed_db = None if song <= 0.0 else float(10 * np.log10(song / floor))
         residual_db = float(10 * np.log10(floor / peaks))
         too_strong = bleed_db is not None and bleed_db > 0.0 and residual_db > TOO_STRONG_DB
-        return BleedReport(bleed_db, residual_db, bool(too_strong), earlier_db)
+        return BleedReport(bleed_db, residual_db, bool(too_strong), earlier_db, slip_ms)
 
 
 def _shifted(h: np.ndarray, moved: int) -> np.ndarray:

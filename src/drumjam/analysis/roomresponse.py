@@ -211,6 +211,17 @@ class WelchResponse:
         if self.warm_s >= WARMUP_S:
             self.update()
 
+    def snapshot(self) -> tuple:
+        """Where it stands, for :meth:`rewind` (references, not copies: :meth:`add` and
+        :meth:`update` replace the arrays, never change them)."""
+        return self.spectra, self.weights, self.h, self.noise, self.next_seg
+
+    def rewind(self, snapshot: tuple) -> None:
+        """Return to a :meth:`snapshot`: the segments learned since are learned again."""
+        spectra, weights, self.h, self.noise, self.next_seg = snapshot
+        (self.sxy, self.sxx, self.syy, self.scc, self.ssc, self.syc, self._left) = spectra
+        self.n_eff, self.warm_s, self._left_n = weights
+
     def add(self, spec_x: np.ndarray, spec_y: np.ndarray, spec_c: np.ndarray | None) -> None:
         """Average one more segment's spectra (song, microphone, clicks) and update.
 

@@ -8,9 +8,12 @@ the page plays (backing track and clicks, :mod:`drumjam.session.playback`) from 
 (:class:`~drumjam.analysis.bleed.BleedCanceller`), transcribes in streaming mode
 (:class:`~drumjam.analysis.transcribe.DrumTranscriber`) and hands every hit, with its exact
 onset time on the timeline, to the session's (or the room's) one hit path like any key, pad or
-MIDI hit: the live marks and the final scores come from those times. It also watches the input: a clipping microphone
-and a silent one are reported once each, when they start. A stream that ends (the device was
-unplugged, the page closed) is flushed: its last hits are scored and the session carries on.
+MIDI hit: the live marks and the final scores come from those times (less any capture slip
+the song's bleed showed before the stroke, :mod:`drumjam.analysis.slips`: a stroke heard
+between a slip and its finding, within about a second, is scored as heard). It also watches
+the input: a clipping microphone and a silent one are reported once each, when they start. A
+stream that ends (the device was unplugged, the page closed) is flushed: its last hits are
+scored and the session carries on.
 """
 
 from __future__ import annotations
@@ -274,7 +277,10 @@ class MicInput:
         for h in hits:
             if h.time_s < STREAM_START_S:
                 continue
-            on_timeline = Hit(h.time_s + offset_s, h.voice, h.velocity)
+            slipped = (0 if self._canceller is None
+                       else self._canceller.slipped(int(round(h.time_s * self.sample_rate))))
+            on_timeline = Hit(h.time_s + offset_s - slipped / self.sample_rate, h.voice,
+                              h.velocity)
             out.append(MicHit(on_timeline, self.score(on_timeline)))
         return out
 

@@ -246,7 +246,8 @@ class MicStatusMessage(BaseModel):
     status: Literal["started", "warning", "ended"]
     detail: str | None = None
     bleed: dict[str, Any] | None = Field(default=None, description="How loud the song is in "
-                                         "the microphone (``bleed_db``, ``residual_db``).")
+                                         "the microphone (``bleed_db``, ``residual_db``) "
+                                         "and how far its stream slipped (``slip_ms``).")
 
 
 class ResultMessage(BaseModel):

@@ -1,0 +1,151 @@
+"""Capture slips with known answers: the microphone's stream steps against the speakers' clock
+(a dropped or repeated buffer) and the song's bleed says where and by how much."""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from drumjam.analysis.bleed import ArraySignal, BleedCanceller
+from drumjam.analysis.slips import CHUNK_S
+from drumjam.io.midi import read_chart
+from drumjam.io.render import render_events
+from drumjam.model import Hit
+from drumjam.session.live import LiveSession, Player
+from drumjam.session.mic import MicFrame, MicInput
+from drumjam.session.playback import Played
+from mic_room import SPEED_OF_SOUND_M_S, bursts, convolve, delayed, noise, room_ir, song
+
+SR = 48000
+ROUND_TRIP_S = 0.0734
+DISTANCE_M = 2.0
+SLIP_AT_S = 6.0
+DEMO = Path(__file__).resolve().parents[1] / "src/drumjam/data/demo/drummer1_pop-groove7_138.mid"
+
+
+def _bleed(backing: np.ndarray, gain: float) -> np.ndarray:
+    ir = room_ir(sample_rate=SR, distance_m=DISTANCE_M, rt60_s=0.4, seed=2)
+    return gain * delayed(convolve(backing, ir), ROUND_TRIP_S, SR)
+
+
+def _slipped(x: np.ndarray, slip_samples: int, at: int = int(SLIP_AT_S * SR)) -> np.ndarray:
+    """``x`` as a capture that fell ``slip_samples`` behind at sample ``at`` (ahead if
+    negative) hands it on, as long as before."""
+    if slip_samples > 0:
+        out = np.concatenate([x[:at], np.zeros(slip_samples, x.dtype), x[at:]])
+    else:
+        out = np.concatenate([x[:at], x[at - slip_samples:], np.zeros(-slip_samples, x.dtype)])
+    return out[:x.size]
+
+
+def _cancel(backing: np.ndarray, mic: np.ndarray) -> tuple[BleedCanceller, np.ndarray]:
+    canceller = BleedCanceller(backing, sample_rate=SR,
+                               round_trip_s=ROUND_TRIP_S + DISTANCE_M / SPEED_OF_SOUND_M_S)
+    cleaned = np.concatenate([canceller.process(mic[i:i + 960]) for i in range(0, mic.size, 960)])
+    return canceller, cleaned
+
+
+def _removed_db(bleed: np.ndarray, left: np.ndarray) -> float:
+    return float(10 * np.log10(np.sum(bleed ** 2) / np.sum(left ** 2)))
+
+
+@pytest.mark.parametrize("slip_ms", [10.0, -10.0, 128 / 48])  # a buffer, and a render quantum
+def test_a_slip_is_found_dated_and_the_song_cancelled_where_it_now_lies(slip_ms: float) -> None:
+    """Drums over the song's bleed; 6 s in, the capture steps by ``slip_ms``. The slip is found
+    once, its size to the sample and its place to a chunk, and from a second after it the
+    song is cancelled as well as before it (unfollowed, the canceller would subtract the song
+    where it no longer is and remove nothing)."""
+    seconds = 14.0
+    backing, drums = song(seconds, sample_rate=SR), bursts(seconds, sample_rate=SR)
+    bleed = _bleed(backing, 1.0)
+    d = int(round(slip_ms * SR / 1000))
+    mic = _slipped((drums + bleed + noise(drums.size, level_db=-60)).astype(np.float32), d)
+    canceller, cleaned = _cancel(backing, mic)
+    assert len(canceller.slips) == 1
+    slip = canceller.slips[0]
+    assert slip.samples == d
+    assert abs(slip.at - SLIP_AT_S * SR) <= CHUNK_S * SR
+    assert canceller.slipped(int(5.0 * SR)) == 0 and canceller.slipped(int(9.0 * SR)) == d
+    assert canceller.report().slip_ms == pytest.approx(1000 * d / SR)
+    drums, bleed = _slipped(drums, d), _slipped(bleed, d)
+    before, after = slice(3 * SR, 6 * SR), slice(8 * SR, 11 * SR)
+    removed_before = _removed_db(bleed[before], cleaned[before] - drums[before])
+    removed_after = _removed_db(bleed[after], cleaned[after] - drums[after])
+    assert removed_before > 10.0
+    assert removed_after > removed_before - 3.0
+
+
+def test_no_slip_is_found_where_there_is_none() -> None:
+    """A kit much louder than the song, and a microphone that does not hear the song at all
+    (headphones): nothing moves."""
+    chart = read_chart(DEMO)
+    kit, _ = render_events([n for n in chart.notes if n.time_s < 14.0], soundfont="black_pearl",
+                           sample_rate=SR, mono=True)
+    backing = song(kit.size / SR, sample_rate=SR)
+    bleed = _bleed(backing, 1.0)[:backing.size]
+    kit = kit[:bleed.size]
+    kit = 10 * np.sqrt(np.mean(bleed ** 2) / np.mean(kit ** 2)) * kit  # 20 dB above the song
+    for mic in (kit + bleed, kit):
+        canceller, _ = _cancel(backing, (mic + noise(kit.size, level_db=-60)).astype(np.float32))
+        assert canceller.slips == []
+
+
+def test_hits_after_a_slip_keep_their_time() -> None:
+    """A take 30 ms late through a microphone that also hears the song; its capture falls
+    10 ms behind 6 s in. Found, the slip is taken off every stroke heard after it was: they
+    score 30 ms late as before it, not 40."""
+    chart = read_chart(DEMO)
+    notes = [n for n in chart.notes if n.time_s < 14.0]
+    take, _ = render_events([Hit(n.time_s + 0.030, n.voice, n.velocity) for n in notes],
+                            soundfont="black_pearl", sample_rate=SR, mono=True)
+    backing = song(take.size / SR, sample_rate=SR)
+    bleed = _bleed(backing, 0.5)
+    d = int(0.010 * SR)
+    mic = _slipped((take + bleed + noise(take.size, level_db=-60)).astype(np.float32), d)
+    played = Played(ArraySignal(backing), ArraySignal(np.zeros_like(backing)), 0.0, 0.0)
+    session = LiveSession([Player("Mic", 0.0)], chart.beatmap, chart)
+    round_trip_s = ROUND_TRIP_S + DISTANCE_M / SPEED_OF_SOUND_M_S
+    mic_input = MicInput(partial(session.add_hit, 0), sample_rate=SR, timeline_zero_frame=0,
+                         round_trip_s=round_trip_s, played=played)
+    heard = []
+    for i in range(0, mic.size, 960):
+        heard += mic_input.feed(MicFrame(0, i // 960, i, mic[i:i + 960]))[0]
+    heard += mic_input.end()
+    offsets_ms = {True: [], False: []}
+    for h in heard:
+        if h.result is not None and h.result.offset_ms is not None:
+            offsets_ms[h.hit.time_s > SLIP_AT_S + 1.0].append(h.result.offset_ms)
+    assert len(offsets_ms[False]) > 10 and len(offsets_ms[True]) > 10
+    before, after = (float(np.median(offsets_ms[k])) for k in (False, True))
+    assert after == pytest.approx(before, abs=2.0)
+    assert before == pytest.approx(30.0, abs=8.0)  # and the few ms the strokes take to sound
+
+
+@pytest.mark.parametrize("heard", ["song", "headphones"])
+def test_what_is_kept_to_learn_again_does_not_grow(heard: str) -> None:
+    """What the canceller keeps to learn again after a slip (recent segments, the microphone
+    under them) holds a few seconds, however long the stream: the memory it holds after 40 s
+    is what it held after 15 s, the song heard or not (nothing followed)."""
+    import tracemalloc
+
+    seconds = 40.0
+    backing = song(seconds, sample_rate=SR)
+    mic = noise(backing.size, level_db=-50)
+    if heard == "song":
+        mic = mic + _bleed(backing, 1.0)[:backing.size]
+    mic = mic.astype(np.float32)
+    canceller = BleedCanceller(backing, sample_rate=SR, round_trip_s=ROUND_TRIP_S)
+    held = {}
+    tracemalloc.start()
+    try:
+        for i in range(0, mic.size, 960):
+            canceller.process(mic[i:i + 960])
+            if i // 960 in (int(15 * SR) // 960, int(40 * SR) // 960 - 1):
+                held[i // 960] = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    early, late = held.values()
+    assert late - early < 2e6, f"{(late - early) / 1e6:.1f} MB more held after 40 s than after 15 s"
