@@ -179,19 +179,26 @@ def _check_result(client, result: dict, judged: list[dict], truth: list[list[Hit
     assert saved["duet"]["sync"]["mean_async_ms"] == pytest.approx(want[0] - want[1], abs=3.0)
 
 
-@pytest.mark.parametrize("speakers_gain", [None, 0.5, 0.0])
+@pytest.mark.parametrize(("speakers_gain", "slip_ms"), [(None, 0.0), (0.5, 0.0), (0.0, 0.0),
+                                                       (0.5, 10.0)])
 def test_one_interface_two_channels_attributes_every_hit(client, room_checked,
-                                                        speakers_gain: float | None) -> None:
+                                                        speakers_gain: float | None,
+                                                        slip_ms: float) -> None:
     """As one interface's two channels; without cancelling (None), and with both microphones
     cancelling what the page plays: its speakers heard from 1.5 m and 2.2 m away (0.5), or
-    not heard at all (0.0, headphones: the canceller must learn there is nothing to cancel).
-    The same figures each time."""
+    not heard at all (0.0, headphones: the canceller must learn there is nothing to cancel);
+    and with the first microphone's capture falling 10 ms behind 4 s in (found from the song
+    in it: its strokes and its audio for the pair are moved back). The same figures each
+    time."""
     live = _live(client)
     truth, mics, notes = _duet(live["plan"])
     if speakers_gain is not None:
         out = _speakers(live["plan"], mics[0].size)
         mics = [m + speakers_gain * convolve(out, room_ir(sample_rate=SR, distance_m=d, seed=k), m.size)
                 for k, (m, d) in enumerate(zip(mics, (1.5, 2.2)))]
+    if slip_ms:
+        at, slip = 4 * SR, int(round(slip_ms * SR / 1000))
+        mics[0] = np.concatenate([mics[0][:at], np.zeros(slip, np.float32), mics[0][at:]])[:mics[0].size]
     with client.websocket_connect(live["websocket"]) as ws:
         for p in (0, 1):
             _start(ws, p, cancel_bleed=speakers_gain is not None)

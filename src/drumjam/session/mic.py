@@ -144,8 +144,9 @@ class MicInput:
         thresholds, their drums).
     tap : callable, optional
         ``tap(at_sample, samples)``: each stretch of bleed-cancelled audio as it is
-        transcribed, from timeline sample ``at_sample`` on (two microphones in one room keep
-        it to tell the kits apart, :mod:`drumjam.session.roompair`).
+        transcribed, from timeline sample ``at_sample`` on (less the capture slips found, as
+        the hits; two microphones in one room keep it to tell the kits apart,
+        :mod:`drumjam.session.roompair`).
     learned_bleed : LearnedPath, optional
         What the player's previous stream of this session learned of the bleed
         (:meth:`learned_bleed`): a microphone reconnected mid-song cancels the song and the
@@ -264,11 +265,12 @@ class MicInput:
 
     def _transcribe(self, x: np.ndarray) -> list[Hit]:
         at = self._next - self.zero
+        first = self._next - self._start  # of the stream
         self._next += x.size
         if self._canceller is not None:
             x = self._canceller.process(x)
-        if self._tap is not None:
-            self._tap(at, x)
+        if self._tap is not None:  # where the audio lies on the timeline, as the hits do
+            self._tap(at - (0 if self._canceller is None else self._canceller.slipped(first)), x)
         return self._transcriber.process(x)
 
     def _hits(self, hits: list[Hit]) -> list[MicHit]:
