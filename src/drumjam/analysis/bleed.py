@@ -54,16 +54,19 @@ little where the clicks do, mostly loses to their own and leaves them to it.
 :meth:`BleedCanceller.report` says how loud the song was in the microphone and how far the
 drums stand above what is left, and flags bleed too strong to transcribe reliably.
 
-A capture that slips (a dropped or repeated buffer, :mod:`drumjam.analysis.slips`) moves the
-song in the microphone: every window of :data:`~drumjam.analysis.slips.HOP_S` is checked
-against the bleed predicted for it, and after a slip the song is looked for where it now
-lies. What was learned and judged from the song heard since the slip (looked for where it no
-longer was) is forgotten and learned again, a segment heard partly before it and partly after
-it by no response; :meth:`BleedCanceller.slipped` tells the stroke times what to take off.
+A capture that slips (a dropped or repeated buffer) or drifts (a microphone on another clock
+than the speakers, :mod:`drumjam.analysis.slips`) moves the song in the microphone: every
+window of :data:`~drumjam.analysis.slips.HOP_S` is checked against the bleed predicted for
+it. After a slip the song is looked for where it now lies; what was learned and judged from
+the song heard since the slip (looked for where it no longer was) is forgotten and learned
+again, a segment heard partly before it and partly after it by no response. Drift is followed
+by reading what the page played through a :class:`~drumjam.analysis.drift.ClockWarp`.
+:meth:`BleedCanceller.slipped` tells the stroke times what to take off.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import deque
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -81,7 +84,14 @@ from drumjam.analysis.roomresponse import (
     RoomResponse,
     WelchResponse,
 )
-from drumjam.analysis.slips import Slip, SlipTracker
+from drumjam.analysis.drift import ClockWarp, WarpedSignal
+from drumjam.analysis.slips import (
+    FOLLOW_GAIN,
+    FOLLOW_RATE_GAIN,
+    MAX_DRIFT_PPM,
+    Slip,
+    SlipTracker,
+)
 from drumjam.errors import InputError
 
 #: The two responses are compared on what they left of the song over about this long.
@@ -169,7 +179,8 @@ class BleedReport:
         none was (none was kept, or the set-up had changed).
     slip_ms : float
         How much later than at its start the microphone's stream hears the speakers, after
-        the capture slips found (:mod:`drumjam.analysis.slips`), in ms (negative: earlier).
+        the capture slips found and the drift followed (:mod:`drumjam.analysis.slips`), in
+        ms (negative: earlier).
     """
 
     bleed_db: float | None
@@ -235,10 +246,13 @@ class BleedCanceller:
                  clicks: np.ndarray | Signal | None = None, first_sample: int = 0,
                  alone_s: float = 0.0, learned: LearnedPath | None = None,
                  earlier: RoomResponse | None = None) -> None:
-        self._ref = as_signal(reference)
-        self._clicks = None if clicks is None else as_signal(clicks)
         if not 4000 <= int(sample_rate) <= 384000:
             raise InputError(f"sample rate {sample_rate} Hz is out of range; use 4000-384000 Hz")
+        #: the microphone's clock against the speakers' (drift), followed from the song in it
+        self._warp = ClockWarp()
+        self._ref = WarpedSignal(as_signal(reference), self._warp, sample_rate=int(sample_rate))
+        self._clicks = (None if clicks is None else
+                        WarpedSignal(as_signal(clicks), self._warp, sample_rate=int(sample_rate)))
         if not 0.0 <= float(round_trip_s) <= 0.5:
             raise InputError(f"round trip {round_trip_s} s is out of range; calibrate again "
                              "(expected 0-0.5 s)")
@@ -284,10 +298,14 @@ class BleedCanceller:
         self._count_in: list[np.ndarray] = []
         #: the estimate's make-up before its last change, and the sample it changed at
         self._fading: tuple[tuple[np.ndarray, bool, np.ndarray], int, int] | None = None
-        #: where the song's bleed says the microphone's samples lie (capture slips)
+        #: where the song's bleed says the microphone's samples lie: the capture slips found,
+        #: the drift followed (samples later per sample), and from which microphone sample on
+        #: the song arrived how many samples later than at the start
         self._tracker = SlipTracker(self.sample_rate)
         self._next_check = self._tracker.window
         self.slips: list[Slip] = []
+        self._drift = 0.0
+        self._moves: list[tuple[int, float]] = []
         #: before each recent segment was learned: (its path, its first sample, the path's
         #: snapshot, what the canceller had judged, :meth:`_judged`), to learn again with the
         #: song where it lies after a slip
@@ -390,11 +408,21 @@ class BleedCanceller:
         is now."""
         return self._bleed_with(self._applied(), start, stop)
 
-    def slipped(self, sample: int) -> int:
+    def slipped(self, sample: int) -> float:
         """How many samples later than at the stream's start the microphone heard the
-        speakers at microphone sample ``sample`` (the capture slips found so far,
-        :mod:`drumjam.analysis.slips`): what a stroke heard there is to be moved back by."""
-        return sum(s.samples for s in self.slips if s.at <= sample)
+        speakers at microphone sample ``sample`` (the capture slips found and the drift
+        followed so far, :mod:`drumjam.analysis.slips`): what a stroke heard there is to be
+        moved back by."""
+        i = bisect_right(self._moves, (sample, np.inf))
+        return self._moves[i - 1][1] if i else 0.0
+
+    def _moved(self, at: int) -> None:
+        """Note how late the song arrives from microphone sample ``at`` on."""
+        while self._moves and self._moves[-1][0] >= at:  # a slip dated before a drift's step
+            self._moves.pop()
+        late = (sum(s.samples for s in self.slips)
+                + float(self._warp.delay(np.array([at - self._lag]))[0]))
+        self._moves.append((at, late))
 
     def _follow(self) -> None:
         """Judge the window of microphone samples that ends here against the bleed predicted
@@ -415,12 +443,20 @@ class BleedCanceller:
             return
         d = tracker.max_samples
         mic = self._mic[start - self._mic_start:end - self._mic_start]
-        slip = tracker.check(mic, self._bleed_with(applied, start - d, end + d), start=start)
+        slip, drift = tracker.check(mic, self._bleed_with(applied, start - d, end + d),
+                                    start=start)
+        if drift is not None:  # a share at a time: one window's estimate is noisy
+            most = MAX_DRIFT_PPM * 1e-6
+            self._drift = float(np.clip(self._drift + FOLLOW_RATE_GAIN * drift / tracker.hop,
+                                        -most, most))
+            self._warp.follow(self._n - self._lag, step=FOLLOW_GAIN * drift, rate=self._drift)
+            self._moved(self._n)
         if slip is None:
             return
         self.slips.append(slip)
         self._fading = (applied, self._n, self._lag)
         self._lag += slip.samples
+        self._moved(slip.at)
         # what was learned from the song heard after the slip, the song looked for where it
         # no longer was, is forgotten, and learned again before the next sample is cleaned
         rewound: set[int] = set()
@@ -700,7 +736,7 @@ class BleedCanceller:
         """How loud the song was and how clean the microphone is, over the last 30 s."""
         earlier_db = (None if self._earlier_gain is None
                       else float(20 * np.log10(self._earlier_gain)))
-        slip_ms = 1000.0 * sum(s.samples for s in self.slips) / self.sample_rate
+        slip_ms = 1000.0 * (self._moves[-1][1] if self._moves else 0.0) / self.sample_rate
         if not self._powers:
             return BleedReport(None, None, False, earlier_db, slip_ms)
         p = np.asarray(self._powers)

@@ -1,23 +1,33 @@
-"""Capture slips: where the song's bleed says the microphone's samples lie.
+"""Capture slips and clock drift: where the song's bleed says the microphone's samples lie.
 
 A browser's capture drops or repeats a buffer (10 ms in Chromium) when the machine is busy,
-and a microphone on another device than the speakers drifts against their clock, which the
-browser makes good by such steps. After one, every sample the page stamps is that much off
-the audio clock the song plays on: the player's hits would score that much early or late
-for the rest of the take, and the bleed canceller (:mod:`drumjam.analysis.bleed`) would
-subtract the song where it no longer is, leaving it to be heard as strokes.
+and a microphone on another device than the speakers runs on another clock: tens of ppm
+apart, the song arrives a few ms later (or earlier) every minute, until the browser makes up
+for it with such a step. Either way every sample the page stamps is off the audio clock the
+song plays on: the player's hits would score that much early or late, and the bleed canceller
+(:mod:`drumjam.analysis.bleed`) would subtract the song where it no longer is, leaving it to
+be heard as strokes.
 
 The song's own bleed says where the microphone's samples really lie. :class:`SlipTracker`
 compares, over a window of :data:`WINDOW_S` every :data:`HOP_S`, the microphone with the
 bleed the canceller predicts for it, moved by up to :data:`MAX_SLIP_S` either way (both
 first-differenced, so that the song's bass, nearly the same 10 ms later, does not blur where
-it lies). The best move counts only if it is at least :data:`MIN_SLIP_S` (smaller misfits are
-the response's to learn), if it leaves less of the microphone in at least
-:data:`AGREE_SHARE` of the window's 20 ms chunks where the song sounds (a drum stroke can
-favour a wrong move in the few chunks it fills, never in most of them), and if the moved
-bleed does remove most of its power from the microphone (:data:`REMOVES`: a prediction of a
-song the microphone does not hear, from a response fitted to the drums, adds to it instead).
-The move is dated to the chunk from which on the window's chunks favour it (:class:`Slip`).
+it lies).
+
+- A best move of at least :data:`MIN_SLIP_S` is a slip if it leaves less of the microphone in
+  at least :data:`AGREE_SHARE` of the window's 20 ms chunks where the song sounds (a drum
+  stroke can favour a wrong move in the few chunks it fills, never in most of them), and if
+  the moved bleed does remove most of its power from the microphone (:data:`REMOVES`: a
+  prediction of a song the microphone does not hear, from a response fitted to the drums,
+  adds to it instead). It is dated to the chunk from which on the window's chunks favour it
+  (:class:`Slip`).
+- A smaller one, where the prediction removes most of its power as it is, is drift: where
+  the bleed lies against the prediction to a fraction of a sample (the correlation's peak
+  interpolated by a parabola). The canceller follows it a share at a time
+  (:data:`FOLLOW_GAIN`) and learns its rate (:data:`FOLLOW_RATE_GAIN`: a steady drift is
+  then followed with no lag), reading what the page played through a
+  :class:`~drumjam.analysis.drift.ClockWarp`.
+
 A microphone that does not hear the speakers (headphones) gives no prediction once the
 canceller has judged its estimate useless, and nothing is followed.
 """
@@ -35,8 +45,15 @@ WINDOW_S = 1.0
 HOP_S = 0.5
 #: Moves looked for, either way, in seconds (a browser's buffer is 10 ms).
 MAX_SLIP_S = 0.03
-#: Smaller moves are left to the room response to learn, in seconds.
+#: Smaller moves are followed as drift, a share at a time ...
 MIN_SLIP_S = 0.001
+#: ... this share of each window's, and the rate of drift learned by this share of it per
+#: window (a second-order loop: a steady drift is followed with no lag; at 50 ppm the
+#: canceller removes over 20 dB of a song after 20 s, 1.4 dB left alone).
+FOLLOW_GAIN = 0.5
+FOLLOW_RATE_GAIN = 0.25
+#: Two clocks drift apart by at most this much, in ppm (crystals are within 100 ppm).
+MAX_DRIFT_PPM = 500.0
 #: The window is judged in chunks this long, in seconds ...
 CHUNK_S = 0.02
 #: ... of which those where the song sounds (a tenth of its mean chunk power or more) must
@@ -83,7 +100,8 @@ class SlipTracker:
         self.min_samples = max(1, int(round(MIN_SLIP_S * sample_rate)))
         self.chunk = int(round(CHUNK_S * sample_rate))
 
-    def check(self, mic: np.ndarray, predicted: np.ndarray, *, start: int) -> Slip | None:
+    def check(self, mic: np.ndarray, predicted: np.ndarray, *,
+              start: int) -> tuple[Slip | None, float | None]:
         """Judge one window.
 
         Parameters
@@ -98,42 +116,81 @@ class SlipTracker:
 
         Returns
         -------
-        Slip or None
-            A move seen in this window and the one before (the caller moves its alignment
-            by it; the tracker starts afresh).
+        slip : Slip or None
+            A move seen in this window (the caller moves its alignment by it).
+        drift : float or None
+            Without one, where the bleed lies against the prediction, in samples (a fraction
+            of one, or a few: the microphone's clock drifting against the speakers'), when the
+            prediction holds the bleed there: it leaves less of the microphone in
+            :data:`AGREE_SHARE` of the chunks where the song sounds (a response fitted to
+            drums that hear no song adds to many) and removes :data:`REMOVES` of its power
+            from it; else None.
         """
-        found = self._move(np.diff(np.asarray(mic, np.float64)),
-                           np.diff(np.asarray(predicted, np.float64)))
-        if found is None:
-            return None
-        shift, votes = found
-        return Slip(start + _change_point(votes) * self.chunk, shift)
-
-    def _move(self, y: np.ndarray, p: np.ndarray) -> tuple[int, np.ndarray] | None:
-        """The move the window favours and its chunks' votes (1 for, -1 against, 0 where the
-        song is quiet), or None."""
-        d_max = self.max_samples
+        y = np.diff(np.asarray(mic, np.float64))
+        p = np.diff(np.asarray(predicted, np.float64))
         if y.size < self.chunk * MIN_CHUNKS or not np.any(p):
-            return None
+            return None, None
         xc = correlate(p, y, mode="valid", method="fft")  # index k: p[k:k + y.size] against y
-        shift = d_max - int(np.argmax(xc))
-        if abs(shift) < self.min_samples:
-            return None
-        here = p[d_max:d_max + y.size]
-        moved = p[d_max - shift:d_max - shift + y.size]
+        shift = self.max_samples - int(np.argmax(xc))
         n = y.size // self.chunk * self.chunk
-        power = np.sum(here[:n].reshape(-1, self.chunk) ** 2, axis=1)
-        left_here = np.sum((y[:n] - here[:n]).reshape(-1, self.chunk) ** 2, axis=1)
-        left_moved = np.sum((y[:n] - moved[:n]).reshape(-1, self.chunk) ** 2, axis=1)
+        y = y[:n]
+        here = self._at(p, 0, n)
+        heard, power = self._chunks(y ** 2), self._chunks(here ** 2)
         sounds = power >= 0.1 * np.mean(power)
+        if np.sum(sounds) < MIN_CHUNKS:
+            return None, None
+        left_here = self._chunks((y - here) ** 2)
+        if abs(shift) < self.min_samples:
+            holds = (np.mean(left_here[sounds] < heard[sounds]) >= AGREE_SHARE
+                     and self._holds(np.asarray(mic, np.float64),
+                                     np.asarray(predicted, np.float64)))
+            return None, (self._drift(y, p, heard / np.maximum(power, 1e-30), sounds)
+                          if holds else None)
+        moved = self._at(p, shift, n)
+        left_moved = self._chunks((y - moved) ** 2)
         votes = np.where(sounds, np.where(left_moved < left_here, 1, -1), 0)
-        if np.sum(sounds) < MIN_CHUNKS or np.mean(votes[sounds] > 0) < AGREE_SHARE:
+        if np.mean(votes[sounds] > 0) < AGREE_SHARE:
+            return None, None
+        if np.sum((heard - left_moved)[sounds]) < REMOVES * np.sum(self._chunks(moved ** 2)[sounds]):
+            return None, None
+        return Slip(start + _change_point(votes) * self.chunk, shift), None
+
+    def _at(self, p: np.ndarray, shift: int, n: int) -> np.ndarray:
+        """The prediction moved ``shift`` samples later, over the window's ``n`` samples."""
+        return p[self.max_samples - shift:self.max_samples - shift + n]
+
+    def _drift(self, y: np.ndarray, p: np.ndarray, ratio: np.ndarray,
+               sounds: np.ndarray) -> float | None:
+        """Where the bleed lies against a prediction that holds it, to a fraction of a
+        sample: the correlation's peak, within the least slip of no move, interpolated by a
+        parabola, over the half of the chunks where the song is loudest against the
+        microphone (a drum stroke would pull the peak its way)."""
+        ruled = np.repeat(sounds & (ratio <= np.median(ratio[sounds])), self.chunk)
+        quiet = np.where(ruled, y, 0.0)
+        xc = correlate(p[:y.size + 2 * self.max_samples], quiet, mode="valid", method="fft")
+        near = slice(self.max_samples - self.min_samples, self.max_samples + self.min_samples + 1)
+        k = near.start + int(np.argmax(xc[near]))
+        if not near.start < k < near.stop - 1:
             return None
-        heard = np.sum(y[:n].reshape(-1, self.chunk) ** 2, axis=1)
-        moved_power = np.sum(moved[:n].reshape(-1, self.chunk) ** 2, axis=1)
-        if np.sum((heard - left_moved)[sounds]) < REMOVES * np.sum(moved_power[sounds]):
-            return None
-        return shift, votes
+        a, b, c = xc[k - 1:k + 2]
+        curve = a - 2 * b + c
+        return float(self.max_samples - k - (0.5 * (a - c) / curve if curve < 0 else 0.0))
+
+    def _holds(self, mic: np.ndarray, predicted: np.ndarray) -> bool:
+        """Whether the prediction as it is removes :data:`REMOVES` of its power from the
+        microphone (undifferenced: a drift of a few samples leaves the song's body
+        cancelled)."""
+        d = self.max_samples
+        n = (mic.size // self.chunk) * self.chunk
+        here = predicted[d:d + n]
+        power = self._chunks(here ** 2)
+        sounds = power >= 0.1 * np.mean(power)
+        removed = self._chunks(mic[:n] ** 2 - (mic[:n] - here) ** 2)
+        return bool(np.sum(removed[sounds]) >= REMOVES * np.sum(power[sounds]))
+
+    def _chunks(self, x: np.ndarray) -> np.ndarray:
+        """Sums over the window's chunks."""
+        return np.sum(x.reshape(-1, self.chunk), axis=1)
 
 
 def _change_point(votes: np.ndarray) -> int:

@@ -9,8 +9,8 @@ the page plays (backing track and clicks, :mod:`drumjam.session.playback`) from 
 (:class:`~drumjam.analysis.transcribe.DrumTranscriber`) and hands every hit, with its exact
 onset time on the timeline, to the session's (or the room's) one hit path like any key, pad or
 MIDI hit: the live marks and the final scores come from those times (less any capture slip
-the song's bleed showed before the stroke, :mod:`drumjam.analysis.slips`: a stroke heard
-between a slip and its finding, within about a second, is scored as heard). It also watches
+and clock drift the song's bleed showed before the stroke, :mod:`drumjam.analysis.slips`: a
+stroke heard between a slip and its finding, within about a second, is scored as heard). It also watches
 the input: a clipping microphone and a silent one are reported once each, when they start. A
 stream that ends (the device was unplugged, the page closed) is flushed: its last hits are
 scored and the session carries on.
