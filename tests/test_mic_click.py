@@ -353,6 +353,41 @@ def test_the_next_take_tries_what_the_last_take_learned(run: dict, setup: str, k
     assert report.earlier_gain_db - unchanged_db == pytest.approx(20 * np.log10(0.5 if "down" in setup else 1.0), abs=1.0)
 
 
+@pytest.mark.parametrize("late_ms", [10.0, -10.0])
+def test_a_capture_later_than_the_last_takes_is_found_on_the_count_in(run: dict,
+                                                                    late_ms: float) -> None:
+    """The next take's capture hears everything 10 ms later (or earlier) than the last take's
+    did (a new stream's latency can differ by a buffer): the last take's response does not hold
+    where the round trip puts it, and the count-in's clicks say where it does. The slip is
+    taken from the stream's start, the response is applied from the song's first second, and
+    a stroke is moved back by it."""
+    played, n = run["reference"], run["drums"].size
+    ir = room_ir(sample_rate=SR, distance_m=1.5, rt60_s=0.3)
+    heard = delayed(run["drums"], ROUND_TRIP_S, SR) + delayed(
+        GAIN * 0.5 * convolve(run["backing"] + run["clicks"], ir, n), ROUND_TRIP_S, SR)
+
+    def take(mic: np.ndarray, earlier: object = None) -> tuple[np.ndarray, BleedCanceller]:
+        bc = BleedCanceller(played.backing, sample_rate=SR, round_trip_s=ROUND_TRIP_S,
+                            clicks=played.clicks, alone_s=played.music_s - played.start_s,
+                            earlier=earlier)
+        return np.concatenate([bc.process(mic[i:i + 960]) for i in range(0, n, 960)]), bc
+
+    learned = take(heard)[1].learned().applied()
+    late = int(round(late_ms * SR / 1000))
+    drums = delayed(run["drums"], ROUND_TRIP_S + late / SR, SR)
+    mic = delayed(heard, late / SR, SR) if late > 0 else np.r_[heard[-late:], np.zeros(-late, np.float32)]
+    cleaned, canceller = take(mic, learned)
+    assert [(s.at, s.samples) for s in canceller.slips] == [(0, late)]
+    unslipped_db = take(heard, learned)[1].report().earlier_gain_db
+    assert canceller.report().earlier_gain_db == pytest.approx(unslipped_db, abs=1.0)
+    assert canceller.slipped(n - 1) == pytest.approx(late, abs=0.5)
+    first = int(round((played.music_s - played.start_s + ROUND_TRIP_S) * SR)) + late
+    first_s = slice(first, first + SR)  # the song's first second in the microphone
+    bleed = mic - drums
+    left_db = 10 * np.log10(np.sum((cleaned[first_s] - drums[first_s]) ** 2) / np.sum(bleed[first_s] ** 2))
+    assert left_db < -8.0, left_db
+
+
 def test_a_microphone_reconnected_in_a_tried_takes_first_second_keeps_the_tried_response(
         run: dict) -> None:
     """The next take applies the last take's response from the song's first note; its

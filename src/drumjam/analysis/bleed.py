@@ -26,9 +26,11 @@ response an earlier take applied (:class:`RoomResponse`), or the calibration by 
 bursts (:func:`learn_from_calibration`), is tried on what the microphone hears
 of the count-in's clicks (and of the song, without a count-in). Fitted by one gain, it is
 applied from the song's first sample if it removes at least half of it
-(:data:`EARLIER_REMOVES`), and kept until the take's own response leaves less; headphones put
-on, a microphone moved or the speakers turned far up or down fail the check, and the take
-learns afresh as before.
+(:data:`EARLIER_REMOVES`), and kept until the take's own response leaves less. A capture
+that hears everything a buffer later or earlier than the earlier take's did (a new stream's
+latency) fails there but passes where the count-in's clicks say it now lies: that is taken
+as a slip from the stream's start. Headphones put on, a microphone moved or the speakers
+turned far up or down fail the check, and the take learns afresh as before.
 
 The page's clicks reach the microphone through the same speakers, but their own response is
 not learned while the drums play: they are nearly pure tones in time with the drums, so the
@@ -72,6 +74,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
+from scipy.signal import correlate
 
 from drumjam.analysis.roomresponse import (
     CLICK_REG,
@@ -89,6 +92,7 @@ from drumjam.analysis.slips import (
     FOLLOW_GAIN,
     FOLLOW_RATE_GAIN,
     MAX_DRIFT_PPM,
+    MAX_DRIFT_STEP,
     Slip,
     SlipTracker,
 )
@@ -446,6 +450,7 @@ class BleedCanceller:
         slip, drift = tracker.check(mic, self._bleed_with(applied, start - d, end + d),
                                     start=start)
         if drift is not None:  # a share at a time: one window's estimate is noisy
+            drift = float(np.clip(drift, -MAX_DRIFT_STEP, MAX_DRIFT_STEP))
             most = MAX_DRIFT_PPM * 1e-6
             self._drift = float(np.clip(self._drift + FOLLOW_RATE_GAIN * drift / tracker.hop,
                                         -most, most))
@@ -575,11 +580,14 @@ class BleedCanceller:
         """Microphone, song and clicks of the path's next segment (and move on by its hop)."""
         m = path.next_seg
         y = self._mic[m - self._mic_start:m - self._mic_start + path.seg]
-        a = m - self._lag
-        x = self._ref.samples(a, a + path.seg)
-        c = None if self._clicks is None else self._clicks.samples(a, a + path.seg)
         path.next_seg += path.hop
-        return y, x, c
+        return (y, *self._played(m, path.seg))
+
+    def _played(self, m: int, n: int) -> tuple[np.ndarray, np.ndarray | None]:
+        """The song and the clicks heard in ``n`` microphone samples from ``m`` on."""
+        a = m - self._lag
+        return (self._ref.samples(a, a + n),
+                None if self._clicks is None else self._clicks.samples(a, a + n))
 
     def _learn(self, path: WelchResponse) -> None:
         """Average one more segment's spectra into a path and update the responses."""
@@ -588,8 +596,8 @@ class BleedCanceller:
         y, x, c = self._segment(path)
         if any(m < s.at < m + path.seg for s in self.slips):
             return  # heard partly before a slip and partly after: judged and learned from by none
-        if path is self._short and self._earlier is not None:
-            self._try_earlier(m, y)
+        if path is self._short and self._earlier is not None and self._try_earlier(m, y):
+            x, c = self._played(m, path.seg)  # the capture had slipped: where they now lie
         if path is self._short:
             if c is not None and m + path.seg <= self._alone:
                 self._learn_clicks(c, y)
@@ -614,19 +622,21 @@ class BleedCanceller:
         if path.warm_s >= WARMUP_S:
             self._update()
 
-    def _try_earlier(self, m: int, y: np.ndarray) -> None:
+    def _try_earlier(self, m: int, y: np.ndarray) -> bool:
         """Judge an earlier take's response on one more short segment (microphone samples
         ``m`` on) before the take's own learns from it: while untried, what it and the best
         gain on it would leave of the microphone, over :data:`EARLIER_EVIDENCE_S` (then it
-        is applied, or dropped); once applied, whether the take's own leaves less (then the
-        take's own takes over), over the last :data:`COMPARE_S`."""
+        is applied, or tried again where the count-in's clicks say the capture has slipped
+        since, :meth:`_earlier_slip`, or dropped); once applied, whether the take's own
+        leaves less (then the take's own takes over), over the last :data:`COMPARE_S`.
+        Whether the capture had slipped."""
         seg, window = self._short.seg, self._short.window
         predicted = self._bleed_with((self._earlier, False, self._h_clicks), m, m + seg)
         if self._earlier_gain is None:
             spec_p = np.fft.rfft(predicted * window)
             power = np.abs(spec_p) ** 2
             if float(np.max(power)) <= 0.0:
-                return
+                return False
             # where it predicts most (the clicks' tones, most of the song): a drum played
             # along the count-in adds little there
             bins = power >= EARLIER_BAND * np.max(power)
@@ -638,18 +648,28 @@ class BleedCanceller:
             # judged once seen long enough, or before the song starts at the count-in's end
             count_in_ends = self._alone > 0 and m + self._short.hop + seg > self._alone
             if seen_s < EARLIER_EVIDENCE_S and not count_in_ends:
-                return
+                return False
             gain = cross / predicted_power
             left = heard - gain * cross  # what the least-squares gain leaves
             lo, hi = EARLIER_GAIN_RANGE
-            if lo <= gain <= hi and left <= EARLIER_REMOVES * heard:
-                self._earlier_gain = gain
-                self._judge_clicks()
-            else:
+            slip = None
+            if not (lo <= gain <= hi and left <= EARLIER_REMOVES * heard):
+                slip, gain = self._earlier_slip()
+            if gain is None:
                 self._earlier = None
-            return
+                return False
+            if slip is not None:
+                self.slips.append(slip)
+                self._lag += slip.samples
+                self._moved(slip.at)
+                # the clicks were learned where they no longer are: from here on again
+                self._cxy[:] = 0.0
+                self._cxx[:] = 0.0
+            self._earlier_gain = gain
+            self._judge_clicks()
+            return slip is not None
         if self._short.warm_s < WARMUP_S:
-            return
+            return False
         forget = float(np.exp(-self._short.hop / (COMPARE_S * self.sample_rate)))
         own = self._bleed_with((self._own_h, False, self._h_clicks), m, m + seg)
         for k, est in enumerate((self._earlier_gain * predicted, own)):
@@ -657,6 +677,34 @@ class BleedCanceller:
             self._earlier_left[k] = forget * self._earlier_left[k] + float(np.dot(left, left))
         if self._earlier_left[1] < self._earlier_left[0]:
             self._earlier = None  # the take's own leaves less: it is applied from now on
+        return False
+
+    def _earlier_slip(self) -> tuple[Slip | None, float | None]:
+        """Where, within :data:`~drumjam.analysis.slips.MAX_SLIP_S`, an earlier response
+        that does not hold where the round trip puts it holds on the count-in heard so far
+        (a new capture's latency can differ by a buffer from the calibration's): the slip
+        from the stream's start and the gain, or (None, None) if nowhere."""
+        if not self._count_in:
+            return None, None
+        y = np.concatenate(self._count_in).astype(np.float64)
+        d = self._tracker.max_samples
+        predicted = self._bleed_with((self._earlier, False, self._h_clicks), -d, y.size + d)
+        xc = correlate(predicted, y, mode="valid", method="fft")
+        shift = d - int(np.argmax(xc))
+        if abs(shift) < self._tracker.min_samples:
+            return None, None
+        # judged as the trial judges, where the moved response predicts most
+        spec_p = np.fft.rfft(predicted[d - shift:d - shift + y.size])
+        power = np.abs(spec_p) ** 2
+        bins = power >= EARLIER_BAND * np.max(power)
+        spec_y = np.fft.rfft(y)[bins]
+        cross = float(np.sum(np.real(np.conj(spec_p[bins]) * spec_y)))
+        heard = float(np.sum(np.abs(spec_y) ** 2))
+        gain = cross / max(float(np.sum(power[bins])), 1e-30)
+        lo, hi = EARLIER_GAIN_RANGE
+        if not (lo <= gain <= hi and heard - gain * cross <= EARLIER_REMOVES * heard):
+            return None, None
+        return Slip(0, shift), gain
 
     def _judge_own(self, m: int, y: np.ndarray) -> None:
         """What the take's own estimate leaves of one more short segment (microphone samples

@@ -52,8 +52,11 @@ MIN_SLIP_S = 0.001
 #: canceller removes over 20 dB of a song after 20 s, 1.4 dB left alone).
 FOLLOW_GAIN = 0.5
 FOLLOW_RATE_GAIN = 0.25
-#: Two clocks drift apart by at most this much, in ppm (crystals are within 100 ppm).
+#: Two clocks drift apart by at most this much, in ppm (crystals are within 100 ppm) ...
 MAX_DRIFT_PPM = 500.0
+#: ... and a window's estimate counts for at most this many samples (a response that learned
+#: the song at two places, around a slip not found, can put the peak several samples off).
+MAX_DRIFT_STEP = 1.0
 #: The window is judged in chunks this long, in seconds ...
 CHUNK_S = 0.02
 #: ... of which those where the song sounds (a tenth of its mean chunk power or more) must
