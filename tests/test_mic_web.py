@@ -98,6 +98,16 @@ def _until(ws, status: str) -> list[dict]:
             return out
 
 
+def _stream(client, live: dict, audio: np.ndarray) -> list[dict]:
+    """Stream a take into a session's microphone; what came back until the stream ended."""
+    with client.websocket_connect(live["websocket"]) as ws:
+        ws.send_json({"type": "mic_start", "sample_rate": SR, "timeline_zero_frame": ZERO_FRAME})
+        _until(ws, "started")
+        _send(ws, audio)
+        ws.send_json({"type": "mic_end"})
+        return _until(ws, "ended")
+
+
 def _bleed_report(client, live: dict, audio: np.ndarray, device: str) -> dict:
     """Stream a take into a session's microphone (the page's defaults); the bleed report the
     stream's end gives."""
@@ -152,16 +162,27 @@ def test_microphone_hits_scored_like_keys_with_the_song_cancelled(client) -> Non
 def test_song_too_loud_in_the_microphone_is_said_once(client) -> None:
     live = _live(client)
     audio, _ = _microphone(live["plan"], bleed_gain=8.0)
-    with client.websocket_connect(live["websocket"]) as ws:
-        ws.send_json({"type": "mic_start", "sample_rate": SR, "timeline_zero_frame": ZERO_FRAME})
-        _until(ws, "started")
-        _send(ws, audio)
-        ws.send_json({"type": "mic_end"})
-        replies = _until(ws, "ended")
+    replies = _stream(client, live, audio)
     said = [m for m in replies if m["type"] == "mic_status" and m["status"] == "warning"
             and "too loud in the microphone" in m["detail"]]
     assert len(said) == 1 and said[0]["bleed"]["too_strong"] and "headphones" in said[0]["detail"]
     assert replies[-1]["bleed"]["too_strong"]
+
+
+def test_a_capture_that_slips_is_followed_and_said(client) -> None:
+    """The browser's capture falls 10 ms behind 4 s into the take: the song in the microphone
+    shows it, the strokes after it still score 30 ms late, and the stream's end says so."""
+    live = _live(client)
+    audio, _ = _microphone(live["plan"])
+    at, slip = int(4.0 * SR), int(0.010 * SR)
+    audio = np.concatenate([audio[:at], np.zeros(slip, np.float32), audio[at:]])
+    replies = _stream(client, live, audio)
+    assert replies[-1]["bleed"]["slip_ms"] == pytest.approx(10.0, abs=0.1)
+    assert "10 ms later than at its start" in replies[-1]["detail"]
+    late_ms = 1000 * (LATE_S + render_onset_delay_s("black_pearl", sample_rate=SR))
+    after = [m["offset_ms"] for m in replies if m["type"] == "judgment"
+             and m["offset_ms"] is not None and m["time_s"] > 5.5 - ROUND_TRIP_S]
+    assert len(after) >= 10 and np.median(after) == pytest.approx(late_ms, abs=2.0)
 
 
 def test_unplugged_microphone_keeps_the_session_and_its_hits(client) -> None:

@@ -36,6 +36,9 @@ from drumjam.web.kitcheck_routes import stored_kit, stored_room
 from drumjam.web.protocol import JudgmentMessage, MicStartMessage, MicStatusMessage
 from drumjam.web.state import JamState, LiveEntry
 
+#: A stream whose audio had slipped or drifted this far by its end says so, in ms.
+SAID_SLIP_MS = 1.0
+
 
 @dataclass
 class MicSlot:
@@ -167,10 +170,16 @@ def warning_messages(slot: MicSlot, player: int, warnings: list[str]) -> list[st
 
 
 def ended_message(slot: MicSlot, player: int, detail: str | None = None) -> str:
-    """The ``mic_status`` of a stream that ended (its hits kept)."""
+    """The ``mic_status`` of a stream that ended (its hits kept), with how far its audio had
+    slipped or drifted against the speakers by then, if it had."""
     report = slot.mic.bleed()
-    return MicStatusMessage(player=player, status="ended",
-                            detail=detail or "the microphone stopped; every hit it heard is kept",
+    said = detail or "the microphone stopped; every hit it heard is kept"
+    if report is not None and abs(report.slip_ms) >= SAID_SLIP_MS:
+        said += (f" (by its end its audio came {abs(report.slip_ms):.0f} ms "
+                 f"{'later' if report.slip_ms > 0 else 'earlier'} than at its start: the computer "
+                 "dropped or repeated some, or the microphone runs on a clock of its own; the "
+                 "song in it showed where, and the hits were placed where they were played)")
+    return MicStatusMessage(player=player, status="ended", detail=said,
                             bleed=None if report is None else report.to_dict()).model_dump_json()
 
 
