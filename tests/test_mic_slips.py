@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from drumjam.analysis.bleed import ArraySignal, BleedCanceller
+from drumjam.analysis.drift import BREAKPOINTS, ClockWarp, WarpedSignal
 from drumjam.analysis.slips import CHUNK_S
 from drumjam.io.audio import load_audio
 from drumjam.io.midi import read_chart
@@ -199,3 +200,29 @@ def test_what_is_kept_to_learn_again_does_not_grow(heard: str) -> None:
         tracemalloc.stop()
     early, late = held.values()
     assert late - early < 2e6, f"{(late - early) / 1e6:.1f} MB more held after 40 s than after 15 s"
+
+
+def test_a_signal_read_through_a_clock_warp() -> None:
+    """Read 0.3 samples late, band-limited noise matches the same noise delayed exactly (in
+    the frequency domain) to within 45 dB; drifting, read block by block, it is what one read
+    of the whole gives; and a warp followed for long keeps its last breakpoints only."""
+    rng = np.random.default_rng(0)
+    n = 4 * SR
+    spectrum = np.fft.rfft(rng.standard_normal(n)) * (np.fft.rfftfreq(n, 1 / SR) < 16000)
+    x = np.fft.irfft(spectrum, n).astype(np.float32)
+    late = np.fft.irfft(spectrum * np.exp(-2j * np.pi * np.fft.rfftfreq(n) * 0.3), n)
+    warp = ClockWarp()
+    read = WarpedSignal(ArraySignal(x), warp, sample_rate=SR)
+    assert np.array_equal(read.samples(100, 200), x[100:200])  # nothing moved: as it is
+    warp.follow(0, step=0.3, rate=0.0)
+    got = read.samples(1000, n - 1000)
+    error_db = 10 * np.log10(np.sum((got - late[1000:n - 1000]) ** 2) / np.sum(late ** 2))
+    assert error_db < -45.0
+    warp.follow(SR, step=0.0, rate=1e-4)  # drifting from 1 s on
+    blocks = np.concatenate([read.samples(i, i + 960) for i in range(SR // 2, 3 * SR, 960)])
+    whole = WarpedSignal(ArraySignal(x), warp, sample_rate=SR).samples(SR // 2, SR // 2 + blocks.size)
+    np.testing.assert_allclose(blocks, whole, atol=1e-6)
+    for k in range(2 * BREAKPOINTS):
+        warp.follow(SR + 100 * k, step=0.01, rate=1e-4)
+    assert warp.moved_since(0) == -np.inf  # the first changes are forgotten
+    assert warp.moved_since(warp.version - 1) == SR + 100 * (2 * BREAKPOINTS - 1)

@@ -13,6 +13,7 @@ changes under it.
 
 from __future__ import annotations
 
+from collections import deque
 from typing import Protocol
 
 import numpy as np
@@ -27,6 +28,8 @@ READ_AHEAD_S = 0.1
 #: Read samples kept behind the latest asked for, in seconds (what a canceller reads again:
 #: a response's history, the segments learned again after a slip).
 KEEP_S = 4.0
+#: Breakpoints of a warp kept (at two a second, the last 32 s).
+BREAKPOINTS = 64
 
 
 class Signal(Protocol):
@@ -39,36 +42,48 @@ class Signal(Protocol):
 
 class ClockWarp:
     """How many samples later than its own clock a signal is heard: from each breakpoint on,
-    a delay that grows at a rate (samples per sample)."""
+    a delay that grows at a rate (samples per sample). The last :data:`BREAKPOINTS` are kept
+    (a position before them is read as the first kept one says)."""
 
     def __init__(self) -> None:
-        self._at: list[int] = [0]
-        self._delay: list[float] = [0.0]
-        self._rate: list[float] = [0.0]
-        #: the first position each change moved, in order (readers catch up with them)
-        self.changes: list[int] = []
+        self._at = np.zeros(1, np.int64)
+        self._delay = np.zeros(1)
+        self._rate = np.zeros(1)
+        #: changes made so far, and the first position each of the last ones moved
+        self.version = 0
+        self._changes: deque[tuple[int, int]] = deque(maxlen=BREAKPOINTS)
 
     @property
     def still(self) -> bool:
         """Whether nothing has moved yet (signals are read as they are)."""
-        return not self.changes
+        return self.version == 0
 
     def delay(self, positions: np.ndarray) -> np.ndarray:
         """The delay, in samples, at each of ``positions`` (samples of the signal's clock)."""
         p = np.asarray(positions, np.float64)
         i = np.maximum(np.searchsorted(self._at, p, side="right") - 1, 0)
-        return np.asarray(self._delay)[i] + np.asarray(self._rate)[i] * (p - np.asarray(self._at)[i])
+        return self._delay[i] + self._rate[i] * (p - self._at[i])
 
     def follow(self, at: int, *, step: float, rate: float) -> None:
         """From position ``at`` on: ``step`` samples later than so far, the delay growing by
         ``rate`` samples per sample."""
         start = float(self.delay(np.array([at]))[0]) + float(step)
-        while len(self._at) > 1 and self._at[-1] >= at:
-            self._at.pop(), self._delay.pop(), self._rate.pop()
-        self._at.append(int(at))
-        self._delay.append(start)
-        self._rate.append(float(rate))
-        self.changes.append(int(at))
+        keep = max(1, int(np.searchsorted(self._at, at, side="left")))
+        keep_from = max(0, keep - (BREAKPOINTS - 1))
+        self._at = np.r_[self._at[keep_from:keep], int(at)]
+        self._delay = np.r_[self._delay[keep_from:keep], start]
+        self._rate = np.r_[self._rate[keep_from:keep], float(rate)]
+        self.version += 1
+        self._changes.append((self.version, int(at)))
+
+    def moved_since(self, version: int) -> float:
+        """The first position any change after ``version`` moved (-inf if they are no longer
+        all known, +inf if there were none)."""
+        if version >= self.version:
+            return np.inf
+        if not self._changes or self._changes[0][0] > version + 1:
+            return -np.inf
+        return float(min(at for v, at in self._changes if v > version))
 
 
 class WarpedSignal:
@@ -98,10 +113,10 @@ class WarpedSignal:
         """Samples ``[start, stop)`` as float32, zeros outside the signal."""
         if self.warp.still:
             return self.signal.samples(start, stop)
-        if self._seen < len(self.warp.changes):  # what was read from a change on is stale
-            end = min(self.warp.changes[self._seen:])
-            self._seen = len(self.warp.changes)
-            self._cache = self._cache[:max(0, end - self._cache_start)]
+        if self._seen < self.warp.version:  # what was read from a change on is stale
+            moved = self.warp.moved_since(self._seen)
+            self._seen = self.warp.version
+            self._cache = self._cache[:int(max(0, min(moved - self._cache_start, self._cache.size)))]
         cache_end = self._cache_start + self._cache.size
         if start < self._cache_start or start > cache_end:  # far behind or ahead: afresh
             if stop <= self._cache_start:
