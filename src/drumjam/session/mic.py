@@ -270,7 +270,8 @@ class MicInput:
         if self._canceller is not None:
             x = self._canceller.process(x)
         if self._tap is not None:  # where the audio lies on the timeline, as the hits do
-            self._tap(at - (0 if self._canceller is None else self._canceller.slipped(first)), x)
+            moved = 0.0 if self._canceller is None else self._canceller.slipped(first)
+            self._tap(at - int(round(moved)), x)
         return self._transcriber.process(x)
 
     def _hits(self, hits: list[Hit]) -> list[MicHit]:
