@@ -388,6 +388,35 @@ def test_a_capture_later_than_the_last_takes_is_found_on_the_count_in(run: dict,
     assert left_db < -8.0, left_db
 
 
+def test_a_take_that_slipped_hands_on_its_response_at_the_round_trip_given(run: dict) -> None:
+    """The last take's capture fell 10 ms behind 3 s in, and its canceller followed it. What
+    it learned is the room's response from where the song then arrived, before the slip and
+    after it: the next take, its capture where the round trip says, applies it from the
+    song's first second and finds no slip (none to take off its strokes)."""
+    played, n = run["reference"], run["drums"].size
+    ir = room_ir(sample_rate=SR, distance_m=1.5, rt60_s=0.3)
+    drums = delayed(run["drums"], ROUND_TRIP_S, SR)
+    heard = drums + delayed(GAIN * 0.5 * convolve(run["backing"] + run["clicks"], ir, n),
+                            ROUND_TRIP_S, SR)
+
+    def take(mic: np.ndarray, earlier: object = None) -> tuple[np.ndarray, BleedCanceller]:
+        bc = BleedCanceller(played.backing, sample_rate=SR, round_trip_s=ROUND_TRIP_S,
+                            clicks=played.clicks, alone_s=played.music_s - played.start_s,
+                            earlier=earlier)
+        return np.concatenate([bc.process(mic[i:i + 960]) for i in range(0, n, 960)]), bc
+
+    at, late = 3 * SR, int(0.010 * SR)
+    _, last = take(np.r_[heard[:at], np.zeros(late, np.float32), heard[at:]][:n])
+    assert [s.samples for s in last.slips] == [late]
+    cleaned, canceller = take(heard, last.learned().applied())
+    assert canceller.slips == [] and canceller.report().earlier_gain_db is not None
+    first = int(round((played.music_s - played.start_s + ROUND_TRIP_S) * SR))
+    first_s = slice(first, first + SR)  # the song's first second in the microphone
+    bleed = heard - drums
+    left_db = 10 * np.log10(np.sum((cleaned[first_s] - drums[first_s]) ** 2) / np.sum(bleed[first_s] ** 2))
+    assert left_db < -8.0, left_db
+
+
 def test_a_microphone_reconnected_in_a_tried_takes_first_second_keeps_the_tried_response(
         run: dict) -> None:
     """The next take applies the last take's response from the song's first note; its
