@@ -71,7 +71,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections import deque
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 from scipy.signal import correlate
@@ -87,7 +87,7 @@ from drumjam.analysis.roomresponse import (
     RoomResponse,
     WelchResponse,
 )
-from drumjam.analysis.drift import ClockWarp, WarpedSignal
+from drumjam.analysis.drift import ClockWarp, Signal, WarpedSignal
 from drumjam.analysis.slips import (
     FOLLOW_GAIN,
     FOLLOW_RATE_GAIN,
@@ -123,15 +123,6 @@ EARLIER_GAIN_RANGE = (0.25, 4.0)
 #: in the frequency bins where it predicts at least this share of its strongest bin's power.
 EARLIER_EVIDENCE_S = 1.0
 EARLIER_BAND = 0.01
-
-
-class Signal(Protocol):
-    """A known signal read a piece at a time (the song or the clicks a page plays), so that
-    nothing the length of a song is copied for the canceller."""
-
-    def samples(self, start: int, stop: int) -> np.ndarray:
-        """Samples ``[start, stop)`` as float32, zeros outside the signal."""
-        ...  # pragma: no cover
 
 
 class ArraySignal:
@@ -458,10 +449,8 @@ class BleedCanceller:
             self._moved(self._n)
         if slip is None:
             return
-        self.slips.append(slip)
         self._fading = (applied, self._n, self._lag)
-        self._lag += slip.samples
-        self._moved(slip.at)
+        self._take_slip(slip)
         # what was learned from the song heard after the slip, the song looked for where it
         # no longer was, is forgotten, and learned again before the next sample is cleaned
         rewound: set[int] = set()
@@ -472,6 +461,12 @@ class BleedCanceller:
                 rewound.add(id(path))
                 path.rewind(snapshot)
         self._recent_segments.clear()
+
+    def _take_slip(self, slip: Slip) -> None:
+        """The song arrives ``slip.samples`` later from microphone sample ``slip.at`` on."""
+        self.slips.append(slip)
+        self._lag += slip.samples
+        self._moved(slip.at)
 
     def _judged(self) -> tuple:
         """What the canceller has judged so far (which response leaves less, whether its own
@@ -634,34 +629,23 @@ class BleedCanceller:
         predicted = self._bleed_with((self._earlier, False, self._h_clicks), m, m + seg)
         if self._earlier_gain is None:
             spec_p = np.fft.rfft(predicted * window)
-            power = np.abs(spec_p) ** 2
-            if float(np.max(power)) <= 0.0:
+            if not np.any(spec_p):
                 return False
-            # where it predicts most (the clicks' tones, most of the song): a drum played
-            # along the count-in adds little there
-            bins = power >= EARLIER_BAND * np.max(power)
-            spec_y = np.fft.rfft(y * window)[bins]
-            self._earlier_seen += (float(np.sum(np.real(np.conj(spec_p[bins]) * spec_y))),
-                                   float(np.sum(power[bins])), float(np.sum(np.abs(spec_y) ** 2)),
+            self._earlier_seen += (*_in_band(spec_p, np.fft.rfft(y * window)),
                                    self._short.hop / self.sample_rate)
-            cross, predicted_power, heard, seen_s = self._earlier_seen
+            *seen, seen_s = self._earlier_seen
             # judged once seen long enough, or before the song starts at the count-in's end
             count_in_ends = self._alone > 0 and m + self._short.hop + seg > self._alone
             if seen_s < EARLIER_EVIDENCE_S and not count_in_ends:
                 return False
-            gain = cross / predicted_power
-            left = heard - gain * cross  # what the least-squares gain leaves
-            lo, hi = EARLIER_GAIN_RANGE
-            slip = None
-            if not (lo <= gain <= hi and left <= EARLIER_REMOVES * heard):
+            gain, slip = _earlier_gain(*seen), None
+            if gain is None:
                 slip, gain = self._earlier_slip()
             if gain is None:
                 self._earlier = None
                 return False
             if slip is not None:
-                self.slips.append(slip)
-                self._lag += slip.samples
-                self._moved(slip.at)
+                self._take_slip(slip)
                 # the clicks were learned where they no longer are: from here on again
                 self._cxy[:] = 0.0
                 self._cxx[:] = 0.0
@@ -693,18 +677,10 @@ class BleedCanceller:
         shift = d - int(np.argmax(xc))
         if abs(shift) < self._tracker.min_samples:
             return None, None
-        # judged as the trial judges, where the moved response predicts most
-        spec_p = np.fft.rfft(predicted[d - shift:d - shift + y.size])
-        power = np.abs(spec_p) ** 2
-        bins = power >= EARLIER_BAND * np.max(power)
-        spec_y = np.fft.rfft(y)[bins]
-        cross = float(np.sum(np.real(np.conj(spec_p[bins]) * spec_y)))
-        heard = float(np.sum(np.abs(spec_y) ** 2))
-        gain = cross / max(float(np.sum(power[bins])), 1e-30)
-        lo, hi = EARLIER_GAIN_RANGE
-        if not (lo <= gain <= hi and heard - gain * cross <= EARLIER_REMOVES * heard):
-            return None, None
-        return Slip(0, shift), gain
+        # judged as the trial judges a segment
+        gain = _earlier_gain(*_in_band(np.fft.rfft(predicted[d - shift:d - shift + y.size]),
+                                       np.fft.rfft(y)))
+        return (None, None) if gain is None else (Slip(0, shift), gain)
 
     def _judge_own(self, m: int, y: np.ndarray) -> None:
         """What the take's own estimate leaves of one more short segment (microphone samples
@@ -784,7 +760,7 @@ class BleedCanceller:
         """How loud the song was and how clean the microphone is, over the last 30 s."""
         earlier_db = (None if self._earlier_gain is None
                       else float(20 * np.log10(self._earlier_gain)))
-        slip_ms = 1000.0 * (self._moves[-1][1] if self._moves else 0.0) / self.sample_rate
+        slip_ms = 1000.0 * self.slipped(self._n) / self.sample_rate
         if not self._powers:
             return BleedReport(None, None, False, earlier_db, slip_ms)
         p = np.asarray(self._powers)
@@ -839,6 +815,26 @@ def learn_from_calibration(played: np.ndarray, recorded: np.ndarray, *, sample_r
                                round_trip_s=round_trip_s)
     canceller.process(np.asarray(recorded, np.float32))
     return canceller.learned()
+
+
+def _in_band(spec_p: np.ndarray, spec_y: np.ndarray) -> tuple[float, float, float]:
+    """An earlier response's prediction (``spec_p``) against the microphone (``spec_y``) where
+    it predicts most (the clicks' tones, most of the song: a drum played along the count-in
+    adds little there): their cross power, its power, the microphone's power."""
+    power = np.abs(spec_p) ** 2
+    bins = power >= EARLIER_BAND * np.max(power)
+    heard = spec_y[bins]
+    return (float(np.sum(np.real(np.conj(spec_p[bins]) * heard))), float(np.sum(power[bins])),
+            float(np.sum(np.abs(heard) ** 2)))
+
+
+def _earlier_gain(cross: float, predicted: float, heard: float) -> float | None:
+    """The least-squares gain on an earlier response, if at that gain it removes
+    :data:`EARLIER_REMOVES` of what the microphone heard with a gain in
+    :data:`EARLIER_GAIN_RANGE`; else None."""
+    gain = cross / max(predicted, 1e-30)
+    lo, hi = EARLIER_GAIN_RANGE
+    return gain if lo <= gain <= hi and heard - gain * cross <= EARLIER_REMOVES * heard else None
 
 
 def _slice(x: np.ndarray, a: int, b: int) -> np.ndarray:

@@ -33,7 +33,8 @@ BREAKPOINTS = 64
 
 
 class Signal(Protocol):
-    """A signal read a piece at a time (:class:`drumjam.analysis.bleed.Signal`)."""
+    """A known signal read a piece at a time (the song or the clicks a page plays), so that
+    nothing the length of a song is copied for the canceller."""
 
     def samples(self, start: int, stop: int) -> np.ndarray:
         """Samples ``[start, stop)`` as float32, zeros outside the signal."""

@@ -10,10 +10,10 @@ the page plays (backing track and clicks, :mod:`drumjam.session.playback`) from 
 onset time on the timeline, to the session's (or the room's) one hit path like any key, pad or
 MIDI hit: the live marks and the final scores come from those times (less any capture slip
 and clock drift the song's bleed showed before the stroke, :mod:`drumjam.analysis.slips`: a
-stroke heard between a slip and its finding, within about a second, is scored as heard). It also watches
-the input: a clipping microphone and a silent one are reported once each, when they start. A
-stream that ends (the device was unplugged, the page closed) is flushed: its last hits are
-scored and the session carries on.
+stroke heard between a slip and its finding, within about a second, is scored as heard). It
+also watches the input: a clipping microphone and a silent one are reported once each, when
+they start. A stream that ends (the device was unplugged, the page closed) is flushed: its
+last hits are scored and the session carries on.
 """
 
 from __future__ import annotations
@@ -270,9 +270,13 @@ class MicInput:
         if self._canceller is not None:
             x = self._canceller.process(x)
         if self._tap is not None:  # where the audio lies on the timeline, as the hits do
-            moved = 0.0 if self._canceller is None else self._canceller.slipped(first)
-            self._tap(at - int(round(moved)), x)
+            self._tap(at - int(round(self._slipped(first))), x)
         return self._transcriber.process(x)
+
+    def _slipped(self, sample: int) -> float:
+        """How many samples late the stream heard the speakers at its sample ``sample``
+        (:meth:`~drumjam.analysis.bleed.BleedCanceller.slipped`; 0 without cancelling)."""
+        return 0.0 if self._canceller is None else self._canceller.slipped(sample)
 
     def _hits(self, hits: list[Hit]) -> list[MicHit]:
         out = []
@@ -280,10 +284,8 @@ class MicInput:
         for h in hits:
             if h.time_s < STREAM_START_S:
                 continue
-            slipped = (0 if self._canceller is None
-                       else self._canceller.slipped(int(round(h.time_s * self.sample_rate))))
-            on_timeline = Hit(h.time_s + offset_s - slipped / self.sample_rate, h.voice,
-                              h.velocity)
+            slipped_s = self._slipped(int(round(h.time_s * self.sample_rate))) / self.sample_rate
+            on_timeline = Hit(h.time_s + offset_s - slipped_s, h.voice, h.velocity)
             out.append(MicHit(on_timeline, self.score(on_timeline)))
         return out
 
