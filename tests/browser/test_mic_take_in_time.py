@@ -10,13 +10,14 @@ page's own path). The rest of the file is what a microphone 1.5 m from the speak
 hear: the slow funk's first two bars, twice, played 30 ms late on the AVL Black Pearl kit, with
 the backing track and the clicks as the page plays them, through a room.
 
-On a busy machine Chromium's capture can slip by a 10 ms buffer; the truth is therefore where
-the page's own capture put each quarter second of the take (found by cross-correlation with
-the file). The live marks and the saved results must report it within 5 ms, and every note
-but soft hi-hats and snares under the song's bleed must be matched (the kit checked first, as
-in ``tests/test_mic_web.py``, and the round trip measured by ear through the same room: the
+The live marks and the saved results must report the take's 30 ms within 5 ms, and every
+note but soft hi-hats and snares under the song's bleed must be matched (the kit checked first,
+as in ``tests/test_mic_web.py``, and the round trip measured by ear through the same room: the
 4.4 ms of the sound's flight from the speakers, the player's latency, which the scores take
-off).
+off). On a busy machine Chromium's capture can slip by a 10 ms buffer. The song's bleed slips
+with the strokes, and the scores follow it (:mod:`drumjam.analysis.slips`): they still read
+30 ms. Where the page's own capture put each quarter second of the take (found by
+cross-correlation with the file) is said when they do not, to tell a slip from a wrong score.
 """
 
 from __future__ import annotations
@@ -133,8 +134,7 @@ def _landing(captured: np.ndarray, first: int, audio: np.ndarray, marker: int, r
              file_s: np.ndarray) -> np.ndarray:
     """How much later than the marker says each quarter second of the file from ``file_s`` on
     lies in what the page captured (``captured`` from audio-clock frame ``first``): a capture
-    glitch while the machine is busy can shift what follows by a buffer of 10 ms, and the
-    take's truth is where it landed."""
+    glitch while the machine is busy can shift what follows by a buffer of 10 ms."""
     out = []
     for u in file_s:
         want = marker + int(round((u - MARKER_S) * rate)) - first
@@ -260,7 +260,7 @@ def test_a_take_30_ms_late_is_marked_and_scored_30_ms_late_with_the_song_in_the_
     audio = sf.read(tmp_path / "take.wav", dtype="float32")[0]
     captured = np.concatenate(pieces)
     # every quarter second of the take the page's capture was read for (all but its last
-    # second or so, gone with the page); the last shift holds for what follows
+    # second or so, gone with the page)
     captured_to_s = plan["lead_in_s"] - 1.0 + captured.size / rate
     song_s = np.arange(plan["lead_in_s"], min(notes[-1]["time_s"], captured_to_s - 0.35), 0.25)
     assert song_s[-1] > notes[-1]["time_s"] - 2.0, (song_s[-1], captured_to_s)
@@ -268,11 +268,10 @@ def test_a_take_30_ms_late_is_marked_and_scored_30_ms_late_with_the_song_in_the_
     landed_s = median_filter(_landing(captured, first, audio, marker, rate, SONG_AT_S + song_s),
                              size=5, mode="nearest")
 
-    def late_ms(t_s: float) -> float:
-        """The take's offset as it landed on the audio clock where it sounds at ``t_s``, less
-        the player's latency (the round trip)."""
-        shift_s = landed_s[int(np.clip(np.searchsorted(song_s, t_s, "right") - 1, 0, landed_s.size - 1))]
-        return 1000 * (LATE_S + shift_s + render_onset_delay_s("black_pearl", sample_rate=SR)) - latency_ms
+    # the take's offset against the song in the microphone, less the player's latency (the
+    # round trip): a slipped capture moved both, so it holds through any slip
+    late_ms = 1000 * (LATE_S + render_onset_delay_s("black_pearl", sample_rate=SR)) - latency_ms
+    slips_ms = np.round(1000 * landed_s, 1)  # where the page's capture put the take, said if wrong
 
     player = saved["results"]["players"][0]
     score = player["score"]
@@ -283,16 +282,16 @@ def test_a_take_30_ms_late_is_marked_and_scored_30_ms_late_with_the_song_in_the_
         return n["voice"] == "hihat_pedal" or (n["velocity"] < 64 and n["voice"] in ("hihat_closed", "snare"))
 
     missed = [plan["notes"][i] for i in player["missed"]]
-    assert all(soft(n) for n in missed), ([n for n in missed if not soft(n)], np.round(1000 * landed_s, 1))
+    assert all(soft(n) for n in missed), ([n for n in missed if not soft(n)], slips_ms)
     # most of the slow funk's notes are soft hi-hats (84 of 108): at least three in four of
     # them heard, those struck with a snare or a kick too (the kit check's spectra and the
     # chart; 9 of the 108 notes, hi-hats and snares softer than velocity 28, went unheard in
     # a full run, 25 before)
     assert score["matched"] == len(notes) - len(missed)
-    assert len(missed) <= 0.25 * sum(soft(n) for n in notes), (len(missed), len(notes))
-    matched_ms = [late_ms(n["time_s"]) for i, n in enumerate(plan["notes"]) if i not in player["missed"]]
-    assert score["mean_offset_ms"] == pytest.approx(np.mean(matched_ms), abs=5.0)
-    # the live marks: as many as the notes matched, each where its stroke landed
-    live_ms = [m[2] - late_ms(m[0]) for m in marks if m[2] is not None]
+    assert len(missed) <= 0.25 * sum(soft(n) for n in notes), (len(missed), len(notes), slips_ms)
+    # a stroke heard between a slip and its finding (about a second) keeps the slip's 10 ms
+    assert score["mean_offset_ms"] == pytest.approx(late_ms, abs=5.0), slips_ms
+    # the live marks: as many as the notes matched, where the strokes were played
+    live_ms = [m[2] for m in marks if m[2] is not None]
     assert len(live_ms) >= score["matched"], marks
-    assert np.median(live_ms) == pytest.approx(0.0, abs=5.0)
+    assert np.median(live_ms) == pytest.approx(late_ms, abs=5.0), (live_ms, slips_ms)
