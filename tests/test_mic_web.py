@@ -83,6 +83,21 @@ def _microphone(plan: dict, bleed_gain: float = 0.5) -> tuple[np.ndarray, list[d
     return delayed(drums + bleed, ROUND_TRIP_S, SR), notes
 
 
+def _calibrate_by_ear(client, device: str) -> float:
+    """The player's calibration by ear: the noise bursts from the speakers through the room of
+    :func:`_microphone`, a round trip late. Returns the round trip stored, in ms."""
+    wav = client.get("/api/calibration/ear/clicks.wav", params={"sample_rate": SR})
+    bursts, _ = sf.read(io.BytesIO(wav.content), dtype="float32")
+    ir = room_ir(sample_rate=SR, distance_m=1.5, rt60_s=0.3)  # as _microphone's
+    heard = delayed(0.5 * convolve(bursts, ir, bursts.size + SR), ROUND_TRIP_S, SR)
+    r = client.post("/api/calibration/ear", params={"sample_rate": SR, "clicks_frame": 0,
+                                                    "name": "Mic", "device": device},
+                    content=encode_frame(heard, player=0, seq=0, first_frame=0),
+                    headers={"content-type": "application/octet-stream"})
+    assert r.status_code == 200 and r.json()["stored"], r.text
+    return r.json()["latency_ms"]
+
+
 def _send(ws, audio: np.ndarray) -> None:
     for seq, i in enumerate(range(0, audio.size, BLOCK)):
         ws.send_bytes(encode_frame(audio[i:i + BLOCK], player=0, seq=seq,
@@ -98,26 +113,16 @@ def _until(ws, status: str) -> list[dict]:
             return out
 
 
-def _stream(client, live: dict, audio: np.ndarray) -> list[dict]:
-    """Stream a take into a session's microphone; what came back until the stream ended."""
+def _stream(client, live: dict, audio: np.ndarray, device: str | None = None) -> list[dict]:
+    """Stream a take into a session's microphone (the page's defaults, from ``device``);
+    what came back until the stream ended."""
     with client.websocket_connect(live["websocket"]) as ws:
-        ws.send_json({"type": "mic_start", "sample_rate": SR, "timeline_zero_frame": ZERO_FRAME})
+        ws.send_json({"type": "mic_start", "sample_rate": SR, "timeline_zero_frame": ZERO_FRAME,
+                      **({"device": device} if device else {})})
         _until(ws, "started")
         _send(ws, audio)
         ws.send_json({"type": "mic_end"})
         return _until(ws, "ended")
-
-
-def _bleed_report(client, live: dict, audio: np.ndarray, device: str) -> dict:
-    """Stream a take into a session's microphone (the page's defaults); the bleed report the
-    stream's end gives."""
-    with client.websocket_connect(live["websocket"]) as ws:
-        ws.send_json({"type": "mic_start", "sample_rate": SR, "timeline_zero_frame": ZERO_FRAME,
-                      "device": device})
-        _until(ws, "started")
-        _send(ws, audio)
-        ws.send_json({"type": "mic_end"})
-        return _until(ws, "ended")[-1]["bleed"]
 
 
 def test_microphone_hits_scored_like_keys_with_the_song_cancelled(client) -> None:
@@ -185,6 +190,35 @@ def test_a_capture_that_slips_is_followed_and_said(client) -> None:
     assert len(after) >= 10 and np.median(after) == pytest.approx(late_ms, abs=2.0)
 
 
+@pytest.mark.parametrize("slip_ms", [10.0, -10.0])
+def test_a_capture_that_slips_during_the_count_in_is_followed(client, slip_ms: float) -> None:
+    """A first take after a calibration by ear: the browser's capture falls 10 ms behind (or
+    ahead) halfway through the count-in, where the microphone hears only the clicks. They
+    show it: every stroke of the song still scores 30 ms late, and the calibration's
+    response is applied from the song's first note as in a take that did not slip."""
+    device = "USB Audio Interface"
+    latency_ms = round(_calibrate_by_ear(client, device))
+    live = client.post("/api/sessions", json={"song_id": "slow-funk", "players": [
+        {"name": "Mic", "latency_ms": latency_ms, "input": "mic", "device": device}]}).json()
+    audio, _ = _microphone(live["plan"])
+    # between the count-in's second and third clicks
+    at, n = int((0.375 * live["plan"]["lead_in_s"] + ROUND_TRIP_S) * SR), int(abs(slip_ms) * SR / 1000)
+    audio = (np.concatenate([audio[:at], np.zeros(n, np.float32), audio[at:]]) if slip_ms > 0
+             else np.concatenate([audio[:at], audio[at + n:]]))
+    replies = _stream(client, live, audio, device)
+    report = replies[-1]["bleed"]
+    assert report["slip_ms"] == pytest.approx(slip_ms, abs=0.1)
+    # the calibration's response at its gain, the song cancelled as in a take that did not
+    # slip (33 dB above what is left between the strokes, 24 dB below their peaks)
+    assert report["earlier_gain_db"] == pytest.approx(0.0, abs=1.0)
+    assert report["bleed_db"] > 30.0 and report["residual_db"] < -20.0, report
+    # the latency set is the round trip with the sound's flight from the speakers (4.4 ms)
+    late_ms = (1000 * (LATE_S + render_onset_delay_s("black_pearl", sample_rate=SR) + ROUND_TRIP_S)
+               - latency_ms)
+    on_notes = [m["offset_ms"] for m in replies if m["type"] == "judgment" and m["offset_ms"] is not None]
+    assert len(on_notes) >= 30 and np.median(on_notes) == pytest.approx(late_ms, abs=2.0)
+
+
 def test_unplugged_microphone_keeps_the_session_and_its_hits(client) -> None:
     live = _live(client)
     audio, _ = _microphone(live["plan"])
@@ -250,7 +284,7 @@ def test_the_next_take_starts_from_what_the_last_take_learned(client) -> None:
     def take(label: str, seconds: float | None = None) -> dict:
         live = _live(client, label)
         audio, _ = _microphone(live["plan"])
-        return _bleed_report(client, live, audio if seconds is None else audio[:int(seconds * SR)], label)
+        return _stream(client, live, audio if seconds is None else audio[:int(seconds * SR)], label)[-1]["bleed"]
 
     assert take(device)["earlier_gain_db"] is None  # the player's first take
     second = take(device, seconds=4.0)  # stopped a second into the song
@@ -327,21 +361,12 @@ def test_a_players_first_take_tries_what_the_calibration_by_ear_heard(client, tm
     microphone, after drumjam was started again (their latency set from the calibration, in
     whole ms as the page sets it), cancels the song from its first note."""
     device = "USB Audio Interface"
-    wav = client.get("/api/calibration/ear/clicks.wav", params={"sample_rate": SR})
-    bursts, _ = sf.read(io.BytesIO(wav.content), dtype="float32")
-    ir = room_ir(sample_rate=SR, distance_m=1.5, rt60_s=0.3)  # as _microphone's
-    heard = delayed(0.5 * convolve(bursts, ir, bursts.size + SR), ROUND_TRIP_S, SR)
-    r = client.post("/api/calibration/ear", params={"sample_rate": SR, "clicks_frame": 0,
-                                                    "name": "Mic", "device": device},
-                    content=encode_frame(heard, player=0, seq=0, first_frame=0),
-                    headers={"content-type": "application/octet-stream"})
-    assert r.status_code == 200 and r.json()["stored"], r.text
-    latency_ms = round(r.json()["latency_ms"])
+    latency_ms = round(_calibrate_by_ear(client, device))
     again = create_app(home=tmp_path, db_url=os.environ.get("DRUMJAM_DB_URL"), max_upload_bytes=2_000_000)
     with TestClient(again) as restarted:
         live = restarted.post("/api/sessions", json={"song_id": "slow-funk", "players": [
             {"name": "Mic", "latency_ms": latency_ms, "input": "mic", "device": device}]}).json()
-        report = _bleed_report(restarted, live, _microphone(live["plan"])[0], device)
+        report = _stream(restarted, live, _microphone(live["plan"])[0], device)[-1]["bleed"]
     assert report["earlier_gain_db"] == pytest.approx(0.0, abs=3.0)
 
 

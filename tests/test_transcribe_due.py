@@ -66,3 +66,24 @@ def test_expected_notes_are_checked() -> None:
         DrumTranscriber(sample_rate=48000, expected=[(float("nan"), "kick")])
     with pytest.raises(InputError, match="unknown drum voice"):
         DrumTranscriber(sample_rate=48000, expected=[(1.0, "gong")])
+
+
+def test_notes_due_are_heard_as_late_as_the_capture_slipped() -> None:
+    """A capture that slipped 0.2 s into the stream (a microphone's, found from the song's
+    bleed): the notes due after it are listened for that much later, those before it where
+    they were given."""
+    slipped_s = 0.02
+    tr = DrumTranscriber(sample_rate=48000, expected=[(0.1, "snare"), (1.0, "snare")],
+                         expected_late=lambda t_s: slipped_s if t_s >= 0.2 else 0.0)
+    reach = 0.05 * drumnet.FPS  # EXPECTED_WINDOW_S either side
+
+    def due_from(t_s: float) -> np.ndarray:
+        frames = np.arange(round(t_s * drumnet.FPS), round((t_s + 0.2) * drumnet.FPS))
+        return frames[tr._due(frames)[:, C[Voice.SNARE]]] / drumnet.FPS
+
+    offset_s = float(drumnet.bundled_weights()["offset_s"][C[Voice.SNARE]])
+    for note_s, late_s in ((0.1, 0.0), (1.0, slipped_s)):
+        due = due_from(note_s - 0.1)
+        at = note_s + offset_s + late_s
+        assert due.min() == pytest.approx(at - reach / drumnet.FPS, abs=1.01 / drumnet.FPS)
+        assert due.max() == pytest.approx(at + reach / drumnet.FPS, abs=1.01 / drumnet.FPS)

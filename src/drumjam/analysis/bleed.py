@@ -68,6 +68,7 @@ by reading what the page played through a :class:`~drumjam.analysis.drift.ClockW
 
 from __future__ import annotations
 
+import itertools
 from bisect import bisect_right
 from collections import deque
 from dataclasses import dataclass
@@ -288,7 +289,8 @@ class BleedCanceller:
         self._earlier_seen = np.zeros(4)
         self._earlier_left = np.zeros(2)
         #: whether the clicks take the earlier response while it is applied, judged on the
-        #: count-in's microphone (kept until then; see _judge_clicks)
+        #: count-in's microphone (kept for the stream: a slip found later judges again; see
+        #: _judge_clicks)
         self._clicks_earlier = False
         self._count_in: list[np.ndarray] = []
         #: the estimate's make-up before its last change, and the sample it changed at
@@ -470,15 +472,18 @@ class BleedCanceller:
 
     def _judged(self) -> tuple:
         """What the canceller has judged so far (which response leaves less, whether its own
-        estimate is applied, an earlier take's response on trial), for :meth:`_rejudge`."""
+        estimate is applied, an earlier take's response on trial) and learned of the
+        count-in's clicks, for :meth:`_rejudge`."""
         return (self._errors.copy(), self._own_db, self._earlier, self._earlier_gain,
-                self._earlier_seen.copy(), self._earlier_left.copy(), self._clicks_earlier)
+                self._earlier_seen.copy(), self._earlier_left.copy(), self._clicks_earlier,
+                self._cxy.copy(), self._cxx.copy(), self._h_clicks, self._clicks_own)
 
     def _rejudge(self, judged: tuple) -> None:
         """Return to what :meth:`_judged` gave: judgements made on the song looked for where
         it no longer was are made again."""
         (self._errors, self._own_db, self._earlier, self._earlier_gain, self._earlier_seen,
-         self._earlier_left, self._clicks_earlier) = judged
+         self._earlier_left, self._clicks_earlier, self._cxy, self._cxx, self._h_clicks,
+         self._clicks_own) = judged
 
     def _applied(self) -> tuple[np.ndarray, bool, np.ndarray]:
         """What the estimate is made with now: the song's response, whether the clicks take
@@ -505,10 +510,15 @@ class BleedCanceller:
                 or not self._count_in):
             return
         y = np.concatenate(self._count_in)
+        # the clicks where they were heard: before and after each slip found in the count-in
+        cuts = sorted({0, y.size, *(s.at for s in self.slips if 0 < s.at < y.size)})
+        pieces = [(a, b, self._lag - sum(s.samples for s in self.slips if s.at > a))
+                  for a, b in itertools.pairwise(cuts)]
 
         def left(h: np.ndarray) -> float:
-            x = self._clicks.samples(-self._lag - (h.size - 1), y.size - self._lag)
-            return float(np.sum((y - _fir(x, h)) ** 2))
+            return sum(float(np.sum((y[a:b] - _fir(self._clicks.samples(a - lag - (h.size - 1),
+                                                                       b - lag), h)) ** 2))
+                       for a, b, lag in pieces)
 
         self._clicks_earlier = left(self._earlier_gain * self._earlier) < left(self._h_clicks)
 
@@ -603,7 +613,6 @@ class BleedCanceller:
                 self._h_clicks = self._current_clicks()
                 self._clicks_own = self._short.warm_s < WARMUP_S
                 self._judge_clicks()
-                self._count_in = []  # judged, or no earlier response passed to judge
         if float(np.dot(x, x)) <= 1e-9 * path.seg:
             return
         spec_x = np.fft.rfft(x * path.window)

@@ -30,7 +30,7 @@ the profile (gain, thresholds, classes and templates), fed the same way.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -413,17 +413,21 @@ class KitTranscriber:
         Notes due (see :class:`~drumjam.analysis.transcribe.DrumTranscriber`): heard at a
         lower threshold where their drum sounds alone, and listened for under other drums'
         strokes with the profile's spectra (:class:`~drumjam.analysis.masked.UnderListener`).
+    expected_late : callable, optional
+        How many seconds later than given the notes due around second ``t`` are heard (see
+        :class:`~drumjam.analysis.transcribe.DrumTranscriber`).
     """
 
     def __init__(self, profile: KitProfile, *, sample_rate: int,
-                 expected: Iterable[tuple[float, Voice | str]] = ()) -> None:
+                 expected: Iterable[tuple[float, Voice | str]] = (),
+                 expected_late: Callable[[float], float] | None = None) -> None:
         expected = tuple(expected)
         w = drumnet.bundled_weights()
         thr = w["threshold"].copy()
         for voice, value in profile.thresholds.items():
             thr[drumnet.CLASSES.index(Voice(voice))] = value
         self._tr = DrumTranscriber(sample_rate=sample_rate, weights={**w, "threshold": thr},
-                                   expected=expected)
+                                   expected=expected, expected_late=expected_late)
         self.sample_rate = int(sample_rate)
         self._gain = np.float32(10 ** (profile.input_gain_db / 20))
         self._classes = dict(profile.classes)
@@ -434,7 +438,8 @@ class KitTranscriber:
         self._audio_start = 0  # sample index of self._audio[0]
         self._pending: list[Hit] = []
         self._last: dict[str, float] = {}
-        self._under = (UnderListener(expected, profile.spectra, sample_rate=self.sample_rate)
+        self._under = (UnderListener(expected, profile.spectra, sample_rate=self.sample_rate,
+                                     late=expected_late)
                        if expected and profile.spectra else None)
 
     def process(self, block: np.ndarray) -> list[Hit]:

@@ -26,7 +26,7 @@ left no more than 1 in 100 skipped notes credited on that kit (without it, 3 in 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -178,11 +178,16 @@ class UnderListener:
         voice group) was not checked is not listened for.
     sample_rate : int
         Of the stream, in Hz.
+    late : callable, optional
+        How many seconds later than given a note due at second ``t`` is heard (see
+        :class:`~drumjam.analysis.transcribe.DrumTranscriber`'s ``expected_late``).
     """
 
     def __init__(self, notes: Iterable[tuple[float, Voice | str]],
-                 spectra: dict[str, DrumSpectrum], *, sample_rate: int) -> None:
+                 spectra: dict[str, DrumSpectrum], *, sample_rate: int,
+                 late: Callable[[float], float] | None = None) -> None:
         self.sample_rate = int(sample_rate)
+        self._late = late
         self._spectra = dict(spectra)
         due = []
         for t_s, voice in notes:
@@ -210,8 +215,8 @@ class UnderListener:
         """
         out = []
         while (self._next < len(self._due)
-               and self._due[self._next][0] + EXPECTED_WINDOW_S + TOGETHER_S < complete_s):
-            t_s, voice = self._due[self._next]
+               and self._heard_at(self._next) + EXPECTED_WINDOW_S + TOGETHER_S < complete_s):
+            t_s, voice = self._heard_at(self._next), self._due[self._next][1]
             self._next += 1
             hit = self._under(t_s, voice, audio, audio_start_s)
             if hit is not None:
@@ -220,6 +225,11 @@ class UnderListener:
         while self._heard and self._heard[0][0] < complete_s - 2.0:
             self._heard.popleft()
         return out
+
+    def _heard_at(self, i: int) -> float:
+        """Where due note ``i`` is heard, in seconds of the stream."""
+        t_s = self._due[i][0]
+        return t_s if self._late is None else t_s + self._late(t_s)
 
     def _under(self, t_s: float, voice: str, audio: np.ndarray, audio_start_s: float) -> Hit | None:
         near = [(t, v) for t, v in self._heard if abs(t - t_s) <= EXPECTED_WINDOW_S]

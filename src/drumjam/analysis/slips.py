@@ -21,6 +21,11 @@ it lies).
   prediction of a song the microphone does not hear, from a response fitted to the drums,
   adds to it instead). It is dated to the chunk from which on the window's chunks favour it
   (:class:`Slip`).
+- Where the song sounds in fewer chunks than that (the count-in's clicks), a move is a slip
+  only if the chunks split into those before a step, every one against it, and at least
+  :data:`MIN_SPARSE_CHUNKS` after it, every one for it, and if it removes nearly all of the
+  moved bleed's power there (:data:`SPARSE_REMOVES`): clicks heard alone leave nothing
+  else for it to explain.
 - A smaller one, where the prediction removes most of its power as it is, is drift: where
   the bleed lies against the prediction to a fraction of a sample (the correlation's peak
   interpolated by a parabola). The canceller follows it a share at a time
@@ -68,6 +73,11 @@ MIN_CHUNKS = 25
 #: ... and the moved bleed must remove at least this share of its own power from the
 #: microphone there: a prediction the microphone does not hold (headphones) adds to it.
 REMOVES = 0.5
+#: A window with fewer chunks where the song sounds (clicks alone) needs this many after the
+#: step, every one for the move and every one before it against ...
+MIN_SPARSE_CHUNKS = 5
+#: ... and the moved bleed to remove this share of its power there.
+SPARSE_REMOVES = 0.8
 
 
 @dataclass(frozen=True)
@@ -140,7 +150,8 @@ class SlipTracker:
         here = self._at(p, 0, n)
         heard, power = self._chunks(y ** 2), self._chunks(here ** 2)
         sounds = power >= 0.1 * np.mean(power)
-        if np.sum(sounds) < MIN_CHUNKS:
+        sparse = np.sum(sounds) < MIN_CHUNKS
+        if sparse and (np.sum(sounds) < MIN_SPARSE_CHUNKS or abs(shift) < self.min_samples):
             return None, None
         left_here = self._chunks((y - here) ** 2)
         if abs(shift) < self.min_samples:
@@ -152,11 +163,20 @@ class SlipTracker:
         moved = self._at(p, shift, n)
         left_moved = self._chunks((y - moved) ** 2)
         votes = np.where(sounds, np.where(left_moved < left_here, 1, -1), 0)
-        if np.mean(votes[sounds] > 0) < AGREE_SHARE:
+        step = _change_point(votes)
+        if sparse:  # every chunk before the step against the move, every one after it for it
+            counted = sounds & (np.arange(votes.size) >= step)
+            if (np.sum(counted) < MIN_SPARSE_CHUNKS or np.any(votes[counted] < 0)
+                    or np.any(votes[:step] > 0)):
+                return None, None
+            needed = SPARSE_REMOVES
+        else:
+            counted, needed = sounds, REMOVES
+            if np.mean(votes[sounds] > 0) < AGREE_SHARE:
+                return None, None
+        if np.sum((heard - left_moved)[counted]) < needed * np.sum(self._chunks(moved ** 2)[counted]):
             return None, None
-        if np.sum((heard - left_moved)[sounds]) < REMOVES * np.sum(self._chunks(moved ** 2)[sounds]):
-            return None, None
-        return Slip(start + _change_point(votes) * self.chunk, shift), None
+        return Slip(start + step * self.chunk, shift), None
 
     def _at(self, p: np.ndarray, shift: int, n: int) -> np.ndarray:
         """The prediction moved ``shift`` samples later, over the window's ``n`` samples."""

@@ -184,6 +184,10 @@ class DrumTranscriber:
         Notes due (time in seconds of this audio, voice), e.g. a chart being played along
         to: within :data:`EXPECTED_WINDOW_S` of one, the classes of its voice group need
         :data:`EXPECTED_THRESHOLD_SCALE` of their threshold.
+    expected_late : callable, optional
+        How many seconds later than given the notes due around second ``t`` of this audio
+        are heard, asked as the audio is decided (a microphone's capture that slipped since
+        they were given, :meth:`drumjam.analysis.bleed.BleedCanceller.slipped`).
 
     Examples
     --------
@@ -195,7 +199,8 @@ class DrumTranscriber:
     def __init__(self, *, sample_rate: int, weights: dict[str, np.ndarray] | None = None,
                  threshold_scale: float = 1.0,
                  on_onset: Callable[[np.ndarray], None] | None = None,
-                 expected: Iterable[tuple[float, Voice | str]] = ()) -> None:
+                 expected: Iterable[tuple[float, Voice | str]] = (),
+                 expected_late: Callable[[float], float] | None = None) -> None:
         if not 4000 <= int(sample_rate) <= 384000:
             raise InputError(f"sample rate {sample_rate} Hz is out of range; use 4000-384000 Hz")
         if not 0.1 <= float(threshold_scale) <= 10.0:
@@ -207,6 +212,7 @@ class DrumTranscriber:
         self._offset_s = self._w["offset_s"]
         self._on_onset = on_onset
         self._expected = expected_frames(expected, self._offset_s)
+        self._expected_late = expected_late
         self._window = drumnet.window()
         self._resampler = (None if self.sample_rate == drumnet.SAMPLE_RATE else
                            soxr.ResampleStream(self.sample_rate, drumnet.SAMPLE_RATE, 1,
@@ -372,6 +378,8 @@ class DrumTranscriber:
             return None
         due = np.zeros((frames.size, len(drumnet.CLASSES)), bool)
         reach = EXPECTED_WINDOW_S * drumnet.FPS
+        if frames.size and self._expected_late is not None:  # notes heard that much later
+            frames = frames - self._expected_late(float(frames[0]) / drumnet.FPS) * drumnet.FPS
         for c, at in self._expected.items():
             lo = np.searchsorted(at, frames - reach, side="left")
             due[:, c] = np.searchsorted(at, frames + reach, side="right") > lo

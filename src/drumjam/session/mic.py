@@ -242,10 +242,16 @@ class MicInput:
         they will be heard in it (a round trip late)."""
         at_s = (first_frame - self.zero) / self.sample_rate - self.round_trip_s
         due = [(t - at_s, v) for t, v in self._expected]
+
+        def late_s(t_s: float) -> float:  # notes are heard as late as the song (a capture slip)
+            return self._slipped(int(round(t_s * self.sample_rate))) / self.sample_rate
+
         if self._kit is None:
             lowered = [] if self._played is not None else due
-            return DrumTranscriber(sample_rate=self.sample_rate, expected=lowered)
-        return KitTranscriber(self._kit, sample_rate=self.sample_rate, expected=due)
+            return DrumTranscriber(sample_rate=self.sample_rate, expected=lowered,
+                                   expected_late=late_s)
+        return KitTranscriber(self._kit, sample_rate=self.sample_rate, expected=due,
+                              expected_late=late_s)
 
     def end(self) -> list[MicHit]:
         """The stream ended: score the hits still being decided."""
