@@ -10,10 +10,11 @@ three times: with headphones (the microphone hears the drums alone; the page doe
 the canceller runs), as a first take with nothing learned yet, and after a calibration by ear
 through the same speakers and room (its noise bursts' response tried on the count-in and
 applied from the song's first note, :func:`drumjam.analysis.bleed.learn_from_calibration`),
-and four more times calibrated: the microphone's capture 10 ms later than at the calibration
-from the start (a new stream's latency), stepping 10 ms behind, then 10 ms ahead, at the
-song's 5th second (a dropped or repeated buffer), and the microphone's clock running 100 ppm
-fast against the speakers' (:mod:`drumjam.analysis.slips`).
+and six more times calibrated: the microphone's capture 10 ms later than at the calibration
+from the start (a new stream's latency), stepping 10 ms behind, then 10 ms ahead, halfway
+through the count-in (between its second and third clicks) and at the song's 5th second (a
+dropped or repeated buffer), and the microphone's clock running 100 ppm fast against the
+speakers' (:mod:`drumjam.analysis.slips`).
 Printed per kit and set-up: notes matched (soft ones, velocity < 40, apart), hits matching no
 note and how many of those lie on a click (within 30 ms), how much of the page's sound in
 the microphone the canceller removed from the song's 7th second on (two seconds after a slip),
@@ -52,8 +53,10 @@ FRAME = SR // 50
 ROUND_TRIP_S = 0.040
 LATE_S = 0.030
 ON_CLICK_S = 0.03
-#: The capture slips (where it does) this far into the song, in seconds.
+#: The capture slips (where it does mid-take) this far into the song, in seconds ...
 SLIP_AT_S = 5.0
+#: ... or, in the count-in, this share of it in (between its second and third clicks).
+COUNT_IN_SLIP_AT = 0.375
 #: The page's sound in the microphone against the drums' (RMS).
 BLEED_DB = 0.0
 
@@ -120,13 +123,15 @@ def _drifted(x: np.ndarray, ppm: float) -> np.ndarray:
 
 
 def run_take(take: Take, *, calibrated: bool, headphones: bool = False,
-             slip_ms: float = 0.0, from_start: bool = False,
-             drift_ppm: float = 0.0) -> dict[str, int]:
+             slip_ms: float = 0.0, slip_at: str = "take", drift_ppm: float = 0.0) -> dict[str, int]:
     """The take through a microphone player's stream (the microphone hearing no song with
-    ``headphones``, its capture slipping by ``slip_ms`` at :data:`SLIP_AT_S` or
-    ``from_start``, its clock ``drift_ppm`` fast): matched, soft and extra counts."""
+    ``headphones``, its capture slipping by ``slip_ms`` at :data:`SLIP_AT_S` into the song,
+    ``slip_at`` "take", in the count-in (:data:`COUNT_IN_SLIP_AT`) or from the "start", its
+    clock ``drift_ppm`` fast): matched, soft and extra counts."""
     plan = take.plan
-    slip_at = 0 if from_start else int((plan.lead_in_s + SLIP_AT_S + ROUND_TRIP_S) * SR)
+    slip_at_s = {"start": -ROUND_TRIP_S, "count-in": COUNT_IN_SLIP_AT * plan.lead_in_s,
+                 "take": plan.lead_in_s + SLIP_AT_S}[slip_at]
+    slip_at = int((slip_at_s + ROUND_TRIP_S) * SR)
     slip = int(round(slip_ms * SR / 1000))
     drums = _drifted(_slipped(take.headphones, slip, slip_at), drift_ppm)
     session = LiveSession([Player("Kit", 1000 * ROUND_TRIP_S)], plan.beatmap, plan.chart,
@@ -152,7 +157,8 @@ def run_take(take: Take, *, calibrated: bool, headphones: bool = False,
     # on the timeline the round trip is taken off: a click heard as a stroke lies on the click
     on_clicks = sum(1 for h in extra if np.min(np.abs(clicks - h.time_s)) < ON_CLICK_S)
     # what the canceller left of the song and the clicks, from two seconds after a slip on
-    later = slice(int((plan.lead_in_s + SLIP_AT_S + 2.0) * SR), mic.size)
+    # (to the end of what was heard: a capture ahead ends early, padded with silence)
+    later = slice(int((plan.lead_in_s + SLIP_AT_S + 2.0) * SR), mic.size - max(0, -slip))
     left = np.concatenate(cleaned)[later] - drums[later]
     bleed = (mic - drums)[later]
     removed_db = (10 * np.log10(np.sum(bleed ** 2) / np.sum(left ** 2)) if bleed.any() else None)
@@ -174,18 +180,20 @@ def main() -> None:
     print("| kit | set-up | notes matched (soft) | extra hits (on the clicks) | bleed removed "
           "| offset from 5 s (median) |")
     print("|---|---|---|---|---|---|")
-    setups = (("headphones, nothing learned", False, True, 0.0, False, 0.0),
-              ("first take, nothing learned", False, False, 0.0, False, 0.0),
-              ("calibrated by ear", True, False, 0.0, False, 0.0),
-              ("calibrated, capture 10 ms later from the start", True, False, 10.0, True, 0.0),
-              ("calibrated, capture 10 ms behind at 5 s", True, False, 10.0, False, 0.0),
-              ("calibrated, capture 10 ms ahead at 5 s", True, False, -10.0, False, 0.0),
-              ("calibrated, microphone's clock 100 ppm fast", True, False, 0.0, False, 100.0))
+    setups = (("headphones, nothing learned", False, True, 0.0, "take", 0.0),
+              ("first take, nothing learned", False, False, 0.0, "take", 0.0),
+              ("calibrated by ear", True, False, 0.0, "take", 0.0),
+              ("calibrated, capture 10 ms later from the start", True, False, 10.0, "start", 0.0),
+              ("calibrated, capture 10 ms behind in the count-in", True, False, 10.0, "count-in", 0.0),
+              ("calibrated, capture 10 ms ahead in the count-in", True, False, -10.0, "count-in", 0.0),
+              ("calibrated, capture 10 ms behind at 5 s", True, False, 10.0, "take", 0.0),
+              ("calibrated, capture 10 ms ahead at 5 s", True, False, -10.0, "take", 0.0),
+              ("calibrated, microphone's clock 100 ppm fast", True, False, 0.0, "take", 100.0))
     for kit in args.kits:
         take = make_take(kit, args.seconds)
-        for said, calibrated, headphones, slip_ms, from_start, drift_ppm in setups:
+        for said, calibrated, headphones, slip_ms, slip_at, drift_ppm in setups:
             r = run_take(take, calibrated=calibrated, headphones=headphones, slip_ms=slip_ms,
-                         from_start=from_start, drift_ppm=drift_ppm)
+                         slip_at=slip_at, drift_ppm=drift_ppm)
             print(f"| {kit} | {said} | {r['matched']} / {r['notes']} ({r['soft_matched']} / {r['soft']}) "
                   f"| {r['extra']} ({r['on_clicks']}) "
                   f"| {'–' if r['removed_db'] is None else format(r['removed_db'], '.1f') + ' dB'} "
