@@ -388,6 +388,51 @@ def test_a_capture_later_than_the_last_takes_is_found_on_the_count_in(run: dict,
     assert left_db < -8.0, left_db
 
 
+@pytest.mark.parametrize("late_ms", [10.0, -10.0])
+def test_a_capture_that_slips_while_the_last_takes_response_is_tried_is_found(
+        run: dict, late_ms: float) -> None:
+    """The next take's capture falls 10 ms behind (or ahead) 0.3 s into the count-in, before
+    the last take's response has been tried on a second of it: the trial does not hold on the
+    count-in as a whole, but its clicks after the step say where it does. The slip is dated
+    between the clicks around it, the response applied at the gain of a take that did not
+    slip, and the song cancelled from its first second."""
+    played, n = run["reference"], run["drums"].size
+    ir = room_ir(sample_rate=SR, distance_m=1.5, rt60_s=0.3)
+    drums = delayed(run["drums"], ROUND_TRIP_S, SR)
+    heard = drums + delayed(GAIN * 0.5 * convolve(run["backing"] + run["clicks"], ir, n), ROUND_TRIP_S, SR)
+
+    def take(mic: np.ndarray, earlier: object = None) -> tuple[np.ndarray, BleedCanceller]:
+        bc = BleedCanceller(played.backing, sample_rate=SR, round_trip_s=ROUND_TRIP_S,
+                            clicks=played.clicks, alone_s=played.music_s - played.start_s,
+                            earlier=earlier)
+        return np.concatenate([bc.process(mic[i:i + 960]) for i in range(0, n, 960)]), bc
+
+    learned = take(heard)[1].learned().applied()
+    at, late = int(0.3 * SR), int(round(late_ms * SR / 1000))
+    moved = partial(_slip, at=at, late=late)
+    cleaned, canceller = take(moved(heard), learned)
+    clicks_heard_s = np.array(run["click_times"]) - played.start_s + ROUND_TRIP_S
+    before, after = clicks_heard_s[clicks_heard_s < 0.3][-1], clicks_heard_s[clicks_heard_s > 0.3][0]
+    assert [s.samples for s in canceller.slips] == [late]
+    assert before * SR < canceller.slips[0].at < after * SR
+    unslipped_db = take(heard, learned)[1].report().earlier_gain_db
+    assert canceller.report().earlier_gain_db == pytest.approx(unslipped_db, abs=1.0)
+    assert canceller.slipped(n - 1) == pytest.approx(late, abs=0.5)
+    first = int(round((played.music_s - played.start_s + ROUND_TRIP_S) * SR)) + late
+    first_s = slice(first, first + SR)  # the song's first second in the microphone
+    bleed = moved(heard) - moved(drums)
+    left_db = 10 * np.log10(np.sum((cleaned[first_s] - moved(drums)[first_s]) ** 2) / np.sum(bleed[first_s] ** 2))
+    assert left_db < -8.0, left_db
+
+
+def _slip(x: np.ndarray, *, at: int, late: int) -> np.ndarray:
+    """``x`` as a capture that falls ``late`` samples behind at sample ``at`` (ahead if
+    negative), as long as before."""
+    if late >= 0:
+        return np.concatenate([x[:at], np.zeros(late, x.dtype), x[at:]])[:x.size]
+    return np.concatenate([x[:at], x[at - late:], np.zeros(-late, x.dtype)])
+
+
 def test_a_take_that_slipped_hands_on_its_response_at_the_round_trip_given(run: dict) -> None:
     """The last take's capture fell 10 ms behind 3 s in, and its canceller followed it. What
     it learned is the room's response from where the song then arrived, before the slip and

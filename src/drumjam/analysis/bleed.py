@@ -29,7 +29,9 @@ applied from the song's first sample if it removes at least half of it
 (:data:`EARLIER_REMOVES`), and kept until the take's own response leaves less. A capture
 that hears everything a buffer later or earlier than the earlier take's did (a new stream's
 latency) fails there but passes where the count-in's clicks say it now lies: that is taken
-as a slip from the stream's start. Headphones put on, a microphone moved or the speakers
+as a slip from the stream's start. One that slipped while the response was being tried fails
+on the count-in as a whole but passes on its clicks after the step (the clicks heard alone
+show a slip as the song does, :meth:`~drumjam.analysis.slips.SlipTracker.check`). Headphones put on, a microphone moved or the speakers
 turned far up or down fail the check, and the take learns afresh as before.
 
 The page's clicks reach the microphone through the same speakers, but their own response is
@@ -59,9 +61,10 @@ drums stand above what is left, and flags bleed too strong to transcribe reliabl
 A capture that slips (a dropped or repeated buffer) or drifts (a microphone on another clock
 than the speakers, :mod:`drumjam.analysis.slips`) moves the song in the microphone: every
 window of :data:`~drumjam.analysis.slips.HOP_S` is checked against the bleed predicted for
-it. After a slip the song is looked for where it now lies; what was learned and judged from
-the song heard since the slip (looked for where it no longer was) is forgotten and learned
-again, a segment heard partly before it and partly after it by no response. Drift is followed
+it (the count-in's clicks alone included). After a slip the song is looked for where it now
+lies; what was learned and judged from the song and the clicks heard since the slip (looked
+for where they no longer were) is forgotten and learned again, a segment heard partly before
+it and partly after it by no response. Drift is followed
 by reading what the page played through a :class:`~drumjam.analysis.drift.ClockWarp`.
 :meth:`BleedCanceller.slipped` tells the stroke times what to take off.
 """
@@ -599,9 +602,11 @@ class BleedCanceller:
         m = path.next_seg
         self._recent_segments.append((path, m, path.snapshot(), self._judged()))
         y, x, c = self._segment(path)
-        if any(m < s.at < m + path.seg for s in self.slips):
+        if self._straddles(m, path.seg):
             return  # heard partly before a slip and partly after: judged and learned from by none
         if path is self._short and self._earlier is not None and self._try_earlier(m, y):
+            if self._straddles(m, path.seg):
+                return
             x, c = self._played(m, path.seg)  # the capture had slipped: where they now lie
         if path is self._short:
             if c is not None and m + path.seg <= self._alone:
@@ -625,6 +630,11 @@ class BleedCanceller:
         path.add(spec_x, spec_y, spec_c)
         if path.warm_s >= WARMUP_S:
             self._update()
+
+    def _straddles(self, m: int, n: int) -> bool:
+        """Whether microphone samples ``[m, m + n)`` were heard partly before a slip and
+        partly after it."""
+        return any(m < s.at < m + n for s in self.slips)
 
     def _try_earlier(self, m: int, y: np.ndarray) -> bool:
         """Judge an earlier take's response on one more short segment (microphone samples
@@ -674,22 +684,30 @@ class BleedCanceller:
 
     def _earlier_slip(self) -> tuple[Slip | None, float | None]:
         """Where, within :data:`~drumjam.analysis.slips.MAX_SLIP_S`, an earlier response
-        that does not hold where the round trip puts it holds on the count-in heard so far
-        (a new capture's latency can differ by a buffer from the calibration's): the slip
-        from the stream's start and the gain, or (None, None) if nowhere."""
+        that does not hold where the round trip puts it holds on the count-in heard so far:
+        from the stream's start (a new capture's latency can differ by a buffer from the
+        calibration's), else from a step in its last window (the capture slipped while the
+        response was on trial, :meth:`~drumjam.analysis.slips.SlipTracker.check`). The slip
+        and the gain, or (None, None) if nowhere."""
         if not self._count_in:
             return None, None
         y = np.concatenate(self._count_in).astype(np.float64)
         d = self._tracker.max_samples
         predicted = self._bleed_with((self._earlier, False, self._h_clicks), -d, y.size + d)
+
+        def gain_after(at: int, shift: int) -> float | None:  # judged as a trial's segment
+            return _earlier_gain(*_in_band(np.fft.rfft(predicted[d - shift + at:d - shift + y.size]),
+                                           np.fft.rfft(y[at:])))
+
         xc = correlate(predicted, y, mode="valid", method="fft")
         shift = d - int(np.argmax(xc))
-        if abs(shift) < self._tracker.min_samples:
-            return None, None
-        # judged as the trial judges a segment
-        gain = _earlier_gain(*_in_band(np.fft.rfft(predicted[d - shift:d - shift + y.size]),
-                                       np.fft.rfft(y)))
-        return (None, None) if gain is None else (Slip(0, shift), gain)
+        gain = None if abs(shift) < self._tracker.min_samples else gain_after(0, shift)
+        if gain is not None:
+            return Slip(0, shift), gain
+        start = max(0, y.size - self._tracker.window)
+        slip, _ = self._tracker.check(y[start:], predicted[start:y.size + 2 * d], start=start)
+        gain = None if slip is None else gain_after(slip.at, slip.samples)
+        return (None, None) if gain is None else (slip, gain)
 
     def _judge_own(self, m: int, y: np.ndarray) -> None:
         """What the take's own estimate leaves of one more short segment (microphone samples
