@@ -326,11 +326,7 @@ def test_the_next_take_tries_what_the_last_take_learned(run: dict, setup: str, k
         return delayed(GAIN * 0.5 * convolve(run["backing"] + run["clicks"], ir, n), ROUND_TRIP_S, SR)
 
     def take(bleed: np.ndarray, earlier: object = None) -> tuple[np.ndarray, BleedCanceller]:
-        bc = BleedCanceller(played.backing, sample_rate=SR, round_trip_s=ROUND_TRIP_S,
-                            clicks=played.clicks, alone_s=played.music_s - played.start_s,
-                            earlier=earlier)
-        mic = drums + bleed
-        return np.concatenate([bc.process(mic[i:i + 960]) for i in range(0, n, 960)]), bc
+        return _take(played, drums + bleed, earlier)
 
     last = heard()
     learned = take(last)[1].learned().applied()
@@ -366,11 +362,7 @@ def test_a_capture_later_than_the_last_takes_is_found_on_the_count_in(run: dict,
     heard = delayed(run["drums"], ROUND_TRIP_S, SR) + delayed(
         GAIN * 0.5 * convolve(run["backing"] + run["clicks"], ir, n), ROUND_TRIP_S, SR)
 
-    def take(mic: np.ndarray, earlier: object = None) -> tuple[np.ndarray, BleedCanceller]:
-        bc = BleedCanceller(played.backing, sample_rate=SR, round_trip_s=ROUND_TRIP_S,
-                            clicks=played.clicks, alone_s=played.music_s - played.start_s,
-                            earlier=earlier)
-        return np.concatenate([bc.process(mic[i:i + 960]) for i in range(0, n, 960)]), bc
+    take = partial(_take, played)
 
     learned = take(heard)[1].learned().applied()
     late = int(round(late_ms * SR / 1000))
@@ -401,11 +393,7 @@ def test_a_capture_that_slips_while_the_last_takes_response_is_tried_is_found(
     drums = delayed(run["drums"], ROUND_TRIP_S, SR)
     heard = drums + delayed(GAIN * 0.5 * convolve(run["backing"] + run["clicks"], ir, n), ROUND_TRIP_S, SR)
 
-    def take(mic: np.ndarray, earlier: object = None) -> tuple[np.ndarray, BleedCanceller]:
-        bc = BleedCanceller(played.backing, sample_rate=SR, round_trip_s=ROUND_TRIP_S,
-                            clicks=played.clicks, alone_s=played.music_s - played.start_s,
-                            earlier=earlier)
-        return np.concatenate([bc.process(mic[i:i + 960]) for i in range(0, n, 960)]), bc
+    take = partial(_take, played)
 
     learned = take(heard)[1].learned().applied()
     at, late = int(0.3 * SR), int(round(late_ms * SR / 1000))
@@ -423,6 +411,15 @@ def test_a_capture_that_slips_while_the_last_takes_response_is_tried_is_found(
     bleed = moved(heard) - moved(drums)
     left_db = 10 * np.log10(np.sum((cleaned[first_s] - moved(drums)[first_s]) ** 2) / np.sum(bleed[first_s] ** 2))
     assert left_db < -8.0, left_db
+
+
+def _take(played: Played, mic: np.ndarray, earlier: object = None) -> tuple[np.ndarray, BleedCanceller]:
+    """A take's microphone through a canceller of what the page played (trying ``earlier``),
+    fed in 20 ms blocks: what it left, and the canceller."""
+    bc = BleedCanceller(played.backing, sample_rate=SR, round_trip_s=ROUND_TRIP_S,
+                        clicks=played.clicks, alone_s=played.music_s - played.start_s,
+                        earlier=earlier)
+    return np.concatenate([bc.process(mic[i:i + 960]) for i in range(0, mic.size, 960)]), bc
 
 
 def _slip(x: np.ndarray, *, at: int, late: int) -> np.ndarray:
@@ -444,11 +441,7 @@ def test_a_take_that_slipped_hands_on_its_response_at_the_round_trip_given(run: 
     heard = drums + delayed(GAIN * 0.5 * convolve(run["backing"] + run["clicks"], ir, n),
                             ROUND_TRIP_S, SR)
 
-    def take(mic: np.ndarray, earlier: object = None) -> tuple[np.ndarray, BleedCanceller]:
-        bc = BleedCanceller(played.backing, sample_rate=SR, round_trip_s=ROUND_TRIP_S,
-                            clicks=played.clicks, alone_s=played.music_s - played.start_s,
-                            earlier=earlier)
-        return np.concatenate([bc.process(mic[i:i + 960]) for i in range(0, n, 960)]), bc
+    take = partial(_take, played)
 
     at, late = 3 * SR, int(0.010 * SR)
     _, last = take(np.r_[heard[:at], np.zeros(late, np.float32), heard[at:]][:n])
