@@ -11,7 +11,7 @@ import pytest
 
 from drumjam.analysis.bleed import ArraySignal, BleedCanceller
 from drumjam.analysis.drift import BREAKPOINTS, ClockWarp, WarpedSignal
-from drumjam.analysis.slips import CHUNK_S
+from drumjam.analysis.slips import CHUNK_S, SlipTracker
 from drumjam.io.audio import load_audio
 from drumjam.io.midi import read_chart
 from drumjam.library import builtin_dir
@@ -226,3 +226,32 @@ def test_a_signal_read_through_a_clock_warp() -> None:
         warp.follow(SR + 100 * k, step=0.01, rate=1e-4)
     assert warp.moved_since(0) == -np.inf  # the first changes are forgotten
     assert warp.moved_since(warp.version - 1) == SR + 100 * (2 * BREAKPOINTS - 1)
+
+
+@pytest.mark.parametrize("slip_ms", [10.0, -10.0, 0.0])
+def test_a_slip_among_clicks_heard_alone_is_found_between_them(slip_ms: float) -> None:
+    """A count-in's clicks alone in the microphone (a 3 ms tone every 0.5 s through a room),
+    the capture slipping 0.35 s into a window: the few chunks where they sound split at the
+    step, and the slip is found there, dated between the clicks around it; unslipped, or with a
+    drum struck between the clicks, nothing moves."""
+    tracker = SlipTracker(SR)
+    d, n = tracker.max_samples, tracker.window
+    t = np.arange(int(0.003 * SR)) / SR
+    clicks = np.zeros(3 * SR, np.float32)
+    for at_s in np.arange(0.1, 3.0, 0.5):
+        clicks[int(at_s * SR):int(at_s * SR) + t.size] += np.sin(2 * np.pi * 1500 * t) * np.hanning(t.size)
+    heard = _bleed(clicks, 0.3)[:clicks.size] + noise(clicks.size, level_db=-70)
+    start = SR // 2  # the window [0.5 s, 1.5 s): clicks at 0.6, 1.1 s (and their rooms' tails)
+    late = int(round(slip_ms * SR / 1000))
+    mic = _slipped(heard, late, at=start + int(0.35 * SR))[start:start + n]
+    predicted = (heard - noise(clicks.size, level_db=-70))[start - d:start + n + d]
+    slip, _ = tracker.check(mic, predicted, start=start)
+    if late == 0:
+        assert slip is None
+        drum = np.zeros_like(mic)
+        drum[int(0.25 * SR):int(0.3 * SR)] = 0.5 * noise(int(0.05 * SR), level_db=0, seed=3)[:int(0.05 * SR)]
+        assert tracker.check(mic + drum, predicted, start=start)[0] is None
+        return
+    assert slip is not None and slip.samples == late
+    arrive_s = ROUND_TRIP_S + DISTANCE_M / SPEED_OF_SOUND_M_S
+    assert (0.6 + arrive_s) * SR < slip.at <= (1.1 + arrive_s + CHUNK_S) * SR, slip.at / SR
