@@ -28,8 +28,10 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 
 import numpy as np
 
@@ -47,6 +49,9 @@ from drumjam.session.mic import MicFrame, MicInput
 from drumjam.session.playback import Played, click_schedule, played_reference
 from drumjam.session.practice import Practice, PracticePlan, plan_practice
 from kitcheck import CHECKABLE, SOFT_VELOCITY, _rms, kit_profile, room
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from mic_room import slipped  # noqa: E402
 
 SR = 48000
 FRAME = SR // 50
@@ -106,14 +111,6 @@ def make_take(kit: str, seconds: float) -> Take:
                 calibration, end_s)
 
 
-def _slipped(x: np.ndarray, slip: int, at: int) -> np.ndarray:
-    """``x`` as a capture that falls ``slip`` samples behind at sample ``at`` (ahead if
-    negative) hands it on."""
-    if slip >= 0:
-        return np.concatenate([x[:at], np.zeros(slip, x.dtype), x[at:]])[:x.size]
-    return np.concatenate([x[:at], x[at - slip:], np.zeros(-slip, x.dtype)])
-
-
 def _drifted(x: np.ndarray, ppm: float) -> np.ndarray:
     """``x`` as a microphone whose clock runs ``ppm`` fast hands it on."""
     if not ppm:
@@ -133,7 +130,7 @@ def run_take(take: Take, *, calibrated: bool, headphones: bool = False,
                  "take": plan.lead_in_s + SLIP_AT_S}[slip_at]
     slip_at = int((slip_at_s + ROUND_TRIP_S) * SR)
     slip = int(round(slip_ms * SR / 1000))
-    drums = _drifted(_slipped(take.headphones, slip, slip_at), drift_ppm)
+    drums = _drifted(slipped(take.headphones, slip, at=slip_at), drift_ppm)
     session = LiveSession([Player("Kit", 1000 * ROUND_TRIP_S)], plan.beatmap, plan.chart,
                           start_s=plan.lead_in_s)
     cleaned: list[np.ndarray] = []
@@ -142,7 +139,7 @@ def run_take(take: Take, *, calibrated: bool, headphones: bool = False,
                       round_trip_s=ROUND_TRIP_S, played=take.played, kit=take.profile,
                       earlier_bleed=take.calibration if calibrated else None,
                       expected=[(nt.time_s, nt.voice) for nt in plan.chart.notes])
-    mic = drums if headphones else _drifted(_slipped(take.mic, slip, slip_at), drift_ppm)
+    mic = drums if headphones else _drifted(slipped(take.mic, slip, at=slip_at), drift_ppm)
     for i in range(0, mic.size, FRAME):
         stream.feed(MicFrame(0, 0, i, mic[i:i + FRAME]))
     stream.end()

@@ -45,6 +45,14 @@ def delayed(x: np.ndarray, delay_s: float, sample_rate: int, n: int | None = Non
     return y[:n].astype(np.float32)
 
 
+def slipped(x: np.ndarray, late: int, *, at: int) -> np.ndarray:
+    """``x`` as a capture that falls ``late`` samples behind at sample ``at`` (ahead if
+    negative: a dropped buffer, the end padded with silence) hands it on, as long as before."""
+    if late >= 0:
+        return np.concatenate([x[:at], np.zeros(late, x.dtype), x[at:]])[:x.size]
+    return np.concatenate([x[:at], x[at - late:], np.zeros(-late, x.dtype)])
+
+
 def noise(n: int, *, level_db: float, seed: int = 1) -> np.ndarray:
     """White noise ``level_db`` dBFS RMS."""
     return (np.random.default_rng(seed).standard_normal(n) * 10 ** (level_db / 20)).astype(np.float32)

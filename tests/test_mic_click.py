@@ -28,7 +28,7 @@ from drumjam.session.live import LiveSession, Player
 from drumjam.session.mic import MicFrame, MicInput
 from drumjam.session.playback import BackingSignal, Played, click_schedule, played_reference
 from drumjam.session.practice import Practice, plan_practice
-from mic_room import convolve, delayed, noise, render_onset_delay_s, room_ir
+from mic_room import convolve, delayed, noise, render_onset_delay_s, room_ir, slipped
 
 SR = 48000
 ROUND_TRIP_S = 0.040
@@ -397,7 +397,7 @@ def test_a_capture_that_slips_while_the_last_takes_response_is_tried_is_found(
 
     learned = take(heard)[1].learned().applied()
     at, late = int(0.3 * SR), int(round(late_ms * SR / 1000))
-    moved = partial(_slip, at=at, late=late)
+    moved = partial(slipped, late=late, at=at)
     cleaned, canceller = take(moved(heard), learned)
     clicks_heard_s = np.array(run["click_times"]) - played.start_s + ROUND_TRIP_S
     before, after = clicks_heard_s[clicks_heard_s < 0.3][-1], clicks_heard_s[clicks_heard_s > 0.3][0]
@@ -422,14 +422,6 @@ def _take(played: Played, mic: np.ndarray, earlier: object = None) -> tuple[np.n
     return np.concatenate([bc.process(mic[i:i + 960]) for i in range(0, mic.size, 960)]), bc
 
 
-def _slip(x: np.ndarray, *, at: int, late: int) -> np.ndarray:
-    """``x`` as a capture that falls ``late`` samples behind at sample ``at`` (ahead if
-    negative), as long as before."""
-    if late >= 0:
-        return np.concatenate([x[:at], np.zeros(late, x.dtype), x[at:]])[:x.size]
-    return np.concatenate([x[:at], x[at - late:], np.zeros(-late, x.dtype)])
-
-
 def test_a_take_that_slipped_hands_on_its_response_at_the_round_trip_given(run: dict) -> None:
     """The last take's capture fell 10 ms behind 3 s in, and its canceller followed it. What
     it learned is the room's response from where the song then arrived, before the slip and
@@ -444,7 +436,7 @@ def test_a_take_that_slipped_hands_on_its_response_at_the_round_trip_given(run: 
     take = partial(_take, played)
 
     at, late = 3 * SR, int(0.010 * SR)
-    _, last = take(np.r_[heard[:at], np.zeros(late, np.float32), heard[at:]][:n])
+    _, last = take(slipped(heard, late, at=at))
     assert [s.samples for s in last.slips] == [late]
     cleaned, canceller = take(heard, last.learned().applied())
     assert canceller.slips == [] and canceller.report().earlier_gain_db is not None

@@ -21,28 +21,19 @@ from drumjam.session.live import LiveSession, Player
 from drumjam.session.mic import MicFrame, MicInput
 from drumjam.session.playback import Played, played_reference
 from drumjam.session.practice import Practice, plan_practice
-from mic_room import SPEED_OF_SOUND_M_S, bursts, convolve, delayed, noise, room_ir, song
+from mic_room import SPEED_OF_SOUND_M_S, bursts, convolve, delayed, noise, room_ir, slipped, song
 
 SR = 48000
 ROUND_TRIP_S = 0.0734
 DISTANCE_M = 2.0
 SLIP_AT_S = 6.0
+SLIP_AT = int(SLIP_AT_S * SR)  # the sample the capture slips at
 DEMO = Path(__file__).resolve().parents[1] / "src/drumjam/data/demo/drummer1_pop-groove7_138.mid"
 
 
 def _bleed(backing: np.ndarray, gain: float) -> np.ndarray:
     ir = room_ir(sample_rate=SR, distance_m=DISTANCE_M, rt60_s=0.4, seed=2)
     return gain * delayed(convolve(backing, ir), ROUND_TRIP_S, SR)
-
-
-def _slipped(x: np.ndarray, slip_samples: int, at: int = int(SLIP_AT_S * SR)) -> np.ndarray:
-    """``x`` as a capture that fell ``slip_samples`` behind at sample ``at`` (ahead if
-    negative) hands it on, as long as before."""
-    if slip_samples > 0:
-        out = np.concatenate([x[:at], np.zeros(slip_samples, x.dtype), x[at:]])
-    else:
-        out = np.concatenate([x[:at], x[at - slip_samples:], np.zeros(-slip_samples, x.dtype)])
-    return out[:x.size]
 
 
 def _cancel(backing: np.ndarray, mic: np.ndarray) -> tuple[BleedCanceller, np.ndarray]:
@@ -66,7 +57,7 @@ def test_a_slip_is_found_dated_and_the_song_cancelled_where_it_now_lies(slip_ms:
     backing, drums = song(seconds, sample_rate=SR), bursts(seconds, sample_rate=SR)
     bleed = _bleed(backing, 1.0)
     d = int(round(slip_ms * SR / 1000))
-    mic = _slipped((drums + bleed + noise(drums.size, level_db=-60)).astype(np.float32), d)
+    mic = slipped((drums + bleed + noise(drums.size, level_db=-60)).astype(np.float32), d, at=SLIP_AT)
     canceller, cleaned = _cancel(backing, mic)
     assert len(canceller.slips) == 1
     slip = canceller.slips[0]
@@ -76,7 +67,7 @@ def test_a_slip_is_found_dated_and_the_song_cancelled_where_it_now_lies(slip_ms:
     assert canceller.slipped(int(5.0 * SR)) == pytest.approx(0.0, abs=0.2)
     assert canceller.slipped(int(9.0 * SR)) == pytest.approx(d, abs=0.2)
     assert canceller.report().slip_ms == pytest.approx(1000 * d / SR, abs=0.01)
-    drums, bleed = _slipped(drums, d), _slipped(bleed, d)
+    drums, bleed = slipped(drums, d, at=SLIP_AT), slipped(bleed, d, at=SLIP_AT)
     before, after = slice(3 * SR, 6 * SR), slice(8 * SR, 11 * SR)
     removed_before = _removed_db(bleed[before], cleaned[before] - drums[before])
     removed_after = _removed_db(bleed[after], cleaned[after] - drums[after])
@@ -155,7 +146,7 @@ def test_hits_after_a_slip_keep_their_time() -> None:
     backing = song(take.size / SR, sample_rate=SR)
     bleed = _bleed(backing, 0.5)
     d = int(0.010 * SR)
-    mic = _slipped((take + bleed + noise(take.size, level_db=-60)).astype(np.float32), d)
+    mic = slipped((take + bleed + noise(take.size, level_db=-60)).astype(np.float32), d, at=SLIP_AT)
     played = Played(ArraySignal(backing), ArraySignal(np.zeros_like(backing)), 0.0, 0.0)
     session = LiveSession([Player("Mic", 0.0)], chart.beatmap, chart)
     round_trip_s = ROUND_TRIP_S + DISTANCE_M / SPEED_OF_SOUND_M_S
@@ -243,7 +234,7 @@ def test_a_slip_among_clicks_heard_alone_is_found_between_them(slip_ms: float) -
     heard = _bleed(clicks, 0.3)[:clicks.size] + noise(clicks.size, level_db=-70)
     start = SR // 2  # the window [0.5 s, 1.5 s): clicks at 0.6, 1.1 s (and their rooms' tails)
     late = int(round(slip_ms * SR / 1000))
-    mic = _slipped(heard, late, at=start + int(0.35 * SR))[start:start + n]
+    mic = slipped(heard, late, at=start + int(0.35 * SR))[start:start + n]
     predicted = (heard - noise(clicks.size, level_db=-70))[start - d:start + n + d]
     slip, _ = tracker.check(mic, predicted, start=start)
     if late == 0:

@@ -31,8 +31,9 @@ that hears everything a buffer later or earlier than the earlier take's did (a n
 latency) fails there but passes where the count-in's clicks say it now lies: that is taken
 as a slip from the stream's start. One that slipped while the response was being tried fails
 on the count-in as a whole but passes on its clicks after the step (the clicks heard alone
-show a slip as the song does, :meth:`~drumjam.analysis.slips.SlipTracker.check`). Headphones put on, a microphone moved or the speakers
-turned far up or down fail the check, and the take learns afresh as before.
+show a slip as the song does, :meth:`~drumjam.analysis.slips.SlipTracker.check`).
+Headphones put on, a microphone moved or the speakers turned far up or down fail the check,
+and the take learns afresh as before.
 
 The page's clicks reach the microphone through the same speakers, but their own response is
 not learned while the drums play: they are nearly pure tones in time with the drums, so the
@@ -64,8 +65,8 @@ window of :data:`~drumjam.analysis.slips.HOP_S` is checked against the bleed pre
 it (the count-in's clicks alone included). After a slip the song is looked for where it now
 lies; what was learned and judged from the song and the clicks heard since the slip (looked
 for where they no longer were) is forgotten and learned again, a segment heard partly before
-it and partly after it by no response. Drift is followed
-by reading what the page played through a :class:`~drumjam.analysis.drift.ClockWarp`.
+it and partly after it by no response. Drift is followed by reading what the page played
+through a :class:`~drumjam.analysis.drift.ClockWarp`.
 :meth:`BleedCanceller.slipped` tells the stroke times what to take off.
 """
 
