@@ -188,12 +188,13 @@ def test_a_last_beat_played_off_the_grid_is_kept() -> None:
         np.testing.assert_allclose(out[:-1], beats[:-1], atol=1e-9)
 
 
-def test_a_first_beat_played_early_before_the_tracked_ones_is_found() -> None:
-    """Beats every 0.5 s from 1.25 s; before them a beat on the grid at 0.25 s and one played
-    25 ms early at 0.725 s (beyond the tracker's own few milliseconds): both are found, on the
-    grid and where they were played. An onset half a beat before, one too weak or one further
-    off than an eighth of a beat is not a beat."""
-    from drumjam.analysis.tracker import first_beats
+def test_the_first_and_last_beats_played_off_the_grid_beyond_the_tracked_ones_are_found() -> None:
+    """Beats every 0.5 s from 1.25 s to 15.75 s; before them a beat on the grid at 0.25 s and
+    one played 25 ms early at 0.725 s, after them one played 25 ms late at 16.275 s and one on
+    the grid at 16.75 s (beyond the tracker's own few milliseconds): all are found, on the
+    grid and where they were played. An onset half a beat beyond, one too weak or one further
+    off than an eighth of a beat is not a beat; a beat after a silent one is not looked for."""
+    from drumjam.analysis.tracker import edge_beats
 
     grid = 1.25 + 0.5 * np.arange(30)
 
@@ -202,12 +203,18 @@ def test_a_first_beat_played_early_before_the_tracked_ones_is_found() -> None:
         env.onset[np.round(env.frames_of(np.array(onsets_s))).astype(int)] = strength
         return env
 
-    head, played = first_beats(envelope([0.25, 0.725]), grid)
+    head, played = edge_beats(envelope([0.25, 0.725]), grid)
     np.testing.assert_allclose(head, [0.25, 0.75], atol=1e-9)
     np.testing.assert_allclose(played, [0.25, 0.725], atol=0.003)
+    tail, played = edge_beats(envelope([16.275, 16.75]), grid, after=True)
+    np.testing.assert_allclose(tail, [16.25, 16.75], atol=1e-9)
+    np.testing.assert_allclose(played, [16.275, 16.75], atol=0.003)
     for onsets_s, strength in (([1.0], 1.0), ([0.75], 0.3), ([0.67], 1.0)):
-        head, played = first_beats(envelope(onsets_s, strength), grid)
+        head, played = edge_beats(envelope(onsets_s, strength), grid)
         assert head.size == played.size == 0, (onsets_s, strength, head)
+    for onsets_s, strength in (([16.0], 1.0), ([16.25], 0.3), ([16.33], 1.0), ([16.75], 1.0)):
+        tail, played = edge_beats(envelope(onsets_s, strength), grid, after=True)
+        assert tail.size == played.size == 0, (onsets_s, strength, tail)
 
 
 def test_regular_beats() -> None:

@@ -18,7 +18,7 @@ import numpy as np
 from drumjam.model import BeatMap
 from drumjam.paths import cache_dir
 
-ANALYSIS_VERSION = "7"
+ANALYSIS_VERSION = "8"
 CHUNK_BYTES = 1 << 20
 
 

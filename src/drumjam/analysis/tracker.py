@@ -102,7 +102,7 @@ def from_the_start(env: Envelope, beats_s: np.ndarray) -> np.ndarray:
     or more (:data:`INTRO_BEATS`) after the first onset as strong as half a typical beat's,
     the beats before it follow the period back to there. Less than a bar before the first
     beat is a pickup, left out as bars (and annotations) leave it out, unless a clear onset
-    stands on each of its beats (:func:`first_beats`, once the metrical level is chosen).
+    stands on each of its beats (:func:`edge_beats`, once the metrical level is chosen).
     """
     if beats_s.size < MIN_BEATS_FOR_PHASE:
         return beats_s
@@ -153,16 +153,21 @@ def at_metrical_level(beats_s: np.ndarray, beat_prob: np.ndarray,
     return np.concatenate(pieces)
 
 
-def first_beats(env: Envelope, grid_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The beats before a grid's first, one period at a time, while a clear onset stands on each.
+def edge_beats(env: Envelope, grid_s: np.ndarray, *, after: bool = False
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """The beats before a grid's first (or after its last), one period at a time, while a
+    clear onset stands on each.
 
     The tracker drops weak beats at the edges, and :func:`drumjam.analysis.beats.extend`
     brings back only those within a few milliseconds of one period before: a song that
     starts at once on a first beat played a little early or late (or one of a metrical
-    level chosen later, the doubled tempo's first beat) loses it. Here each beat one period
-    before the first is kept where the strongest onset within :data:`ON_BEAT_SHARE` of a
-    period of it (the reach of a beat played early or late) is at least
-    :data:`~drumjam.analysis.beats.EXTEND_MIN_SHARE` of a typical beat's onset strength.
+    level chosen later, the doubled tempo's first beat) loses it, and a song's last bars,
+    the final hits included, are lost the same way. Here each beat one period beyond the
+    grid's edge (the period of its :data:`MIN_BEATS_FOR_PHASE` edge beats) is kept where
+    the strongest onset within :data:`ON_BEAT_SHARE` of a period of it (the reach of a beat
+    played early or late) is at least :data:`~drumjam.analysis.beats.EXTEND_MIN_SHARE` of a
+    typical beat's onset strength. A beat due up to that reach before the audio starts is
+    kept at 0 s: the song's first note, struck at once.
 
     Parameters
     ----------
@@ -170,36 +175,39 @@ def first_beats(env: Envelope, grid_s: np.ndarray) -> tuple[np.ndarray, np.ndarr
         The song's onset envelope.
     grid_s : numpy.ndarray
         The gridded beats, ascending.
+    after : bool
+        Look past the last beat instead of before the first.
 
     Returns
     -------
     grid_s : numpy.ndarray
-        The beats found before the first, on the grid's period (none before 0 s).
+        The beats found beyond the edge on the grid's period, ascending.
     onsets_s : numpy.ndarray
         The onset on each of them, where it was played.
     """
     none = np.zeros(0)
     if grid_s.size < MIN_BEATS_FOR_PHASE:
         return none, none
-    period_s = float(np.median(np.diff(grid_s[:MIN_BEATS_FOR_PHASE])))
+    edge = grid_s[-MIN_BEATS_FOR_PHASE:] if after else grid_s[:MIN_BEATS_FOR_PHASE]
+    step_s = float(np.median(np.diff(edge))) * (1.0 if after else -1.0)
     typical = float(np.median(env.peak_near(env.onset, grid_s, beats_mod.REFINE_WINDOW_S)))
-    half = round(ON_BEAT_SHARE * period_s * env.fps)
+    half = round(ON_BEAT_SHARE * abs(step_s) * env.fps)
+    end_s = float(env.frame_times_s(env.onset.size - 1))
     grid, onsets = [], []
     for k in itertools.count(1):
-        beat_s = float(grid_s[0]) - k * period_s
-        if beat_s < -ON_BEAT_SHARE * period_s:
+        beat_s = float(grid_s[-1 if after else 0]) + k * step_s
+        if not -half / env.fps <= beat_s <= end_s:
             break
         centre = round(float(env.frames_of(max(beat_s, 0.0))))
         lo, hi = max(0, centre - half), min(env.onset.size, centre + half + 1)
-        peak = lo + int(np.argmax(env.onset[lo:hi])) if hi > lo else -1
-        if peak < 0 or env.onset[peak] < beats_mod.EXTEND_MIN_SHARE * typical:
+        peak = lo + int(np.argmax(env.onset[lo:hi]))
+        if env.onset[peak] < beats_mod.EXTEND_MIN_SHARE * typical:
             break
         onset_s = float(env.frame_times_s(beats_mod.refine(env, np.array([float(peak)]))[0]))
-        if onset_s < 0.0:
-            break
         grid.append(max(beat_s, 0.0))
         onsets.append(onset_s)
-    return np.asarray(grid[::-1]), np.asarray(onsets[::-1])
+    order = slice(None) if after else slice(None, None, -1)
+    return np.asarray(grid[order]), np.asarray(onsets[order])
 
 
 class Heard(NamedTuple):
@@ -299,14 +307,17 @@ def beatmap_of(heard: Heard, *, meter: int | None = None, follow_played: bool = 
         moved = env.frame_times_s(beats_mod.refine(env, env.frames_of(moved), window_s=window_s))
         tracked = regular(moved)
         gridded = regular(fit_grid(tracked, env)[0])
-    head_s, head_played_s = first_beats(env, gridded)
+    head_s, head_played_s = edge_beats(env, gridded)
+    tail_s, tail_played_s = edge_beats(env, gridded, after=True)
     gridded = np.concatenate([head_s, gridded])
-    tracked = np.union1d(head_played_s, tracked)
     if gridded.size < 2:
         raise InputError("found no beat in the audio: is there any rhythm in it?")
     learned = learned_evidence(network[:, beatnet.DOWNBEAT], beatnet.FPS, gridded)
     drums = None if faster is None else drumpattern.downbeat_logits(kit, drumnet.FPS, gridded)
-    m, first = downbeats(env, gridded, meter, learned, drums)  # the bar read on the steady grid
+    # the bar is read on the steady grid; the song's last beats only continue its count
+    m, first = downbeats(env, gridded, meter, learned, drums)
+    gridded = np.concatenate([gridded, tail_s])
+    tracked = np.union1d(np.union1d(head_played_s, tracked), tail_played_s)
     played = toward_played(gridded, tracked) if follow_played else gridded
     conf = confidence(env, played)
     return BeatMap.from_beats(played, meter=m, first_downbeat_index=first, confidence=round(conf, 3))
