@@ -32,7 +32,8 @@ skipped notes a hit is matched to (false credit).
 ``--masked-levels`` prints how loud the kit check's spectra find each note of those grooves that
 sounds with another drum's stroke (within 20 ms), played and skipped, against
 :data:`drumjam.analysis.masked.MASKED_FLOOR_DB`: the floor was chosen on ``black_pearl`` and is
-checked on the other kits.
+checked on the other kits; the last column gives the shares found and credited were the floor
+5 dB higher or 5 and 10 dB lower.
 
     python benchmarks/kitcheck.py --masked-levels [--seconds 15] [--kits ...]
 """
@@ -73,6 +74,8 @@ DUE_WINDOW_S = 0.05
 ROUND_TRIP_S = 0.04
 CHECKABLE = ("kick", "snare", "hihat_closed", "hihat_open", "hihat_pedal", "tom_high", "tom_mid",
              "tom_floor", "crash", "ride", "ride_bell", "side_stick")
+#: Floors printed beside the chosen one by ``--masked-levels`` (dB relative to it).
+FLOOR_STEPS_DB = (5.0, 0.0, -5.0, -10.0)
 
 
 def room(x: np.ndarray, seed: int = 0) -> np.ndarray:
@@ -224,9 +227,11 @@ def masked_levels(kits: list[str], seconds: float) -> None:
     charts, voices = play_along_charts(seconds)
     print(f"floor {MASKED_FLOOR_DB:+.0f} dB, explaining at least {MASKED_EXPLAINED_MIN:.2f} of the "
           f"residue (-120 dB where less or none); {len(charts)} grooves x {seconds:.0f} s\n")
+    floors = [MASKED_FLOOR_DB + d for d in FLOOR_STEPS_DB]
     print("| kit | masked notes | played: level percentiles 5 / 25 / 50 dB, share found "
-          "| skipped: level percentiles 50 / 95 dB, share credited |")
-    print("|---|---|---|---|")
+          "| skipped: level percentiles 50 / 95 dB, share credited "
+          f"| found / credited at floors {' / '.join(f'{f:+.0f}' for f in floors)} dB |")
+    print("|---|---|---|---|---|")
     for kit in kits:
         profile, _ = kit_profile(kit, voices)
         gain = 10 ** (profile.input_gain_db / 20)
@@ -254,7 +259,9 @@ def masked_levels(kits: list[str], seconds: float) -> None:
               f"| {' / '.join(f'{q:.0f}' for q in np.percentile(played, [5, 25, 50]))}, "
               f"{np.mean(played >= MASKED_FLOOR_DB):.2f} "
               f"| {' / '.join(f'{q:.0f}' for q in np.percentile(skipped, [50, 95]))}, "
-              f"{np.mean(skipped >= MASKED_FLOOR_DB):.2f} |", flush=True)
+              f"{np.mean(skipped >= MASKED_FLOOR_DB):.2f} "
+              f"| {' / '.join(f'{np.mean(played >= f):.2f}, {np.mean(skipped >= f):.2f}' for f in floors)} |",
+              flush=True)
 
 
 def main() -> None:
