@@ -13,15 +13,18 @@ applied from the song's first note, :func:`drumjam.analysis.bleed.learn_from_cal
 and six more times calibrated: the microphone's capture 10 ms later than at the calibration
 from the start (a new stream's latency), stepping 10 ms behind, then 10 ms ahead, halfway
 through the count-in (between its second and third clicks) and at the song's 5th second (a
-dropped or repeated buffer), and the microphone's clock running 100 ppm fast against the
-speakers' (:mod:`drumjam.analysis.slips`).
+dropped or repeated buffer), the microphone's clock running 100 ppm fast against the
+speakers' (:mod:`drumjam.analysis.slips`), and the speakers turned down (or up) 6 dB at the
+song's 3rd second, mid-take.
 Printed per kit and set-up: notes matched (soft ones, velocity < 40, apart), hits matching no
 note and how many of those lie on a click (within 30 ms), how much of the page's sound in
 the microphone the canceller removed from the song's 7th second on (two seconds after a slip),
 and the median offset of the notes matched from the 5th second on (30 ms late and the few ms
 the kit's strokes take to sound).
 
-    python benchmarks/mic_bleed.py [--seconds 10] [--kits black_pearl red_zeppelin gm]
+    python benchmarks/mic_bleed.py [--seconds 10] [--kits black_pearl red_zeppelin gm] [--only TEXT]
+
+``--only`` runs the set-ups whose description contains TEXT (e.g. ``--only speakers``).
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 
@@ -64,6 +67,8 @@ SLIP_AT_S = 5.0
 COUNT_IN_SLIP_AT = 0.375
 #: The page's sound in the microphone against the drums' (RMS).
 BLEED_DB = 0.0
+#: The speakers are turned up or down (where a set-up does) this far into the song, in seconds.
+VOLUME_AT_S = 3.0
 
 
 def _delayed(x: np.ndarray, n: int) -> np.ndarray:
@@ -120,12 +125,18 @@ def _drifted(x: np.ndarray, ppm: float) -> np.ndarray:
 
 
 def run_take(take: Take, *, calibrated: bool, headphones: bool = False,
-             slip_ms: float = 0.0, slip_at: str = "take", drift_ppm: float = 0.0) -> dict[str, int]:
+             slip_ms: float = 0.0, slip_at: str = "take", drift_ppm: float = 0.0,
+             volume_db: float = 0.0) -> dict[str, int]:
     """The take through a microphone player's stream (the microphone hearing no song with
     ``headphones``, its capture slipping by ``slip_ms`` at :data:`SLIP_AT_S` into the song,
     ``slip_at`` "take", in the count-in (:data:`COUNT_IN_SLIP_AT`) or from the "start", its
-    clock ``drift_ppm`` fast): matched, soft and extra counts."""
+    clock ``drift_ppm`` fast, the speakers turned ``volume_db`` up at :data:`VOLUME_AT_S` into
+    the song): matched, soft and extra counts."""
     plan = take.plan
+    if volume_db:
+        gain = np.ones(take.mic.size, np.float32)
+        gain[int((plan.lead_in_s + VOLUME_AT_S + ROUND_TRIP_S) * SR):] = 10 ** (volume_db / 20)
+        take = replace(take, mic=take.headphones + gain * (take.mic - take.headphones))
     slip_at_s = {"start": -ROUND_TRIP_S, "count-in": COUNT_IN_SLIP_AT * plan.lead_in_s,
                  "take": plan.lead_in_s + SLIP_AT_S}[slip_at]
     slip_at = int((slip_at_s + ROUND_TRIP_S) * SR)
@@ -170,6 +181,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--kits", nargs="+", default=["black_pearl", "red_zeppelin", "gm"])
+    parser.add_argument("--only", default="", help="the set-ups whose description contains this")
     args = parser.parse_args()
     print(f"The slow funk's first {args.seconds:.0f} s, 30 ms late; its song and clicks "
           f"{BLEED_DB:+.0f} dB against the drums; {os.cpu_count()} CPUs, load average "
@@ -177,20 +189,23 @@ def main() -> None:
     print("| kit | set-up | notes matched (soft) | extra hits (on the clicks) | bleed removed "
           "| offset from 5 s (median) |")
     print("|---|---|---|---|---|---|")
-    setups = (("headphones, nothing learned", False, True, 0.0, "take", 0.0),
-              ("first take, nothing learned", False, False, 0.0, "take", 0.0),
-              ("calibrated by ear", True, False, 0.0, "take", 0.0),
-              ("calibrated, capture 10 ms later from the start", True, False, 10.0, "start", 0.0),
-              ("calibrated, capture 10 ms behind in the count-in", True, False, 10.0, "count-in", 0.0),
-              ("calibrated, capture 10 ms ahead in the count-in", True, False, -10.0, "count-in", 0.0),
-              ("calibrated, capture 10 ms behind at 5 s", True, False, 10.0, "take", 0.0),
-              ("calibrated, capture 10 ms ahead at 5 s", True, False, -10.0, "take", 0.0),
-              ("calibrated, microphone's clock 100 ppm fast", True, False, 0.0, "take", 100.0))
+    setups = (("headphones, nothing learned", False, True, 0.0, "take", 0.0, 0.0),
+              ("first take, nothing learned", False, False, 0.0, "take", 0.0, 0.0),
+              ("calibrated by ear", True, False, 0.0, "take", 0.0, 0.0),
+              ("calibrated, capture 10 ms later from the start", True, False, 10.0, "start", 0.0, 0.0),
+              ("calibrated, capture 10 ms behind in the count-in", True, False, 10.0, "count-in", 0.0, 0.0),
+              ("calibrated, capture 10 ms ahead in the count-in", True, False, -10.0, "count-in", 0.0, 0.0),
+              ("calibrated, capture 10 ms behind at 5 s", True, False, 10.0, "take", 0.0, 0.0),
+              ("calibrated, capture 10 ms ahead at 5 s", True, False, -10.0, "take", 0.0, 0.0),
+              ("calibrated, microphone's clock 100 ppm fast", True, False, 0.0, "take", 100.0, 0.0),
+              ("calibrated, speakers turned down 6 dB at 3 s", True, False, 0.0, "take", 0.0, -6.0),
+              ("calibrated, speakers turned up 6 dB at 3 s", True, False, 0.0, "take", 0.0, 6.0))
+    setups = tuple(s for s in setups if args.only in s[0])
     for kit in args.kits:
         take = make_take(kit, args.seconds)
-        for said, calibrated, headphones, slip_ms, slip_at, drift_ppm in setups:
+        for said, calibrated, headphones, slip_ms, slip_at, drift_ppm, volume_db in setups:
             r = run_take(take, calibrated=calibrated, headphones=headphones, slip_ms=slip_ms,
-                         slip_at=slip_at, drift_ppm=drift_ppm)
+                         slip_at=slip_at, drift_ppm=drift_ppm, volume_db=volume_db)
             print(f"| {kit} | {said} | {r['matched']} / {r['notes']} ({r['soft_matched']} / {r['soft']}) "
                   f"| {r['extra']} ({r['on_clicks']}) "
                   f"| {'–' if r['removed_db'] is None else format(r['removed_db'], '.1f') + ' dB'} "
