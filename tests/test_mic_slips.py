@@ -11,6 +11,7 @@ import pytest
 
 from drumjam.analysis.bleed import ArraySignal, BleedCanceller
 from drumjam.analysis.drift import BREAKPOINTS, ClockWarp, WarpedSignal
+from drumjam.analysis.roomresponse import RoomResponse
 from drumjam.analysis.slips import CHUNK_S, SlipTracker
 from drumjam.io.audio import load_audio
 from drumjam.io.midi import read_chart
@@ -36,9 +37,11 @@ def _bleed(backing: np.ndarray, gain: float) -> np.ndarray:
     return gain * delayed(convolve(backing, ir), ROUND_TRIP_S, SR)
 
 
-def _cancel(backing: np.ndarray, mic: np.ndarray) -> tuple[BleedCanceller, np.ndarray]:
+def _cancel(backing: np.ndarray, mic: np.ndarray,
+            earlier: RoomResponse | None = None) -> tuple[BleedCanceller, np.ndarray]:
     canceller = BleedCanceller(backing, sample_rate=SR,
-                               round_trip_s=ROUND_TRIP_S + DISTANCE_M / SPEED_OF_SOUND_M_S)
+                               round_trip_s=ROUND_TRIP_S + DISTANCE_M / SPEED_OF_SOUND_M_S,
+                               earlier=earlier)
     cleaned = np.concatenate([canceller.process(mic[i:i + 960]) for i in range(0, mic.size, 960)])
     return canceller, cleaned
 
@@ -73,6 +76,31 @@ def test_a_slip_is_found_dated_and_the_song_cancelled_where_it_now_lies(slip_ms:
     removed_after = _removed_db(bleed[after], cleaned[after] - drums[after])
     assert removed_before > 10.0
     assert removed_after > removed_before - 3.0
+
+
+@pytest.mark.parametrize("change_db", [10.0, -10.0])
+def test_speakers_turned_up_or_down_mid_take_are_followed(change_db: float) -> None:
+    """A take trying the last take's response, the speakers turned up (or down) 10 dB 8 s in
+    and the capture slipping 10 ms at 12 s: the estimate follows the song's level within a
+    few seconds, the slip is found, and from 14 s on the bleed is removed within 3 dB of as
+    well as before the change (at the level it had, 8-16 dB worse, and turned down the
+    last take's response is dropped and the slip goes unfound)."""
+    seconds = 20.0
+    backing, drums = song(seconds, sample_rate=SR), bursts(seconds, sample_rate=SR)
+    bleed = _bleed(backing, 1.0)[:backing.size]
+    drums = drums[:bleed.size]
+    heard = (drums + bleed + noise(bleed.size, level_db=-60)).astype(np.float32)
+    earlier = _cancel(backing, heard)[0].learned().applied()
+    bleed[8 * SR:] *= 10 ** (change_db / 20)
+    late, at = int(0.010 * SR), 12 * SR
+    mic = slipped((drums + bleed + noise(bleed.size, level_db=-60)).astype(np.float32), late, at=at)
+    canceller, cleaned = _cancel(backing, mic, earlier=earlier)
+    assert [s.samples for s in canceller.slips] == [late]
+    drums, bleed = slipped(drums, late, at=at), slipped(bleed, late, at=at)
+    before, later = slice(4 * SR, 8 * SR), slice(14 * SR, None)
+    removed_before = _removed_db(bleed[before], cleaned[before] - drums[before])
+    assert removed_before > 12.0
+    assert _removed_db(bleed[later], cleaned[later] - drums[later]) > removed_before - 3.0
 
 
 @pytest.mark.parametrize("ppm", [50.0, -50.0])

@@ -128,6 +128,17 @@ EARLIER_GAIN_RANGE = (0.25, 4.0)
 #: in the frequency bins where it predicts at least this share of its strongest bin's power.
 EARLIER_EVIDENCE_S = 1.0
 EARLIER_BAND = 0.01
+#: While an earlier take's (or the calibration's) response is applied, the estimate follows
+#: the speakers turned up or down mid-take (the take's own response would take over only as
+#: it relearns, over :data:`~drumjam.analysis.roomresponse.MEMORY_S`): it is scaled by the
+#: least-squares gain of the microphone on it over about this long, in seconds, judged as
+#: the earlier response was (in its strongest bins, removing :data:`EARLIER_REMOVES` of what
+#: was heard there, within :data:`EARLIER_GAIN_RANGE`) ...
+LEVEL_S = 2.0
+#: ... where that gain is this far from 1 in dB (at a steady level it stays within 0.15 dB
+#: on every take of ``benchmarks/mic_bleed.py``; a scale 0.25 dB off leaves the song 31 dB
+#: down).
+LEVEL_DEADBAND_DB = 0.25
 
 
 class ArraySignal:
@@ -297,6 +308,10 @@ class BleedCanceller:
         #: _judge_clicks)
         self._clicks_earlier = False
         self._count_in: list[np.ndarray] = []
+        #: the microphone against the estimate in its strongest bins over the last LEVEL_S
+        #: (cross power, its power, the microphone's), and the scale applied to it
+        self._level_seen = np.zeros(3)
+        self._level = 1.0
         #: the estimate's make-up before its last change, and the sample it changed at
         self._fading: tuple[tuple[np.ndarray, bool, np.ndarray], int, int] | None = None
         #: where the song's bleed says the microphone's samples lie: the capture slips found,
@@ -407,7 +422,7 @@ class BleedCanceller:
     def bleed(self, start: int, stop: int) -> np.ndarray:
         """The estimated bleed for microphone samples ``[start, stop)`` with the response as it
         is now."""
-        return self._bleed_with(self._applied(), start, stop)
+        return self._level * self._bleed_with(self._applied(), start, stop)
 
     def slipped(self, sample: int) -> float:
         """How many samples later than at the stream's start the microphone heard the
@@ -444,7 +459,7 @@ class BleedCanceller:
             return
         d = tracker.max_samples
         mic = self._mic[start - self._mic_start:end - self._mic_start]
-        slip, drift = tracker.check(mic, self._bleed_with(applied, start - d, end + d),
+        slip, drift = tracker.check(mic, self._level * self._bleed_with(applied, start - d, end + d),
                                     start=start)
         if drift is not None:  # a share at a time: one window's estimate is noisy
             drift = float(np.clip(drift, -MAX_DRIFT_STEP, MAX_DRIFT_STEP))
@@ -480,14 +495,15 @@ class BleedCanceller:
         count-in's clicks, for :meth:`_rejudge`."""
         return (self._errors.copy(), self._own_db, self._earlier, self._earlier_gain,
                 self._earlier_seen.copy(), self._earlier_left.copy(), self._clicks_earlier,
-                self._cxy.copy(), self._cxx.copy(), self._h_clicks, self._clicks_own)
+                self._cxy.copy(), self._cxx.copy(), self._h_clicks, self._clicks_own,
+                self._level_seen.copy(), self._level)
 
     def _rejudge(self, judged: tuple) -> None:
         """Return to what :meth:`_judged` gave: judgements made on the song looked for where
         it no longer was are made again."""
         (self._errors, self._own_db, self._earlier, self._earlier_gain, self._earlier_seen,
          self._earlier_left, self._clicks_earlier, self._cxy, self._cxx, self._h_clicks,
-         self._clicks_own) = judged
+         self._clicks_own, self._level_seen, self._level) = judged
 
     def _applied(self) -> tuple[np.ndarray, bool, np.ndarray]:
         """What the estimate is made with now: the song's response, whether the clicks take
@@ -550,7 +566,7 @@ class BleedCanceller:
             n_fade = int(round(FADE_S * self.sample_rate))
             k = min(y.size, at + n_fade - self._n)
             if k > 0:
-                old = self._bleed_with(before, self._n, self._n + k, lag)
+                old = self._level * self._bleed_with(before, self._n, self._n + k, lag)
                 w = 0.5 - 0.5 * np.cos(np.pi * (np.arange(self._n, self._n + k) - at) / n_fade)
                 est[:k] = old + w.astype(np.float32) * (est[:k] - old)
             if at + n_fade <= self._n + y.size:
@@ -628,6 +644,7 @@ class BleedCanceller:
             self._score(spec_x if spec_c is None else spec_x + spec_c, spec_y)
         elif path.warm_s >= WARMUP_S:
             self._judge_own(m, y)
+            self._follow_level(m, y)
         path.add(spec_x, spec_y, spec_c)
         if path.warm_s >= WARMUP_S:
             self._update()
@@ -676,11 +693,13 @@ class BleedCanceller:
             return False
         forget = float(np.exp(-self._short.hop / (COMPARE_S * self.sample_rate)))
         own = self._bleed_with((self._own_h, False, self._h_clicks), m, m + seg)
-        for k, est in enumerate((self._earlier_gain * predicted, own)):
+        for k, est in enumerate((self._level * self._earlier_gain * predicted, own)):
             left = (y - est) * window
             self._earlier_left[k] = forget * self._earlier_left[k] + float(np.dot(left, left))
         if self._earlier_left[1] < self._earlier_left[0]:
-            self._earlier = None  # the take's own leaves less: it is applied from now on
+            self._earlier = None  # the take's own leaves less: it is applied from now on,
+            self._level_seen[:] = 0.0  # at a level of its own
+            self._level = 1.0
         return False
 
     def _earlier_slip(self) -> tuple[Slip | None, float | None]:
@@ -724,6 +743,22 @@ class BleedCanceller:
                        for v in ((y - own) * window, y * window))
         forget = float(np.exp(-self._short.hop / (COMPARE_S * self.sample_rate)))
         self._own_db = forget * self._own_db + 10.0 * np.log10(left / heard)
+
+    def _follow_level(self, m: int, y: np.ndarray) -> None:
+        """Judge the estimate's level on one more short segment (microphone samples ``m``
+        on) before the response learns from it: the scale of :data:`LEVEL_S`, kept while
+        the microphone's gain on the estimate does not hold (the drums drown it there)."""
+        if not self._earlier_applied:
+            return  # the take's own response finds the song's level as it learns
+        window = self._short.window
+        spec_p = np.fft.rfft(self._bleed_with(self._applied(), m, m + self._short.seg) * window)
+        if not np.any(spec_p):
+            return
+        forget = float(np.exp(-self._short.hop / (LEVEL_S * self.sample_rate)))
+        self._level_seen = forget * self._level_seen + np.array(_in_band(spec_p, np.fft.rfft(y * window)))
+        gain = _earlier_gain(*self._level_seen)
+        if gain is not None:  # else the drums drown what it predicts: the level is kept
+            self._level = 1.0 if abs(20.0 * np.log10(gain)) < LEVEL_DEADBAND_DB else float(gain)
 
     def _score(self, spec_x: np.ndarray, spec_y: np.ndarray) -> None:
         """What each length's response leaves of a long segment before the long one learns
