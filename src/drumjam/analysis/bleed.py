@@ -26,7 +26,10 @@ response an earlier take applied (:class:`RoomResponse`), or the calibration by 
 bursts (:func:`learn_from_calibration`), is tried on what the microphone hears
 of the count-in's clicks (and of the song, without a count-in). Fitted by one gain, it is
 applied from the song's first sample if it removes at least half of it
-(:data:`EARLIER_REMOVES`), and kept until the take's own response leaves less. A capture
+(:data:`EARLIER_REMOVES`), and kept until the take's own response leaves less; meanwhile
+its level follows the speakers turned up or down mid-take (the microphone's gain on the
+estimate over the last :data:`LEVEL_S`, judged the same way), which the take's own response
+would learn only over its memory, most of it at the old level. A capture
 that hears everything a buffer later or earlier than the earlier take's did (a new stream's
 latency) fails there but passes where the count-in's clicks say it now lies: that is taken
 as a slip from the stream's start. One that slipped while the response was being tried fails
