@@ -425,7 +425,7 @@ class BleedCanceller:
     def bleed(self, start: int, stop: int) -> np.ndarray:
         """The estimated bleed for microphone samples ``[start, stop)`` with the response as it
         is now."""
-        return self._level * self._bleed_with(self._applied(), start, stop)
+        return self._estimate(self._applied(), start, stop)
 
     def slipped(self, sample: int) -> float:
         """How many samples later than at the stream's start the microphone heard the
@@ -462,8 +462,7 @@ class BleedCanceller:
             return
         d = tracker.max_samples
         mic = self._mic[start - self._mic_start:end - self._mic_start]
-        slip, drift = tracker.check(mic, self._level * self._bleed_with(applied, start - d, end + d),
-                                    start=start)
+        slip, drift = tracker.check(mic, self._estimate(applied, start - d, end + d), start=start)
         if drift is not None:  # a share at a time: one window's estimate is noisy
             drift = float(np.clip(drift, -MAX_DRIFT_STEP, MAX_DRIFT_STEP))
             most = MAX_DRIFT_PPM * 1e-6
@@ -562,6 +561,12 @@ class BleedCanceller:
             return _fir(x + clicks, h)
         return _fir(x, h) + _fir(clicks[h.size - self.taps:], h_clicks)
 
+    def _estimate(self, applied: tuple[np.ndarray, bool, np.ndarray], start: int, stop: int,
+                  lag: int | None = None) -> np.ndarray:
+        """What is subtracted from microphone samples ``[start, stop)``: the bleed
+        :meth:`_bleed_with` gives, at the level followed (:meth:`_follow_level`)."""
+        return self._level * self._bleed_with(applied, start, stop, lag)
+
     def _clean(self, y: np.ndarray) -> np.ndarray:
         est = self.bleed(self._n, self._n + y.size)
         if self._fading is not None:  # from the estimate before the last change to this one
@@ -569,7 +574,7 @@ class BleedCanceller:
             n_fade = int(round(FADE_S * self.sample_rate))
             k = min(y.size, at + n_fade - self._n)
             if k > 0:
-                old = self._level * self._bleed_with(before, self._n, self._n + k, lag)
+                old = self._estimate(before, self._n, self._n + k, lag)
                 w = 0.5 - 0.5 * np.cos(np.pi * (np.arange(self._n, self._n + k) - at) / n_fade)
                 est[:k] = old + w.astype(np.float32) * (est[:k] - old)
             if at + n_fade <= self._n + y.size:
@@ -647,7 +652,7 @@ class BleedCanceller:
             self._score(spec_x if spec_c is None else spec_x + spec_c, spec_y)
         elif path.warm_s >= WARMUP_S:
             self._judge_own(m, y)
-            self._follow_level(m, y)
+            self._follow_level(m, spec_y)
         path.add(spec_x, spec_y, spec_c)
         if path.warm_s >= WARMUP_S:
             self._update()
@@ -747,18 +752,19 @@ class BleedCanceller:
         forget = float(np.exp(-self._short.hop / (COMPARE_S * self.sample_rate)))
         self._own_db = forget * self._own_db + 10.0 * np.log10(left / heard)
 
-    def _follow_level(self, m: int, y: np.ndarray) -> None:
+    def _follow_level(self, m: int, spec_y: np.ndarray) -> None:
         """Judge the estimate's level on one more short segment (microphone samples ``m``
-        on) before the response learns from it: the scale of :data:`LEVEL_S`, kept while
-        the microphone's gain on the estimate does not hold (the drums drown it there)."""
+        on, ``spec_y`` its windowed spectrum) before the response learns from it: the scale
+        of :data:`LEVEL_S`, kept while the microphone's gain on the estimate does not hold
+        (the drums drown it there)."""
         if not self._earlier_applied:
             return  # the take's own response finds the song's level as it learns
-        window = self._short.window
-        spec_p = np.fft.rfft(self._bleed_with(self._applied(), m, m + self._short.seg) * window)
+        predicted = self._bleed_with(self._applied(), m, m + self._short.seg)
+        spec_p = np.fft.rfft(predicted * self._short.window)
         if not np.any(spec_p):
             return
         forget = float(np.exp(-self._short.hop / (LEVEL_S * self.sample_rate)))
-        self._level_seen = forget * self._level_seen + np.array(_in_band(spec_p, np.fft.rfft(y * window)))
+        self._level_seen = forget * self._level_seen + np.array(_in_band(spec_p, spec_y))
         gain = _earlier_gain(*self._level_seen)
         if gain is not None:  # else the drums drown what it predicts: the level is kept
             self._level = 1.0 if abs(20.0 * np.log10(gain)) < LEVEL_DEADBAND_DB else float(gain)
