@@ -124,7 +124,7 @@ def _drifted(x: np.ndarray, ppm: float) -> np.ndarray:
     return np.interp(n / (1 + ppm * 1e-6), n, x).astype(np.float32)
 
 
-def run_take(take: Take, *, calibrated: bool, headphones: bool = False,
+def run_take(take: Take, *, calibrated: bool = False, headphones: bool = False,
              slip_ms: float = 0.0, slip_at: str = "take", drift_ppm: float = 0.0,
              volume_db: float = 0.0) -> dict[str, int]:
     """The take through a microphone player's stream (the microphone hearing no song with
@@ -189,23 +189,29 @@ def main() -> None:
     print("| kit | set-up | notes matched (soft) | extra hits (on the clicks) | bleed removed "
           "| offset from 5 s (median) |")
     print("|---|---|---|---|---|---|")
-    setups = (("headphones, nothing learned", False, True, 0.0, "take", 0.0, 0.0),
-              ("first take, nothing learned", False, False, 0.0, "take", 0.0, 0.0),
-              ("calibrated by ear", True, False, 0.0, "take", 0.0, 0.0),
-              ("calibrated, capture 10 ms later from the start", True, False, 10.0, "start", 0.0, 0.0),
-              ("calibrated, capture 10 ms behind in the count-in", True, False, 10.0, "count-in", 0.0, 0.0),
-              ("calibrated, capture 10 ms ahead in the count-in", True, False, -10.0, "count-in", 0.0, 0.0),
-              ("calibrated, capture 10 ms behind at 5 s", True, False, 10.0, "take", 0.0, 0.0),
-              ("calibrated, capture 10 ms ahead at 5 s", True, False, -10.0, "take", 0.0, 0.0),
-              ("calibrated, microphone's clock 100 ppm fast", True, False, 0.0, "take", 100.0, 0.0),
-              ("calibrated, speakers turned down 6 dB at 3 s", True, False, 0.0, "take", 0.0, -6.0),
-              ("calibrated, speakers turned up 6 dB at 3 s", True, False, 0.0, "take", 0.0, 6.0))
-    setups = tuple(s for s in setups if args.only in s[0])
+    cal = {"calibrated": True}
+    setups = {
+        "headphones, nothing learned": {"headphones": True},
+        "first take, nothing learned": {},
+        "calibrated by ear": cal,
+        "calibrated, capture 10 ms later from the start":
+            {**cal, "slip_ms": 10.0, "slip_at": "start"},
+        "calibrated, capture 10 ms behind in the count-in":
+            {**cal, "slip_ms": 10.0, "slip_at": "count-in"},
+        "calibrated, capture 10 ms ahead in the count-in":
+            {**cal, "slip_ms": -10.0, "slip_at": "count-in"},
+        "calibrated, capture 10 ms behind at 5 s": {**cal, "slip_ms": 10.0},
+        "calibrated, capture 10 ms ahead at 5 s": {**cal, "slip_ms": -10.0},
+        "calibrated, microphone's clock 100 ppm fast": {**cal, "drift_ppm": 100.0},
+        "calibrated, speakers turned down 6 dB at 3 s": {**cal, "volume_db": -6.0},
+        "calibrated, speakers turned up 6 dB at 3 s": {**cal, "volume_db": 6.0},
+    }
     for kit in args.kits:
         take = make_take(kit, args.seconds)
-        for said, calibrated, headphones, slip_ms, slip_at, drift_ppm, volume_db in setups:
-            r = run_take(take, calibrated=calibrated, headphones=headphones, slip_ms=slip_ms,
-                         slip_at=slip_at, drift_ppm=drift_ppm, volume_db=volume_db)
+        for said, setup in setups.items():
+            if args.only not in said:
+                continue
+            r = run_take(take, **setup)
             print(f"| {kit} | {said} | {r['matched']} / {r['notes']} ({r['soft_matched']} / {r['soft']}) "
                   f"| {r['extra']} ({r['on_clicks']}) "
                   f"| {'–' if r['removed_db'] is None else format(r['removed_db'], '.1f') + ' dB'} "

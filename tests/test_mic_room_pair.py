@@ -28,7 +28,7 @@ from drumjam.session.mic import MicInput, decode_frame, encode_frame
 from drumjam.session.playback import ClickSignal, BackingSignal, click_schedule
 from drumjam.session.roompair import RoomPair
 from drumjam.web.app import create_app
-from mic_room import convolve, flight_s, render_onset_delay_s, room_ir, two_mics
+from mic_room import convolve, flight_s, render_onset_delay_s, room_ir, slipped, two_mics
 
 SR = 48000
 BLOCK = SR // 50
@@ -197,8 +197,7 @@ def test_one_interface_two_channels_attributes_every_hit(client, room_checked,
         mics = [m + speakers_gain * convolve(out, room_ir(sample_rate=SR, distance_m=d, seed=k), m.size)
                 for k, (m, d) in enumerate(zip(mics, (1.5, 2.2)))]
     if slip_ms:
-        at, slip = 4 * SR, int(round(slip_ms * SR / 1000))
-        mics[0] = np.concatenate([mics[0][:at], np.zeros(slip, np.float32), mics[0][at:]])[:mics[0].size]
+        mics[0] = slipped(mics[0], int(round(slip_ms * SR / 1000)), at=4 * SR)
     with client.websocket_connect(live["websocket"]) as ws:
         for p in (0, 1):
             _start(ws, p, cancel_bleed=speakers_gain is not None)

@@ -22,7 +22,7 @@ from drumjam.session.playback import BackingSignal, ClickSignal, click_schedule
 from drumjam.store.inputs import save_room_response
 from drumjam.web.app import create_app
 from drumjam.web.state import BleedMemory
-from mic_room import convolve, delayed, render_onset_delay_s, room_ir, song
+from mic_room import convolve, delayed, render_onset_delay_s, room_ir, slipped, song
 
 SR = 48000
 LATE_S = 0.030
@@ -179,9 +179,7 @@ def test_a_capture_that_slips_is_followed_and_said(client) -> None:
     shows it, the strokes after it still score 30 ms late, and the stream's end says so."""
     live = _live(client)
     audio, _ = _microphone(live["plan"])
-    at, slip = int(4.0 * SR), int(0.010 * SR)
-    audio = np.concatenate([audio[:at], np.zeros(slip, np.float32), audio[at:]])
-    replies = _stream(client, live, audio)
+    replies = _stream(client, live, slipped(audio, int(0.010 * SR), at=int(4.0 * SR)))
     assert replies[-1]["bleed"]["slip_ms"] == pytest.approx(10.0, abs=0.1)
     assert "10 ms later than at its start" in replies[-1]["detail"]
     late_ms = 1000 * (LATE_S + render_onset_delay_s("black_pearl", sample_rate=SR))
@@ -202,10 +200,8 @@ def test_a_capture_that_slips_during_the_count_in_is_followed(client, slip_ms: f
         {"name": "Mic", "latency_ms": latency_ms, "input": "mic", "device": device}]}).json()
     audio, _ = _microphone(live["plan"])
     # between the count-in's second and third clicks
-    at, n = int((0.375 * live["plan"]["lead_in_s"] + ROUND_TRIP_S) * SR), int(abs(slip_ms) * SR / 1000)
-    audio = (np.concatenate([audio[:at], np.zeros(n, np.float32), audio[at:]]) if slip_ms > 0
-             else np.concatenate([audio[:at], audio[at + n:]]))
-    replies = _stream(client, live, audio, device)
+    at = int((0.375 * live["plan"]["lead_in_s"] + ROUND_TRIP_S) * SR)
+    replies = _stream(client, live, slipped(audio, int(round(slip_ms * SR / 1000)), at=at), device)
     report = replies[-1]["bleed"]
     assert report["slip_ms"] == pytest.approx(slip_ms, abs=0.1)
     # the calibration's response at its gain, the song cancelled as in a take that did not
