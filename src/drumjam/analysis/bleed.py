@@ -23,20 +23,21 @@ switched at once, the estimate would step, a click the transcription would hear 
 
 A new take of the same player, microphone and speakers need not wait for that second: the
 response an earlier take applied (:class:`RoomResponse`), or the calibration by ear's noise
-bursts (:func:`learn_from_calibration`), is tried on what the microphone hears
-of the count-in's clicks (and of the song, without a count-in). Fitted by one gain, it is
-applied from the song's first sample if it removes at least half of it
-(:data:`EARLIER_REMOVES`), and kept until the take's own response leaves less; meanwhile
-its level follows the speakers turned up or down mid-take (the microphone's gain on the
-estimate over the last :data:`LEVEL_S`, judged the same way), which the take's own response
-would learn only over its memory, most of it at the old level. A capture
-that hears everything a buffer later or earlier than the earlier take's did (a new stream's
-latency) fails there but passes where the count-in's clicks say it now lies: that is taken
-as a slip from the stream's start. One that slipped while the response was being tried fails
-on the count-in as a whole but passes on its clicks after the step (the clicks heard alone
-show a slip as the song does, :meth:`~drumjam.analysis.slips.SlipTracker.check`).
-Headphones put on, a microphone moved or the speakers turned far up or down fail the check,
-and the take learns afresh as before.
+bursts (:func:`learn_from_calibration`), is tried on what the microphone hears of the
+count-in's clicks (and of the song, without a count-in). Fitted by one gain, it is applied from
+the song's first sample if it removes at least half of it
+(:data:`~drumjam.analysis.earlierresponse.EARLIER_REMOVES`), and kept until the take's own
+response leaves less; meanwhile its level follows the speakers turned up or down mid-take (the
+microphone's gain on the estimate over the last
+:data:`~drumjam.analysis.earlierresponse.LEVEL_S`, judged the same way), which the take's own
+response would learn only over its memory, most of it at the old level (what is judged of it
+and how: :class:`~drumjam.analysis.earlierresponse.EarlierResponse`). A capture that hears
+everything a buffer later or earlier than the earlier take's did (a new stream's latency) fails
+there but passes where the count-in's clicks say it now lies: that is taken as a slip from the
+stream's start. One that slipped while the response was being tried fails on the count-in as a
+whole but passes on its clicks after the step (the clicks heard alone show a slip as the song
+does, :meth:`~drumjam.analysis.slips.SlipTracker.check`). Headphones put on, a microphone moved
+or the speakers turned far up or down fail the check, and the take learns afresh as before.
 
 The page's clicks reach the microphone through the same speakers, but their own response is
 not learned while the drums play: they are nearly pure tones in time with the drums, so the
@@ -79,7 +80,7 @@ import itertools
 from bisect import bisect_right
 from collections import deque
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from scipy.signal import correlate
@@ -90,12 +91,17 @@ from drumjam.analysis.roomresponse import (
     PRE_S,
     TAPS_S,
     WARMUP_S,
-    EarlierTrial,
     LearnedPath,
     RoomResponse,
     WelchResponse,
 )
 from drumjam.analysis.drift import ClockWarp, Signal, WarpedSignal
+from drumjam.analysis.earlierresponse import (
+    EARLIER_EVIDENCE_S,
+    EarlierResponse,
+    in_band,
+    removing_gain,
+)
 from drumjam.analysis.slips import (
     FOLLOW_GAIN,
     FOLLOW_RATE_GAIN,
@@ -121,29 +127,6 @@ TOO_STRONG_DB = -20.0
 #: would step by what the two responses predict differently, a click the transcription hears
 #: as a stroke.
 FADE_S = 0.02
-#: An earlier take's response (the same player, microphone and speakers) is applied from the
-#: song's first sample when, scaled by one gain (speakers turned up or down), it removes at
-#: least this share of what the microphone heard of the clicks and the song so far ...
-EARLIER_REMOVES = 0.5
-#: ... with a gain in this range (beyond it, the set-up changed) ...
-EARLIER_GAIN_RANGE = (0.25, 4.0)
-#: ... judged on this long of the count-in's clicks or the song, in seconds (segment hops),
-#: in the frequency bins where it predicts at least this share of its strongest bin's power.
-EARLIER_EVIDENCE_S = 1.0
-EARLIER_BAND = 0.01
-#: While an earlier take's (or the calibration's) response is applied, the estimate follows
-#: the speakers turned up or down mid-take (the take's own response would take over only as
-#: it relearns, over :data:`~drumjam.analysis.roomresponse.MEMORY_S`): it is scaled by the
-#: least-squares gain of the microphone on it over about this long, in seconds, judged as
-#: the earlier response was (in its strongest bins, removing :data:`EARLIER_REMOVES` of what
-#: was heard there, within :data:`EARLIER_GAIN_RANGE`) ...
-LEVEL_S = 2.0
-#: ... where that gain is this far from 1 in dB (at a steady level it stays within 0.15 dB
-#: on every take of ``benchmarks/mic_bleed.py``; a scale 0.25 dB off leaves the song 31 dB
-#: down).
-LEVEL_DEADBAND_DB = 0.25
-
-
 class ArraySignal:
     """A :class:`Signal` over samples held in memory (not copied).
 
@@ -219,6 +202,25 @@ class BleedReport:
                 "earlier_gain_db": (None if self.earlier_gain_db is None
                                     else round(self.earlier_gain_db, 1)),
                 "slip_ms": round(self.slip_ms, 2)}
+
+
+class Judged(NamedTuple):
+    """What a canceller has judged and learned of the count-in's clicks before a segment, to
+    return to after a slip found later (:meth:`BleedCanceller._rejudge`)."""
+
+    #: what the short and the long response left of the microphone (see ``_score``)
+    errors: np.ndarray
+    #: what the take's own estimate left against no cancelling, in dB (see ``_judge_own``)
+    own_db: float
+    #: an earlier take's response on trial or applied, and the gain it was applied at
+    earlier: EarlierResponse | None
+    earlier_gain: float | None
+    #: the count-in's clicks: their cross- and auto-spectra, their response, and whether the
+    #: clicks take it
+    clicks_cross: np.ndarray
+    clicks_power: np.ndarray
+    h_clicks: np.ndarray
+    clicks_own: bool
 
 
 class BleedCanceller:
@@ -298,23 +300,12 @@ class BleedCanceller:
         self._acc = np.zeros(2)  # bleed and cleaned energy of the current chunk
         self._acc_n = 0
         self._round_trip_s = float(round_trip_s)
-        #: an earlier take's response on trial (None: none, dropped or overtaken), its gain
-        #: once it passed (None while judged), what was seen of it while judged (its and the
-        #: microphone's cross power, its power, the microphone's, seconds) and, once applied,
-        #: what it and the take's own response left (see _try_earlier)
-        self._earlier: np.ndarray | None = None
+        #: an earlier take's response on trial or applied (None: none, dropped or overtaken)
+        self._earlier: EarlierResponse | None = None
+        #: the gain it was applied at from the song's start (kept once the take's own took
+        #: over: the report tells it)
         self._earlier_gain: float | None = None
-        self._earlier_seen = np.zeros(4)
-        self._earlier_left = np.zeros(2)
-        #: whether the clicks take the earlier response while it is applied, judged on the
-        #: count-in's microphone (kept for the stream: a slip found later judges again; see
-        #: _judge_clicks)
-        self._clicks_earlier = False
         self._count_in: list[np.ndarray] = []
-        #: the microphone against the estimate in its strongest bins over the last LEVEL_S
-        #: (cross power, its power, the microphone's), and the scale applied to it
-        self._level_seen = np.zeros(3)
-        self._level = 1.0
         #: the estimate's make-up before its last change, and the sample it changed at
         self._fading: tuple[tuple[np.ndarray, bool, np.ndarray], int, int] | None = None
         #: where the song's bleed says the microphone's samples lie: the capture slips found,
@@ -328,7 +319,7 @@ class BleedCanceller:
         #: before each recent segment was learned: (its path, its first sample, the path's
         #: snapshot, what the canceller had judged, :meth:`_judged`), to learn again with the
         #: song where it lies after a slip
-        self._recent_segments: deque[tuple[WelchResponse, int, tuple, tuple]] = deque()
+        self._recent_segments: deque[tuple[WelchResponse, int, tuple, Judged]] = deque()
         if self._fits(learned):
             self._short.restore(learned.song[:-1], learned.song_weights)
             self._cxx = learned.song[-1].copy()
@@ -339,19 +330,15 @@ class BleedCanceller:
             self._clicks_own = True
             self._update()
             if learned.trial is not None:  # carry on judging or applying it
-                self._earlier = learned.trial.response.copy()
+                self._earlier = EarlierResponse.from_trial(learned.trial)
                 self._earlier_gain = learned.trial.gain
-                self._earlier_seen = np.array(learned.trial.seen, float)
-                self._earlier_left = np.array(learned.trial.left, float)
-                self._clicks_earlier = learned.trial.clicks
         elif earlier is not None and earlier.sample_rate == self.sample_rate:
             # the round trip may be given a little differently (a player's latency is set
             # in whole ms): the response moves by the difference, within its margin
             moved = int(round(self._round_trip_s * sample_rate)) - int(round(earlier.round_trip_s * sample_rate))
             if abs(moved) <= int(round(PRE_S * sample_rate)):
-                self._earlier = _shifted(np.asarray(earlier.response, np.float32), moved)
-            if self._earlier is not None and not np.any(self._earlier):
-                self._earlier = None
+                response = _shifted(np.asarray(earlier.response, np.float32), moved)
+                self._earlier = EarlierResponse(response) if np.any(response) else None
 
     def _fits(self, path: LearnedPath | None) -> bool:
         """Whether a learned path was learned at this stream's sample rate and round trip."""
@@ -363,14 +350,14 @@ class BleedCanceller:
     def _earlier_applied(self) -> bool:
         """Whether an earlier take's response passed its check and is applied (until the
         take's own leaves less)."""
-        return self._earlier is not None and self._earlier_gain is not None
+        return self._earlier is not None and self._earlier.applied
 
     @property
     def _h(self) -> np.ndarray:
         """The song's response as applied now: an earlier take's while it is applied, else
         the take's own (:attr:`_own_h`)."""
         if self._earlier_applied:
-            return self._earlier_gain * self._earlier
+            return self._earlier.h
         return self._own_h
 
     @property
@@ -491,21 +478,18 @@ class BleedCanceller:
         self._lag += slip.samples
         self._moved(slip.at)
 
-    def _judged(self) -> tuple:
-        """What the canceller has judged so far (which response leaves less, whether its own
-        estimate is applied, an earlier take's response on trial) and learned of the
-        count-in's clicks, for :meth:`_rejudge`."""
-        return (self._errors.copy(), self._own_db, self._earlier, self._earlier_gain,
-                self._earlier_seen.copy(), self._earlier_left.copy(), self._clicks_earlier,
-                self._cxy.copy(), self._cxx.copy(), self._h_clicks, self._clicks_own,
-                self._level_seen.copy(), self._level)
+    def _judged(self) -> Judged:
+        """What the canceller has judged so far and learned of the count-in's clicks, for
+        :meth:`_rejudge`."""
+        return Judged(self._errors.copy(), self._own_db,
+                      None if self._earlier is None else self._earlier.copy(), self._earlier_gain,
+                      self._cxy.copy(), self._cxx.copy(), self._h_clicks, self._clicks_own)
 
-    def _rejudge(self, judged: tuple) -> None:
+    def _rejudge(self, judged: Judged) -> None:
         """Return to what :meth:`_judged` gave: judgements made on the song looked for where
         it no longer was are made again."""
-        (self._errors, self._own_db, self._earlier, self._earlier_gain, self._earlier_seen,
-         self._earlier_left, self._clicks_earlier, self._cxy, self._cxx, self._h_clicks,
-         self._clicks_own, self._level_seen, self._level) = judged
+        (self._errors, self._own_db, self._earlier, self._earlier_gain, self._cxy, self._cxx,
+         self._h_clicks, self._clicks_own) = judged
 
     def _applied(self) -> tuple[np.ndarray, bool, np.ndarray]:
         """What the estimate is made with now: the song's response, whether the clicks take
@@ -513,8 +497,8 @@ class BleedCanceller:
         applied, :meth:`_judge_clicks`)."""
         if not (self._earlier_applied or self._own_cancels):
             return np.zeros(self.taps, np.float32), False, self._h_clicks
-        return (self._h, self._clicks_own and not (self._earlier_applied and self._clicks_earlier),
-                self._h_clicks)
+        clicks_earlier = self._earlier_applied and self._earlier.clicks
+        return self._h, self._clicks_own and not clicks_earlier, self._h_clicks
 
     @property
     def _own_cancels(self) -> bool:
@@ -542,7 +526,7 @@ class BleedCanceller:
                                                                        b - lag), h)) ** 2))
                        for a, b, lag in pieces)
 
-        self._clicks_earlier = left(self._earlier_gain * self._earlier) < left(self._h_clicks)
+        self._earlier.clicks = left(self._earlier.h) < left(self._h_clicks)
 
     def _bleed_with(self, applied: tuple[np.ndarray, bool, np.ndarray], start: int,
                     stop: int, lag: int | None = None) -> np.ndarray:
@@ -565,7 +549,8 @@ class BleedCanceller:
                   lag: int | None = None) -> np.ndarray:
         """What is subtracted from microphone samples ``[start, stop)``: the bleed
         :meth:`_bleed_with` gives, at the level followed (:meth:`_follow_level`)."""
-        return self._level * self._bleed_with(applied, start, stop, lag)
+        level = 1.0 if self._earlier is None else self._earlier.level
+        return level * self._bleed_with(applied, start, stop, lag)
 
     def _clean(self, y: np.ndarray) -> np.ndarray:
         est = self.bleed(self._n, self._n + y.size)
@@ -670,20 +655,19 @@ class BleedCanceller:
         since, :meth:`_earlier_slip`, or dropped); once applied, whether the take's own
         leaves less (then the take's own takes over), over the last :data:`COMPARE_S`.
         Whether the capture had slipped."""
-        seg, window = self._short.seg, self._short.window
-        predicted = self._bleed_with((self._earlier, False, self._h_clicks), m, m + seg)
-        if self._earlier_gain is None:
+        seg, window, earlier = self._short.seg, self._short.window, self._earlier
+        predicted = self._bleed_with((earlier.response, False, self._h_clicks), m, m + seg)
+        if not earlier.applied:
             spec_p = np.fft.rfft(predicted * window)
             if not np.any(spec_p):
                 return False
-            self._earlier_seen += (*_in_band(spec_p, np.fft.rfft(y * window)),
+            seen_s = earlier.judge(spec_p, np.fft.rfft(y * window),
                                    self._short.hop / self.sample_rate)
-            *seen, seen_s = self._earlier_seen
             # judged once seen long enough, or before the song starts at the count-in's end
             count_in_ends = self._alone > 0 and m + self._short.hop + seg > self._alone
             if seen_s < EARLIER_EVIDENCE_S and not count_in_ends:
                 return False
-            gain, slip = _earlier_gain(*seen), None
+            gain, slip = earlier.fitted_gain(), None
             if gain is None:
                 slip, gain = self._earlier_slip()
             if gain is None:
@@ -694,20 +678,16 @@ class BleedCanceller:
                 # the clicks were learned where they no longer are: from here on again
                 self._cxy[:] = 0.0
                 self._cxx[:] = 0.0
-            self._earlier_gain = gain
+            earlier.gain = self._earlier_gain = gain
             self._judge_clicks()
             return slip is not None
         if self._short.warm_s < WARMUP_S:
             return False
         forget = float(np.exp(-self._short.hop / (COMPARE_S * self.sample_rate)))
         own = self._bleed_with((self._own_h, False, self._h_clicks), m, m + seg)
-        for k, est in enumerate((self._level * self._earlier_gain * predicted, own)):
-            left = (y - est) * window
-            self._earlier_left[k] = forget * self._earlier_left[k] + float(np.dot(left, left))
-        if self._earlier_left[1] < self._earlier_left[0]:
-            self._earlier = None  # the take's own leaves less: it is applied from now on,
-            self._level_seen[:] = 0.0  # at a level of its own
-            self._level = 1.0
+        left = [(y - est) * window for est in (earlier.level * earlier.gain * predicted, own)]
+        if earlier.overtaken(*(float(np.dot(v, v)) for v in left), forget):
+            self._earlier = None  # the take's own leaves less: it is applied from now on
         return False
 
     def _earlier_slip(self) -> tuple[Slip | None, float | None]:
@@ -721,11 +701,11 @@ class BleedCanceller:
             return None, None
         y = np.concatenate(self._count_in).astype(np.float64)
         d = self._tracker.max_samples
-        predicted = self._bleed_with((self._earlier, False, self._h_clicks), -d, y.size + d)
+        predicted = self._bleed_with((self._earlier.response, False, self._h_clicks), -d, y.size + d)
 
         def gain_after(at: int, shift: int) -> float | None:  # judged as a trial's segment
-            return _earlier_gain(*_in_band(np.fft.rfft(predicted[d - shift + at:d - shift + y.size]),
-                                           np.fft.rfft(y[at:])))
+            return removing_gain(*in_band(np.fft.rfft(predicted[d - shift + at:d - shift + y.size]),
+                                          np.fft.rfft(y[at:])))
 
         xc = correlate(predicted, y, mode="valid", method="fft")
         shift = d - int(np.argmax(xc))
@@ -754,20 +734,16 @@ class BleedCanceller:
 
     def _follow_level(self, m: int, spec_y: np.ndarray) -> None:
         """Judge the estimate's level on one more short segment (microphone samples ``m``
-        on, ``spec_y`` its windowed spectrum) before the response learns from it: the scale
-        of :data:`LEVEL_S`, kept while the microphone's gain on the estimate does not hold
-        (the drums drown it there)."""
+        on, ``spec_y`` its windowed spectrum) before the response learns from it, while an
+        earlier response is applied
+        (:meth:`~drumjam.analysis.earlierresponse.EarlierResponse.follow_level`)."""
         if not self._earlier_applied:
             return  # the take's own response finds the song's level as it learns
         predicted = self._bleed_with(self._applied(), m, m + self._short.seg)
         spec_p = np.fft.rfft(predicted * self._short.window)
-        if not np.any(spec_p):
-            return
-        forget = float(np.exp(-self._short.hop / (LEVEL_S * self.sample_rate)))
-        self._level_seen = forget * self._level_seen + np.array(_in_band(spec_p, spec_y))
-        gain = _earlier_gain(*self._level_seen)
-        if gain is not None:  # else the drums drown what it predicts: the level is kept
-            self._level = 1.0 if abs(20.0 * np.log10(gain)) < LEVEL_DEADBAND_DB else float(gain)
+        if np.any(spec_p):
+            self._earlier.follow_level(spec_p, spec_y, hop=self._short.hop,
+                                       sample_rate=self.sample_rate)
 
     def _score(self, spec_x: np.ndarray, spec_y: np.ndarray) -> None:
         """What each length's response leaves of a long segment before the long one learns
@@ -806,10 +782,7 @@ class BleedCanceller:
                            tuple(a.copy() for a in self._long.spectra), self._long.weights,
                            (float(self._errors[0]), float(self._errors[1])),
                            float(self._own_db),
-                           None if self._earlier is None else EarlierTrial(
-                               self._earlier.copy(), self._earlier_gain,
-                               tuple(float(v) for v in self._earlier_seen),
-                               tuple(float(v) for v in self._earlier_left), self._clicks_earlier))
+                           None if self._earlier is None else self._earlier.trial())
 
     def _current_clicks(self) -> np.ndarray:
         """The clicks' response, computed from the count-in heard so far if not yet fixed."""
@@ -887,26 +860,6 @@ def learn_from_calibration(played: np.ndarray, recorded: np.ndarray, *, sample_r
                                round_trip_s=round_trip_s)
     canceller.process(np.asarray(recorded, np.float32))
     return canceller.learned()
-
-
-def _in_band(spec_p: np.ndarray, spec_y: np.ndarray) -> tuple[float, float, float]:
-    """An earlier response's prediction (``spec_p``) against the microphone (``spec_y``) where
-    it predicts most (the clicks' tones, most of the song: a drum played along the count-in
-    adds little there): their cross power, its power, the microphone's power."""
-    power = np.abs(spec_p) ** 2
-    bins = power >= EARLIER_BAND * np.max(power)
-    heard = spec_y[bins]
-    return (float(np.sum(np.real(np.conj(spec_p[bins]) * heard))), float(np.sum(power[bins])),
-            float(np.sum(np.abs(heard) ** 2)))
-
-
-def _earlier_gain(cross: float, predicted: float, heard: float) -> float | None:
-    """The least-squares gain on an earlier response, if at that gain it removes
-    :data:`EARLIER_REMOVES` of what the microphone heard with a gain in
-    :data:`EARLIER_GAIN_RANGE`; else None."""
-    gain = cross / max(predicted, 1e-30)
-    lo, hi = EARLIER_GAIN_RANGE
-    return gain if lo <= gain <= hi and heard - gain * cross <= EARLIER_REMOVES * heard else None
 
 
 def _slice(x: np.ndarray, a: int, b: int) -> np.ndarray:
