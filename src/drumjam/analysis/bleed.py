@@ -49,7 +49,8 @@ estimates of their path are kept instead:
   the drums do not follow the song's waveform, so the drums cannot enter it;
 - the clicks' own response, learned during the count-in, when the microphone should hear them
   alone. It is used until the song's response is ready, and after that only while the two
-  agree (their clicks differ by less than the clicks themselves, :data:`CLICKS_AGREE`): a
+  agree (their clicks differ by less than the clicks themselves,
+  :meth:`~drumjam.analysis.roomresponse.CountInClicks.agrees`): a
   drummer who played along the count-in put their strokes into it, and it is dropped.
 
 An earlier take's response (or the calibration's), while applied, takes the clicks too where
@@ -86,7 +87,7 @@ import numpy as np
 from scipy.signal import correlate
 
 from drumjam.analysis.roomresponse import (
-    CLICK_REG,
+    CountInClicks,
     LONG_TAPS_S,
     PRE_S,
     TAPS_S,
@@ -117,10 +118,6 @@ COMPARE_S = 4.0
 #: Recent audio the report looks at, in seconds, in chunks of REPORT_CHUNK_S.
 REPORT_S = 30.0
 REPORT_CHUNK_S = 0.02
-#: The count-in's response is trusted while the clicks it predicts differ from those the song's
-#: response predicts by at most this share of the clicks' power (beyond the song response's
-#: own uncertainty, so that it serves while the song's is still being learned).
-CLICKS_AGREE = 1.0
 #: Bleed is too strong when what is left of it stands within this many dB of the drums.
 TOO_STRONG_DB = -20.0
 #: A new response is faded in over this long, in seconds: switched at once, the estimate
@@ -215,11 +212,8 @@ class Judged(NamedTuple):
     #: an earlier take's response on trial or applied, and the gain it was applied at
     earlier: EarlierResponse | None
     earlier_gain: float | None
-    #: the count-in's clicks: their cross- and auto-spectra, their response, and whether the
-    #: clicks take it
-    clicks_cross: np.ndarray
-    clicks_power: np.ndarray
-    h_clicks: np.ndarray
+    #: the clicks' own response from the count-in, and whether the clicks take it
+    click_path: CountInClicks
     clicks_own: bool
 
 
@@ -280,10 +274,7 @@ class BleedCanceller:
         self._lag = (int(round(float(round_trip_s) * sample_rate)) - int(round(PRE_S * sample_rate))
                      - int(first_sample))
         self._alone = int(round(max(0.0, alone_s) * sample_rate))
-        bins = self._short.seg // 2 + 1
-        self._cxy = np.zeros(bins, np.complex128)  # the clicks' spectra, alone
-        self._cxx = np.zeros(bins)
-        self._h_clicks = np.zeros(self.taps, np.float32)
+        self._click_path = CountInClicks.unheard(self.taps, self._short.seg)
         self._clicks_own = False  # the clicks filtered with their own response, not the song's
         # what the short and the long response left of the microphone on each long segment
         # before the long one learned from it (averaged over COMPARE_S, see _score)
@@ -322,11 +313,11 @@ class BleedCanceller:
         self._recent_segments: deque[tuple[WelchResponse, int, tuple, Judged]] = deque()
         if self._fits(learned):
             self._short.restore(learned.song[:-1], learned.song_weights)
-            self._cxx = learned.song[-1].copy()
             self._long.restore(learned.long, learned.long_weights)
             self._errors = np.asarray(learned.errors, float).copy()
             self._own_db = float(learned.own_db)
-            self._h_clicks = learned.clicks.copy()
+            self._click_path = CountInClicks(self._click_path.cross, learned.song[-1].copy(),
+                                             learned.clicks.copy())
             self._clicks_own = True
             self._update()
             if learned.trial is not None:  # carry on judging or applying it
@@ -387,7 +378,7 @@ class BleedCanceller:
         done = 0
         self._mic = np.concatenate([self._mic, y])
         if (self._n < self._alone and self._clicks is not None and self._earlier is not None
-                and not self._h_clicks.any()):
+                and not self._click_path.fixed):
             self._count_in.append(y[:self._alone - self._n].copy())
         paths = (self._short, self._long)
         while done < y.size:
@@ -483,22 +474,22 @@ class BleedCanceller:
         :meth:`_rejudge`."""
         return Judged(self._errors.copy(), self._own_db,
                       None if self._earlier is None else self._earlier.copy(), self._earlier_gain,
-                      self._cxy.copy(), self._cxx.copy(), self._h_clicks, self._clicks_own)
+                      self._click_path.copy(), self._clicks_own)
 
     def _rejudge(self, judged: Judged) -> None:
         """Return to what :meth:`_judged` gave: judgements made on the song looked for where
         it no longer was are made again."""
-        (self._errors, self._own_db, self._earlier, self._earlier_gain, self._cxy, self._cxx,
-         self._h_clicks, self._clicks_own) = judged
+        (self._errors, self._own_db, self._earlier, self._earlier_gain, self._click_path,
+         self._clicks_own) = judged
 
     def _applied(self) -> tuple[np.ndarray, bool, np.ndarray]:
         """What the estimate is made with now: the song's response, whether the clicks take
         their own, and theirs (not while an earlier response that leaves less of them is
         applied, :meth:`_judge_clicks`)."""
         if not (self._earlier_applied or self._own_cancels):
-            return np.zeros(self.taps, np.float32), False, self._h_clicks
+            return np.zeros(self.taps, np.float32), False, self._click_path.h
         clicks_earlier = self._earlier_applied and self._earlier.clicks
-        return self._h, self._clicks_own and not clicks_earlier, self._h_clicks
+        return self._h, self._clicks_own and not clicks_earlier, self._click_path.h
 
     @property
     def _own_cancels(self) -> bool:
@@ -512,7 +503,7 @@ class BleedCanceller:
         theirs (their own judged on the very clicks it learned from, so the earlier one must
         do better still: a calibration's long response holds the room's tail, which the
         clicks' short one cannot)."""
-        if (not self._earlier_applied or not self._h_clicks.any() or self._clicks is None
+        if (not self._earlier_applied or not self._click_path.fixed or self._clicks is None
                 or not self._count_in):
             return
         y = np.concatenate(self._count_in)
@@ -526,7 +517,7 @@ class BleedCanceller:
                                                                        b - lag), h)) ** 2))
                        for a, b, lag in pieces)
 
-        self._earlier.clicks = left(self._earlier.h) < left(self._h_clicks)
+        self._earlier.clicks = left(self._earlier.h) < left(self._click_path.h)
 
     def _bleed_with(self, applied: tuple[np.ndarray, bool, np.ndarray], start: int,
                     stop: int, lag: int | None = None) -> np.ndarray:
@@ -624,8 +615,8 @@ class BleedCanceller:
             # the count-in's clicks are heard: their response is used from here, before the
             # song's first click (the next segment would end past the count-in)
             last = m + path.hop + path.seg > self._alone
-            if last and self._cxx.any() and not self._h_clicks.any():
-                self._h_clicks = self._current_clicks()
+            if last and self._click_path.heard and not self._click_path.fixed:
+                self._click_path.fix()
                 self._clicks_own = self._short.warm_s < WARMUP_S
                 self._judge_clicks()
         if float(np.dot(x, x)) <= 1e-9 * path.seg:
@@ -656,7 +647,7 @@ class BleedCanceller:
         leaves less (then the take's own takes over), over the last :data:`COMPARE_S`.
         Whether the capture had slipped."""
         seg, window, earlier = self._short.seg, self._short.window, self._earlier
-        predicted = self._bleed_with((earlier.response, False, self._h_clicks), m, m + seg)
+        predicted = self._bleed_with((earlier.response, False, self._click_path.h), m, m + seg)
         if not earlier.applied:
             spec_p = np.fft.rfft(predicted * window)
             if not np.any(spec_p):
@@ -676,15 +667,14 @@ class BleedCanceller:
             if slip is not None:
                 self._take_slip(slip)
                 # the clicks were learned where they no longer are: from here on again
-                self._cxy[:] = 0.0
-                self._cxx[:] = 0.0
+                self._click_path.forget()
             earlier.gain = self._earlier_gain = gain
             self._judge_clicks()
             return slip is not None
         if self._short.warm_s < WARMUP_S:
             return False
         forget = float(np.exp(-self._short.hop / (COMPARE_S * self.sample_rate)))
-        own = self._bleed_with((self._own_h, False, self._h_clicks), m, m + seg)
+        own = self._bleed_with((self._own_h, False, self._click_path.h), m, m + seg)
         left = [(y - est) * window for est in (earlier.level * earlier.gain * predicted, own)]
         if earlier.overtaken(*(float(np.dot(v, v)) for v in left), forget):
             self._earlier = None  # the take's own leaves less: it is applied from now on
@@ -701,7 +691,7 @@ class BleedCanceller:
             return None, None
         y = np.concatenate(self._count_in).astype(np.float64)
         d = self._tracker.max_samples
-        predicted = self._bleed_with((self._earlier.response, False, self._h_clicks), -d, y.size + d)
+        predicted = self._bleed_with((self._earlier.response, False, self._click_path.h), -d, y.size + d)
 
         def gain_after(at: int, shift: int) -> float | None:  # judged as a trial's segment
             return removing_gain(*in_band(np.fft.rfft(predicted[d - shift + at:d - shift + y.size]),
@@ -726,7 +716,7 @@ class BleedCanceller:
         attacks. Each segment counts by its ratio, not its energy, as the transcription hears
         levels: a bar the drummer rests counts as much as a loud one."""
         seg, window = self._short.seg, self._short.window
-        own = self._bleed_with((self._own_h, self._clicks_own, self._h_clicks), m, m + seg)
+        own = self._bleed_with((self._own_h, self._clicks_own, self._click_path.h), m, m + seg)
         left, heard = (float(np.dot(v, v)) + self._short.silence
                        for v in ((y - own) * window, y * window))
         forget = float(np.exp(-self._short.hop / (COMPARE_S * self.sample_rate)))
@@ -759,37 +749,19 @@ class BleedCanceller:
     def _update(self) -> None:
         """The clicks' path after a response changed: their own response from the count-in
         while it agrees with the song's short one, else the song's."""
-        self._clicks_own = False
-        if self._short.warm_s < WARMUP_S:
-            self._clicks_own = bool(self._h_clicks.any())
-            return
-        if not self._h_clicks.any():
-            return
-        seg, noise = self._short.seg, self._short.noise
-        song, count_in = np.fft.rfft([self._short.h, self._h_clicks], seg)
-        weight = self._cxx  # where the count-in's clicks sounded
-        # what the song's response is still unsure of (its noise, cut to the taps) does
-        # not count against the count-in's
-        allowed = (CLICKS_AGREE * float(np.sum(np.abs(song) ** 2 * weight))
-                   + float(np.sum(noise * weight)) * self.taps / seg)
-        self._clicks_own = float(np.sum(np.abs(count_in - song) ** 2 * weight)) <= allowed
+        self._clicks_own = self._click_path.fixed and (self._short.warm_s < WARMUP_S
+                                                       or self._click_path.agrees(self._short))
 
     def learned(self) -> LearnedPath:
         """What this canceller has learned, for a later stream of the same set-up."""
         return LearnedPath(self.sample_rate, self._round_trip_s,
-                           tuple(a.copy() for a in (*self._short.spectra, self._cxx)),
-                           self._short.weights, self._current_clicks().copy(),
+                           tuple(a.copy() for a in (*self._short.spectra,
+                                                    self._click_path.power)),
+                           self._short.weights, self._click_path.response().copy(),
                            tuple(a.copy() for a in self._long.spectra), self._long.weights,
                            (float(self._errors[0]), float(self._errors[1])),
                            float(self._own_db),
                            None if self._earlier is None else self._earlier.trial())
-
-    def _current_clicks(self) -> np.ndarray:
-        """The clicks' response, computed from the count-in heard so far if not yet fixed."""
-        if self._cxx.any() and not self._h_clicks.any():
-            response = self._cxy / (self._cxx + CLICK_REG * np.max(self._cxx) + 1e-20)
-            return np.fft.irfft(response, self._short.seg)[:self.taps].astype(np.float32)
-        return self._h_clicks
 
     def _learn_clicks(self, x: np.ndarray, y: np.ndarray) -> None:
         """Average one more segment of the clicks heard alone (their response is used once
@@ -797,9 +769,7 @@ class BleedCanceller:
         if float(np.dot(x, x)) <= 1e-9 * self._short.seg:
             return
         window = self._short.window
-        spec_x = np.fft.rfft(x * window)
-        self._cxy += np.conj(spec_x) * np.fft.rfft(y * window)
-        self._cxx += np.abs(spec_x) ** 2
+        self._click_path.add(np.fft.rfft(x * window), np.fft.rfft(y * window))
 
     def report(self) -> BleedReport:
         """How loud the song was and how clean the microphone is, over the last 30 s."""

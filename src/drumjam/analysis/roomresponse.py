@@ -2,7 +2,8 @@
 
 :class:`WelchResponse` is the song's room response at one length, learned by
 frequency-domain least squares over overlapping segments (Welch averages), the clicks a second
-regressor beside the song; :class:`LearnedPath` is what a stream of a take learned (its
+regressor beside the song; :class:`CountInClicks` is the clicks' own response, learned where
+the count-in's clicks sound alone; :class:`LearnedPath` is what a stream of a take learned (its
 averaged spectra, and the earlier take's response it was trying, :class:`EarlierTrial`), for a
 stream that takes over mid-take; :class:`RoomResponse` is the response a take applied, small
 enough to keep, for the same player's next take (:mod:`drumjam.analysis.bleed`).
@@ -35,6 +36,10 @@ SILENCE_POWER = 1e-10
 #: The clicks' response is regularised by this share of their strongest spectral power, so
 #: that it fades out where they do not sound.
 CLICK_REG = 1e-4
+#: The count-in's response is trusted while the clicks it predicts differ from those the song's
+#: response predicts by at most this share of the clicks' power (beyond the song response's
+#: own uncertainty, so that it serves while the song's is still being learned).
+CLICKS_AGREE = 1.0
 
 
 @dataclass(frozen=True)
@@ -275,3 +280,77 @@ class WelchResponse:
         gain2 = np.abs(response) ** 2
         chance = np.maximum(self.syy - explained, 0.0) / own / (0.5 * self.n_eff)
         return response * np.maximum(0.0, 1.0 - chance / (gain2 + 1e-30)), chance
+
+
+@dataclass
+class CountInClicks:
+    """The clicks' own response, learned where the microphone hears them alone (the count-in):
+    their Welch averages, the response computed from them (regularised by :data:`CLICK_REG`)
+    and fixed once the count-in is over.
+
+    Attributes
+    ----------
+    cross : numpy.ndarray
+        The clicks' and the microphone's cross-spectrum, summed over the segments heard.
+    power : numpy.ndarray
+        The clicks' power spectrum, summed likewise: where they sounded.
+    h : numpy.ndarray
+        Their response once fixed (:meth:`fix`); zeros before.
+    """
+
+    cross: np.ndarray
+    power: np.ndarray
+    h: np.ndarray
+
+    @classmethod
+    def unheard(cls, taps: int, seg: int) -> CountInClicks:
+        """Nothing heard yet, for a response of ``taps`` learned on segments of ``seg``."""
+        bins = seg // 2 + 1
+        return cls(np.zeros(bins, np.complex128), np.zeros(bins), np.zeros(taps, np.float32))
+
+    @property
+    def heard(self) -> bool:
+        """Whether any segment of clicks was heard."""
+        return bool(self.power.any())
+
+    @property
+    def fixed(self) -> bool:
+        """Whether the response is fixed (the count-in is over, or a stream carried it on)."""
+        return bool(self.h.any())
+
+    def add(self, spec_x: np.ndarray, spec_y: np.ndarray) -> None:
+        """Average one more segment: the clicks' and the microphone's windowed spectra."""
+        self.cross += np.conj(spec_x) * spec_y
+        self.power += np.abs(spec_x) ** 2
+
+    def forget(self) -> None:
+        """Forget what was heard (it was heard where the clicks no longer are: a slip)."""
+        self.cross[:] = 0.0
+        self.power[:] = 0.0
+
+    def response(self) -> np.ndarray:
+        """The response: fixed, or computed from what was heard so far."""
+        if self.heard and not self.fixed:
+            seg = 2 * (self.power.size - 1)
+            response = self.cross / (self.power + CLICK_REG * np.max(self.power) + 1e-20)
+            return np.fft.irfft(response, seg)[:self.h.size].astype(np.float32)
+        return self.h
+
+    def fix(self) -> None:
+        """Fix the response at what was heard (the count-in is over)."""
+        self.h = self.response()
+
+    def agrees(self, song: WelchResponse) -> bool:
+        """Whether the clicks this response predicts differ from those the song's response
+        predicts by at most :data:`CLICKS_AGREE` of their power, where the count-in's clicks
+        sounded, beyond what the song's response is still unsure of (its noise, cut to the
+        taps)."""
+        ours, songs = np.fft.rfft([self.h, song.h], song.seg)
+        weight = self.power
+        allowed = (CLICKS_AGREE * float(np.sum(np.abs(songs) ** 2 * weight))
+                   + float(np.sum(song.noise * weight)) * song.taps / song.seg)
+        return float(np.sum(np.abs(ours - songs) ** 2 * weight)) <= allowed
+
+    def copy(self) -> CountInClicks:
+        """A copy to return to (the fixed response is replaced, never changed in place)."""
+        return CountInClicks(self.cross.copy(), self.power.copy(), self.h)
