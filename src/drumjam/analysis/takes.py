@@ -17,6 +17,7 @@ import soundfile as sf
 from drumjam.analysis import analyse_audio
 from drumjam.analysis.transcribe import transcribe
 from drumjam.errors import FileFormatError
+from drumjam.io.audio import check_holds_audio
 from drumjam.io.midi import read_take
 from drumjam.model import KitMap, Take
 
@@ -101,11 +102,13 @@ def load_take(
     FileFormatError
         Naming the file, if it is missing, unreadable or neither MIDI nor audio
         (:class:`~drumjam.errors.MidiFileError` and :class:`~drumjam.errors.AudioFileError`
-        for a broken MIDI or audio file).
+        for a broken MIDI or audio file, a recording that holds no samples or a WAV file
+        cut short). A silent recording is no error: its take has no hits.
     """
     p = Path(path)
     if take_kind(p) == "midi":
         return read_take(p, kit_map=kit_map, channel=channel, player=player)
+    check_holds_audio(p)  # transcription takes an empty file for silence: 0 hits
     take = transcribe(p, player=player or p.stem, progress=progress)
     # the take is scored against its own steady pulse, not a pulse that follows its hits
     return replace(take, beatmap=analyse_audio(p, follow_played=False)) if find_beats else take

@@ -12,9 +12,13 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from drumjam.batch.items import Item
+from drumjam.errors import InputError
+
+if TYPE_CHECKING:
+    from drumjam.scoring import ScoringConfig
 
 OK, FAILED, LOST = "ok", "failed", "lost"
 
@@ -26,6 +30,12 @@ class Settings:
     Parameters are those of ``drumjam score`` / ``duet`` / ``analyze``: ``grid``, ``chart``,
     ``kit``, ``channel``, ``strict``, the windows ``perfect_ms``, ``great_ms``, ``good_ms``, and
     ``meter`` for the analysis.
+
+    Raises
+    ------
+    InputError
+        If ``grid``, ``meter`` or a window is out of range (0 included): a batch refuses a bad
+        option before it does any item, as the one-file command would.
     """
 
     grid: int = 16
@@ -38,6 +48,23 @@ class Settings:
     good_ms: float = 90.0
     meter: int | None = None
 
+    def __post_init__(self) -> None:
+        from drumjam.model.beatmap import SUBDIVISIONS
+
+        if self.grid not in SUBDIVISIONS:
+            raise InputError(f"--grid {self.grid} is not a grid subdivision; give one of "
+                             f"{', '.join(map(str, SUBDIVISIONS))}")
+        if self.meter is not None and not 2 <= self.meter <= 12:
+            raise InputError(f"--meter {self.meter} is out of range; give 2-12 beats per bar")
+        self.scoring_config()
+
+    def scoring_config(self) -> ScoringConfig:
+        """The timing windows and voice matching shared by every item (checked)."""
+        from drumjam.scoring import ScoringConfig
+
+        return ScoringConfig(perfect_ms=self.perfect_ms, great_ms=self.great_ms,
+                             good_ms=self.good_ms, strict_voices=self.strict)
+
 
 def flat(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     """A table row: scalar fields as they are, nested ones (per voice, lists) as JSON text."""
@@ -48,16 +75,24 @@ def flat(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return row
 
 
+def _whole(item: Item, column: str, default: int | None) -> int | None:
+    """An item's whole-number option: its manifest column, else the batch's ``default``."""
+    given = item.options.get(column)
+    if given is None:
+        return default
+    try:
+        return int(given)
+    except ValueError:
+        raise InputError(f"the manifest's {column} {given!r} is not a whole number") from None
+
+
 def _scoring(settings: Settings, item: Item):  # noqa: ANN202 (target, grid, config)
     from drumjam.io.songfolder import load_chart
-    from drumjam.scoring import ScoringConfig
 
-    chart = item.options.get("chart") or settings.chart
-    grid = int(item.options.get("grid") or settings.grid)
-    config = ScoringConfig(perfect_ms=settings.perfect_ms, great_ms=settings.great_ms,
-                           good_ms=settings.good_ms, strict_voices=settings.strict)
+    chart = item.options.get("chart", settings.chart)
+    grid = _whole(item, "grid", settings.grid)
     target = load_chart(chart, kit_map=settings.kit) if chart else None
-    return target, None if target else grid, config
+    return target, None if target else grid, settings.scoring_config()
 
 
 def _score(item: Item, settings: Settings) -> dict[str, Any]:
@@ -92,8 +127,7 @@ def _duet(item: Item, settings: Settings) -> dict[str, Any]:
 def _analyze(item: Item, settings: Settings) -> dict[str, Any]:
     from drumjam.analysis import analyse_audio
 
-    meter = item.options.get("meter") or settings.meter
-    beatmap = analyse_audio(item.paths[0], meter=int(meter) if meter else None)
+    beatmap = analyse_audio(item.paths[0], meter=_whole(item, "meter", settings.meter))
     data = beatmap.to_dict()
     return {"tempo_bpm": data["tempo_bpm"], "meter": data["meter"], "confidence": data["confidence"],
             "beats": len(data["beats"]), "downbeats": len(data["downbeats"]),
@@ -106,6 +140,9 @@ def _transcribe(item: Item, settings: Settings) -> dict[str, Any]:
     except ImportError as exc:
         raise RuntimeError(f"drum transcription is not available in this drumjam installation "
                            f"({exc}); install a drumjam that has drumjam.analysis.transcribe") from None
+    from drumjam.io.audio import check_holds_audio
+
+    check_holds_audio(item.paths[0])  # as `drumjam transcribe`: an empty file is no silence
     take = transcribe(item.paths[0])
     hits = list(getattr(take, "hits", take))
     voices = Counter(getattr(h.voice, "value", str(h.voice)) for h in hits)

@@ -14,7 +14,7 @@ from rich.table import Table
 
 from drumjam.cli.transcribe_cmds import read_any_take
 from drumjam.errors import FileFormatError, InputError
-from drumjam.lesson.config import PassCriteria, TrainerConfig
+from drumjam.lesson.config import PassCriteria, TrainerConfig, check_tempo
 from drumjam.model import BeatMap, Take
 
 console = Console(highlight=False)
@@ -47,10 +47,13 @@ def _emit(data: Any, as_json: bool) -> bool:
     return as_json
 
 
+def _tempo_option(tempo_bpm: float | None) -> float | None:
+    """``--tempo`` checked (20-400 BPM) before any file is read; None when not given."""
+    return None if tempo_bpm is None else check_tempo(tempo_bpm, "--tempo")
+
+
 def _beatmap(take: Take, tempo_bpm: float | None, path: Path | None) -> BeatMap | None:
     """The beat map a teacher gives (a tempo or a JSON file), or None for the file's own."""
-    if tempo_bpm is not None and path is not None:
-        raise InputError("give --tempo or --beatmap, not both")
     if tempo_bpm is not None:
         return BeatMap.constant(tempo_bpm, take.duration_s + 240.0 / tempo_bpm)
     if path is None:
@@ -130,6 +133,9 @@ def create(
     as_json: JsonOpt = False,
 ) -> None:
     """Make a lesson from a teacher's take: pattern, grid, swing, dynamics and feel."""
+    tempo = _tempo_option(tempo)
+    if tempo is not None and beatmap_path is not None:
+        raise InputError("give --tempo or --beatmap, not both")
     trainer = TrainerConfig(
         start_fraction=start_pct / 100.0,
         step_up_pct=step_pct,
@@ -233,6 +239,7 @@ def practise(
     as_json: JsonOpt = False,
 ) -> None:
     """Score an attempt; the tempo trainer says pass or fail and sets the next tempo."""
+    tempo = _tempo_option(tempo)
     take = read_any_take(attempt, kit_map=kit, player=student)
     result = _store().practise(name, student, take, tempo_bpm=tempo)
     if _emit(result, as_json):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import struct
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +27,14 @@ from drumjam.limits import (
 SILENCE_PEAK = 1e-4
 #: Frames decoded at a time.
 BLOCK_FRAMES = 1 << 16
+#: A WAV file missing more than this much of the audio its header declares is refused as
+#: truncated (less is a writer's miscount, e.g. of the header's own bytes, not lost audio).
+TRUNCATED_WAV_S = 0.01
+#: ``data`` chunk sizes from here up (2 GiB) are taken for a length never filled in, not a
+#: claim: writers streaming to a pipe leave 0xFFFFFFFF (ffmpeg) or 0x7FFFFFFF there.
+_UNFILLED_WAV_SIZE = 0x7FFF0000
+#: Chunks walked to find a WAV's ``data`` chunk.
+_MAX_WAV_CHUNKS = 64
 
 _FIX_FORMAT = "give a WAV, FLAC, OGG or MP3 file, or convert it with e.g. `ffmpeg -i FILE out.wav`"
 
@@ -96,8 +105,9 @@ def load_audio(
     Raises
     ------
     AudioFileError
-        If the file is missing, unreadable, empty, silent, holds NaN, is longer than two hours
-        or decodes to more samples than drumjam holds.
+        If the file is missing, unreadable, empty, silent, holds NaN, is longer than two hours,
+        decodes to more samples than drumjam holds or is a WAV file cut short of the audio its
+        header declares.
     """
     p = Path(path)
     info, rate, channels, frames, pieces = _open(p, sample_rate, mono, start_s, end_s)
@@ -127,6 +137,22 @@ def load_audio(
         out.resize((n, *tail), refcheck=False)
     check_heard(p, n, peak)
     return out, int(rate)
+
+
+def check_holds_audio(path: str | Path) -> None:
+    """Refuse an audio file whose header says it holds no frames, nothing decoded.
+
+    For readers that take silence as an answer (:func:`audio_blocks`, drum transcription):
+    an empty file is no recording, and gets :func:`check_heard`'s message.
+
+    Raises
+    ------
+    AudioFileError
+        If the file holds no frames, is missing or is not audio libsndfile reads.
+    """
+    p = Path(path)
+    if audio_info(p).frames == 0:
+        check_heard(p, 0, 0.0)
 
 
 def check_heard(path: Path, n_frames: int, peak: float) -> None:
@@ -204,8 +230,50 @@ def audio_info(path: str | Path) -> sf._SoundFileInfo:
         raise AudioFileError(p, f"not a readable audio file ({exc})", _FIX_FORMAT) from None
 
 
+def _wav_data_sizes(p: Path) -> tuple[int, int, int] | None:
+    """A RIFF WAV's ``data`` chunk: (bytes its header declares, bytes the file holds after
+    the chunk's header, the ``fmt`` chunk's bytes per second); None if the chunk headers
+    cannot be walked. Reads the chunk headers only."""
+    size = p.stat().st_size
+    with p.open("rb") as f:
+        riff = f.read(12)
+        if len(riff) < 12 or riff[:4] not in (b"RIFF", b"RIFX") or riff[8:] != b"WAVE":
+            return None
+        order = "<" if riff[:4] == b"RIFF" else ">"
+        pos, byte_rate = 12, 0
+        for _ in range(_MAX_WAV_CHUNKS):
+            f.seek(pos)
+            head = f.read(8)
+            if len(head) < 8:
+                return None
+            (length,) = struct.unpack(order + "I", head[4:])
+            if head[:4] == b"fmt ":
+                fmt = f.read(12)
+                byte_rate = struct.unpack(order + "I", fmt[8:])[0] if len(fmt) == 12 else 0
+            elif head[:4] == b"data":
+                return length, size - pos - 8, byte_rate
+            pos += 8 + length + (length & 1)
+    return None
+
+
+def _check_wav_length(p: Path, info: sf._SoundFileInfo) -> None:
+    """Refuse a WAV file cut short: its ``data`` chunk declares more than the file holds
+    (libsndfile would read what is there, silently)."""
+    sizes = _wav_data_sizes(p)
+    if sizes is None:
+        return
+    declared, held, byte_rate = sizes
+    if declared >= _UNFILLED_WAV_SIZE or byte_rate == 0:
+        return
+    if (declared - held) / byte_rate > TRUNCATED_WAV_S:
+        raise AudioFileError(
+            p, f"truncated: its header says {declared / byte_rate:.1f} s, the file holds "
+            f"{info.frames / info.samplerate:.1f} s", "copy it again or re-export it")
+
+
 def _check_header(p: Path, info: sf._SoundFileInfo) -> None:
-    """Check what a file's header claims (rate, channels, length) before anything is decoded."""
+    """Check what a file's header claims (rate, channels, length) before anything is decoded,
+    and that a WAV file holds the audio its header declares."""
     if not MIN_SAMPLE_RATE <= info.samplerate <= MAX_SAMPLE_RATE:
         raise AudioFileError(p, f"sample rate {info.samplerate} Hz is outside "
                              f"{MIN_SAMPLE_RATE}-{MAX_SAMPLE_RATE} Hz", _FIX_FORMAT)
@@ -219,6 +287,8 @@ def _check_header(p: Path, info: sf._SoundFileInfo) -> None:
             f"{duration_text(duration_s)} long, more than {MAX_AUDIO_DURATION_S / 3600:.0f} hours",
             "cut out the song you want to play along to",
         )
+    if info.format in ("WAV", "WAVEX"):
+        _check_wav_length(p, info)
 
 
 def _open(
@@ -346,8 +416,9 @@ def audio_blocks(
     Raises
     ------
     AudioFileError
-        If the file is missing, unreadable or too long, or (from the iterator, when it gets
-        there) undecodable or holding NaN samples.
+        If the file is missing, unreadable, too long or a WAV file cut short of the audio its
+        header declares, or (from the iterator, when it gets there) undecodable or holding NaN
+        samples.
     """
     p = Path(path)
     if block_s is not None and not 0.01 <= float(block_s) <= 600.0:

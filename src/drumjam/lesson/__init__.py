@@ -7,7 +7,7 @@ trainer's defaults (:mod:`drumjam.lesson.config`) without the scoring stack.
 import lazy_loader
 
 __getattr__, __dir__, __all__ = lazy_loader.attach(__name__, submod_attrs={
-    "config": ["PassCriteria", "TrainerConfig"],
+    "config": ["PassCriteria", "TrainerConfig", "check_tempo"],
     "feedback": ["Remark", "position_name"],
     "grid": ["GridKind", "choose_grid"],
     "notation": ["pattern_musicxml", "pattern_svg", "render_pattern_files"],

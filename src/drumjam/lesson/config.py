@@ -1,6 +1,7 @@
 """The tempo trainer's settings (:class:`TrainerConfig`) and when an attempt passes
 (:class:`PassCriteria`): plain values, read by the command line for its option defaults
-without the scoring stack (:mod:`drumjam.lesson.trainer` uses them).
+without the scoring stack (:mod:`drumjam.lesson.trainer` uses them); :func:`check_tempo`
+checks a lesson's tempo where a person gives one.
 """
 
 from __future__ import annotations
@@ -9,6 +10,34 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from drumjam.errors import InputError
+from drumjam.limits import MAX_TEMPO_BPM, MIN_TEMPO_BPM
+
+
+def check_tempo(tempo_bpm: float, name: str = "tempo") -> float:
+    """A lesson's tempo checked: finite and within the tempi drumjam handles.
+
+    Parameters
+    ----------
+    tempo_bpm : float
+        Beats per minute.
+    name : str
+        What the tempo is called in the message (``"--tempo"`` on the command line).
+
+    Returns
+    -------
+    float
+        The tempo.
+
+    Raises
+    ------
+    InputError
+        Naming ``name``, the value and the range, for 0, a negative, NaN, infinite or absurd tempo.
+    """
+    bpm = float(tempo_bpm)
+    if not MIN_TEMPO_BPM <= bpm <= MAX_TEMPO_BPM:  # NaN fails the comparison too
+        raise InputError(f"{name} {bpm:g} BPM is out of range; give "
+                         f"{MIN_TEMPO_BPM:.0f}-{MAX_TEMPO_BPM:.0f} BPM")
+    return bpm
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ import numpy as np
 
 from drumjam.errors import InputError
 from drumjam.io.musicxml import MAX_NOTATION_BARS
+from drumjam.lesson.config import check_tempo
 from drumjam.lesson.grid import STEPS_PER_BEAT, GridKind, choose_grid, played_beat, snap
 from drumjam.limits import MAX_BEATS
 from drumjam.model import BeatMap, Chart, Note, Take, Voice, VoiceGroup, voice_group
@@ -157,7 +158,7 @@ class Pattern:
 
     def beatmap(self, tempo_bpm: float, loops: int = 1, start_s: float = 0.0) -> BeatMap:
         """A constant-tempo beat map covering ``loops`` loops from ``start_s``."""
-        period_s = 60.0 / tempo_bpm
+        period_s = 60.0 / check_tempo(tempo_bpm)
         return BeatMap.constant(
             tempo_bpm,
             start_s + loops * self.length_beats * period_s,
@@ -186,7 +187,7 @@ class Pattern:
         with_feel : bool
             Place each note at the teacher's microtiming instead of on the grid.
         """
-        tempo = float(tempo_bpm or self.tempo_bpm)
+        tempo = self.tempo_bpm if tempo_bpm is None else tempo_bpm
         times = self.note_times_s(tempo, loops, start_s, with_feel)
         notes = [
             Note(float(t), n.voice, n.velocity) for row in times for n, t in zip(self.notes, row)

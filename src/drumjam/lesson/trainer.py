@@ -23,11 +23,11 @@ from typing import Any
 import numpy as np
 
 from drumjam.errors import InputError
-from drumjam.lesson.config import TrainerConfig
+from drumjam.lesson.config import TrainerConfig, check_tempo
 from drumjam.lesson.feedback import DEFAULT_REMARK_MS, Remark, remarks, voice_summary
 from drumjam.lesson.pattern import Pattern
 from drumjam.model import Chart, Take
-from drumjam.model.beatmap import MAX_TEMPO_BPM, MIN_TEMPO_BPM
+from drumjam.model.beatmap import MIN_TEMPO_BPM
 from drumjam.scoring import Judgment, ScoringConfig, TakeScore, score_take
 
 #: Most loops one attempt may ask for.
@@ -92,8 +92,7 @@ class Decision:
 
 def start(target_bpm: float, config: TrainerConfig = TrainerConfig()) -> TrainerState:
     """The first state of a student: ``start_fraction`` of the target tempo."""
-    if not MIN_TEMPO_BPM <= target_bpm <= MAX_TEMPO_BPM:
-        raise InputError(f"absurd target tempo {target_bpm} BPM")
+    target_bpm = check_tempo(target_bpm, "target tempo")
     return TrainerState(
         target_bpm, _round_bpm(max(MIN_TEMPO_BPM, target_bpm * config.start_fraction))
     )
@@ -126,8 +125,13 @@ def decide(
     -------
     Decision
         The verdict, the next tempo and the new state.
+
+    Raises
+    ------
+    InputError
+        If ``tempo_bpm`` is given but not 20-400 BPM (0, NaN or infinite included).
     """
-    tempo = float(tempo_bpm or state.tempo_bpm)
+    tempo = state.tempo_bpm if tempo_bpm is None else check_tempo(tempo_bpm)
     target = state.target_bpm
     lowest = max(MIN_TEMPO_BPM, target * config.min_fraction)
     failures = state.failures_in_row
@@ -280,7 +284,14 @@ def evaluate_attempt(
     Returns
     -------
     AttemptResult
+
+    Raises
+    ------
+    InputError
+        If the tempo is not 20-400 BPM (0, NaN, infinite), the attempt has no hits or
+        ``loops`` is out of range.
     """
+    tempo_bpm = check_tempo(tempo_bpm)
     if start_s is None:
         bm = take.beatmap
         start_s = float(bm.downbeats_s[0]) if bm is not None and bm.downbeats_s.size else 0.0

@@ -139,7 +139,7 @@ def build_targets(
         raise InputError(
             f"take {take.player!r} has no beat map to build a grid from; give a chart or a beat map"
         )
-    return grid_targets(take, bm, grid or 16, config.strict_voices)
+    return grid_targets(take, bm, 16 if grid is None else grid, config.strict_voices)
 
 
 def match_take(take: Take, targets: TargetSet, config: ScoringConfig) -> np.ndarray:

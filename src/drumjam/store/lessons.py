@@ -15,7 +15,9 @@ from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, Stri
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from drumjam.errors import InputError, NotFoundError
-from drumjam.lesson import Pattern, TrainerConfig, TrainerState, decide, evaluate_attempt, start
+from drumjam.lesson import (
+    Pattern, TrainerConfig, TrainerState, check_tempo, decide, evaluate_attempt, start,
+)
 from drumjam.model import Take
 from drumjam.scoring import ScoringConfig
 from drumjam.store.db import Base, session_scope
@@ -269,15 +271,25 @@ def practise(
     dict
         ``passed``, ``tempo_bpm``, ``next_tempo_bpm``, ``change``, ``feedback`` (sentences),
         the attempt's figures and the student's ``progress``.
+
+    Raises
+    ------
+    InputError
+        If ``tempo_bpm`` is not 20-400 BPM (0, NaN or infinite included) or the take has no
+        hits (nothing is stored then).
+    NotFoundError
+        If there is no such lesson.
     """
     student = check_name(student, "student")
+    if tempo_bpm is not None:
+        tempo_bpm = check_tempo(tempo_bpm)
     with session_scope(url) as db:
         lesson = _lesson(db, name)
         pattern = Pattern.from_dict(lesson.pattern)
         trainer = TrainerConfig.from_dict(lesson.trainer)
         who = _student(db, student, True)
         state = _state(db, lesson, who, trainer)
-        tempo = float(tempo_bpm or state.tempo_bpm)
+        tempo = state.tempo_bpm if tempo_bpm is None else tempo_bpm
         result = evaluate_attempt(pattern, take, tempo, trainer, scoring, start_s=start_s, loops=loops)
         decision = decide(state, result.passed, trainer, tempo)
         progress = db.get(ProgressRow, (lesson.id, who.id))
