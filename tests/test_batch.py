@@ -116,7 +116,7 @@ def test_bad_manifests_and_sources_are_refused_before_any_work(tmp_path, capsys)
     assert err.count("\n") == 1 and "no column take_b" in err and "Traceback" not in err
     with pytest.raises(SystemExit):
         main(["batch", "score", str(manifest), "--out", str(tmp_path / "r.xlsx")])
-    assert "must end in .parquet or .csv" in capsys.readouterr().err
+    assert "drumjam writes .parquet or .csv here" in capsys.readouterr().err
 
 
 def test_duets_pair_takes_of_the_same_groove_as_the_duet_command(scheduler, groove_midi, tmp_path, capsys):

@@ -87,6 +87,24 @@ def test_missing_checkpoint_file_is_a_clear_error(tmp_path: Path) -> None:
         beat_this_backend.load_model(str(tmp_path / "nothing.ckpt"))
 
 
+def test_a_file_that_is_no_checkpoint_and_a_checkpoint_not_at_hand_are_clear_errors(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from drumjam.errors import FileFormatError
+
+    (tmp_path / "notes.ckpt").write_text("not a checkpoint")
+    torch.save({"weights": [1, 2, 3]}, tmp_path / "other.ckpt")
+    for name in ("notes.ckpt", "other.ckpt"):
+        with pytest.raises(FileFormatError, match="is not a Beat This! checkpoint"):
+            beat_this_backend.load_model(str(tmp_path / name))
+
+    def offline(*args: object, **kwargs: object) -> None:
+        raise OSError("<urlopen error [Errno -2] Name or service not known>")
+
+    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", offline)
+    with pytest.raises(beat_this_backend.BackendUnavailable, match="could not be downloaded"):
+        beat_this_backend.load_model("small9")
+
+
 def test_analyse_audio_with_the_backend(tiny_checkpoint: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     y = render_click(BeatMap.constant(100.0, 10.0), 10.0, 22050)
     monkeypatch.setattr(beat_this_backend, "track_beatmap", lambda s, sr, ckpt: (

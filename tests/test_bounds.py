@@ -400,18 +400,26 @@ def test_live_scoring_of_a_huge_component_equals_offline() -> None:
 
 
 # ---------------------------------------------------------------- the command line
-def test_cli_unexpected_error_is_one_line_with_a_hint(tmp_path: Path, groove_midi: Path) -> None:
+def test_cli_unexpected_error_is_one_line_with_a_hint(groove_midi: Path, capsys: pytest.CaptureFixture,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from drumjam.cli import main
+
     take = next(groove_midi.glob("drummer1/eval_session/*.mid"))
-    blocker = tmp_path / "a-file"
-    blocker.write_text("x")
-    done = _run_cli("score", str(take), "--report", str(blocker / "report.html"))
-    assert done.returncode == 1
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("drumjam: unexpected error: ")
-    assert "DRUMJAM_DEBUG=1" in lines[0] and "Traceback" not in done.stderr
-    debug = _run_cli("score", str(take), "--report", str(blocker / "report.html"),
-                     env={"DRUMJAM_DEBUG": "1"})
-    assert debug.returncode == 1 and "Traceback (most recent call last)" in debug.stderr
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("a bug nobody foresaw")
+
+    monkeypatch.setattr("drumjam.scoring.score_take", broken)
+    monkeypatch.delenv("DRUMJAM_DEBUG", raising=False)
+    with pytest.raises(SystemExit) as exited:
+        main(["score", str(take)])
+    assert exited.value.code == 1
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("drumjam: unexpected error: RuntimeError: a bug")
+    assert "DRUMJAM_DEBUG=1" in lines[0] and "Traceback" not in lines[0]
+    monkeypatch.setenv("DRUMJAM_DEBUG", "1")  # the trace on request
+    with pytest.raises(RuntimeError, match="a bug nobody foresaw"):
+        main(["score", str(take)])
 
 
 def test_cli_expected_errors_still_exit_2(tmp_path: Path) -> None:

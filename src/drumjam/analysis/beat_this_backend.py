@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import soxr
 
-from drumjam.errors import DrumjamError, InputError
+from drumjam.errors import DrumjamError, FileFormatError, InputError
 from drumjam.model import BeatMap
 
 DEFAULT_CHECKPOINT = "final0"
@@ -100,10 +100,24 @@ def _load_checkpoint(checkpoint: str, device: str) -> dict:
     if path.suffix == ".ckpt" or path.exists():
         if not path.is_file():
             raise InputError(f"{checkpoint}: no such Beat This! checkpoint file")
-        return torch.load(path, map_location=device, weights_only=True)
-    return torch.hub.load_state_dict_from_url(  # downloaded once, then read from the hub cache
-        f"{CHECKPOINT_URL}/{checkpoint}.ckpt", file_name=f"beat_this-{checkpoint}.ckpt",
-        map_location=device)
+        try:
+            data = torch.load(path, map_location=device, weights_only=True)
+        except Exception as exc:  # noqa: BLE001 - torch raises many kinds for a file not its own
+            raise FileFormatError(path, f"is not a Beat This! checkpoint ({type(exc).__name__})",
+                                  "give a .ckpt file of the authors' releases") from None
+        if not isinstance(data, dict) or not isinstance(data.get("state_dict"), dict):
+            raise FileFormatError(path, "is not a Beat This! checkpoint (no state_dict)",
+                                  "give a .ckpt file of the authors' releases")
+        return data
+    try:
+        return torch.hub.load_state_dict_from_url(  # downloaded once, then from the hub cache
+            f"{CHECKPOINT_URL}/{checkpoint}.ckpt", file_name=f"beat_this-{checkpoint}.ckpt",
+            map_location=device)
+    except OSError as exc:  # urllib's URLError and HTTPError are OSErrors
+        raise BackendUnavailable(
+            f"the Beat This! checkpoint '{checkpoint}' is not on this machine and could not be "
+            f"downloaded ({exc}); connect once to download it, or give a .ckpt file with "
+            "--checkpoint") from None
 
 
 @functools.lru_cache(maxsize=2)

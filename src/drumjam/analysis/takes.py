@@ -12,12 +12,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Literal
 
-import soundfile as sf
 
 from drumjam.analysis import analyse_audio
 from drumjam.analysis.transcribe import transcribe
-from drumjam.errors import FileFormatError
-from drumjam.io.audio import check_holds_audio
+from drumjam.errors import AudioFileError, FileFormatError
+from drumjam.io.audio import audio_info, check_holds_audio
 from drumjam.io.midi import read_take
 from drumjam.model import KitMap, Take
 
@@ -57,8 +56,8 @@ def take_kind(path: str | Path) -> TakeKind:
     if head == b"MThd" or p.suffix.lower() in MIDI_SUFFIXES:
         return "midi"  # a .mid without its header gets read_take's own error
     try:
-        sf.info(str(p))
-    except (RuntimeError, TypeError, ValueError):
+        audio_info(p)
+    except AudioFileError:
         raise FileFormatError(p, "is neither a MIDI file nor audio drumjam can read",
                               f"give {TAKE_KINDS}") from None
     return "audio"

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import csv
-import os
-import secrets
 from pathlib import Path
 from typing import Any
 
 from drumjam.errors import FileFormatError, InputError
+from drumjam.io.outputs import replacing
 
 SUFFIXES = (".parquet", ".csv")
 FIRST_COLUMNS = ("item", "status", "error", "seconds")
@@ -50,8 +49,7 @@ def write_rows(path: Path, rows: list[dict[str, Any]]) -> None:
     for row in rows:
         columns += [c for c in row if c not in columns]
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    try:
+    with replacing(path) as tmp:
         if path.suffix.lower() == ".csv":
             with tmp.open("w", newline="", encoding="utf-8") as fh:
                 writer = csv.DictWriter(fh, fieldnames=columns, restval="")
@@ -63,6 +61,3 @@ def write_rows(path: Path, rows: list[dict[str, Any]]) -> None:
 
             table = pa.Table.from_pylist([{c: row.get(c) for c in columns} for row in rows])
             pq.write_table(table, tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)

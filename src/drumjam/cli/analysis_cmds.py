@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from drumjam.errors import InputError
+from drumjam.io.outputs import checked_output, replacing
 from drumjam.model import BeatMap
 from drumjam.model.beatmap import TEMPO_CORRECTIONS
 
@@ -84,12 +85,14 @@ def register(app: typer.Typer) -> None:
         checkpoint: CheckpointOpt = None,
     ) -> None:
         """Find the tempo, beats, downbeats and metre of a song."""
+        if out is not None:
+            out = checked_output(out, suffixes=(".json",), inputs=(song,))
         beatmap = _analyse(song, backend, meter, no_cache, checkpoint=checkpoint, tempo=tempo,
                            shift_downbeat=shift_downbeat, steady=steady)
         data = beatmap_json(beatmap)
         if out is not None:
-            out.parent.mkdir(parents=True, exist_ok=True)
-            out.write_text(json.dumps(data, indent=1))
+            with replacing(out) as tmp:
+                tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")
         if as_json:
             print(json.dumps(data))
             return
@@ -120,11 +123,15 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Write the song with a click on every beat (accented downbeats)."""
         from drumjam.analysis.click import mix_click_file
+        from drumjam.io.audio import AUDIO_OUT_SUFFIXES, audio_info, check_writable
 
         if not -60.0 <= click_db <= 12.0:
             raise InputError(f"--click-db {click_db} is out of range; use -60 to 12 dB")
+        out = checked_output(out, suffixes=AUDIO_OUT_SUFFIXES, inputs=(song,))
+        check_writable(out, audio_info(song).channels)
         beatmap = _analyse(song, backend, meter, no_cache, tempo=tempo, shift_downbeat=shift_downbeat,
                            steady=steady)
-        frames, sr = mix_click_file(song, out, beatmap, click_gain_db=click_db)
+        with replacing(out) as tmp:
+            frames, sr = mix_click_file(song, tmp, beatmap, click_gain_db=click_db)
         console.print(f"{out}: {beatmap.beats_s.size} clicks at {beatmap.tempo_bpm:.1f} BPM, "
                       f"{beatmap.meter} beats per bar, {frames / sr:.1f} s")

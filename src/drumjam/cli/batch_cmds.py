@@ -32,10 +32,11 @@ MeterOpt = Annotated[Optional[int], typer.Option("--meter", help="Beats per bar,
 def _run(command: str, source: str, out: Path, workers: int | None, scheduler: str | None,
          retry_failed: bool, **options: object) -> None:
     from drumjam.batch import collect_items, run_batch
-    from drumjam.batch.table import check_output
+    from drumjam.batch.table import SUFFIXES
     from drumjam.batch.tasks import Settings
+    from drumjam.io.outputs import checked_output
 
-    check_output(out)
+    checked_output(out, suffixes=SUFFIXES)  # before any item is done
     items = collect_items(command, source)
     summary = run_batch(command, items, out, settings=Settings(**options), workers=workers,
                         scheduler=scheduler, retry_failed=retry_failed)

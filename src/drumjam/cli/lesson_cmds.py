@@ -207,14 +207,20 @@ def export(
     """Write a lesson's pattern as drum notation."""
     if not (musicxml or svg or png):
         raise InputError("say what to write: --musicxml FILE, --svg FILE and/or --png FILE")
+    from drumjam.io.outputs import checked_output, replacing
     from drumjam.lesson import pattern_musicxml, render_pattern_files
 
+    outputs = {option: checked_output(path, suffixes=suffixes, option=option)
+               for option, path, suffixes in (("--musicxml", musicxml, (".musicxml", ".xml")),
+                                              ("--svg", svg, (".svg",)), ("--png", png, (".png",)))
+               if path is not None}
     pattern, _, info = _store().load_lesson(name)
-    if musicxml:
-        musicxml.parent.mkdir(parents=True, exist_ok=True)
-        musicxml.write_text(pattern_musicxml(pattern, info["name"]), encoding="utf-8")
-        console.print(f"wrote {musicxml}")
-    for path in render_pattern_files(pattern, info["name"], svg, png):
+    for option, path in outputs.items():
+        with replacing(path) as tmp:
+            if option == "--musicxml":
+                tmp.write_text(pattern_musicxml(pattern, info["name"]), encoding="utf-8")
+            else:
+                render_pattern_files(pattern, info["name"], **{option[2:] + "_path": tmp})
         console.print(f"wrote {path}")
 
 

@@ -15,6 +15,7 @@ from rich.table import Table
 from drumjam.cli.transcribe_cmds import read_any_take
 from drumjam.errors import InputError
 from drumjam.io.midi import read_take
+from drumjam.io.outputs import checked_output, replacing
 from drumjam.io.songfolder import load_chart
 from drumjam.scoring.config import ScoringConfig
 
@@ -38,6 +39,8 @@ ReportOpt = Annotated[Optional[Path], typer.Option("--report", help="Also write 
 StrictOpt = Annotated[bool, typer.Option("--strict", help="Match exact voices, not voice groups.")]
 PerfectOpt = Annotated[float, typer.Option("--perfect-ms", help="Perfect window, ms.")]
 GreatOpt = Annotated[float, typer.Option("--great-ms", help="Great window, ms.")]
+#: What an HTML report may be called.
+REPORT_SUFFIXES = (".html", ".htm")
 GoodOpt = Annotated[float, typer.Option("--good-ms", help="Matching window, ms.")]
 
 
@@ -123,13 +126,17 @@ def register(app: typer.Typer) -> None:
         from drumjam.scoring import score_take
 
         cfg = _config(strict, perfect_ms, great_ms, good_ms)
+        if report:
+            report = checked_output(report, suffixes=REPORT_SUFFIXES, inputs=(take, chart),
+                                    option="--report")
         target = load_chart(chart, kit_map=kit) if chart else None
         played = read_any_take(take, kit_map=kit, channel=channel, find_beats=target is None)
         result = score_take(played, target, grid=None if target else grid, config=cfg)
         if report:
             from drumjam.report import write_take_report
 
-            write_take_report(result, report, title=played.player)
+            with replacing(report) as tmp:
+                write_take_report(result, tmp, title=played.player)
         if json_out:
             print(json.dumps(result.to_dict(), indent=2))
             return
@@ -159,10 +166,14 @@ def register(app: typer.Typer) -> None:
         cfg = _config(strict, perfect_ms, great_ms, good_ms)
         if names:
             given = [n.strip() for n in names.split(",")]
-            if len(given) != 2 or not all(given):
-                raise InputError(f"--names {names!r} must be two names separated by a comma")
+            if len(given) != 2 or not all(given) or given[0] == given[1]:
+                raise InputError(f"--names {names!r} must be two different names separated by "
+                                 "a comma")
         else:
             given = player_names([take_a, take_b])
+        if report:
+            report = checked_output(report, suffixes=REPORT_SUFFIXES,
+                                    inputs=(take_a, take_b, chart), option="--report")
         target = load_chart(chart, kit_map=kit) if chart else None
         a, b = (read_any_take(path, kit_map=kit, channel=channel, player=name,
                               find_beats=first and target is None and not _any_midi(take_a, take_b))
@@ -171,7 +182,8 @@ def register(app: typer.Typer) -> None:
         if report:
             from drumjam.report import write_duet_report
 
-            write_duet_report(result, report, title=f"{a.player} & {b.player}")
+            with replacing(report) as tmp:
+                write_duet_report(result, tmp, title=f"{a.player} & {b.player}")
         if json_out:
             print(json.dumps(result.to_dict(), indent=2))
             return
@@ -189,12 +201,14 @@ def register(app: typer.Typer) -> None:
         from drumjam.report import write_duet_report
         from drumjam.scoring import analyse_duet
 
+        report = checked_output(report, suffixes=REPORT_SUFFIXES, option="--report")
         folder = resources.files("drumjam") / "data" / "demo"
         with resources.as_file(folder) as demo_dir:
             a = read_take(demo_dir / "drummer1_pop-groove7_138.mid", player="drummer 1")
             b = read_take(demo_dir / "drummer7_pop-groove7_138.mid", player="drummer 7")
         result = analyse_duet(a, b, grid=16)
-        write_duet_report(result, report, title="Pop groove 7 at 138 BPM", credit=DEMO_CREDIT)
+        with replacing(report) as tmp:
+            write_duet_report(result, tmp, title="Pop groove 7 at 138 BPM", credit=DEMO_CREDIT)
         if json_out:
             print(json.dumps(result.to_dict(), indent=2))
             return

@@ -19,6 +19,7 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from rich.table import Table
 
 from drumjam.errors import FileFormatError
+from drumjam.io.outputs import checked_output, replacing
 
 if TYPE_CHECKING:
     from drumjam.model import Take
@@ -88,9 +89,12 @@ def register(app: typer.Typer) -> None:
         if take_kind(audio) == "midi":
             raise FileFormatError(audio, "is a MIDI file: its hits need no transcription",
                                   "score it with drumjam score, or give a recording")
+        if out is not None:
+            out = checked_output(out, suffixes=(".mid", ".midi"), inputs=(audio,))
         take = read_any_take(audio)
         if out is not None:
-            write_midi(out, take)
+            with replacing(out) as tmp:
+                write_midi(tmp, take)
         if json_out:
             print(json.dumps(take_json(take), indent=2))
             return

@@ -225,7 +225,7 @@ def audio_info(path: str | Path) -> sf._SoundFileInfo:
         raise AudioFileError(p, "no such audio file", "check the path")
     try:
         with _quiet_decoder():
-            return sf.info(str(p))
+            return sf.info(os.fsencode(p))
     except (RuntimeError, TypeError, ValueError) as exc:
         raise AudioFileError(p, f"not a readable audio file ({exc})", _FIX_FORMAT) from None
 
@@ -323,7 +323,7 @@ def _decode(
     read = 0
     try:
         with _quiet_decoder():
-            f = sf.SoundFile(str(p))
+            f = sf.SoundFile(os.fsencode(p))
         with f:
             if first:
                 f.seek(first)
@@ -429,7 +429,31 @@ def audio_blocks(
     return rate, info.frames / info.samplerate, pieces
 
 
-_WRITE_FORMATS = {"wav": "WAV", "flac": "FLAC", "ogg": "OGG", "mp3": "MP3"}
+#: What drumjam writes audio as, by suffix: libsndfile's format and the most channels it holds.
+_WRITE_FORMATS = {".wav": ("WAV", MAX_AUDIO_CHANNELS), ".flac": ("FLAC", 8),
+                  ".ogg": ("OGG", MAX_AUDIO_CHANNELS), ".mp3": ("MP3", 2)}
+#: The suffixes of the audio files drumjam writes.
+AUDIO_OUT_SUFFIXES = tuple(_WRITE_FORMATS)
+
+
+def check_writable(path: str | Path, channels: int) -> str:
+    """The libsndfile format of an audio file to write at ``path``, once it is known to hold
+    ``channels`` channels (FLAC holds up to 8, MP3 2).
+
+    Raises
+    ------
+    InputError
+        Naming the suffix or the channels, and what to write instead.
+    """
+    suffix = Path(path).suffix.lower()
+    if suffix not in _WRITE_FORMATS:
+        raise InputError(f"cannot write audio as '{suffix}'; use .wav, .flac, .ogg or .mp3")
+    fmt, most = _WRITE_FORMATS[suffix]
+    if not 1 <= channels <= most:
+        raise InputError(f"{Path(path).name}: {suffix} holds 1-{most} channels, not {channels}; "
+                         + ("write .wav" if channels <= MAX_AUDIO_CHANNELS else
+                            f"give audio of at most {MAX_AUDIO_CHANNELS} channels"))
+    return fmt
 
 
 def audio_writer(
@@ -439,15 +463,12 @@ def audio_writer(
     f.write(block)``); the format follows the extension, as in :func:`write_audio`."""
     out = Path(path)
     sr = _check_rate(sr)
+    fmt = check_writable(out, channels)
     ext = out.suffix.lower().lstrip(".")
-    if ext not in _WRITE_FORMATS:
-        raise InputError(f"cannot write audio as '.{ext}'; use .wav, .flac, .ogg or .mp3")
-    if not 1 <= channels <= MAX_AUDIO_CHANNELS:
-        raise InputError(f"{channels} channels to write; use 1-{MAX_AUDIO_CHANNELS}")
     if subtype is None and ext in ("wav", "flac"):
         subtype = "PCM_16"
     out.parent.mkdir(parents=True, exist_ok=True)
-    return sf.SoundFile(str(out), "w", sr, channels, format=_WRITE_FORMATS[ext], subtype=subtype)
+    return sf.SoundFile(os.fsencode(out), "w", sr, channels, format=fmt, subtype=subtype)
 
 
 def write_audio(
