@@ -106,6 +106,60 @@ def test_an_unfinished_session_is_kept_as_interrupted_and_scored_from_its_hits(d
     history.close()
 
 
+def test_a_run_whose_hits_miss_the_chart_is_scored_and_kept_and_the_next_start_goes_on(
+        db_url, monkeypatch, caplog):
+    """A hit far past the song's notes (or a run stopped before its first note) scores as an
+    extra hit, every note missed: it is no take of another song to refuse. And a session that
+    cannot be scored at all is logged and left, its hits kept, while the app starts."""
+    song = groove_song(bars=2)
+    notes = len(song.chart.notes)
+    history = History(db_url)
+    players = [Player("Ann"), Player("Bob")]
+    targets = {"song_id": song.id, "title": song.title, "beatmap": song.beatmap, "chart": song.chart,
+               "grid": song.grid, "practice": {"speed": 1.0}}
+    far = history.open(players=players, **targets)
+    live = LiveSession(players, song.beatmap, song.chart, on_hit=history.recorder(far))
+    for player in (0, 1):
+        live.add_hit(player, Hit(song.chart.notes[-1].time_s + 100.0 + player, "snare", 80))
+    result = live.finish().to_dict()  # what the page's finish gets: a result, not an error
+    assert [(p["score"]["matched"], p["score"]["missed"], p["score"]["extra"])
+            for p in result["players"]] == [(0, notes, 1)] * 2
+    first_s = song.chart.notes[0].time_s
+    early = LiveSession(players[:1], song.beatmap, song.chart)
+    early.add_hit(0, Hit(first_s - 0.02, "kick", 80))
+    stopped = early.finish(stop_s=first_s - 0.01).to_dict()["players"][0]["score"]
+    assert (stopped["matched"], stopped["missed"], stopped["extra"]) == (0, 0, 1)
+
+    kept = history.open(players=players[:1], **targets)
+    again = LiveSession(players[:1], song.beatmap, song.chart, on_hit=history.recorder(kept))
+    again.add_hit(0, Hit(song.chart.duration_s + 50.0, "kick", 80))
+    assert history.writer.flush()
+    assert History(db_url).recovered == [far, kept]  # the app starts; both are kept
+    saved = get_session(kept, url=db_url)["results"]["players"][0]["score"]
+    assert (saved["matched"], saved["missed"], saved["extra"]) == (0, notes, 1)
+
+    stuck = history.open(players=players[:1], **targets)
+    fine = history.open(players=players[:1], **targets)
+    for sid in (stuck, fine):
+        history.recorder(sid)(0, Hit(first_s, "kick", 80))
+    assert history.writer.flush()
+    import drumjam.store.sessions as sessions
+
+    real = sessions.interrupt_session
+
+    def broken(session_id: int, url: str | None = None) -> bool:
+        if session_id == stuck:
+            raise RuntimeError("a bug in scoring")
+        return real(session_id, url=url)
+
+    monkeypatch.setattr(sessions, "interrupt_session", broken)
+    assert History(db_url).recovered == [fine]
+    assert "session %d could not be scored" % stuck in caplog.text
+    monkeypatch.setattr(sessions, "interrupt_session", real)
+    assert History(db_url).recovered == [stuck]  # nothing was lost: scored once it can be
+    history.close()
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

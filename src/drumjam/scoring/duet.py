@@ -206,6 +206,7 @@ def analyse_duet(
     grid: int | None = None,
     beatmap: BeatMap | None = None,
     config: ScoringConfig | None = None,
+    played_along: bool = False,
 ) -> DuetResult:
     """Score two takes of one song and measure them against each other.
 
@@ -221,6 +222,11 @@ def analyse_duet(
         Beat map for the grid (default: take A's, else take B's).
     config : ScoringConfig, optional
         Windows and rules.
+    played_along : bool
+        The take was played along the chart on its own timeline (a live run): it is scored
+        even where no hit comes near a note (all extra, every note missed) or the chart has
+        no notes left (a run stopped before its first), instead of being refused as a take of
+        another song.
 
     Returns
     -------
@@ -230,7 +236,8 @@ def analyse_duet(
     if len(take_a) == 0 or len(take_b) == 0:
         empty = take_a.player if len(take_a) == 0 else take_b.player
         raise InputError(f"take {empty!r} has no hits; a duet needs two played takes")
-    targets = build_targets(_merged(take_a, take_b), chart, grid, beatmap, config)
+    targets = build_targets(_merged(take_a, take_b), chart, grid, beatmap, config,
+                            played_along=played_along)
     score_a = assemble_score(take_a, targets, match_take(take_a, targets, config), config)
     score_b = assemble_score(take_b, targets, match_take(take_b, targets, config), config)
     idx, ta, tb = paired_onsets(score_a, score_b)

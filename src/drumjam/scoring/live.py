@@ -62,7 +62,7 @@ class LiveScorer:
     ) -> None:
         self.config = config or ScoringConfig()
         self.chart = chart
-        self.grid = None if chart is not None else (grid or 16)
+        self.grid = None if chart is not None else (16 if grid is None else grid)
         self.beatmap = chart.beatmap if chart is not None else beatmap
         if self.beatmap is None:
             raise InputError("live scoring needs a chart or a beat map for the grid")
@@ -168,14 +168,16 @@ class LiveScorer:
     def finish(self) -> TakeScore:
         """Close every open component and return the final score.
 
-        Equal to ``score_take(self.take(), chart)`` (or the grid equivalent).
+        Equal to ``score_take(self.take(), chart, played_along=True)`` (or the grid
+        equivalent).
         """
         for key, state in self._states.items():
             self._close(key, state)
         take = self.take()
         if not len(take):
             raise InputError(f"{self.player} played no hits")
-        targets = build_targets(take, self.chart, self.grid, self.beatmap, self.config)
+        targets = build_targets(take, self.chart, self.grid, self.beatmap, self.config,
+                                played_along=True)
         if not self._in_order:
             return assemble_score(take, targets, match_take(take, targets, self.config), self.config)
         lookup = {(str(k), float(t)): i for i, (k, t) in enumerate(zip(targets.keys, targets.times_s))}

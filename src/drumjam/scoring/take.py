@@ -126,13 +126,16 @@ def build_targets(
     grid: int | None,
     beatmap: BeatMap | None,
     config: ScoringConfig,
+    *,
+    played_along: bool = False,
 ) -> TargetSet:
     """The targets a take is scored against (see :func:`score_take`)."""
     if chart is not None and grid is not None:
         raise InputError("score against a chart or a grid, not both")
     if chart is not None:
-        targets = chart_targets(chart, config.strict_voices)
-        check_overlap(take, targets, chart.title or "chart")
+        targets = chart_targets(chart, config.strict_voices, allow_empty=played_along)
+        if not played_along:
+            check_overlap(take, targets, chart.title or "chart")
         return targets
     bm = beatmap or take.beatmap
     if bm is None:
@@ -169,7 +172,13 @@ def assemble_score(
     velocities = take.velocities().astype(np.int64)
     hit_voices = [h.voice.value for h in take.hits]
     ok = matched >= 0
-    target_t = np.where(ok, targets.times_s[np.maximum(matched, 0)], np.nan)
+    if len(targets):
+        at = np.maximum(matched, 0)
+        target_t = np.where(ok, targets.times_s[at], np.nan)
+        chart_vel = np.where(ok, targets.velocities[at], 0)
+    else:  # a run stopped before its first note: every hit is extra
+        target_t = np.full(times.size, np.nan)
+        chart_vel = np.zeros(times.size, targets.velocities.dtype)
     offsets = (times - target_t) * 1000.0
     results: list[HitResult] = []
     for i in range(times.size):
@@ -184,7 +193,6 @@ def assemble_score(
     missed = [] if targets.is_grid else [i for i in range(len(targets)) if i not in hit_targets]
     bm = targets.beatmap
     bars = bm.bar_index(np.where(ok, target_t, times)).astype(float)
-    chart_vel = np.where(ok, targets.velocities[np.maximum(matched, 0)], 0)
     judgments = np.array([r.judgment for r in results], dtype=object)
 
     voice_arr = np.array(hit_voices, dtype=object)
@@ -215,6 +223,7 @@ def score_take(
     grid: int | None = None,
     beatmap: BeatMap | None = None,
     config: ScoringConfig | None = None,
+    played_along: bool = False,
 ) -> TakeScore:
     """Score a take against a chart, or against the beat grid.
 
@@ -232,6 +241,11 @@ def score_take(
         The beat grid (default: the take's own beat map).
     config : ScoringConfig, optional
         Windows and rules (see :class:`ScoringConfig` for the defaults in ms).
+    played_along : bool
+        The take was played along the chart on its own timeline (a live run): it is scored
+        even where no hit comes near a note (all extra, every note missed) or the chart has
+        no notes left (a run stopped before its first), instead of being refused as a take of
+        another song.
 
     Returns
     -------
@@ -246,5 +260,5 @@ def score_take(
     [10, -5]
     """
     config = config or ScoringConfig()
-    targets = build_targets(take, chart, grid, beatmap, config)
+    targets = build_targets(take, chart, grid, beatmap, config, played_along=played_along)
     return assemble_score(take, targets, match_take(take, targets, config), config)

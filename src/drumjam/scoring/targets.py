@@ -63,9 +63,10 @@ def hit_keys(take: Take, strict_voices: bool) -> np.ndarray:
     return np.array([_GROUP_NAME[h.voice] for h in take.hits], dtype=object)
 
 
-def chart_targets(chart: Chart, strict_voices: bool = False) -> TargetSet:
-    """Targets from a chart's notes."""
-    if len(chart) == 0:
+def chart_targets(chart: Chart, strict_voices: bool = False, *, allow_empty: bool = False
+                  ) -> TargetSet:
+    """Targets from a chart's notes (none only with ``allow_empty``)."""
+    if len(chart) == 0 and not allow_empty:
         raise ChartError(chart.title or "chart", "has no notes to play", "give a chart with drum notes")
     voices = np.array([n.voice.value for n in chart.notes], dtype=object)
     keys = voices if strict_voices else np.array(

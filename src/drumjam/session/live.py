@@ -295,7 +295,8 @@ class LiveSession:
             chart = self.chart
             if stop_s is not None and chart is not None and stop_s < chart.duration_s:
                 chart = replace(chart, notes=tuple(n for n in chart.notes if n.time_s < stop_s - 1e-6))
-                scores = [score_take(t, chart, beatmap=self.beatmap, config=self.config) for t in takes]
+                scores = [score_take(t, chart, beatmap=self.beatmap, config=self.config,
+                                     played_along=True) for t in takes]
             else:
                 stop_s = None
                 scores = [self._scorers[i].finish() for i in played]
@@ -304,7 +305,7 @@ class LiveSession:
             if len(takes) == 2:
                 duet = analyse_duet(takes[0], takes[1], chart,
                                     grid=None if chart else self.grid,
-                                    beatmap=self.beatmap, config=self.config)
+                                    beatmap=self.beatmap, config=self.config, played_along=True)
                 summary = duet.summary
             silent = [p.name for i, p in enumerate(self.players) if i not in played]
             if silent:

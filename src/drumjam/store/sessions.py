@@ -10,6 +10,7 @@ server stopped before that is scored from its hits by :func:`interrupt_session` 
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -20,6 +21,8 @@ from drumjam.errors import InputError, NotFoundError
 from drumjam.model import BeatMap, Chart, Hit, Note
 from drumjam.session.live import LiveSession, Player
 from drumjam.store.db import Base, session_scope
+
+log = logging.getLogger("drumjam.store")
 
 PLAYING, FINISHED, INTERRUPTED = "playing", "finished", "interrupted"
 
@@ -214,10 +217,18 @@ def interrupt_session(session_id: int, url: str | None = None) -> bool:
 
 def recover_interrupted(url: str | None = None) -> list[int]:
     """Keep every session left ``playing`` by a server that stopped as ``interrupted``
-    (those without hits are deleted); the ids kept."""
+    (those without hits are deleted); the ids kept. A session that cannot be scored is
+    logged and left as it is, its hits kept: it must not stop the app from starting."""
     with session_scope(url) as db:
         ids = db.scalars(select(SavedSession.id).where(SavedSession.status == PLAYING)).all()
-    return [i for i in ids if interrupt_session(i, url=url)]
+    kept = []
+    for i in ids:
+        try:
+            if interrupt_session(i, url=url):
+                kept.append(i)
+        except Exception:  # noqa: BLE001 - one session's trouble is logged, the others kept
+            log.exception("session %d could not be scored on recovery; its hits are kept", i)
+    return kept
 
 
 def save_calibration(name: str, latency_ms: float, taps: int, url: str | None = None) -> None:

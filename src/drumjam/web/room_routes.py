@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import logging
 import time
 from collections.abc import Callable
 from functools import partial
@@ -83,6 +84,8 @@ from drumjam.web.room_mic import (
 )
 from drumjam.web.state import BleedMemory, History
 from drumjam.web.ws_routes import error_reply, receive_text
+
+log = logging.getLogger("drumjam.web")
 
 router = APIRouter(prefix="/api/rooms", tags=["rooms"],
                    responses=error_responses(400, 403, 404, 409, 413, 429, 503))
@@ -199,6 +202,9 @@ class RoomService:
                    and self.clock_s() < deadline):
                 await asyncio.sleep(0.1)
             await self.end(room)
+        except Exception:  # a task's error is otherwise lost without a word
+            log.exception("a room playing %s could not be ended", room.song.title)
+            raise
         finally:
             self.tasks.pop(id(room), None)
 

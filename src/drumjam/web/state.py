@@ -12,6 +12,7 @@ is forgotten. When :data:`MAX_LIVE_SESSIONS` sessions are all in use, a new one 
 
 from __future__ import annotations
 
+import logging
 import secrets
 import threading
 import time
@@ -39,6 +40,8 @@ from drumjam.store.sessions import (
     open_session,
     recover_interrupted,
 )
+
+log = logging.getLogger("drumjam.web")
 
 MAX_LIVE_SESSIONS = 500
 #: A session nobody is connected to is forgotten this long after its last activity.
@@ -230,7 +233,11 @@ class JamState:
             if not full:
                 self._live[live_id] = entry
         for gone in idle:
-            self.history.interrupt(gone.history_id)
+            try:
+                self.history.interrupt(gone.history_id)
+            except Exception:  # noqa: BLE001 - an abandoned run must not refuse a new one
+                log.exception("abandoned session %d could not be kept as interrupted",
+                              gone.history_id)
         if full:
             self.history.interrupt(entry.history_id)
             raise ServerBusyError(f"{MAX_LIVE_SESSIONS} sessions are being played; try again "
