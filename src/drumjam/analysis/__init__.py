@@ -14,12 +14,12 @@ from threadpoolctl import threadpool_limits
 
 from drumjam.analysis import beat_this_backend, cache
 from drumjam.analysis.click import mix_click, render_click
-from drumjam.analysis.features import ANALYSIS_SR, onset_envelope
+from drumjam.analysis.features import ANALYSIS_SR, MIN_ANALYSIS_S, onset_envelope
 from drumjam.analysis.onsets import detect_onsets
 from drumjam.analysis.stream import array_blocks, read_mono, song_blocks
 from drumjam.analysis.tracker import beatmap_of, confidence, listen
-from drumjam.errors import InputError
-from drumjam.io.audio import MAX_AUDIO_DURATION_S, SILENCE_PEAK
+from drumjam.errors import AudioFileError, InputError
+from drumjam.io.audio import MAX_AUDIO_DURATION_S, SILENCE_PEAK, audio_info
 from drumjam.model import BeatMap
 
 BACKENDS = ("drumjam", "beat_this")
@@ -96,6 +96,10 @@ def analyse_audio(
         beat_this_backend.require()
     if isinstance(path_or_samples, (str, Path)):
         blocks, rate = song_blocks(path_or_samples, ANALYSIS_SR), ANALYSIS_SR  # the header checked
+        info = audio_info(path_or_samples)
+        if info.frames < MIN_ANALYSIS_S * info.samplerate:
+            raise AudioFileError(path_or_samples, f"{info.frames / info.samplerate:.2f} s of audio "
+                                 "is too short to analyse", f"give at least {MIN_ANALYSIS_S} s")
         digest = cache.file_digest(path_or_samples)
     else:
         samples, rate = _samples_in(path_or_samples, sr)

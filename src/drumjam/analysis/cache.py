@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import tempfile
 from pathlib import Path
@@ -17,6 +18,8 @@ import numpy as np
 
 from drumjam.model import BeatMap
 from drumjam.paths import cache_dir
+
+log = logging.getLogger("drumjam.analysis")
 
 ANALYSIS_VERSION = "8"
 CHUNK_BYTES = 1 << 20
@@ -50,20 +53,28 @@ def cache_path(key: str) -> Path:
 
 
 def load(key: str) -> BeatMap | None:
-    """The cached beat map of ``key``, or None (also for an unreadable entry)."""
-    path = cache_path(key)
-    if not path.is_file():
-        return None
+    """The cached beat map of ``key``, or None (also for an unreadable entry or cache)."""
     try:
+        path = cache_path(key)
+        if not path.is_file():
+            return None
         return BeatMap.from_dict(json.loads(path.read_text()))
     except (ValueError, OSError):
         return None
 
 
-def store(key: str, beatmap: BeatMap) -> Path:
-    """Store a beat map under ``key`` (atomic: a reader sees the old entry or the new one)."""
-    path = cache_path(key)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
+def store(key: str, beatmap: BeatMap) -> Path | None:
+    """Store a beat map under ``key`` (atomic: a reader sees the old entry or the new one).
+
+    The cache only saves time: where it cannot be written (the data folder is a file, full
+    or read-only) a warning is logged and None returned, and the analysis goes on.
+    """
+    try:
+        path = cache_path(key)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
+    except OSError as exc:
+        log.warning("beat maps are not cached: %s", exc)
+        return None
     try:
         with os.fdopen(fd, "w") as fh:
             json.dump(beatmap.to_dict(), fh)

@@ -23,6 +23,8 @@ from drumjam.errors import InputError
 from drumjam.io.audio import resample
 
 ANALYSIS_SR = 22050
+#: The shortest audio a beat map is found in, in seconds.
+MIN_ANALYSIS_S = 0.5
 HOP = 128
 N_FFT = 512
 N_MELS = 80
@@ -295,9 +297,9 @@ class EnvelopeStream:
             If less than half a second was fed.
         """
         n_samples = self._mel.frames.n_samples
-        if n_samples < ANALYSIS_SR * 0.5:
+        if n_samples < ANALYSIS_SR * MIN_ANALYSIS_S:
             raise InputError(f"audio of {n_samples / ANALYSIS_SR:.2f} s is too short to analyse; "
-                             "give at least 0.5 s")
+                             f"give at least {MIN_ANALYSIS_S} s")
         self._mel.finish()
         top = max(self._mel.top, 1e-12)
         fps = ANALYSIS_SR / HOP

@@ -48,6 +48,8 @@ def _run(command: str, source: str, out: Path, workers: int | None, scheduler: s
     if summary.failed or summary.lost:
         console.print(f"each item's error is in the error column of {out}"
                       + ("; run the same command again to redo the lost items" if summary.lost else ""))
+    if summary.items > summary.skipped and not summary.ok:
+        raise typer.Exit(1)  # nothing was done: a script must not go on as if it had
 
 
 def register(app: typer.Typer) -> None:

@@ -61,9 +61,10 @@ def _beatmap(take: Take, tempo_bpm: float | None, path: Path | None) -> BeatMap 
     try:
         return BeatMap.from_dict(json.loads(path.read_text(encoding="utf-8")))
     except (OSError, ValueError, AttributeError) as exc:
+        detail = str(exc).removeprefix("not a beat map: ")
         raise FileFormatError(
             path,
-            f"not a beat map ({exc})",
+            f"not a beat map ({detail})",
             'write {"beats": [...], "downbeats": [...], "meter": 4}',
         ) from exc
 

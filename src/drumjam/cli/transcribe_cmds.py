@@ -98,6 +98,10 @@ def register(app: typer.Typer) -> None:
         if json_out:
             print(json.dumps(take_json(take), indent=2))
             return
+        if not len(take):
+            console.print(f"{audio.name}: no drum hits found (is the recording silent, or only "
+                          "the song?)")
+            return
         console.print(_voice_table(take))
         if out is not None:
             console.print(f"MIDI take: {out}")

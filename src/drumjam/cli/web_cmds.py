@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import ipaddress
+import socket
+import ssl
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,6 +95,41 @@ def plan_serving(*, host: str, port: int, lan: bool, certfile: Path | None,
     return Serving(host, allowed, str(certfile), str(keyfile), public, tuple(lines))
 
 
+def check_can_serve(serving: Serving, port: int) -> None:
+    """Refuse at once, before the banner, what would stop the server as it starts: a
+    certificate and key that do not load, an address that is not this computer's, a port in use.
+
+    Raises
+    ------
+    InputError
+        Naming the option, the value and what to do.
+    """
+    if serving.certfile is not None:
+        try:
+            ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(
+                serving.certfile, serving.keyfile)
+        except (ssl.SSLError, OSError) as exc:
+            raise InputError(f"--ssl-certfile {serving.certfile} with --ssl-keyfile "
+                             f"{serving.keyfile}: not a certificate and its private key in PEM "
+                             f"({exc.strerror or exc}); give the PEM files of one certificate"
+                             ) from None
+    try:
+        infos = socket.getaddrinfo(serving.host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror:
+        raise InputError(f"--host {serving.host}: no such address; give one of this computer's "
+                         "addresses, or leave --host out") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            reason = ("is in use (is drumjam already running?); stop what uses it or give "
+                      "another --port" if exc.errno == errno.EADDRINUSE else
+                      f"cannot be listened on ({exc.strerror}); give another --host or --port")
+            raise InputError(f"{serving.host} port {port} {reason}") from None
+
+
 def _is_loopback(host: str) -> bool:
     try:
         return ipaddress.ip_address(host).is_loopback
@@ -137,6 +175,7 @@ def register(app: typer.Typer) -> None:
                                keyfile=ssl_keyfile)
         from drumjam.store.db import migrate
 
+        check_can_serve(serving, port)
         migrate()  # the database's schema up to date before the first request
         for line in serving.lines:
             typer.echo(line)

@@ -221,6 +221,8 @@ def audio_info(path: str | Path) -> sf._SoundFileInfo:
         If the file is missing or not audio that libsndfile reads.
     """
     p = Path(path)
+    if p.is_dir():
+        raise AudioFileError(p, "is a folder, not an audio file", "give a file in it")
     if not p.is_file():
         raise AudioFileError(p, "no such audio file", "check the path")
     try:

@@ -354,12 +354,15 @@ def drum_notes(
     else:
         candidates = [c for c in chans
                       if all(kit.voice_of(n.note) for n in contents.notes if n.channel == c)]
+        if not chans:
+            raise MidiFileError(contents.path, "holds no notes",
+                                "export the drum part into it, on channel 10")
         if len(candidates) != 1:
-            listed = ", ".join(str(c + 1) for c in chans) or "none"
+            listed = ", ".join(str(c + 1) for c in chans)
             raise MidiFileError(
                 contents.path,
                 f"no drum notes on channel 10 (channels with notes: {listed})",
-                "choose the drum channel with --channel N")
+                "move the drums to channel 10, or name their channel: drumjam score --channel N")
         ch = candidates[0]
     out = []
     for n in contents.notes:

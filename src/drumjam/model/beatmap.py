@@ -276,9 +276,9 @@ class BeatMap:
             )
         steps_per_beat = subdivision / self.beat_unit
         if steps_per_beat < 1:
-            raise InputError(
-                f"grid subdivision {subdivision} is coarser than the beat (1/{self.beat_unit})"
-            )
+            finer = ", ".join(str(s) for s in SUBDIVISIONS if s >= self.beat_unit)
+            raise InputError(f"grid subdivision {subdivision} is coarser than the beat "
+                             f"(1/{self.beat_unit}); give one of {finer}")
         lo = self.to_beats(self.start_s if start_s is None else check_seconds(start_s, "grid start"))
         hi = self.to_beats(self.end_s if end_s is None else check_seconds(end_s, "grid end"))
         step = 1.0 / steps_per_beat
