@@ -86,3 +86,15 @@ def test_the_server_refuses_what_would_stop_it_before_it_says_it_serves(tmp_path
         with pytest.raises(InputError, match=f"port {port} is in use"):
             check_can_serve(plain, port)
     check_can_serve(plain, port)  # free again
+
+
+def test_a_lesson_s_trainer_options_are_named_as_a_teacher_says_them(
+        tmp_path: Path, groove_midi: Path, capsys, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DRUMJAM_HOME", str(tmp_path))
+    take = str(next(groove_midi.glob("drummer1/eval_session/*.mid")))
+    for option, value, said in (("--start-pct", "0", "the first tempo"),
+                                ("--step-pct", "80", "a tempo step"),
+                                ("--pass-on-time-ms", "0", "a note is on time within 0 ms"),
+                                ("--pass-played-pct", "nan", "the notes played")):
+        line = refused(capsys, "lesson", "create", take, "--name", "x", option, value)
+        assert said in line, line

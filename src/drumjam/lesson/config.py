@@ -66,14 +66,20 @@ class PassCriteria:
     max_mean_offset_ms: float = 25.0
 
     def __post_init__(self) -> None:
-        for name in ("min_played_pct", "min_on_time_pct", "max_extra_pct"):
+        shares = {"min_played_pct": "the notes played", "min_on_time_pct": "the notes on time",
+                  "max_extra_pct": "the extra hits allowed"}
+        for name, what in shares.items():
             value = getattr(self, name)
-            if not 0.0 <= value <= 100.0:
-                raise InputError(f"{name} must be a percentage 0-100, got {value}")
-        for name in ("on_time_ms", "max_mean_offset_ms"):
+            if not 0.0 <= value <= 100.0:  # NaN fails too
+                raise InputError(f"to pass, {what} ({name}) must be 0-100 % of the notes, "
+                                 f"got {value:g}")
+        windows = {"on_time_ms": "a note is on time within", "max_mean_offset_ms":
+                   "the mean offset, early or late, is at most"}
+        for name, what in windows.items():
             value = getattr(self, name)
             if not 0.0 < value <= 500.0:
-                raise InputError(f"{name} must be 0-500 ms, got {value}")
+                raise InputError(f"to pass, {what} {value:g} ms ({name}): give more than 0 "
+                                 "and at most 500 ms")
 
 
 @dataclass(frozen=True)
@@ -106,17 +112,22 @@ class TrainerConfig:
     criteria: PassCriteria = field(default_factory=PassCriteria)
 
     def __post_init__(self) -> None:
-        if not 0.1 <= self.min_fraction <= self.start_fraction <= 1.0:
-            raise InputError(
-                "need 0.1 <= min_fraction <= start_fraction <= 1, got "
-                f"{self.min_fraction} and {self.start_fraction}"
-            )
-        if not (0 < self.step_up_pct <= 50 and 0 < self.step_down_pct <= 50):
-            raise InputError("tempo steps must be 0-50 % of the target tempo")
+        if not 0.1 <= self.start_fraction <= 1.0:  # NaN fails too
+            raise InputError(f"the first tempo (start_fraction) must be 10-100 % of the "
+                             f"teacher's, got {100 * self.start_fraction:g} %")
+        if not 0.1 <= self.min_fraction <= self.start_fraction:
+            raise InputError(f"the lowest tempo (min_fraction) must be 10 % of the teacher's "
+                             f"or more and at most the first tempo, got "
+                             f"{100 * self.min_fraction:g} %")
+        for name in ("step_up_pct", "step_down_pct"):
+            value = getattr(self, name)
+            if not 0 < value <= 50:
+                raise InputError(f"a tempo step ({name}) must be more than 0 and at most 50 % "
+                                 f"of the teacher's tempo, got {value:g} %")
         if self.failures_before_down < 1:
-            raise InputError(
-                f"failures_before_down must be at least 1, got {self.failures_before_down}"
-            )
+            raise InputError(f"the failed attempts before the tempo drops "
+                             f"(failures_before_down) must be 1 or more, got "
+                             f"{self.failures_before_down}")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""

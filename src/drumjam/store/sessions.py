@@ -201,7 +201,8 @@ def interrupt_session(session_id: int, url: str | None = None) -> bool:
             return False
         chart, beatmap, grid = saved_targets(row.to_dict())
         names = [p["name"] for p in row.players]
-        live = LiveSession([Player(n) for n in names], beatmap, chart, grid=grid or 16)
+        live = LiveSession([Player(n) for n in names], beatmap, chart,
+                           grid=16 if grid is None else grid)
         for h in hits:  # in the order they were played
             live.add_hit(h.player, Hit(h.time_s, h.voice, h.velocity, h.hihat_openness))
         result = live.finish()
