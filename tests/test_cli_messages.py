@@ -98,3 +98,11 @@ def test_a_lesson_s_trainer_options_are_named_as_a_teacher_says_them(
                                 ("--pass-played-pct", "nan", "the notes played")):
         line = refused(capsys, "lesson", "create", take, "--name", "x", option, value)
         assert said in line, line
+
+
+def test_midi_options_given_with_a_recording_are_refused_not_ignored(tmp_path: Path,
+                                                                     capsys) -> None:
+    sf.write(tmp_path / "kit.wav", np.zeros(22050, np.float32), 22050)
+    line = refused(capsys, "score", str(tmp_path / "kit.wav"), "--channel", "10")
+    assert "kit.wav: is a recording: --channel picks a MIDI take's drum channel" in line
+    assert "leave --kit out" in refused(capsys, "score", str(tmp_path / "kit.wav"), "--kit", "gm")

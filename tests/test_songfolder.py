@@ -230,3 +230,21 @@ def test_score_a_take_against_a_song_folder_on_the_command_line(tmp_path: Path, 
     result = json.loads(capsys.readouterr().out)
     assert result["mode"] == "chart" and result["matched"] == len(chart.notes)
     assert result["mean_offset_ms"] == pytest.approx(12.0, abs=1.0)
+
+
+def test_a_song_folder_s_chart_needs_no_audio_and_a_zip_is_named_as_one(tmp_path: Path) -> None:
+    from drumjam.io.songfolder import load_chart
+
+    folder = tmp_path / "song"
+    folder.mkdir()
+    (folder / "notes.chart").write_text(PRO_CHART)
+    (folder / "song.ini").write_text("[Song]\nname = Test Song\ndelay = 100\n")
+    chart = load_chart(folder)  # scoring needs the notes, not the song's audio
+    assert chart.title == "Test Song" and chart.notes[0].time_s == pytest.approx(0.1)
+    with pytest.raises(FileFormatError, match="no audio"):
+        read_song_folder(folder)  # a song to play along to does
+    (tmp_path / "song.zip").write_bytes(_zipped_song(tmp_path))
+    for name in ("song.zip", "renamed.mid"):
+        (tmp_path / name).write_bytes((tmp_path / "song.zip").read_bytes())
+        with pytest.raises(FileFormatError, match="is a zip archive, not a chart .unpack it"):
+            load_chart(tmp_path / name)

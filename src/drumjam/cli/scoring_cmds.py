@@ -129,6 +129,9 @@ def register(app: typer.Typer) -> None:
         if report:
             report = checked_output(report, suffixes=REPORT_SUFFIXES, inputs=(take, chart),
                                     option="--report")
+        if kit and not chart and not _any_midi(take):
+            raise InputError(f"--kit maps the notes of MIDI files, and {take} is a recording "
+                             "with no chart: leave --kit out")
         target = load_chart(chart, kit_map=kit) if chart else None
         played = read_any_take(take, kit_map=kit, channel=channel, find_beats=target is None)
         result = score_take(played, target, grid=None if target else grid, config=cfg)
@@ -175,8 +178,11 @@ def register(app: typer.Typer) -> None:
             report = checked_output(report, suffixes=REPORT_SUFFIXES,
                                     inputs=(take_a, take_b, chart), option="--report")
         target = load_chart(chart, kit_map=kit) if chart else None
-        a, b = (read_any_take(path, kit_map=kit, channel=channel, player=name,
-                              find_beats=first and target is None and not _any_midi(take_a, take_b))
+        any_midi = _any_midi(take_a, take_b)
+        # --channel is the MIDI take's (refused where both takes are recordings)
+        a, b = (read_any_take(path, kit_map=kit, player=name,
+                              channel=channel if _any_midi(path) or not any_midi else None,
+                              find_beats=first and target is None and not any_midi)
                 for path, name, first in zip((take_a, take_b), given, (True, False)))
         result = analyse_duet(a, b, target, grid=None if target else grid, config=cfg)
         if report:

@@ -38,6 +38,9 @@ def read_any_take(path: Path, *, kit_map: str | None = None, channel: int | None
 
     if take_kind(path) == "midi":
         return load_take(path, kit_map=kit_map, channel=channel, player=player)
+    if channel is not None:
+        raise FileFormatError(path, "is a recording: --channel picks a MIDI take's drum channel",
+                              "leave --channel out for a recording")
     with Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
                   TimeElapsedColumn(), console=err_console, transient=True,
                   disable=not err_console.is_terminal) as bar:

@@ -289,6 +289,19 @@ def read_song_folder(path: str | Path) -> SongFolder:
     FileFormatError
         If there is no chart with drums, or no audio.
     """
+    folder, ini, chart = _folder_chart(path)
+    stems = sorted(p for p in folder.iterdir()
+                   if p.suffix.lower() in STEM_SUFFIXES and p.stem.lower() not in SKIPPED_STEMS)
+    drum_stems = [p for p in stems if DRUM_STEM.match(p.stem)]
+    others = [p for p in stems if p not in drum_stems]
+    if not stems:
+        raise FileFormatError(folder, "no audio (song.ogg, guitar.ogg, ...)", "add the song's audio files")
+    return SongFolder(folder, chart.title, ini.get("artist", "").strip(), chart,
+                      others or drum_stems, drum_stems)
+
+
+def _folder_chart(path: str | Path) -> tuple[Path, dict[str, str], Chart]:
+    """A song folder's own folder, its ``song.ini`` and its drum chart (titled, delayed)."""
     root = Path(path)
     if not root.is_dir():
         raise FileFormatError(root, "not a folder", "give the song's folder (with song.ini and notes.mid or notes.chart)")
@@ -297,15 +310,8 @@ def read_song_folder(path: str | Path) -> SongFolder:
     chart_path = next(folder / f for f in CHART_FILES if (folder / f).is_file())
     chart = read_rb_midi(chart_path) if chart_path.suffix == ".mid" else read_dot_chart(chart_path)
     chart = delayed(chart, _delay_s(ini, folder))
-    stems = sorted(p for p in folder.iterdir()
-                   if p.suffix.lower() in STEM_SUFFIXES and p.stem.lower() not in SKIPPED_STEMS)
-    drum_stems = [p for p in stems if DRUM_STEM.match(p.stem)]
-    others = [p for p in stems if p not in drum_stems]
-    if not stems:
-        raise FileFormatError(folder, "no audio (song.ogg, guitar.ogg, ...)", "add the song's audio files")
     title = ini.get("name", "").strip() or folder.name
-    return SongFolder(folder, title, ini.get("artist", "").strip(), Chart(chart.notes, chart.beatmap, title=title),
-                      others or drum_stems, drum_stems)
+    return folder, ini, Chart(chart.notes, chart.beatmap, title=title)
 
 
 def delayed(chart: Chart, delay_s: float) -> Chart:
@@ -319,12 +325,15 @@ def delayed(chart: Chart, delay_s: float) -> Chart:
 
 def load_chart(path: str | Path, kit_map: str | None = None) -> Chart:
     """A chart from a MIDI file (General MIDI drums or Rock Band ``PART DRUMS``), a Clone Hero
-    ``.chart`` file, or a rhythm-game song folder."""
+    ``.chart`` file, or a rhythm-game song folder (its audio is not needed)."""
     from drumjam.io.midi import read_chart
 
     p = Path(path)
     if p.is_dir():
-        return read_song_folder(p).chart
+        return _folder_chart(p)[2]
+    if p.is_file() and (p.suffix.lower() == ".zip" or _starts_with(p, b"PK\x03\x04")):
+        raise FileFormatError(p, "is a zip archive, not a chart",
+                              "unpack it and give the song's folder, or add it in the jam app")
     if p.suffix.lower() == ".chart":
         return read_dot_chart(p)
     if p.suffix.lower() in (".mid", ".midi") and p.is_file():
@@ -332,6 +341,11 @@ def load_chart(path: str | Path, kit_map: str | None = None) -> Chart:
         if any(t.name.strip().upper() == "PART DRUMS" for t in midi.tracks):
             return read_rb_midi(p, midi)
     return read_chart(p, kit_map=kit_map)
+
+
+def _starts_with(path: Path, magic: bytes) -> bool:
+    with path.open("rb") as f:
+        return f.read(len(magic)) == magic
 
 
 #: Length of the blocks stems are mixed in.
