@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, UploadFile
+from fastapi import APIRouter, File, Form, HTTPException, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, Response
 
@@ -13,6 +13,7 @@ from drumjam.errors import NotFoundError
 from drumjam.model import BUILTIN_KIT_MAPS, Voice, voice_group
 from drumjam.library import validate_speed
 from drumjam.library.catalogue import DRUM_PART_FILE
+from drumjam.library.media import StretchBusyError
 from drumjam.web.protocol import BeatmapCorrectionIn, error_responses
 from drumjam.web.results import attachment
 from drumjam.web.state import JamStateDep
@@ -55,13 +56,23 @@ def drum_part_midi(state: JamStateDep, song_id: str) -> FileResponse:
                         headers=attachment(f"{song.title} drum part.mid"))
 
 
-@router.get("/songs/{song_id}/audio", response_class=Response, responses={200: {
-    "content": {t: {} for t in ("audio/ogg", "audio/wav", "audio/flac", "audio/mpeg", "application/octet-stream")},
-    "description": "The backing track."}})
+@router.get("/songs/{song_id}/audio", response_class=Response, responses={
+    **error_responses(503), 200: {
+        "content": {t: {} for t in ("audio/ogg", "audio/wav", "audio/flac", "audio/mpeg",
+                                    "application/octet-stream")},
+        "description": "The backing track."}})
 def song_audio(state: JamStateDep, song_id: str, speed: float = 1.0) -> FileResponse:
-    """The backing track at ``speed`` (0.5-1.5) with its pitch kept."""
+    """The backing track at ``speed`` (0.5-1.5) with its pitch kept.
+
+    A speed not stretched yet waits for its stretch (the page shows the seconds waited: a
+    wait, not an error, keeps the backing), or for the one already under way; past
+    :data:`drumjam.library.media.STRETCH_REQUESTS_AT_ONCE` such requests, 503.
+    """
     song = state.library.get(song_id)
-    path = state.library.audio_at_speed(song, validate_speed(speed))
+    try:
+        path = state.library.audio_at_speed(song, validate_speed(speed))
+    except StretchBusyError as exc:  # a slot frees within one stretch, seconds for most songs
+        raise HTTPException(503, str(exc), headers={"Retry-After": "10"}) from None
     media = {".ogg": "audio/ogg", ".wav": "audio/wav", ".flac": "audio/flac", ".mp3": "audio/mpeg"}
     return FileResponse(path, media_type=media.get(path.suffix.lower(), "application/octet-stream"))
 
