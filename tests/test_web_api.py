@@ -303,4 +303,4 @@ def test_an_added_songs_beat_map_is_corrected_by_ear_and_kept(client, tmp_path):
     assert builtin.status_code == 400 and "exact beat map" in builtin.json()["detail"]
     assert client.post(url, json={"tempo": "triple"}).status_code == 422
     assert client.post(url, json={"offset_ms": 5000}).status_code == 422
-    assert client.post(url, json={"meter": 1}).status_code == 400
+    assert client.post(url, json={"meter": 1}).status_code == 422

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import re
 import secrets
 import shutil
 import tempfile
@@ -31,7 +33,7 @@ from typing import Any
 from sqlalchemy import JSON, DateTime, Integer, String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from drumjam.errors import DrumjamError, InputError, NotFoundError
+from drumjam.errors import DrumjamError, FileFormatError, InputError, NotFoundError
 from drumjam.library.importers import prepare_song
 from drumjam.library.media import stretched_audio
 from drumjam.model import BeatMap, Chart
@@ -48,6 +50,41 @@ log = logging.getLogger("drumjam.library")
 
 class SongNotFoundError(NotFoundError):
     """No song has the id asked for."""
+
+
+def upload_error(exc: FileFormatError, name: str, copy: Path) -> FileFormatError:
+    """``exc`` as the person who uploaded ``name`` reads it: naming the upload, and no path
+    on the server.
+
+    Parameters
+    ----------
+    exc : FileFormatError
+        Raised reading ``copy``; its problem may quote paths (libsndfile's ``Error opening
+        b'/tmp/.../source.mp3'``).
+    name : str
+        The upload's own name.
+    copy : Path
+        The upload's temporary copy: it and its folder are shown as ``name``, any other file
+        in the folder (made from the upload) by its path inside the folder.
+
+    Returns
+    -------
+    FileFormatError
+        Of ``exc``'s class.
+    """
+    folder = str(copy.parent)
+    # as text, and as a bytes path's repr shows it (non-ASCII escaped)
+    forms = "|".join(re.escape(f) for f in sorted({folder, repr(os.fsencode(folder))[2:-1]},
+                                                   key=len, reverse=True))
+    paths = re.compile(rf"b?'(?:{forms})([^']*)'|b?\"(?:{forms})([^\"]*)\""
+                       rf"|(?:{forms})((?:[^\s'\"]*[^\s'\".,;:)])?)")
+
+    def shown(match: re.Match[str]) -> str:
+        inside = next(g for g in match.groups() if g is not None).lstrip("/\\")
+        text = name if inside in ("", copy.name) else inside
+        return text if match.group(3) is not None else repr(text)
+
+    return type(exc)(name, paths.sub(shown, exc.problem), paths.sub(shown, exc.fix))
 
 
 def _now() -> datetime:
@@ -282,6 +319,8 @@ class SongLibrary:
             except BaseException:
                 shutil.rmtree(folder, ignore_errors=True)
                 raise
+        except FileFormatError as exc:  # read from prepare_song's copy, source.<suffix>
+            raise upload_error(exc, name, work / f"source{Path(name).suffix.lower()}") from exc
         finally:
             if work.exists():
                 shutil.rmtree(work, ignore_errors=True)

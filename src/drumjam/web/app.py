@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import IntegrityError
@@ -30,6 +31,7 @@ from drumjam.web import (
     ws_routes,
 )
 from drumjam.web.middleware import BodyLimit, Bucket, RateLimit, SameOrigin, SecurityHeaders
+from drumjam.web.protocol import refused_detail
 from drumjam.web.state import JamState, ServerBusyError
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -106,6 +108,11 @@ def create_app(
     async def _person_error(_request: Request, exc: DrumjamError) -> JSONResponse:
         status = 404 if isinstance(exc, NotFoundError) else 503 if isinstance(exc, ServerBusyError) else 400
         return JSONResponse({"detail": str(exc)}, status_code=status)
+
+    @app.exception_handler(RequestValidationError)
+    async def _refused(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        # FastAPI's own answer fails on NaN, infinity or a lone surrogate given (a 500)
+        return JSONResponse({"detail": refused_detail(exc.errors())}, status_code=422)
 
     @app.exception_handler(IntegrityError)
     async def _conflict(_request: Request, _exc: IntegrityError) -> JSONResponse:

@@ -57,7 +57,7 @@ from drumjam.web.join_link import (
     joins_of,
 )
 from drumjam.web.kitcheck_routes import learn_room, recorded_together
-from drumjam.web.mic_socket import end_mic, mic_frame, start_mic
+from drumjam.web.mic_socket import end_mic, end_started_mic, mic_frame, start_mic
 from drumjam.web.protocol import (
     ClockMessage,
     ClockStatusMessage,
@@ -299,7 +299,7 @@ async def _joined_mic(service: JoinService, state: JamState, link: JoinLink,
         raise JoinError("the song has not started on the host's device yet; the microphone "
                         "starts with it")
     if isinstance(msg, MicEndMessage):
-        replies = await run_in_threadpool(end_mic, entry, JOINED)
+        replies = await run_in_threadpool(end_started_mic, entry, JOINED)
     else:
         link.require_partner()
         start = MicStartMessage(

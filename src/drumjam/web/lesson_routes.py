@@ -6,7 +6,7 @@ The page lives in ``static/lessons/`` (served at ``/lessons/``); this router is 
 from __future__ import annotations
 
 import tempfile
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
@@ -16,6 +16,8 @@ from fastapi.responses import Response
 from drumjam.analysis.takes import load_take
 from drumjam.errors import FileFormatError, InputError
 from drumjam.lesson import TrainerConfig, extract_pattern, parse_bars, pattern_musicxml, pattern_svg
+from drumjam.library.catalogue import upload_error
+from drumjam.library.importers import AUDIO_SUFFIXES, MIDI_SUFFIXES
 from drumjam.model import BeatMap, Hit, Take
 from drumjam.session.live import LiveSession, Player, clean_name, is_count_in, remove_latency
 from drumjam.store import lessons as store
@@ -34,6 +36,9 @@ from drumjam.web.state import JamState, get_state
 router = APIRouter(prefix="/api/lessons", tags=["lessons"],
                    responses=error_responses(400, 403, 404, 409, 413))
 
+#: What the temporary copy of an uploaded take may be named with: a MIDI file's or a
+#: recording's suffix.
+TAKE_SUFFIXES = MIDI_SUFFIXES + AUDIO_SUFFIXES
 #: Where an attempt's first beat is put in its take, so that hits before it keep their times.
 ATTEMPT_LEAD_S = 1.0
 #: Engraving size of the notation shown in the page (verovio's scale, %).
@@ -75,18 +80,28 @@ def create_from_recording(
     return {**info, "pattern": pattern.to_dict()}
 
 
+def upload_name(file: UploadFile) -> str:
+    """An uploaded file's own name as messages show it and a lesson keeps it as its source:
+    its last path part, cleaned and cut short as a player's name is (:func:`clean_name`)."""
+    return clean_name(PurePosixPath((file.filename or "").replace("\\", "/")).name, "upload")
+
+
 async def _uploaded_take(file: UploadFile, *, player: str | None = None,
                          find_beats: bool = False) -> Take:
-    """The take in an uploaded MIDI file or recording (transcribed off the event loop)."""
+    """The take in an uploaded MIDI file or recording (transcribed off the event loop).
+
+    It is read from a temporary copy of a fixed name: the client's name gives only its
+    suffix (one of :data:`TAKE_SUFFIXES`, else none: the contents decide) and is shown in
+    messages."""
     data = await file.read()  # its size was bounded while it streamed (BodyLimit)
-    name = Path(file.filename or "take").name or "take"
+    suffix = PurePosixPath(file.filename or "").suffix.lower()
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / name
+        path = Path(tmp) / f"take{suffix if suffix in TAKE_SUFFIXES else ''}"
         path.write_bytes(data)
         try:
             return await run_in_threadpool(load_take, path, player=player, find_beats=find_beats)
-        except FileFormatError as exc:  # name the upload, not the temporary copy
-            raise type(exc)(name, exc.problem, exc.fix) from exc
+        except FileFormatError as exc:
+            raise upload_error(exc, upload_name(file), path) from exc
 
 
 @router.post("/upload")
@@ -105,7 +120,7 @@ async def create_from_midi(
         name,
         pattern,
         trainer=TrainerConfig(with_feel=with_feel),
-        source=file.filename or "upload",
+        source=upload_name(file),
         url=state.db_url,
     )
     return {**info, "pattern": pattern.to_dict()}

@@ -202,6 +202,20 @@ def end_mic(entry: LiveEntry, player: int) -> list[str]:
     return _judgments(slot, entry, player, heard) + [ended_message(slot, player)]
 
 
+def end_started_mic(entry: LiveEntry, player: int) -> list[str]:
+    """Answer ``mic_end``: end the player's microphone stream (as :func:`end_mic`).
+
+    Raises
+    ------
+    InputError
+        If the player's microphone is not streaming (never started, or ended already).
+    """
+    if player not in entry.mics:
+        raise InputError(f"player {player}'s microphone is not streaming (it was never "
+                         "started, or has ended); send 'mic_start' first")
+    return end_mic(entry, player)
+
+
 def end_all(entry: LiveEntry, players: set[int] | None = None) -> None:
     """The connection closed: end the microphones it streamed (default: every one of the
     session), their hits kept."""

@@ -13,11 +13,15 @@ field and the fix; the connection, the session and the partner carry on.
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
+from fastapi.encoders import jsonable_encoder
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
 from drumjam.errors import InputError
+from drumjam.library.catalogue import MAX_BEAT_OFFSET_MS
 from drumjam.model import parse_voice
 from drumjam.session.live import MAX_HITS_PER_PLAYER, MAX_LATENCY_MS
 
@@ -27,6 +31,8 @@ MAX_MESSAGE_CHARS = 4096
 MAX_JSON_DEPTH = 32
 #: Longest timeline accepted, in seconds (hits, clicks and taps lie within ±this).
 MAX_TIME_S = 4 * 3600.0
+#: Longest text of a refused request shown back in its 422 answer.
+MAX_SHOWN_CHARS = 200
 #: Largest clock reading accepted in ms (the server's monotonic clock or the browser's epoch).
 MAX_CLOCK_MS = 1e16
 
@@ -538,9 +544,9 @@ class BeatmapCorrectionIn(Strict):
     """A correction of an added song's analysed beat map, by ear."""
 
     tempo: Literal["double", "half"] | None = None
-    meter: int | None = Field(default=None, ge=1, le=16)
+    meter: int | None = Field(default=None, ge=2, le=12)
     downbeat_shift: int = Field(default=0, ge=-12, le=12)
-    offset_ms: float = Field(default=0.0, ge=-2000.0, le=2000.0)
+    offset_ms: float = Field(default=0.0, ge=-MAX_BEAT_OFFSET_MS, le=MAX_BEAT_OFFSET_MS)
     reset: bool = False
 
 
@@ -618,6 +624,31 @@ def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {code: {"model": ErrorBody, "description": _ERROR_TEXT[code]} for code in codes}
 
 
+def refused_detail(errors: Sequence[Any]) -> list[Any]:
+    """The ``detail`` of a 422 answer: FastAPI's list of refusals (``loc`` naming the field,
+    ``msg``, the ``input`` given), each value as strict JSON can carry it.
+
+    A body may hold what JSON cannot answer with: NaN, Infinity or ``1e400`` (read as
+    infinity) are shown as the strings ``"NaN"``, ``"Infinity"`` and ``"-Infinity"``, text
+    holding a lone UTF-16 surrogate with it escaped (``"\\ud800"``), and text longer than
+    :data:`MAX_SHOWN_CHARS` (a file's contents sent as a form field) cut short.
+    """
+    return [_json_safe(e) for e in jsonable_encoder(errors)]
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else "Infinity" if value > 0 else "-Infinity"
+    if isinstance(value, str):
+        shown = value if len(value) <= MAX_SHOWN_CHARS else value[:MAX_SHOWN_CHARS] + "…"
+        return shown.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, dict):
+        return {_json_safe(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(v) for v in value]
+    return value
+
+
 # ---------------------------------------------------------------- parsing
 def json_depth_ok(text: str | bytes, max_depth: int = MAX_JSON_DEPTH) -> bool:
     """Whether the arrays and objects of a JSON text nest at most ``max_depth`` deep.
@@ -675,13 +706,23 @@ def parse_message(text: str) -> HelloMessage | PingMessage | HitMessage | Finish
     try:
         return _CLIENT.validate_json(text)
     except ValidationError as exc:
-        if any(e["type"] == "json_invalid" for e in exc.errors()):
-            raise InputError("message is not JSON (NaN and Infinity are not numbers)") from None
+        invalid = next((e for e in exc.errors() if e["type"] == "json_invalid"), None)
+        if invalid is not None:
+            raise InputError(_not_json(invalid.get("ctx", {}).get("error", ""))) from None
         if any(e["type"] in ("union_tag_invalid", "union_tag_not_found", "dict_type")
                for e in exc.errors()):
             names = ", ".join(m.model_fields["type"].annotation.__args__[0] for m in CLIENT_MESSAGES)
             raise InputError(f"message must be a JSON object with a 'type' among: {names}") from None
         raise InputError(describe(exc)) from None
+
+
+def _not_json(error: str) -> str:
+    """Why a message is not JSON, from the parser's ``error`` (e.g. ``expected value at line
+    1 column 1``), with the fix."""
+    if "hex escape" in error:  # the parser's words for a surrogate escape without its pair
+        return (f"message is not JSON: a string holds a lone UTF-16 surrogate (an escape "
+                f"\\ud800-\\udfff without its pair; {error}); send whole Unicode characters")
+    return f"message is not JSON ({error}); send one JSON object"
 
 
 def seq_of(text: str) -> int | None:

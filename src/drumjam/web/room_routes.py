@@ -380,6 +380,9 @@ async def _replies(service: RoomService, room: Room, seat: Seat, msg: ClientMess
         kit = await asyncio.to_thread(service.kits, seat.name, msg.device)
         return await service.mic_replies(room, seat, start_room_mic, msg, kit, service.bleed)
     if isinstance(msg, MicEndMessage):
+        if seat.letter not in service.mics.get(id(room), {}):
+            raise RoomError("your microphone is not streaming (it was never started, or has "
+                            "ended); send 'mic_start' first")
         return await service.end_mic(room, seat)
     reply = await _handle(service, room, seat, msg, received_ms)
     return [] if reply is None else [reply.model_dump_json()]

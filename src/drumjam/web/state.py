@@ -125,6 +125,8 @@ class LiveEntry:
     connections: int = 0
     last_active_s: float = field(default_factory=time.monotonic)
     saved: tuple[int, str] | None = None
+    #: The ``seq`` of every hit recorded, by player: a hit sent again is not counted again.
+    hit_seqs: dict[int, set[int]] = field(default_factory=dict)
     #: Open microphones by player (:class:`drumjam.web.mic_socket.MicSlot`).
     mics: dict[int, Any] = field(default_factory=dict)
     #: What each player's last microphone stream learned of the speakers' bleed

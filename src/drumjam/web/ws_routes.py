@@ -2,7 +2,8 @@
 
 The messages are :mod:`drumjam.web.protocol`'s (``hit`` and ``finish`` in; ``judgment``,
 ``result`` and ``error`` out). A refused message gets an ``error`` reply and the connection
-carries on; ``finish`` may be sent again and answers with the same saved session.
+carries on; a hit whose ``seq`` was recorded before is answered as a duplicate and not counted
+again; ``finish`` may be sent again and answers with the same saved session.
 """
 
 from __future__ import annotations
@@ -16,11 +17,19 @@ from fastapi.concurrency import run_in_threadpool
 from drumjam.errors import DrumjamError
 from drumjam.model import Hit
 from drumjam.web.join_link import joins_of
-from drumjam.web.mic_socket import end_all, end_mic, judgment_message, mic_frame, start_mic
+from drumjam.web.mic_socket import (
+    end_all,
+    end_mic,
+    end_started_mic,
+    judgment_message,
+    mic_frame,
+    start_mic,
+)
 from drumjam.web.protocol import (
     ErrorMessage,
     FinishMessage,
     HitMessage,
+    JudgmentMessage,
     MicEndMessage,
     MicStartMessage,
     ResultMessage,
@@ -76,8 +85,13 @@ def error_reply(text: str | None, exc: Exception) -> str:
 
 
 def _judge(entry: LiveEntry, msg: HitMessage) -> str:
+    """The ``judgment`` of a hit; a ``seq`` the player sent before is answered as a
+    duplicate (``judgment`` null) and not counted again, as in rooms."""
+    if msg.seq in entry.hit_seqs.get(msg.player, ()):
+        return JudgmentMessage(seq=msg.seq, player=msg.player, duplicate=True).model_dump_json()
     hit = Hit(msg.time_s, msg.voice, msg.velocity, msg.openness)
     result = entry.session.add_hit(msg.player, hit)
+    entry.hit_seqs.setdefault(msg.player, set()).add(msg.seq)
     return judgment_message(entry, seq=msg.seq, player=msg.player, voice=msg.voice, result=result)
 
 
@@ -120,7 +134,7 @@ async def live_socket(websocket: WebSocket, live_id: str) -> None:
                                                 sample_rate=msg.sample_rate, click=msg.click,
                                                 count_in_bars=msg.count_in_bars)
                 elif isinstance(msg, MicEndMessage):
-                    for reply in await run_in_threadpool(end_mic, entry, msg.player):
+                    for reply in await run_in_threadpool(end_started_mic, entry, msg.player):
                         await websocket.send_text(reply)
                 elif isinstance(msg, HitMessage):
                     await websocket.send_text(_judge(entry, msg))

@@ -242,7 +242,7 @@ async function openMics() {
   closeMics();
   const handlers = (players) => ({
     onFrame: (buffer) => { if (state.ws && state.ws.readyState === WebSocket.OPEN) state.ws.send(buffer); },
-    onEnded: (text) => { say(text); for (const player of players) sendJson({ type: "mic_end", player }); },
+    onEnded: (text) => { say(text); endStreams(players); },
   });
   const mode = currentRoomMode();
   if (mode) {
@@ -292,21 +292,30 @@ async function measureFirstRoundTrips() {
 function startMics() {
   const sampleRate = engine.ctx.sampleRate;
   const roomPair = Boolean(currentRoomMode());
-  for (const { players, mic } of state.mics) {
-    for (const player of players) {
+  for (const entry of state.mics) {
+    for (const player of entry.players) {
       sendJson({ type: "mic_start", player, sample_rate: sampleRate,
-        timeline_zero_frame: Math.round(engine.clock.start * sampleRate), device: mic.device,
+        timeline_zero_frame: Math.round(engine.clock.start * sampleRate), device: entry.mic.device,
         click: $("#click").checked, count_in_bars: Number($("#count-in").value), room_pair: roomPair });
     }
-    mic.startSending();
+    entry.streaming = true;
+    entry.mic.startSending();
+  }
+}
+
+/** Say `mic_end` for the streaming microphones of `players`, once (the server refuses the end
+ * of a stream that never started or has ended). */
+function endStreams(players) {
+  for (const entry of state.mics) {
+    if (!entry.streaming || !entry.players.some((p) => players.includes(p))) continue;
+    entry.streaming = false;
+    for (const player of entry.players) sendJson({ type: "mic_end", player });
   }
 }
 
 function closeMics() {
-  for (const { players, mic } of state.mics) {
-    mic.close();
-    for (const player of players) sendJson({ type: "mic_end", player });
-  }
+  for (const { mic } of state.mics) mic.close();
+  endStreams([0, 1]);
   state.mics = [];
 }
 
