@@ -106,3 +106,10 @@ def test_midi_options_given_with_a_recording_are_refused_not_ignored(tmp_path: P
     line = refused(capsys, "score", str(tmp_path / "kit.wav"), "--channel", "10")
     assert "kit.wav: is a recording: --channel picks a MIDI take's drum channel" in line
     assert "leave --kit out" in refused(capsys, "score", str(tmp_path / "kit.wav"), "--kit", "gm")
+
+
+def test_bytes_that_are_no_audio_are_not_said_to_be_missing(tmp_path: Path, capsys) -> None:
+    (tmp_path / "noise.mp3").write_bytes(np.random.default_rng(0).bytes(5000))
+    line = refused(capsys, "analyze", str(tmp_path / "noise.mp3"))
+    assert "noise.mp3: not a readable audio file (no audio format libsndfile knows)" in line
+    assert "does not exist" not in line

@@ -38,3 +38,15 @@ def test_corrections_are_kept_in_the_database_and_can_be_undone(db_url, tmp_path
         library.get("cccc")
     with pytest.raises(ValueError, match="only songs added as audio"):
         library.correct_beatmap(builtin_specs()[0]["id"], tempo="double")
+
+
+def test_a_song_s_title_and_file_name_are_kept_without_control_characters(db_url, tmp_path,
+                                                                          groove_midi):
+    """PostgreSQL refuses NUL in text: an upload named with one must still be added."""
+    take = next(groove_midi.glob("drummer1/eval_session/*.mid")).read_bytes()
+    library = SongLibrary(tmp_path, url=db_url)
+    song = library.add("my\x00 groove\n.mid", take, title="Sunday\x00 jam\r")
+    assert song.title == "Sunday jam"
+    with session_scope(db_url) as db:
+        assert db.get(SongRow, song.id).source_name == "my groove.mid"
+    assert library.add("\x00\x01.mid", take).title  # nothing printable: a title all the same

@@ -229,7 +229,10 @@ def audio_info(path: str | Path) -> sf._SoundFileInfo:
         with _quiet_decoder():
             return sf.info(os.fsencode(p))
     except (RuntimeError, TypeError, ValueError) as exc:
-        raise AudioFileError(p, f"not a readable audio file ({exc})", _FIX_FORMAT) from None
+        # libsndfile says a file it cannot make out "does not exist ... (possibly a pipe?)"
+        reason = ("no audio format libsndfile knows" if "possibly a pipe" in str(exc)
+                  else str(exc))
+        raise AudioFileError(p, f"not a readable audio file ({reason})", _FIX_FORMAT) from None
 
 
 def _wav_data_sizes(p: Path) -> tuple[int, int, int] | None:

@@ -185,6 +185,12 @@ def builtin_specs() -> list[dict[str, Any]]:
     return json.loads((builtin_dir() / "songs.json").read_text(encoding="utf-8"))["songs"]
 
 
+def _printable(text: str) -> str:
+    """``text`` without control characters or lone surrogates (a title or a file name as the
+    database keeps it: PostgreSQL refuses NUL in text), trimmed."""
+    return "".join(ch for ch in text if ch.isprintable()).strip()
+
+
 class SongLibrary:
     """Built-in songs plus the songs added to the database, with their files under ``user_dir``.
 
@@ -301,7 +307,9 @@ class SongLibrary:
         FileFormatError
             If the upload is not a song drumjam can read (see ``prepare_song``).
         """
-        name = Path(filename or "upload").name
+        name = _printable(Path(filename or "upload").name)
+        name = name if name and not name.startswith(".") else f"upload{name}"  # ".mid": a suffix
+        title = None if title is None else _printable(title) or None
         song_id = secrets.token_hex(6)
         folder = self.user_dir / "songs" / song_id
         self.user_dir.mkdir(parents=True, exist_ok=True)
