@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from drumjam.errors import InputError
+from drumjam.limits import MAX_DURATION_S
 from drumjam.model import BeatMap, Chart, Hit, Take, voice_group
 from drumjam.scoring import (
     DuetResult,
@@ -182,6 +183,12 @@ class LiveSession:
     def __post_init__(self) -> None:
         if not 1 <= len(self.players) <= MAX_PLAYERS:
             raise InputError(f"a session has 1 or {MAX_PLAYERS} players, got {len(self.players)}")
+        if not all(isinstance(p, Player) for p in self.players):
+            raise InputError("a session's players are Player(name, latency_ms) objects, got "
+                             f"{[type(p).__name__ for p in self.players]}")
+        if self.chart is None:  # the grid is checked now, not at the first hit
+            self.beatmap.grid(self.grid, start_s=self.beatmap.start_s,
+                              end_s=self.beatmap.start_s)
         self._lock = threading.Lock()
         self._scorers = [self._new_scorer(p.name) for p in self.players]
         self._running = [_Running() for _ in self.players]
@@ -213,11 +220,15 @@ class LiveSession:
         """
         if self.finished is not None:
             raise InputError("this session has finished; start a new one to play again")
-        if not isinstance(player, int) or not 0 <= player < len(self.players):
-            raise InputError(f"player {player!r} does not exist; use 0-{len(self.players) - 1}")
+        player = self._index(player)
         corrected = remove_latency(hit, self.players[player].latency_ms)
         if is_count_in(corrected.time_s, self.start_s):
             return None
+        if corrected.time_s < 0.0:  # a take's times start at 0: it could never be finished
+            raise InputError(
+                f"a hit at {corrected.time_s:.3f} s (latency removed) falls before the "
+                f"timeline's start; give the session a lead-in (the song starting at start_s "
+                f"of at least {COUNT_IN_GRACE_S} s on the timeline)")
         with self._lock:
             if self._running[player].hits >= MAX_HITS_PER_PLAYER:
                 raise InputError(f"more than {MAX_HITS_PER_PLAYER} hits from one player")
@@ -232,11 +243,18 @@ class LiveSession:
         """Hits so far; accuracy so far as the results define it (judgment-weighted share of
         the notes up to the player's latest hit and the extra hits, %); the share of hits on a
         note (%), and their mean absolute offset (ms)."""
-        running = self._running[player]
+        running = self._running[self._index(player)]
         due = None
         if self._note_times is not None:
             due = int(np.searchsorted(self._note_times, running.last_s, side="right"))
         return running.to_dict(due)
+
+    def _index(self, player: Any) -> int:
+        """A player's index, checked (a bool is no index)."""
+        if isinstance(player, (int, np.integer)) and not isinstance(player, (bool, np.bool_)):
+            if 0 <= int(player) < len(self.players):
+                return int(player)
+        raise InputError(f"player {player!r} does not exist; use 0-{len(self.players) - 1}")
 
     def _pair(self, player: int, result: HitResult) -> None:
         if len(self.players) != 2 or result.target_index is None:
@@ -284,6 +302,9 @@ class LiveSession:
         InputError
             If nobody played a hit.
         """
+        if stop_s is not None and not 0.0 <= stop_s <= MAX_DURATION_S:  # NaN fails too
+            raise InputError(f"stop_s {stop_s} s is not a time on the timeline; give where the "
+                             "players stopped, in seconds from 0")
         with self._lock:
             if self.finished is not None:
                 return self.finished

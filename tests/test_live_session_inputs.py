@@ -1,0 +1,47 @@
+"""A live session refuses what it cannot keep when it is given, and stays finishable."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from drumjam.errors import InputError
+from drumjam.model import BeatMap, Chart, Hit, Note
+from drumjam.session.live import COUNT_IN_GRACE_S, LiveSession, Player
+
+BM = BeatMap.constant(120, 8)
+
+
+def test_a_hit_before_the_timeline_s_start_is_refused_and_the_session_still_finishes() -> None:
+    chart = Chart((Note(0.0, "kick"), Note(0.5, "snare")), BM)
+    session = LiveSession([Player("Ann", latency_ms=50)], BM, chart)
+    with pytest.raises(InputError, match=r"-0.030 s .latency removed. falls before the timeline"):
+        session.add_hit(0, Hit(0.02, "kick"))
+    session.add_hit(0, Hit(0.56, "snare"))  # 10 ms late once the 50 ms are removed
+    score = session.finish().to_dict()["players"][0]["score"]
+    assert (score["matched"], score["missed"]) == (1, 1)
+    assert score["mean_offset_ms"] == pytest.approx(10.0)
+    # with a lead-in, the same early first note is played and scored
+    lead = COUNT_IN_GRACE_S
+    shifted = Chart((Note(lead, "kick"),), BeatMap.constant(120, 8, start_s=lead))
+    session = LiveSession([Player("Ann", latency_ms=50)], shifted.beatmap, shifted, start_s=lead)
+    assert session.add_hit(0, Hit(lead + 0.02, "kick")).offset_ms == pytest.approx(-30.0)
+    assert session.finish().to_dict()["players"][0]["score"]["matched"] == 1
+
+
+def test_players_grids_and_stops_are_checked_when_given() -> None:
+    with pytest.raises(InputError, match="Player.name, latency_ms. objects"):
+        LiveSession(["Ann", "Bob"], BM)  # type: ignore[list-item]
+    with pytest.raises(InputError, match="grid subdivision 3 is not one of"):
+        LiveSession([Player("Ann")], BM, grid=3)
+    duo = LiveSession([Player("Ann"), Player("Bob")], BM)
+    assert duo.add_hit(np.int64(1), Hit(0.5, "kick")).offset_ms == pytest.approx(0.0)
+    for bad in (True, -1, 2, 1.0):
+        with pytest.raises(InputError, match="does not exist; use 0-1"):
+            duo.add_hit(bad, Hit(0.5, "kick"))  # type: ignore[arg-type]
+    with pytest.raises(InputError, match="does not exist"):
+        duo.running(-1)
+    for stop in (-5.0, float("nan")):
+        with pytest.raises(InputError, match="is not a time on the timeline"):
+            duo.finish(stop_s=stop)
+    assert duo.finish().to_dict()["players"][0]["name"] == "Bob"
