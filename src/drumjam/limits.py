@@ -10,6 +10,9 @@ from __future__ import annotations
 #: Slowest and fastest tempo of any beat map, in beats per minute.
 MIN_TEMPO_BPM = 20.0
 MAX_TEMPO_BPM = 400.0
+#: Relative slack of the tempo limits for floating-point rounding: beats 60/400 s apart, placed
+#: by multiplying and subtracting seconds, read back as 400.00000000006 BPM and were refused.
+TEMPO_TOLERANCE = 1e-6
 #: Latest time of any hit, note or beat (a long live set, not a day).
 MAX_DURATION_S = 6 * 3600.0
 #: Most beats of one beat map: the longest song at the fastest tempo.
@@ -36,6 +39,23 @@ MAX_AUDIO_CHANNELS = 32
 #: Sample rates read and written, in Hz.
 MIN_SAMPLE_RATE = 4000
 MAX_SAMPLE_RATE = 384000
+
+
+def tempo_in_range(tempo_bpm: float) -> bool:
+    """Whether a tempo is within ``MIN_TEMPO_BPM``-``MAX_TEMPO_BPM``, both included, give or take
+    ``TEMPO_TOLERANCE`` (NaN is not).
+
+    Parameters
+    ----------
+    tempo_bpm : float
+        Beats per minute.
+
+    Returns
+    -------
+    bool
+    """
+    return (MIN_TEMPO_BPM * (1.0 - TEMPO_TOLERANCE) <= tempo_bpm
+            <= MAX_TEMPO_BPM * (1.0 + TEMPO_TOLERANCE))
 
 
 def duration_text(seconds: float) -> str:

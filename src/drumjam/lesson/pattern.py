@@ -16,6 +16,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
@@ -74,9 +75,20 @@ class PatternNote:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PatternNote:
-        """Inverse of :meth:`to_dict`."""
+        """Inverse of :meth:`to_dict`.
+
+        Raises
+        ------
+        InputError
+            If the beat is not a finite number or fraction (``"3/2"``, ``"1/0"`` included).
+        """
+        try:
+            beat = Fraction(data["beat"])
+        except (ZeroDivisionError, OverflowError, ValueError, TypeError):
+            raise InputError(f"beat {data['beat']!r} is not a position in beats; write a "
+                             "number or a fraction such as '3/2'") from None
         return cls(
-            Fraction(data["beat"]),
+            beat,
             Voice(data["voice"]),
             int(data.get("velocity", 100)),
             str(data.get("dynamic", "normal")),
@@ -131,6 +143,13 @@ class Pattern:
     def __post_init__(self) -> None:
         if self.bars < 1:
             raise InputError(f"a pattern needs at least one bar, got {self.bars}")
+        for i, note in enumerate(self.notes):
+            if not 0 <= note.beat < self.length_beats:
+                raise InputError(
+                    f"notes[{i}] beat {note.beat} ({note.voice.value}) is outside the pattern's "
+                    f"{self.bars} bar(s) of {self.meter} beats; give a beat from 0 to less "
+                    f"than {self.length_beats}"
+                )
         object.__setattr__(
             self, "notes", tuple(sorted(self.notes, key=lambda n: (n.beat, n.voice)))
         )
@@ -231,23 +250,46 @@ class Pattern:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Pattern:
-        """Inverse of :meth:`to_dict`."""
+        """Inverse of :meth:`to_dict`.
+
+        Raises
+        ------
+        InputError
+            Naming the field, if one is missing or malformed, or a note's beat is not a number
+            or lies outside the pattern.
+        """
         try:
-            return cls(
-                notes=tuple(PatternNote.from_dict(n) for n in data["notes"]),
-                bars=int(data["bars"]),
-                meter=int(data.get("meter", 4)),
-                grid=GridKind(data.get("grid", "16th")),
-                swing_ratio=float(data.get("swing_ratio", 1.0)),
-                tempo_bpm=float(data.get("tempo_bpm", 120.0)),
-                source_bars=tuple(data.get("source_bars", ())),
-                fill_bars=tuple(data.get("fill_bars", ())),
-                consistency=float(data.get("consistency", 1.0)),
-                beat_unit=int(data.get("beat_unit", 4)),
-                start_bar=int(data.get("start_bar", 0)),
-            )
-        except (KeyError, ValueError, TypeError) as exc:
+            raw_notes = list(data["notes"])
+        except (KeyError, TypeError) as exc:
             raise InputError(f"not a lesson pattern: missing or malformed field {exc}") from exc
+        notes = []
+        for i, raw in enumerate(raw_notes):
+            try:
+                notes.append(PatternNote.from_dict(raw))
+            except InputError as exc:
+                raise InputError(f"not a lesson pattern: notes[{i}] {exc}") from exc
+            except (KeyError, ValueError, TypeError) as exc:
+                raise InputError(f"not a lesson pattern: notes[{i}] has a missing or malformed "
+                                 f"field {exc}") from exc
+        try:
+            fields = {
+                "bars": int(data["bars"]),
+                "meter": int(data.get("meter", 4)),
+                "grid": GridKind(data.get("grid", "16th")),
+                "swing_ratio": float(data.get("swing_ratio", 1.0)),
+                "tempo_bpm": float(data.get("tempo_bpm", 120.0)),
+                "source_bars": tuple(data.get("source_bars", ())),
+                "fill_bars": tuple(data.get("fill_bars", ())),
+                "consistency": float(data.get("consistency", 1.0)),
+                "beat_unit": int(data.get("beat_unit", 4)),
+                "start_bar": int(data.get("start_bar", 0)),
+            }
+        except (KeyError, ValueError, TypeError, OverflowError) as exc:
+            raise InputError(f"not a lesson pattern: missing or malformed field {exc}") from exc
+        try:
+            return cls(notes=tuple(notes), **fields)
+        except InputError as exc:
+            raise InputError(f"not a lesson pattern: {exc}") from exc
 
 
 # ---------------------------------------------------------------------------- extraction
@@ -355,15 +397,52 @@ def _quantise(take: Take, bm: BeatMap) -> tuple[list[_QuantisedHit], GridKind, f
 def _find_loop(
     bar_keys: dict[int, set], lengths_bars: Sequence[int]
 ) -> tuple[list[int], int, tuple[float, int, dict[int, set], list[int]]]:
-    """The bars searched and the best (length, fit) of a repeating pattern among them."""
+    """The bars searched and the best (length, fit) of a repeating pattern among them.
+
+    Raises
+    ------
+    InputError
+        If no length fits: each is over half the bars (1 bar always fits).
+    """
     bars = sorted(bar_keys)
     # drop a trailing bar holding only the final downbeat (how takes often end)
     if len(bars) > 1 and all(k[0] == 0 for k in bar_keys[bars[-1]]):
         bars = bars[:-1]
     fits = {n: _fit_length(bar_keys, bars, n) for n in lengths_bars if n == 1 or len(bars) >= 2 * n}
+    if not fits:
+        listed = ", ".join(map(str, lengths_bars))
+        what = f"length {listed} bars is" if len(lengths_bars) == 1 else f"lengths {listed} bars are"
+        raise InputError(
+            f"pattern {what} too long for the take, which has {len(bars)} bar(s): a pattern of "
+            f"n bars is found in at least 2n bars; give a length of 1-{max(1, len(bars) // 2)} "
+            "bars, or choose the bars of the pattern"
+        )
     best_score = max(f[0] for f in fits.values())
     length = min(n for n, f in fits.items() if f[0] >= best_score - LONGER_PATTERN_GAIN)
     return bars, length, fits[length]
+
+
+def _check_lengths(lengths_bars: Sequence[int]) -> tuple[int, ...]:
+    """The pattern lengths to try, each checked to be a whole number of bars, 1 or more.
+
+    Raises
+    ------
+    InputError
+        If there are none, or one is not a whole number of at least 1 bar.
+    """
+    try:
+        lengths = tuple(lengths_bars)
+    except TypeError:
+        raise InputError(f"pattern lengths {lengths_bars!r} are not a list of bar counts; "
+                         "give e.g. [1, 2, 4]") from None
+    if not lengths:
+        raise InputError("no pattern length to try; give one or more lengths in bars, "
+                         "e.g. [1, 2, 4]")
+    for n in lengths:
+        if isinstance(n, bool) or not isinstance(n, Real) or not (float(n).is_integer() and n >= 1):
+            raise InputError(f"pattern length {n!r} is not a whole number of bars from 1 up; "
+                             "give e.g. 1, 2 or 4")
+    return tuple(int(n) for n in lengths)
 
 
 def extract_pattern(
@@ -384,13 +463,21 @@ def extract_pattern(
         First and last bar (0-based, inclusive) chosen by the teacher: the pattern is exactly
         those bars. By default the whole take is searched for a repeating pattern.
     lengths_bars : sequence of int
-        Pattern lengths to try, in bars; the shortest one that fits about as well as the
-        best (within ``LONGER_PATTERN_GAIN``) is chosen.
+        Pattern lengths to try, in bars (each 1 or more); the shortest one that fits about as
+        well as the best (within ``LONGER_PATTERN_GAIN``) is chosen. A length of n bars is tried
+        where the take has at least 2n bars (1 bar always).
 
     Returns
     -------
     Pattern
+
+    Raises
+    ------
+    InputError
+        If the take has no beat map or no hits, ``bars`` lies outside the take, a length is not
+        a whole number of bars from 1, or none fits the take (the message says its bars).
     """
+    lengths = _check_lengths(lengths_bars)
     bm = beatmap or take.beatmap
     if bm is None:
         raise InputError(
@@ -406,7 +493,13 @@ def extract_pattern(
         bar_keys.setdefault(b, set())
 
     if bars is not None:
-        first, last = bars
+        try:
+            first, last = bars
+        except (TypeError, ValueError):
+            first = last = None
+        if not all(isinstance(b, Integral) and not isinstance(b, bool) for b in (first, last)):
+            raise InputError(f"bars {bars!r} is not a pair (first, last) of bar numbers from 0; "
+                             "give e.g. (0, 1), or parse a teacher's '1-2' with parse_bars")
         if not 0 <= first <= last <= max(bar_keys):
             raise InputError(
                 f"bars {first + 1}-{last + 1} are outside the take, which has bars "
@@ -416,7 +509,7 @@ def extract_pattern(
         length, phase_bars, fills, score = len(chosen_bars), 0, [], 1.0
         cons = {p: bar_keys[b] for p, b in enumerate(chosen_bars)}
     else:
-        chosen_bars, length, (score, phase_bars, cons, fills) = _find_loop(bar_keys, lengths_bars)
+        chosen_bars, length, (score, phase_bars, cons, fills) = _find_loop(bar_keys, lengths)
 
     used = [b for b in chosen_bars if b not in fills]
     per_beat = STEPS_PER_BEAT[kind]

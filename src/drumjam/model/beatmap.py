@@ -8,12 +8,15 @@ piecewise-linear map, extrapolated beyond both ends with the nearest beat period
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from numbers import Real
 from typing import Any
 
 import numpy as np
 
 from drumjam.errors import InputError
-from drumjam.limits import BEAT_UNITS, MAX_BEATS, MAX_DURATION_S, MAX_METER, MAX_TEMPO_BPM, MIN_TEMPO_BPM
+from drumjam.limits import (
+    BEAT_UNITS, MAX_BEATS, MAX_DURATION_S, MAX_METER, MAX_TEMPO_BPM, MIN_TEMPO_BPM, tempo_in_range,
+)
 
 #: Tempo corrections of :meth:`BeatMap.corrected`.
 TEMPO_CORRECTIONS = ("double", "half")
@@ -130,8 +133,8 @@ class BeatMap:
             i = int(np.argmax(periods <= 0))
             raise InputError(f"beat times must increase; beat {i + 1} at {beats[i + 1]:.3f} s does not")
         tempo = 60.0 / periods
-        if tempo.max() > MAX_TEMPO_BPM or tempo.min() < MIN_TEMPO_BPM:
-            bad = tempo.max() if tempo.max() > MAX_TEMPO_BPM else tempo.min()
+        if not (tempo_in_range(tempo.max()) and tempo_in_range(tempo.min())):
+            bad = tempo.min() if tempo_in_range(tempo.max()) else tempo.max()
             raise InputError(
                 f"absurd tempo {bad:.1f} BPM; drumjam handles {MIN_TEMPO_BPM:.0f}-"
                 f"{MAX_TEMPO_BPM:.0f} BPM (check the tempo or the beat times)"
@@ -160,24 +163,38 @@ class BeatMap:
         Parameters
         ----------
         tempo_bpm : float
-            Beats per minute.
+            Beats per minute, 20-400 (both included).
         duration_s : float
-            The map covers ``[start_s, duration_s]``, rounded up to whole bars.
+            The map covers ``[start_s, duration_s]``, rounded up to whole bars (at least one).
         meter : int
             Beats per bar; the first beat is a downbeat.
         start_s : float
             Time of the first beat.
         beat_unit : int
             Note value of the beat.
+
+        Raises
+        ------
+        InputError
+            If the tempo is not a number within 20-400 BPM, the metre is not one drumjam
+            handles, or ``duration_s`` is not a finite time at or after ``start_s``.
         """
-        if not MIN_TEMPO_BPM <= tempo_bpm <= MAX_TEMPO_BPM:
+        try:
+            tempo = float(tempo_bpm)
+        except (TypeError, ValueError):
+            tempo = float("nan")
+        if not tempo_in_range(tempo):
+            shown = repr(tempo_bpm) if isinstance(tempo_bpm, str) else f"{tempo:g}"
             raise InputError(
-                f"absurd tempo {tempo_bpm} BPM; use {MIN_TEMPO_BPM:.0f}-{MAX_TEMPO_BPM:.0f} BPM"
+                f"absurd tempo {shown} BPM; use {MIN_TEMPO_BPM:.0f}-{MAX_TEMPO_BPM:.0f} BPM"
             )
         meter = _check_meter(meter, beat_unit)
         start_s = check_seconds(start_s, "start")
         duration_s = check_seconds(duration_s, "duration")
-        period = 60.0 / tempo_bpm
+        if duration_s < start_s:
+            raise InputError(f"duration {duration_s:g} s ends before the start at {start_s:g} s; "
+                             "give the time the beat map should reach, in seconds")
+        period = 60.0 / tempo
         n_bars = max(1, int(np.ceil((duration_s - start_s) / (period * meter) - 1e-9)))
         beats = start_s + period * np.arange(n_bars * meter + 1)
         return cls(beats, beats[::meter], meter=meter, beat_unit=beat_unit)
@@ -303,7 +320,17 @@ class BeatMap:
 
     def shifted(self, offset_s: float) -> BeatMap:
         """The same map moved later by ``offset_s`` seconds (earlier if negative; beats that
-        would fall before 0 s are left out)."""
+        would fall before 0 s are left out).
+
+        Raises
+        ------
+        InputError
+            If ``offset_s`` is not a finite number of seconds, or leaves fewer than two beats.
+        """
+        if isinstance(offset_s, Real) and not np.isfinite(offset_s):
+            raise InputError(f"beat map shift {offset_s} s is NaN or infinity; give a finite "
+                             "number of seconds")
+        offset_s = check_seconds(offset_s, "beat map shift")
         beats, downbeats = self.beats_s + offset_s, self.downbeats_s + offset_s
         return BeatMap(
             beats[beats >= 0],

@@ -9,6 +9,8 @@ from typing import Any, BinaryIO
 
 from matplotlib.figure import Figure
 
+from drumjam.report.mpltext import legend, literal
+
 COLOURS = ("#e4572e", "#17bebb")
 WIDTH_PX, HEIGHT_PX, DPI = 1200, 630, 100
 
@@ -24,8 +26,70 @@ def _headline(score: dict[str, Any]) -> str:
             f"spread {_fmt(score.get('sd_offset_ms'), ' ms')}")
 
 
+def card_figure(saved: dict[str, Any]) -> Figure:
+    """The keepsake card of a saved session as a figure (1200 x 630 px at its DPI).
+
+    Every text a person wrote (song title, player names, the summary that names them) is drawn
+    as written (:func:`drumjam.report.mpltext.literal`).
+
+    Parameters
+    ----------
+    saved : dict
+        A saved session (:func:`drumjam.store.sessions.get_session`).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    results = saved["results"]
+    players = results["players"]
+    fig = Figure(figsize=(WIDTH_PX / DPI, HEIGHT_PX / DPI), dpi=DPI, facecolor="#14161c")
+    text = {"color": "white", "transform": fig.transFigure}
+    fig.text(0.04, 0.90, "drumjam", fontsize=16, color="#f6ae2d",
+             fontweight="bold", transform=fig.transFigure)
+    fig.text(0.04, 0.80, literal(saved["song_title"]), fontsize=26, fontweight="bold", **text)
+    names = " & ".join(p["name"] for p in players)
+    when = datetime.fromisoformat(saved["created_at"]).strftime("%d %B %Y")
+    fig.text(0.04, 0.72, literal(f"{names} · {when}"), fontsize=15, **text)
+    y = 0.62
+    for colour, p in zip(COLOURS, players):
+        fig.text(0.04, y, literal(p["name"]), fontsize=13, color=colour, fontweight="bold",
+                 transform=fig.transFigure)
+        fig.text(0.04, y - 0.05, _headline(p["score"]), fontsize=12, **text)
+        y -= 0.13
+    duet = (results.get("duet") or {}).get("sync")
+    if duet:
+        fig.text(0.04, y, "Together", fontsize=13, color="#f6ae2d", fontweight="bold",
+                 transform=fig.transFigure)
+        within = duet.get("within_20ms")
+        within_txt = "–" if within is None else f"{100 * within:.0f}%"
+        fig.text(0.04, y - 0.05, f"apart {_fmt(duet.get('mean_async_ms'), ' ms', signed=True)} on "
+                 f"average, {within_txt} of notes within 20 ms", fontsize=12, **text)
+    summary = textwrap.fill(results.get("summary", ""), width=135, max_lines=3, placeholder=" …")
+    fig.text(0.04, 0.04, literal(summary), fontsize=10.5, color="#c8c8c8",
+             transform=fig.transFigure)
+    ax = fig.add_axes((0.56, 0.2, 0.4, 0.62), facecolor="#1d2029")
+    entries = []
+    for colour, p in zip(COLOURS, players):
+        hits = [h for h in p["score"].get("hits", []) if h.get("offset_ms") is not None]
+        entries.append((ax.scatter([h["time_s"] for h in hits], [h["offset_ms"] for h in hits],
+                                   s=9, color=colour, alpha=0.8), p["name"]))
+    ax.axhspan(-20, 20, color="white", alpha=0.08)
+    ax.axhline(0, color="white", lw=0.8, alpha=0.6)
+    ax.set_xlabel("time (s)", color="white")
+    ax.set_ylabel("early  ←  offset (ms)  →  late", color="white")
+    ax.tick_params(colors="white")
+    for spine in ax.spines.values():
+        spine.set_color("#555")
+    key = legend(ax, entries, loc="best", facecolor="#1d2029", edgecolor="#555", fontsize=9)
+    for t in key.get_texts():
+        t.set_color("white")
+    ax.set_title("timeline", color="white", fontsize=11)
+    return fig
+
+
 def write_card(saved: dict[str, Any], path: str | Path | BinaryIO) -> None:
-    """Draw the keepsake card of a saved session.
+    """Draw the keepsake card of a saved session (:func:`card_figure`) as a PNG.
 
     Parameters
     ----------
@@ -34,47 +98,5 @@ def write_card(saved: dict[str, Any], path: str | Path | BinaryIO) -> None:
     path : str, Path or binary file
         Where to write the PNG (1200 x 630 px).
     """
-    results = saved["results"]
-    players = results["players"]
-    fig = Figure(figsize=(WIDTH_PX / DPI, HEIGHT_PX / DPI), dpi=DPI, facecolor="#14161c")
-    text = {"color": "white", "parse_math": False, "transform": fig.transFigure}
-    fig.text(0.04, 0.90, "drumjam", fontsize=16, color="#f6ae2d", parse_math=False,
-             fontweight="bold", transform=fig.transFigure)
-    fig.text(0.04, 0.80, saved["song_title"], fontsize=26, fontweight="bold", **text)
-    names = " & ".join(p["name"] for p in players)
-    when = datetime.fromisoformat(saved["created_at"]).strftime("%d %B %Y")
-    fig.text(0.04, 0.72, f"{names} · {when}", fontsize=15, **text)
-    y = 0.62
-    for colour, p in zip(COLOURS, players):
-        fig.text(0.04, y, p["name"], fontsize=13, color=colour, fontweight="bold",
-                 parse_math=False, transform=fig.transFigure)
-        fig.text(0.04, y - 0.05, _headline(p["score"]), fontsize=12, **text)
-        y -= 0.13
-    duet = (results.get("duet") or {}).get("sync")
-    if duet:
-        fig.text(0.04, y, "Together", fontsize=13, color="#f6ae2d", fontweight="bold",
-                 parse_math=False, transform=fig.transFigure)
-        within = duet.get("within_20ms")
-        within_txt = "–" if within is None else f"{100 * within:.0f}%"
-        fig.text(0.04, y - 0.05, f"apart {_fmt(duet.get('mean_async_ms'), ' ms', signed=True)} on "
-                 f"average, {within_txt} of notes within 20 ms", fontsize=12, **text)
-    summary = textwrap.fill(results.get("summary", ""), width=135, max_lines=3, placeholder=" …")
-    fig.text(0.04, 0.04, summary, fontsize=10.5, color="#c8c8c8", parse_math=False,
-             transform=fig.transFigure)
-    ax = fig.add_axes((0.56, 0.2, 0.4, 0.62), facecolor="#1d2029")
-    for colour, p in zip(COLOURS, players):
-        hits = [h for h in p["score"].get("hits", []) if h.get("offset_ms") is not None]
-        ax.scatter([h["time_s"] for h in hits], [h["offset_ms"] for h in hits], s=9, color=colour,
-                   alpha=0.8, label=p["name"].replace("$", r"\$"))
-    ax.axhspan(-20, 20, color="white", alpha=0.08)
-    ax.axhline(0, color="white", lw=0.8, alpha=0.6)
-    ax.set_xlabel("time (s)", color="white")
-    ax.set_ylabel("early  ←  offset (ms)  →  late", color="white")
-    ax.tick_params(colors="white")
-    for spine in ax.spines.values():
-        spine.set_color("#555")
-    legend = ax.legend(loc="best", facecolor="#1d2029", edgecolor="#555", fontsize=9)
-    for t in legend.get_texts():
-        t.set_color("white")
-    ax.set_title("timeline", color="white", fontsize=11)
+    fig = card_figure(saved)
     fig.savefig(path, dpi=DPI, facecolor=fig.get_facecolor(), format="png")

@@ -10,6 +10,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from drumjam.report.mpltext import legend, literal  # noqa: E402
 from drumjam.scoring import DuetResult, TakeScore  # noqa: E402
 
 PLAYER_COLOURS = ("#d9480f", "#1c7ed6")
@@ -26,21 +27,21 @@ def _png(fig: plt.Figure) -> bytes:
 def timeline_png(scores: list[TakeScore]) -> bytes:
     """Every matched hit's offset against its time, one colour per player."""
     fig, ax = plt.subplots(figsize=(10, 3.6))
-    ax.axhspan(-BAND_MS, BAND_MS, color="#e9ecef", zorder=0, label="±20 ms")
+    entries = [(ax.axhspan(-BAND_MS, BAND_MS, color="#e9ecef", zorder=0), "±20 ms")]
     ax.axhline(0, color="#495057", lw=0.8)
     for score, colour in zip(scores, PLAYER_COLOURS):
         t = np.array([h.target_time_s for h in score.hits if h.offset_ms is not None])
         off = np.array([h.offset_ms for h in score.hits if h.offset_ms is not None])
-        ax.scatter(t, off, s=9, alpha=0.7, color=colour, label=score.player)
+        entries.append((ax.scatter(t, off, s=9, alpha=0.7, color=colour), score.player))
         extra = [h.time_s for h in score.hits if h.offset_ms is None]
         if extra:  # hits that matched no note, drawn along the top edge
             top = float(np.max(np.abs(off))) + 10 if off.size else 50.0
-            ax.scatter(extra, np.full(len(extra), top), marker="x", s=16, color=colour, alpha=0.8,
-                       label=f"{score.player}: extra hits")
+            entries.append((ax.scatter(extra, np.full(len(extra), top), marker="x", s=16,
+                                       color=colour, alpha=0.8), f"{score.player}: extra hits"))
     ax.set_xlabel("time (s)")
     ax.set_ylabel("offset (ms)  late ↑  early ↓")
     ax.set_title("Every hit against the grid")
-    ax.legend(loc="upper right", fontsize=8, ncol=3)
+    legend(ax, entries, loc="upper right", fontsize=8, ncol=3)
     return _png(fig)
 
 
@@ -49,6 +50,7 @@ def voice_offsets_png(scores: list[TakeScore]) -> bytes:
     voices = sorted({h.voice for s in scores for h in s.hits if h.offset_ms is not None})
     fig, ax = plt.subplots(figsize=(10, 3.6))
     width = 0.8 / max(len(scores), 1)
+    entries = []
     for k, (score, colour) in enumerate(zip(scores, PLAYER_COLOURS)):
         data = [[h.offset_ms for h in score.hits if h.voice == v and h.offset_ms is not None]
                 for v in voices]
@@ -60,12 +62,13 @@ def voice_offsets_png(scores: list[TakeScore]) -> bytes:
             for patch in bp["boxes"]:
                 patch.set_facecolor(colour)
                 patch.set_alpha(0.55)
-        ax.plot([], [], color=colour, lw=6, alpha=0.55, label=score.player)
+        (swatch,) = ax.plot([], [], color=colour, lw=6, alpha=0.55)
+        entries.append((swatch, score.player))
     ax.axhline(0, color="#495057", lw=0.8)
     ax.set_xticks(np.arange(len(voices)), [v.replace("_", " ") for v in voices], fontsize=8)
     ax.set_ylabel("offset (ms)")
     ax.set_title("Timing per voice")
-    ax.legend(fontsize=8)
+    legend(ax, entries, fontsize=8)
     return _png(fig)
 
 
@@ -80,7 +83,7 @@ def async_per_bar_png(duet: DuetResult) -> bytes:
     if bars.size:
         ax.bar(bars, mean, yerr=sd, color=np.where(mean > 0, PLAYER_COLOURS[0], PLAYER_COLOURS[1]),
                alpha=0.7, capsize=2)
-    a, b = duet.players[0].player, duet.players[1].player
+    a, b = literal(duet.players[0].player), literal(duet.players[1].player)
     ax.set_xlabel("bar")
     ax.set_ylabel(f"ms ({a} later ↑ / {b} later ↓)")
     ax.set_title("Asynchrony per bar")
