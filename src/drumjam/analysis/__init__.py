@@ -19,7 +19,8 @@ from drumjam.analysis.onsets import detect_onsets
 from drumjam.analysis.stream import array_blocks, read_mono, song_blocks
 from drumjam.analysis.tracker import beatmap_of, confidence, listen
 from drumjam.errors import AudioFileError, InputError
-from drumjam.io.audio import MAX_AUDIO_DURATION_S, SILENCE_PEAK, audio_info
+from drumjam.io.audio import SILENCE_PEAK, audio_array, audio_info, check_rate
+from drumjam.limits import MAX_AUDIO_DURATION_S, duration_text
 from drumjam.model import BeatMap
 
 BACKENDS = ("drumjam", "beat_this")
@@ -28,20 +29,19 @@ __all__ = ["BACKENDS", "analyse_audio", "detect_onsets", "mix_click", "render_cl
 
 
 def _samples_in(samples: np.ndarray, sr: int | None) -> tuple[np.ndarray, int]:
+    """Samples given to :func:`analyse_audio`, mono, with their rate: the rate checked first."""
     if sr is None:
         raise InputError("give the sample rate `sr` with raw samples")
-    y = np.asarray(samples, dtype=np.float32)
-    if y.ndim == 2:
-        y = y.mean(axis=1)
-    if y.ndim != 1 or y.size == 0:
-        raise InputError(f"samples must be 1-D or (frames, channels), got shape {np.shape(samples)}")
-    if not np.all(np.isfinite(y)):
-        raise InputError("samples hold NaN or infinity")
-    if y.size / sr > MAX_AUDIO_DURATION_S:
-        raise InputError(f"{y.size / sr / 60:.0f} minutes of audio is too long to analyse")
+    rate = check_rate(sr)
+    y = audio_array(samples, mono=True)
+    if y.size == 0:
+        raise InputError("the samples are empty: nothing to analyse")
+    if y.size / rate > MAX_AUDIO_DURATION_S:
+        raise InputError(f"{duration_text(y.size / rate)} of audio is too long to analyse; "
+                         f"give at most {MAX_AUDIO_DURATION_S / 3600:.0f} hours")
     if float(np.max(np.abs(y))) < SILENCE_PEAK:
         raise InputError("the audio is silent: nothing to analyse")
-    return y, int(sr)
+    return y, rate
 
 
 def analyse_audio(
@@ -59,9 +59,10 @@ def analyse_audio(
     Parameters
     ----------
     path_or_samples : str, Path or numpy.ndarray
-        An audio file (WAV, FLAC, OGG, MP3) or mono/stereo float samples.
+        An audio file (WAV, FLAC, OGG, MP3), or samples: 1-D or ``(frames, channels)``,
+        float in [-1, 1] or integer PCM (see :func:`drumjam.io.audio.audio_array`).
     sr : int, optional
-        Sample rate of the samples (required for samples, ignored for files).
+        Sample rate of the samples in Hz, 4000-384000 (required for samples, ignored for files).
     backend : {"drumjam", "beat_this"}
         The built-in tracker, or Beat This! (optional extra, see
         :mod:`drumjam.analysis.beat_this_backend`).

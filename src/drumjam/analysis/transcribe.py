@@ -22,6 +22,7 @@ drum).
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable, Iterable
 from functools import lru_cache
 from pathlib import Path
@@ -31,6 +32,7 @@ import soxr
 
 from drumjam.analysis import drumnet
 from drumjam.errors import InputError
+from drumjam.io.audio import audio_array, audio_blocks, check_rate
 from drumjam.model import Hit, Take, Voice, parse_voice, voice_group
 
 #: A peak must be the highest onset probability within this many frames on each side.
@@ -171,7 +173,7 @@ class DrumTranscriber:
     Parameters
     ----------
     sample_rate : int
-        Sample rate of the audio that will be fed, in Hz.
+        Sample rate of the audio that will be fed, in Hz (4000-384000).
     weights : dict, optional
         Network weights (default: the bundled model).
     threshold_scale : float
@@ -201,11 +203,10 @@ class DrumTranscriber:
                  on_onset: Callable[[np.ndarray], None] | None = None,
                  expected: Iterable[tuple[float, Voice | str]] = (),
                  expected_late: Callable[[float], float] | None = None) -> None:
-        if not 4000 <= int(sample_rate) <= 384000:
-            raise InputError(f"sample rate {sample_rate} Hz is out of range; use 4000-384000 Hz")
-        if not 0.1 <= float(threshold_scale) <= 10.0:
+        sample_rate = check_rate(sample_rate)
+        if not (isinstance(threshold_scale, numbers.Real) and 0.1 <= threshold_scale <= 10.0):
             raise InputError(f"threshold scale {threshold_scale} is out of range; use 0.1-10")
-        self.sample_rate = int(sample_rate)
+        self.sample_rate = sample_rate
         self._w = weights if weights is not None else drumnet.bundled_weights()
         self._mel = self._w["mel_basis"]
         self._thr = self._w["threshold"] * float(threshold_scale)
@@ -260,7 +261,9 @@ class DrumTranscriber:
         Parameters
         ----------
         block : numpy.ndarray
-            Mono float samples at :attr:`sample_rate` (any length, possibly 0).
+            Samples at :attr:`sample_rate` (any length, possibly 0): mono, or
+            ``(frames, channels)`` mixed to mono; float or integer PCM, read as
+            :func:`drumjam.io.audio.audio_array` reads them.
 
         Returns
         -------
@@ -269,9 +272,7 @@ class DrumTranscriber:
         """
         if self._flushed:
             raise InputError("this transcriber was flushed; make a new one for more audio")
-        x = np.asarray(block, dtype=np.float32).reshape(-1)
-        if x.size and not np.all(np.isfinite(x)):
-            raise InputError("the audio holds NaN or infinite samples")
+        x = audio_array(block, mono=True, what="audio fed")
         if self._resampler is not None:
             x = self._resampler.resample_chunk(x)
         return self._consume(x)
@@ -422,9 +423,10 @@ def transcribe(audio: str | Path | np.ndarray, *, sample_rate: int | None = None
     ----------
     audio : str, Path or numpy.ndarray
         An audio file (WAV, FLAC, OGG, MP3; read in blocks, so long files need little memory),
-        or samples (1-D, or ``(frames, channels)`` mixed to mono) with ``sample_rate``.
+        or samples with ``sample_rate``: 1-D, or ``(frames, channels)`` mixed to mono; float
+        in [-1, 1] or integer PCM (see :func:`drumjam.io.audio.audio_array`).
     sample_rate : int, optional
-        The samples' rate in Hz (required for an array).
+        The samples' rate in Hz, 4000-384000 (required for an array).
     player : str, optional
         Name of the take (default: the file name, or ``"audio"``).
     threshold_scale : float
@@ -442,19 +444,18 @@ def transcribe(audio: str | Path | np.ndarray, *, sample_rate: int | None = None
     AudioFileError
         If the file is missing, unreadable or too long.
     InputError
-        If samples are given without a sample rate, or hold NaN.
+        If samples are given without a sample rate or with one out of range, or are samples
+        :func:`drumjam.io.audio.audio_array` refuses (NaN, ``(channels, frames)``, ...).
     """
-    from drumjam.io.audio import audio_blocks
-
     if isinstance(audio, (str, Path)):
         sr, total_s, blocks = audio_blocks(audio, block_s=OFFLINE_BLOCK_S)
         name = player or Path(audio).stem
     else:
         if sample_rate is None:
             raise InputError("give the sample rate of the samples (sample_rate=...)")
-        x = np.asarray(audio, dtype=np.float32)
-        x = x.mean(axis=1) if x.ndim == 2 else x.reshape(-1)
-        sr, total_s = int(sample_rate), x.size / float(sample_rate)
+        sr = check_rate(sample_rate)
+        x = audio_array(audio, mono=True, what="audio")
+        total_s = x.size / sr
         step = int(OFFLINE_BLOCK_S * sr)
         blocks = (x[i:i + step] for i in range(0, x.size, step))
         name = player or "audio"

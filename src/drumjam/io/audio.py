@@ -1,12 +1,15 @@
 """Audio files in and out (soundfile), resampled with soxr.
 
 Samples are float32 in [-1, 1]. Mono audio is a 1-D array; multichannel audio is
-``(frames, channels)``, as soundfile gives it.
+``(frames, channels)``, as soundfile gives it. Samples handed in as arrays (to analysis,
+transcription, :func:`write_audio`, :func:`resample`) are read by :func:`audio_array`, and
+their rates checked by :func:`check_rate`, so that every entry reads them alike.
 """
 
 from __future__ import annotations
 
 import contextlib
+import numbers
 import os
 import struct
 import tempfile
@@ -16,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 import soxr
+from numpy.typing import ArrayLike
 
 from drumjam.errors import AudioFileError, InputError
 from drumjam.limits import (
@@ -56,22 +60,133 @@ def _quiet_decoder() -> Iterator[None]:
         os.close(saved)
 
 
-def _check_rate(sample_rate: int, name: str = "sample rate") -> int:
-    if not MIN_SAMPLE_RATE <= int(sample_rate) <= MAX_SAMPLE_RATE:
+def check_rate(sample_rate: float, *, name: str = "sample rate") -> int:
+    """Check a sample rate given to drumjam, before anything is done with it.
+
+    Parameters
+    ----------
+    sample_rate : float
+        The rate in Hz; a fraction is allowed (a clock's drift) and dropped from the result.
+    name : str
+        What the rate is, for the message (e.g. ``"input sample rate"``).
+
+    Returns
+    -------
+    int
+        The rate in whole Hz.
+
+    Raises
+    ------
+    InputError
+        If the rate is not a number (NaN, a string) or outside
+        :data:`~drumjam.limits.MIN_SAMPLE_RATE`-:data:`~drumjam.limits.MAX_SAMPLE_RATE` Hz.
+    """
+    number = isinstance(sample_rate, numbers.Real) and not isinstance(sample_rate, bool)
+    if not (number and MIN_SAMPLE_RATE <= sample_rate <= MAX_SAMPLE_RATE):
+        shown = sample_rate if number else repr(sample_rate)
         raise InputError(
-            f"{name} {sample_rate} Hz is out of range; use {MIN_SAMPLE_RATE}-{MAX_SAMPLE_RATE} Hz"
+            f"{name} {shown} Hz is out of range; use {MIN_SAMPLE_RATE}-{MAX_SAMPLE_RATE} Hz"
         )
     return int(sample_rate)
 
 
-def resample(samples: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
-    """Resample audio (1-D or ``(frames, channels)``) with soxr at high quality."""
-    _check_rate(sr_in, "input sample rate")
-    _check_rate(sr_out, "output sample rate")
+#: Full scale of the integer PCM sample types by (kind, bytes), as soundfile reads them: what
+#: 1.0 is, and the value of silence (unsigned 8-bit WAV is centred on 128).
+_PCM_SCALES = {("i", 1): (128, 0), ("i", 2): (32768, 0), ("i", 4): (2**31, 0),
+               ("u", 1): (128, 128)}
+
+
+def audio_array(samples: ArrayLike, *, mono: bool = False, what: str = "samples") -> np.ndarray:
+    """Samples given as an array, as drumjam holds them: float32 in [-1, 1].
+
+    Every function that takes samples rather than a file goes through this, so that they all
+    read the same arrays the same way.
+
+    Parameters
+    ----------
+    samples : array_like
+        Mono audio (1-D) or ``(frames, channels)``, as soundfile gives it. Floats are taken
+        as they are; integer PCM is scaled by its full scale, as soundfile reads it: int16
+        by 1/32768, int32 by 2**-31, int8 by 1/128 and uint8 as ``(x - 128) / 128``.
+    mono : bool
+        Mix ``(frames, channels)`` audio to one channel (the mean of the channels).
+    what : str
+        What the samples are, for messages (e.g. ``"audio to write"``).
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 samples, 1-D or ``(frames, channels)`` (1-D when ``mono``); an array already
+        float32 is returned as it is, not copied.
+
+    Raises
+    ------
+    InputError
+        If the samples are not numbers, booleans, complex or an integer type that is no PCM
+        format; not 1-D or 2-D; ``(channels, frames)`` (a 2-D array whose first axis is at
+        most :data:`~drumjam.limits.MAX_AUDIO_CHANNELS` long and shorter than its second);
+        of no channels or more than drumjam reads; or hold NaN or infinite samples.
+    """
+    try:
+        x = np.asarray(samples)
+    except ValueError as exc:  # a ragged list
+        raise InputError(f"{what}: not an array of samples ({exc}); give a numpy array") from None
+    kind = x.dtype.kind
+    if kind == "f":
+        x = np.asarray(x, dtype=np.float32)
+    elif (kind, x.dtype.itemsize) in _PCM_SCALES:  # either byte order
+        full, centre = _PCM_SCALES[kind, x.dtype.itemsize]
+        x = x.astype(np.float32)
+        if centre:
+            x -= centre
+        x *= 1.0 / full  # a power of two: exact
+    elif kind in "iu":
+        raise InputError(f"{what}: {x.dtype} integers are no PCM format; give float samples "
+                         "in [-1, 1], or int16, int32 or uint8 PCM (e.g. np.asarray(x, np.int16))")
+    else:
+        raise InputError(f"{what}: dtype {x.dtype} is not audio samples; give real float "
+                         "samples in [-1, 1], or int16, int32 or uint8 PCM")
+    if x.ndim not in (1, 2):
+        raise InputError(f"{what}: shape {x.shape} is not audio; give 1-D or (frames, channels)")
+    if x.ndim == 2:
+        frames, channels = x.shape
+        if 0 < frames <= MAX_AUDIO_CHANNELS and frames < channels:
+            raise InputError(f"{what}: shape {x.shape} looks like (channels, frames); "
+                             "give (frames, channels): transpose it with .T")
+        if not 1 <= channels <= MAX_AUDIO_CHANNELS:
+            raise InputError(f"{what}: shape {x.shape} is {channels} channels; drumjam "
+                             f"reads 1-{MAX_AUDIO_CHANNELS} as (frames, channels)")
+    if kind == "f" and not np.all(np.isfinite(x)):
+        raise InputError(f"{what}: NaN or infinite samples; give finite samples in [-1, 1]")
+    return _mono(x) if mono and x.ndim == 2 else x
+
+
+def resample(samples: ArrayLike, sr_in: float, sr_out: float) -> np.ndarray:
+    """Resample audio with soxr at high quality.
+
+    Parameters
+    ----------
+    samples : array_like
+        1-D or ``(frames, channels)`` samples, read as :func:`audio_array` reads them.
+    sr_in, sr_out : float
+        The rates in Hz, 4000-384000; fractions are kept (a clock's drift).
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 samples of the same channels at ``sr_out``.
+
+    Raises
+    ------
+    InputError
+        For a rate out of range or not a number, or samples :func:`audio_array` refuses.
+    """
+    check_rate(sr_in, name="input sample rate")
+    check_rate(sr_out, name="output sample rate")
+    x = audio_array(samples)
     if sr_in == sr_out:
-        return np.asarray(samples, dtype=np.float32)
-    out = soxr.resample(np.asarray(samples, dtype=np.float32), sr_in, sr_out, quality="HQ")
-    return np.asarray(out, dtype=np.float32)
+        return x
+    return np.asarray(soxr.resample(x, sr_in, sr_out, quality="HQ"), dtype=np.float32)
 
 
 def load_audio(
@@ -302,7 +417,7 @@ def _open(
     """Check a file's header; its info, the output rate and channels, the frames of the file
     to read and their decoded pieces."""
     if sample_rate is not None:
-        sample_rate = _check_rate(sample_rate)
+        sample_rate = check_rate(sample_rate)
     info = audio_info(p)
     _check_header(p, info)
     end_s = info.frames / info.samplerate if end_s is None else end_s
@@ -467,7 +582,7 @@ def audio_writer(
     """An audio file open for writing block by block (``with audio_writer(...) as f:
     f.write(block)``); the format follows the extension, as in :func:`write_audio`."""
     out = Path(path)
-    sr = _check_rate(sr)
+    sr = check_rate(sr)
     fmt = check_writable(out, channels)
     ext = out.suffix.lower().lstrip(".")
     if subtype is None and ext in ("wav", "flac"):
@@ -477,16 +592,17 @@ def audio_writer(
 
 
 def write_audio(
-    path: str | Path, samples: np.ndarray, sr: int, subtype: str | None = None
+    path: str | Path, samples: ArrayLike, sr: int, subtype: str | None = None
 ) -> Path:
-    """Write float samples to an audio file; the format follows the extension.
+    """Write samples to an audio file; the format follows the extension.
 
     Parameters
     ----------
     path : str or Path
         ``.wav``, ``.flac``, ``.ogg`` or ``.mp3``.
-    samples : numpy.ndarray
-        1-D mono or ``(frames, channels)`` samples in [-1, 1]; louder samples are clipped.
+    samples : array_like
+        1-D mono or ``(frames, channels)`` samples, float in [-1, 1] (louder samples are
+        clipped) or integer PCM, read as :func:`audio_array` reads them.
     sr : int
         Sample rate in Hz.
     subtype : str, optional
@@ -496,12 +612,17 @@ def write_audio(
     -------
     Path
         The written file.
+
+    Raises
+    ------
+    InputError
+        For a rate out of range, no samples, samples :func:`audio_array` refuses, or a format
+        that cannot hold them; nothing is written then.
     """
-    data = np.asarray(samples, dtype=np.float32)
-    if data.ndim not in (1, 2) or data.shape[0] == 0:
-        raise InputError(f"audio to write must be 1-D or (frames, channels), got shape {data.shape}")
-    if not np.all(np.isfinite(data)):
-        raise InputError("audio to write holds NaN or infinite samples")
+    sr = check_rate(sr)
+    data = audio_array(samples, what="audio to write")
+    if data.shape[0] == 0:
+        raise InputError(f"audio to write: shape {data.shape} holds no samples; give at least one")
     with audio_writer(path, sr, 1 if data.ndim == 1 else data.shape[1], subtype) as f:
         f.write(np.clip(data, -1.0, 1.0))
     return Path(path)

@@ -9,6 +9,7 @@ with reproduces the same times exactly.
 from __future__ import annotations
 
 import heapq
+import numbers
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
@@ -450,24 +451,44 @@ def write_midi(
     kit_map : KitMap or str, optional
         Which note number each voice gets (default: General MIDI numbers).
     ppq : int
-        Ticks per quarter note.
+        Ticks per quarter note, 1-32767 (what a MIDI file's header holds).
 
     Returns
     -------
     Path
         The written file.
+
+    Raises
+    ------
+    InputError
+        For a ``ppq`` out of range, events that are not hits or notes or lie before 0 s (a
+        MIDI file starts there), or a beat map that is not a :class:`~drumjam.model.BeatMap`;
+        nothing is written then.
     """
+    if isinstance(ppq, bool) or not isinstance(ppq, numbers.Integral) \
+            or not 1 <= ppq <= MAX_TICKS_PER_BEAT:
+        raise InputError(f"ppq {ppq!r} is not a MIDI resolution; give a whole number of "
+                         f"1-{MAX_TICKS_PER_BEAT} ticks per quarter note (default {DEFAULT_PPQ})")
     if isinstance(events, (Take, Chart)):
         beatmap = beatmap or events.beatmap
         items: Iterable[Hit | Note] = events.events
     else:
         items = events
+    stray = next((e for e in items if not isinstance(e, (Hit, Note))), None)
+    if stray is not None:
+        raise InputError(f"cannot write {stray!r} to MIDI; give a Take, a Chart or Hits/Notes")
+    if beatmap is not None and not isinstance(beatmap, BeatMap):
+        raise InputError(f"beatmap {beatmap!r} is not a BeatMap; give one or leave it out")
     items = sorted(items, key=lambda e: e.time_s)
+    if items and items[0].time_s < 0:
+        first = items[0]
+        raise InputError(f"a {first.voice.value} at {first.time_s:.3f} s is before 0 s, where a "
+                         "MIDI file starts; move the events later or drop those before 0 s")
     kit = get_kit_map(kit_map if kit_map is not None else "gm")
     end_s = items[-1].time_s if items else 1.0
     if beatmap is None:
         beatmap = BeatMap.constant(120.0, end_s + 2.0)
-    ticks_per_beat = ppq * 4 // beatmap.beat_unit
+    ticks_per_beat = ppq * 4 / beatmap.beat_unit  # a fraction at a coarse ppq in 6/8
     origin_beats = float(beatmap.to_beats(0.0))
 
     def ticks_of(times_s: np.ndarray) -> np.ndarray:
