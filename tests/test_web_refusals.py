@@ -142,7 +142,7 @@ def test_a_song_upload_that_is_no_audio_names_the_file_not_a_server_path(client,
     r = client.post("/api/songs", files={"file": (f"my song.{suffix}", os.urandom(5000))})
     assert r.status_code == 400
     detail = r.json()["detail"]
-    assert detail.startswith(f"my song.{suffix}: not a readable audio file (Error opening 'my song.{suffix}'")
+    assert detail.startswith(f"my song.{suffix}: not a readable audio file (")
     assert str(tmp_path) not in detail and "upload-" not in detail and "source." not in detail
 
 

@@ -21,7 +21,7 @@ from mido.midifiles.meta import KeySignatureError
 from drumjam.errors import FileFormatError, InputError, MidiFileError
 from drumjam.limits import (
     BEAT_UNITS, MAX_BEATS, MAX_DURATION_S, MAX_EVENTS, MAX_METER, MAX_MIDI_BYTES, MAX_TEMPO_BPM,
-    MAX_TICKS_PER_BEAT, MIN_TEMPO_BPM, duration_text,
+    MAX_TICKS_PER_BEAT, MIN_TEMPO_BPM, duration_text, tempo_in_range,
 )
 from drumjam.model import BeatMap, Chart, Hit, KitMap, Note, Take, Voice, get_kit_map
 from drumjam.model.voices import VoiceGroup, voice_group
@@ -267,7 +267,7 @@ def tick_timeline(
     for tick, tempo in tempo_changes:
         _check_tick(source, tick, ppq, "a tempo change", error)
         bpm = 60e6 / tempo if tempo > 0 else float("inf")
-        if not MIN_TEMPO_BPM <= bpm <= MAX_TEMPO_BPM:
+        if not tempo_in_range(bpm):
             raise error(source, f"absurd tempo {bpm:.1f} BPM at tick {tick}",
                         f"fix the tempo to {MIN_TEMPO_BPM:.0f}-{MAX_TEMPO_BPM:.0f} BPM")
     for tick, num, den in signatures:

@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from drumjam.errors import InputError
-from drumjam.limits import MAX_TEMPO_BPM, MIN_TEMPO_BPM
+from drumjam.limits import MAX_TEMPO_BPM, MIN_TEMPO_BPM, tempo_in_range
 
 
 def check_tempo(tempo_bpm: float, name: str = "tempo") -> float:
@@ -34,7 +34,7 @@ def check_tempo(tempo_bpm: float, name: str = "tempo") -> float:
         Naming ``name``, the value and the range, for 0, a negative, NaN, infinite or absurd tempo.
     """
     bpm = float(tempo_bpm)
-    if not MIN_TEMPO_BPM <= bpm <= MAX_TEMPO_BPM:  # NaN fails the comparison too
+    if not tempo_in_range(bpm):  # NaN fails too
         raise InputError(f"{name} {bpm:g} BPM is out of range; give "
                          f"{MIN_TEMPO_BPM:.0f}-{MAX_TEMPO_BPM:.0f} BPM")
     return bpm

@@ -299,6 +299,8 @@ async def _joined_mic(service: JoinService, state: JamState, link: JoinLink,
         raise JoinError("the song has not started on the host's device yet; the microphone "
                         "starts with it")
     if isinstance(msg, MicEndMessage):
+        if link.streamed and JOINED not in entry.mics:
+            return []  # the host's finish ended the stream first: nothing left to end
         replies = await run_in_threadpool(end_started_mic, entry, JOINED)
     else:
         link.require_partner()
