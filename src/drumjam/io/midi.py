@@ -531,6 +531,8 @@ def write_midi(
     midi = mido.MidiFile(type=0, ticks_per_beat=ppq)
     midi.tracks.append(track)
     out = Path(path)
+    if out.is_dir():
+        raise InputError(f"{out} is a folder; give a file name to write the MIDI to")
     out.parent.mkdir(parents=True, exist_ok=True)
     midi.save(out)
     return out

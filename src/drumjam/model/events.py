@@ -121,6 +121,11 @@ def _sorted_events(events: Iterable, kind: str) -> tuple:
     """Events in a canonical order: by time, then voice, then velocity (so any arrival order of
     the same events gives the same sequence)."""
     events = tuple(events)
+    wanted = Hit if kind == "hit" else Note
+    stray = next((e for e in events if not isinstance(e, wanted)), None)
+    if stray is not None:
+        raise InputError(f"a {'take' if kind == 'hit' else 'chart'} holds {wanted.__name__} "
+                         f"objects, got {type(stray).__name__} {str(stray)[:40]!r}")
     if len(events) > MAX_EVENTS:
         raise InputError(f"{len(events)} {kind}s are more than drumjam scores at once "
                          f"({MAX_EVENTS}); split the {'take' if kind == 'hit' else 'chart'}")
@@ -154,6 +159,9 @@ class Take(_EventSequence):
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "hits", _sorted_events(self.hits, "hit"))
+        if self.beatmap is not None and not isinstance(self.beatmap, BeatMap):
+            raise InputError(f"a take's beat map is a BeatMap or None, got "
+                             f"{type(self.beatmap).__name__}")
 
     @property
     def events(self) -> tuple[Hit, ...]:  # type: ignore[override]
@@ -185,6 +193,9 @@ class Chart(_EventSequence):
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "notes", _sorted_events(self.notes, "note"))
+        if not isinstance(self.beatmap, BeatMap):
+            raise InputError(f"a chart's notes stand on a BeatMap, got "
+                             f"{type(self.beatmap).__name__}")
 
     @property
     def events(self) -> tuple[Note, ...]:  # type: ignore[override]

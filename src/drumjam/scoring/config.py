@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+import numpy as np
+
 from drumjam.errors import InputError
 from drumjam.model.dynamics import ACCENT_FRACTION, GHOST_FRACTION
 
@@ -56,6 +58,11 @@ class ScoringConfig:
     accent_fraction: float = ACCENT_FRACTION
 
     def __post_init__(self) -> None:
+        for name in ("perfect_ms", "great_ms", "good_ms"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float, np.integer,
+                                                                  np.floating)):
+                raise InputError(f"{name} {value!r} is not a number of ms")
         if not 0 < self.perfect_ms <= self.great_ms <= self.good_ms <= 1000:
             raise InputError(
                 "timing windows must satisfy 0 < perfect_ms <= great_ms <= good_ms <= 1000, got "

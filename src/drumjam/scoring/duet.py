@@ -233,6 +233,10 @@ def analyse_duet(
     DuetResult
     """
     config = config or ScoringConfig()
+    for take in (take_a, take_b):
+        if not isinstance(take, Take):
+            raise InputError(f"a duet is of two Takes, got {type(take).__name__}; wrap the "
+                             "hits: Take(hits, player=..., beatmap=...)")
     if len(take_a) == 0 or len(take_b) == 0:
         empty = take_a.player if len(take_a) == 0 else take_b.player
         raise InputError(f"take {empty!r} has no hits; a duet needs two played takes")

@@ -130,6 +130,12 @@ def build_targets(
     played_along: bool = False,
 ) -> TargetSet:
     """The targets a take is scored against (see :func:`score_take`)."""
+    if not isinstance(take, Take):
+        raise InputError(f"a take to score is a Take, got {type(take).__name__}; "
+                         "wrap the hits: Take(hits, player=..., beatmap=...)")
+    if chart is not None and not isinstance(chart, Chart):
+        raise InputError(f"a chart to score against is a Chart, got {type(chart).__name__}; "
+                         "read a file with drumjam.io.songfolder.load_chart")
     if chart is not None and grid is not None:
         raise InputError("score against a chart or a grid, not both")
     if chart is not None:

@@ -81,7 +81,10 @@ class Player:
     latency_ms: float = 0.0
 
     def __post_init__(self) -> None:
-        latency = float(self.latency_ms)
+        try:
+            latency = float(self.latency_ms)
+        except (TypeError, ValueError):
+            latency = float("nan")  # refused below, with the value given
         if not -MAX_LATENCY_MS <= latency <= MAX_LATENCY_MS:
             raise InputError(
                 f"latency {self.latency_ms} ms for {self.name!r} is out of range; "
