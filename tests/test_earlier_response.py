@@ -58,7 +58,7 @@ def test_the_trial_is_judged_on_what_it_saw_and_carried_to_a_later_stream():
     trial.gain = trial.fitted_gain()
     assert trial.gain == pytest.approx(0.8)
     assert np.allclose(trial.h, 0.8 * trial.response)
-    carried = EarlierResponse.from_trial(trial.trial())
+    carried = trial.resumed()
     assert carried.gain == trial.gain and np.array_equal(carried.seen, trial.seen)
     assert np.array_equal(carried.response, trial.response)
 

@@ -18,8 +18,8 @@ from drumjam.analysis.features import ANALYSIS_SR, MIN_ANALYSIS_S, onset_envelop
 from drumjam.analysis.onsets import detect_onsets
 from drumjam.analysis.stream import array_blocks, read_mono, song_blocks
 from drumjam.analysis.tracker import beatmap_of, confidence, listen
-from drumjam.errors import AudioFileError, InputError
-from drumjam.io.audio import SILENCE_PEAK, audio_array, audio_info, check_rate
+from drumjam.errors import InputError
+from drumjam.io.audio import SILENCE_PEAK, audio_array, check_rate
 from drumjam.limits import MAX_AUDIO_DURATION_S, duration_text
 from drumjam.model import BeatMap
 
@@ -96,11 +96,9 @@ def analyse_audio(
     if backend == "beat_this":
         beat_this_backend.require()
     if isinstance(path_or_samples, (str, Path)):
-        blocks, rate = song_blocks(path_or_samples, ANALYSIS_SR), ANALYSIS_SR  # the header checked
-        info = audio_info(path_or_samples)
-        if info.frames < MIN_ANALYSIS_S * info.samplerate:
-            raise AudioFileError(path_or_samples, f"{info.frames / info.samplerate:.2f} s of audio "
-                                 "is too short to analyse", f"give at least {MIN_ANALYSIS_S} s")
+        # the header checked, the length too
+        blocks = song_blocks(path_or_samples, ANALYSIS_SR, min_s=MIN_ANALYSIS_S)
+        rate = ANALYSIS_SR
         digest = cache.file_digest(path_or_samples)
     else:
         samples, rate = _samples_in(path_or_samples, sr)

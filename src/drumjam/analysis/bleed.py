@@ -321,7 +321,7 @@ class BleedCanceller:
             self._clicks_own = True
             self._update()
             if learned.trial is not None:  # carry on judging or applying it
-                self._earlier = EarlierResponse.from_trial(learned.trial)
+                self._earlier = learned.trial.resumed()
                 self._earlier_gain = learned.trial.gain
         elif earlier is not None and earlier.sample_rate == self.sample_rate:
             # the round trip may be given a little differently (a player's latency is set
@@ -761,7 +761,7 @@ class BleedCanceller:
                            tuple(a.copy() for a in self._long.spectra), self._long.weights,
                            (float(self._errors[0]), float(self._errors[1])),
                            float(self._own_db),
-                           None if self._earlier is None else self._earlier.trial())
+                           None if self._earlier is None else self._earlier.copy())
 
     def _learn_clicks(self, x: np.ndarray, y: np.ndarray) -> None:
         """Average one more segment of the clicks heard alone (their response is used once

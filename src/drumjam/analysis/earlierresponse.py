@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from drumjam.analysis.roomresponse import EarlierTrial
 
 #: An earlier take's response (the same player, microphone and speakers) is applied from the
 #: song's first sample when, scaled by one gain (speakers turned up or down), it removes at
@@ -95,21 +94,16 @@ class EarlierResponse:
     level_seen: np.ndarray = field(default_factory=lambda: np.zeros(3))
     level: float = 1.0
 
-    @classmethod
-    def from_trial(cls, trial: EarlierTrial) -> EarlierResponse:
-        """Carry on where an earlier stream of the same take left it (its level afresh)."""
-        return cls(trial.response.copy(), trial.gain, np.array(trial.seen, float),
-                   np.array(trial.left, float), trial.clicks)
-
-    def trial(self) -> EarlierTrial:
-        """What a later stream of the same take carries on from (:meth:`from_trial`)."""
-        return EarlierTrial(self.response.copy(), self.gain, tuple(float(v) for v in self.seen),
-                            tuple(float(v) for v in self.left), self.clicks)
-
     def copy(self) -> EarlierResponse:
         """A copy to return to (the response itself is never changed in place)."""
         return EarlierResponse(self.response, self.gain, self.seen.copy(), self.left.copy(),
                                self.clicks, self.level_seen.copy(), self.level)
+
+    def resumed(self) -> EarlierResponse:
+        """A copy for a later stream of the same take to carry on with: what was judged of
+        it, its level found afresh."""
+        return EarlierResponse(self.response, self.gain, self.seen.copy(), self.left.copy(),
+                               self.clicks)
 
     @property
     def applied(self) -> bool:

@@ -4,7 +4,8 @@
 frequency-domain least squares over overlapping segments (Welch averages), the clicks a second
 regressor beside the song; :class:`CountInClicks` is the clicks' own response, learned where
 the count-in's clicks sound alone; :class:`LearnedPath` is what a stream of a take learned (its
-averaged spectra, and the earlier take's response it was trying, :class:`EarlierTrial`), for a
+averaged spectra, and the earlier take's response it was trying,
+:class:`~drumjam.analysis.earlierresponse.EarlierResponse`), for a
 stream that takes over mid-take; :class:`RoomResponse` is the response a take applied, small
 enough to keep, for the same player's next take (:mod:`drumjam.analysis.bleed`).
 """
@@ -12,8 +13,12 @@ enough to keep, for the same player's next take (:mod:`drumjam.analysis.bleed`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from drumjam.analysis.earlierresponse import EarlierResponse
 
 #: Length of the room response after the round trip learned first, in seconds.
 TAPS_S = 0.1
@@ -72,9 +77,10 @@ class LearnedPath:
     own_db : float
         What the take's own response left of the microphone against no cancelling, in dB
         summed over recent segments (above 0: not applied at all).
-    trial : EarlierTrial, optional
-        An earlier take's response the stream was judging or applying (a microphone that
-        reconnects carries on with it).
+    trial : EarlierResponse, optional
+        An earlier take's response the stream was judging or applying, as it stood (a
+        microphone that reconnects carries on with it,
+        :meth:`~drumjam.analysis.earlierresponse.EarlierResponse.resumed`).
     """
 
     sample_rate: int
@@ -86,7 +92,7 @@ class LearnedPath:
     long_weights: tuple[float, float, float]
     errors: tuple[float, float]
     own_db: float
-    trial: EarlierTrial | None = None
+    trial: EarlierResponse | None = None
 
     def applied(self) -> RoomResponse:
         """The song's response this path applied at its end (an earlier take's, at its gain,
@@ -106,34 +112,6 @@ class LearnedPath:
         path.restore(self.long if use_long else self.song[:-1],
                      self.long_weights if use_long else self.song_weights)
         return RoomResponse(rate, self.round_trip_s, path.h.copy())
-
-
-@dataclass(frozen=True)
-class EarlierTrial:
-    """An earlier take's response as a stream tried it (see
-    :class:`~drumjam.analysis.bleed.BleedCanceller`'s ``earlier``).
-
-    Attributes
-    ----------
-    response : numpy.ndarray
-        Its taps, moved to the stream's round trip.
-    gain : float or None
-        The gain it was applied with once it passed its check; None while it was judged.
-    seen : tuple of float
-        While judged: its and the microphone's cross power, its power, the microphone's, and
-        seconds seen.
-    left : tuple of float
-        Once applied: what it and the take's own response left of the microphone.
-    clicks : bool
-        Whether the clicks take it too (it left less of the count-in's clicks than their
-        own response).
-    """
-
-    response: np.ndarray
-    gain: float | None
-    seen: tuple[float, float, float, float]
-    left: tuple[float, float]
-    clicks: bool = False
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from drumjam.errors import AudioFileError
 from drumjam.io.audio import audio_blocks, check_heard, load_audio
 
 #: Seconds of audio analysed at a time.
@@ -28,7 +29,7 @@ def array_blocks(samples: np.ndarray, sr: int) -> Iterator[np.ndarray]:
         yield samples[start:start + step]
 
 
-def song_blocks(path: str | Path, sample_rate: int) -> Iterator[np.ndarray]:
+def song_blocks(path: str | Path, sample_rate: int, *, min_s: float = 0.0) -> Iterator[np.ndarray]:
     """Read an audio file as mono float32 blocks of :data:`BLOCK_S` seconds at ``sample_rate``.
 
     The header is checked at once; that the file holds sound is known when it has all been
@@ -40,14 +41,19 @@ def song_blocks(path: str | Path, sample_rate: int) -> Iterator[np.ndarray]:
         A WAV, FLAC, OGG/Vorbis or MP3 file.
     sample_rate : int
         The rate to resample to (soxr, high quality, streamed).
+    min_s : float
+        The shortest audio to take, in seconds, by the header.
 
     Raises
     ------
     AudioFileError
-        If the file is missing, unreadable or longer than two hours (at once), or (from the
-        iterator) undecodable, holding NaN, empty or silent.
+        If the file is missing, unreadable, shorter than ``min_s`` or longer than two hours
+        (at once), or (from the iterator) undecodable, holding NaN, empty or silent.
     """
-    _, _, blocks = audio_blocks(path, block_s=BLOCK_S, sample_rate=sample_rate)
+    _, duration_s, blocks = audio_blocks(path, block_s=BLOCK_S, sample_rate=sample_rate)
+    if duration_s < min_s:
+        raise AudioFileError(path, f"{duration_s:.2f} s of audio is too short to analyse",
+                             f"give at least {min_s} s")
     return _heard(Path(path), blocks)
 
 

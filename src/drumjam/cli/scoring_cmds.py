@@ -178,12 +178,13 @@ def register(app: typer.Typer) -> None:
             report = checked_output(report, suffixes=REPORT_SUFFIXES,
                                     inputs=(take_a, take_b, chart), option="--report")
         target = load_chart(chart, kit_map=kit) if chart else None
-        any_midi = _any_midi(take_a, take_b)
+        midi = [_any_midi(path) for path in (take_a, take_b)]
         # --channel is the MIDI take's (refused where both takes are recordings)
         a, b = (read_any_take(path, kit_map=kit, player=name,
-                              channel=channel if _any_midi(path) or not any_midi else None,
-                              find_beats=first and target is None and not any_midi)
-                for path, name, first in zip((take_a, take_b), given, (True, False)))
+                              channel=channel if is_midi or not any(midi) else None,
+                              find_beats=first and target is None and not any(midi))
+                for path, name, is_midi, first in zip((take_a, take_b), given, midi,
+                                                      (True, False)))
         result = analyse_duet(a, b, target, grid=None if target else grid, config=cfg)
         if report:
             from drumjam.report import write_duet_report

@@ -26,6 +26,7 @@ from __future__ import annotations
 import configparser
 import itertools
 import re
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -331,7 +332,7 @@ def load_chart(path: str | Path, kit_map: str | None = None) -> Chart:
     p = Path(path)
     if p.is_dir():
         return _folder_chart(p)[2]
-    if p.is_file() and (p.suffix.lower() == ".zip" or _starts_with(p, b"PK\x03\x04")):
+    if p.is_file() and (p.suffix.lower() == ".zip" or zipfile.is_zipfile(p)):
         raise FileFormatError(p, "is a zip archive, not a chart",
                               "unpack it and give the song's folder, or add it in the jam app")
     if p.suffix.lower() == ".chart":
@@ -341,11 +342,6 @@ def load_chart(path: str | Path, kit_map: str | None = None) -> Chart:
         if any(t.name.strip().upper() == "PART DRUMS" for t in midi.tracks):
             return read_rb_midi(p, midi)
     return read_chart(p, kit_map=kit_map)
-
-
-def _starts_with(path: Path, magic: bytes) -> bool:
-    with path.open("rb") as f:
-        return f.read(len(magic)) == magic
 
 
 #: Length of the blocks stems are mixed in.

@@ -37,6 +37,7 @@ from drumjam.errors import DrumjamError, FileFormatError, InputError, NotFoundEr
 from drumjam.library.importers import prepare_song
 from drumjam.library.media import stretched_audio
 from drumjam.model import BeatMap, Chart
+from drumjam.session.live import clean_name
 from drumjam.store.db import Base, session_scope
 
 #: Largest move of a song's beats in one correction (ms).
@@ -185,12 +186,6 @@ def builtin_specs() -> list[dict[str, Any]]:
     return json.loads((builtin_dir() / "songs.json").read_text(encoding="utf-8"))["songs"]
 
 
-def _printable(text: str) -> str:
-    """``text`` without control characters or lone surrogates (a title or a file name as the
-    database keeps it: PostgreSQL refuses NUL in text), trimmed."""
-    return "".join(ch for ch in text if ch.isprintable()).strip()
-
-
 class SongLibrary:
     """Built-in songs plus the songs added to the database, with their files under ``user_dir``.
 
@@ -307,9 +302,9 @@ class SongLibrary:
         FileFormatError
             If the upload is not a song drumjam can read (see ``prepare_song``).
         """
-        name = _printable(Path(filename or "upload").name)
+        name = clean_name(Path(filename or "upload").name, "", max_chars=None)
         name = name if name and not name.startswith(".") else f"upload{name}"  # ".mid": a suffix
-        title = None if title is None else _printable(title) or None
+        title = None if title is None else clean_name(title, "", max_chars=None) or None
         song_id = secrets.token_hex(6)
         folder = self.user_dir / "songs" / song_id
         self.user_dir.mkdir(parents=True, exist_ok=True)

@@ -55,14 +55,16 @@ def is_count_in(time_s: float, start_s: float) -> bool:
     return time_s < start_s - COUNT_IN_GRACE_S
 
 
-def clean_name(name: Any, default: str) -> str:
-    """A player's name as given, trimmed to 40 characters without control characters.
+def clean_name(name: Any, default: str, *, max_chars: int | None = MAX_NAME_CHARS) -> str:
+    """A player's name as given, without control characters or lone surrogates, trimmed (to
+    ``max_chars`` characters, 40 by default; None: any length); ``default`` if nothing is left.
 
     Names are kept verbatim otherwise (``<b>`` stays ``<b>``): whoever shows them must treat
-    them as text.
+    them as text. Song titles and uploaded file names are cleaned the same way (PostgreSQL
+    refuses NUL in text).
     """
     text = "".join(ch for ch in str(name if name is not None else "") if ch.isprintable()).strip()
-    return text[:MAX_NAME_CHARS] or default
+    return text[:max_chars] or default
 
 
 @dataclass(frozen=True)
