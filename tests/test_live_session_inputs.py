@@ -45,3 +45,13 @@ def test_players_grids_and_stops_are_checked_when_given() -> None:
         with pytest.raises(InputError, match="is not a time on the timeline"):
             duo.finish(stop_s=stop)
     assert duo.finish().to_dict()["players"][0]["name"] == "Bob"
+
+
+def test_a_grid_session_scores_hits_an_hour_past_its_beat_map_as_offline() -> None:
+    session = LiveSession([Player("Ann")], BM, grid=16)
+    session.add_hit(0, Hit(1.01, "snare"))
+    late = session.add_hit(0, Hit(3600.0 + 0.51, "kick"))  # an hour after an 8 s beat map
+    assert late.offset_ms == pytest.approx(10.0)
+    score = session.finish().to_dict()["players"][0]["score"]
+    assert (score["matched"], score["extra"]) == (2, 0)
+    assert score["mean_offset_ms"] == pytest.approx(10.0)

@@ -20,8 +20,10 @@ from drumjam.scoring.matching import Windows, solve_component, target_windows
 from drumjam.scoring.take import HitResult, TakeScore, assemble_score, build_targets, match_take
 from drumjam.scoring.targets import chart_targets
 
-#: Without a chart, the grid reaches this many beats past the end of the beat map.
+#: Without a chart, the grid reaches this many beats past the latest hit (or the beat map's
+#: end) and is extended again when a hit comes within :data:`_GRID_MARGIN_BEATS` of its end.
 _GRID_TAIL_BEATS = 512
+_GRID_MARGIN_BEATS = 2
 
 
 @dataclass
@@ -30,6 +32,7 @@ class _KeyState:
 
     times_s: np.ndarray
     windows: Windows
+    end_beat: float = np.inf  # a grid's last position in beats (a chart's notes: no end)
     pending: list[tuple[int, float, int, int]] = field(default_factory=list)  # arrival, t, lo, hi
     taken: set[int] = field(default_factory=set)  # provisional claims in the open component
 
@@ -82,14 +85,24 @@ class LiveScorer:
         return _KeyState(times_s, target_windows(times_s, self.config.good_ms / 1000.0,
                                                  self.config.tempo_aware))
 
-    def _grid_state(self) -> _KeyState:
-        """Grid targets from time 0 (no hit comes earlier) to well past the beat map's end."""
+    def _grid_state(self, time_s: float) -> _KeyState:
+        """Grid targets from time 0 (no hit comes earlier) to :data:`_GRID_TAIL_BEATS` past
+        ``time_s`` or the beat map's end, whichever is later."""
         bm = self.beatmap
         first_beat = np.floor(float(bm.to_beats(0.0)))
-        last_beat = len(bm.beats_s) - 1 + _GRID_TAIL_BEATS
+        last_beat = np.ceil(max(float(bm.to_beats(time_s)), len(bm.beats_s) - 1)) + _GRID_TAIL_BEATS
         grid = bm.grid(self.grid, start_s=float(bm.to_seconds(first_beat)),
                        end_s=float(bm.to_seconds(last_beat)))
-        return self._state(grid[grid >= 0])
+        state = self._state(grid[grid >= 0])
+        state.end_beat = float(last_beat)
+        return state
+
+    def _extend_grid(self, state: _KeyState, time_s: float) -> _KeyState:
+        """The grid reaching further past a hit near its end: the same targets first (the
+        open component's indices stay valid), as offline scoring extends it to every hit."""
+        longer = self._grid_state(time_s)
+        longer.pending, longer.taken = state.pending, state.taken
+        return longer
 
     def _key(self, hit: Hit) -> str:
         return hit.voice.value if self.config.strict_voices else voice_group(hit.voice).value
@@ -108,19 +121,21 @@ class LiveScorer:
             Verdict against the nearest free note of its group (the final matching may still
             hand the note to a closer hit that comes later).
         """
+        key = self._key(hit)
+        state = self._states.get(key)
+        if state is None and self.grid is not None:
+            state = self._states[key] = self._grid_state(hit.time_s)
+        elif state is not None and float(self.beatmap.to_beats(hit.time_s)) > state.end_beat - _GRID_MARGIN_BEATS:
+            state = self._states[key] = self._extend_grid(state, hit.time_s)
         arrival = len(self._hits)
         self._hits.append(hit)
         if hit.time_s < self._last_time:
             self._in_order = False
         self._last_time = max(self._last_time, hit.time_s)
-        key = self._key(hit)
-        state = self._states.get(key)
         if state is None:
-            if self.grid is None:
-                self._final[arrival] = None
-                return HitResult(arrival, hit.time_s, hit.voice.value, hit.velocity, None, None,
-                                 None, Judgment.EXTRA)
-            state = self._states[key] = self._grid_state()
+            self._final[arrival] = None
+            return HitResult(arrival, hit.time_s, hit.voice.value, hit.velocity, None, None,
+                             None, Judgment.EXTRA)
         t = hit.time_s
         lo = int(np.searchsorted(state.windows.end_s, t, side="left"))
         hi = max(lo, int(np.searchsorted(state.windows.start_s, t, side="right")))
