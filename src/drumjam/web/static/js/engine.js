@@ -3,6 +3,7 @@
 // clock. The clicks come from timeline.js, which the play screen shows too.
 
 import { SongClock } from "./audioclock.js";
+import { fetchWaitingOutBusy } from "./busy.js";
 import { clickSchedule } from "./timeline.js";
 
 /** Seconds between pressing Start and the first sound, so nothing is scheduled in the past. */
@@ -27,10 +28,15 @@ export class AudioEngine {
     }
   }
 
-  /** Decode a backing track (kept for the next run); `onProgress(fraction)` while loading. */
-  async load(url, onProgress = () => {}) {
+  /**
+   * Decode a backing track (kept for the next run); `onProgress(fraction)` while loading.
+   * While the server is too busy to make it (503: every stretch slot taken), the request is
+   * made again after the wait the server asks for, `onWait(info)` called before each wait
+   * (see busy.js); past the tries allowed, throws busy.js's BusyError.
+   */
+  async load(url, onProgress = () => {}, { onWait } = {}) {
     if (!this.buffers.has(url)) {
-      const response = await fetch(url);
+      const response = await fetchWaitingOutBusy(url, { onWait });
       if (!response.ok) throw new Error(`could not load the backing track (${response.status})`);
       const data = await readWithProgress(response, onProgress);
       this.buffers.set(url, await this.ctx.decodeAudioData(data));

@@ -1,6 +1,7 @@
 // The play page: choose a song and players, practise, play, and see every hit judged live.
 
 import { api, el, fmt, say } from "./api.js";
+import { BusyError } from "./busy.js";
 import { playDrum } from "./drums.js";
 import { DrumPartPanel } from "./drumpart.js";
 import { AudioEngine } from "./engine.js";
@@ -508,13 +509,26 @@ function sendJson(msg) {
   if (state.ws && state.ws.readyState === WebSocket.OPEN) state.ws.send(JSON.stringify(msg));
 }
 
+/** The run's backing track, or null (a click on every beat instead). While the server is
+ * too busy to stretch it, the waiting line says so and the page asks again when the server
+ * says to, for a while (busy.js); then it plays with the click only and says why. */
 async function loadBacking(live) {
+  const percent = Math.round(live.speed * 100);
   progress.begin(live.speed === 1 ? "Loading the backing track…"
-    : `Stretching the backing track to ${Math.round(live.speed * 100)} % and loading it…`);
+    : `Stretching the backing track to ${percent} % and loading it…`);
+  const onWait = ({ attempt, tries, waitS }) => progress.text(
+    `The server is busy stretching other songs: preparing the ${live.speed < 1 ? "slowed-down" : "sped-up"} `
+    + `song (${percent} %)… asking again in ${waitS} s (try ${attempt + 1} of ${tries}).`);
   try {
-    return await engine.load(live.audio_url, (f) => progress.fraction(f));
+    return await engine.load(live.audio_url, (f) => progress.fraction(f), { onWait });
   } catch (err) {
-    say(`${err.message}; playing with the click only.`, true);
+    if (err instanceof BusyError) {
+      say(`The server stayed too busy to prepare the song at ${percent} % (asked ${err.tries} `
+        + `times over ${err.waitedS} s): playing with the click only. Press Start again in a `
+        + "minute for the backing track, or play at 100 %, which needs no stretching.", true);
+    } else {
+      say(`${err.message}; playing with the click only.`, true);
+    }
     return null;
   } finally {
     progress.done();

@@ -26,6 +26,11 @@ export class Progress {
     return this;
   }
 
+  /** Change what the line says, its clock running on. */
+  text(text) {
+    if (this.label) this.label.textContent = text;
+  }
+
   /** The share done (0..1), once it is known; until then the bar is indeterminate. */
   fraction(f) {
     if (this.bar) this.bar.value = f;
