@@ -3,7 +3,9 @@
 A stretch keeps a core busy for up to a few minutes (a two-hour song), so the copies are
 made under one :class:`StretchGate`: one stretch of a (song, speed) at a time, a bounded
 number at once across the server, a bounded number of requests waiting; and only the
-speeds of a song most recently asked for are kept.
+speeds of a song most recently asked for are kept. A copy is written under a temporary name
+beside it and renamed once whole; the temporaries a crashed process left are removed the next
+time the cache is used (:func:`remove_stale_temporaries`).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import glob
 import os
 import re
 import secrets
+import stat
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -46,6 +49,14 @@ STRETCH_REQUESTS_AT_ONCE = 2 * STRETCHES_AT_ONCE
 #: Stretched copies kept of one song: the speeds most recently asked for. With 101 speeds
 #: of up to two hours each, keeping all would fill the disk.
 STRETCHES_KEPT_PER_SONG = 4
+#: A stretched copy in the making: the copy's name (``<key>-<percent>``) with 8 hex digits of
+#: its own (no two requests, of any process, write one file) and ``.tmp`` before ``.ogg``.
+TEMP_NAME = re.compile(r".+-\d+\.[0-9a-f]{8}\.tmp\.ogg")
+#: Seconds a copy in the making may go unwritten before it counts as a crashed stretch's: one
+#: being made is written every few seconds, whichever process (or server) makes it.
+STALE_TEMP_S = 3600.0
+#: Seconds between one process's looks for stale temporaries in one cache folder.
+SWEEP_EVERY_S = 600.0
 
 
 class StretchBusyError(DrumjamError, RuntimeError):
@@ -163,6 +174,7 @@ def stretched_audio(audio_path: Path, speed: float, *, cache_dir: Path, key: str
     if speed == 1.0:
         return audio_path
     cache_dir.mkdir(parents=True, exist_ok=True)
+    _sweep_if_due(cache_dir)
     out = cache_dir / f"{key}-{round(speed * 100)}.ogg"
     if _mark_used(out):
         return out
@@ -171,7 +183,7 @@ def stretched_audio(audio_path: Path, speed: float, *, cache_dir: Path, key: str
         if _mark_used(out):  # made while this request waited for its turn
             return out
         # a name of its own: no clash with another process making the same copy
-        tmp = out.with_name(f"{out.stem}.{secrets.token_hex(4)}.tmp.ogg")
+        tmp = out.with_name(f"{out.stem}.{secrets.token_hex(4)}.tmp.ogg")  # a TEMP_NAME
         try:
             with gate.slots:
                 sr, _, blocks = audio_blocks(audio_path, block_s=STRETCH_BLOCK_S, mono=False)
@@ -183,6 +195,67 @@ def stretched_audio(audio_path: Path, speed: float, *, cache_dir: Path, key: str
     _mark_used(out)
     _forget_older_copies(cache_dir, key)
     return out
+
+
+def remove_stale_temporaries(cache_dir: Path, *, older_than_s: float = STALE_TEMP_S,
+                             now: float | None = None) -> list[Path]:
+    """Delete the stretched copies in the making that a crashed process left in ``cache_dir``.
+
+    Only plain files directly in ``cache_dir`` named as :func:`stretched_audio` names a copy
+    in the making (:data:`TEMP_NAME`) and not modified for ``older_than_s`` seconds are
+    deleted: a copy another process is making now (it writes every few seconds), a finished
+    copy, a link, a folder and any other file stay.
+
+    Parameters
+    ----------
+    cache_dir : Path
+        The folder of the stretched copies (``cache_dir`` of :func:`stretched_audio`).
+    older_than_s : float
+        Seconds since its last modification after which a temporary counts as left behind.
+    now : float, optional
+        The time now (seconds since the epoch; default: the clock's).
+
+    Returns
+    -------
+    list of Path
+        The files deleted (none where ``cache_dir`` does not exist or cannot be read: the cache
+        only saves time).
+    """
+    now = time.time() if now is None else now
+    try:
+        entries = list(os.scandir(cache_dir))
+    except OSError:
+        return []
+    removed = []
+    for entry in entries:
+        if not TEMP_NAME.fullmatch(entry.name):
+            continue
+        try:
+            info = entry.stat(follow_symlinks=False)
+            if not stat.S_ISREG(info.st_mode) or now - info.st_mtime < older_than_s:
+                continue
+            os.unlink(entry.path)
+        except OSError:  # removed by another process just now, or not ours to remove
+            continue
+        removed.append(Path(entry.path))
+    return removed
+
+
+#: When this process last looked for stale temporaries in each cache folder (monotonic s).
+_SWEPT: dict[Path, float] = {}
+_SWEPT_LOCK = threading.Lock()
+
+
+def _sweep_if_due(cache_dir: Path) -> None:
+    """:func:`remove_stale_temporaries` in ``cache_dir`` at its first use by this process,
+    then at most every :data:`SWEEP_EVERY_S`."""
+    key = cache_dir.resolve()
+    with _SWEPT_LOCK:
+        last = _SWEPT.get(key)
+        if last is not None and time.monotonic() - last < SWEEP_EVERY_S:
+            return
+        _SWEPT[key] = time.monotonic()
+    remove_stale_temporaries(cache_dir)
 
 
 def _mark_used(copy: Path) -> bool:
