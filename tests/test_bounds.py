@@ -296,7 +296,7 @@ def test_hits_and_notes_refuse_non_finite_times(bad: object) -> None:
 
 @pytest.mark.parametrize("field, value, match", [
     ("velocity", float("nan"), "velocity nan is not a whole number"),
-    ("velocity", 200, "velocity 200 is outside 0-127"),
+    ("velocity", 200, "velocity 200 is outside 1-127"),
     ("hihat_openness", float("nan"), "openness nan"),
     ("hihat_openness", 1.5, "openness 1.5"),
     ("hihat_openness", "open", "openness 'open'"),

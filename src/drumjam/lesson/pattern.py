@@ -16,7 +16,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from numbers import Integral, Real
+from numbers import Integral
 from typing import Any
 
 import numpy as np
@@ -27,6 +27,7 @@ from drumjam.lesson.config import check_tempo
 from drumjam.lesson.grid import STEPS_PER_BEAT, GridKind, choose_grid, played_beat, snap
 from drumjam.limits import MAX_BEATS
 from drumjam.model import BeatMap, Chart, Note, Take, Voice, VoiceGroup, voice_group
+from drumjam.model.beatmap import check_meter, is_whole_number
 from drumjam.model.dynamics import dynamic_marks, loudness_reference
 
 #: Pattern lengths tried, in bars.
@@ -141,8 +142,24 @@ class Pattern:
     start_bar: int = 0
 
     def __post_init__(self) -> None:
-        if self.bars < 1:
-            raise InputError(f"a pattern needs at least one bar, got {self.bars}")
+        bars = self.bars
+        if not (is_whole_number(bars) and bars >= 1):
+            raise InputError(f"pattern bars {bars!r} is not a whole number of bars from 1 up; "
+                             "give the pattern's length, e.g. bars=1, 2 or 4")
+        try:
+            meter = check_meter(self.meter, self.beat_unit)
+        except InputError as exc:
+            raise InputError(f"pattern {exc}") from None
+        try:
+            grid = GridKind(self.grid)
+        except (ValueError, TypeError):
+            kinds = ", ".join(repr(k.value) for k in GridKind)
+            raise InputError(f"pattern grid {self.grid!r} is not a grid drumjam writes; give "
+                             f"one of {kinds}") from None
+        object.__setattr__(self, "bars", int(bars))
+        object.__setattr__(self, "meter", meter)
+        object.__setattr__(self, "beat_unit", int(self.beat_unit))
+        object.__setattr__(self, "grid", grid)
         for i, note in enumerate(self.notes):
             if not 0 <= note.beat < self.length_beats:
                 raise InputError(
@@ -153,7 +170,6 @@ class Pattern:
         object.__setattr__(
             self, "notes", tuple(sorted(self.notes, key=lambda n: (n.beat, n.voice)))
         )
-        object.__setattr__(self, "grid", GridKind(self.grid))
 
     @property
     def length_beats(self) -> int:
@@ -272,16 +288,16 @@ class Pattern:
                 raise InputError(f"not a lesson pattern: notes[{i}] has a missing or malformed "
                                  f"field {exc}") from exc
         try:
-            fields = {
-                "bars": int(data["bars"]),
-                "meter": int(data.get("meter", 4)),
-                "grid": GridKind(data.get("grid", "16th")),
+            fields = {  # bars, meter, grid and beat unit are checked by the constructor
+                "bars": data["bars"],
+                "meter": data.get("meter", 4),
+                "grid": data.get("grid", "16th"),
                 "swing_ratio": float(data.get("swing_ratio", 1.0)),
                 "tempo_bpm": float(data.get("tempo_bpm", 120.0)),
                 "source_bars": tuple(data.get("source_bars", ())),
                 "fill_bars": tuple(data.get("fill_bars", ())),
                 "consistency": float(data.get("consistency", 1.0)),
-                "beat_unit": int(data.get("beat_unit", 4)),
+                "beat_unit": data.get("beat_unit", 4),
                 "start_bar": int(data.get("start_bar", 0)),
             }
         except (KeyError, ValueError, TypeError, OverflowError) as exc:
@@ -439,7 +455,7 @@ def _check_lengths(lengths_bars: Sequence[int]) -> tuple[int, ...]:
         raise InputError("no pattern length to try; give one or more lengths in bars, "
                          "e.g. [1, 2, 4]")
     for n in lengths:
-        if isinstance(n, bool) or not isinstance(n, Real) or not (float(n).is_integer() and n >= 1):
+        if not (is_whole_number(n) and n >= 1):
             raise InputError(f"pattern length {n!r} is not a whole number of bars from 1 up; "
                              "give e.g. 1, 2 or 4")
     return tuple(int(n) for n in lengths)

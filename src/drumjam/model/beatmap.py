@@ -8,7 +8,7 @@ piecewise-linear map, extrapolated beyond both ends with the nearest beat period
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from numbers import Real
+from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
@@ -82,16 +82,41 @@ def check_seconds(value: float, name: str) -> float:
     return x
 
 
-def _check_meter(meter: int, beat_unit: int = 4) -> int:
-    """Beats per bar as int, with the beat unit checked too."""
-    try:
-        whole = float(meter).is_integer()
-    except (TypeError, ValueError):
-        whole = False
-    if not whole or not 1 <= meter <= MAX_METER:
-        raise InputError(f"meter must be a whole number of 1-{MAX_METER} beats per bar, got {meter!r}")
-    if beat_unit not in BEAT_UNITS:
-        raise InputError(f"beat unit must be a power of two up to 32, got {beat_unit!r}")
+def is_whole_number(value: Any) -> bool:
+    """True for a real number (not a bool) with no fraction: 4 and 4.0, not 4.7, "4", True or
+    NaN (the check of counts given as numbers: beats per bar, bars, velocities)."""
+    if isinstance(value, bool) or not isinstance(value, Real):
+        return False
+    return isinstance(value, Integral) or float(value).is_integer()  # ints past float's range
+
+
+def check_meter(meter: int, beat_unit: int = 4) -> int:
+    """Beats per bar as int, with the beat unit checked too.
+
+    Parameters
+    ----------
+    meter : int
+        Beats per bar, a whole number of 1-``MAX_METER`` (``4.0`` is taken as 4).
+    beat_unit : int
+        Note value of one beat, a power of two up to 32.
+
+    Returns
+    -------
+    int
+        The metre.
+
+    Raises
+    ------
+    InputError
+        Naming the value, if either is not a whole number in range (4.7 is refused, not
+        truncated; so are bools and text).
+    """
+    if not (is_whole_number(meter) and 1 <= meter <= MAX_METER):
+        raise InputError(f"meter must be a whole number of 1-{MAX_METER} beats per bar, got "
+                         f"{meter!r}")
+    if not (is_whole_number(beat_unit) and beat_unit in BEAT_UNITS):
+        raise InputError(f"beat unit must be a power of two up to 32 (4 = quarter note), got "
+                         f"{beat_unit!r}")
     return int(meter)
 
 
@@ -122,7 +147,7 @@ class BeatMap:
     _beat_index: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        meter = _check_meter(self.meter, self.beat_unit)
+        meter = check_meter(self.meter, self.beat_unit)
         if self.confidence is not None and not 0.0 <= self.confidence <= 1.0:
             raise InputError(f"beat map confidence {self.confidence!r} is not within 0-1")
         beats = validate_times_s(self.beats_s, "beat times")
@@ -146,6 +171,7 @@ class BeatMap:
         object.__setattr__(self, "beats_s", beats)
         object.__setattr__(self, "downbeats_s", downbeats)
         object.__setattr__(self, "meter", meter)
+        object.__setattr__(self, "beat_unit", int(self.beat_unit))
         object.__setattr__(self, "_beat_index", np.arange(beats.size, dtype=np.float64))
 
     # ------------------------------------------------------------------ construction
@@ -188,7 +214,7 @@ class BeatMap:
             raise InputError(
                 f"absurd tempo {shown} BPM; use {MIN_TEMPO_BPM:.0f}-{MAX_TEMPO_BPM:.0f} BPM"
             )
-        meter = _check_meter(meter, beat_unit)
+        meter = check_meter(meter, beat_unit)
         start_s = check_seconds(start_s, "start")
         duration_s = check_seconds(duration_s, "duration")
         if duration_s < start_s:
@@ -209,7 +235,7 @@ class BeatMap:
         confidence: float | None = None,
     ) -> BeatMap:
         """A beat map from beat times, with a downbeat every ``meter`` beats."""
-        meter = _check_meter(meter, beat_unit)
+        meter = check_meter(meter, beat_unit)
         beats = validate_times_s(beats_s, "beat times")
         downbeats = beats[first_downbeat_index % max(meter, 1) :: meter]
         return cls(beats, downbeats, meter=meter, beat_unit=beat_unit, confidence=confidence)
@@ -351,7 +377,7 @@ class BeatMap:
     def rebarred(self, meter: int | None = None, downbeat_shift: int = 0) -> BeatMap:
         """The same beats in bars of ``meter`` beats, the downbeats moved ``downbeat_shift``
         beats later (negative: earlier), e.g. when an analysis put "one" on beat 2."""
-        meter = self.meter if meter is None else int(meter)
+        meter = self.meter if meter is None else check_meter(meter, self.beat_unit)
         first = (self.first_downbeat_index + int(downbeat_shift)) % max(meter, 1)
         return BeatMap.from_beats(self.beats_s, meter, first, self.beat_unit, self.confidence)
 
@@ -410,17 +436,27 @@ class BeatMap:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> BeatMap:
-        """Inverse of :meth:`to_dict`."""
+        """Inverse of :meth:`to_dict`.
+
+        Raises
+        ------
+        InputError
+            Starting "not a beat map", if a field is missing or malformed, or the map is not
+            one :class:`BeatMap` takes (e.g. a meter of 4.7, refused rather than truncated).
+        """
         try:
-            return cls(
-                np.asarray(data["beats"], dtype=float),
-                np.asarray(data.get("downbeats", []), dtype=float),
-                meter=int(data.get("meter", 4)),
-                beat_unit=int(data.get("beat_unit", 4)),
-                confidence=data.get("confidence"),
-            )
+            beats = np.asarray(data["beats"], dtype=float)
+            downbeats = np.asarray(data.get("downbeats", []), dtype=float)
+            meter, beat_unit = data.get("meter", 4), data.get("beat_unit", 4)
         except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise InputError(f"not a beat map: missing or malformed field {exc}") from exc
+        try:
+            return cls(beats, downbeats, meter=meter, beat_unit=beat_unit,
+                       confidence=data.get("confidence"))
+        except InputError as exc:
+            raise InputError(f"not a beat map: {exc}") from exc
+        except (TypeError, ValueError) as exc:
+            raise InputError(f"not a beat map: malformed field {exc}") from exc
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, BeatMap):

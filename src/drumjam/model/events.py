@@ -4,23 +4,39 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from itertools import pairwise
+from numbers import Real
 from typing import Iterable, Sequence
 
 import numpy as np
 
 from drumjam.errors import InputError
 from drumjam.limits import MAX_EVENTS
-from drumjam.model.beatmap import BeatMap, check_seconds, validate_times_s
+from drumjam.model.beatmap import BeatMap, check_seconds, is_whole_number, validate_times_s
 from drumjam.model.voices import Voice, VoiceGroup, parse_voice, voice_group
 
 
 def _check_velocity(velocity: int) -> int:
-    try:
-        v = int(velocity)
-    except (TypeError, ValueError, OverflowError):
-        raise InputError(f"velocity {velocity!r} is not a whole number 0-127") from None
-    if not 0 <= v <= 127:
-        raise InputError(f"velocity {velocity} is outside 0-127")
+    """A stroke's MIDI velocity as int, checked to be a whole number of 1-127.
+
+    A struck note has a velocity of at least 1 (a MIDI note-on of velocity 0 is a note-off).
+    Whole floats (``64.0``) are taken; a fraction is refused rather than truncated: whoever
+    measures a velocity rounds it (as transcription does), so a fraction here is a mistake.
+
+    Raises
+    ------
+    InputError
+        If it is a bool, not a number, not whole (NaN and infinity included) or outside 1-127.
+    """
+    if not is_whole_number(velocity):
+        fraction = (isinstance(velocity, Real) and not isinstance(velocity, bool)
+                    and np.isfinite(float(velocity)))
+        fix = ("round it (MIDI velocities are whole numbers)" if fraction
+               else "give a MIDI velocity such as 100")
+        raise InputError(f"velocity {velocity!r} is not a whole number 1-127; {fix}")
+    v = int(velocity)
+    if not 1 <= v <= 127:
+        why = " (0 is a MIDI note-off, not a stroke)" if v == 0 else ""
+        raise InputError(f"velocity {v} is outside 1-127{why}; give 1 (softest) to 127 (hardest)")
     return v
 
 
@@ -61,9 +77,15 @@ class Hit:
     voice : Voice
         What was struck.
     velocity : int
-        MIDI velocity 1-127 (how hard).
+        MIDI velocity 1-127 (how hard): a whole number (``64.0`` is taken as 64; 0, the
+        MIDI note-off, a fraction such as 64.9 and a bool are refused).
     hihat_openness : float or None
         Hi-hat pedal openness from 0 (closed) to 1 (fully open), where the kit reports it.
+
+    Raises
+    ------
+    InputError
+        Naming the field and the value, if one is out of range or of the wrong kind.
     """
 
     time_s: float

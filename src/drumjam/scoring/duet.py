@@ -13,6 +13,10 @@ from drumjam.scoring.config import ScoringConfig
 from drumjam.scoring.phase import MIN_EVENTS, PhaseCorrection, phase_correction
 from drumjam.scoring.take import TakeScore, assemble_score, build_targets, match_take
 
+#: Two takes' own beat maps are one grid when their beats lie within this many seconds of each
+#: other (two copies of one click agree to the microsecond; a different tempo is milliseconds
+#: apart within a beat or two).
+SAME_BEATS_S = 0.001
 #: Two players within this many ms of each other are "together".
 TOGETHER_MS = 20.0
 #: Correction gains closer than this are called mutual adjustment, with no leader.
@@ -114,8 +118,70 @@ class DuetResult:
         }
 
 
-def _merged(take_a: Take, take_b: Take) -> Take:
-    return Take(take_a.hits + take_b.hits, player="both", beatmap=take_a.beatmap or take_b.beatmap)
+def _merged(take_a: Take, take_b: Take, beatmap: BeatMap | None) -> Take:
+    return Take(take_a.hits + take_b.hits, player="both", beatmap=beatmap)
+
+
+def _span(outer: BeatMap, inner: BeatMap) -> bool:
+    """True when ``inner``'s beats are a run of ``outer``'s (each within
+    :data:`SAME_BEATS_S`), in bars of the same metre on the same downbeats."""
+    if (outer.meter, outer.beat_unit) != (inner.meter, inner.beat_unit):
+        return False
+    beats = inner.beats_s
+    first = int(np.searchsorted(outer.beats_s, beats[0] - SAME_BEATS_S))
+    run = outer.beats_s[first:first + beats.size]
+    if run.size < beats.size or np.max(np.abs(run - beats)) > SAME_BEATS_S:
+        return False
+    lo, hi = beats[0] - SAME_BEATS_S, beats[-1] + SAME_BEATS_S
+    down_out = outer.downbeats_s[(outer.downbeats_s >= lo) & (outer.downbeats_s <= hi)]
+    down_in = inner.downbeats_s[(inner.downbeats_s >= lo) & (inner.downbeats_s <= hi)]
+    return down_out.size == down_in.size and bool(
+        np.all(np.abs(down_out - down_in) <= SAME_BEATS_S))
+
+
+def _described(bm: BeatMap) -> str:
+    return f"{bm.beats_s.size} beats at {bm.tempo_bpm:.4g} BPM in {bm.meter}/{bm.beat_unit}"
+
+
+def takes_beatmap(take_a: Take, take_b: Take) -> BeatMap | None:
+    """The one beat map two takes were played along, from their own maps.
+
+    Two maps are one grid when one's beats are a run of the other's, each within
+    :data:`SAME_BEATS_S` (e.g. the same click loaded twice, or one take recorded longer), in
+    bars of the same metre on the same downbeats; the map covering more beats is returned.
+    A take without a map takes its partner's.
+
+    Returns
+    -------
+    BeatMap or None
+        None when neither take has a beat map.
+
+    Raises
+    ------
+    InputError
+        Naming both takes and how their maps differ (beats, tempo, metre, how far apart), if
+        they are different grids: a duet is measured on one.
+    """
+    a, b = take_a.beatmap, take_b.beatmap
+    if a is None or b is None or a is b:
+        return a or b
+    if b.beats_s.size > a.beats_s.size:
+        if _span(b, a):
+            return b
+    elif _span(a, b):
+        return a
+    n = min(a.beats_s.size, b.beats_s.size)
+    apart = np.abs(a.beats_s[:n] - b.beats_s[:n])
+    if np.any(apart > SAME_BEATS_S):
+        how = (f"{int(np.sum(apart > SAME_BEATS_S))} of their first {n} beats differ, by up "
+               f"to {1000 * float(apart.max()):.0f} ms")
+    else:
+        how = "their beats agree but their bars do not"
+    raise InputError(
+        f"takes {take_a.player!r} and {take_b.player!r} were played along different beat maps "
+        f"({_described(a)} against {_described(b)}; {how}); a duet is measured on one grid: "
+        "give the chart or beat map (beatmap=) both played to"
+    )
 
 
 def paired_onsets(
@@ -215,11 +281,15 @@ def analyse_duet(
     take_a, take_b : Take
         The two players' takes on one clock.
     chart : Chart, optional
-        The notes both should play; without it both are scored against the ``grid``.
+        The notes both should play (on its own beat map); without it both are scored against
+        the ``grid``.
     grid : int, optional
         Grid subdivision when there is no chart (default 16).
     beatmap : BeatMap, optional
-        Beat map for the grid (default: take A's, else take B's).
+        Beat map for the grid. By default the takes' own: they must be one grid (see
+        :func:`takes_beatmap`; the longer of two copies is used). A chart's or a given beat
+        map overrides the takes' own maps, which are then not compared (a live session passes
+        its practice map).
     config : ScoringConfig, optional
         Windows and rules.
     played_along : bool
@@ -231,6 +301,12 @@ def analyse_duet(
     Returns
     -------
     DuetResult
+
+    Raises
+    ------
+    InputError
+        If either take is not a :class:`Take` or has no hits, or, with neither a chart nor a
+        beat map given, the two takes carry different beat maps.
     """
     config = config or ScoringConfig()
     for take in (take_a, take_b):
@@ -240,7 +316,9 @@ def analyse_duet(
     if len(take_a) == 0 or len(take_b) == 0:
         empty = take_a.player if len(take_a) == 0 else take_b.player
         raise InputError(f"take {empty!r} has no hits; a duet needs two played takes")
-    targets = build_targets(_merged(take_a, take_b), chart, grid, beatmap, config,
+    if chart is None and beatmap is None:
+        beatmap = takes_beatmap(take_a, take_b)
+    targets = build_targets(_merged(take_a, take_b, beatmap), chart, grid, beatmap, config,
                             played_along=played_along)
     score_a = assemble_score(take_a, targets, match_take(take_a, targets, config), config)
     score_b = assemble_score(take_b, targets, match_take(take_b, targets, config), config)
