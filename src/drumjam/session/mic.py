@@ -39,6 +39,10 @@ FORMATS = {1: np.dtype("<i2"), 2: np.dtype("<f4")}
 FORMAT_CODES = {"int16": 1, "float32": 2}
 #: Most samples in one frame (a second at 48 kHz).
 MAX_FRAME_SAMPLES = 48000
+#: Largest size of a float32 frame's samples. A microphone's lie within [-1, 1], a little past
+#: it where a driver clips (the clip detector says so); past this (+24 dB over full scale) the
+#: client is broken, and such samples would overflow the bleed canceller's sums into NaN.
+MAX_SAMPLE_ABS = 16.0
 #: A gap in the stream up to this long is filled with silence; a longer one is refused.
 MAX_GAP_S = 2.0
 #: A share of samples at full scale over the last second above this is clipping.
@@ -85,7 +89,9 @@ def decode_frame(data: bytes, *, max_samples: int = MAX_FRAME_SAMPLES) -> MicFra
     Raises
     ------
     InputError
-        Too short, a wrong magic or format, a partial sample, too many samples.
+        Too short, a wrong magic or format, a partial sample, too many samples; float32
+        samples that are NaN, infinite or larger than :data:`MAX_SAMPLE_ABS`. The frame is
+        refused whole (nothing of it is heard): the stream, and what it heard, carry on.
     """
     if len(data) < HEADER.size:
         raise InputError(f"a binary frame of {len(data)} bytes is not a microphone frame "
@@ -107,9 +113,26 @@ def decode_frame(data: bytes, *, max_samples: int = MAX_FRAME_SAMPLES) -> MicFra
     x = np.frombuffer(body, dtype=dtype).astype(np.float32)
     if code == 1:
         x /= 32767.0
-    elif not np.all(np.isfinite(x)):
-        raise InputError("the microphone frame holds NaN or infinite samples")
+    else:
+        _check_sample_values(x, player=player, seq=seq)
     return MicFrame(player, seq, first, x)
+
+
+def _check_sample_values(x: np.ndarray, *, player: int, seq: int) -> None:
+    """Refuse float samples that no microphone gives: NaN, infinite or past
+    :data:`MAX_SAMPLE_ABS` (one message for the frame, naming its first such sample)."""
+    bad = ~(np.abs(x) <= MAX_SAMPLE_ABS)  # NaN is never <=
+    if not bad.any():
+        return
+    first = int(np.argmax(bad))
+    value = float(x[first])
+    what = ("a NaN sample" if np.isnan(value) else "an infinite sample" if np.isinf(value)
+            else f"a sample of {value:.3g}")
+    raise InputError(
+        f"microphone frame {seq} of player {player} holds {what} (sample {first}; {int(bad.sum())} "
+        f"of {x.size} out of range) and is refused: a microphone's samples are finite and "
+        f"within [-1, 1] (a clipping driver's a little past it; up to ±{MAX_SAMPLE_ABS:g} is "
+        "taken); send the captured samples unscaled, or as int16 (format 1)")
 
 
 @dataclass(frozen=True)
