@@ -113,3 +113,19 @@ def test_bytes_that_are_no_audio_are_not_said_to_be_missing(tmp_path: Path, caps
     line = refused(capsys, "analyze", str(tmp_path / "noise.mp3"))
     assert "noise.mp3: not a readable audio file (no audio format libsndfile knows)" in line
     assert "does not exist" not in line
+
+
+def test_a_duet_of_takes_on_different_tempo_maps_asks_for_the_song(tmp_path: Path, capsys) -> None:
+    from drumjam.io.midi import write_midi
+    from drumjam.model import BeatMap, Hit, Take
+
+    for name, bpm in (("ana.mid", 120.0), ("ben.mid", 100.0)):
+        bm = BeatMap.constant(bpm, 8.0)
+        write_midi(tmp_path / name, Take(tuple(Hit(t, "snare") for t in bm.beats_s[:8]), beatmap=bm))
+    line = refused(capsys, "duet", str(tmp_path / "ana.mid"), str(tmp_path / "ben.mid"))
+    assert "were played along different beat maps" in line
+    assert "give --chart with the song both played along" in line and "beatmap=" not in line
+    # the same tempo map twice is one grid: measured
+    code, out, _ = run_cli(capsys, "duet", str(tmp_path / "ana.mid"), str(tmp_path / "ana.mid"),
+                           "--json")
+    assert code == 0 and json.loads(out)["sync"]["pairs"] == 8

@@ -165,6 +165,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Score two takes of one song and measure them against each other."""
         from drumjam.scoring import analyse_duet
+        from drumjam.scoring.duet import takes_beatmap
 
         cfg = _config(strict, perfect_ms, great_ms, good_ms)
         if names:
@@ -185,7 +186,10 @@ def register(app: typer.Typer) -> None:
                               find_beats=first and target is None and not any(midi))
                 for path, name, is_midi, first in zip((take_a, take_b), given, midi,
                                                       (True, False)))
-        result = analyse_duet(a, b, target, grid=None if target else grid, config=cfg)
+        shared = None if target else takes_beatmap(
+            a, b, fix="give --chart with the song both played along, to score both on its grid")
+        result = analyse_duet(a, b, target, grid=None if target else grid, beatmap=shared,
+                              config=cfg)
         if report:
             from drumjam.report import write_duet_report
 

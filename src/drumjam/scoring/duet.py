@@ -143,13 +143,22 @@ def _described(bm: BeatMap) -> str:
     return f"{bm.beats_s.size} beats at {bm.tempo_bpm:.4g} BPM in {bm.meter}/{bm.beat_unit}"
 
 
-def takes_beatmap(take_a: Take, take_b: Take) -> BeatMap | None:
+def takes_beatmap(take_a: Take, take_b: Take, *,
+                  fix: str = "give the chart or beat map (beatmap=) both played to") -> BeatMap | None:
     """The one beat map two takes were played along, from their own maps.
 
     Two maps are one grid when one's beats are a run of the other's, each within
     :data:`SAME_BEATS_S` (e.g. the same click loaded twice, or one take recorded longer), in
     bars of the same metre on the same downbeats; the map covering more beats is returned.
     A take without a map takes its partner's.
+
+    Parameters
+    ----------
+    take_a, take_b : Take
+        The two takes.
+    fix : str
+        What the message tells the caller to do when the maps differ (the command line names
+        its option).
 
     Returns
     -------
@@ -180,7 +189,7 @@ def takes_beatmap(take_a: Take, take_b: Take) -> BeatMap | None:
     raise InputError(
         f"takes {take_a.player!r} and {take_b.player!r} were played along different beat maps "
         f"({_described(a)} against {_described(b)}; {how}); a duet is measured on one grid: "
-        "give the chart or beat map (beatmap=) both played to"
+        f"{fix}"
     )
 
 
