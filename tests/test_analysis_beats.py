@@ -217,6 +217,42 @@ def test_the_first_and_last_beats_played_off_the_grid_beyond_the_tracked_ones_ar
         assert tail.size == played.size == 0, (onsets_s, strength, tail)
 
 
+
+def test_a_beat_due_before_the_audio_starts_is_kept_at_0_s_only_where_the_audio_starts_from_silence() -> None:
+    """Beats every 0.5 s from 0.48 s; the one due at -0.02 s has its onset at the first frame.
+    A song starting from silence struck its first note there: a beat at 0 s. A recording cut
+    in sounding (a longer one's excerpt) shows the cut there: no beat."""
+    from dataclasses import replace
+
+    from drumjam.analysis.tracker import edge_beats
+
+    grid = 0.48 + 0.5 * np.arange(30)
+    env = _onsets_at(np.concatenate([[0.0], grid]), fps=200.0, seconds=20.0)
+    head, played = edge_beats(env, grid)
+    np.testing.assert_allclose(head, [0.0], atol=1e-9)
+    head, played = edge_beats(replace(env, cut_in=True), grid)
+    assert head.size == played.size == 0
+
+
+def test_audio_cut_in_sounding_is_told_from_audio_starting_from_silence() -> None:
+    """Noise with a drum-like hit every 0.5 s: cut in at once it sounds at its own level from
+    the first sample, however soft; the same after 5 ms of silence starts from silence, and
+    so does it after 2 s of digital silence."""
+    from drumjam.analysis.features import ANALYSIS_SR, onset_envelope
+
+    rng = np.random.default_rng(5)
+    n = 4 * ANALYSIS_SR
+    t = np.arange(n) / ANALYSIS_SR
+    hits = np.exp(-((t % 0.5) / 0.05)) * rng.normal(0, 0.5, n)
+    song = (hits + rng.normal(0, 0.05, n)).astype(np.float32)
+    assert onset_envelope(song, ANALYSIS_SR).cut_in
+    silence = np.zeros(round(0.005 * ANALYSIS_SR), np.float32)
+    assert not onset_envelope(np.concatenate([silence, song]), ANALYSIS_SR).cut_in
+    quiet = (0.05 * song).astype(np.float32)  # a soft intro cut in is cut in all the same
+    assert onset_envelope(quiet, ANALYSIS_SR).cut_in
+    assert not onset_envelope(np.concatenate([np.zeros(2 * ANALYSIS_SR, np.float32), song]),
+                              ANALYSIS_SR).cut_in
+
 def test_regular_beats() -> None:
     from drumjam.analysis.tracker import regular
 

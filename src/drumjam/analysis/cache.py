@@ -21,7 +21,7 @@ from drumjam.paths import cache_dir
 
 log = logging.getLogger("drumjam.analysis")
 
-ANALYSIS_VERSION = "8"
+ANALYSIS_VERSION = "9"
 CHUNK_BYTES = 1 << 20
 
 

@@ -41,6 +41,15 @@ HIGH_BAND_HZ = 2500.0
 FLUX_DELAY_S = 0.001
 
 
+#: The start of the audio whose level tells a recording cut in mid-music from one that
+#: starts from silence.
+CUT_IN_HEAD_S = 0.002
+#: A start from silence is at least this far under the song's RMS level in its first
+#: :data:`CUT_IN_HEAD_S`; louder, the audio was cut in sounding. (A file trimmed to start on a
+#: note's loud attack reads as cut in too: no beat is then placed before its first onset.)
+CUT_IN_BELOW_DB = 20.0
+
+
 @dataclass(frozen=True)
 class Envelope:
     """Onset strength of a piece of audio.
@@ -62,6 +71,10 @@ class Envelope:
         Frames per second.
     duration_s : float
         Length of the audio.
+    cut_in : bool
+        The audio sounds from its first sample at about the song's level (a recording cut from
+        a longer one, :data:`CUT_IN_HEAD_S`, :data:`CUT_IN_BELOW_DB`): the onset its first
+        frames show is the cut, not a note struck at 0 s.
     """
 
     onset: np.ndarray
@@ -71,6 +84,7 @@ class Envelope:
     low_share: float
     fps: float
     duration_s: float
+    cut_in: bool = False
 
     def frame_times_s(self, frames: np.ndarray | float) -> np.ndarray:
         """Seconds of (fractional) frame indices, with the flux delay removed."""
@@ -283,10 +297,26 @@ class EnvelopeStream:
 
     def __init__(self) -> None:
         self._mel = MelStream()
+        self._head: list[np.ndarray] = []
+        self._head_left = round(CUT_IN_HEAD_S * ANALYSIS_SR)
+        self._energy = 0.0
 
     def push(self, y: np.ndarray) -> None:
         """Feed mono samples at :data:`ANALYSIS_SR`."""
         self._mel.push(y)
+        if self._head_left:
+            self._head.append(np.asarray(y[:self._head_left], dtype=np.float64))
+            self._head_left -= self._head[-1].size
+        self._energy += float(np.dot(y, y))
+
+    def _cut_in(self, n_samples: int) -> bool:
+        """Whether the first :data:`CUT_IN_HEAD_S` sound within :data:`CUT_IN_BELOW_DB` of the
+        song's RMS level."""
+        head = np.concatenate(self._head) if self._head else np.zeros(0)
+        if head.size == 0 or self._energy <= 0.0:
+            return False
+        head_power = float(np.mean(head ** 2))
+        return head_power >= (self._energy / n_samples) * 10.0 ** (-CUT_IN_BELOW_DB / 10.0)
 
     def finish(self) -> Envelope:
         """The envelope of all the audio fed.
@@ -333,7 +363,7 @@ class EnvelopeStream:
         low_share = float(flux[1].sum() / max(float(flux[0].sum()), 1e-12))
         bands = np.stack([_normalise(f, fps) for f in flux[1:]])
         return Envelope(_normalise(flux[0], fps), bands[0], bands, mel_db, low_share, fps,
-                        n_samples / ANALYSIS_SR)
+                        n_samples / ANALYSIS_SR, self._cut_in(n_samples))
 
 
 def onset_envelope(samples: np.ndarray, sr: int) -> Envelope:

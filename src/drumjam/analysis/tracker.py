@@ -167,7 +167,8 @@ def edge_beats(env: Envelope, grid_s: np.ndarray, *, after: bool = False
     the strongest onset within :data:`ON_BEAT_SHARE` of a period of it (the reach of a beat
     played early or late) is at least :data:`~drumjam.analysis.beats.EXTEND_MIN_SHARE` of a
     typical beat's onset strength. A beat due up to that reach before the audio starts is
-    kept at 0 s: the song's first note, struck at once.
+    kept at 0 s, the song's first note struck at once, unless the audio was cut in sounding
+    (:attr:`~drumjam.analysis.features.Envelope.cut_in`): there the onset at 0 s is the cut.
 
     Parameters
     ----------
@@ -196,7 +197,7 @@ def edge_beats(env: Envelope, grid_s: np.ndarray, *, after: bool = False
     grid, onsets = [], []
     for k in itertools.count(1):
         beat_s = float(grid_s[-1 if after else 0]) + k * step_s
-        if not -half / env.fps <= beat_s <= end_s:
+        if not (-half / env.fps if not env.cut_in else 0.0) <= beat_s <= end_s:
             break
         centre = round(float(env.frames_of(max(beat_s, 0.0))))
         lo, hi = max(0, centre - half), min(env.onset.size, centre + half + 1)
