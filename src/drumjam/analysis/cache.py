@@ -2,7 +2,11 @@
 
 The key is a SHA-256 of the file's bytes (or of the samples and rate), the backend, its
 options and :data:`ANALYSIS_VERSION`, so a change of the tracker never serves stale maps.
-Entries are JSON files in ``drumjam.paths.cache_dir("beatmaps")``, written atomically.
+Entries are JSON files in ``drumjam.paths.cache_dir("beatmaps")``, written atomically: under a
+temporary name (:data:`TEMP_NAME`) beside the entry, then renamed. The temporaries a crashed
+process left are removed at its first store and then every so often
+(:func:`drumjam.leftovers.sweep_if_due`), and when the app starts
+(:func:`remove_stale_temporaries`).
 """
 
 from __future__ import annotations
@@ -11,11 +15,13 @@ import hashlib
 import json
 import logging
 import os
+import re
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from drumjam.leftovers import remove_stale, sweep_if_due
 from drumjam.model import BeatMap
 from drumjam.paths import cache_dir
 
@@ -23,6 +29,9 @@ log = logging.getLogger("drumjam.analysis")
 
 ANALYSIS_VERSION = "9"
 CHUNK_BYTES = 1 << 20
+#: An entry in the making: ``tempfile.mkstemp(prefix=".tmp-", suffix=".json")`` puts 8 of its
+#: characters (a-z, 0-9 and _) between.
+TEMP_NAME = re.compile(r"\.tmp-[a-z0-9_]{8}\.json")
 
 
 def file_digest(path: str | Path) -> str:
@@ -71,7 +80,8 @@ def store(key: str, beatmap: BeatMap) -> Path | None:
     """
     try:
         path = cache_path(key)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
+        sweep_if_due(path.parent, TEMP_NAME)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")  # a TEMP_NAME
     except OSError as exc:
         log.warning("beat maps are not cached: %s", exc)
         return None
@@ -83,3 +93,15 @@ def store(key: str, beatmap: BeatMap) -> Path | None:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def remove_stale_temporaries() -> list[Path]:
+    """Delete the entries in the making that crashed processes left in the beat-map cache
+    (:data:`TEMP_NAME`, untouched for :data:`drumjam.leftovers.STALE_S`); what was deleted.
+    A cache folder that cannot be made or read is logged and passed over."""
+    try:
+        folder = cache_dir("beatmaps")
+    except OSError as exc:
+        log.warning("leftovers of crashed processes not looked for in the beat-map cache: %s", exc)
+        return []
+    return remove_stale(folder, TEMP_NAME)

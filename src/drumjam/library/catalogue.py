@@ -12,6 +12,10 @@ transcribed (:func:`drumjam.analysis.transcribe.transcribe`) in the background a
 is added, into ``drum_part.mid`` in its folder, and the row's ``drum_part`` says how far that
 is (``pending``, ``ready``, ``empty`` when no drums were heard, ``failed``). Players then choose
 to play on the grid or against the drum part (:meth:`SongLibrary.with_drum_part`).
+
+What a crashed process left in the making (an upload's work folder, a drum part's temporary,
+a stretched copy's) is removed by :meth:`SongLibrary.remove_stale_temporaries` (the app calls
+it as it starts; adding a song and making a drum part look where they write).
 """
 
 from __future__ import annotations
@@ -34,8 +38,9 @@ from sqlalchemy import JSON, DateTime, Integer, String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from drumjam.errors import DrumjamError, FileFormatError, InputError, NotFoundError
+from drumjam.leftovers import entries, remove_stale, sweep_if_due
 from drumjam.library.importers import prepare_song
-from drumjam.library.media import stretched_audio
+from drumjam.library.media import remove_stale_temporaries, stretched_audio
 from drumjam.model import BeatMap, Chart
 from drumjam.session.live import clean_name
 from drumjam.store.db import Base, session_scope
@@ -44,6 +49,13 @@ from drumjam.store.db import Base, session_scope
 MAX_BEAT_OFFSET_MS = 500.0
 #: The transcribed drum part of an added audio song, in its folder.
 DRUM_PART_FILE = "drum_part.mid"
+#: A drum part in the making, in the song's folder: ``drum_part.mid.<8 hex>.tmp``.
+DRUM_PART_TEMP = re.compile(re.escape(DRUM_PART_FILE) + r"\.[0-9a-f]{8}\.tmp")
+#: An upload's work folder in the making, in ``user_dir``: ``tempfile.mkdtemp(prefix="upload-")``
+#: adds 8 of its characters (a-z, 0-9 and _).
+UPLOAD_WORK = re.compile(r"upload-[a-z0-9_]{8}")
+#: An added song's folder name (its id) in ``user_dir/songs``.
+SONG_ID = re.compile(r"[0-9a-f]{12}")
 PENDING, READY, EMPTY, FAILED = "pending", "ready", "empty", "failed"
 
 log = logging.getLogger("drumjam.library")
@@ -286,8 +298,33 @@ class SongLibrary:
     # ------------------------------------------------------------------ audio
     def audio_at_speed(self, song: Song, speed: float) -> Path:
         """The backing track at ``speed`` with its pitch kept (cached after the first call)."""
-        return stretched_audio(song.audio_path, speed, cache_dir=self.user_dir / "cache" / "stretched",
-                               key=song.id)
+        return stretched_audio(song.audio_path, speed, cache_dir=self._stretch_dir, key=song.id)
+
+    @property
+    def _stretch_dir(self) -> Path:
+        return self.user_dir / "cache" / "stretched"
+
+    # ------------------------------------------------------------------ leftovers
+    def remove_stale_temporaries(self) -> list[Path]:
+        """Delete what crashed processes left in the making in this library's folders.
+
+        Only what drumjam makes, where it makes it, and untouched for
+        :data:`drumjam.leftovers.STALE_S` (another process may be making one now): upload
+        work folders (:data:`UPLOAD_WORK`) directly in ``user_dir``, drum parts in the making
+        (:data:`DRUM_PART_TEMP`) directly in an added song's folder, and stretched copies in
+        the making in the stretch cache (:func:`drumjam.library.media.remove_stale_temporaries`).
+        A folder that cannot be read is logged and passed over.
+
+        Returns
+        -------
+        list of Path
+            What was deleted.
+        """
+        removed = remove_stale(self.user_dir, UPLOAD_WORK, folders=True)
+        for song in entries(self.user_dir / "songs"):
+            if SONG_ID.fullmatch(song.name) and song.is_dir(follow_symlinks=False):
+                removed += remove_stale(Path(song.path), DRUM_PART_TEMP)
+        return removed + remove_stale_temporaries(self._stretch_dir)
 
     # ------------------------------------------------------------------ adding
     def add(self, filename: str, data: bytes, title: str | None = None) -> Song:
@@ -308,7 +345,8 @@ class SongLibrary:
         song_id = secrets.token_hex(6)
         folder = self.user_dir / "songs" / song_id
         self.user_dir.mkdir(parents=True, exist_ok=True)
-        work = Path(tempfile.mkdtemp(prefix="upload-", dir=self.user_dir))
+        sweep_if_due(self.user_dir, UPLOAD_WORK, folders=True)  # a crashed upload's
+        work = Path(tempfile.mkdtemp(prefix="upload-", dir=self.user_dir))  # an UPLOAD_WORK
         try:
             made = prepare_song(name, data, title, work)
             folder.parent.mkdir(parents=True, exist_ok=True)
@@ -351,9 +389,13 @@ class SongLibrary:
             take = transcribe(folder / row.audio, player=row.title,
                               progress=lambda done: self._drum_progress.__setitem__(song_id, done))
             notes = tuple(Note(h.time_s, h.voice, h.velocity) for h in take.hits)
-            tmp = folder / f"{DRUM_PART_FILE}.{secrets.token_hex(4)}.tmp"
-            write_midi(tmp, Chart(notes, BeatMap.from_dict(row.beatmap), title=row.title))
-            tmp.replace(folder / DRUM_PART_FILE)
+            remove_stale(folder, DRUM_PART_TEMP)  # a crashed process's attempt
+            tmp = folder / f"{DRUM_PART_FILE}.{secrets.token_hex(4)}.tmp"  # a DRUM_PART_TEMP
+            try:
+                write_midi(tmp, Chart(notes, BeatMap.from_dict(row.beatmap), title=row.title))
+                tmp.replace(folder / DRUM_PART_FILE)
+            finally:
+                tmp.unlink(missing_ok=True)
             status = READY if notes else EMPTY
         except Exception:  # noqa: BLE001 - the song stays playable on its grid; the reason is logged
             log.exception("the drum part of song %s could not be made", song_id)

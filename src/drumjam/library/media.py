@@ -14,7 +14,6 @@ import glob
 import os
 import re
 import secrets
-import stat
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -26,6 +25,7 @@ import soundfile as sf
 
 from drumjam.errors import DrumjamError, InputError
 from drumjam.io.audio import audio_blocks, audio_info
+from drumjam.leftovers import STALE_S, remove_stale, sweep_if_due
 
 MIN_SPEED = 0.5
 MAX_SPEED = 1.5
@@ -54,7 +54,7 @@ STRETCHES_KEPT_PER_SONG = 4
 TEMP_NAME = re.compile(r".+-\d+\.[0-9a-f]{8}\.tmp\.ogg")
 #: Seconds a copy in the making may go unwritten before it counts as a crashed stretch's: one
 #: being made is written every few seconds, whichever process (or server) makes it.
-STALE_TEMP_S = 3600.0
+STALE_TEMP_S = STALE_S
 #: Seconds between one process's looks for stale temporaries in one cache folder.
 SWEEP_EVERY_S = 600.0
 
@@ -219,43 +219,15 @@ def remove_stale_temporaries(cache_dir: Path, *, older_than_s: float = STALE_TEM
     -------
     list of Path
         The files deleted (none where ``cache_dir`` does not exist or cannot be read: the cache
-        only saves time).
+        only saves time). See :func:`drumjam.leftovers.remove_stale`.
     """
-    now = time.time() if now is None else now
-    try:
-        entries = list(os.scandir(cache_dir))
-    except OSError:
-        return []
-    removed = []
-    for entry in entries:
-        if not TEMP_NAME.fullmatch(entry.name):
-            continue
-        try:
-            info = entry.stat(follow_symlinks=False)
-            if not stat.S_ISREG(info.st_mode) or now - info.st_mtime < older_than_s:
-                continue
-            os.unlink(entry.path)
-        except OSError:  # removed by another process just now, or not ours to remove
-            continue
-        removed.append(Path(entry.path))
-    return removed
-
-
-#: When this process last looked for stale temporaries in each cache folder (monotonic s).
-_SWEPT: dict[Path, float] = {}
-_SWEPT_LOCK = threading.Lock()
+    return remove_stale(cache_dir, TEMP_NAME, older_than_s=older_than_s, now=now)
 
 
 def _sweep_if_due(cache_dir: Path) -> None:
     """:func:`remove_stale_temporaries` in ``cache_dir`` at its first use by this process,
     then at most every :data:`SWEEP_EVERY_S`."""
-    key = cache_dir.resolve()
-    with _SWEPT_LOCK:
-        last = _SWEPT.get(key)
-        if last is not None and time.monotonic() - last < SWEEP_EVERY_S:
-            return
-        _SWEPT[key] = time.monotonic()
-    remove_stale_temporaries(cache_dir)
+    sweep_if_due(cache_dir, TEMP_NAME, every_s=SWEEP_EVERY_S)
 
 
 def _mark_used(copy: Path) -> bool:

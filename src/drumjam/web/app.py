@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import IntegrityError
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
+from drumjam.analysis import cache as beatmap_cache
 from drumjam.errors import DrumjamError, NotFoundError
 from drumjam.paths import db_url as default_db_url
 from drumjam.paths import home_dir
@@ -93,6 +94,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        remove_leftovers(jam)
         jam.library.resume_drum_parts()  # drum parts a stop left half made
         yield
         jam.history.close()  # every hit played is written before the app stops
@@ -137,6 +139,24 @@ def create_app(
                        allowed_hosts=list(allowed_hosts or allowed_hosts_from_env()))
     app.add_middleware(SecurityHeaders)
     return app
+
+
+def remove_leftovers(jam: JamState) -> list[Path]:
+    """Delete what crashed processes left in the making in drumjam's own folders, as the app
+    starts: upload work folders, drum parts, stretched copies
+    (:meth:`drumjam.library.SongLibrary.remove_stale_temporaries`) and beat-map cache entries
+    (:func:`drumjam.analysis.cache.remove_stale_temporaries`), each untouched for an hour.
+
+    Never stops the start: a folder that cannot be read is logged and passed over, and so is
+    anything else that goes wrong. Returns what was deleted.
+    """
+    removed: list[Path] = []
+    for sweep in (jam.library.remove_stale_temporaries, beatmap_cache.remove_stale_temporaries):
+        try:
+            removed += sweep()
+        except Exception:  # noqa: BLE001 - housekeeping: the app starts all the same; logged
+            log.exception("leftovers of crashed processes not removed (%s)", sweep.__qualname__)
+    return removed
 
 
 def allowed_hosts_from_env() -> tuple[str, ...]:

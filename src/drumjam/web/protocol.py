@@ -24,6 +24,7 @@ from drumjam.errors import InputError
 from drumjam.library.catalogue import MAX_BEAT_OFFSET_MS
 from drumjam.model import parse_voice
 from drumjam.session.live import MAX_HITS_PER_PLAYER, MAX_LATENCY_MS
+from drumjam.session.mic import MAX_SAMPLE_ABS
 
 #: Longest WebSocket message accepted, in characters.
 MAX_MESSAGE_CHARS = 4096
@@ -751,8 +752,10 @@ def protocol_markdown() -> str:
         "connection, the session and the partner carry on. A binary frame is answered the same "
         "way, except a local session's microphone frames after `mic_start` (a 16-byte header "
         "`<2sBBIq`: `DJ`, format 1 = int16 or 2 = float32, player, sequence number, audio-clock "
-        "frame of the first sample; then mono little-endian samples). Times: `*_s` seconds, "
-        "`*_ms` milliseconds.",
+        "frame of the first sample; then mono little-endian samples). A float32 frame's samples "
+        f"must be finite and within ±{MAX_SAMPLE_ABS:g} (a microphone's lie within [-1, 1]); a "
+        "frame holding any other is refused whole with an `error` message, and the stream "
+        "carries on. Times: `*_s` seconds, `*_ms` milliseconds.",
         "",
         "Local sessions (`/ws/sessions/{live_id}`) take `hit`, `finish`, `mic_start` and "
         "`mic_end`; rooms "
