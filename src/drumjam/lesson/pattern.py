@@ -16,7 +16,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from numbers import Integral
+from numbers import Integral, Rational, Real
 from typing import Any
 
 import numpy as np
@@ -25,10 +25,11 @@ from drumjam.errors import InputError
 from drumjam.io.musicxml import MAX_NOTATION_BARS
 from drumjam.lesson.config import check_tempo
 from drumjam.lesson.grid import STEPS_PER_BEAT, GridKind, choose_grid, played_beat, snap
-from drumjam.limits import MAX_BEATS
-from drumjam.model import BeatMap, Chart, Note, Take, Voice, VoiceGroup, voice_group
-from drumjam.model.beatmap import check_meter, is_whole_number
+from drumjam.limits import MAX_BEATS, MIN_TEMPO_BPM
+from drumjam.model import BeatMap, Chart, Note, Take, Voice, VoiceGroup, parse_voice, voice_group
+from drumjam.model.beatmap import check_meter, is_whole_number, value_text
 from drumjam.model.dynamics import dynamic_marks, loudness_reference
+from drumjam.model.events import check_velocity
 
 #: Pattern lengths tried, in bars.
 PATTERN_LENGTHS_BARS = (1, 2, 4)
@@ -38,6 +39,42 @@ FILL_THRESHOLD = 0.7
 LONGER_PATTERN_GAIN = 0.05
 #: Voice groups that keep time (the swing is measured on whichever plays more).
 TIMEKEEPERS = (VoiceGroup.HIHAT, VoiceGroup.RIDE)
+#: How a pattern note is played against the loudness of its voice group.
+DYNAMICS = ("accent", "normal", "ghost")
+#: Largest feel (a note's offset from its grid point) in ms, either way: one beat at the slowest
+#: tempo a beat map has. A note snapped to the grid is less than a beat from its grid point; one
+#: further off is at another position, not played with a feel.
+MAX_FEEL_MS = 60_000.0 / MIN_TEMPO_BPM
+
+
+def _beat_text(beat: Fraction) -> str:
+    """A position for a message, as ``3/2`` (a position too long to print is said so)."""
+    try:
+        return str(beat)
+    except ValueError:
+        return "a number too long to write out"
+
+
+def _check_beat(beat: Any, voice: Voice) -> Fraction:
+    """A note's written position as an exact Fraction of beats: a finite number from 0 up, less
+    than the longest pattern (:data:`~drumjam.limits.MAX_BEATS` beats); ``voice`` names the
+    note in the message."""
+    if isinstance(beat, bool) or not isinstance(beat, Real):
+        raise InputError(f"beat {value_text(beat)} ({voice.value}) is not a position in beats; "
+                         "give a number or a Fraction such as Fraction(3, 2)")
+    try:
+        exact = Fraction(beat) if isinstance(beat, Rational) else Fraction(float(beat))
+    except (ValueError, OverflowError):  # NaN, infinity
+        raise InputError(f"beat {value_text(beat)} ({voice.value}) is not a finite position in "
+                         "beats; give a number of beats from the pattern's start") from None
+    if exact < 0:
+        raise InputError(f"beat {_beat_text(exact)} ({voice.value}) is before the pattern's "
+                         "start; give a position from 0 up, in beats from the pattern's first beat")
+    if exact >= MAX_BEATS:
+        raise InputError(f"beat {_beat_text(exact)} ({voice.value}) lies past the longest pattern "
+                         f"({MAX_BEATS} beats, the most a beat map holds); give a beat within "
+                         "the pattern")
+    return exact
 
 
 @dataclass(frozen=True)
@@ -47,15 +84,23 @@ class PatternNote:
     Parameters
     ----------
     beat : Fraction
-        Written position in beats from the start of the pattern.
+        Written position in beats from the start of the pattern, from 0 (an int or a float is
+        taken as the exact Fraction it is).
     voice : Voice
-        What to play.
+        What to play (a voice name is taken).
     velocity : int
-        The teacher's median velocity.
+        The teacher's median velocity: a whole MIDI velocity 1-127, by the rule of
+        :class:`~drumjam.model.Note` (64.9 is refused, not truncated).
     dynamic : str
         ``"accent"``, ``"normal"`` or ``"ghost"``.
     feel_ms : float
-        The teacher's median offset from the grid (positive = behind the beat).
+        The teacher's median offset from the grid (positive = behind the beat), finite and
+        within :data:`MAX_FEEL_MS` either way.
+
+    Raises
+    ------
+    InputError
+        Naming the field, the value and the fix, if one is of the wrong kind or out of range.
     """
 
     beat: Fraction
@@ -63,6 +108,21 @@ class PatternNote:
     velocity: int = 100
     dynamic: str = "normal"
     feel_ms: float = 0.0
+
+    def __post_init__(self) -> None:
+        voice = parse_voice(self.voice)
+        object.__setattr__(self, "voice", voice)
+        object.__setattr__(self, "beat", _check_beat(self.beat, voice))
+        object.__setattr__(self, "velocity", check_velocity(self.velocity))
+        if not (isinstance(self.dynamic, str) and self.dynamic in DYNAMICS):
+            raise InputError(f"dynamic {value_text(self.dynamic)} is not a dynamic drumjam "
+                             f"writes; give one of {', '.join(map(repr, DYNAMICS))}")
+        feel = self.feel_ms
+        if isinstance(feel, bool) or not isinstance(feel, Real) or not abs(feel) <= MAX_FEEL_MS:
+            raise InputError(f"feel_ms {value_text(feel)} is not an offset from the grid of "
+                             f"-{MAX_FEEL_MS:.0f} to {MAX_FEEL_MS:.0f} ms; give the note's "
+                             "offset in ms (positive = behind the beat), e.g. 0 or 12.5")
+        object.__setattr__(self, "feel_ms", float(feel))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (the beat as a ``"n/d"`` string, exact)."""
@@ -81,19 +141,21 @@ class PatternNote:
         Raises
         ------
         InputError
-            If the beat is not a finite number or fraction (``"3/2"``, ``"1/0"`` included).
+            If the beat is not a finite number or fraction (``"3/2"``, ``"1/0"`` included), or
+            a field is one the constructor refuses (a velocity of 64.9 is refused, not
+            truncated).
         """
         try:
             beat = Fraction(data["beat"])
         except (ZeroDivisionError, OverflowError, ValueError, TypeError):
-            raise InputError(f"beat {data['beat']!r} is not a position in beats; write a "
-                             "number or a fraction such as '3/2'") from None
-        return cls(
+            raise InputError(f"beat {value_text(data['beat'])} is not a position in beats; "
+                             "write a number or a fraction such as '3/2'") from None
+        return cls(  # every field is checked by the constructor
             beat,
-            Voice(data["voice"]),
-            int(data.get("velocity", 100)),
-            str(data.get("dynamic", "normal")),
-            float(data.get("feel_ms", 0.0)),
+            data["voice"],
+            data.get("velocity", 100),
+            data.get("dynamic", "normal"),
+            data.get("feel_ms", 0.0),
         )
 
 
@@ -126,7 +188,15 @@ class Pattern:
         Note value of the beat (4 = quarter note).
     start_bar : int
         A bar of the take where the pattern starts (the take's bar ``start_bar + k * bars``
-        is the pattern's first bar).
+        is the pattern's first bar), from 0.
+
+    Raises
+    ------
+    InputError
+        Naming the field, the value and the fix: bars that are not a whole number from 1 or
+        make more beats than a beat map holds (``bars * meter`` over
+        :data:`~drumjam.limits.MAX_BEATS`), a bad metre or grid, a start bar that is not a
+        whole bar of a take, or a note that is not a :class:`PatternNote` inside the pattern.
     """
 
     notes: tuple[PatternNote, ...]
@@ -150,6 +220,22 @@ class Pattern:
             meter = check_meter(self.meter, self.beat_unit)
         except InputError as exc:
             raise InputError(f"pattern {exc}") from None
+        if bars * meter > MAX_BEATS:
+            raise InputError(f"pattern bars {value_text(bars)} of {meter} beats make more than "
+                             f"the {MAX_BEATS} beats a beat map holds; give a shorter pattern, "
+                             f"e.g. bars=1, 2 or 4 (at most {MAX_BEATS // meter} bars of "
+                             f"{meter} beats)")
+        start_bar = self.start_bar
+        if not (is_whole_number(start_bar) and 0 <= start_bar <= MAX_BEATS):
+            raise InputError(f"pattern start_bar {value_text(start_bar)} is not a bar of a take; "
+                             f"give a whole bar number from 0 (the take's first bar) to "
+                             f"{MAX_BEATS}")
+        notes = tuple(self.notes)
+        stray = next((n for n in notes if not isinstance(n, PatternNote)), None)
+        if stray is not None:
+            raise InputError(f"a pattern's notes are PatternNote objects, got "
+                             f"{type(stray).__name__} {value_text(stray)}; make each with "
+                             "PatternNote(beat, voice, ...)")
         try:
             grid = GridKind(self.grid)
         except (ValueError, TypeError):
@@ -160,16 +246,15 @@ class Pattern:
         object.__setattr__(self, "meter", meter)
         object.__setattr__(self, "beat_unit", int(self.beat_unit))
         object.__setattr__(self, "grid", grid)
-        for i, note in enumerate(self.notes):
+        object.__setattr__(self, "start_bar", int(start_bar))
+        for i, note in enumerate(notes):
             if not 0 <= note.beat < self.length_beats:
                 raise InputError(
                     f"notes[{i}] beat {note.beat} ({note.voice.value}) is outside the pattern's "
                     f"{self.bars} bar(s) of {self.meter} beats; give a beat from 0 to less "
                     f"than {self.length_beats}"
                 )
-        object.__setattr__(
-            self, "notes", tuple(sorted(self.notes, key=lambda n: (n.beat, n.voice)))
-        )
+        object.__setattr__(self, "notes", tuple(sorted(notes, key=lambda n: (n.beat, n.voice))))
 
     @property
     def length_beats(self) -> int:
@@ -237,8 +322,10 @@ class Pattern:
         self, tempo_bpm: float, loops: int = 1, start_s: float = 0.0, with_feel: bool = False
     ) -> np.ndarray:
         """Time of every note in every loop: an array of shape (loops, notes)."""
-        if loops < 1:
-            raise InputError(f"loops must be at least 1, got {loops}")
+        if not (is_whole_number(loops) and loops >= 1):
+            raise InputError(f"loops must be a whole number from 1 up, got {value_text(loops)}; "
+                             "give how many times the pattern repeats, e.g. loops=4")
+        loops = int(loops)
         bm = self.beatmap(tempo_bpm, loops, start_s)
         beats = self.played_beats()[None, :] + self.length_beats * np.arange(loops)[:, None]
         times = bm.to_seconds(beats).reshape(loops, len(self.notes))
@@ -288,7 +375,7 @@ class Pattern:
                 raise InputError(f"not a lesson pattern: notes[{i}] has a missing or malformed "
                                  f"field {exc}") from exc
         try:
-            fields = {  # bars, meter, grid and beat unit are checked by the constructor
+            fields = {  # bars, meter, grid, beat unit and start bar are checked by the constructor
                 "bars": data["bars"],
                 "meter": data.get("meter", 4),
                 "grid": data.get("grid", "16th"),
@@ -298,7 +385,7 @@ class Pattern:
                 "fill_bars": tuple(data.get("fill_bars", ())),
                 "consistency": float(data.get("consistency", 1.0)),
                 "beat_unit": data.get("beat_unit", 4),
-                "start_bar": int(data.get("start_bar", 0)),
+                "start_bar": data.get("start_bar", 0),
             }
         except (KeyError, ValueError, TypeError, OverflowError) as exc:
             raise InputError(f"not a lesson pattern: missing or malformed field {exc}") from exc

@@ -8,7 +8,7 @@ piecewise-linear map, extrapolated beyond both ends with the nearest beat period
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from numbers import Integral, Real
+from numbers import Integral, Rational, Real
 from typing import Any
 
 import numpy as np
@@ -64,21 +64,44 @@ def validate_times_s(times_s: Any, name: str = "times") -> np.ndarray:
     return arr
 
 
+def value_text(value: Any) -> str:
+    """A value as a message shows it: its ``repr``, cut to 60 characters, and a whole number too
+    long to print (``10**5000``) by its size."""
+    if isinstance(value, Integral) and not isinstance(value, bool) and abs(value) >= 10**60:
+        digits = int(abs(int(value)).bit_length() * 0.30103)
+        return f"{'-' if value < 0 else ''}a number of about 10^{digits}"
+    try:
+        text = repr(value)
+    except ValueError:  # a Fraction of numbers past Python's 4300-digit printing limit
+        return "a number too long to write out"
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def check_seconds(value: float, name: str) -> float:
-    """One time in seconds, checked to be finite and within the longest song, as float.
+    """One time in seconds, checked to be a finite number within the longest song, as float.
+
+    Times come in as numbers: the CLI's options are parsed into floats by Typer and the web's
+    messages typed by Pydantic before they reach the model, so text here (``"0.5"``) is a
+    mistake, as is a bool (``True`` is not 1 s).
 
     Raises
     ------
     InputError
-        If it is not a number, not finite, or further than ``MAX_DURATION_S`` from 0.
+        If it is text, a bool or not a number, not finite, or further than ``MAX_DURATION_S``
+        from 0.
     """
+    if isinstance(value, (str, bytes, bytearray, bool, np.bool_)):
+        raise InputError(f"{name} {value_text(value)} is not a number of seconds; give seconds "
+                         "as a number (e.g. 0.5, not '0.5' or True)")
     try:
         x = float(value)
     except (TypeError, ValueError):
-        raise InputError(f"{name} {value!r} is not a number of seconds") from None
+        raise InputError(f"{name} {value_text(value)} is not a number of seconds; give seconds "
+                         "as a number (e.g. 0.5)") from None
     if not abs(x) <= MAX_DURATION_S:
-        raise InputError(f"{name} {value!r} is not a finite time within {MAX_DURATION_S / 3600:.0f} "
-                         "hours; give seconds (not milliseconds or samples)")
+        raise InputError(f"{name} {value_text(value)} is not a finite time within "
+                         f"{MAX_DURATION_S / 3600:.0f} hours; give seconds (not milliseconds or "
+                         "samples)")
     return x
 
 
@@ -87,7 +110,11 @@ def is_whole_number(value: Any) -> bool:
     NaN (the check of counts given as numbers: beats per bar, bars, velocities)."""
     if isinstance(value, bool) or not isinstance(value, Real):
         return False
-    return isinstance(value, Integral) or float(value).is_integer()  # ints past float's range
+    if isinstance(value, Integral):  # ints past float's range included
+        return True
+    if isinstance(value, Rational):  # exactly: a Fraction past float's range too
+        return value.denominator == 1
+    return float(value).is_integer()
 
 
 def check_meter(meter: int, beat_unit: int = 4) -> int:
@@ -113,10 +140,10 @@ def check_meter(meter: int, beat_unit: int = 4) -> int:
     """
     if not (is_whole_number(meter) and 1 <= meter <= MAX_METER):
         raise InputError(f"meter must be a whole number of 1-{MAX_METER} beats per bar, got "
-                         f"{meter!r}")
+                         f"{value_text(meter)}")
     if not (is_whole_number(beat_unit) and beat_unit in BEAT_UNITS):
         raise InputError(f"beat unit must be a power of two up to 32 (4 = quarter note), got "
-                         f"{beat_unit!r}")
+                         f"{value_text(beat_unit)}")
     return int(meter)
 
 
@@ -353,7 +380,7 @@ class BeatMap:
         InputError
             If ``offset_s`` is not a finite number of seconds, or leaves fewer than two beats.
         """
-        if isinstance(offset_s, Real) and not np.isfinite(offset_s):
+        if isinstance(offset_s, (float, np.floating)) and not np.isfinite(offset_s):
             raise InputError(f"beat map shift {offset_s} s is NaN or infinity; give a finite "
                              "number of seconds")
         offset_s = check_seconds(offset_s, "beat map shift")
@@ -376,8 +403,18 @@ class BeatMap:
 
     def rebarred(self, meter: int | None = None, downbeat_shift: int = 0) -> BeatMap:
         """The same beats in bars of ``meter`` beats, the downbeats moved ``downbeat_shift``
-        beats later (negative: earlier), e.g. when an analysis put "one" on beat 2."""
+        beats later (negative: earlier), e.g. when an analysis put "one" on beat 2.
+
+        Raises
+        ------
+        InputError
+            Naming the value, if the meter is not one :func:`check_meter` takes or the shift is
+            not a whole number of beats (1.5 is refused, not truncated; so are bools and text).
+        """
         meter = self.meter if meter is None else check_meter(meter, self.beat_unit)
+        if not is_whole_number(downbeat_shift):
+            raise InputError(f"downbeat shift {value_text(downbeat_shift)} is not a whole number "
+                             "of beats; give e.g. 1 (\"one\" a beat later) or -1 (a beat earlier)")
         first = (self.first_downbeat_index + int(downbeat_shift)) % max(meter, 1)
         return BeatMap.from_beats(self.beats_s, meter, first, self.beat_unit, self.confidence)
 
@@ -418,8 +455,8 @@ class BeatMap:
         if tempo not in (None, *TEMPO_CORRECTIONS):
             raise InputError(f"tempo correction {tempo!r} is unknown; use double or half")
         bm = self.doubled() if tempo == "double" else self.halved() if tempo == "half" else self
-        if meter is not None or downbeat_shift:
-            bm = bm.rebarred(meter, downbeat_shift)
+        if meter is not None or not (is_whole_number(downbeat_shift) and downbeat_shift == 0):
+            bm = bm.rebarred(meter, downbeat_shift)  # which refuses a shift of 1.5 or "1"
         return bm.shifted(offset_s) if offset_s else bm
 
     # ------------------------------------------------------------------ serialisation

@@ -4,19 +4,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from itertools import pairwise
-from numbers import Real
+from numbers import Rational, Real
 from typing import Iterable, Sequence
 
 import numpy as np
 
 from drumjam.errors import InputError
 from drumjam.limits import MAX_EVENTS
-from drumjam.model.beatmap import BeatMap, check_seconds, is_whole_number, validate_times_s
+from drumjam.model.beatmap import (
+    BeatMap, check_seconds, is_whole_number, validate_times_s, value_text,
+)
 from drumjam.model.voices import Voice, VoiceGroup, parse_voice, voice_group
 
 
-def _check_velocity(velocity: int) -> int:
-    """A stroke's MIDI velocity as int, checked to be a whole number of 1-127.
+def check_velocity(velocity: int) -> int:
+    """A stroke's MIDI velocity as int, checked to be a whole number of 1-127 (the rule of
+    :class:`Hit`, :class:`Note` and a lesson's pattern notes).
 
     A struck note has a velocity of at least 1 (a MIDI note-on of velocity 0 is a note-off).
     Whole floats (``64.0``) are taken; a fraction is refused rather than truncated: whoever
@@ -29,21 +32,22 @@ def _check_velocity(velocity: int) -> int:
     """
     if not is_whole_number(velocity):
         fraction = (isinstance(velocity, Real) and not isinstance(velocity, bool)
-                    and np.isfinite(float(velocity)))
+                    and (isinstance(velocity, Rational) or np.isfinite(float(velocity))))
         fix = ("round it (MIDI velocities are whole numbers)" if fraction
                else "give a MIDI velocity such as 100")
-        raise InputError(f"velocity {velocity!r} is not a whole number 1-127; {fix}")
+        raise InputError(f"velocity {value_text(velocity)} is not a whole number 1-127; {fix}")
     v = int(velocity)
     if not 1 <= v <= 127:
         why = " (0 is a MIDI note-off, not a stroke)" if v == 0 else ""
-        raise InputError(f"velocity {v} is outside 1-127{why}; give 1 (softest) to 127 (hardest)")
+        raise InputError(f"velocity {value_text(v)} is outside 1-127{why}; give 1 (softest) to "
+                         "127 (hardest)")
     return v
 
 
 def _normalise_event(event: Hit | Note) -> None:
     """Check and normalise the fields shared by hits and notes (after dataclass init)."""
     object.__setattr__(event, "voice", parse_voice(event.voice))
-    object.__setattr__(event, "velocity", _check_velocity(event.velocity))
+    object.__setattr__(event, "velocity", check_velocity(event.velocity))
     object.__setattr__(event, "time_s", check_seconds(event.time_s, "time"))
 
 
