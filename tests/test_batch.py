@@ -177,3 +177,20 @@ def test_a_worker_killed_mid_batch_loses_only_its_items_and_a_rerun_does_them(sc
                       progress=False)
     assert (rerun.skipped, rerun.ok) == (16 - len(lost), len(lost))
     assert {r["status"] for r in read_rows(out)} == {"ok"}
+
+
+def test_a_duet_of_takes_on_different_tempo_maps_fails_its_row_asking_for_the_chart(tmp_path):
+    from drumjam.batch.items import Item
+    from drumjam.io.midi import write_midi
+    from drumjam.model import BeatMap, Hit, Take
+
+    paths = []
+    for name, bpm in (("ana.mid", 120.0), ("ben.mid", 100.0)):
+        bm = BeatMap.constant(bpm, 8.0)
+        write_midi(tmp_path / name, Take(tuple(Hit(t, "snare") for t in bm.beats_s[:8]), beatmap=bm))
+        paths.append(str(tmp_path / name))
+    row = run_item("duet", Item("ana | ben", tuple(paths), {}), Settings())
+    assert row["status"] == "failed"
+    assert "different beat maps" in row["error"] and "manifest's chart column" in row["error"]
+    same = run_item("duet", Item("ana | ana", (paths[0], paths[0]), {}), Settings())
+    assert same["status"] == "ok" and same["sync_pairs"] == 8

@@ -109,6 +109,7 @@ def _duet(item: Item, settings: Settings) -> dict[str, Any]:
     from drumjam.analysis.takes import load_take, take_kind
     from drumjam.cli.scoring_cmds import player_names
     from drumjam.scoring import analyse_duet
+    from drumjam.scoring.duet import takes_beatmap
 
     names = player_names([Path(p) for p in item.paths])
     target, grid, config = _scoring(settings, item)
@@ -117,7 +118,10 @@ def _duet(item: Item, settings: Settings) -> dict[str, Any]:
     a, b = (load_take(p, kit_map=settings.kit, channel=settings.channel, player=n,
                       find_beats=beats and i == 0)
             for i, (p, n) in enumerate(zip(item.paths, names)))
-    result = analyse_duet(a, b, target, grid=grid, config=config).to_dict()
+    shared = None if target is not None else takes_beatmap(
+        a, b, fix="give the song both played along as the chart (--chart, or the manifest's "
+                  "chart column)")
+    result = analyse_duet(a, b, target, grid=grid, beatmap=shared, config=config).to_dict()
     row = {"summary": result["summary"], **flat(result["sync"], "sync_")}
     for label, player in zip("ab", result["players"]):
         row.update(flat({k: v for k, v in player.items() if k != "voices"}, f"{label}_"))
