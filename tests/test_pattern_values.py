@@ -240,3 +240,35 @@ def test_seconds_given_as_any_kind_of_number_are_taken_as_float(value) -> None:
     hit = Hit(value, Voice.KICK)
     assert hit.time_s == float(value) and type(hit.time_s) is float
     assert BeatMap.constant(120, 8).shifted(value).beats_s[0] == pytest.approx(float(value))
+
+
+@pytest.mark.parametrize(("field", "value", "words"), [
+    ("swing_ratio", "1.5", "swing_ratio '1.5' is not the long-to-short ratio"),
+    ("swing_ratio", float("nan"), "give a number from 0.72 to 5.67"),
+    ("swing_ratio", 9.0, "swing_ratio 9.0"),
+    ("swing_ratio", True, "swing_ratio True"),
+    ("tempo_bpm", "120", "tempo_bpm '120' is not a tempo"),
+    ("tempo_bpm", 0.0, "tempo_bpm 0 BPM is out of range"),
+    ("consistency", 1.5, "consistency 1.5 is not the source bars' agreement"),
+    ("consistency", "1", "consistency '1'"),
+    ("source_bars", "12", "source_bars '12' is not a list of the take's bars"),
+    ("fill_bars", [0.5], "fill_bars [0.5]"),
+    ("fill_bars", [-1], "fill_bars [-1]"),
+])
+def test_a_pattern_s_tempo_swing_consistency_and_bars_are_numbers_in_range(
+        field: str, value: object, words: str) -> None:
+    refused(lambda: Pattern(notes=(), bars=1, **{field: value}), words)
+    data = Pattern(notes=(), bars=1).to_dict()
+    data[field] = value
+    refused(lambda: Pattern.from_dict(data), "not a lesson pattern: ", words)
+
+
+def test_a_pattern_s_measures_are_kept_as_float_and_int_and_survive_a_round_trip() -> None:
+    p = Pattern(notes=(), bars=2, swing_ratio=2, tempo_bpm=90, consistency=1,
+                source_bars=[np.int64(0), 1.0], fill_bars=(3,))
+    assert (p.swing_ratio, p.tempo_bpm, p.consistency) == (2.0, 90.0, 1.0)
+    assert all(type(v) is float for v in (p.swing_ratio, p.tempo_bpm, p.consistency))
+    assert p.source_bars == (0, 1) and all(type(b) is int for b in p.source_bars)
+    # the widest swing a take can measure, rounded as to_dict stores it, reads back
+    edge = Pattern(notes=(), bars=1, swing_ratio=0.42 / 0.58, grid="swing8")
+    assert Pattern.from_dict(edge.to_dict()).swing_ratio == pytest.approx(0.724)

@@ -7,6 +7,7 @@ checks a lesson's tempo where a person gives one.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from numbers import Real
 from typing import Any
 
 from drumjam.errors import InputError
@@ -33,6 +34,9 @@ def check_tempo(tempo_bpm: float, name: str = "tempo") -> float:
     InputError
         Naming ``name``, the value and the range, for 0, a negative, NaN, infinite or absurd tempo.
     """
+    if isinstance(tempo_bpm, bool) or not isinstance(tempo_bpm, Real):
+        raise InputError(f"{name} {repr(tempo_bpm)[:60]} is not a tempo; give beats per minute "
+                         f"as a number, {MIN_TEMPO_BPM:.0f}-{MAX_TEMPO_BPM:.0f} BPM")
     bpm = float(tempo_bpm)
     if not tempo_in_range(bpm):  # NaN fails too
         raise InputError(f"{name} {bpm:g} BPM is out of range; give "

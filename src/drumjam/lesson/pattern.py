@@ -24,7 +24,7 @@ import numpy as np
 from drumjam.errors import InputError
 from drumjam.io.musicxml import MAX_NOTATION_BARS
 from drumjam.lesson.config import check_tempo
-from drumjam.lesson.grid import STEPS_PER_BEAT, GridKind, choose_grid, played_beat, snap
+from drumjam.lesson.grid import OFFBEAT_WINDOW, STEPS_PER_BEAT, GridKind, choose_grid, played_beat, snap
 from drumjam.limits import MAX_BEATS, MIN_TEMPO_BPM
 from drumjam.model import BeatMap, Chart, Note, Take, Voice, VoiceGroup, parse_voice, voice_group
 from drumjam.model.beatmap import check_meter, is_whole_number, value_text
@@ -242,6 +242,7 @@ class Pattern:
             kinds = ", ".join(repr(k.value) for k in GridKind)
             raise InputError(f"pattern grid {self.grid!r} is not a grid drumjam writes; give "
                              f"one of {kinds}") from None
+        self._check_measures()
         object.__setattr__(self, "bars", int(bars))
         object.__setattr__(self, "meter", meter)
         object.__setattr__(self, "beat_unit", int(self.beat_unit))
@@ -255,6 +256,31 @@ class Pattern:
                     f"than {self.length_beats}"
                 )
         object.__setattr__(self, "notes", tuple(sorted(notes, key=lambda n: (n.beat, n.voice))))
+
+    def _check_measures(self) -> None:
+        """The teacher's tempo, swing, consistency and bars: numbers in their ranges, kept as
+        float and int."""
+        object.__setattr__(self, "tempo_bpm", check_tempo(self.tempo_bpm, "pattern tempo_bpm"))
+        # the ratios a swung take can measure (its off-beats' window), to the 2 decimals shown
+        lo, hi = (np.floor(100 * OFFBEAT_WINDOW[0] / (1 - OFFBEAT_WINDOW[0])) / 100,
+                  np.ceil(100 * OFFBEAT_WINDOW[1] / (1 - OFFBEAT_WINDOW[1])) / 100)
+        for name, low, high, meaning in (
+                ("swing_ratio", lo, hi, "the long-to-short ratio of swung eighths (1.0 straight, "
+                                        "2.0 a triplet shuffle)"),
+                ("consistency", 0.0, 1.0, "the source bars' agreement with the pattern")):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, Real) or not low <= value <= high:
+                raise InputError(f"pattern {name} {value_text(value)} is not {meaning}; give a "
+                                 f"number from {low:.2f} to {high:.2f}")
+            object.__setattr__(self, name, float(value))
+        for name in ("source_bars", "fill_bars"):
+            bars = getattr(self, name)
+            bars = tuple(bars) if isinstance(bars, (list, tuple)) else (bars,)
+            bad = next((b for b in bars if not (is_whole_number(b) and 0 <= b <= MAX_BEATS)), None)
+            if bad is not None or not isinstance(getattr(self, name), (list, tuple)):
+                raise InputError(f"pattern {name} {value_text(getattr(self, name))} is not a list "
+                                 f"of the take's bars; give whole bar numbers from 0, e.g. [0, 1, 2]")
+            object.__setattr__(self, name, tuple(int(b) for b in bars))
 
     @property
     def length_beats(self) -> int:
@@ -375,15 +401,15 @@ class Pattern:
                 raise InputError(f"not a lesson pattern: notes[{i}] has a missing or malformed "
                                  f"field {exc}") from exc
         try:
-            fields = {  # bars, meter, grid, beat unit and start bar are checked by the constructor
+            fields = {  # every field is checked by the constructor
                 "bars": data["bars"],
                 "meter": data.get("meter", 4),
                 "grid": data.get("grid", "16th"),
-                "swing_ratio": float(data.get("swing_ratio", 1.0)),
-                "tempo_bpm": float(data.get("tempo_bpm", 120.0)),
-                "source_bars": tuple(data.get("source_bars", ())),
-                "fill_bars": tuple(data.get("fill_bars", ())),
-                "consistency": float(data.get("consistency", 1.0)),
+                "swing_ratio": data.get("swing_ratio", 1.0),
+                "tempo_bpm": data.get("tempo_bpm", 120.0),
+                "source_bars": data.get("source_bars", ()),
+                "fill_bars": data.get("fill_bars", ()),
+                "consistency": data.get("consistency", 1.0),
                 "beat_unit": data.get("beat_unit", 4),
                 "start_bar": data.get("start_bar", 0),
             }
