@@ -8,6 +8,8 @@ failed where ``check_tempo(400)`` and the trainer's ``start(400)`` passed.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -53,10 +55,15 @@ def test_past_the_limits_a_map_is_refused(bpm):
         BeatMap.from_beats((60.0 / bpm) * np.arange(8))
 
 
-@pytest.mark.parametrize("bpm", ["fast", None, float("nan")])
-def test_a_tempo_that_is_not_a_number_is_refused(bpm):
-    with pytest.raises(InputError, match="absurd tempo .* BPM; use 20-400 BPM"):
+@pytest.mark.parametrize(("bpm", "words"), [
+    ("fast", "tempo 'fast' is not a number; give beats per minute as a number, 20-400 BPM"),
+    ("120", "tempo '120' is not a number"), (b"120", "is not a number"),
+    (True, "tempo True is not a number"), (None, "tempo None is not a number"),
+    (float("nan"), "absurd tempo nan BPM; use 20-400 BPM")])
+def test_a_tempo_that_is_not_a_number_is_refused(bpm, words):
+    with pytest.raises(InputError, match=re.escape(words)):
         BeatMap.constant(bpm, 4)
+    assert BeatMap.constant(np.float32(120.0), 4.0).tempo_bpm == pytest.approx(120.0)
 
 
 def test_a_lesson_at_400_bpm_is_charted_and_scored():
@@ -101,3 +108,4 @@ def test_a_shift_moves_every_beat():
     bm = BeatMap.constant(120, 4).shifted(0.25)
     assert bm.beats_s[:3].tolist() == [0.25, 0.75, 1.25]
     assert bm.downbeats_s[0] == 0.25
+

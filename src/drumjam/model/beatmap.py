@@ -232,14 +232,13 @@ class BeatMap:
             If the tempo is not a number within 20-400 BPM, the metre is not one drumjam
             handles, or ``duration_s`` is not a finite time at or after ``start_s``.
         """
-        try:
-            tempo = float(tempo_bpm)
-        except (TypeError, ValueError):
-            tempo = float("nan")
+        if isinstance(tempo_bpm, bool) or not isinstance(tempo_bpm, Real):
+            raise InputError(f"tempo {value_text(tempo_bpm)} is not a number; give beats per "
+                             f"minute as a number, {MIN_TEMPO_BPM:.0f}-{MAX_TEMPO_BPM:.0f} BPM")
+        tempo = float(tempo_bpm)
         if not tempo_in_range(tempo):
-            shown = repr(tempo_bpm) if isinstance(tempo_bpm, str) else f"{tempo:g}"
             raise InputError(
-                f"absurd tempo {shown} BPM; use {MIN_TEMPO_BPM:.0f}-{MAX_TEMPO_BPM:.0f} BPM"
+                f"absurd tempo {tempo:g} BPM; use {MIN_TEMPO_BPM:.0f}-{MAX_TEMPO_BPM:.0f} BPM"
             )
         meter = check_meter(meter, beat_unit)
         start_s = check_seconds(start_s, "start")
