@@ -55,21 +55,34 @@ class SavedSession(Base):
 
     def to_dict(self, full: bool = True) -> dict[str, Any]:
         """JSON-ready form; ``full=False`` leaves out takes and results (for listings)."""
-        out = {
-            "id": self.id,
-            "song_id": self.song_id,
-            "song_title": self.song_title,
-            "players": self.players,
-            "practice": self.practice,
-            "created_at": self.created_at.replace(tzinfo=self.created_at.tzinfo or UTC)
-            .isoformat(timespec="seconds"),
-            "summary": self.results.get("summary", ""),
-            "status": self.status,
-        }
+        out = _listed(self.id, self.song_id, self.song_title, self.players, self.practice,
+                      self.created_at, self.results.get("summary", ""), self.status)
         if full:
             out.update(beatmap=self.beatmap, chart=self.chart, takes=self.takes,
                        results=self.results)
         return out
+
+
+#: What a listing shows of each session: everything but its beat map, chart, takes and results
+#: (megabytes each for a long session), whose summary is read from the results in SQL.
+_LISTED = (SavedSession.id, SavedSession.song_id, SavedSession.song_title, SavedSession.players,
+           SavedSession.practice, SavedSession.created_at,
+           SavedSession.results["summary"].as_string(), SavedSession.status)
+
+
+def _listed(session_id: int, song_id: str, song_title: str, players: list, practice: dict,
+            created_at: datetime, summary: str | None, status: str) -> dict[str, Any]:
+    """A session as the history lists it (the columns of :data:`_LISTED`)."""
+    return {
+        "id": session_id,
+        "song_id": song_id,
+        "song_title": song_title,
+        "players": players,
+        "practice": practice,
+        "created_at": created_at.replace(tzinfo=created_at.tzinfo or UTC).isoformat(timespec="seconds"),
+        "summary": summary or "",
+        "status": status,
+    }
 
 
 class TakeHit(Base):
@@ -122,13 +135,17 @@ def save_session(
 
 
 def list_sessions(limit: int = 100, offset: int = 0, url: str | None = None) -> list[dict[str, Any]]:
-    """The most recent sessions first (finished or interrupted), without takes and results."""
+    """The most recent sessions first (finished or interrupted), without takes and results.
+
+    Only the listed columns are read (:data:`_LISTED`), so a page of long sessions costs what
+    their names and summaries do, not their hits.
+    """
     if not 1 <= limit <= 1000 or not 0 <= offset <= 2**53:
         raise InputError(f"history page limit {limit} / offset {offset}: use limit 1-1000, offset >= 0")
     with session_scope(url) as db:
-        rows = db.scalars(select(SavedSession).where(SavedSession.status != PLAYING)
+        rows = db.execute(select(*_LISTED).where(SavedSession.status != PLAYING)
                           .order_by(SavedSession.id.desc()).limit(limit).offset(offset)).all()
-        return [r.to_dict(full=False) for r in rows]
+        return [_listed(*row) for row in rows]
 
 
 def get_session(session_id: int, url: str | None = None) -> dict[str, Any]:
