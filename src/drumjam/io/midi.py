@@ -28,6 +28,9 @@ from drumjam.model.voices import VoiceGroup, voice_group
 
 DRUM_CHANNEL = 9  # MIDI channel 10, counted from 0
 DEFAULT_PPQ = 480
+#: Longest time between two events of a track: a delta time is at most four bytes of seven
+#: bits (mido writes longer ones, which no standard reader takes).
+MAX_DELTA_TICKS = 0x0FFFFFFF
 #: Most quarter notes of a file: the longest song at the fastest tempo.
 _MAX_QUARTERS = int(MAX_DURATION_S * MAX_TEMPO_BPM / 60.0)
 
@@ -440,6 +443,9 @@ def write_midi(
 ) -> Path:
     """Write hits or notes to a type-0 MIDI file on channel 10.
 
+    A silence longer than a delta time holds (:data:`MAX_DELTA_TICKS`, 68 minutes at 120 BPM
+    and 32767 ticks per quarter note) is bridged by repeating the tempo in force.
+
     Parameters
     ----------
     path : str or Path
@@ -524,9 +530,15 @@ def write_midi(
                                                           control=kit.hihat_cc, value=value)))
     abs_msgs.sort(key=lambda m: (m[0], m[1]))
     now = 0
+    tempo_now = 500000  # a MIDI file's tempo until its first set_tempo
     for tick, _, msg in abs_msgs:
+        while tick - now > MAX_DELTA_TICKS:  # a longer silence: the same tempo again between
+            now += MAX_DELTA_TICKS
+            track.append(mido.MetaMessage("set_tempo", tempo=tempo_now, time=MAX_DELTA_TICKS))
         track.append(msg.copy(time=tick - now))
         now = tick
+        if msg.type == "set_tempo":
+            tempo_now = msg.tempo
     track.append(mido.MetaMessage("end_of_track", time=0))
     midi = mido.MidiFile(type=0, ticks_per_beat=ppq)
     midi.tracks.append(track)
