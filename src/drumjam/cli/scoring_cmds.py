@@ -95,9 +95,10 @@ def _print_duet(duet: DuetResult) -> None:
     for score in duet.players:
         console.print(score_table(score))
     a, b = duet.alpha
+    within = f"{100 * duet.within_20ms:.0f}%" if duet.async_ms.size else "–"  # no shared note
     console.print(
         f"pairs {duet.async_ms.size} · mean asynchrony A−B {_fmt(duet.mean_async_ms)} ms · "
-        f"SD {_fmt(duet.sd_async_ms, False)} ms · within ±20 ms {100 * duet.within_20ms:.0f}% · "
+        f"SD {_fmt(duet.sd_async_ms, False)} ms · within ±20 ms {within} · "
         f"α A {_fmt(a, False) if a is None else f'{a:.2f}'} / B {_fmt(b, False) if b is None else f'{b:.2f}'}"
         f" · leader {duet.leader or '–'}"
     )

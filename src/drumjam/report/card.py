@@ -62,9 +62,12 @@ def card_figure(saved: dict[str, Any]) -> Figure:
         fig.text(0.04, y, "Together", fontsize=13, color="#f6ae2d", fontweight="bold",
                  transform=fig.transFigure)
         within = duet.get("within_20ms")
-        within_txt = "–" if within is None else f"{100 * within:.0f}%"
-        fig.text(0.04, y - 0.05, f"apart {_fmt(duet.get('mean_async_ms'), ' ms', signed=True)} on "
-                 f"average, {within_txt} of notes within 20 ms", fontsize=12, **text)
+        if within is None or duet.get("pairs") == 0:  # no note both played: nothing to compare
+            together = "no note played by both to compare"
+        else:
+            together = (f"apart {_fmt(duet.get('mean_async_ms'), ' ms', signed=True)} on average, "
+                        f"{100 * within:.0f}% of notes within 20 ms")
+        fig.text(0.04, y - 0.05, together, fontsize=12, **text)
     summary = textwrap.fill(results.get("summary", ""), width=135, max_lines=3, placeholder=" …")
     fig.text(0.04, 0.04, literal(summary), fontsize=10.5, color="#c8c8c8",
              transform=fig.transFigure)

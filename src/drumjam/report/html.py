@@ -90,12 +90,13 @@ def duet_report_html(duet: DuetResult, title: str = "", credit: str = "") -> str
     a, b = duet.players
     mean = "–" if duet.mean_async_ms is None else f"{duet.mean_async_ms:+.1f} ms"
     alphas = " / ".join("–" if x is None else f"{x:.2f}" for x in duet.alpha)
+    within = f"{100 * duet.within_20ms:.0f}%" if duet.async_ms.size else "–"  # no shared note
     body = (
         f"<h1>{html.escape(title or 'Duet')}</h1>"
         f"<p class='sub'>{html.escape(a.player)} &amp; {html.escape(b.player)}</p>"
         f"<p class='summary'>{html.escape(duet.summary)}</p>"
         f"<div><span class='k'><b>{mean}</b>mean asynchrony A−B</span>"
-        f"<span class='k'><b>{100 * duet.within_20ms:.0f}%</b>within ±20 ms</span>"
+        f"<span class='k'><b>{within}</b>within ±20 ms</span>"
         f"<span class='k'><b>{alphas}</b>correction gains α (A / B)</span></div>"
         + _img(timeline_png([a, b]), "both players' offsets over time")
         + _img(async_per_bar_png(duet), "asynchrony per bar")
