@@ -67,3 +67,43 @@ def test_no_shared_note_is_no_share_within_20_ms(apart, together, capsys):
     with console.capture() as out:
         _print_duet(together)
     assert "within ±20 ms 50% ·" in out.get()
+
+
+LONG = "Alexandra Konstantinopoulou-Wittgenstein"  # 40 characters: the most the web app keeps
+
+
+def png_size(png: bytes) -> tuple[int, int]:
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    return int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+
+
+@pytest.mark.parametrize("name", [LONG, "W" * 5000])
+def test_long_names_leave_the_figures_their_size(name, monkeypatch):
+    """A figure grows to hold its labels: 40-letter names made the per-bar figure 849 px tall
+    and the timeline 1,031 px wide, 5,000 letters a 180,261 px wide timeline and a 150,200 px
+    tall per-bar figure; names are cut in figures, and whole in the text."""
+    from drumjam.report import figures
+
+    pngs, figs = [], []
+
+    def keep(fig):
+        figs.append(fig)
+        pngs.append(render(fig))
+        return pngs[-1]
+
+    render = figures._png
+    monkeypatch.setattr(figures, "_png", keep)
+    ann = Take((Hit(1.0, "kick"), Hit(2.0, "snare"), Hit(2.6, "crash")), player=name, beatmap=BM)
+    bob = Take((Hit(1.01, "kick"), Hit(2.03, "snare")), player="B" + name, beatmap=BM)
+    page = duet_report_html(analyse_duet(ann, bob, CHART))
+    assert f"<h2>{name}</h2>" in page and f"<h2>B{name}</h2>" in page  # the text keeps all
+    timeline, per_bar, per_voice = figs
+    for png in pngs:  # 939 x 397, 939 x 384 and 926 x 373 px with the names Ann and Bob
+        width, height = png_size(png)
+        assert width <= 1000 and height <= 420, (width, height)
+    cut = name[:23] + "…"
+    assert [t.get_text() for t in per_voice.axes[0].get_legend().get_texts()] == [cut, "B" + cut[:-2] + "…"]
+    labels = [t.get_text() for t in timeline.axes[0].get_legend().get_texts()]
+    assert labels == ["±20 ms", cut, name[:11] + "…: extra hits", "B" + cut[:-2] + "…"]
+    assert per_bar.axes[0].get_title() == f"Asynchrony per bar\n{cut} later ↑ / B{cut[:-2]}… later ↓"
+    plt.close("all")

@@ -98,7 +98,7 @@ def test_duet_report_draws_both_names_as_written(a, b, drawn):
     timeline, per_bar, per_voice = drawn
     assert {a, b} <= set(legend_texts(timeline)[0])
     assert legend_texts(per_voice) == [[a, b]]
-    assert f"ms ({a} later ↑ / {b} later ↓)" in drawn_texts(per_bar)
+    assert f"Asynchrony per bar\n{a} later ↑ / {b} later ↓" in drawn_texts(per_bar)
 
 
 def saved_session(a: str, b: str, title: str) -> dict:

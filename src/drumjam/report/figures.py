@@ -10,7 +10,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from drumjam.report.mpltext import legend, literal  # noqa: E402
+from drumjam.report.mpltext import legend, literal, short  # noqa: E402
 from drumjam.scoring import DuetResult, TakeScore  # noqa: E402
 
 PLAYER_COLOURS = ("#d9480f", "#1c7ed6")
@@ -37,7 +37,8 @@ def timeline_png(scores: list[TakeScore]) -> bytes:
         if extra:  # hits that matched no note, drawn along the top edge
             top = float(np.max(np.abs(off))) + 10 if off.size else 50.0
             entries.append((ax.scatter(extra, np.full(len(extra), top), marker="x", s=16,
-                                       color=colour, alpha=0.8), f"{score.player}: extra hits"))
+                                       color=colour, alpha=0.8),
+                            f"{short(score.player, 12)}: extra hits"))
     ax.set_xlabel("time (s)")
     ax.set_ylabel("offset (ms)  late ↑  early ↓")
     ax.set_title("Every hit against the grid")
@@ -83,8 +84,8 @@ def async_per_bar_png(duet: DuetResult) -> bytes:
     if bars.size:
         ax.bar(bars, mean, yerr=sd, color=np.where(mean > 0, PLAYER_COLOURS[0], PLAYER_COLOURS[1]),
                alpha=0.7, capsize=2)
-    a, b = literal(duet.players[0].player), literal(duet.players[1].player)
+    a, b = (literal(short(p.player)) for p in duet.players)
     ax.set_xlabel("bar")
-    ax.set_ylabel(f"ms ({a} later ↑ / {b} later ↓)")
-    ax.set_title("Asynchrony per bar")
+    ax.set_ylabel("asynchrony (ms)")
+    ax.set_title(f"Asynchrony per bar\n{a} later ↑ / {b} later ↓", fontsize=11)
     return _png(fig)

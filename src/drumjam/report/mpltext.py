@@ -5,6 +5,10 @@ Matplotlib reads text between two ``$`` signs as mathtext, so a player called ``
 ``legend()`` leaves out every artist whose label starts with ``_``, so ``_ann`` vanished from
 the legend. Every text a person typed goes through :func:`literal`, and every legend through
 :func:`legend`.
+
+A figure grows to hold its labels, so a player called by 5,000 letters made a 180,261-pixel
+wide timeline: names in labels and legends are cut to :data:`MAX_LABEL_CHARS` (:func:`short`),
+and shown whole in the report's text.
 """
 
 from __future__ import annotations
@@ -15,6 +19,9 @@ from typing import Any
 from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.legend import Legend
+
+#: Most characters of a person's text in a figure's labels and legends.
+MAX_LABEL_CHARS = 24
 
 
 def literal(text: object) -> str:
@@ -37,8 +44,28 @@ def literal(text: object) -> str:
     return str(text).replace("$", r"\$")
 
 
+def short(text: object, max_chars: int = MAX_LABEL_CHARS) -> str:
+    """``text`` cut to at most ``max_chars`` characters, the last of them an ellipsis.
+
+    Parameters
+    ----------
+    text : object
+        What a person wrote (converted with ``str``).
+    max_chars : int
+        The most characters kept (1 or more).
+
+    Returns
+    -------
+    str
+        The text, whole if it fits, else its start and ``…``.
+    """
+    text = str(text)
+    return text if len(text) <= max_chars else text[:max_chars - 1].rstrip() + "…"
+
+
 def legend(ax: Axes, entries: Sequence[tuple[Artist, str]], **kwargs: Any) -> Legend:
-    """A legend of ``(artist, label)`` entries, every label shown as written.
+    """A legend of ``(artist, label)`` entries, every label shown as written, cut to
+    :data:`MAX_LABEL_CHARS` (:func:`short`).
 
     The handles and labels are given to matplotlib explicitly, so a label starting with ``_``
     is shown (matplotlib drops such labels only when it collects them from the artists).
@@ -57,4 +84,4 @@ def legend(ax: Axes, entries: Sequence[tuple[Artist, str]], **kwargs: Any) -> Le
     matplotlib.legend.Legend
     """
     return ax.legend([artist for artist, _ in entries],
-                     [literal(label) for _, label in entries], **kwargs)
+                     [literal(short(label)) for _, label in entries], **kwargs)
