@@ -8,6 +8,7 @@ import re
 from datetime import datetime, timezone
 
 import matplotlib.pyplot as plt
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 import pytest
 from matplotlib.text import Text
 
@@ -106,4 +107,57 @@ def test_long_names_leave_the_figures_their_size(name, monkeypatch):
     labels = [t.get_text() for t in timeline.axes[0].get_legend().get_texts()]
     assert labels == ["±20 ms", cut, name[:11] + "…: extra hits", "B" + cut[:-2] + "…"]
     assert per_bar.axes[0].get_title() == f"Asynchrony per bar\n{cut} later ↑ / B{cut[:-2]}… later ↓"
+    plt.close("all")
+
+
+def drawn_card(duet, title: str):
+    """The card figure drawn as its PNG is, and each text's box in pixels."""
+    fig = card_figure(saved(duet, title))
+    canvas = FigureCanvasAgg(fig)  # the PNG's canvas
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    boxes = {t.get_text(): t.get_window_extent(renderer) for t in fig.texts if t.get_text()}
+    return fig, boxes, fig.axes[0].get_tightbbox(renderer)
+
+
+def starts(shown: str, full: str) -> bool:
+    """Whether ``shown`` is ``full``, or its start cut with an ellipsis."""
+    return shown == full or (shown.endswith("…") and full.startswith(shown[:-1]))
+
+
+@pytest.mark.parametrize(("name", "title", "name_cut", "title_cut"), [
+    ("Alexandra Konstantinopoulou-Wittgenstein", "A Very Long Song Title That Goes On And On Forever",
+     False, True),
+    ("W" * 300, "T" * 300, True, True),
+    ("<script>alert(1)</script>", "<b>x</b> $5 song", False, False),
+])
+def test_card_texts_stay_on_the_card_and_off_the_timeline(name, title, name_cut, title_cut):
+    """A long title or name ran over the timeline and off the card's edge."""
+    ann = Take((Hit(1.0, "kick"), Hit(2.0, "snare")), player=name, beatmap=BM)
+    bob = Take((Hit(1.01, "kick"), Hit(2.03, "snare")), player="Bob", beatmap=BM)
+    duet = analyse_duet(ann, bob, CHART)
+    fig, boxes, timeline = drawn_card(duet, title)
+    for text, box in boxes.items():
+        assert 0 <= box.x0 and box.x1 <= 1200 and 0 <= box.y0 and box.y1 <= 630, text
+        if box.y0 > 0.15 * 630:  # beside the timeline, not below it
+            assert box.x1 < timeline.x0, (text, box.x1, timeline.x0)
+    shown = [t.get_text().replace(r"\$", "$") for t in fig.texts]
+    # drumjam, title, names · date, name, figures, Bob, figures, Together, figures, summary
+    assert starts(shown[1], title) and shown[1].endswith("…") == title_cut
+    first, second = shown[2].removesuffix(" · 01 May 2025").split(" & ")
+    assert starts(first, name) and second == "Bob"
+    assert starts(shown[3], name) and shown[3].endswith("…") == name_cut and shown[5] == "Bob"
+    squeezed = "".join(shown[-1].rstrip("… ").split())  # wrapped where it may, maybe cut
+    assert "".join(duet.summary.split()).startswith(squeezed) and len(squeezed) > 40
+    plt.close("all")
+
+
+def test_a_short_card_is_drawn_as_written():
+    ann = Take((Hit(1.0, "kick"), Hit(2.0, "snare")), player="Ann", beatmap=BM)
+    bob = Take((Hit(1.01, "kick"), Hit(2.03, "snare")), player="Bob", beatmap=BM)
+    duet = analyse_duet(ann, bob, CHART)
+    fig, boxes, _ = drawn_card(duet, "Slow funk")
+    assert {"Slow funk", "Ann & Bob · 01 May 2025", "Ann", "Bob"} <= set(boxes)
+    assert next(t for t in fig.texts if t.get_text() == "Slow funk").get_fontsize() == 26
+    assert fig.texts[-1].get_text().replace("\n", " ") == duet.summary
     plt.close("all")
