@@ -337,7 +337,11 @@ class LiveSession:
             if silent:
                 summary += f" {', '.join(silent)} played no hits."
             if stop_s is not None:
-                bar = int(np.searchsorted(self.beatmap.downbeats_s, stop_s, side="right"))
+                bm = self.beatmap
+                if bm.downbeats_s.size:  # bars counted from 1, at the downbeats
+                    bar = int(np.searchsorted(bm.downbeats_s, stop_s, side="right"))
+                else:  # a map without downbeats: bars of its metre from its first beat
+                    bar = int(np.floor(float(bm.to_beats(stop_s)) / bm.meter)) + 1
                 summary += (f" Stopped {stop_s - self.start_s:.1f} s into the song (bar {bar}); "
                             "the notes after that are not counted.")
             self.finished = SessionResult(players, takes, scores, duet, summary, stop_s)
