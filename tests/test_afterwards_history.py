@@ -57,3 +57,42 @@ def test_a_page_of_long_sessions_costs_their_names_not_their_hits(db_url):
     assert [s["summary"] for s in listed] == [f"session {k}" for k in (3, 2, 1, 0)]
     # the four sessions read whole peaked at 130-160 MB (SQLite, PostgreSQL); listed, at kBs
     assert peak < 5 * 2**20, f"listing 4 long sessions peaked at {peak / 2**20:.0f} MB"
+
+
+def test_the_take_of_a_player_who_played_nothing_is_a_404_that_says_why(tmp_path):
+    """A duet whose partner played no hits is kept as a solo; asking for the partner's take
+    said only 'session 1 has players 0-0'."""
+    from fastapi.testclient import TestClient
+
+    from drumjam.io.midi import read_take
+    from drumjam.model import BeatMap, Chart, Hit, Note
+    from drumjam.session.live import LiveSession, Player
+    from drumjam.web.app import create_app
+
+    bm = BeatMap.constant(120, 8)
+    chart = Chart((Note(1.0, "kick"), Note(2.0, "snare")), bm)
+    app = create_app(home=tmp_path)
+    with TestClient(app) as client:
+        history = app.state.jam.history
+        players = [Player("Ann"), Player("Bob")]
+        sid = history.open(song_id="s", title="Song", players=players, beatmap=bm, chart=chart,
+                           practice={})
+        live = LiveSession(players, bm, chart, on_hit=history.recorder(sid))
+        live.add_hit(0, Hit(1.0, "kick", 100))
+        live.add_hit(0, Hit(2.01, "snare", 90))
+        history.finish(sid, live.finish())
+        saved = client.get(f"/api/history/{sid}").json()
+        assert [p["name"] for p in saved["players"]] == ["Ann"]
+        assert saved["summary"].endswith("Bob played no hits.")
+        ok = client.get(f"/api/history/{sid}/take/0.mid")
+        assert ok.status_code == 200
+        (tmp_path / "ann.mid").write_bytes(ok.content)
+        assert [(round(h.time_s, 3), h.velocity) for h in read_take(tmp_path / "ann.mid").hits] \
+            == [(1.0, 100), (2.01, 90)]
+        missing = client.get(f"/api/history/{sid}/take/1.mid")
+        assert missing.status_code == 404
+        assert missing.json()["detail"] == (
+            f"session {sid} has no take 1: it kept 1 take (player 0); a player who played no "
+            "hits has none (the summary names them)")
+        for url in ("report.html", "card.png", "results.json"):
+            assert client.get(f"/api/history/{sid}/{url}").status_code == 200, url

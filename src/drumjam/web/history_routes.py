@@ -57,7 +57,10 @@ def take_midi(state: JamStateDep, session_id: SessionId, player: Annotated[int, 
     saved = get_session(session_id, url=state.db_url)
     rebuilt = rebuild(saved)
     if not 0 <= player < len(rebuilt.takes):
-        raise HTTPException(404, f"session {session_id} has players 0-{len(rebuilt.takes) - 1}")
+        kept = len(rebuilt.takes)
+        raise HTTPException(404, f"session {session_id} has no take {player}: it kept "
+                            + ("1 take (player 0)" if kept == 1 else f"{kept} takes (players 0-{kept - 1})")
+                            + "; a player who played no hits has none (the summary names them)")
     with tempfile.TemporaryDirectory() as tmp:
         path = write_midi(Path(tmp) / "take.mid", rebuilt.takes[player], rebuilt.beatmap)
         data = path.read_bytes()
