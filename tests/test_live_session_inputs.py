@@ -55,3 +55,23 @@ def test_a_grid_session_scores_hits_an_hour_past_its_beat_map_as_offline() -> No
     score = session.finish().to_dict()["players"][0]["score"]
     assert (score["matched"], score["extra"]) == (2, 0)
     assert score["mean_offset_ms"] == pytest.approx(10.0)
+
+
+def test_a_take_at_its_most_hits_says_how_to_play_on_and_keeps_every_hit(monkeypatch) -> None:
+    import drumjam.session.live as live
+
+    monkeypatch.setattr(live, "MAX_HITS_PER_PLAYER", 3)
+    session = LiveSession([Player("Ann")], BM, grid=16)
+    for t in (1.0, 1.5, 2.0):
+        session.add_hit(0, Hit(t + 0.01, "snare"))
+    with pytest.raises(InputError, match="the most a take holds; finish this session"):
+        session.add_hit(0, Hit(2.51, "snare"))
+    score = session.finish().to_dict()["players"][0]["score"]
+    assert (score["matched"], score["extra"]) == (3, 0)
+
+
+def test_the_most_hits_a_take_holds_covers_two_hours_of_sixteenths_at_200_bpm() -> None:
+    from drumjam.limits import MAX_AUDIO_DURATION_S
+    from drumjam.session.live import MAX_HITS_PER_PLAYER
+
+    assert MAX_HITS_PER_PLAYER >= MAX_AUDIO_DURATION_S * 200 / 60 * 4

@@ -37,7 +37,10 @@ from drumjam.scoring.stats import JUDGMENT_WEIGHT
 MAX_PLAYERS = 2
 MAX_NAME_CHARS = 40
 MAX_LATENCY_MS = 500.0
-MAX_HITS_PER_PLAYER = 20000
+#: Most hits one player's take holds: two hours (the longest song) at 14 hits a second, past
+#: what the busiest drummer keeps up (16ths at 200 BPM are 13 a second); a duet at the limit
+#: holds about 300 MB while it is played.
+MAX_HITS_PER_PLAYER = 100_000
 #: Hits up to this long before the song's start aim at its first notes (early, not clamped);
 #: earlier ones are count-in taps.
 COUNT_IN_GRACE_S = 0.25
@@ -236,7 +239,9 @@ class LiveSession:
                 f"of at least {COUNT_IN_GRACE_S} s on the timeline)")
         with self._lock:
             if self._running[player].hits >= MAX_HITS_PER_PLAYER:
-                raise InputError(f"more than {MAX_HITS_PER_PLAYER} hits from one player")
+                raise InputError(f"more than {MAX_HITS_PER_PLAYER} hits from one player, the "
+                                 "most a take holds; finish this session (every hit so far is "
+                                 "saved) and start a new one to play on")
             result = self._scorers[player].add(corrected)
             self._running[player].add(result)
             self._pair(player, result)
