@@ -104,3 +104,15 @@ def test_a_given_beat_map_or_chart_measures_takes_on_different_maps() -> None:
     by_chart = analyse_duet(ana, ben, chart)
     assert by_chart.mean_async_ms == pytest.approx(-1000 * LATE_S)
     assert by_chart.players[0].to_dict()["missed"] == 0
+
+
+def test_two_takes_too_many_together_are_refused_as_a_duet_not_as_one_take(monkeypatch) -> None:
+    import drumjam.scoring.duet as duet
+
+    monkeypatch.setattr(duet, "MAX_EVENTS", 10)
+    bm = BeatMap.constant(120.0, 8.0)
+    a = Take(tuple(Hit(t, "snare") for t in bm.beats_s[:6]), player="Ana", beatmap=bm)
+    b = Take(tuple(Hit(t + 0.01, "snare") for t in bm.beats_s[:6]), player="Ben", beatmap=bm)
+    with pytest.raises(InputError, match="the two takes hold 6 and 6 hits, more than the 10 a duet"):
+        analyse_duet(a, b)
+    assert analyse_duet(a, Take(b.hits[:4], player="Ben", beatmap=bm)).to_dict()["sync"]["pairs"] == 4

@@ -9,6 +9,7 @@ import numpy as np
 
 from drumjam.errors import InputError
 from drumjam.model import BeatMap, Chart, Take
+from drumjam.limits import MAX_EVENTS
 from drumjam.scoring.config import ScoringConfig
 from drumjam.scoring.phase import MIN_EVENTS, PhaseCorrection, phase_correction
 from drumjam.scoring.take import TakeScore, assemble_score, build_targets, match_take
@@ -325,6 +326,10 @@ def analyse_duet(
     if len(take_a) == 0 or len(take_b) == 0:
         empty = take_a.player if len(take_a) == 0 else take_b.player
         raise InputError(f"take {empty!r} has no hits; a duet needs two played takes")
+    if len(take_a) + len(take_b) > MAX_EVENTS:  # both are matched on one set of targets
+        raise InputError(f"the two takes hold {len(take_a)} and {len(take_b)} hits, more than "
+                         f"the {MAX_EVENTS} a duet scores at once; measure a part of the duet "
+                         "(the same stretch of both takes)")
     if chart is None and beatmap is None:
         beatmap = takes_beatmap(take_a, take_b)
     targets = build_targets(_merged(take_a, take_b, beatmap), chart, grid, beatmap, config,
