@@ -13,12 +13,15 @@ cancelling the song's bleed too.
   thread pool runs them), as fast as they go: seconds of audio done per wall second, summed
   over the players, is how many players it keeps up with on this machine.
 
-    python benchmarks/mic.py [--seconds 20] [--players 1 2 4 8]
+    python benchmarks/mic.py [--seconds 20] [--players 1 2 4 8] [--no-write]
+
+prints the table and writes ``benchmarks/results/mic.md``.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import os
 import sys
 import time
@@ -38,6 +41,7 @@ from drumjam.session.playback import Played
 
 SR = 48000
 FRAME = SR // 50
+RESULTS = Path(__file__).resolve().parent / "results" / "mic.md"
 GROOVE = Path(__file__).resolve().parents[2] / "shared/data/groove-midi/drummer1/eval_session/2_funk-groove2_105_beat_4-4.mid"
 
 
@@ -97,27 +101,36 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--players", type=int, nargs="+", default=[1, 2, 4, 8])
+    parser.add_argument("--no-write", action="store_true", help="print only, do not write results")
     args = parser.parse_args()
     audio, song, take = make_audio(args.seconds)
     seconds = audio.size / SR
-    print(f"{seconds:.1f} s of audio at {SR} Hz in {FRAME}-sample frames; "
-          f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
-    header = f"{'':28}" + "".join(f"{name:>22}" for name in ("transcribe", "cancel + transcribe"))
-    print(header)
+    load_before = os.getloadavg()[0]
     rows: dict[str, list[str]] = {}
     for ref in (None, song):
         cpu, lat = run_one(audio, take, ref)
-        rows.setdefault("CPU s per audio s", []).append(f"{cpu / seconds:.3f}")
+        rows.setdefault("CPU s per audio s (one player)", []).append(f"{cpu / seconds:.3f}")
         rows.setdefault("mic-to-mark p50 / p99 ms", []).append(
             f"{np.percentile(lat, 50):.0f} / {np.percentile(lat, 99):.0f}" if lat else "no hits")
         for k in args.players:
-            rows.setdefault(f"players in real time (k={k})", []).append(
+            rows.setdefault(f"players in real time (k={k} at once)", []).append(
                 f"{run_many(k, audio, take, ref):.1f}")
-    for name, cells in rows.items():
-        print(f"{name:28}" + "".join(f"{c:>22}" for c in cells))
-    print(f"load average after: {os.getloadavg()[0]:.1f}")
+    lines = [
+        "# benchmarks/mic.py", "",
+        f"`python benchmarks/mic.py --seconds {args.seconds:g} --players "
+        f"{' '.join(map(str, args.players))}`, {datetime.date.today()}: {seconds:.1f} s of audio "
+        f"at {SR} Hz in {FRAME}-sample frames, {os.cpu_count()} CPUs, load average "
+        f"{load_before:.1f} before and {os.getloadavg()[0]:.1f} after. \"players in real time\": "
+        "k players fed at once from k threads of one process, seconds of audio done per wall "
+        "second summed over them (how many players the machine keeps up with).", "",
+        "| | transcribe | cancel the song's bleed + transcribe |", "|---|---|---|",
+        *(f"| {name} | {' | '.join(cells)} |" for name, cells in rows.items()), ""]
+    text = "\n".join(lines)
+    print(text)
     sys.stdout.flush()
-
+    if not args.no_write:
+        RESULTS.parent.mkdir(exist_ok=True)
+        RESULTS.write_text(text)
 
 if __name__ == "__main__":
     main()
