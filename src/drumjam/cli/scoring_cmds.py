@@ -17,6 +17,7 @@ from drumjam.errors import InputError
 from drumjam.io.midi import read_take
 from drumjam.io.outputs import checked_output, replacing
 from drumjam.io.songfolder import load_chart
+from drumjam.report.numtext import readable
 from drumjam.scoring.config import ScoringConfig
 
 if TYPE_CHECKING:
@@ -69,9 +70,7 @@ def _any_midi(*paths: Path) -> bool:
 
 
 def _fmt(x: float | None, signed: bool = True) -> str:
-    if x is None:
-        return "–"
-    return f"{x:+.1f}" if signed else f"{x:.1f}"
+    return readable(x, 1, sign=signed)
 
 
 def score_table(score: TakeScore) -> Table:
@@ -99,7 +98,7 @@ def _print_duet(duet: DuetResult) -> None:
     console.print(
         f"pairs {duet.async_ms.size} · mean asynchrony A−B {_fmt(duet.mean_async_ms)} ms · "
         f"SD {_fmt(duet.sd_async_ms, False)} ms · within ±20 ms {within} · "
-        f"α A {_fmt(a, False) if a is None else f'{a:.2f}'} / B {_fmt(b, False) if b is None else f'{b:.2f}'}"
+        f"α A {readable(a, 2)} / B {readable(b, 2)}"
         f" · leader {duet.leader or '–'}"
     )
     console.print(f"[bold]{duet.summary}[/bold]")

@@ -1,11 +1,12 @@
-"""People-facing reports: HTML with plots, keepsake cards."""
+"""People-facing reports: HTML with plots, keepsake cards.
 
-from drumjam.report.html import (
-    duet_report_html,
-    take_report_html,
-    voice_table,
-    write_duet_report,
-    write_take_report,
-)
+The names below load their module on first use (``lazy_loader``): :mod:`drumjam.report.numtext`
+(figures as people read them) is read without Matplotlib.
+"""
 
-__all__ = ["duet_report_html", "take_report_html", "voice_table", "write_duet_report", "write_take_report"]
+import lazy_loader
+
+__getattr__, __dir__, __all__ = lazy_loader.attach(__name__, submod_attrs={
+    "html": ["duet_report_html", "take_report_html", "voice_table", "write_duet_report",
+             "write_take_report"],
+})

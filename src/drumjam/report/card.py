@@ -14,6 +14,7 @@ from matplotlib.figure import Figure
 from matplotlib.text import Text
 
 from drumjam.report.mpltext import legend, literal, short
+from drumjam.report.numtext import readable
 
 COLOURS = ("#e4572e", "#17bebb")
 WIDTH_PX, HEIGHT_PX, DPI = 1200, 630, 100
@@ -64,9 +65,7 @@ def _fit_summary(text: Text, summary: str, renderer: RendererBase) -> None:
 
 
 def _fmt(value: Any, unit: str = "", signed: bool = False) -> str:
-    if value is None:
-        return "–"
-    return f"{value:+.0f}{unit}" if signed else f"{value:.0f}{unit}"
+    return "–" if value is None else readable(value, sign=signed) + unit
 
 
 def _headline(score: dict[str, Any]) -> str:

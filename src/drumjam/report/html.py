@@ -9,6 +9,7 @@ from pathlib import Path
 
 from drumjam import __version__
 from drumjam.report.figures import async_per_bar_png, timeline_png, voice_offsets_png
+from drumjam.report.numtext import readable
 from drumjam.scoring import DuetResult, TakeScore, TimingStats
 
 _CSS = """
@@ -42,7 +43,7 @@ def _fmt(value: object, signed: bool = True) -> str:
     if value is None:
         return "–"
     if isinstance(value, float):
-        return f"{value:+.1f}" if signed else f"{value:.1f}"
+        return readable(value, 1, sign=signed)
     return html.escape(str(value))
 
 
@@ -88,8 +89,8 @@ def take_report_html(score: TakeScore, title: str = "") -> str:
 def duet_report_html(duet: DuetResult, title: str = "", credit: str = "") -> str:
     """The HTML report of a duet."""
     a, b = duet.players
-    mean = "–" if duet.mean_async_ms is None else f"{duet.mean_async_ms:+.1f} ms"
-    alphas = " / ".join("–" if x is None else f"{x:.2f}" for x in duet.alpha)
+    mean = "–" if duet.mean_async_ms is None else f"{readable(duet.mean_async_ms, 1, sign=True)} ms"
+    alphas = " / ".join(readable(x, 2) for x in duet.alpha)
     within = f"{100 * duet.within_20ms:.0f}%" if duet.async_ms.size else "–"  # no shared note
     body = (
         f"<h1>{html.escape(title or 'Duet')}</h1>"

@@ -10,6 +10,7 @@ import numpy as np
 from drumjam.errors import InputError
 from drumjam.model import BeatMap, Chart, Take
 from drumjam.limits import MAX_EVENTS
+from drumjam.report.numtext import readable
 from drumjam.scoring.config import ScoringConfig
 from drumjam.scoring.phase import MIN_EVENTS, PhaseCorrection, phase_correction
 from drumjam.scoring.take import TakeScore, assemble_score, build_targets, match_take
@@ -245,7 +246,7 @@ def _leader(a: PhaseCorrection, b: PhaseCorrection) -> str | None:
 
 def _pct(gain: float) -> str:
     """A gain as a whole percentage, without a negative zero."""
-    return f"{round(100 * gain) + 0:d}%"
+    return f"{readable(100 * gain)}%"
 
 
 def _summary(name_a: str, name_b: str, mean_ms: float | None, within: float,
@@ -265,7 +266,8 @@ def _summary(name_a: str, name_b: str, mean_ms: float | None, within: float,
         if not (_adjusts(phase[0]) or _adjusts(phase[1])):
             follow = "neither of you adjusted to the other: you both kept your own time"
         elif leader is None:
-            follow = f"you adjusted to each other about equally ({a:.2f} and {b:.2f} of each gap)"
+            follow = (f"you adjusted to each other about equally ({readable(a, 2)} and "
+                      f"{readable(b, 2)} of each gap)")
         else:
             lead, follower = (name_a, name_b) if leader == "A" else (name_b, name_a)
             gain_l, gain_f = (a, b) if leader == "A" else (b, a)

@@ -1,0 +1,100 @@
+"""Figures as people meet them after a session.
+
+- A mean that rounds to zero from below read "-0 ms" on the card and "-0.0" in the HTML report
+  and the command line's duet printout; the duet summary could give a gain as "-0.00".
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+
+import matplotlib.pyplot as plt
+import pytest
+from matplotlib.text import Text
+
+from drumjam.cli.scoring_cmds import _print_duet, console
+from drumjam.model import BeatMap, Chart, Hit, Note, Take
+from drumjam.report import duet_report_html, take_report_html
+from drumjam.report.card import card_figure
+from drumjam.report.numtext import readable
+from drumjam.scoring import analyse_duet
+from drumjam.scoring.duet import _leader, _summary
+from drumjam.scoring.phase import PhaseCorrection
+
+BM = BeatMap.constant(120, 8)
+CHART = Chart((Note(1.0, "kick"), Note(2.0, "snare")), BM)
+NEGATIVE_ZERO = re.compile(r"(?<![\d.])-0(\.0+)?(?![.\d])")  # "-0", "-0.0", "-0.00"
+
+
+@pytest.fixture
+def near_zero():
+    """Ann 0.04 ms early on the first note, on time on the second; Bob on time: Ann's mean
+    offset and the mean asynchrony are -0.02 ms."""
+    ann = Take((Hit(1.0 - 0.00004, "kick"), Hit(2.0, "snare")), player="Ann", beatmap=BM)
+    bob = Take((Hit(1.0, "kick"), Hit(2.0, "snare")), player="Bob", beatmap=BM)
+    duet = analyse_duet(ann, bob, CHART)
+    assert -0.05 < duet.players[0].overall.mean_offset_ms < 0
+    assert -0.05 < duet.mean_async_ms < 0
+    return duet
+
+
+def _text(page: str) -> str:
+    """The page without its embedded PNGs."""
+    return re.sub(r"<img [^>]*>", "", page)
+
+
+def test_readable_never_shows_a_negative_zero():
+    assert readable(-0.04, 1) == "0.0" and readable(-0.04, 1, sign=True) == "+0.0"
+    assert readable(-0.4) == "0" and readable(-0.4, sign=True) == "+0"
+    assert readable(-0.004, 2) == "0.00" and readable(-0.0) == "0"
+    assert readable(-0.05, 1, sign=True) == "-0.1"  # what does not round to zero keeps its sign
+    assert readable(2.5, sign=True) == "+2" and readable(-12.34, 1) == "-12.3"
+    assert readable(0.0, 1, sign=True) == "+0.0" and readable(None) == "–"
+
+
+def test_a_mean_just_below_zero_reads_zero_in_the_html_reports(near_zero):
+    page = _text(duet_report_html(near_zero))
+    assert "<b>+0.0 ms</b>mean asynchrony" in page  # was -0.0 ms
+    assert not NEGATIVE_ZERO.search(page), NEGATIVE_ZERO.search(page)
+    take = _text(take_report_html(near_zero.players[0]))
+    assert "<b>+0.0 ms</b>mean offset" in take
+    assert not NEGATIVE_ZERO.search(take), NEGATIVE_ZERO.search(take)
+
+
+def test_a_mean_just_below_zero_reads_zero_on_the_card(near_zero):
+    saved = {"song_title": "Slow funk",
+             "created_at": datetime(2025, 5, 1, tzinfo=timezone.utc).isoformat(),
+             "results": {"players": [{"name": s.player, "score": s.to_dict(with_hits=True)}
+                                     for s in near_zero.players],
+                         "duet": near_zero.to_dict(), "summary": near_zero.summary}}
+    texts = [t.get_text() for t in card_figure(saved).findobj(Text) if t.get_text()]
+    plt.close("all")
+    assert any(t.startswith("accuracy 100%   mean +0 ms") for t in texts), texts  # was -0 ms
+    assert any(t.startswith("apart +0 ms on average") for t in texts), texts
+    assert not any(NEGATIVE_ZERO.search(t) for t in texts), texts
+    # the data keeps the raw numbers: only the text is rounded
+    assert saved["results"]["duet"]["sync"]["mean_async_ms"] == pytest.approx(-0.02)
+
+
+def test_a_mean_just_below_zero_reads_zero_in_the_duet_printout(near_zero):
+    with console.capture() as out:
+        _print_duet(near_zero)
+    printed = out.get()
+    assert "mean asynchrony A−B +0.0 ms" in printed  # was -0.0 ms
+    assert not NEGATIVE_ZERO.search(printed), printed
+
+
+def _gain(alpha: float) -> PhaseCorrection:
+    return PhaseCorrection(alpha=alpha, alpha_se=0.01, beta=None, sigma_t_ms=10.0,
+                           sigma_m_ms=3.0, n_events=40)
+
+
+def test_the_duet_summary_shows_no_negative_zero_gain():
+    a, b = _gain(-0.004), _gain(0.07)
+    assert _leader(a, b) is None
+    text = _summary("Ann", "Bob", 5.0, 0.8, (a, b), None)
+    assert "about equally (0.00 and 0.07 of each gap)" in text, text  # was -0.00
+    a, b = _gain(-0.004), _gain(0.5)
+    text = _summary("Ann", "Bob", 5.0, 0.8, (a, b), _leader(a, b))
+    assert "Bob followed, correcting 50% of each gap against Ann's 0%" in text, text
