@@ -1,11 +1,13 @@
-"""Figures as people meet them after a session.
+"""Figures, names and download names as people meet them after a session.
 
 - A mean that rounds to zero from below read "-0 ms" on the card and "-0.0" in the HTML report
   and the command line's duet printout; the duet summary could give a gain as "-0.00".
+- A long unbroken title or name ran out of the HTML report's headings (no overflow-wrap).
 """
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import datetime, timezone
 
@@ -18,7 +20,7 @@ from drumjam.model import BeatMap, Chart, Hit, Note, Take
 from drumjam.report import duet_report_html, take_report_html
 from drumjam.report.card import card_figure
 from drumjam.report.numtext import readable
-from drumjam.scoring import analyse_duet
+from drumjam.scoring import analyse_duet, score_take
 from drumjam.scoring.duet import _leader, _summary
 from drumjam.scoring.phase import PhaseCorrection
 
@@ -98,3 +100,35 @@ def test_the_duet_summary_shows_no_negative_zero_gain():
     a, b = _gain(-0.004), _gain(0.5)
     text = _summary("Ann", "Bob", 5.0, 0.8, (a, b), _leader(a, b))
     assert "Bob followed, correcting 50% of each gap against Ann's 0%" in text, text
+
+
+LONG_NAME = "Ann<&>" + "W" * 294  # 300 characters without a place to break
+
+
+def _wrapped_selectors(page: str) -> set[str]:
+    """The selectors of the report's CSS rules that let a long word break anywhere."""
+    css = re.search(r"<style>(.*?)</style>", page, re.S).group(1)
+    found = set()
+    for selectors, body in re.findall(r"([^{}]+)\{([^}]*)\}", css):
+        if re.search(r"overflow-wrap:\s*(anywhere|break-word)", body):
+            found |= {s.strip() for s in selectors.split(",")}
+    return found
+
+
+def test_a_long_unbroken_name_wraps_in_the_duet_report():
+    ann = Take((Hit(1.0, "kick"), Hit(2.0, "snare")), player=LONG_NAME, beatmap=BM)
+    bob = Take((Hit(1.01, "kick"), Hit(2.03, "snare")), player="Bob", beatmap=BM)
+    title = "T" * 300
+    page = duet_report_html(analyse_duet(ann, bob, CHART), title=title)
+    assert {"h1", "h2", ".sub", ".summary"} <= _wrapped_selectors(page)  # none before
+    escaped = html.escape(LONG_NAME)
+    assert f"<h2>{escaped}</h2>" in page  # whole, escaped
+    assert f"<p class='sub'>{escaped} &amp; Bob</p>" in page
+    assert f"<h1>{title}</h1>" in page and "<&>" not in _text(page).split("<body>")[1]
+
+
+def test_a_long_unbroken_name_wraps_in_the_take_report():
+    score = score_take(Take((Hit(1.0, "kick"),), player=LONG_NAME, beatmap=BM), CHART)
+    page = take_report_html(score)
+    assert {"h1", ".sub"} <= _wrapped_selectors(page)
+    assert f"<h1>{html.escape(LONG_NAME)}</h1>" in page

@@ -16,6 +16,7 @@ _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1080px;margin:2em auto;
 padding:0 1em;color:#212529}
 h1{font-size:1.6em;margin-bottom:.2em} .sub{color:#868e96;margin-top:0}
+h1,h2,.sub,.summary{overflow-wrap:break-word;overflow-wrap:anywhere}
 .summary{font-size:1.15em;background:#fff4e6;border-left:4px solid #d9480f;padding:.8em 1em}
 table{border-collapse:collapse;margin:1em 0;font-size:.92em} th,td{padding:.3em .7em;text-align:right}
 th{background:#f1f3f5} td:first-child,th:first-child{text-align:left} tr:nth-child(even){background:#f8f9fa}
