@@ -3,13 +3,17 @@
 - A mean that rounds to zero from below read "-0 ms" on the card and "-0.0" in the HTML report
   and the command line's duet printout; the duet summary could give a gain as "-0.00".
 - A long unbroken title or name ran out of the HTML report's headings (no overflow-wrap).
+- A download's name held the whole song title: a long title made it longer than the 255 bytes
+  most file systems take for a name.
 """
 
 from __future__ import annotations
 
 import html
+import json
 import re
 from datetime import datetime, timezone
+from urllib.parse import unquote
 
 import matplotlib.pyplot as plt
 import pytest
@@ -132,3 +136,45 @@ def test_a_long_unbroken_name_wraps_in_the_take_report():
     page = take_report_html(score)
     assert {"h1", ".sub"} <= _wrapped_selectors(page)
     assert f"<h1>{html.escape(LONG_NAME)}</h1>" in page
+
+
+TITLE = "Cafés " + "鼓" * 294  # 300 characters, 889 bytes; 120 bytes end inside a 鼓
+
+
+def _download_name(response) -> str:
+    disposition = response.headers["content-disposition"]
+    quoted = re.search(r"filename\*=UTF-8''([^;]+)", disposition).group(1)
+    return unquote(quoted, errors="strict")
+
+
+def test_download_names_of_a_long_title_fit_a_file_system(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from drumjam.session.live import LiveSession, Player
+    from drumjam.web.app import create_app
+
+    app = create_app(home=tmp_path)
+    with TestClient(app) as client:
+        history = app.state.jam.history
+        players = [Player("Ann")]
+        sid = history.open(song_id="s", title=TITLE, players=players, beatmap=BM, chart=CHART,
+                           practice={})
+        live = LiveSession(players, BM, CHART, on_hit=history.recorder(sid))
+        live.add_hit(0, Hit(1.0, "kick", 100))
+        history.finish(sid, live.finish())
+        got = client.get(f"/api/history/{sid}/results.json")
+        assert json.loads(got.content)["song_title"] == TITLE  # the data keeps the whole title
+        names = {".json": _download_name(got)}
+        for url, suffix in (("take/0.mid", "-player1.mid"), ("report.html?download=true", ".html"),
+                            ("card.png?download=true", ".png")):
+            got = client.get(f"/api/history/{sid}/{url}")
+            assert got.status_code == 200, url
+            names[suffix] = _download_name(got)
+    whole = "cafés-" + "鼓" * 294
+    for suffix, name in names.items():
+        assert len(name.encode()) <= 160, (suffix, len(name.encode()))  # was 900 and more
+        prefix = f"drumjam-{sid}-"
+        assert name.startswith(prefix) and name.endswith(suffix), name
+        stem = name[len(prefix):-len(suffix)]
+        assert len(stem.encode()) <= 120 and whole.startswith(stem), stem
+        assert stem == "cafés-" + "鼓" * 37  # 118 bytes: the 38th 鼓 would end at 121
