@@ -23,7 +23,7 @@ from drumjam.cli.scoring_cmds import _print_duet, console
 from drumjam.model import BeatMap, Chart, Hit, Note, Take
 from drumjam.report import duet_report_html, take_report_html
 from drumjam.report.card import card_figure
-from drumjam.report.numtext import readable
+from drumjam.numtext import readable
 from drumjam.scoring import analyse_duet, score_take
 from drumjam.scoring.duet import _leader, _summary
 from drumjam.scoring.phase import PhaseCorrection
@@ -178,3 +178,35 @@ def test_download_names_of_a_long_title_fit_a_file_system(tmp_path):
         stem = name[len(prefix):-len(suffix)]
         assert len(stem.encode()) <= 120 and whole.startswith(stem), stem
         assert stem == "cafés-" + "鼓" * 37  # 118 bytes: the 38th 鼓 would end at 121
+
+
+def test_a_lesson_s_notation_download_name_fits_a_file_system(tmp_path):
+    """A lesson named with the 64 characters a name may have, each a letter of four bytes of
+    UTF-8 (CJK extension B), downloads as a name of at most 255 bytes (265 before), cut
+    between whole characters."""
+    from fastapi.testclient import TestClient
+    from test_lesson_web import rock_bars
+
+    from drumjam.web.app import create_app
+
+    name = "\U00020000" * 64
+    with TestClient(create_app(home=tmp_path)) as client:
+        made = client.post("/api/lessons", json={"name": name, "tempo_bpm": 100, "hits": rock_bars(100, 4)})
+        assert made.status_code == 200, made.text
+        got = client.get(f"/api/lessons/{name}/notation.musicxml")
+    assert got.status_code == 200
+    sent = unquote(got.headers["content-disposition"].split("filename*=UTF-8''")[1])
+    assert len(sent.encode()) <= 255 and sent.endswith(".musicxml")
+    assert sent.removesuffix(".musicxml") == "\U00020000" * 30  # 120 bytes: whole characters
+
+
+def test_a_solo_summary_right_on_the_beat_never_says_minus_zero():
+    from drumjam.session.live import LiveSession, Player
+
+    bm = BeatMap.constant(120.0, 8.0)
+    chart = Chart(tuple(Note(t, "snare") for t in bm.beats_s[2:10]), bm)
+    session = LiveSession([Player("Ann")], bm, chart)
+    for i, note in enumerate(chart.notes):  # -0.3 ms on average
+        session.add_hit(0, Hit(note.time_s + (-0.0004 if i % 2 else -0.0002), "snare"))
+    summary = session.finish().summary
+    assert "right on the beat on average (+0 ms)" in summary, summary

@@ -16,6 +16,7 @@ from drumjam.cli.transcribe_cmds import read_any_take
 from drumjam.errors import FileFormatError, InputError
 from drumjam.lesson.config import PassCriteria, TrainerConfig, check_tempo
 from drumjam.model import BeatMap, Take
+from drumjam.numtext import readable
 
 console = Console(highlight=False)
 
@@ -181,7 +182,8 @@ def create(
         dyn = [n.dynamic for n in pattern.notes if n.voice.value == voice]
         table.add_row(voice, str(count), str(dyn.count("accent")), str(dyn.count("ghost")))
     console.print(table)
-    feel_text = ", ".join(f"{v} {ms:+.0f} ms" for v, ms in pattern.feel_by_voice_ms().items())
+    feel_text = ", ".join(f"{v} {readable(ms, sign=True)} ms"
+                          for v, ms in pattern.feel_by_voice_ms().items())
     console.print(f"feel (+ behind the beat): {feel_text}")
     c = trainer.criteria
     console.print(

@@ -17,7 +17,7 @@ from drumjam.errors import InputError
 from drumjam.io.midi import read_take
 from drumjam.io.outputs import checked_output, replacing
 from drumjam.io.songfolder import load_chart
-from drumjam.report.numtext import readable
+from drumjam.numtext import readable
 from drumjam.scoring.config import ScoringConfig
 
 if TYPE_CHECKING:

@@ -1,7 +1,7 @@
 """People-facing reports: HTML with plots, keepsake cards.
 
-The names below load their module on first use (``lazy_loader``): :mod:`drumjam.report.numtext`
-(figures as people read them) is read without Matplotlib.
+The names below load their module on first use (``lazy_loader``): importing the package does
+not load Matplotlib.
 """
 
 import lazy_loader

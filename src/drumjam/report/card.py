@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 from matplotlib.text import Text
 
 from drumjam.report.mpltext import legend, literal, short
-from drumjam.report.numtext import readable
+from drumjam.numtext import readable
 
 COLOURS = ("#e4572e", "#17bebb")
 WIDTH_PX, HEIGHT_PX, DPI = 1200, 630, 100

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from drumjam import __version__
 from drumjam.report.figures import async_per_bar_png, timeline_png, voice_offsets_png
-from drumjam.report.numtext import readable
+from drumjam.numtext import readable
 from drumjam.scoring import DuetResult, TakeScore, TimingStats
 
 _CSS = """

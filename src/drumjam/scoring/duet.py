@@ -10,7 +10,7 @@ import numpy as np
 from drumjam.errors import InputError
 from drumjam.model import BeatMap, Chart, Take
 from drumjam.limits import MAX_EVENTS
-from drumjam.report.numtext import readable
+from drumjam.numtext import readable
 from drumjam.scoring.config import ScoringConfig
 from drumjam.scoring.phase import MIN_EVENTS, PhaseCorrection, phase_correction
 from drumjam.scoring.take import TakeScore, assemble_score, build_targets, match_take

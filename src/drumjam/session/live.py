@@ -22,6 +22,7 @@ import numpy as np
 from drumjam.errors import InputError
 from drumjam.limits import MAX_DURATION_S
 from drumjam.model import BeatMap, Chart, Hit, Take, voice_group
+from drumjam.numtext import readable
 from drumjam.scoring import (
     DuetResult,
     HitResult,
@@ -359,7 +360,7 @@ def _solo_summary(score: TakeScore) -> str:
     if not d.get("matched"):
         return f"{score.player} played no hit that matched the chart."
     if abs(mean) < 5:
-        lean = f"right on the beat on average ({mean:+.0f} ms)"
+        lean = f"right on the beat on average ({readable(mean, sign=True)} ms)"
     else:
         lean = f"on average {abs(mean):.0f} ms {'behind' if mean > 0 else 'ahead of'} the beat"
     return (f"{score.player} matched {d['matched']} notes, missed {d['missed']}, "

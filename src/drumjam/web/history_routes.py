@@ -16,23 +16,19 @@ from drumjam.io.midi import write_midi
 from drumjam.store.sessions import get_session, list_sessions
 from drumjam.report.card import write_card
 from drumjam.web.protocol import error_responses
-from drumjam.web.results import attachment, rebuild, write_report
+from drumjam.web.results import attachment, rebuild, title_part, write_report
 from drumjam.web.state import JamStateDep
 
 router = APIRouter(prefix="/api/history", tags=["history"], responses=error_responses(400, 404))
 #: Largest id or offset taken (ids are 64-bit integers in the database).
 MAX_ID = 2**53
 SessionId = Annotated[int, PathParam(ge=1, le=MAX_ID, description="A saved session's id.")]
-#: Most bytes (UTF-8) of the song's title in a download's name: with the id and the ending the
-#: name stays well within the 255 bytes most file systems allow.
-MAX_TITLE_BYTES = 120
 
 
 def _filename(saved: dict[str, Any], suffix: str) -> str:
-    """``drumjam-<id>-<title><suffix>``, the title cut to :data:`MAX_TITLE_BYTES` of UTF-8
-    (whole characters)."""
+    """``drumjam-<id>-<title><suffix>``, the title cut by :func:`~drumjam.web.results.title_part`."""
     stem = re.sub(r"\W+", "-", saved["song_title"]).strip("-").lower()
-    stem = stem.encode()[:MAX_TITLE_BYTES].decode(errors="ignore").strip("-") or "session"
+    stem = title_part(stem).strip("-") or "session"
     return f"drumjam-{saved['id']}-{stem}{suffix}"
 
 

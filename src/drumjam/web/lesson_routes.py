@@ -22,7 +22,7 @@ from drumjam.model import BeatMap, Hit, Take
 from drumjam.session.live import LiveSession, Player, clean_name, is_count_in, remove_latency
 from drumjam.store import lessons as store
 from drumjam.store.sessions import get_calibration, get_session
-from drumjam.web.results import attachment, rebuild
+from drumjam.web.results import attachment, rebuild, title_part
 from drumjam.web.protocol import (
     AttemptIn,
     FromSessionIn,
@@ -178,7 +178,7 @@ def notation_svg(name: str, state: JamState = Depends(get_state)) -> Response:
 def notation_musicxml(name: str, state: JamState = Depends(get_state)) -> Response:
     """The pattern as a MusicXML download."""
     pattern, _, info = store.load_lesson(name, url=state.db_url)
-    filename = "".join(c if c.isalnum() else "-" for c in info["name"]) + ".musicxml"
+    filename = "".join(c if c.isalnum() else "-" for c in title_part(info["name"])) + ".musicxml"
     return Response(
         pattern_musicxml(pattern, info["name"]),
         media_type="application/vnd.recordare.musicxml+xml",

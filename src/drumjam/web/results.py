@@ -62,6 +62,16 @@ def write_report(saved: dict[str, Any], path: Path) -> Path:
     return path
 
 
+#: Most bytes of UTF-8 a title (a song's, a lesson's) takes in a download's name: with what is
+#: around it, well inside the 255 bytes file systems allow a name.
+MAX_TITLE_BYTES = 120
+
+
+def title_part(title: str) -> str:
+    """``title`` cut to :data:`MAX_TITLE_BYTES` of UTF-8, between whole characters."""
+    return title.encode()[:MAX_TITLE_BYTES].decode(errors="ignore")
+
+
 def attachment(filename: str) -> dict[str, str]:
     """A Content-Disposition header for a download named ``filename`` (any script): an ASCII
     fallback name and the exact name as RFC 5987 ``filename*``."""

@@ -15,7 +15,7 @@ from drumjam.library import validate_speed
 from drumjam.library.catalogue import DRUM_PART_FILE
 from drumjam.library.media import StretchBusyError
 from drumjam.web.protocol import BeatmapCorrectionIn, error_responses
-from drumjam.web.results import attachment
+from drumjam.web.results import attachment, title_part
 from drumjam.web.state import JamStateDep
 
 router = APIRouter(prefix="/api", tags=["songs"], responses=error_responses(400, 403, 404, 413))
@@ -53,7 +53,7 @@ def drum_part_midi(state: JamStateDep, song_id: str) -> FileResponse:
     if not path.is_file():
         raise NotFoundError(f"the drum part of {song.title!r} is missing; add the song again")
     return FileResponse(path, media_type="audio/midi",
-                        headers=attachment(f"{song.title} drum part.mid"))
+                        headers=attachment(f"{title_part(song.title)} drum part.mid"))
 
 
 @router.get("/songs/{song_id}/audio", response_class=Response, responses={

@@ -38,8 +38,9 @@ export function el(tag, text = "", attrs = {}) {
 /** A number with sign and unit, or an en dash for missing values. */
 export function fmt(value, unit = "", signed = false, digits = 0) {
   if (value === null || value === undefined || Number.isNaN(value)) return "–";
-  const s = Number(value).toFixed(digits);
-  return (signed && value > 0 ? "+" : "") + s + unit;
+  let s = Number(value).toFixed(digits);
+  if (Number(s) === 0) s = (0).toFixed(digits); // -0.04 reads 0, not -0
+  return (signed && Number(s) > 0 ? "+" : "") + s + unit;
 }
 
 /** Show `text` in the page's #message box, as an error or (`info`) as news; "" hides it. */

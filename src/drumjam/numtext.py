@@ -1,4 +1,5 @@
-"""Figures as people read them (reports, the keepsake card, the command line, summaries).
+"""Figures as people read them (reports, the keepsake card, the command line, summaries), for
+every layer.
 
 Only text: the JSON outputs keep the raw numbers.
 """
