@@ -18,7 +18,8 @@ case "${1:-}" in
 esac
 
 PY=${PYTHON:-python3}
-apt_packages=(fluidsynth avldrums.lv2-soundfont fluid-soundfont-gm libsndfile1 libcairo2 fonts-dejavu-core)
+apt_packages=(fluidsynth avldrums.lv2-soundfont fluid-soundfont-gm libsndfile1 libcairo2 fonts-dejavu-core
+              fonts-droid-fallback)
 if ! "$PY" -c 'import venv, ensurepip' >/dev/null 2>&1; then
   apt_packages+=(python3-venv)
 fi

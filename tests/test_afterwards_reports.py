@@ -161,3 +161,22 @@ def test_a_short_card_is_drawn_as_written():
     assert next(t for t in fig.texts if t.get_text() == "Slow funk").get_fontsize() == 26
     assert fig.texts[-1].get_text().replace("\n", " ") == duet.summary
     plt.close("all")
+
+
+def test_chinese_and_japanese_names_are_drawn_on_the_card_not_as_boxes():
+    """Players called 鼓手 and ドラマー on a song called 森の歌: every letter has a glyph (the
+    fallback font scripts/install.sh installs), so the card draws with no 'Glyph missing'."""
+    import io
+    import warnings
+
+    from drumjam.report.mpltext import use_fallback_fonts
+
+    assert len(use_fallback_fonts()) == 2, "no font with CJK letters: run scripts/install.sh"
+    ann = Take((Hit(1.0, "kick"), Hit(2.0, "snare")), player="鼓手", beatmap=BM)
+    bob = Take((Hit(1.01, "kick"), Hit(2.03, "snare")), player="ドラマー", beatmap=BM)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*[Gg]lyph.*missing")
+        fig = card_figure(saved(analyse_duet(ann, bob, CHART), "森の歌"))
+        fig.savefig(io.BytesIO(), format="png")
+    assert {"鼓手", "ドラマー", "森の歌"} <= {t for t in card_texts(fig)} | {
+        w for t in card_texts(fig) for w in t.split()}

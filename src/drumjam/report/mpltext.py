@@ -9,6 +9,11 @@ the legend. Every text a person typed goes through :func:`literal`, and every le
 A figure grows to hold its labels, so a player called by 5,000 letters made a 180,261-pixel
 wide timeline: names in labels and legends are cut to :data:`MAX_LABEL_CHARS` (:func:`short`),
 and shown whole in the report's text.
+
+DejaVu Sans, matplotlib's font, has no Chinese, Japanese or Korean letters: a player called
+鼓手 was drawn as two empty boxes. Where a font with them is installed
+(:data:`FALLBACK_FONT_FILES`; ``scripts/install.sh`` installs Droid Sans Fallback), matplotlib
+falls back to it letter by letter (:func:`use_fallback_fonts`, on import).
 """
 
 from __future__ import annotations
@@ -16,12 +21,41 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from pathlib import Path
+
+import matplotlib
+from matplotlib import font_manager
 from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.legend import Legend
 
 #: Most characters of a person's text in a figure's labels and legends.
 MAX_LABEL_CHARS = 24
+#: Fonts with the letters DejaVu Sans lacks (Chinese, Japanese, Korean), where Debian puts them
+#: (fonts-droid-fallback, fonts-noto-cjk); the first that is there is used.
+FALLBACK_FONT_FILES = (
+    Path("/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf"),
+    Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"),
+)
+
+
+def use_fallback_fonts() -> list[str]:
+    """Draw text in DejaVu Sans, falling back letter by letter to the fonts of
+    :data:`FALLBACK_FONT_FILES` that are installed.
+
+    Returns
+    -------
+    list of str
+        The font families text is drawn in, in order.
+    """
+    families = ["DejaVu Sans"]
+    for path in FALLBACK_FONT_FILES:
+        if path.is_file():
+            font_manager.fontManager.addfont(str(path))
+            families.append(font_manager.FontProperties(fname=str(path)).get_name())
+            break
+    matplotlib.rcParams["font.family"] = families
+    return families
 
 
 def literal(text: object) -> str:
@@ -85,3 +119,6 @@ def legend(ax: Axes, entries: Sequence[tuple[Artist, str]], **kwargs: Any) -> Le
     """
     return ax.legend([artist for artist, _ in entries],
                      [literal(short(label)) for _, label in entries], **kwargs)
+
+
+use_fallback_fonts()
