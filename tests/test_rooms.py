@@ -107,24 +107,25 @@ def test_resent_hits_are_kept_once(song):
     assert result["players"][0]["score"]["extra"] == 0
 
 
-def test_partner_who_never_comes_back_leaves_a_single_result(song):
+def test_partner_who_never_comes_back_is_scored_up_to_where_they_left(song):
     room = Room(song, "Ana", 0.0)
     a, b = room.seats[0], room.join("Bo")
     room.set_connected(a, True)
     room.set_connected(b, True)
     room.start(0.0)
     play(room, a, song.chart, 0.004)
-    # Bo plays the first bar, then the connection drops for good
+    # Bo plays the first bar, then the connection drops for good: his bar is kept
     bar_end = song.chart.beatmap.downbeats_s[1]
     first_bar = Chart(tuple(n for n in song.chart.notes if n.time_s < bar_end), song.chart.beatmap)
     play(room, b, first_bar, 0.0)
     room.set_connected(b, False)
     result = room.finish(100.0)
-    assert result["mode"] == "single"
+    assert result["mode"] == "duet"
     assert result["absent"] == ["Bo"]
-    (ana,) = result["players"]
+    ana, bo = result["players"]
     assert ana["name"] == "Ana" and ana["score"]["matched"] == len(song.chart)
     assert ana["score"]["mean_offset_ms"] == pytest.approx(4.0, abs=1e-3)
+    assert bo["score"]["matched"] == len(first_bar) and "left_at_s" in bo
 
 
 def test_hits_outside_the_song_and_bad_values(song):

@@ -124,11 +124,12 @@ def test_clock_ping_relay_resend_and_end(app, song):
                               "voice": n.voice})
                 dup += receive_until(wa, "judgment")["duplicate"]
             assert dup == 3
-            # B is gone: at the end A gets a single-player result, then the room closes
+            # B is gone: at the end A gets the result (B's take kept, scored up to where he
+            # left: every note, sent ahead of time), then the room closes
             end = receive_until(wa, "end", limit=500)
             result = end["result"]
-            assert result["mode"] == "single" and result["absent"] == ["Bo"]
-            assert result["players"][0]["score"]["matched"] == len(notes)
+            assert result["mode"] == "duet" and result["absent"] == ["Bo"]
+            assert [p["score"]["matched"] for p in result["players"]] == [len(notes)] * 2
             assert result["players"][0]["score"]["mean_offset_ms"] == pytest.approx(0.0, abs=0.01)
         key = {"code": host["code"], "token": host["token"]}
         assert client.post("/api/rooms/result", json=key).json() == result

@@ -12,8 +12,9 @@ equal offline scoring of the recorded takes, up to where the players stopped.
 
 from __future__ import annotations
 
+import math
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -138,17 +139,23 @@ class SessionResult:
     duet: DuetResult | None
     summary: str
     stopped_at_s: float | None = None
+    #: Per player, where on the timeline they left before the end (None: they did not).
+    left_at_s: list[float | None] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready results: per player the score with every hit, and the duet analysis."""
+        """JSON-ready results: per player the score with every hit (and ``left_at_s`` for
+        a player who left before the end), and the duet analysis."""
         players = []
-        for player, score in zip(self.players, self.scores):
+        for i, (player, score) in enumerate(zip(self.players, self.scores)):
             players.append({
                 "name": player.name,
                 "latency_ms": player.latency_ms,
                 "score": score.to_dict(with_hits=True),
                 "missed": list(score.missed),
             })
+            left = None if self.left_at_s is None else self.left_at_s[i]
+            if left is not None:
+                players[-1]["left_at_s"] = round(left, 6)
         return {
             "players": players,
             "duet": self.duet.to_dict() if self.duet is not None else None,
@@ -296,7 +303,8 @@ class LiveSession:
         return [Take(tuple(s.hits), player=p.name, beatmap=self.beatmap)
                 for p, s in zip(self.players, self._scorers)]
 
-    def finish(self, stop_s: float | None = None) -> SessionResult:
+    def finish(self, stop_s: float | None = None, *,
+               left_s: Mapping[int, float] | None = None) -> SessionResult:
         """Close the session: final scores of each player and, for two, the duet analysis.
 
         A player who played nothing is left out of the result (a duet with a silent partner
@@ -307,15 +315,22 @@ class LiveSession:
         stop_s : float, optional
             Where the players stopped on the timeline, if before the end: notes after it are
             not counted as missed, and the summary says where it was.
+        left_s : mapping of int to float, optional
+            Players who left before the end (a remote room's player whose connection never
+            came back), by index, with where they left on the timeline: each is scored up to
+            there (their later notes are not counted as missed), the duet up to the first to
+            leave, and the summary says who left where.
 
         Raises
         ------
         InputError
-            If nobody played a hit.
+            If nobody played a hit, or a stop is not a time on the timeline.
         """
-        if stop_s is not None and not 0.0 <= stop_s <= MAX_DURATION_S:  # NaN fails too
-            raise InputError(f"stop_s {stop_s} s is not a time on the timeline; give where the "
-                             "players stopped, in seconds from 0")
+        _check_stop(stop_s, "stop_s")
+        left = dict(left_s or {})
+        for player, at_s in left.items():
+            _check_stop(at_s, f"left_s[{player!r}]")
+            self._index(player)
         with self._lock:
             if self.finished is not None:
                 return self.finished
@@ -325,17 +340,21 @@ class LiveSession:
             players = [self.players[i] for i in played]
             takes = [self.takes()[i] for i in played]
             chart = self.chart
-            if stop_s is not None and chart is not None and stop_s < chart.duration_s:
-                chart = replace(chart, notes=tuple(n for n in chart.notes if n.time_s < stop_s - 1e-6))
-                scores = [score_take(t, chart, beatmap=self.beatmap, config=self.config,
-                                     played_along=True) for t in takes]
-            else:
-                stop_s = None
-                scores = [self._scorers[i].finish() for i in played]
+            end_s = math.inf if chart is None else chart.duration_s
+            if chart is None or (stop_s is not None and stop_s >= end_s):
+                stop_s = None  # a grid has no notes to miss: nothing to cut
+            ends = [math.inf if chart is None else
+                    min(math.inf if stop_s is None else stop_s, left.get(i, math.inf))
+                    for i in played]
+            scores = [self._scorers[i].finish() if until >= end_s else
+                      score_take(take, _cut(chart, until), beatmap=self.beatmap,
+                                 config=self.config, played_along=True)
+                      for i, take, until in zip(played, takes, ends)]
             duet = None
             summary = " ".join(_solo_summary(s) for s in scores)
             if len(takes) == 2:
-                duet = analyse_duet(takes[0], takes[1], chart,
+                together = _cut(chart, min(ends)) if chart is not None else None
+                duet = analyse_duet(takes[0], takes[1], together,
                                     grid=None if chart else self.grid,
                                     beatmap=self.beatmap, config=self.config, played_along=True)
                 summary = duet.summary
@@ -343,15 +362,39 @@ class LiveSession:
             if silent:
                 summary += f" {', '.join(silent)} played no hits."
             if stop_s is not None:
-                bm = self.beatmap
-                if bm.downbeats_s.size:  # bars counted from 1, at the downbeats
-                    bar = int(np.searchsorted(bm.downbeats_s, stop_s, side="right"))
-                else:  # a map without downbeats: bars of its metre from its first beat
-                    bar = int(np.floor(float(bm.to_beats(stop_s)) / bm.meter)) + 1
-                summary += (f" Stopped {stop_s - self.start_s:.1f} s into the song (bar {bar}); "
-                            "the notes after that are not counted.")
-            self.finished = SessionResult(players, takes, scores, duet, summary, stop_s)
+                summary += (f" Stopped {stop_s - self.start_s:.1f} s into the song (bar "
+                            f"{self._bar_at(stop_s)}); the notes after that are not counted.")
+            gone = {i: until for i, until in zip(played, ends)
+                    if i in left and until < end_s and until != stop_s}
+            for i, until in gone.items():
+                summary += (f" {self.players[i].name} left {until - self.start_s:.1f} s into "
+                            f"the song (bar {self._bar_at(until)}); their notes after that are "
+                            "not counted.")
+            self.finished = SessionResult(players, takes, scores, duet, summary, stop_s,
+                                          left_at_s=[gone.get(i) for i in played])
         return self.finished
+
+    def _bar_at(self, time_s: float) -> int:
+        """The bar (from 1) a time on the timeline falls in."""
+        bm = self.beatmap
+        if bm.downbeats_s.size:  # bars counted from 1, at the downbeats
+            return int(np.searchsorted(bm.downbeats_s, time_s, side="right"))
+        # a map without downbeats: bars of its metre from its first beat
+        return int(np.floor(float(bm.to_beats(time_s)) / bm.meter)) + 1
+
+
+def _check_stop(stop_s: float | None, what: str) -> None:
+    """Refuse a stop that is not a time on the timeline (NaN fails too)."""
+    if stop_s is not None and not 0.0 <= stop_s <= MAX_DURATION_S:
+        raise InputError(f"{what} {stop_s} s is not a time on the timeline; give where the "
+                         "players stopped, in seconds from 0")
+
+
+def _cut(chart: Chart, until_s: float) -> Chart:
+    """The chart's notes before ``until_s`` (all of them at or past its end)."""
+    if until_s >= chart.duration_s:
+        return chart
+    return replace(chart, notes=tuple(n for n in chart.notes if n.time_s < until_s - 1e-6))
 
 
 def _solo_summary(score: TakeScore) -> str:

@@ -23,6 +23,7 @@ from typing import Any
 from drumjam.errors import InputError, NotFoundError
 from drumjam.model import Hit, parse_voice
 from drumjam.library import Song
+from drumjam.limits import MAX_DURATION_S
 from drumjam.scoring import HitResult, ScoringConfig
 from drumjam.session.live import (
     MAX_HITS_PER_PLAYER,
@@ -82,6 +83,8 @@ class Seat:
     track_delay_ms: float = 0.0
     connected: bool = False
     ever_connected: bool = False
+    #: Server time at which the player's connection last dropped (None while connected).
+    left_s: float | None = None
     hits: dict[int, Hit | None] = field(default_factory=dict, repr=False)
     #: Hits the player's microphone heard, in the order heard (None: seen, not kept).
     mic_hits: list[Hit | None] = field(default_factory=list, repr=False)
@@ -212,10 +215,12 @@ class Room:
         if track_delay_ms is not None:
             seat.track_delay_ms = _check_ms(track_delay_ms, "backing-track delay")
 
-    def set_connected(self, seat: Seat, connected: bool) -> None:
-        """Record that a player's connection opened or closed."""
+    def set_connected(self, seat: Seat, connected: bool, now_s: float | None = None) -> None:
+        """Record that a player's connection opened or closed (at server time ``now_s``: a
+        player who never comes back is scored up to where they left)."""
         seat.connected = connected
         seat.ever_connected = seat.ever_connected or connected
+        seat.left_s = None if connected else now_s
 
     # ------------------------------------------------------------------ timeline
     @property
@@ -341,6 +346,15 @@ class Room:
         played = [*seat.hits.values(), *seat.mic_hits]
         return sorted((h for h in played if h is not None), key=lambda h: h.time_s)
 
+    def _left_at(self, seat: Seat) -> float:
+        """Where on the timeline a player who left stopped playing: when their connection
+        dropped, or past their last hit (latency removed) by the matching window if that is
+        later (a hit sent ahead of its time), so that every hit they played can still match."""
+        latency_s = (seat.calibration_ms + seat.track_delay_ms) / 1000
+        last_s = max(h.time_s for h in self.takes_hits(seat)) - latency_s + self.config.good_ms / 1000
+        gone_s = -math.inf if seat.left_s is None else seat.left_s - self.start_s + self.plan.lead_in_s
+        return min(max(last_s, gone_s, 0.0), MAX_DURATION_S)
+
     # ------------------------------------------------------------------ ending
     def close(self) -> None:
         """Take no more hits (the room is about to be scored)."""
@@ -349,20 +363,22 @@ class Room:
     def finish(self, now_s: float) -> dict[str, Any]:
         """End the room and score it.
 
-        A seat that is not connected at the end (it left and never came back) or that played
-        nothing is left out: the other player gets a single-player result.
+        Every seat that played is scored. A seat that is not connected at the end (it left
+        and never came back) is scored up to where it left (its later notes are not counted
+        as missed) and named in ``absent``; a seat that played nothing is left out (the other
+        player gets a single-player result).
 
         Returns
         -------
         dict
             ``{"mode": "duet" | "single" | "empty", "song", "players", "duet", "summary",
-            "absent"}``.
+            "absent"}``; a player who left has ``left_at_s`` (on the room's timeline).
         """
         if self.result is not None:
             return self.result
         self.closed = True
-        present = [s for s in self.seats if s.connected and self.takes_hits(s)]
-        absent = [s.name for s in self.seats if s not in present]
+        present = [s for s in self.seats if self.takes_hits(s)]
+        absent = [s.name for s in self.seats if not s.connected]
         if self.start_s is None or not present:
             self.result = {"mode": "empty", "song": self.song.title, "players": [], "duet": None,
                            "summary": "nobody played a hit", "absent": absent}
@@ -375,7 +391,8 @@ class Room:
                         session.add_hit(index, hit)
                     except InputError:
                         pass  # past the limit of hits, refused live for the same reason
-            self.final = session.finish()
+            self.final = session.finish(left_s={i: self._left_at(s) for i, s in enumerate(present)
+                                                if not s.connected})
             outcome = self.final.to_dict()
             for seat, player in zip(present, outcome["players"]):
                 player["seat"] = seat.letter

@@ -92,6 +92,11 @@ router = APIRouter(prefix="/api/rooms", tags=["rooms"],
 
 #: How long a room waits at the song's end for a player whose connection dropped.
 REJOIN_GRACE_S = 10.0
+#: A started room with nobody connected for this long ends then, not at the song's end: each
+#: player is scored up to where they left.
+ABANDON_S = 60.0
+#: How often a playing room looks whether everyone has gone.
+ABANDON_CHECK_S = 1.0
 #: While a song plays, objects older than this are moved out of the garbage collector's
 #: sight, so that a full collection (hundreds of ms with 100 rooms of hits) never stalls hits.
 GC_FREEZE_EVERY_S = 1.0
@@ -114,6 +119,8 @@ class RoomService:
         Count-in between the start command and the song's first beat.
     rejoin_grace_s : float
         Wait at the song's end for a dropped player.
+    abandon_s : float
+        A started room with nobody connected for this long ends at once.
     max_rooms : int
         Rooms open at once.
     history : History, optional
@@ -123,13 +130,14 @@ class RoomService:
     def __init__(self, clock_s: Callable[[], float] = time.monotonic,
                  songs: Callable[[str], Song] | None = None, lead_in_s: float = LEAD_IN_S,
                  rejoin_grace_s: float = REJOIN_GRACE_S, max_rooms: int = 1000,
-                 history: History | None = None) -> None:
+                 history: History | None = None, abandon_s: float = ABANDON_S) -> None:
         self.clock_s = clock_s
         self.history = history
         self._starting = asyncio.Lock()
         self.songs = songs
         self.lead_in_s = lead_in_s
         self.rejoin_grace_s = rejoin_grace_s
+        self.abandon_s = abandon_s
         self.registry = RoomRegistry(max_rooms=max_rooms)
         self.sockets: dict[int, dict[str, WebSocket]] = {}
         self.tasks: dict[int, asyncio.Task] = {}
@@ -194,9 +202,19 @@ class RoomService:
         finally:
             gc.unfreeze()
 
+    def _abandoned(self, room: Room) -> bool:
+        """Whether every player of the room has been away for :attr:`abandon_s`."""
+        if any(s.connected for s in room.seats):
+            return False
+        away_s = max((s.left_s for s in room.seats if s.left_s is not None), default=room.start_s)
+        return self.clock_s() - away_s >= self.abandon_s
+
     async def _end_when_over(self, room: Room) -> None:
+        """End the room at the song's end (after a grace for a dropped player to come back
+        with their last hits), or once everyone has been away for :attr:`abandon_s`."""
         try:
-            await asyncio.sleep(max(0.0, room.end_s - self.clock_s()))
+            while self.clock_s() < room.end_s and not self._abandoned(room):
+                await asyncio.sleep(min(room.end_s - self.clock_s(), ABANDON_CHECK_S))
             deadline = self.clock_s() + self.rejoin_grace_s
             while (any(s.ever_connected and not s.connected for s in room.seats)
                    and self.clock_s() < deadline):
@@ -451,7 +469,7 @@ async def room_socket(websocket: WebSocket) -> None:
     finally:
         if service.sockets.get(id(room), {}).get(seat.letter) is websocket:
             del service.sockets[id(room)][seat.letter]
-            room.set_connected(seat, False)
+            room.set_connected(seat, False, service.clock_s())
             # the page went away: the partner is told and its microphone's last hits are
             # scored, even if this connection's task is being cancelled (a server stopping)
             with anyio.CancelScope(shield=True):
