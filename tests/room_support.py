@@ -1,10 +1,14 @@
 """Shared pieces of the remote-duet tests: data paths and a short real song."""
 
 from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
 
 from drumjam.io.midi import read_chart
 from drumjam.model import BeatMap, Chart
 from drumjam.library import Song
+from drumjam.web import room_routes
 
 GROOVE = "groove-midi/drummer1/eval_session/2_funk-groove2_105_beat_4-4.mid"
 
@@ -30,3 +34,12 @@ def groove_song(bars: int = 4) -> Song:
     chart = Chart(tuple(notes), beatmap, title="funk groove 2")
     return Song(id="funk2", title="Funk groove 2", beatmap=beatmap, chart=chart, grid=16,
                 audio_path=Path("unused.ogg"))
+
+
+def room_app(song: Song, **service: Any) -> FastAPI:
+    """A bare app serving the room routes for ``song``; ``service`` are
+    :class:`~drumjam.web.room_routes.RoomService` options (e.g. ``lead_in_s``)."""
+    app = FastAPI()
+    app.include_router(room_routes.router)
+    app.state.rooms = room_routes.RoomService(songs={song.id: song}.__getitem__, **service)
+    return app

@@ -3,9 +3,8 @@
 import time
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from room_support import groove_song
+from room_support import groove_song, room_app
 from starlette.websockets import WebSocketDisconnect
 
 from drumjam.web import room_routes
@@ -19,11 +18,7 @@ def song():
 
 @pytest.fixture()
 def app(song):
-    app = FastAPI()
-    app.include_router(room_routes.router)
-    songs = {song.id: song}
-    app.state.rooms = RoomService(songs=songs.__getitem__, lead_in_s=0.3, rejoin_grace_s=1.0)
-    return app
+    return room_app(song, lead_in_s=0.3, rejoin_grace_s=1.0)
 
 
 def open_room(client: TestClient, song_id: str = "funk2"):

@@ -18,6 +18,7 @@ import math
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from numbers import Real
 from typing import Any
 
 from drumjam.errors import InputError, NotFoundError
@@ -40,6 +41,12 @@ SEATS = ("A", "B")
 LEAD_IN_S = 3.0
 #: Time after the song's end before the room ends (late hits, buffered hits of a rejoin).
 TAIL_S = 2.0
+#: How far a hit's time may lie outside the room's timeline (from the start command to the
+#: song's end and tail) before it is refused as the work of a page whose clock is off: a
+#: second before the start command; a minute after the tail (the room waits for a dropped
+#: player at the end).
+EARLY_SLACK_S = 1.0
+LATE_SLACK_S = 60.0
 #: How long the result of an ended room stays readable.
 RESULT_TTL_S = 15 * 60.0
 #: A room nobody starts is forgotten after this long.
@@ -168,6 +175,8 @@ class Room:
         self.created_s = created_s
         self.seats: list[Seat] = [Seat("A", clean_name(host_name, "Player A"), secrets.token_urlsafe(24))]
         self.start_s: float | None = None
+        #: Server time of the start command (None before it).
+        self.started_s: float | None = None
         self.closed = False
         self.result: dict[str, Any] | None = None
         self.ended_s: float | None = None
@@ -256,6 +265,7 @@ class Room:
             raise RoomError("this room has ended; ask for a new room")
         if self.start_s is None:
             self.start_s = now_s + lead_in_s
+            self.started_s = now_s
             self._live = self._session(self.players(), on_hit)
         return self.start_s
 
@@ -294,6 +304,7 @@ class Room:
         index = self.seats.index(seat)
         if seq in seat.hits:
             return HitAck(seq, index, True, None, self.plan.lead_in_s)
+        self._check_on_timeline(song_time_s)
         seat.hits[seq], result = self._score(seat, song_time_s, voice, velocity, openness)
         return HitAck(seq, index, False, result, self.plan.lead_in_s)
 
@@ -319,6 +330,24 @@ class Room:
         kept, result = self._score(seat, song_time_s, hit.voice, hit.velocity, hit.hihat_openness)
         seat.mic_hits.append(kept)
         return result
+
+    def _check_on_timeline(self, song_time_s: float) -> None:
+        """Refuse a hit time no player of this room could have played: before the start
+        command or long after the song's end, on the shared clock (a page whose clock is off,
+        e.g. by hours after a computer slept, would otherwise have every hit silently left
+        out as a count-in tap or a hit after the song)."""
+        if not isinstance(song_time_s, Real) or isinstance(song_time_s, bool) \
+                or not math.isfinite(song_time_s):
+            raise RoomError(f"hit time {song_time_s!r} is not finite; give seconds from the "
+                            "song's start")
+        first_s = (self.started_s if self.started_s is not None else self.start_s) - self.start_s
+        first_s -= EARLY_SLACK_S
+        last_s = self.song_length_s + TAIL_S + LATE_SLACK_S
+        if not first_s <= song_time_s <= last_s:
+            raise RoomError(
+                f"hit time {song_time_s:.3f} s is outside this room's song ({first_s:.1f} to "
+                f"{last_s:.1f} s from its start on the shared clock): the page's clock is off; "
+                "reload the page to synchronise it again")
 
     def _check_taking(self) -> None:
         if self.closed:
@@ -351,8 +380,11 @@ class Room:
         dropped, or past their last hit (latency removed) by the matching window if that is
         later (a hit sent ahead of its time), so that every hit they played can still match."""
         latency_s = (seat.calibration_ms + seat.track_delay_ms) / 1000
-        last_s = max(h.time_s for h in self.takes_hits(seat)) - latency_s + self.config.good_ms / 1000
-        gone_s = -math.inf if seat.left_s is None else seat.left_s - self.start_s + self.plan.lead_in_s
+        last_s = max(h.time_s for h in self.takes_hits(seat)) - latency_s
+        last_s += self.config.good_ms / 1000
+        gone_s = -math.inf
+        if seat.left_s is not None:
+            gone_s = seat.left_s - self.start_s + self.plan.lead_in_s
         return min(max(last_s, gone_s, 0.0), MAX_DURATION_S)
 
     # ------------------------------------------------------------------ ending

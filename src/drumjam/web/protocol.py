@@ -82,7 +82,9 @@ class PingMessage(Strict):
 class HitMessage(_Voiced):
     """One hit. ``time_s`` is on the session's timeline: the practice timeline of a local
     session (its lead-in bar first), or the song's time in a room (0 = the song's start on the
-    shared clock; negative before it). Latency is removed by the server."""
+    shared clock; negative before it; a time more than a second before the start command or a
+    minute after the song's end is refused: the page's clock is off). Latency is removed by
+    the server."""
 
     type: Literal["hit"]
     seq: Seq
