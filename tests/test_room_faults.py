@@ -132,7 +132,8 @@ def test_a_room_everyone_left_ends_early_and_is_saved(song, tmp_path):
             time.sleep(0.05)
         assert room.result is not None
         assert room.end_s - service.clock_s() > 3.0  # long before the song's end
-        result = client.post("/api/rooms/result", json={"code": host["code"], "token": host["token"]}).json()
+        key = {"code": host["code"], "token": host["token"]}
+        result = client.post("/api/rooms/result", json=key).json()
         assert result["mode"] == "duet" and sorted(result["absent"]) == ["Ana", "Bo"]
         assert [p["score"]["matched"] for p in result["players"]] == [len(bar)] * 2
         assert [p["score"]["missed"] for p in result["players"]] == [0, 0]

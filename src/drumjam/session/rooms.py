@@ -49,7 +49,7 @@ EARLY_SLACK_S = 1.0
 LATE_SLACK_S = 60.0
 #: How long the result of an ended room stays readable.
 RESULT_TTL_S = 15 * 60.0
-#: A room nobody starts is forgotten after this long.
+#: A room nobody starts is forgotten after this long with nobody connected to it.
 IDLE_TTL_S = 10 * 60.0
 
 
@@ -193,8 +193,10 @@ class Room:
         Raises
         ------
         RoomError
-            If both seats are taken or the room has started.
+            If the room has ended, both seats are taken or the room has started.
         """
+        if self.closed:
+            raise RoomError("this room has ended; ask for a new room")
         if len(self.seats) >= len(SEATS):
             raise RoomError("this room already has two players; ask for a new room")
         if self.start_s is not None:
@@ -481,10 +483,14 @@ class RoomRegistry:
         return room
 
     def sweep(self, now_s: float) -> None:
-        """Forget rooms whose result has been kept long enough, and rooms left idle."""
+        """Forget rooms whose result has been kept long enough, and rooms left idle: never
+        started, and nobody connected since :data:`IDLE_TTL_S` (a host waiting for their
+        partner keeps the room)."""
         for key, room in list(self._rooms.items()):
             ended = room.ended_s is not None and now_s - room.ended_s > RESULT_TTL_S
-            idle = room.start_s is None and now_s - room.created_s > IDLE_TTL_S
+            last_s = max([room.created_s, *(s.left_s for s in room.seats if s.left_s is not None)])
+            idle = (room.start_s is None and not any(s.connected for s in room.seats)
+                    and now_s - last_s > IDLE_TTL_S)
             if ended or idle:
                 del self._rooms[key]
 

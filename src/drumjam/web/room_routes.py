@@ -25,6 +25,8 @@ code 4403 and sends nothing. Then:
   to the partner as ``partner_hit``, warnings as ``mic_status``
 - the server sends ``partner {status}`` when the partner comes or goes and ``end {result}``
   when the room ends, then closes the connection.
+- a second connection with the same token takes the seat over: the first is closed with code
+  4409 (the page says the room is open in another window and does not connect again).
 - a refused message gets ``error {seq, detail}``; the connection and the partner carry on.
 
 Nothing of a room is sent to anyone without its code (HTTP) or a player's token (WebSocket).
@@ -102,6 +104,10 @@ ABANDON_CHECK_S = 1.0
 GC_FREEZE_EVERY_S = 1.0
 #: Close code for a WebSocket without a valid code and token (private-use range).
 CLOSE_NOT_ALLOWED = 4403
+#: Close code for a player's connection replaced by a newer one with the same token (the room
+#: opened in a second window): the page must not connect again, or the two would take the
+#: seat from each other for ever.
+CLOSE_REPLACED = 4409
 #: A new WebSocket must say hello with its code and token within this time.
 HELLO_TIMEOUT_S = 10.0
 
@@ -438,7 +444,7 @@ async def room_socket(websocket: WebSocket) -> None:
     seats[seat.letter] = websocket
     if old is not None:
         try:
-            await old.close(code=1000)
+            await old.close(code=CLOSE_REPLACED, reason="this seat is now played in another window")
         except RuntimeError:
             pass
     room.set_connected(seat, True)
@@ -469,6 +475,8 @@ async def room_socket(websocket: WebSocket) -> None:
     finally:
         if service.sockets.get(id(room), {}).get(seat.letter) is websocket:
             del service.sockets[id(room)][seat.letter]
+            if not service.sockets[id(room)]:  # a room nobody is in keeps no entry
+                del service.sockets[id(room)]
             room.set_connected(seat, False, service.clock_s())
             # the page went away: the partner is told and its microphone's last hits are
             # scored, even if this connection's task is being cancelled (a server stopping)

@@ -15,6 +15,9 @@ export const FAST_UNTIL = 64;
 export const PING_EVERY_MS = 1000;
 export const RECONNECT_MS = 500;
 export const STATUS_EVERY_MS = 3000;
+/** Close codes: no room for this code and token; the seat taken over by another window. */
+export const CLOSE_NOT_ALLOWED = 4403;
+export const CLOSE_REPLACED = 4409;
 
 export class RoomClient {
   /**
@@ -42,6 +45,7 @@ export class RoomClient {
     this.result = null;
     this.ended = false;
     this.opens = 0;
+    this.replaced = false;
     this.timers = [];
     this.welcome = null;
   }
@@ -60,8 +64,13 @@ export class RoomClient {
     ws.onclose = (ev) => {
       if (this.ws === ws) this.ws = null;
       this.onEvent({ type: "connection", open: false, code: ev.code });
-      if (this.ended) return;
-      if (ev.code === 4403) this.fetchResult();
+      if (this.ended || this.replaced) return;
+      if (ev.code === CLOSE_REPLACED) {
+        // the same player opened the room in another window: that one plays on; connecting
+        // again would take the seat back, and the two windows would do so for ever
+        this.replaced = true;
+        this.onEvent({ type: "error", detail: "this room is open in another window, which plays on; close this one" });
+      } else if (ev.code === CLOSE_NOT_ALLOWED) this.fetchResult();
       else setTimeout(() => this.connect(), RECONNECT_MS);
     };
     if (!this.timers.length) {
@@ -85,7 +94,7 @@ export class RoomClient {
   }
 
   pingLoop() {
-    if (this.ended) return;
+    if (this.ended || this.replaced) return;
     this.ping();
     const samples = this.clock.ready ? this.clock.est.samples : 0;
     setTimeout(() => this.pingLoop(), samples < FAST_UNTIL ? PING_FAST_MS : PING_EVERY_MS);
