@@ -11,6 +11,10 @@ offsets. The estimator keeps a window of recent samples, keeps the fastest of th
 offset against client time with a Theil-Sen line (median of pairwise slopes), so that a slow
 drift of one clock against the other is tracked while the odd stalled round trip is ignored.
 
+A clock that steps (a computer that slept, an audio clock that was suspended) is followed as
+soon as :data:`STEP_CONFIRM` round trips in a row contradict the estimate (see
+:data:`STEP_MIN_S`): the samples from before the step are dropped.
+
 The browser client (``web/static/room/clock.js``) runs the same algorithm with the same
 constants; all times here are seconds.
 """
@@ -35,6 +39,14 @@ MIN_DRIFT_SPAN_S = 10.0
 DRIFT_SIGNIFICANCE = 2.0
 #: Drifts beyond this (500 ppm) are treated as noise, not as a clock running fast.
 MAX_DRIFT = 5e-4
+#: A round trip whose offset lies further from the estimate than its own delay plus the
+#: estimate's fastest round trip plus this cannot come from the same two clocks (a trip's
+#: offset is within half its delay of the truth): it says a clock stepped.
+STEP_MIN_S = 0.05
+#: This many such round trips in a row, on the same side, and the samples before them are
+#: dropped: the estimate follows a clock that jumped (a computer that slept, an audio clock
+#: suspended) at once, instead of after half a window of pings.
+STEP_CONFIRM = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,6 +219,16 @@ def estimate(samples: list[ClockSample]) -> ClockEstimate:
     )
 
 
+def step_side(est: ClockEstimate, sample: ClockSample) -> int:
+    """+1 or -1 if ``sample`` says the clock stepped ahead of or behind ``est`` (its offset
+    further from the estimate than its delay, the estimate's round trip and
+    :data:`STEP_MIN_S` together), else 0."""
+    residual = sample.offset_s - est.offset_at(sample.local_s)
+    if abs(residual) <= sample.delay_s + est.rtt_s + STEP_MIN_S:
+        return 0
+    return 1 if residual > 0 else -1
+
+
 class ClockSync:
     """A client's running clock estimate: feed it round trips, ask it for server time.
 
@@ -221,10 +243,25 @@ class ClockSync:
             raise InputError(f"clock window must hold at least 1 sample, got {window}")
         self._samples: deque[ClockSample] = deque(maxlen=window)
         self._estimate: ClockEstimate | None = None
+        self._stepped: list[ClockSample] = []  # the latest round trips that say it stepped
+        self._step_side = 0
 
     def add(self, t0_s: float, t1_s: float, t2_s: float, t3_s: float) -> ClockEstimate:
-        """Add one round trip (see :func:`make_sample`) and return the new estimate."""
-        self._samples.append(make_sample(t0_s, t1_s, t2_s, t3_s))
+        """Add one round trip (see :func:`make_sample`) and return the new estimate; after
+        :data:`STEP_CONFIRM` round trips that say a clock stepped, only they are kept."""
+        sample = make_sample(t0_s, t1_s, t2_s, t3_s)
+        side = 0 if self._estimate is None else step_side(self._estimate, sample)
+        if side != self._step_side:
+            self._stepped = []
+        self._step_side = side
+        if side:
+            self._stepped.append(sample)
+        if len(self._stepped) >= STEP_CONFIRM:  # the clock stepped: only these are kept
+            self._samples.clear()
+            self._samples.extend(self._stepped)
+            self._stepped, self._step_side = [], 0
+        else:
+            self._samples.append(sample)
         self._estimate = estimate(list(self._samples))
         return self._estimate
 
