@@ -141,3 +141,46 @@ def test_a_room_everyone_left_ends_early_and_is_saved(song, tmp_path):
         assert [(s["id"], s["status"]) for s in listed] == [(result["session_id"], "finished")]
         saved = client.get(f"/api/history/{result['session_id']}").json()
         assert [len(t) for t in saved["takes"]] == [len(bar)] * 2
+
+
+def test_a_database_failing_at_the_end_still_gives_the_players_their_result(song, tmp_path):
+    """The history refusing the room's result left the players with no 'end' message and
+    their connections open for ever (the exception ended the end timer); now they get the
+    result, told it was not saved, and the hits written while they played are recovered as an
+    interrupted session when the app next starts."""
+    from sqlalchemy.exc import OperationalError
+
+    db = f"sqlite:///{tmp_path}/db.sqlite"
+    app = create_app(home=tmp_path, db_url=db)
+    service = RoomService(songs={song.id: song}.__getitem__, lead_in_s=600.0)
+    app.state.rooms = service
+    bar = _until(song, GAP_1_S)
+    with TestClient(app) as client:
+
+        def locked(*args, **kwargs):
+            raise OperationalError("UPDATE sessions", {}, Exception("database is locked"))
+
+        app.state.jam.history.finish = locked
+        host = client.post("/api/rooms", json={"song_id": song.id, "name": "Ana"}).json()
+        with client.websocket_connect(WS) as ws:
+            ws.send_json({"type": "hello", "code": host["code"], "token": host["token"]})
+            ws.send_json({"type": "start"})
+            while ws.receive_json()["type"] != "start":
+                pass
+            for i, n in enumerate(bar.notes):
+                ws.send_json({"type": "hit", "seq": i, "time_s": n.time_s, "voice": n.voice.value})
+            for _ in bar.notes:
+                while ws.receive_json()["type"] != "judgment":
+                    pass
+            room = service.registry.get(host["code"])
+            ws.portal.start_task_soon(service.end, room)
+            while (msg := ws.receive_json())["type"] != "end":
+                pass
+        result = msg["result"]
+        assert result["session_id"] is None and "could not be saved" in result["summary"]
+        assert result["players"][0]["score"]["matched"] == len(bar)
+    with TestClient(create_app(home=tmp_path, db_url=db)) as client:
+        listed = client.get("/api/history").json()
+        assert [s["status"] for s in listed] == ["interrupted"]
+        saved = client.get(f"/api/history/{listed[0]['id']}").json()
+        assert [len(t) for t in saved["takes"]] == [len(bar)]

@@ -281,8 +281,7 @@ class RoomService:
         self.mics.pop(id(room), None)
         result = await asyncio.to_thread(room.finish, self.clock_s())
         if room.history_id is not None and "session_id" not in result:
-            await asyncio.to_thread(self.history.finish, room.history_id, room.final, result)
-            result["session_id"] = room.history_id if room.final is not None else None
+            await self._save(room, result)
         await self.broadcast(room, EndMessage(result=result))
         for ws in list(self.sockets.pop(id(room), {}).values()):
             try:
@@ -290,6 +289,22 @@ class RoomService:
             except RuntimeError:
                 pass
         return result
+
+    async def _save(self, room: Room, result: dict[str, Any]) -> None:
+        """Store the room's result in the history; ``result`` gets its ``session_id`` (None if
+        it could not be saved: the players still get their result, told so)."""
+        try:
+            await asyncio.to_thread(self.history.finish, room.history_id, room.final, result)
+        except Exception:  # noqa: BLE001 (a database fault must not keep the players waiting)
+            log.exception("the room playing %s (history id %s) could not be saved",
+                          room.song.title, room.history_id)
+            result["session_id"] = None
+            result["summary"] += (" It could not be saved to the history: the database failed "
+                                  "(the server's log says why); the hits written as they were "
+                                  "played are kept as an interrupted session when the app "
+                                  "next starts.")
+            return
+        result["session_id"] = room.history_id if room.final is not None else None
 
     async def mic_replies(self, room: Room, seat: Seat, job: Callable[..., Replies],
                           *args: Any) -> list[str]:
